@@ -1,0 +1,76 @@
+// Store on SQLite through Poco::Data. See contracts/store.h for the contract.
+//
+// Every statement binds its values (Poco use()/bind()/into()); SQL text is
+// never built from data. Transactions nest: the outermost is BEGIN IMMEDIATE
+// (takes the write lock up front, so concurrent writers wait on the busy
+// timeout instead of failing on lock upgrade); inner ones are SAVEPOINTs, so
+// a failing inner body undoes only its own writes.
+#pragma once
+
+#include <Poco/Data/Session.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "contracts/store.h"
+
+namespace itaku::contracts::detail {
+
+class SqliteStore final : public Store {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const std::string& path);
+
+  Result<int> SchemaVersion() override;
+  std::string DocumentDir() const override { return document_dir_; }
+  Status Transaction(const std::function<Status()>& body) override;
+
+  Result<std::optional<std::string>> GetMeta(const std::string& key) override;
+  Status SetMeta(const std::string& key, const std::string& value) override;
+
+  Status AddContractor(const Contractor& contractor) override;
+  Result<std::optional<Contractor>> FindContractor(const std::string& id) override;
+  Result<std::vector<Contractor>> ListContractors() override;
+  Status SetContractorStatus(const std::string& id, ContractorStatus status) override;
+
+  Result<int64_t> AddNda(const Nda& nda) override;
+  Result<std::vector<Nda>> ListNdas(const std::optional<std::string>& contractor_id) override;
+
+  Result<int> PutProfile(const ContractProfile& profile, bool* created) override;
+  Result<std::optional<ContractProfile>> FindProfile(const std::string& id,
+                                                     std::optional<int> version) override;
+  Result<std::vector<ContractProfile>> ListProfiles() override;
+
+  Result<int64_t> AddDelivery(const DeliveryRecord& delivery) override;
+  Status AddDeliverySubscribers(int64_t delivery_id,
+                                const std::vector<std::string>& subscriber_ids) override;
+  Status SetDeliveryOutcome(int64_t delivery_id, const std::string& outcome,
+                            const std::string& reason, int64_t record_count,
+                            const std::string& package_sha256) override;
+  Result<std::optional<DeliveryRecord>> FindDelivery(int64_t id) override;
+  Result<std::vector<Receipt>> History(const std::string& subscriber_id) override;
+  Status ForEachReceipt(const std::string& contractor_id, const Date& since, const Date& until,
+                        const std::function<void(const Receipt&)>& visit) override;
+
+  Result<std::optional<AuditEvent>> LastAuditEvent() override;
+  Status AppendAuditEvent(const AuditEvent& event) override;
+  Status ForEachAuditEvent(const std::function<bool(const AuditEvent&)>& visit) override;
+
+ private:
+  SqliteStore(std::string path, Poco::Data::Session session);
+
+  Status Migrate();
+  // Transaction() with `what` prefixed to every failure it reports itself.
+  Status RunTransaction(const std::string& what, const std::function<Status()>& body);
+  bool ContractorExists(const std::string& id);
+  bool DeliveryExists(int64_t id);
+
+  const std::string path_;
+  const std::string document_dir_;
+  Poco::Data::Session session_;
+  int depth_ = 0;  // open transactions: 0 none, 1 BEGIN, >1 savepoints
+};
+
+}  // namespace itaku::contracts::detail

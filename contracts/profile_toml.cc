@@ -1,0 +1,194 @@
+#include "contracts/profile_toml.h"
+
+#include <openssl/evp.h>
+#include <toml++/toml.h>
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string_view>
+
+namespace itaku::contracts {
+namespace {
+
+constexpr std::array<std::string_view, 10> kTopLevelKeys = {
+    "id",         "contractor",  "purpose",        "fields", "transports",
+    "valid_from", "valid_until", "retention_days", "output", "masks"};
+constexpr std::array<std::string_view, 2> kOutputKeys = {"format", "encoding"};
+
+template <std::size_t N>
+bool Contains(const std::array<std::string_view, N>& keys, std::string_view key) {
+  for (std::string_view k : keys) {
+    if (k == key) return true;
+  }
+  return false;
+}
+
+std::string Sha256Hex(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr) != 1) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(length * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0x0f]);
+  }
+  return hex;
+}
+
+// Reads one profile; each check returns the first problem as "<file>: ...".
+class Reader {
+ public:
+  Reader(const toml::table& table, const std::string& file_name)
+      : table_(table), file_name_(file_name) {}
+
+  Status Error(const std::string& what) const { return Status::Error(file_name_ + ": " + what); }
+
+  Status String(std::string_view key, std::string* out) const {
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return Error("missing key '" + std::string(key) + "'");
+    const auto* value = node->as_string();
+    if (value == nullptr) return Error("'" + std::string(key) + "' must be a string");
+    if (value->get().empty()) return Error("'" + std::string(key) + "' must not be empty");
+    *out = value->get();
+    return Status::Ok();
+  }
+
+  Status Strings(std::string_view key, std::vector<std::string>* out) const {
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return Error("missing key '" + std::string(key) + "'");
+    const toml::array* array = node->as_array();
+    Status wrong = Error("'" + std::string(key) + "' must be an array of strings");
+    if (array == nullptr) return wrong;
+    out->clear();
+    for (const toml::node& element : *array) {
+      const auto* value = element.as_string();
+      if (value == nullptr) return wrong;
+      out->push_back(value->get());
+    }
+    return Status::Ok();
+  }
+
+  // A TOML local date, or a "YYYY-MM-DD" string.
+  Status DateValue(std::string_view key, Date* out) const {
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return Error("missing key '" + std::string(key) + "'");
+    std::optional<Date> date;
+    if (const auto* value = node->as_date()) {
+      const toml::date& d = value->get();
+      Date candidate{std::chrono::year{d.year}, std::chrono::month{d.month},
+                     std::chrono::day{d.day}};
+      if (candidate.ok()) date = candidate;
+    } else if (const auto* text = node->as_string()) {
+      date = ParseDate(text->get());
+    }
+    if (!date) return Error("'" + std::string(key) + "' must be a date (YYYY-MM-DD)");
+    *out = *date;
+    return Status::Ok();
+  }
+
+  Status Days(std::string_view key, int* out) const {
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return Error("missing key '" + std::string(key) + "'");
+    const auto* value = node->as_integer();
+    if (value == nullptr) return Error("'" + std::string(key) + "' must be an integer");
+    int64_t days = value->get();
+    if (days < 0) return Error("'" + std::string(key) + "' must not be negative");
+    if (days > std::numeric_limits<int>::max()) {
+      return Error("'" + std::string(key) + "' is too large");
+    }
+    *out = static_cast<int>(days);
+    return Status::Ok();
+  }
+
+  Status Output(ContractProfile* profile) const {
+    const toml::node* node = table_.get("output");
+    if (node == nullptr) return Status::Ok();  // defaults: csv, utf-8
+    const toml::table* output = node->as_table();
+    if (output == nullptr) return Error("'output' must be a table");
+    for (const auto& [key, value] : *output) {
+      if (!Contains(kOutputKeys, key.str())) {
+        return Error("unknown key 'output." + std::string(key.str()) + "'");
+      }
+    }
+    if (const toml::node* format = output->get("format")) {
+      const auto* text = format->as_string();
+      if (text == nullptr) return Error("'output.format' must be a string");
+      if (text->get() != "csv") {
+        return Error("'output.format' must be \"csv\" (got \"" + text->get() + "\")");
+      }
+      profile->output_format = text->get();
+    }
+    if (const toml::node* encoding = output->get("encoding")) {
+      const auto* text = encoding->as_string();
+      if (text == nullptr) return Error("'output.encoding' must be a string");
+      if (text->get() != "utf-8" && text->get() != "cp932") {
+        return Error("'output.encoding' must be \"utf-8\" or \"cp932\" (got \"" + text->get() +
+                     "\")");
+      }
+      profile->output_encoding = text->get();
+    }
+    return Status::Ok();
+  }
+
+  Status Masks(std::map<std::string, std::string>* masks) const {
+    const toml::node* node = table_.get("masks");
+    if (node == nullptr) return Status::Ok();
+    const toml::table* table = node->as_table();
+    if (table == nullptr) return Error("'masks' must be a table");
+    for (const auto& [key, value] : *table) {
+      const auto* text = value.as_string();
+      if (text == nullptr) return Error("'masks." + std::string(key.str()) + "' must be a string");
+      (*masks)[std::string(key.str())] = text->get();
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const toml::table& table_;
+  const std::string& file_name_;
+};
+
+}  // namespace
+
+Result<ContractProfile> ParseProfileToml(const std::string& text, const std::string& file_name) {
+  toml::table table;
+  try {
+    table = toml::parse(text, file_name);
+  } catch (const toml::parse_error& error) {
+    return Result<ContractProfile>::Error(file_name + ":" +
+                                          std::to_string(error.source().begin.line) + ": " +
+                                          std::string(error.description()));
+  }
+  Reader reader(table, file_name);
+  // Unknown keys first: a misspelt key must be named, not reported as missing.
+  for (const auto& [key, value] : table) {
+    if (!Contains(kTopLevelKeys, key.str())) {
+      return reader.Error("unknown key '" + std::string(key.str()) + "'");
+    }
+  }
+  ContractProfile profile;
+  Status status;
+  if (!(status = reader.String("id", &profile.id)).ok() ||
+      !(status = reader.String("contractor", &profile.contractor_id)).ok() ||
+      !(status = reader.String("purpose", &profile.purpose)).ok() ||
+      !(status = reader.Strings("fields", &profile.fields)).ok() ||
+      !(status = reader.Strings("transports", &profile.transports)).ok() ||
+      !(status = reader.DateValue("valid_from", &profile.valid_from)).ok() ||
+      !(status = reader.DateValue("valid_until", &profile.valid_until)).ok() ||
+      !(status = reader.Days("retention_days", &profile.retention_days)).ok() ||
+      !(status = reader.Output(&profile)).ok() || !(status = reader.Masks(&profile.masks)).ok()) {
+    return status;
+  }
+  profile.source = text;
+  profile.source_sha256 = Sha256Hex(text);
+  if (profile.source_sha256.empty()) {
+    return Result<ContractProfile>::Error(file_name + ": cannot compute SHA-256");
+  }
+  return profile;
+}
+
+}  // namespace itaku::contracts

@@ -1,0 +1,92 @@
+// The registry's storage: contractors, NDAs, profiles, deliveries and the
+// audit trail, in SQLite through Poco::Data (PostgreSQL to follow: SQL kept
+// portable, every statement parameterised).
+//
+// Errors come back as Status/Result with one line naming what failed
+// ("contractor agency-a already exists"). Not thread-safe: one Store per
+// thread. Several processes may share one file (WAL, busy timeout).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "contracts/status.h"
+#include "contracts/types.h"
+
+namespace itaku::contracts {
+
+class Store {
+ public:
+  // Opens the SQLite store at `path`, creating it when absent, turns on WAL
+  // and applies pending schema migrations.
+  static Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path);
+  virtual ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // The schema version after migrations (latest known = kSchemaVersion).
+  static constexpr int kSchemaVersion = 1;
+  virtual Result<int> SchemaVersion() = 0;
+  // Folder beside the database for documents (NDA scans): "<db>.d/documents".
+  virtual std::string DocumentDir() const = 0;
+
+  // Runs `body` inside one write transaction (BEGIN IMMEDIATE on SQLite);
+  // commits when it returns ok, rolls back otherwise (or on exception).
+  virtual Status Transaction(const std::function<Status()>& body) = 0;
+
+  virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;
+  virtual Status SetMeta(const std::string& key, const std::string& value) = 0;
+
+  // Contractors. AddContractor refuses an existing id.
+  virtual Status AddContractor(const Contractor& contractor) = 0;
+  virtual Result<std::optional<Contractor>> FindContractor(const std::string& id) = 0;
+  virtual Result<std::vector<Contractor>> ListContractors() = 0;  // by id
+  virtual Status SetContractorStatus(const std::string& id, ContractorStatus status) = 0;
+
+  // NDAs. Returns the new id.
+  virtual Result<int64_t> AddNda(const Nda& nda) = 0;
+  // All NDAs, or one contractor's; ordered by in_force_until, then id.
+  virtual Result<std::vector<Nda>> ListNdas(const std::optional<std::string>& contractor_id) = 0;
+
+  // Profiles. Stores `profile` as a new version unless the latest version of
+  // that id has the same source_sha256, in which case nothing is written.
+  // Returns the version that now holds this content; `*created` says whether
+  // it is new.
+  virtual Result<int> PutProfile(const ContractProfile& profile, bool* created) = 0;
+  // The given version, or the latest when `version` is nullopt.
+  virtual Result<std::optional<ContractProfile>> FindProfile(const std::string& id,
+                                                             std::optional<int> version) = 0;
+  // Latest version of every profile, by id.
+  virtual Result<std::vector<ContractProfile>> ListProfiles() = 0;
+
+  // Deliveries. AddDelivery returns the new id; subscriber ids are added in
+  // batches while the records stream (only for outcome "delivered").
+  virtual Result<int64_t> AddDelivery(const DeliveryRecord& delivery) = 0;
+  virtual Status AddDeliverySubscribers(int64_t delivery_id,
+                                        const std::vector<std::string>& subscriber_ids) = 0;
+  virtual Status SetDeliveryOutcome(int64_t delivery_id, const std::string& outcome,
+                                    const std::string& reason, int64_t record_count,
+                                    const std::string& package_sha256) = 0;
+  virtual Result<std::optional<DeliveryRecord>> FindDelivery(int64_t id) = 0;
+  // Policy 5: every delivered receipt of one subscriber, oldest first.
+  virtual Result<std::vector<Receipt>> History(const std::string& subscriber_id) = 0;
+  // Policy 7: every subscriber a contractor received in [since, until]
+  // (dates inclusive, by delivered_at's UTC date), by delivery then subscriber.
+  virtual Status ForEachReceipt(const std::string& contractor_id, const Date& since,
+                                const Date& until,
+                                const std::function<void(const Receipt&)>& visit) = 0;
+
+  // Audit rows, stored verbatim. seq is assigned by the caller (last + 1).
+  virtual Result<std::optional<AuditEvent>> LastAuditEvent() = 0;
+  virtual Status AppendAuditEvent(const AuditEvent& event) = 0;
+  // Visits every row in seq order; stops early when `visit` returns false.
+  virtual Status ForEachAuditEvent(const std::function<bool(const AuditEvent&)>& visit) = 0;
+
+ protected:
+  Store() = default;
+};
+
+}  // namespace itaku::contracts

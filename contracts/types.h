@@ -1,0 +1,105 @@
+// The registry's records (DESIGN.md "Stored state"). Plain values: no I/O.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "contracts/date.h"
+
+namespace itaku::contracts {
+
+enum class ContractorStatus { kActive, kSuspended, kTerminated };
+std::string_view ToString(ContractorStatus status);  // "active" | "suspended" | "terminated"
+std::optional<ContractorStatus> ParseContractorStatus(std::string_view text);
+
+struct Contractor {
+  std::string id;
+  std::string name;
+  ContractorStatus status = ContractorStatus::kActive;
+  std::string email;
+  std::string created_at;  // UTC, "YYYY-MM-DDTHH:MM:SSZ"
+};
+
+// 機密保持契約: a signed non-disclosure agreement (policy 4(3)).
+struct Nda {
+  int64_t id = 0;  // assigned by the store
+  std::string contractor_id;
+  Date signed_on;
+  Date in_force_from;
+  Date in_force_until;
+  std::vector<std::string> signatories;
+  std::string document_sha256;  // lowercase hex of the scanned document
+  std::string document_path;    // where the store keeps its copy
+  std::string registered_by;
+  std::string registered_at;
+};
+
+// A contract profile as imported from TOML; versioned by the store.
+struct ContractProfile {
+  std::string id;
+  int version = 0;  // assigned by the store, 1, 2, ...
+  std::string contractor_id;
+  std::string purpose;
+  std::vector<std::string> fields;      // catalog ids, in output order
+  std::vector<std::string> transports;  // "media", "sftp", "portal", "paper"
+  Date valid_from;
+  Date valid_until;
+  int retention_days = 0;
+  std::string output_format = "csv";
+  std::string output_encoding = "utf-8";     // "utf-8" | "cp932"
+  std::map<std::string, std::string> masks;  // field id -> mask name
+  std::string source;                        // the TOML text as imported
+  std::string source_sha256;                 // of `source`; equal hashes = same version
+  std::string imported_by;
+  std::string imported_at;
+};
+
+// One delivery attempt or dry run, refused or not.
+struct DeliveryRecord {
+  int64_t id = 0;  // assigned by the store
+  std::string ordered_by;
+  std::string ordered_at;
+  std::string contractor_id;
+  std::string profile_id;
+  int profile_version = 0;
+  std::optional<int64_t> nda_id;
+  std::string transport;
+  std::string outcome;              // "refused" | "dry-run" | "delivered" | "failed"
+  std::string reason;               // every refusal reason, "; "-joined; empty when allowed
+  std::vector<std::string> fields;  // field ids sent (or that would be sent)
+  int64_t record_count = 0;
+  std::string input_name;
+  std::string package_sha256;
+};
+
+// What `history --subscriber` and `breach-scope` read: one subscriber in one
+// delivery that actually left the gateway (outcome "delivered").
+struct Receipt {
+  int64_t delivery_id = 0;
+  std::string subscriber_id;
+  std::string delivered_at;
+  std::string contractor_id;
+  std::string profile_id;
+  int profile_version = 0;
+  std::string transport;
+  std::vector<std::string> fields;
+};
+
+// A row of the audit trail. `hash` covers `prev_hash` and every other field;
+// computing it is the gateway's business, storing it is ours.
+struct AuditEvent {
+  int64_t seq = 0;
+  std::string at;
+  std::string actor;
+  std::string action;
+  std::string subject;
+  std::string details;  // canonical JSON
+  std::string prev_hash;
+  std::string hash;
+};
+
+}  // namespace itaku::contracts

@@ -1,0 +1,86 @@
+#include "gateway/audit.h"
+
+#include <cstdio>
+
+#include "gateway/files.h"
+
+namespace itaku::gateway {
+
+const char kAuditGenesis[] = "0000000000000000000000000000000000000000000000000000000000000000";
+
+namespace {
+
+constexpr char kHeadKey[] = "audit_head";  // "<seq> <hash>" of the newest event
+
+}  // namespace
+
+std::string AuditHash(const contracts::AuditEvent& e) {
+  nlohmann::json fields =
+      nlohmann::json::array({e.seq, e.at, e.actor, e.action, e.subject, e.details, e.prev_hash});
+  return Sha256Hex(fields.dump());
+}
+
+Status AuditTrail::Append(const std::string& actor, const std::string& action,
+                          const std::string& subject, const nlohmann::json& details) {
+  return store_.Transaction([&]() -> Status {
+    auto last = store_.LastAuditEvent();
+    if (!last.ok()) return last.status();
+    contracts::AuditEvent e;
+    e.seq = last.value() ? last.value()->seq + 1 : 1;
+    e.prev_hash = last.value() ? last.value()->hash : kAuditGenesis;
+    e.at = clock_.NowUtc();
+    e.actor = actor;
+    e.action = action;
+    e.subject = subject;
+    e.details = details.is_null() ? "{}" : details.dump();
+    e.hash = AuditHash(e);
+    if (Status s = store_.AppendAuditEvent(e); !s.ok()) return s;
+    return store_.SetMeta(kHeadKey, std::to_string(e.seq) + " " + e.hash);
+  });
+}
+
+Result<AuditVerification> AuditTrail::Verify() {
+  AuditVerification v;
+  std::string prev_hash = kAuditGenesis;
+  int64_t expected_seq = 1;
+  Status walked = store_.ForEachAuditEvent([&](const contracts::AuditEvent& e) {
+    const std::string where = "audit event " + std::to_string(e.seq) + " (" + e.action + ")";
+    if (e.seq != expected_seq) {
+      v.problem = e.seq > expected_seq
+                      ? where + ": events " + std::to_string(expected_seq) + " to " +
+                            std::to_string(e.seq - 1) + " are missing (deleted)"
+                      : where + ": out of sequence (inserted)";
+    } else if (e.prev_hash != prev_hash) {
+      v.problem = where + ": does not link to the event before it (inserted or replaced)";
+    } else if (AuditHash(e) != e.hash) {
+      v.problem = where + ": contents do not match its hash (edited)";
+    }
+    if (!v.problem.empty()) return false;
+    prev_hash = e.hash;
+    ++expected_seq;
+    ++v.events;
+    return true;
+  });
+  if (!walked.ok()) return walked;
+  if (v.problem.empty()) {
+    // The head kept beside the chain catches deletion of the newest events.
+    auto head = store_.GetMeta(kHeadKey);
+    if (!head.ok()) return head.status();
+    const std::string expect =
+        v.events == 0 ? std::string() : std::to_string(v.events) + " " + prev_hash;
+    const std::string have = head.value().value_or("");
+    if (have != expect) {
+      long long head_seq = 0;
+      std::sscanf(have.c_str(), "%lld", &head_seq);
+      v.problem = head_seq > v.events
+                      ? "audit event " + std::to_string(v.events + 1) +
+                            ": missing at the end of the chain (deleted; the head names event " +
+                            std::to_string(head_seq) + ")"
+                      : "audit chain head does not match the newest event (edited)";
+    }
+  }
+  v.intact = v.problem.empty();
+  return v;
+}
+
+}  // namespace itaku::gateway

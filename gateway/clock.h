@@ -1,0 +1,42 @@
+// Time comes in through this interface so tests can fix it (LevelDB's Env).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "contracts/date.h"
+
+namespace itaku::gateway {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // UTC, "YYYY-MM-DDTHH:MM:SSZ".
+  virtual std::string NowUtc() = 0;
+  // The operator's calendar day (Japan, UTC+9): NDAs and profiles are
+  // dated in the operator's local calendar.
+  virtual Date Today() = 0;
+};
+
+class SystemClock : public Clock {
+ public:
+  std::string NowUtc() override;
+  Date Today() override;
+};
+
+// A clock stopped at one instant ("YYYY-MM-DDTHH:MM:SSZ").
+class FixedClock : public Clock {
+ public:
+  explicit FixedClock(std::string now_utc) : now_(std::move(now_utc)) {}
+  std::string NowUtc() override { return now_; }
+  Date Today() override;
+
+ private:
+  const std::string now_;
+};
+
+// The system clock, unless ITAKU_NOW holds a fixed instant (tests, demos of
+// expiry). Returns nullptr with `*error` set when ITAKU_NOW is malformed.
+std::unique_ptr<Clock> ClockFromEnvironment(std::string* error);
+
+}  // namespace itaku::gateway

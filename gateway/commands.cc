@@ -1,0 +1,456 @@
+#include "gateway/commands.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "contracts/profile_toml.h"
+#include "gateway/files.h"
+#include "policies/catalog.h"
+#include "policies/profile_rules.h"
+
+namespace itaku::gateway {
+namespace fs = std::filesystem;
+namespace {
+
+using contracts::ContractorStatus;
+using Json = nlohmann::json;
+
+std::string Join(const std::vector<std::string>& parts, const char* sep = ", ") {
+  std::string out;
+  for (const auto& p : parts) {
+    if (!out.empty()) out += sep;
+    out += p;
+  }
+  return out;
+}
+
+Json ContractorJson(const contracts::Contractor& c) {
+  return {{"id", c.id},
+          {"name", c.name},
+          {"status", std::string(contracts::ToString(c.status))},
+          {"email", c.email},
+          {"created_at", c.created_at}};
+}
+
+Json NdaJson(const contracts::Nda& n) {
+  return {{"id", n.id},
+          {"contractor", n.contractor_id},
+          {"signed_on", FormatDate(n.signed_on)},
+          {"in_force_from", FormatDate(n.in_force_from)},
+          {"in_force_until", FormatDate(n.in_force_until)},
+          {"signatories", n.signatories},
+          {"document_sha256", n.document_sha256},
+          {"document_path", n.document_path},
+          {"registered_by", n.registered_by},
+          {"registered_at", n.registered_at}};
+}
+
+Json ProfileJson(const contracts::ContractProfile& p) {
+  return {{"id", p.id},
+          {"version", p.version},
+          {"contractor", p.contractor_id},
+          {"purpose", p.purpose},
+          {"fields", p.fields},
+          {"masks", p.masks},
+          {"transports", p.transports},
+          {"valid_from", FormatDate(p.valid_from)},
+          {"valid_until", FormatDate(p.valid_until)},
+          {"retention_days", p.retention_days},
+          {"output", {{"format", p.output_format}, {"encoding", p.output_encoding}}},
+          {"source_sha256", p.source_sha256},
+          {"imported_by", p.imported_by},
+          {"imported_at", p.imported_at}};
+}
+
+Result<Date> ParseDateArg(const std::string& flag, const std::string& value) {
+  auto d = ParseDate(value);
+  if (!d) return Result<Date>::Error(flag + " must be a date like 2026-04-01, got " + value);
+  return *d;
+}
+
+Result<contracts::Contractor> RequireContractor(Context& ctx, const std::string& id) {
+  auto c = ctx.store->FindContractor(id);
+  if (!c.ok()) return c.status();
+  if (!c.value()) {
+    return Result<contracts::Contractor>::Error("unknown contractor " + id +
+                                                " (register it with: itaku contractor add)");
+  }
+  return *c.value();
+}
+
+}  // namespace
+
+Result<Output> Init(Context& ctx) {
+  auto key = ctx.store->GetMeta("pseudonym_key");
+  if (!key.ok()) return key.status();
+  bool created = false;
+  if (!key.value()) {
+    auto secret = RandomHex32();
+    if (!secret.ok()) return secret.status();
+    Status s = ctx.store->Transaction([&]() -> Status {
+      if (Status m = ctx.store->SetMeta("pseudonym_key", secret.value()); !m.ok()) return m;
+      return ctx.audit->Append(ctx.actor, "store.init", "store",
+                               {{"schema_version", contracts::Store::kSchemaVersion}});
+    });
+    if (!s.ok()) return s;
+    created = true;
+  }
+  Output out;
+  out.json = {{"db", ctx.db_path},
+              {"schema_version", contracts::Store::kSchemaVersion},
+              {"created", created}};
+  out.text = (created ? "initialised store " : "store already initialised: ") + ctx.db_path +
+             " (schema version " + std::to_string(contracts::Store::kSchemaVersion) + ")";
+  return out;
+}
+
+Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
+  if (a.id.empty() || a.id.find_first_of(" /\\:") != std::string::npos) {
+    return Result<Output>::Error(
+        "contractor id must be non-empty without spaces, slashes or colons");
+  }
+  if (a.name.empty()) return Result<Output>::Error("contractor " + a.id + ": --name is required");
+  contracts::Contractor c;
+  c.id = a.id;
+  c.name = a.name;
+  c.email = a.email;
+  c.created_at = ctx.clock->NowUtc();
+  Status s = ctx.store->Transaction([&]() -> Status {
+    if (Status add = ctx.store->AddContractor(c); !add.ok()) return add;
+    return ctx.audit->Append(ctx.actor, "contractor.add", "contractor:" + c.id, ContractorJson(c));
+  });
+  if (!s.ok()) return s;
+  return Output{ContractorJson(c), "added contractor " + c.id + " (" + c.name + "), active"};
+}
+
+Result<Output> ContractorList(Context& ctx) {
+  auto list = ctx.store->ListContractors();
+  if (!list.ok()) return list.status();
+  Output out;
+  out.json = Json::array();
+  for (const auto& c : list.value()) {
+    out.json.push_back(ContractorJson(c));
+    out.text += c.id + "\t" + std::string(contracts::ToString(c.status)) + "\t" + c.name + "\t" +
+                c.email + "\n";
+  }
+  if (out.text.empty()) out.text = "no contractors registered";
+  if (out.text.back() == '\n') out.text.pop_back();
+  return out;
+}
+
+Result<Output> ContractorShow(Context& ctx, const std::string& id) {
+  auto c = RequireContractor(ctx, id);
+  if (!c.ok()) return c.status();
+  auto ndas = ctx.store->ListNdas(id);
+  if (!ndas.ok()) return ndas.status();
+  Output out;
+  out.json = ContractorJson(c.value());
+  out.json["ndas"] = Json::array();
+  std::ostringstream text;
+  text << c->id << ": " << c->name << "\nstatus: " << contracts::ToString(c->status)
+       << "\nemail: " << c->email << "\nregistered: " << c->created_at << "\nNDAs:";
+  if (ndas->empty()) text << " none";
+  for (const auto& n : ndas.value()) {
+    out.json["ndas"].push_back(NdaJson(n));
+    text << "\n  #" << n.id << " in force " << FormatDate(n.in_force_from) << " to "
+         << FormatDate(n.in_force_until) << ", signed " << FormatDate(n.signed_on);
+  }
+  out.text = text.str();
+  return out;
+}
+
+Result<Output> ContractorSetStatus(Context& ctx, const std::string& id, const std::string& status,
+                                   const std::string& reason) {
+  auto parsed = contracts::ParseContractorStatus(status);
+  if (!parsed) return Result<Output>::Error("unknown contractor status " + status);
+  auto c = RequireContractor(ctx, id);
+  if (!c.ok()) return c.status();
+  Status s = ctx.store->Transaction([&]() -> Status {
+    if (Status st = ctx.store->SetContractorStatus(id, *parsed); !st.ok()) return st;
+    return ctx.audit->Append(ctx.actor, "contractor.status", "contractor:" + id,
+                             {{"from", std::string(contracts::ToString(c->status))},
+                              {"to", status},
+                              {"reason", reason}});
+  });
+  if (!s.ok()) return s;
+  return Output{{{"id", id}, {"status", status}}, "contractor " + id + " is now " + status};
+}
+
+Result<Output> NdaAdd(Context& ctx, const NdaArgs& a) {
+  auto c = RequireContractor(ctx, a.contractor);
+  if (!c.ok()) return c.status();
+  auto signed_on = ParseDateArg("--signed", a.signed_on);
+  if (!signed_on.ok()) return signed_on.status();
+  auto from = ParseDateArg("--from", a.from);
+  if (!from.ok()) return from.status();
+  auto until = ParseDateArg("--until", a.until);
+  if (!until.ok()) return until.status();
+  if (until.value() < from.value()) {
+    return Result<Output>::Error("NDA for " + a.contractor + ": --until " + a.until +
+                                 " is before --from " + a.from);
+  }
+  if (a.signatories.empty()) {
+    return Result<Output>::Error("NDA for " + a.contractor +
+                                 ": at least one --signatory is required");
+  }
+  if (a.document.empty() || !fs::is_regular_file(a.document)) {
+    return Result<Output>::Error("NDA for " + a.contractor + ": document " + a.document +
+                                 " is not a readable file");
+  }
+  auto sha = Sha256File(a.document);
+  if (!sha.ok()) return sha.status();
+
+  contracts::Nda n;
+  n.contractor_id = a.contractor;
+  n.signed_on = signed_on.value();
+  n.in_force_from = from.value();
+  n.in_force_until = until.value();
+  n.signatories = a.signatories;
+  n.document_sha256 = sha.value();
+  n.document_path = (fs::path(ctx.store->DocumentDir()) /
+                     (sha.value() + fs::path(a.document).extension().string()))
+                        .string();
+  n.registered_by = ctx.actor;
+  n.registered_at = ctx.clock->NowUtc();
+  if (Status cp = CopyFileAtomically(a.document, n.document_path); !cp.ok()) return cp;
+  Status s = ctx.store->Transaction([&]() -> Status {
+    auto id = ctx.store->AddNda(n);
+    if (!id.ok()) return id.status();
+    n.id = id.value();
+    // Signatories are the contractor's staff: kept in the registry, not
+    // repeated in the audit trail.
+    Json details = NdaJson(n);
+    details.erase("signatories");
+    return ctx.audit->Append(ctx.actor, "nda.add", "nda:" + std::to_string(n.id), details);
+  });
+  if (!s.ok()) return s;
+  return Output{NdaJson(n), "registered NDA #" + std::to_string(n.id) + " for " + a.contractor +
+                                ", in force " + a.from + " to " + a.until + ", document sha256 " +
+                                n.document_sha256};
+}
+
+Result<Output> NdaList(Context& ctx, const std::optional<std::string>& contractor,
+                       std::optional<int> within) {
+  auto ndas = ctx.store->ListNdas(contractor);
+  if (!ndas.ok()) return ndas.status();
+  const Date today = ctx.clock->Today();
+  Output out;
+  out.json = Json::array();
+  for (const auto& n : ndas.value()) {
+    const int days_left = DaysBetween(today, n.in_force_until);
+    if (within) {
+      // Expiry warnings: NDAs in force (or not yet started) ending soon.
+      if (days_left < 0 || days_left > *within) continue;
+    }
+    Json j = NdaJson(n);
+    j["days_left"] = days_left;
+    const bool in_force = n.in_force_from <= today && today <= n.in_force_until;
+    j["in_force"] = in_force;
+    out.json.push_back(j);
+    out.text +=
+        "#" + std::to_string(n.id) + "\t" + n.contractor_id + "\t" + FormatDate(n.in_force_from) +
+        " to " + FormatDate(n.in_force_until) + "\t" +
+        (in_force ? "in force, " + std::to_string(days_left) + " days left"
+                  : (days_left < 0 ? std::string("ended") : std::string("not yet in force"))) +
+        "\n";
+  }
+  if (out.text.empty()) {
+    out.text = within ? "no NDA ends within " + std::to_string(*within) + " days" : "no NDAs";
+  } else {
+    out.text.pop_back();
+  }
+  return out;
+}
+
+Result<Output> ProfileImport(Context& ctx, const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Result<Output>::Error("cannot read profile " + file);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string name = fs::path(file).filename().string();
+  auto parsed = contracts::ParseProfileToml(buf.str(), name);
+  if (!parsed.ok()) return parsed.status();
+  contracts::ContractProfile p = std::move(parsed).value();
+  if (Status v = policies::ValidateProfile(p); !v.ok()) {
+    return Result<Output>::Error(name + ": profile " + p.id + " refused: " + v.message());
+  }
+  auto c = RequireContractor(ctx, p.contractor_id);
+  if (!c.ok())
+    return Result<Output>::Error(name + ": profile " + p.id + " refused: " + c.message());
+  p.imported_by = ctx.actor;
+  p.imported_at = ctx.clock->NowUtc();
+  bool created = false;
+  Status s = ctx.store->Transaction([&]() -> Status {
+    auto version = ctx.store->PutProfile(p, &created);
+    if (!version.ok()) return version.status();
+    p.version = version.value();
+    if (!created) return Status::Ok();
+    return ctx.audit->Append(ctx.actor, "profile.import",
+                             "profile:" + p.id + "@" + std::to_string(p.version), ProfileJson(p));
+  });
+  if (!s.ok()) return s;
+  Json j = ProfileJson(p);
+  j["created"] = created;
+  return Output{
+      j, created
+             ? "imported profile " + p.id + " version " + std::to_string(p.version) + " for " +
+                   p.contractor_id + " (purpose " + p.purpose + "; fields " + Join(p.fields) + ")"
+             : "profile " + p.id + " unchanged (version " + std::to_string(p.version) + ")"};
+}
+
+Result<Output> ProfileShow(Context& ctx, const std::string& id, std::optional<int> version) {
+  auto p = ctx.store->FindProfile(id, version);
+  if (!p.ok()) return p.status();
+  if (!p.value()) return Result<Output>::Error("unknown profile " + id);
+  const auto& pr = *p.value();
+  std::ostringstream text;
+  text << pr.id << " version " << pr.version << " for " << pr.contractor_id
+       << "\npurpose: " << pr.purpose << "\nfields: " << Join(pr.fields)
+       << "\ntransports: " << Join(pr.transports) << "\nvalid: " << FormatDate(pr.valid_from)
+       << " to " << FormatDate(pr.valid_until) << "\nretention: " << pr.retention_days
+       << " days\noutput: " << pr.output_format << ", " << pr.output_encoding;
+  for (const auto& [f, m] : pr.masks) text << "\nmask: " << f << " = " << m;
+  return Output{ProfileJson(pr), text.str()};
+}
+
+Result<Output> ProfileList(Context& ctx) {
+  auto list = ctx.store->ListProfiles();
+  if (!list.ok()) return list.status();
+  Output out;
+  out.json = Json::array();
+  for (const auto& p : list.value()) {
+    out.json.push_back(ProfileJson(p));
+    out.text += p.id + "\tv" + std::to_string(p.version) + "\t" + p.contractor_id + "\t" +
+                p.purpose + "\t" + FormatDate(p.valid_from) + " to " + FormatDate(p.valid_until) +
+                "\n";
+  }
+  if (out.text.empty()) {
+    out.text = "no profiles";
+  } else {
+    out.text.pop_back();
+  }
+  return out;
+}
+
+Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
+  auto r = Deliver(ctx, req);
+  if (!r.ok()) return r.status();
+  const auto& rec = r->record;
+  Json j = {{"delivery_id", rec.id},
+            {"decision", r->allowed() ? "allow" : "refuse"},
+            {"reasons", r->reasons},
+            {"contractor", rec.contractor_id},
+            {"profile", rec.profile_id},
+            {"profile_version", rec.profile_version},
+            {"nda_id", rec.nda_id ? Json(*rec.nda_id) : Json()},
+            {"transport", rec.transport},
+            {"dry_run", req.dry_run},
+            {"outcome", rec.outcome},
+            {"fields_sent", rec.fields},
+            {"fields_withheld", r->withheld},
+            {"masks", r->masks},
+            {"records", rec.record_count}};
+  if (!r->allowed()) {
+    // A refusal is printed in full and still makes the command fail.
+    return Result<Output>::Error("delivery " + std::to_string(rec.id) +
+                                 " refused: " + Join(r->reasons, "; "));
+  }
+  std::ostringstream text;
+  text << "dry run " << rec.id << ": allowed — nothing was sent\n"
+       << "contractor: " << rec.contractor_id << "\nprofile: " << rec.profile_id << " v"
+       << rec.profile_version << "\nNDA: #" << (rec.nda_id ? *rec.nda_id : 0)
+       << "\ntransport: " << rec.transport << "\nfields sent: " << Join(rec.fields);
+  for (const auto& [f, m] : r->masks) text << "\n  " << f << " masked: " << m;
+  text << "\nfields withheld: " << (r->withheld.empty() ? "none" : Join(r->withheld))
+       << "\nrecords: " << rec.record_count;
+  return Output{j, text.str()};
+}
+
+Result<Output> History(Context& ctx, const std::string& subscriber_id) {
+  auto receipts = ctx.store->History(subscriber_id);
+  if (!receipts.ok()) return receipts.status();
+  Output out;
+  out.json = {{"subscriber", subscriber_id}, {"receipts", Json::array()}};
+  for (const auto& r : receipts.value()) {
+    out.json["receipts"].push_back({{"delivery_id", r.delivery_id},
+                                    {"delivered_at", r.delivered_at},
+                                    {"contractor", r.contractor_id},
+                                    {"profile", r.profile_id},
+                                    {"profile_version", r.profile_version},
+                                    {"transport", r.transport},
+                                    {"fields", r.fields}});
+    out.text +=
+        r.delivered_at + "\t" + r.contractor_id + "\t" + r.transport + "\t" + Join(r.fields) + "\n";
+  }
+  if (out.text.empty()) {
+    out.text = "no contractor has received data about " + subscriber_id;
+  } else {
+    out.text.pop_back();
+  }
+  return out;
+}
+
+Result<Output> BreachScope(Context& ctx, const std::string& contractor, const std::string& since,
+                           const std::optional<std::string>& until) {
+  auto c = RequireContractor(ctx, contractor);
+  if (!c.ok()) return c.status();
+  auto from = ParseDateArg("--since", since);
+  if (!from.ok()) return from.status();
+  Date to = ctx.clock->Today();
+  if (until) {
+    auto u = ParseDateArg("--until", *until);
+    if (!u.ok()) return u.status();
+    to = u.value();
+  }
+  if (to < from.value()) return Result<Output>::Error("--until is before --since");
+
+  // Per subscriber: every field received in the period and the deliveries.
+  std::map<std::string, std::pair<std::set<std::string>, std::vector<int64_t>>> subs;
+  std::map<int64_t, Json> deliveries;
+  Status s =
+      ctx.store->ForEachReceipt(contractor, from.value(), to, [&](const contracts::Receipt& r) {
+        auto& [fields, ids] = subs[r.subscriber_id];
+        fields.insert(r.fields.begin(), r.fields.end());
+        if (ids.empty() || ids.back() != r.delivery_id) ids.push_back(r.delivery_id);
+        if (!deliveries.count(r.delivery_id)) {
+          deliveries[r.delivery_id] = {
+              {"delivery_id", r.delivery_id}, {"delivered_at", r.delivered_at},
+              {"profile", r.profile_id},      {"profile_version", r.profile_version},
+              {"transport", r.transport},     {"fields", r.fields}};
+        }
+      });
+  if (!s.ok()) return s;
+  Output out;
+  out.json = {{"contractor", contractor},        {"since", FormatDate(from.value())},
+              {"until", FormatDate(to)},         {"deliveries", Json::array()},
+              {"subscriber_count", subs.size()}, {"subscribers", Json::array()}};
+  for (auto& [id, d] : deliveries) out.json["deliveries"].push_back(d);
+  for (const auto& [sid, v] : subs) {
+    out.json["subscribers"].push_back(
+        {{"subscriber_id", sid},
+         {"fields", std::vector<std::string>(v.first.begin(), v.first.end())},
+         {"deliveries", v.second}});
+  }
+  out.text = contractor + " received data about " + std::to_string(subs.size()) +
+             " subscribers in " + std::to_string(deliveries.size()) + " deliveries between " +
+             FormatDate(from.value()) + " and " + FormatDate(to);
+  for (auto& [id, d] : deliveries) {
+    out.text += "\n  delivery " + std::to_string(id) + " " + d["delivered_at"].get<std::string>() +
+                " via " + d["transport"].get<std::string>() + ": " +
+                Join(d["fields"].get<std::vector<std::string>>());
+  }
+  return out;
+}
+
+Result<Output> AuditVerify(Context& ctx) {
+  auto v = ctx.audit->Verify();
+  if (!v.ok()) return v.status();
+  if (!v->intact) return Result<Output>::Error("audit trail broken: " + v->problem);
+  return Output{{{"intact", true}, {"events", v->events}},
+                "audit trail intact: " + std::to_string(v->events) + " events"};
+}
+
+}  // namespace itaku::gateway

@@ -1,0 +1,208 @@
+// itaku: the command line. Parses arguments (CLI11), opens the store, runs
+// one command from commands.h, prints text or --json, and turns every
+// refusal into one line on stderr, an audit event and a non-zero exit.
+#include <pwd.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+
+#include "gateway/commands.h"
+
+namespace {
+
+using itaku::Result;
+using itaku::Status;
+using itaku::gateway::Context;
+using itaku::gateway::Output;
+
+std::string DefaultActor() {
+  if (const char* a = std::getenv("ITAKU_ACTOR"); a && *a) return a;
+  if (const passwd* pw = getpwuid(geteuid())) return pw->pw_name;
+  return "unknown";
+}
+
+std::string DefaultDb() {
+  if (const char* d = std::getenv("ITAKU_DB"); d && *d) return d;
+  return "./itaku.db";
+}
+
+CLI::App* Sub(CLI::App& parent, const std::string& name, const std::string& help) {
+  CLI::App* s = parent.add_subcommand(name, help);
+  s->fallthrough();
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"itaku — contractor data-exchange gateway (委託先への個人情報提供の管理)"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  std::string db = DefaultDb();
+  std::string actor = DefaultActor();
+  bool json = false;
+  app.add_option("--db", db, "store file (default $ITAKU_DB or ./itaku.db)");
+  app.add_option("--actor", actor, "acting staff member (default $ITAKU_ACTOR or the OS user)");
+  app.add_flag("--json", json, "print JSON for machines");
+
+  // The command to run once the store is open; set by the parsed subcommand.
+  std::function<Result<Output>(Context&)> run;
+  std::string command;
+  auto on = [&](CLI::App* sub, std::string name, std::function<Result<Output>(Context&)> f) {
+    sub->callback([&, name, f] {
+      command = name;
+      run = f;
+    });
+  };
+
+  CLI::App* init = Sub(app, "init", "create the store (SQLite) and its per-installation secret");
+  on(init, "init", [](Context& c) { return itaku::gateway::Init(c); });
+
+  // contractor
+  CLI::App* contractor = Sub(app, "contractor", "register and manage contractors (委託先)");
+  contractor->require_subcommand(1);
+  itaku::gateway::ContractorArgs cargs;
+  CLI::App* c_add = Sub(*contractor, "add", "register a contractor");
+  c_add->add_option("id", cargs.id, "contractor id, e.g. agency-a")->required();
+  c_add->add_option("--name", cargs.name, "the contractor's name")->required();
+  c_add->add_option("--email", cargs.email, "contact e-mail");
+  on(c_add, "contractor.add", [&](Context& c) { return itaku::gateway::ContractorAdd(c, cargs); });
+  CLI::App* c_list = Sub(*contractor, "list", "list contractors");
+  on(c_list, "contractor.list", [](Context& c) { return itaku::gateway::ContractorList(c); });
+  std::string cid, creason;
+  CLI::App* c_show = Sub(*contractor, "show", "show a contractor and its NDAs");
+  c_show->add_option("id", cid)->required();
+  on(c_show, "contractor.show", [&](Context& c) { return itaku::gateway::ContractorShow(c, cid); });
+  for (const auto& [verb, status] : std::vector<std::pair<std::string, std::string>>{
+           {"suspend", "suspended"}, {"activate", "active"}, {"terminate", "terminated"}}) {
+    CLI::App* s = Sub(*contractor, verb, "mark a contractor " + status);
+    s->add_option("id", cid)->required();
+    s->add_option("--reason", creason, "why (kept in the audit trail)");
+    on(s, "contractor." + verb, [&, status = status](Context& c) {
+      return itaku::gateway::ContractorSetStatus(c, cid, status, creason);
+    });
+  }
+
+  // nda
+  CLI::App* nda = Sub(app, "nda", "register non-disclosure agreements (機密保持契約)");
+  nda->require_subcommand(1);
+  itaku::gateway::NdaArgs nargs;
+  CLI::App* n_add = Sub(*nda, "add", "register a signed NDA");
+  n_add->add_option("contractor", nargs.contractor)->required();
+  n_add->add_option("--signed", nargs.signed_on, "signed on (YYYY-MM-DD)")->required();
+  n_add->add_option("--from", nargs.from, "in force from (YYYY-MM-DD)")->required();
+  n_add->add_option("--until", nargs.until, "in force until (YYYY-MM-DD)")->required();
+  n_add->add_option("--document", nargs.document, "the signed document (copied into the store)")
+      ->required();
+  n_add->add_option("--signatory", nargs.signatories, "a signatory (repeat for each)")->required();
+  on(n_add, "nda.add", [&](Context& c) { return itaku::gateway::NdaAdd(c, nargs); });
+  std::optional<std::string> n_contractor;
+  std::optional<int> n_within;
+  CLI::App* n_list = Sub(*nda, "list", "list NDAs");
+  n_list->add_option("--contractor", n_contractor);
+  n_list->add_option("--expiring-within", n_within, "only NDAs ending within DAYS");
+  on(n_list, "nda.list",
+     [&](Context& c) { return itaku::gateway::NdaList(c, n_contractor, n_within); });
+
+  // profile
+  CLI::App* profile = Sub(app, "profile", "contract profiles: what a contractor may receive");
+  profile->require_subcommand(1);
+  std::string pfile, pid;
+  std::optional<int> pversion;
+  CLI::App* p_import =
+      Sub(*profile, "import", "import a profile from TOML (new version on change)");
+  p_import->add_option("file", pfile)->required();
+  on(p_import, "profile.import",
+     [&](Context& c) { return itaku::gateway::ProfileImport(c, pfile); });
+  CLI::App* p_show = Sub(*profile, "show", "show a profile");
+  p_show->add_option("id", pid)->required();
+  p_show->add_option("--version", pversion);
+  on(p_show, "profile.show",
+     [&](Context& c) { return itaku::gateway::ProfileShow(c, pid, pversion); });
+  CLI::App* p_list = Sub(*profile, "list", "list profiles (latest versions)");
+  on(p_list, "profile.list", [](Context& c) { return itaku::gateway::ProfileList(c); });
+
+  // deliver
+  itaku::gateway::DeliverRequest dreq;
+  std::string input_encoding = "auto";
+  CLI::App* deliver = Sub(app, "deliver", "deliver an export to a contractor under a profile");
+  deliver->add_option("--profile", dreq.profile_id)->required();
+  deliver->add_option("--profile-version", dreq.profile_version);
+  deliver->add_option("--input", dreq.input_path, "the export (CSV)")->required();
+  deliver->add_option("--attachments", dreq.attachments_dir, "folder of house drawings");
+  deliver->add_option("--via", dreq.transport, "media | sftp | portal | paper")->required();
+  deliver->add_flag("--dry-run", dreq.dry_run, "decide and project, send nothing");
+  deliver->add_option("--input-encoding", input_encoding, "auto | utf-8 | cp932")
+      ->check(CLI::IsMember({"auto", "utf-8", "cp932"}));
+  on(deliver, "deliver", [&](Context& c) {
+    dreq.input_encoding = input_encoding == "utf-8"   ? itaku::policies::InputEncoding::kUtf8
+                          : input_encoding == "cp932" ? itaku::policies::InputEncoding::kCp932
+                                                      : itaku::policies::InputEncoding::kAuto;
+    return itaku::gateway::DeliverCommand(c, dreq);
+  });
+
+  // history, breach-scope, audit
+  std::string subscriber;
+  CLI::App* history = Sub(app, "history", "who received what about a subscriber (policy 5)");
+  history->add_option("--subscriber", subscriber)->required();
+  on(history, "history", [&](Context& c) { return itaku::gateway::History(c, subscriber); });
+  std::string b_contractor, b_since;
+  std::optional<std::string> b_until;
+  CLI::App* breach = Sub(app, "breach-scope", "what a contractor received in a period (policy 7)");
+  breach->add_option("--contractor", b_contractor)->required();
+  breach->add_option("--since", b_since)->required();
+  breach->add_option("--until", b_until);
+  on(breach, "breach-scope",
+     [&](Context& c) { return itaku::gateway::BreachScope(c, b_contractor, b_since, b_until); });
+  CLI::App* audit = Sub(app, "audit", "the hash-chained audit trail");
+  audit->require_subcommand(1);
+  CLI::App* verify =
+      Sub(*audit, "verify", "check that no audit event was edited, inserted or deleted");
+  on(verify, "audit.verify", [](Context& c) { return itaku::gateway::AuditVerify(c); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  auto fail = [&](const std::string& why) {
+    std::cerr << "itaku: " << why << "\n";
+    if (json) std::cout << nlohmann::json{{"ok", false}, {"error", why}}.dump(2) << "\n";
+    return 1;
+  };
+
+  Context ctx;
+  ctx.actor = actor;
+  ctx.db_path = db;
+  std::string clock_error;
+  ctx.clock = itaku::gateway::ClockFromEnvironment(&clock_error);
+  if (!ctx.clock) return fail(clock_error);
+  if (command != "init" && !std::filesystem::exists(db)) {
+    return fail("no store at " + db + " (run: itaku init, or set --db / ITAKU_DB)");
+  }
+  auto store = itaku::contracts::Store::OpenSqlite(db);
+  if (!store.ok()) return fail(store.message());
+  ctx.store = std::move(store).value();
+  ctx.audit = std::make_unique<itaku::gateway::AuditTrail>(*ctx.store, *ctx.clock);
+
+  Result<Output> out = run(ctx);
+  if (!out.ok()) {
+    // Every refusal is on record. The broker audits its own; a broken audit
+    // trail is not extended.
+    if (command != "deliver" && command != "audit.verify") {
+      ctx.audit->Append(ctx.actor, command + ".refused", command, {{"reason", out.message()}});
+    }
+    return fail(out.message());
+  }
+  if (json) {
+    std::cout << out->json.dump(2) << "\n";
+  } else {
+    std::cout << out->text << "\n";
+  }
+  return 0;
+}

@@ -1,0 +1,50 @@
+// Character encodings of exports and deliveries: UTF-8 validation and
+// CP932 (Microsoft Shift_JIS, what Japanese Excel writes) <-> UTF-8.
+//
+// The CP932 tables are built once, on first use, from glibc iconv's "CP932"
+// converter (which follows Microsoft's table: 0x8160 <-> U+FF5E FULLWIDTH
+// TILDE, 0x817C <-> U+FF0D FULLWIDTH HYPHEN-MINUS, NEC specials such as
+// 0x8740 <-> U+2460, IBM extensions such as 0xFBFC <-> U+9AD9). glibc also
+// encodes a few look-alikes one way only: U+2212 MINUS SIGN -> 0x817C,
+// U+301C WAVE DASH -> 0x8160; decoding gives back the fullwidth forms. After
+// the first call, every function here is thread-safe and allocation-free
+// unless it returns a std::string.
+//
+// Errors are offsets into the input, never its content: the callers add the
+// file, line and column, and the content is personal data.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "contracts/status.h"
+
+namespace itaku::policies {
+
+inline constexpr size_t kNoError = static_cast<size_t>(-1);
+
+// Offset of the first byte of the first invalid or truncated UTF-8 sequence
+// (overlongs, surrogates and code points above U+10FFFF are invalid), or
+// kNoError. A pure-ASCII input is checked 8 bytes at a time.
+size_t FindInvalidUtf8(std::string_view s);
+inline bool IsValidUtf8(std::string_view s) { return FindInvalidUtf8(s) == kNoError; }
+
+// Low-level converters for the hot path. `out` must have room for
+// 3 * in.size() bytes (CP932 -> UTF-8) or in.size() bytes (UTF-8 -> CP932).
+// Return the end of what was written, or nullptr with *bad_offset set to the
+// offset of the first byte that cannot be converted (an undecodable CP932
+// byte or pair; for UTF-8 -> CP932 the start of a character CP932 lacks, or
+// of invalid UTF-8).
+char* Cp932ToUtf8(std::string_view in, char* out, size_t* bad_offset);
+char* Utf8ToCp932(std::string_view in, char* out, size_t* bad_offset);
+
+// Convenience wrappers. Error texts:
+//   "byte 0x85 at offset 3 cannot be decoded as CP932"
+//   "character at offset 3 has no CP932 encoding"
+//   "invalid UTF-8 at offset 3"
+Result<std::string> DecodeCp932(std::string_view cp932);
+Result<std::string> EncodeCp932(std::string_view utf8);
+
+}  // namespace itaku::policies

@@ -1,0 +1,164 @@
+#include "contracts/profile_toml.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace itaku::contracts {
+namespace {
+
+const char* const kGood = R"(id = "agency-billing"
+contractor = "agency-a"
+purpose = "billing"
+fields = ["subscriber_id", "name", "address", "phone", "account_number", "account_holder", "services"]
+transports = ["media", "sftp"]
+valid_from = 2026-04-01        # TOML local date
+valid_until = "2027-03-31"     # or a string
+retention_days = 60
+[output]
+format = "csv"
+encoding = "cp932"
+[masks]
+phone = "last4"
+)";
+
+// kGood with the line starting `key =` (or `[table]`) replaced by `line`
+// (dropped when `line` is empty).
+std::string With(const std::string& key, const std::string& line) {
+  std::string text = kGood;
+  const std::string start = key + " =";
+  std::size_t at = text.rfind("\n" + start) == std::string::npos
+                       ? (text.rfind(start, 0) == 0 ? 0 : std::string::npos)
+                       : text.rfind("\n" + start) + 1;
+  EXPECT_NE(at, std::string::npos) << key;
+  std::size_t end = text.find('\n', at);
+  text.replace(at, end - at + 1, line.empty() ? "" : line + "\n");
+  return text;
+}
+
+std::string ErrorOf(const std::string& text) {
+  auto profile = ParseProfileToml(text, "billing.toml");
+  EXPECT_FALSE(profile.ok());
+  return profile.message();
+}
+
+TEST(ParseProfileTomlTest, ReadsEveryKey) {
+  auto profile = ParseProfileToml(kGood, "billing.toml");
+  ASSERT_TRUE(profile.ok()) << profile.message();
+  EXPECT_EQ(profile->id, "agency-billing");
+  EXPECT_EQ(profile->version, 0);
+  EXPECT_EQ(profile->contractor_id, "agency-a");
+  EXPECT_EQ(profile->purpose, "billing");
+  EXPECT_EQ(profile->fields,
+            (std::vector<std::string>{"subscriber_id", "name", "address", "phone", "account_number",
+                                      "account_holder", "services"}));
+  EXPECT_EQ(profile->transports, (std::vector<std::string>{"media", "sftp"}));
+  EXPECT_EQ(FormatDate(profile->valid_from), "2026-04-01");
+  EXPECT_EQ(FormatDate(profile->valid_until), "2027-03-31");
+  EXPECT_EQ(profile->retention_days, 60);
+  EXPECT_EQ(profile->output_format, "csv");
+  EXPECT_EQ(profile->output_encoding, "cp932");
+  EXPECT_EQ(profile->masks, (std::map<std::string, std::string>{{"phone", "last4"}}));
+  EXPECT_EQ(profile->source, kGood);
+  EXPECT_EQ(profile->source_sha256.size(), 64u);
+  EXPECT_EQ(profile->source_sha256.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_TRUE(profile->imported_by.empty());
+}
+
+TEST(ParseProfileTomlTest, HashesTheSourceText) {
+  // Computed with `sha256sum` over kGood.
+  EXPECT_EQ(ParseProfileToml(kGood, "billing.toml")->source_sha256,
+            "fa67326d14f086bd943b7f6a5228034c09f95fa31cda3b0231885f3e7ab9c1a6");
+  // Any byte counts, comments included: a new text is a new version.
+  auto commented = ParseProfileToml(std::string(kGood) + "# reviewed\n", "billing.toml");
+  ASSERT_TRUE(commented.ok()) << commented.message();
+  EXPECT_NE(commented->source_sha256, ParseProfileToml(kGood, "billing.toml")->source_sha256);
+}
+
+TEST(ParseProfileTomlTest, OutputDefaultsToCsvUtf8AndMasksToNone) {
+  std::string text = kGood;
+  text = text.substr(0, text.find("[output]"));
+  auto profile = ParseProfileToml(text, "billing.toml");
+  ASSERT_TRUE(profile.ok()) << profile.message();
+  EXPECT_EQ(profile->output_format, "csv");
+  EXPECT_EQ(profile->output_encoding, "utf-8");
+  EXPECT_TRUE(profile->masks.empty());
+}
+
+TEST(ParseProfileTomlTest, SyntaxErrorNamesFileAndLine) {
+  std::string message = ErrorOf("id = \"a\"\npurpose = \"billing\n");
+  EXPECT_EQ(message.rfind("billing.toml:2: ", 0), 0u) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+}
+
+TEST(ParseProfileTomlTest, MissingKeysAreNamed) {
+  EXPECT_EQ(ErrorOf(With("id", "")), "billing.toml: missing key 'id'");
+  EXPECT_EQ(ErrorOf(With("contractor", "")), "billing.toml: missing key 'contractor'");
+  EXPECT_EQ(ErrorOf(With("purpose", "")), "billing.toml: missing key 'purpose'");
+  EXPECT_EQ(ErrorOf(With("fields", "")), "billing.toml: missing key 'fields'");
+  EXPECT_EQ(ErrorOf(With("transports", "")), "billing.toml: missing key 'transports'");
+  EXPECT_EQ(ErrorOf(With("valid_from", "")), "billing.toml: missing key 'valid_from'");
+  EXPECT_EQ(ErrorOf(With("valid_until", "")), "billing.toml: missing key 'valid_until'");
+  EXPECT_EQ(ErrorOf(With("retention_days", "")), "billing.toml: missing key 'retention_days'");
+}
+
+TEST(ParseProfileTomlTest, MistypedKeysAreNamed) {
+  EXPECT_EQ(ErrorOf(With("purpose", "purpose = 3")), "billing.toml: 'purpose' must be a string");
+  EXPECT_EQ(ErrorOf(With("id", "id = \"\"")), "billing.toml: 'id' must not be empty");
+  EXPECT_EQ(ErrorOf(With("fields", "fields = \"name\"")),
+            "billing.toml: 'fields' must be an array of strings");
+  EXPECT_EQ(ErrorOf(With("fields", "fields = [\"name\", 2]")),
+            "billing.toml: 'fields' must be an array of strings");
+  EXPECT_EQ(ErrorOf(With("transports", "transports = [[\"sftp\"]]")),
+            "billing.toml: 'transports' must be an array of strings");
+  EXPECT_EQ(ErrorOf(With("valid_from", "valid_from = 2026-04-01T00:00:00")),
+            "billing.toml: 'valid_from' must be a date (YYYY-MM-DD)");
+  EXPECT_EQ(ErrorOf(With("valid_until", "valid_until = \"2027-02-30\"")),
+            "billing.toml: 'valid_until' must be a date (YYYY-MM-DD)");
+  EXPECT_EQ(ErrorOf(With("retention_days", "retention_days = \"60\"")),
+            "billing.toml: 'retention_days' must be an integer");
+  EXPECT_EQ(ErrorOf(With("retention_days", "retention_days = -1")),
+            "billing.toml: 'retention_days' must not be negative");
+  EXPECT_EQ(ErrorOf(With("retention_days", "retention_days = 9999999999")),
+            "billing.toml: 'retention_days' is too large");
+}
+
+TEST(ParseProfileTomlTest, RetentionOfZeroDaysIsAllowed) {
+  auto profile = ParseProfileToml(With("retention_days", "retention_days = 0"), "billing.toml");
+  ASSERT_TRUE(profile.ok()) << profile.message();
+  EXPECT_EQ(profile->retention_days, 0);
+}
+
+TEST(ParseProfileTomlTest, OutputIsCsvInUtf8OrCp932) {
+  EXPECT_EQ(ErrorOf(With("format", "format = \"xlsx\"")),
+            "billing.toml: 'output.format' must be \"csv\" (got \"xlsx\")");
+  EXPECT_EQ(ErrorOf(With("encoding", "encoding = \"shift_jis\"")),
+            "billing.toml: 'output.encoding' must be \"utf-8\" or \"cp932\" (got \"shift_jis\")");
+  EXPECT_EQ(ErrorOf(With("encoding", "encoding = 932")),
+            "billing.toml: 'output.encoding' must be a string");
+  EXPECT_EQ(ErrorOf(With("encoding", "encodng = \"utf-8\"")),
+            "billing.toml: unknown key 'output.encodng'");
+  auto utf8 = ParseProfileToml(With("encoding", "encoding = \"utf-8\""), "billing.toml");
+  ASSERT_TRUE(utf8.ok()) << utf8.message();
+  EXPECT_EQ(utf8->output_encoding, "utf-8");
+  std::string inline_output = kGood;
+  inline_output = inline_output.substr(0, inline_output.find("[output]")) + "output = 1\n";
+  EXPECT_EQ(ErrorOf(inline_output), "billing.toml: 'output' must be a table");
+}
+
+TEST(ParseProfileTomlTest, MasksMustMapFieldsToNames) {
+  EXPECT_EQ(ErrorOf(With("phone", "phone = 4")), "billing.toml: 'masks.phone' must be a string");
+  std::string text = kGood;
+  text = text.substr(0, text.find("[output]")) + "masks = [\"phone\"]\n";
+  EXPECT_EQ(ErrorOf(text), "billing.toml: 'masks' must be a table");
+}
+
+TEST(ParseProfileTomlTest, UnknownTopLevelKeysAreNotIgnored) {
+  EXPECT_EQ(ErrorOf(With("purpose", "purpos = \"billing\"")), "billing.toml: unknown key 'purpos'");
+  std::string text = kGood;
+  text += "[mask]\nphone = \"last4\"\n";
+  EXPECT_EQ(ErrorOf(text), "billing.toml: unknown key 'mask'");
+}
+
+}  // namespace
+}  // namespace itaku::contracts

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# End to end through the real itaku binary: the issue's acceptance
+# transcript, refusals with their exact one-line reasons and exit codes, the
+# audit of each refusal, and tampering found by `itaku audit verify`.
+# Usage: cli_test.sh ITAKU ITAKU_GEN SOURCE_DIR
+set -uo pipefail
+ITAKU=$1 GEN=$2 SRC=$3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=tester ITAKU_NOW=2026-11-28T01:00:00Z
+passed=0 failed=0
+
+check() {  # check NAME EXPECTED ACTUAL
+  if [ "$2" == "$3" ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"
+  fi
+}
+contains() {  # contains NAME NEEDLE HAYSTACK
+  if [[ "$3" == *"$2"* ]]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); printf 'FAIL %s\n  missing: %s\n  in: %s\n' "$1" "$2" "$3"; fi
+}
+run() { out=$("$ITAKU" "$@" 2>"$work/err"); rc=$?; err=$(cat "$work/err"); }
+jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+"$GEN" --rows 500 --seed 7 --out "$work/export.csv" || exit 1
+printf 'signed NDA scan\n' > "$work/nda.pdf"
+cp "$SRC/ops/examples/agency-billing.toml" "$work/billing.toml"
+
+# Before init there is no store, and nothing is created by accident.
+run contractor list
+check "no store exit" 1 "$rc"
+check "no store reason" "itaku: no store at $ITAKU_DB (run: itaku init, or set --db / ITAKU_DB)" "$err"
+
+# The acceptance transcript.
+run init;                 check "init" 0 "$rc"
+run contractor add agency-a --name "夢前収納サービス" --email ops@agency-a.example
+check "contractor add" 0 "$rc"
+check "contractor add text" "added contractor agency-a (夢前収納サービス), active" "$out"
+run nda add agency-a --signed 2026-03-20 --from 2026-04-01 --until 2027-03-31 \
+  --document "$work/nda.pdf" --signatory "山田 一郎"
+check "nda add" 0 "$rc"
+sha=$(sha256sum "$work/nda.pdf" | cut -d' ' -f1)
+contains "nda sha" "document sha256 $sha" "$out"
+check "nda copy kept" "$sha" "$(sha256sum "$ITAKU_DB.d/documents/$sha.pdf" | cut -d' ' -f1)"
+run profile import "$work/billing.toml"
+check "profile import" 0 "$rc"
+contains "profile import text" "imported profile agency-billing version 1 for agency-a" "$out"
+run deliver --profile agency-billing --input "$work/export.csv" --via media --dry-run
+check "dry run" 0 "$rc"
+contains "dry run allowed" "allowed — nothing was sent" "$out"
+contains "dry run sent" "fields sent: subscriber_id, name, address, phone, account_number, account_holder, services" "$out"
+contains "dry run withheld" "fields withheld: name_kana, postal_code, email, birth_date, gender, occupation, bank_code, branch_code, account_type, house_drawing" "$out"
+contains "dry run count" "records: 500" "$out"
+run history --subscriber S90001 --json
+check "history" 0 "$rc"
+check "history json" "S90001 0" "$(echo "$out" | jq_ 'd["subscriber"], len(d["receipts"])')"
+run breach-scope --contractor agency-a --since 2026-01-01 --json
+check "breach-scope" 0 "$rc"
+check "breach-scope json" "agency-a 2026-11-28 0" \
+  "$(echo "$out" | jq_ 'd["contractor"], d["until"], d["subscriber_count"]')"
+run audit verify
+check "audit verify" "audit trail intact: 5 events" "$out"
+
+# --json everywhere, machine-readable.
+run deliver --profile agency-billing --input "$work/export.csv" --via sftp --dry-run --json
+check "dry run json" "allow 500 True" "$(echo "$out" | jq_ 'd["decision"], d["records"], d["dry_run"]')"
+
+# Re-importing the same profile makes no new version; a changed one does.
+run profile import "$work/billing.toml"
+check "reimport same" "profile agency-billing unchanged (version 1)" "$out"
+sed -i 's/retention_days = 60/retention_days = 45/' "$work/billing.toml"
+run profile import "$work/billing.toml" --json
+check "reimport changed" "2" "$(echo "$out" | jq_ 'd["version"]')"
+
+# Refusals: one line naming the clause, non-zero exit, an audit event each.
+sed 's/"services"\]/"services", "birth_date"]/' "$work/billing.toml" > "$work/wide.toml"
+run profile import "$work/wide.toml"
+check "wide profile exit" 1 "$rc"
+check "wide profile reason" "itaku: wide.toml: profile agency-billing refused: birth_date is not used for purpose billing (policy 2(3))" "$err"
+sed 's/agency-a/agency-x/' "$work/billing.toml" > "$work/stranger.toml"
+run profile import "$work/stranger.toml"
+check "unknown contractor" "itaku: stranger.toml: profile agency-billing refused: unknown contractor agency-x (register it with: itaku contractor add)" "$err"
+run deliver --profile agency-billing --input "$work/export.csv" --via portal --dry-run
+check "transport refused exit" 1 "$rc"
+contains "transport refused reason" "refused: profile agency-billing does not allow transport portal (allows media, sftp; policy 6(2))" "$err"
+run contractor suspend agency-a --reason "audit finding"
+run deliver --profile agency-billing --input "$work/export.csv" --via media --dry-run
+check "suspended exit" 1 "$rc"
+contains "suspended reason" "contractor agency-a is suspended (policy 4(3): deliveries go only to active contractors)" "$err"
+run contractor activate agency-a
+ITAKU_NOW=2027-05-01T01:00:00Z run deliver --profile agency-billing --input "$work/export.csv" --via media --dry-run
+check "expired nda exit" 1 "$rc"
+contains "expired nda reason" "contractor agency-a has no NDA in force on 2027-05-01 (its last NDA ended 2027-03-31)" "$err"
+run deliver --profile agency-billing --input "$work/export.csv" --via media
+check "real delivery not yet" 1 "$rc"
+contains "real delivery reason" "transport media cannot deliver yet in this version; use --dry-run" "$err"
+printf 'subscriber_id,name,nickname\nS1,x,y\n' > "$work/bad.csv"
+run deliver --profile agency-billing --input "$work/bad.csv" --via media --dry-run
+check "unknown column exit" 1 "$rc"
+check "unknown column reason" "itaku: bad.csv:1: unknown column 'nickname' (not in the field catalog, policy 1)" "$err"
+run nda add agency-a --signed 2026-03-20 --from 2026-04-01 --until 2026-03-01 --document "$work/nda.pdf" --signatory x
+check "nda dates" "itaku: NDA for agency-a: --until 2026-03-01 is before --from 2026-04-01" "$err"
+run contractor add agency-a --name again
+check "duplicate contractor" "itaku: contractor agency-a already exists" "$err"
+
+run nda list --expiring-within 200 --json
+check "nda expiring" "1 123" "$(echo "$out" | jq_ 'len(d), d[0]["days_left"]')"
+run nda list --expiring-within 30
+check "nda not expiring" "no NDA ends within 30 days" "$out"
+
+# Every refusal above is on record.
+refusals=$(sqlite3 "$ITAKU_DB" "SELECT count(*) FROM audit_event WHERE action LIKE '%refused' OR action='delivery.failed'")
+check "refusals audited" 9 "$refusals"
+leaked=$(sqlite3 "$ITAKU_DB" "SELECT count(*) FROM audit_event WHERE details LIKE '%山田%'")
+check "signatory not in audit" 0 "$leaked"
+run audit verify
+check "audit intact after refusals" 0 "$rc"
+
+# Tampering with the trail is found and named.
+sqlite3 "$ITAKU_DB" "UPDATE audit_event SET actor='mallory' WHERE seq=4"
+run audit verify
+check "tamper exit" 1 "$rc"
+check "tamper reason" "itaku: audit trail broken: audit event 4 (profile.import): contents do not match its hash (edited)" "$err"
+
+run --help
+check "help" 0 "$rc"
+run deliver --bogus
+check "usage error exit" 2 "$rc"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

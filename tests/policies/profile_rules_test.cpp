@@ -1,0 +1,80 @@
+#include "policies/profile_rules.h"
+
+#include <gtest/gtest.h>
+
+namespace itaku::policies {
+namespace {
+
+contracts::ContractProfile Billing() {
+  contracts::ContractProfile p;
+  p.id = "agency-billing";
+  p.contractor_id = "agency-a";
+  p.purpose = "billing";
+  p.fields = {"subscriber_id",  "name",           "address", "phone",
+              "account_number", "account_holder", "services"};
+  p.transports = {"media", "sftp"};
+  p.valid_from = *ParseDate("2026-04-01");
+  p.valid_until = *ParseDate("2027-03-31");
+  p.retention_days = 60;
+  p.output_encoding = "cp932";
+  p.masks = {{"phone", "last4"}};
+  return p;
+}
+
+TEST(ProfileRulesTest, AcceptsTheIssueExample) { EXPECT_TRUE(ValidateProfile(Billing()).ok()); }
+
+TEST(ProfileRulesTest, RefusesFieldOutsideThePurpose) {
+  auto p = Billing();
+  p.fields.push_back("birth_date");
+  EXPECT_EQ(ValidateProfile(p).message(),
+            "birth_date is not used for purpose billing (policy 2(3))");
+}
+
+TEST(ProfileRulesTest, RefusesUnknownFieldAndUnknownMask) {
+  auto p = Billing();
+  p.fields.push_back("nickname");
+  p.masks["name"] = "blur";
+  EXPECT_EQ(ValidateProfile(p).message(),
+            "unknown field nickname (policy 1: field catalog); unknown mask blur for name (none, "
+            "last4, redact, year, prefix3, pseudonym)");
+}
+
+TEST(ProfileRulesTest, RefusesValidUntilBeforeValidFrom) {
+  auto p = Billing();
+  p.valid_until = *ParseDate("2026-03-31");
+  EXPECT_EQ(ValidateProfile(p).message(), "valid_until 2026-03-31 is before valid_from 2026-04-01");
+}
+
+TEST(ProfileRulesTest, RefusesMasksThatDoNotFit) {
+  auto p = Billing();
+  p.masks["address"] = "year";
+  p.masks["email"] = "redact";
+  EXPECT_EQ(ValidateProfile(p).message(),
+            "mask year applies to birth_date only, not address; mask for email, which the "
+            "profile does not send");
+}
+
+TEST(ProfileRulesTest, RefusesUnknownPurposeTransportAndDuplicates) {
+  auto p = Billing();
+  p.purpose = "marketing";
+  p.fields = {"name", "name"};
+  p.masks.clear();
+  p.transports = {"fax"};
+  EXPECT_EQ(ValidateProfile(p).message(),
+            "unknown purpose marketing (policy 2(3)); field name is listed twice; unknown "
+            "transport fax (policy 6(2): media, sftp, portal, paper)");
+}
+
+TEST(ProfileRulesTest, StatisticsProfileNeedsItsMasks) {
+  contracts::ContractProfile p = Billing();
+  p.purpose = "statistics";
+  p.fields = {"subscriber_id", "postal_code", "birth_date", "gender"};
+  p.masks = {{"subscriber_id", "pseudonym"}, {"postal_code", "prefix3"}};
+  EXPECT_EQ(ValidateProfile(p).message(),
+            "birth_date may be used for purpose statistics only with mask year (policy 2(3)[6])");
+  p.masks["birth_date"] = "year";
+  EXPECT_TRUE(ValidateProfile(p).ok());
+}
+
+}  // namespace
+}  // namespace itaku::policies

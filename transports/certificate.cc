@@ -1,0 +1,118 @@
+#include "transports/certificate.h"
+
+#include <openssl/asn1.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+
+#include "contracts/date.h"
+#include "transports/detail/openssl_handles.h"
+
+namespace itaku::transports {
+namespace {
+
+using std::chrono::system_clock;
+
+bool ToTimePoint(const ASN1_TIME* t, system_clock::time_point* out) {
+  std::tm tm{};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return false;
+  std::chrono::year_month_day day{std::chrono::year(tm.tm_year + 1900),
+                                  std::chrono::month(static_cast<unsigned>(tm.tm_mon + 1)),
+                                  std::chrono::day(static_cast<unsigned>(tm.tm_mday))};
+  if (!day.ok()) return false;
+  *out = std::chrono::sys_days(day) + std::chrono::hours(tm.tm_hour) +
+         std::chrono::minutes(tm.tm_min) + std::chrono::seconds(tm.tm_sec);
+  return true;
+}
+
+Date DayOf(system_clock::time_point t) { return Date(std::chrono::floor<std::chrono::days>(t)); }
+
+std::string Iso8601(system_clock::time_point t) {
+  auto day = std::chrono::floor<std::chrono::days>(t);
+  std::chrono::hh_mm_ss<std::chrono::seconds> hms(
+      std::chrono::floor<std::chrono::seconds>(t - day));
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "T%02d:%02d:%02dZ", static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()));
+  return FormatDate(Date(day)) + buf;
+}
+
+std::string Fingerprint(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return "";
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out = "SHA256:";
+  for (unsigned int i = 0; i < len; ++i) {
+    if (i > 0) out.push_back(':');
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 0xf]);
+  }
+  return out;
+}
+
+std::string Subject(X509* cert) {
+  detail::BioPtr mem(BIO_new(BIO_s_mem()));
+  if (!mem) return "";
+  X509_NAME_print_ex(mem.get(), X509_get_subject_name(cert), 0,
+                     XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(mem.get(), &data);
+  return len > 0 ? std::string(data, static_cast<size_t>(len)) : "";
+}
+
+}  // namespace
+
+Result<CertificateInfo> InspectCertificate(const std::string& pem, system_clock::time_point now) {
+  detail::X509Ptr cert;
+  if (pem.size() <= 1024 * 1024) cert = detail::ParsePemCertificate(pem);
+  if (!cert) return Status::Error("not a PEM certificate");
+
+  CertificateInfo info;
+  if (!ToTimePoint(X509_get0_notBefore(cert.get()), &info.not_before_time) ||
+      !ToTimePoint(X509_get0_notAfter(cert.get()), &info.not_after_time)) {
+    return Status::Error("not a PEM certificate");
+  }
+  info.not_before = Iso8601(info.not_before_time);
+  info.not_after = Iso8601(info.not_after_time);
+  if (now > info.not_after_time) {
+    return Status::Error("certificate expired on " + FormatDate(DayOf(info.not_after_time)) +
+                         " (not after)");
+  }
+  if (now < info.not_before_time) {
+    return Status::Error("certificate is not valid until " +
+                         FormatDate(DayOf(info.not_before_time)) + " (not before)");
+  }
+
+  EVP_PKEY* key = X509_get0_pubkey(cert.get());
+  if (key == nullptr) return Status::Error("not a PEM certificate");
+  info.key_bits = EVP_PKEY_get_bits(key);
+  switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_RSA:
+      info.key_type = "RSA";
+      if (info.key_bits < 2048) {
+        return Status::Error("certificate RSA key is " + std::to_string(info.key_bits) +
+                             " bits; at least 2048 required");
+      }
+      break;
+    case EVP_PKEY_EC:
+      info.key_type = "EC";
+      break;
+    default: {
+      const char* name = OBJ_nid2sn(EVP_PKEY_get_base_id(key));
+      std::string type = name != nullptr ? name : "unknown";
+      for (char& c : type) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      return Status::Error("certificate key type " + type +
+                           " cannot receive packages; RSA or EC required");
+    }
+  }
+  info.fingerprint = Fingerprint(cert.get());
+  info.subject = Subject(cert.get());
+  return info;
+}
+
+}  // namespace itaku::transports

@@ -1,0 +1,120 @@
+// The encrypted media package of policy 6(2) ("handover of electronic
+// media"): ONE file that a contractor opens with stock tools,
+//
+//   openssl cms -decrypt -binary -inform DER -recip CERT -inkey KEY -out x.zip
+//   openssl cms -decrypt -binary -inform DER -pwri_password PASS -out x.zip
+//   unzip x.zip
+//
+// The file is a CMS envelope (RFC 5652/5083; BER with indefinite lengths,
+// which `-inform DER` reads) around a ZIP with data descriptors: AES-256-GCM
+// authEnvelopedData (RFC 5083) in both cases. A certificate recipient gets
+// RSA or ECDH key transport; a passphrase recipient gets an RFC 3211
+// password recipient: PBKDF2 (HMAC-SHA1, which OpenSSL 3.0 hard-codes;
+// 600,000 rounds) and an AES-256-CBC key wrap. (The stock CLI cannot *make*
+// GCM + password packages, `-aes-256-gcm -pwri_password` fails, because it
+// uses the content cipher for the key wrap; it opens ours fine.)
+//
+// Everything streams: no entry, ZIP or envelope is held whole in memory.
+// The package is written under a hidden temporary name in the same folder
+// (".<final>.partial-XXXXXX", mode 0600) and appears under its final name
+// only when Finish() succeeds; an existing file is never overwritten. A
+// writer destroyed before Finish() removes its temporary file; a process
+// killed mid-way may leave one behind, for the caller to sweep.
+//
+// Errors come back as Status/Result, one line each; nothing throws. After
+// any error in AddStream/AddFile the package is abandoned: the temporary
+// file is removed at once and Finish() refuses.
+//
+// Thread safety: one thread at a time per writer. AddStream runs `produce`
+// on a thread of its own (overlapping it with compression), so `produce`
+// must not touch the writer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "contracts/status.h"
+
+namespace itaku::transports {
+
+// One file: a ZIP entry (plaintext) or the finished package (as written).
+struct PackageFile {
+  std::string name;    // entry name, or the package's full path
+  uint64_t size = 0;   // bytes
+  std::string sha256;  // lowercase hex, as sha256sum prints it
+};
+
+// Exactly one of the two must be set.
+struct Recipient {
+  std::string cert_pem;    // the contractor's certificate (RSA >= 2048 or EC)
+  std::string passphrase;  // at least kMinPassphraseLength characters
+};
+
+inline constexpr size_t kMinPassphraseLength = 16;
+
+class MediaPackageWriter {
+ public:
+  // Refuses when `out_dir` is not a folder, `final_name` is not a plain file
+  // name, `<out_dir>/<final_name>` already exists, or the recipient is
+  // unusable. Does not judge the certificate's validity period or key size:
+  // callers run InspectCertificate (certificate.h) first.
+  static Result<std::unique_ptr<MediaPackageWriter>> Create(const std::string& out_dir,
+                                                            const std::string& final_name,
+                                                            const Recipient& recipient);
+
+  MediaPackageWriter(const MediaPackageWriter&) = delete;
+  MediaPackageWriter& operator=(const MediaPackageWriter&) = delete;
+  // Without a successful Finish(), removes the temporary file.
+  ~MediaPackageWriter();
+
+  // Adds entry `entry_name` whose bytes `produce` writes into the stream it
+  // is given. The name is a relative '/'-separated path of printable ASCII
+  // (without the ZIP UTF-8 flag, which Poco 1.11 cannot set, unzip garbles
+  // other names: use "drawings/1001.pdf", not "住宅の図面.pdf"). The bytes
+  // are compressed and encrypted while `produce` runs; at most a few MiB
+  // are buffered.
+  // Returns the entry's plaintext size and SHA-256. An error from `produce`
+  // (or an exception it throws, or a stream it leaves failed) abandons the
+  // package and comes back as "entry <name>: <message>".
+  // An entry reaching 4 GiB fails its stream and abandons the package (the
+  // ZIP has no ZIP64 records).
+  Result<PackageFile> AddStream(const std::string& entry_name,
+                                const std::function<Status(std::ostream&)>& produce);
+  // Adds the file at `path` as entry `entry_name`, streamed.
+  Result<PackageFile> AddFile(const std::string& entry_name, const std::string& path);
+
+  // Ends the ZIP and the envelope, fsyncs the file, renames it to its final
+  // name (refusing if that name appeared meanwhile) and fsyncs the folder.
+  // Returns the final path and the size and SHA-256 of the encrypted file.
+  Result<PackageFile> Finish();
+
+  // Where the package will appear, and where it is being written now.
+  const std::string& final_path() const { return final_path_; }
+  const std::string& temp_path() const { return temp_path_; }
+
+ private:
+  struct Envelope;
+  MediaPackageWriter(std::string final_path, std::string temp_path, int fd, std::string dir,
+                     std::unique_ptr<Envelope> envelope);
+  Status Usable() const;
+  // Drops everything and removes the temporary file; returns `why`.
+  Status Abandon(Status why);
+
+  const std::string final_path_;
+  const std::string temp_path_;
+  const std::string dir_;
+  int fd_;
+  std::unique_ptr<Envelope> envelope_;
+  bool abandoned_ = false;
+  bool finished_ = false;
+};
+
+// A random passphrase to tell a contractor over the phone: six groups of
+// four characters from the 32 digits and capitals left after dropping the
+// look-alikes 0, O, 1 and I, e.g. "7KQ2-MZ4D-...". 120 bits from RAND_bytes.
+Result<std::string> GeneratePassphrase();
+
+}  // namespace itaku::transports
