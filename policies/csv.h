@@ -62,7 +62,12 @@ class CsvReader {
   Result<bool> Next();
 
   // The current record's fields; valid until the next call to Next().
-  std::span<const std::string_view> fields() const { return fields_; }
+  std::span<const std::string_view> fields() const { return fields_span_; }
+  // The current record's bytes as read (quotes, separators and line ending
+  // included); valid until the next call to Next(). Delimiters are ASCII, so
+  // the record is valid UTF-8 exactly when every field is: one check per
+  // record instead of one per field.
+  std::string_view raw_record() const { return raw_record_; }
   // Physical line (1-based) where the current record starts.
   int64_t line() const { return line_; }
   bool had_bom() const { return had_bom_; }
@@ -97,21 +102,30 @@ class CsvReader {
   size_t expected_fields_ = 0;
   Status error_;
 
-  struct FieldRef {
-    size_t offset;  // into buf_, or into scratch_ when in_scratch
-    size_t size;
-    bool in_scratch;
-  };
-  std::vector<FieldRef> refs_;
+  // fields_ has room for field_capacity_ views; fields_span_ is the record.
   std::vector<std::string_view> fields_;
-  std::string scratch_;  // unescaped fields that held doubled quotes
+  std::span<const std::string_view> fields_span_;
+  std::string_view raw_record_;
+  // Unescaped fields that held doubled quotes. Its capacity is kept at
+  // least cap_, so it never reallocates (invalidating views) mid-record.
+  std::unique_ptr<char[]> scratch_;
+  size_t scratch_cap_ = 0;
   std::vector<std::string> column_names_;
 };
 
 class CsvWriter {
  public:
+  enum class Mode {
+    kInline,      // the caller's thread writes to `out` when the buffer fills
+    kBackground,  // a helper thread writes one full buffer while the caller
+                  // fills the other, so formatting overlaps the write(2)
+                  // time; `out` is touched only by that thread until Flush()
+                  // returns or the writer is destroyed
+  };
   // `out` may be nullptr: everything is formatted and discarded (dry run).
-  explicit CsvWriter(std::ostream* out, size_t buffer_size = kCsvDefaultBufferSize);
+  explicit CsvWriter(std::ostream* out, size_t buffer_size = kCsvDefaultBufferSize,
+                     Mode mode = Mode::kInline);
+  ~CsvWriter();  // waits for a background write; does not flush the buffer
   CsvWriter(const CsvWriter&) = delete;
   CsvWriter& operator=(const CsvWriter&) = delete;
 
@@ -122,11 +136,14 @@ class CsvWriter {
   void Field(std::string_view value);
   // Ends the record with CRLF.
   void EndRecord();
-  // Writes out the buffer. Error "write error" once the stream has failed.
+  // Writes out everything buffered and flushes `out`. Error "write error"
+  // once the stream has failed.
   Status Flush();
 
  private:
+  class Background;
   void Reserve(size_t n);
+  void Drain();  // hands the buffer to the stream (or the helper thread)
 
   std::ostream* const out_;
   std::unique_ptr<char[]> buf_;
@@ -134,6 +151,7 @@ class CsvWriter {
   size_t pos_ = 0;
   bool first_in_record_ = true;
   bool failed_ = false;
+  std::unique_ptr<Background> background_;
 };
 
 // First byte of [p, end) that is ',', '"', CR or LF, or `end` (SSE2).

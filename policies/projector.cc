@@ -1,1 +1,239 @@
-// placeholder
+#include "policies/projector.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "policies/csv.h"
+#include "policies/encoding.h"
+#include "policies/masks.h"
+
+namespace itaku::policies {
+namespace {
+
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+
+std::string At(std::string_view input_name, int64_t line) {
+  return std::string(input_name) + ":" + std::to_string(line) + ": ";
+}
+
+std::string HexByte(unsigned char b) {
+  static const char kHex[] = "0123456789ABCDEF";
+  return std::string("0x") + kHex[b >> 4] + kHex[b & 15];
+}
+
+// One output column: where it comes from and how it is masked.
+struct OutputColumn {
+  size_t source;  // index into the export's columns
+  Mask mask;
+};
+
+}  // namespace
+
+Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
+                                  std::string_view input_name, std::ostream* out,
+                                  const RecordCallback& on_record) {
+  RecordDrawingCallback forward;
+  if (on_record) {
+    forward = [&on_record](std::string_view subscriber_id, std::string_view) {
+      return on_record(subscriber_id);
+    };
+  }
+  return Project(spec, in, input_name, out, forward);
+}
+
+Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
+                                  std::string_view input_name, std::ostream* out,
+                                  const RecordDrawingCallback& on_record) {
+  using R = Result<ProjectionSummary>;
+  for (const auto& [field, mask] : spec.masks) {
+    if (mask == Mask::kPseudonym && spec.pseudonym_key.empty()) {
+      return R::Error("mask pseudonym on " + field + " needs a pseudonym key");
+    }
+  }
+
+  CsvReader reader(in, input_name);
+  ProjectionSummary summary;
+
+  // ---- header: encoding, catalog, required columns
+  Result<bool> got = reader.Next();
+  if (!got.ok()) return got.status();
+  if (!*got) return R::Error(At(input_name, 1) + "empty file (no header row)");
+  const int64_t header_line = reader.line();
+  const std::string at_header = At(input_name, header_line);
+  const auto header = reader.fields();
+
+  Encoding encoding = Encoding::kUtf8;
+  if (reader.had_bom()) {
+    if (spec.input_encoding == InputEncoding::kCp932) {
+      return R::Error(at_header + "starts with a UTF-8 byte order mark but CP932 input was given");
+    }
+  } else if (spec.input_encoding == InputEncoding::kCp932) {
+    encoding = Encoding::kCp932;
+  } else if (spec.input_encoding == InputEncoding::kAuto) {
+    for (std::string_view cell : header) {
+      if (!IsValidUtf8(cell)) encoding = Encoding::kCp932;
+    }
+  }
+  summary.input_encoding = encoding;
+
+  std::vector<std::string> names;  // catalog ids, input order
+  for (size_t i = 0; i < header.size(); ++i) {
+    std::string label;
+    if (encoding == Encoding::kCp932) {
+      label.resize(header[i].size() * 3);
+      size_t bad = 0;
+      char* end = Cp932ToUtf8(header[i], label.data(), &bad);
+      if (end == nullptr) {
+        return R::Error(at_header + reader.DescribeColumn(i) + ": byte " +
+                        HexByte(static_cast<unsigned char>(header[i][bad])) +
+                        " cannot be decoded as CP932");
+      }
+      label.resize(end - label.data());
+    } else {
+      if (!IsValidUtf8(header[i])) {
+        return R::Error(at_header + reader.DescribeColumn(i) + ": invalid UTF-8");
+      }
+      label = header[i];
+    }
+    const FieldInfo* field = FindField(label);
+    if (field == nullptr) {
+      return R::Error(at_header + "unknown column '" + label +
+                      "' (not in the field catalog, policy 1)");
+    }
+    auto dup = std::find(names.begin(), names.end(), field->id);
+    if (dup != names.end()) {
+      return R::Error(at_header + "duplicate column " + std::string(field->id) + " (columns " +
+                      std::to_string(dup - names.begin() + 1) + " and " + std::to_string(i + 1) +
+                      ")");
+    }
+    names.emplace_back(field->id);
+  }
+  auto subscriber = std::find(names.begin(), names.end(), "subscriber_id");
+  if (subscriber == names.end()) {
+    return R::Error(at_header +
+                    "no subscriber_id column (needed to record who received what, policy 5)");
+  }
+  const size_t subscriber_index = static_cast<size_t>(subscriber - names.begin());
+
+  std::vector<OutputColumn> plan;
+  for (const std::string& field : spec.fields) {
+    auto it = std::find(names.begin(), names.end(), field);
+    if (it == names.end()) {
+      return R::Error(at_header + "column " + field + " required by the profile is missing");
+    }
+    auto mask = spec.masks.find(field);
+    plan.push_back({static_cast<size_t>(it - names.begin()),
+                    mask == spec.masks.end() ? Mask::kNone : mask->second});
+  }
+  // The drawing travels only when the profile sends house_drawing unmasked.
+  std::optional<size_t> drawing_index;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    if (spec.fields[i] == "house_drawing" && plan[i].mask == Mask::kNone) {
+      drawing_index = plan[i].source;
+    }
+  }
+  summary.input_fields = names;
+  for (const std::string& name : names) {
+    if (std::find(spec.fields.begin(), spec.fields.end(), name) == spec.fields.end()) {
+      summary.withheld_fields.push_back(name);
+    }
+  }
+  reader.set_column_names(names);
+
+  CsvWriter writer(out, kCsvDefaultBufferSize, CsvWriter::Mode::kBackground);
+  if (spec.output_encoding == Encoding::kUtf8) writer.Raw(kUtf8Bom);
+  for (const std::string& field : spec.fields) writer.Field(field);  // ASCII ids
+  writer.EndRecord();
+
+  // ---- records. Buffers below are reused: no allocation per record once
+  // they have grown to the largest record.
+  const size_t columns = names.size();
+  std::vector<std::string_view> values(columns);
+  std::string decoded;  // CP932 input decoded to UTF-8, whole record
+  std::string masked;   // one masked value
+  std::string encoded;  // one value encoded to CP932
+  const bool cp932_in = encoding == Encoding::kCp932;
+  const bool cp932_out = spec.output_encoding == Encoding::kCp932;
+
+  for (;;) {
+    got = reader.Next();
+    if (!got.ok()) return got.status();
+    if (!*got) break;
+    const auto fields = reader.fields();
+    const int64_t line = reader.line();
+    auto cell_error = [&](size_t column, std::string_view what) {
+      return R::Error(At(input_name, line) + reader.DescribeColumn(column) + ": " +
+                      std::string(what));
+    };
+
+    if (cp932_in) {
+      size_t total = 0;
+      for (std::string_view f : fields) total += f.size();
+      if (decoded.size() < 3 * total) decoded.resize(3 * total);
+      char* o = decoded.data();
+      for (size_t i = 0; i < columns; ++i) {
+        size_t bad = 0;
+        char* end = Cp932ToUtf8(fields[i], o, &bad);
+        if (end == nullptr) {
+          return cell_error(i, "byte " + HexByte(static_cast<unsigned char>(fields[i][bad])) +
+                                   " cannot be decoded as CP932");
+        }
+        values[i] = std::string_view(o, end - o);
+        o = end;
+      }
+    } else {
+      // One check over the whole record; only a bad record is looked at
+      // field by field, to name the column.
+      if (!IsValidUtf8(reader.raw_record())) {
+        for (size_t i = 0; i < columns; ++i) {
+          if (FindInvalidUtf8(fields[i]) != kNoError) {
+            // An ASCII header says nothing about the body's encoding.
+            return cell_error(i, spec.input_encoding == InputEncoding::kAuto
+                                     ? "invalid UTF-8 (a CP932 export needs --input-encoding cp932)"
+                                     : "invalid UTF-8");
+          }
+        }
+      }
+      values.assign(fields.begin(), fields.end());
+    }
+
+    const std::string_view subscriber_id = values[subscriber_index];
+    if (subscriber_id.empty()) {
+      return cell_error(subscriber_index,
+                        "empty subscriber_id (needed to record who received what, policy 5)");
+    }
+    if (on_record) {
+      Status s = on_record(subscriber_id,
+                           drawing_index ? values[*drawing_index] : std::string_view());
+      if (!s.ok()) return s;
+    }
+
+    for (const OutputColumn& col : plan) {
+      std::string_view v = values[col.source];
+      if (col.mask != Mask::kNone) {
+        masked.clear();
+        Status s = AppendMasked(col.mask, v, spec.pseudonym_key, &masked);
+        if (!s.ok()) return cell_error(col.source, s.message());
+        v = masked;
+      }
+      if (cp932_out) {
+        if (encoded.size() < v.size()) encoded.resize(v.size());
+        size_t bad = 0;
+        char* end = Utf8ToCp932(v, encoded.data(), &bad);
+        if (end == nullptr) return cell_error(col.source, "a character has no CP932 encoding");
+        v = std::string_view(encoded.data(), end - encoded.data());
+      }
+      writer.Field(v);
+    }
+    writer.EndRecord();
+    ++summary.records;
+  }
+
+  Status s = writer.Flush();
+  if (!s.ok()) {
+    return R::Error("write error while writing the projection of " + std::string(input_name));
+  }
+  return summary;
+}
+
+}  // namespace itaku::policies

@@ -43,6 +43,11 @@ struct ProjectionSummary {
 // Called once per record with the record's raw subscriber_id (before any
 // mask). Returning an error stops the projection with that error.
 using RecordCallback = std::function<Status(std::string_view subscriber_id)>;
+// The same, also given the record's raw house_drawing value (a file name)
+// when the spec sends house_drawing unmasked; empty otherwise. Transports
+// that carry files use it to add exactly the delivered records' drawings.
+using RecordDrawingCallback =
+    std::function<Status(std::string_view subscriber_id, std::string_view house_drawing)>;
 
 // Projects `in` to `out`. `out` may be nullptr (dry run: everything is read
 // and checked, nothing written). `input_name` names the file in errors:
@@ -54,5 +59,8 @@ using RecordCallback = std::function<Status(std::string_view subscriber_id)>;
 Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
                                   std::string_view input_name, std::ostream* out,
                                   const RecordCallback& on_record);
+Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
+                                  std::string_view input_name, std::ostream* out,
+                                  const RecordDrawingCallback& on_record);
 
 }  // namespace itaku::policies

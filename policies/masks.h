@@ -1,0 +1,36 @@
+// The masks a contract profile may put on a field (policy clause 2(3)[6]:
+// statistics that identify no one). Pure functions of the value; the value
+// is UTF-8 and already validated. An empty value stays empty under every
+// mask.
+//
+// Errors are a reason without the value (it is personal data); the
+// projector prefixes file, line and column:
+//   year:    "not a date starting with a 4-digit year (mask year)"
+//   prefix3: "not a postal code starting with 3 digits (mask prefix3)"
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "contracts/status.h"
+#include "policies/catalog.h"
+
+namespace itaku::policies {
+
+// Appends the masked form of `value` to *out:
+//   kNone      the value itself
+//   kLast4     every code point but the last four replaced by '*'
+//              ("0123456" -> "***3456"; four or fewer are kept)
+//   kRedact    nothing
+//   kYear      the 4-digit year a date starts with ("1980-05-12" -> "1980")
+//   kPrefix3   the 3 digits a postal code starts with ("123-4567" -> "123")
+//   kPseudonym lowercase hex HMAC-SHA256 of the value under `pseudonym_key`
+// On error *out is unchanged.
+Status AppendMasked(Mask mask, std::string_view value, std::string_view pseudonym_key,
+                    std::string* out);
+
+// Convenience form of AppendMasked.
+Result<std::string> ApplyMask(Mask mask, std::string_view value,
+                              std::string_view pseudonym_key = {});
+
+}  // namespace itaku::policies

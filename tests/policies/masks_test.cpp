@@ -1,0 +1,73 @@
+#include "policies/masks.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace itaku::policies {
+namespace {
+
+std::string Masked(Mask mask, std::string_view value, std::string_view key = "k3y") {
+  Result<std::string> r = ApplyMask(mask, value, key);
+  return r.ok() ? *r : "error: " + r.message();
+}
+
+TEST(MasksTest, NoneKeepsTheValue) { EXPECT_EQ(Masked(Mask::kNone, "山田　太郎"), "山田　太郎"); }
+
+TEST(MasksTest, Last4CountsCodePoints) {
+  EXPECT_EQ(Masked(Mask::kLast4, "1234567"), "***4567");
+  EXPECT_EQ(Masked(Mask::kLast4, "079-123-4567"), "********4567");
+  EXPECT_EQ(Masked(Mask::kLast4, "ﾔﾏﾀﾞ ﾀﾛｳ"), "**** ﾀﾛｳ");  // ﾞ counts: half-width voicing mark
+  EXPECT_EQ(Masked(Mask::kLast4, "山田　太郎"), "*田　太郎");
+  EXPECT_EQ(Masked(Mask::kLast4, "1234"), "1234");
+  EXPECT_EQ(Masked(Mask::kLast4, "12"), "12");
+}
+
+TEST(MasksTest, RedactEmptiesTheValue) { EXPECT_EQ(Masked(Mask::kRedact, "秘密"), ""); }
+
+TEST(MasksTest, YearKeepsTheFirstFourDigits) {
+  EXPECT_EQ(Masked(Mask::kYear, "1980-05-12"), "1980");
+  EXPECT_EQ(Masked(Mask::kYear, "1980/05/12"), "1980");
+  EXPECT_EQ(Masked(Mask::kYear, "19800512"), "1980");
+  EXPECT_EQ(Masked(Mask::kYear, "S55-05-12"),
+            "error: not a date starting with a 4-digit year (mask year)");
+  EXPECT_EQ(Masked(Mask::kYear, "198"),
+            "error: not a date starting with a 4-digit year (mask year)");
+}
+
+TEST(MasksTest, Prefix3KeepsThreeDigitsOfAPostalCode) {
+  EXPECT_EQ(Masked(Mask::kPrefix3, "671-2103"), "671");
+  EXPECT_EQ(Masked(Mask::kPrefix3, "6712103"), "671");
+  EXPECT_EQ(Masked(Mask::kPrefix3, "67"),
+            "error: not a postal code starting with 3 digits (mask prefix3)");
+  EXPECT_EQ(Masked(Mask::kPrefix3, "〒671-2103"),
+            "error: not a postal code starting with 3 digits (mask prefix3)");
+}
+
+TEST(MasksTest, PseudonymIsHmacSha256InLowercaseHex) {
+  // RFC 4231-style check value: HMAC-SHA256("key", "The quick brown fox ...").
+  EXPECT_EQ(Masked(Mask::kPseudonym, "The quick brown fox jumps over the lazy dog", "key"),
+            "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
+  // `printf S00000001 | openssl dgst -sha256 -hmac k3y`
+  EXPECT_EQ(Masked(Mask::kPseudonym, "S00000001", "k3y"),
+            "8ac7d2c806ad54ff2856b39ff9ff3d3b241d57981c56119f9a8a83ce296c9acc");
+  EXPECT_NE(Masked(Mask::kPseudonym, "S00000001", "other"), Masked(Mask::kPseudonym, "S00000001"));
+}
+
+TEST(MasksTest, EmptyStaysEmptyUnderEveryMask) {
+  for (Mask m :
+       {Mask::kNone, Mask::kLast4, Mask::kRedact, Mask::kYear, Mask::kPrefix3, Mask::kPseudonym}) {
+    EXPECT_EQ(Masked(m, ""), "") << ToString(m);
+  }
+}
+
+TEST(MasksTest, AppendLeavesOutputUntouchedOnError) {
+  std::string out = "kept";
+  EXPECT_FALSE(AppendMasked(Mask::kYear, "abcd", "", &out).ok());
+  EXPECT_EQ(out, "kept");
+  EXPECT_TRUE(AppendMasked(Mask::kPrefix3, "123-4567", "", &out).ok());
+  EXPECT_EQ(out, "kept123");
+}
+
+}  // namespace
+}  // namespace itaku::policies

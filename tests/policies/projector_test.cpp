@@ -1,0 +1,272 @@
+#include "policies/projector.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "policies/encoding.h"
+
+namespace itaku::policies {
+namespace {
+
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+
+struct Outcome {
+  Result<ProjectionSummary> result = Result<ProjectionSummary>::Error("not run");
+  std::string out;
+  std::vector<std::string> seen;  // subscriber ids passed to the callback
+};
+
+Outcome Project(const ProjectionSpec& spec, const std::string& input, bool dry_run = false,
+                int fail_at = -1) {
+  Outcome run;
+  std::istringstream in(input);
+  std::ostringstream out;
+  run.result =
+      policies::Project(spec, in, "export.csv", dry_run ? nullptr : &out, [&](std::string_view id) {
+        run.seen.emplace_back(id);
+        if (static_cast<int>(run.seen.size()) == fail_at) {
+          return Status::Error("history store is down");
+        }
+        return Status::Ok();
+      });
+  run.out = out.str();
+  return run;
+}
+
+ProjectionSpec Spec(std::vector<std::string> fields) {
+  ProjectionSpec spec;
+  spec.fields = std::move(fields);
+  return spec;
+}
+
+std::string ErrorOf(const ProjectionSpec& spec, const std::string& input) {
+  Outcome run = Project(spec, input);
+  return run.result.ok() ? "(ok)" : run.result.message();
+}
+
+const std::string kExport =
+    "subscriber_id,name,birth_date,phone,address,account_holder\r\n"
+    "S00000001,山田　太郎,1980-05-12,079-123-4567,\"兵庫県姫路市夢前町前之庄1-2-3, ハイツ201\","
+    "ﾔﾏﾀﾞ ﾀﾛｳ\r\n"
+    "S00000002,髙橋　花子,1975/01/02,,\"大阪府\"\"北区\"\"\",ﾀｶﾊｼ ﾊﾅｺ\r\n";
+
+TEST(ProjectorTest, WritesSpecFieldsInSpecOrderWithBomAndCrlf) {
+  Outcome run = Project(Spec({"account_holder", "subscriber_id", "address", "phone"}), kExport);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, std::string(kBom) +
+                         "account_holder,subscriber_id,address,phone\r\n"
+                         "ﾔﾏﾀﾞ ﾀﾛｳ,S00000001,\"兵庫県姫路市夢前町前之庄1-2-3, ハイツ201\","
+                         "079-123-4567\r\n"
+                         "ﾀｶﾊｼ ﾊﾅｺ,S00000002,\"大阪府\"\"北区\"\"\",\r\n");
+  EXPECT_EQ(run.result->records, 2);
+  EXPECT_EQ(run.seen, (std::vector<std::string>{"S00000001", "S00000002"}));
+  EXPECT_EQ(run.result->input_fields,
+            (std::vector<std::string>{"subscriber_id", "name", "birth_date", "phone", "address",
+                                      "account_holder"}));
+  EXPECT_EQ(run.result->withheld_fields, (std::vector<std::string>{"name", "birth_date"}));
+  EXPECT_EQ(run.result->input_encoding, Encoding::kUtf8);
+}
+
+TEST(ProjectorTest, JapaneseLabelsInTheHeaderBecomeCatalogIds) {
+  Outcome run = Project(Spec({"name", "subscriber_id"}),
+                        "\xEF\xBB\xBF加入者番号,氏名,住宅の図面\r\nS1,山田　太郎,S1.pdf\r\n");
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, std::string(kBom) + "name,subscriber_id\r\n山田　太郎,S1\r\n");
+  EXPECT_EQ(run.result->withheld_fields, std::vector<std::string>{"house_drawing"});
+}
+
+TEST(ProjectorTest, AppliesMasks) {
+  ProjectionSpec spec = Spec({"subscriber_id", "birth_date", "phone", "name"});
+  spec.masks = {{"subscriber_id", Mask::kPseudonym},
+                {"birth_date", Mask::kYear},
+                {"phone", Mask::kLast4},
+                {"name", Mask::kRedact}};
+  spec.pseudonym_key = "k3y";
+  Outcome run = Project(spec, kExport);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, std::string(kBom) +
+                         "subscriber_id,birth_date,phone,name\r\n"
+                         "8ac7d2c806ad54ff2856b39ff9ff3d3b241d57981c56119f9a8a83ce296c9acc,1980,"
+                         "********4567,\r\n" +
+                         run.out.substr(run.out.rfind("\r\n", run.out.size() - 3) + 2));
+  // The callback gets the raw id, not the pseudonym.
+  EXPECT_EQ(run.seen[0], "S00000001");
+  // The empty phone stays empty.
+  EXPECT_NE(run.out.find(",1975,,\r\n"), std::string::npos);
+}
+
+TEST(ProjectorTest, PseudonymNeedsAKey) {
+  ProjectionSpec spec = Spec({"subscriber_id"});
+  spec.masks = {{"subscriber_id", Mask::kPseudonym}};
+  EXPECT_EQ(ErrorOf(spec, kExport), "mask pseudonym on subscriber_id needs a pseudonym key");
+}
+
+TEST(ProjectorTest, MaskErrorsNameLineAndColumnButNotTheValue) {
+  ProjectionSpec spec = Spec({"subscriber_id", "birth_date"});
+  spec.masks = {{"birth_date", Mask::kYear}};
+  EXPECT_EQ(ErrorOf(spec, "subscriber_id,birth_date\r\nS1,1980-01-01\r\nS2,昭和55年\r\n"),
+            "export.csv:3: column 2 (birth_date): not a date starting with a 4-digit year "
+            "(mask year)");
+  spec = Spec({"subscriber_id", "postal_code"});
+  spec.masks = {{"postal_code", Mask::kPrefix3}};
+  EXPECT_EQ(ErrorOf(spec, "postal_code,subscriber_id\r\n12,S1\r\n"),
+            "export.csv:2: column 1 (postal_code): not a postal code starting with 3 digits "
+            "(mask prefix3)");
+}
+
+TEST(ProjectorTest, DryRunChecksEverythingAndWritesNothing) {
+  Outcome run = Project(Spec({"subscriber_id", "name"}), kExport, /*dry_run=*/true);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, "");
+  EXPECT_EQ(run.result->records, 2);
+  EXPECT_EQ(run.seen.size(), 2u);
+  run = Project(Spec({"subscriber_id"}), kExport + "S3,x,y\r\n", /*dry_run=*/true);
+  EXPECT_EQ(run.result.message(), "export.csv:4: 3 fields, header has 6");
+}
+
+TEST(ProjectorTest, CallbackErrorStopsTheProjection) {
+  Outcome run = Project(Spec({"subscriber_id"}), kExport, false, /*fail_at=*/1);
+  EXPECT_EQ(run.result.message(), "history store is down");
+  EXPECT_EQ(run.seen, std::vector<std::string>{"S00000001"});
+  EXPECT_EQ(run.out.find("S00000001"), std::string::npos);
+}
+
+TEST(ProjectorTest, UnknownColumn) {
+  EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}), "subscriber_id,foo\r\nS1,x\r\n"),
+            "export.csv:1: unknown column 'foo' (not in the field catalog, policy 1)");
+}
+
+TEST(ProjectorTest, DuplicateColumnEvenUnderIdAndLabel) {
+  EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}), "subscriber_id,name,氏名\r\nS1,a,b\r\n"),
+            "export.csv:1: duplicate column name (columns 2 and 3)");
+}
+
+TEST(ProjectorTest, NoSubscriberIdColumn) {
+  EXPECT_EQ(ErrorOf(Spec({"name"}), "name,address\r\na,b\r\n"),
+            "export.csv:1: no subscriber_id column (needed to record who received what, "
+            "policy 5)");
+}
+
+TEST(ProjectorTest, SpecFieldMissingFromTheExport) {
+  EXPECT_EQ(ErrorOf(Spec({"subscriber_id", "name", "account_holder"}), "subscriber_id,name\r\n"),
+            "export.csv:1: column account_holder required by the profile is missing");
+}
+
+TEST(ProjectorTest, EmptyInput) {
+  EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}), ""), "export.csv:1: empty file (no header row)");
+}
+
+TEST(ProjectorTest, HeaderOnlyGivesHeaderOnly) {
+  Outcome run = Project(Spec({"subscriber_id"}), "subscriber_id\r\n");
+  ASSERT_TRUE(run.result.ok());
+  EXPECT_EQ(run.out, std::string(kBom) + "subscriber_id\r\n");
+  EXPECT_EQ(run.result->records, 0);
+}
+
+TEST(ProjectorTest, EmptySubscriberId) {
+  EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}), "name,subscriber_id\r\nx,\r\n"),
+            "export.csv:2: column 2 (subscriber_id): empty subscriber_id (needed to record who "
+            "received what, policy 5)");
+}
+
+TEST(ProjectorTest, InvalidUtf8NamesLineAndColumnNotContent) {
+  const std::string input =
+      "subscriber_id,name,phone,email,address\r\n"
+      "S1,a,b,c,d\r\n"
+      "S2,\"multi\r\nline\",b,c,SECRET\xE3\x81\r\n";
+  std::string err = ErrorOf(Spec({"subscriber_id"}), input);
+  EXPECT_EQ(err,
+            "export.csv:3: column 5 (address): invalid UTF-8 (a CP932 export needs "
+            "--input-encoding cp932)");
+  EXPECT_EQ(err.find("SECRET"), std::string::npos);
+}
+
+TEST(ProjectorTest, UnterminatedQuoteAndWrongFieldCount) {
+  EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}), "subscriber_id,name\r\nS1,a\r\nS2,\"b\r\nS3,c\r\n"),
+            "export.csv:3: unterminated quoted field");
+  EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}), "subscriber_id,name\r\nS1,a\r\nS2\r\n"),
+            "export.csv:3: 1 fields, header has 2");
+}
+
+std::string ToCp932(std::string_view utf8) { return *EncodeCp932(utf8); }
+
+TEST(ProjectorTest, Cp932InputIsDetectedAndOutputCanBeCp932) {
+  const std::string input = ToCp932(
+      "加入者番号,氏名,口座名義\r\n"
+      "S1,髙橋　①郎,ﾀｶﾊｼ ｲﾁﾛｳ\r\n"
+      "S2,山﨑～－,ﾔﾏｻﾞｷ\r\n");
+  Outcome run = Project(Spec({"subscriber_id", "name", "account_holder"}), input);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.result->input_encoding, Encoding::kCp932);
+  EXPECT_EQ(run.out, std::string(kBom) +
+                         "subscriber_id,name,account_holder\r\n"
+                         "S1,髙橋　①郎,ﾀｶﾊｼ ｲﾁﾛｳ\r\n"
+                         "S2,山﨑～－,ﾔﾏｻﾞｷ\r\n");
+
+  ProjectionSpec spec = Spec({"name", "subscriber_id"});
+  spec.output_encoding = Encoding::kCp932;
+  run = Project(spec, input);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, "name,subscriber_id\r\n" + ToCp932("髙橋　①郎,S1\r\n山﨑～－,S2\r\n"));
+  EXPECT_EQ(run.out.substr(20, 4), "\xFB\xFC\x8B\xB4");  // 髙橋, IBM extension bytes
+}
+
+TEST(ProjectorTest, Utf8InputToCp932Output) {
+  ProjectionSpec spec = Spec({"subscriber_id", "name"});
+  spec.output_encoding = Encoding::kCp932;
+  Outcome run = Project(spec, "\xEF\xBB\xBFsubscriber_id,name\r\nS1,ｶﾅ～−\r\n");
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, "subscriber_id,name\r\nS1,\xB6\xC5\x81\x60\x81\x7C\r\n");
+}
+
+TEST(ProjectorTest, UndecodableCp932Byte) {
+  std::string input = ToCp932("subscriber_id,氏名,name_kana\r\nS1,山田,ヤマダ\r\n");
+  input += "S2,\x85\x40,x\r\n";
+  ProjectionSpec spec = Spec({"subscriber_id"});
+  spec.input_encoding = InputEncoding::kCp932;
+  EXPECT_EQ(ErrorOf(spec, input),
+            "export.csv:3: column 2 (name): byte 0x85 cannot be decoded as CP932");
+}
+
+TEST(ProjectorTest, CharacterWithoutCp932EncodingOnOutput) {
+  ProjectionSpec spec = Spec({"subscriber_id", "name"});
+  spec.output_encoding = Encoding::kCp932;
+  EXPECT_EQ(ErrorOf(spec, "subscriber_id,name\r\nS1,吉田\r\nS2,𠮷田\r\n"),
+            "export.csv:3: column 2 (name): a character has no CP932 encoding");
+}
+
+TEST(ProjectorTest, BomWithCp932InputGivenIsRefused) {
+  ProjectionSpec spec = Spec({"subscriber_id"});
+  spec.input_encoding = InputEncoding::kCp932;
+  EXPECT_EQ(ErrorOf(spec, "\xEF\xBB\xBFsubscriber_id\r\nS1\r\n"),
+            "export.csv:1: starts with a UTF-8 byte order mark but CP932 input was given");
+}
+
+// Several MiB, so records straddle the reader's 1 MiB blocks; every record
+// must come out, intact and in order.
+TEST(ProjectorTest, LargeInputAcrossBufferBoundaries) {
+  std::string input = "subscriber_id,name,address,services\r\n";
+  std::string expected = std::string(kBom) + "services,subscriber_id\r\n";
+  const int kRows = 40000;
+  for (int i = 0; i < kRows; ++i) {
+    const std::string id = "S" + std::to_string(10000000 + i);
+    const std::string services = i % 7 == 0 ? "\"CATV基本,\"\"BS\"\"\r\nネット\""
+                                            : "CATV基本;インターネット" + std::to_string(i % 13);
+    input += id + ",髙橋　太郎" + std::string(i % 50, 'x') + ",兵庫県姫路市夢前町前之庄" +
+             std::to_string(i) + "," + services + (i % 3 ? "\r\n" : "\n");
+    expected += services + "," + id + "\r\n";
+  }
+  ASSERT_GT(input.size(), 3u << 20);
+  Outcome run = Project(Spec({"services", "subscriber_id"}), input);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.result->records, kRows);
+  EXPECT_EQ(run.seen.size(), static_cast<size_t>(kRows));
+  EXPECT_EQ(run.seen.back(), "S" + std::to_string(10000000 + kRows - 1));
+  EXPECT_EQ(run.out, expected);
+}
+
+}  // namespace
+}  // namespace itaku::policies
