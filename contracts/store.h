@@ -28,7 +28,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // The schema version after migrations (latest known = kSchemaVersion).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
   virtual Result<int> SchemaVersion() = 0;
   // Folder beside the database for documents (NDA scans): "<db>.d/documents".
   virtual std::string DocumentDir() const = 0;
@@ -45,6 +45,8 @@ class Store {
   virtual Result<std::optional<Contractor>> FindContractor(const std::string& id) = 0;
   virtual Result<std::vector<Contractor>> ListContractors() = 0;  // by id
   virtual Status SetContractorStatus(const std::string& id, ContractorStatus status) = 0;
+  // Rewrites name and email of an existing contractor.
+  virtual Status UpdateContractor(const Contractor& contractor) = 0;
 
   // NDAs. Returns the new id.
   virtual Result<int64_t> AddNda(const Nda& nda) = 0;
@@ -78,6 +80,19 @@ class Store {
   virtual Status ForEachReceipt(const std::string& contractor_id, const Date& since,
                                 const Date& until,
                                 const std::function<void(const Receipt&)>& visit) = 0;
+
+  // Certificates. Put replaces the contractor's certificate for that use.
+  virtual Status PutContractorCertificate(const ContractorCertificate& cert) = 0;
+  virtual Result<std::optional<ContractorCertificate>> FindContractorCertificate(
+      const std::string& contractor_id, const std::string& use) = 0;
+
+  // Media. Add refuses a second record for one delivery; Update rewrites
+  // every column but delivery_id.
+  virtual Status AddMediaRecord(const MediaRecord& media) = 0;
+  virtual Status UpdateMediaRecord(const MediaRecord& media) = 0;
+  virtual Result<std::optional<MediaRecord>> FindMediaRecord(int64_t delivery_id) = 0;
+  // By delivery id; only "written" and "handed-over" ones when outstanding.
+  virtual Result<std::vector<MediaRecord>> ListMediaRecords(bool outstanding_only) = 0;
 
   // Audit rows, stored verbatim. seq is assigned by the caller (last + 1).
   virtual Result<std::optional<AuditEvent>> LastAuditEvent() = 0;

@@ -58,6 +58,34 @@ struct ContractProfile {
   std::string imported_at;
 };
 
+// An X.509 certificate registered for a contractor: packages are encrypted
+// to it (policy 6(2) media). One per contractor and use; a new one replaces
+// the old (the audit trail keeps the history).
+struct ContractorCertificate {
+  std::string contractor_id;
+  std::string use = "package";  // "package" (later "portal")
+  std::string pem;
+  std::string fingerprint;  // "SHA256:AB:CD:..." as openssl x509 -fingerprint prints it
+  std::string subject;
+  std::string not_after;  // UTC "YYYY-MM-DDTHH:MM:SSZ"
+  std::string registered_by;
+  std::string registered_at;
+};
+
+// The physical medium a media package travels on (電子記録媒体の引渡し).
+// state: "written" -> "handed-over" -> "returned" | "destroyed".
+struct MediaRecord {
+  int64_t delivery_id = 0;
+  std::string package_name;
+  std::string state = "written";
+  std::string medium;     // e.g. "USB serial 4C53..."
+  std::string handed_to;  // person at the contractor
+  std::string handed_over_at;
+  std::string handed_over_by;
+  std::string closed_at;
+  std::string closed_by;
+};
+
 // One delivery attempt or dry run, refused or not.
 struct DeliveryRecord {
   int64_t id = 0;  // assigned by the store

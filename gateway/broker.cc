@@ -3,12 +3,18 @@
 #include <filesystem>
 #include <fstream>
 
+#include "gateway/files.h"
 #include "policies/decision.h"
+#include "transports/certificate.h"
+#include "transports/media_package.h"
 
 namespace itaku::gateway {
 namespace {
 
+namespace fs = std::filesystem;
+
 constexpr char kPseudonymKey[] = "pseudonym_key";
+constexpr size_t kSubscriberBatch = 10000;
 
 nlohmann::json RecordJson(const contracts::DeliveryRecord& r) {
   return {{"delivery_id", r.id},
@@ -21,7 +27,8 @@ nlohmann::json RecordJson(const contracts::DeliveryRecord& r) {
           {"records", r.record_count},
           {"nda_id", r.nda_id ? nlohmann::json(*r.nda_id) : nlohmann::json()},
           {"reason", r.reason},
-          {"input", r.input_name}};
+          {"input", r.input_name},
+          {"package_sha256", r.package_sha256}};
 }
 
 std::string JoinReasons(const std::vector<std::string>& reasons) {
@@ -31,6 +38,68 @@ std::string JoinReasons(const std::vector<std::string>& reasons) {
     out += r;
   }
   return out;
+}
+
+bool Sends(const contracts::ContractProfile& p, const std::string& field) {
+  return std::find(p.fields.begin(), p.fields.end(), field) != p.fields.end();
+}
+
+// A drawing travels only when the profile sends house_drawing unmasked.
+bool SendsDrawings(const contracts::ContractProfile& p) {
+  if (!Sends(p, "house_drawing")) return false;
+  auto m = p.masks.find("house_drawing");
+  return m == p.masks.end() || m->second == "none";
+}
+
+// A drawing's file name as the export gives it must name a plain file in
+// the attachments folder: no folders, no "..", printable ASCII (the ZIP
+// entry name).
+bool PlainDrawingName(std::string_view name) {
+  if (name.empty() || name == "." || name == "..") return false;
+  for (char c : name) {
+    if (c < 0x21 || c > 0x7e || c == '/' || c == '\\') return false;
+  }
+  return true;
+}
+
+// Who the media package is encrypted to, or why it cannot be.
+struct RecipientChoice {
+  transports::Recipient recipient;
+  std::string fingerprint;  // of the certificate; empty for a passphrase
+  std::string refusal;
+};
+
+Result<RecipientChoice> ChooseRecipient(Context& ctx, const std::string& contractor,
+                                        bool password) {
+  RecipientChoice choice;
+  auto cert = ctx.store->FindContractorCertificate(contractor, "package");
+  if (!cert.ok()) return cert.status();
+  if (cert.value()) {
+    if (password) {
+      choice.refusal = "contractor " + contractor +
+                       " has a certificate; packages are encrypted to it, not to a passphrase";
+      return choice;
+    }
+    auto info = transports::InspectCertificate(cert.value()->pem, ctx.clock->Now());
+    if (!info.ok()) {
+      choice.refusal = "certificate of contractor " + contractor + ": " + info.message();
+      return choice;
+    }
+    choice.recipient.cert_pem = cert.value()->pem;
+    choice.fingerprint = info->fingerprint;
+    return choice;
+  }
+  if (!password) {
+    choice.refusal = "contractor " + contractor +
+                     " has no certificate for encrypted packages (register one with: itaku "
+                     "contractor update " +
+                     contractor + " --cert FILE, or use --password-recipient)";
+    return choice;
+  }
+  auto phrase = transports::GeneratePassphrase();
+  if (!phrase.ok()) return phrase.status();
+  choice.recipient.passphrase = phrase.value();
+  return choice;
 }
 
 }  // namespace
@@ -45,9 +114,9 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   auto profile = ctx.store->FindProfile(req.profile_id, req.profile_version);
   if (!profile.ok()) return profile.status();
   if (!profile.value()) {
-    return refuse_early(
-        "unknown profile " + req.profile_id +
-        (req.profile_version ? " version " + std::to_string(*req.profile_version) : std::string()));
+    return refuse_early("unknown profile " + req.profile_id +
+                        (req.profile_version ? " version " + std::to_string(*req.profile_version)
+                                             : std::string()));
   }
   const contracts::ContractProfile& p = *profile.value();
   auto contractor = ctx.store->FindContractor(p.contractor_id);
@@ -55,12 +124,18 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   if (!contractor.value()) return refuse_early("unknown contractor " + p.contractor_id);
   auto ndas = ctx.store->ListNdas(p.contractor_id);
   if (!ndas.ok()) return ndas.status();
+  const bool media = req.transport == "media" && !req.dry_run;
+  if (media && req.out_dir.empty()) {
+    return refuse_early("--via media needs --out DIR (the medium's mount point)");
+  }
+  if (media && !fs::is_directory(req.out_dir)) {
+    return refuse_early("--out " + req.out_dir + " is not a folder (the medium's mount point)");
+  }
 
   policies::RegistrySnapshot snap{*contractor.value(), p, ndas.value()};
   policies::Decision decision = policies::Decide({req.transport}, snap, ctx.clock->Today());
 
   DeliverResult result;
-  result.reasons = decision.reasons;
   result.masks = p.masks;
   contracts::DeliveryRecord& rec = result.record;
   rec.ordered_by = ctx.actor;
@@ -71,14 +146,19 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   rec.nda_id = decision.nda_id;
   rec.transport = req.transport;
   rec.fields = p.fields;
-  rec.input_name = std::filesystem::path(req.input_path).filename().string();
+  rec.input_name = fs::path(req.input_path).filename().string();
 
-  if (decision.allowed() && !req.dry_run) {
-    // Only the dry run exists until the transports land; say so plainly.
+  RecipientChoice recipient;
+  if (media) {
+    auto chosen = ChooseRecipient(ctx, p.contractor_id, req.password_recipient);
+    if (!chosen.ok()) return chosen.status();
+    recipient = std::move(chosen).value();
+    if (!recipient.refusal.empty()) decision.reasons.push_back(recipient.refusal);
+  } else if (!req.dry_run) {
     decision.reasons.push_back("transport " + req.transport +
                                " cannot deliver yet in this version; use --dry-run");
-    result.reasons = decision.reasons;
   }
+  result.reasons = decision.reasons;
 
   if (!decision.allowed()) {
     rec.outcome = "refused";
@@ -94,15 +174,13 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
     return result;
   }
 
-  // Dry run: every record is read, decoded, checked and projected, nothing
-  // is written anywhere.
   std::ifstream in(req.input_path, std::ios::binary);
   if (!in) return refuse_early("cannot read export " + req.input_path);
   auto key = ctx.store->GetMeta(kPseudonymKey);
   if (!key.ok()) return key.status();
-  if (!key.value())
+  if (!key.value()) {
     return Result<DeliverResult>::Error("store has no pseudonym key: run itaku init");
-
+  }
   policies::ProjectionSpec spec;
   spec.fields = p.fields;
   for (const auto& [field, mask] : p.masks) {
@@ -113,11 +191,11 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   spec.input_encoding = req.input_encoding;
   spec.pseudonym_key = *key.value();
 
-  auto summary = policies::Project(spec, in, rec.input_name, nullptr,
-                                   [](std::string_view) { return Status::Ok(); });
-  if (!summary.ok()) {
+  // Records a delivery that could not be completed; whatever it wrote is
+  // already gone (the package writer removes its temporary file).
+  auto record_failure = [&](const Status& why) -> Result<DeliverResult> {
     rec.outcome = "failed";
-    rec.reason = summary.message();
+    rec.reason = why.message();
     Status s = ctx.store->Transaction([&]() -> Status {
       auto id = ctx.store->AddDelivery(rec);
       if (!id.ok()) return id.status();
@@ -126,21 +204,157 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
                                RecordJson(rec));
     });
     if (!s.ok()) return s;
-    return summary.status();
+    return why;
+  };
+
+  if (req.dry_run) {
+    // Every record is read, decoded, checked and projected; nothing is
+    // written anywhere.
+    auto summary = policies::Project(spec, in, rec.input_name, nullptr,
+                                     [](std::string_view, std::string_view) { return Status::Ok(); });
+    if (!summary.ok()) return record_failure(summary.status());
+    result.withheld = summary->withheld_fields;
+    rec.outcome = "dry-run";
+    rec.record_count = summary->records;
+    Status s = ctx.store->Transaction([&]() -> Status {
+      auto id = ctx.store->AddDelivery(rec);
+      if (!id.ok()) return id.status();
+      rec.id = id.value();
+      nlohmann::json details = RecordJson(rec);
+      details["withheld"] = result.withheld;
+      return ctx.audit->Append(ctx.actor, "delivery.dry-run", "delivery:" + std::to_string(rec.id),
+                               details);
+    });
+    if (!s.ok()) return s;
+    return result;
   }
-  result.withheld = summary->withheld_fields;
-  rec.outcome = "dry-run";
-  rec.record_count = summary->records;
+
+  // The media package, in one transaction with its record: the delivery row,
+  // the subscriber ids (streamed in batches), the package, the medium and
+  // the audit event land together or not at all.
+  const bool drawings = SendsDrawings(p);
+  const std::string attachments = req.attachments_dir;
+  if (drawings && (attachments.empty() || !fs::is_directory(attachments))) {
+    return record_failure(Status::Error(
+        "profile " + p.id + " sends house drawings: --attachments must name their folder"));
+  }
+  std::string package_path;
   Status s = ctx.store->Transaction([&]() -> Status {
+    rec.outcome = "delivered";
     auto id = ctx.store->AddDelivery(rec);
     if (!id.ok()) return id.status();
     rec.id = id.value();
+    const std::string name = p.contractor_id + "-" + std::to_string(rec.id) + ".zip.p7m";
+    auto writer = transports::MediaPackageWriter::Create(req.out_dir, name, recipient.recipient);
+    if (!writer.ok()) return writer.status();
+
+    std::vector<std::string> batch;
+    std::vector<std::pair<std::string, std::string>> drawing_files;  // subscriber, file
+    int64_t records = 0;
+    std::vector<std::string> withheld;
+    nlohmann::json files = nlohmann::json::array();
+    auto data = writer.value()->AddStream("data.csv", [&](std::ostream& os) -> Status {
+      auto summary = policies::Project(
+          spec, in, rec.input_name, &os,
+          [&](std::string_view subscriber, std::string_view drawing) -> Status {
+            batch.emplace_back(subscriber);
+            if (drawings && !drawing.empty()) {
+              if (!PlainDrawingName(drawing)) {
+                return Status::Error("subscriber " + std::string(subscriber) +
+                                     ": house drawing name is not a plain file name");
+              }
+              drawing_files.emplace_back(subscriber, drawing);
+            }
+            if (batch.size() >= kSubscriberBatch) {
+              Status added = ctx.store->AddDeliverySubscribers(rec.id, batch);
+              batch.clear();
+              return added;
+            }
+            return Status::Ok();
+          });
+      if (!summary.ok()) return summary.status();
+      records = summary->records;
+      withheld = summary->withheld_fields;
+      return Status::Ok();
+    });
+    if (!data.ok()) return data.status();
+    if (Status added = ctx.store->AddDeliverySubscribers(rec.id, batch); !added.ok()) return added;
+    files.push_back({{"name", "data.csv"}, {"size", data->size}, {"sha256", data->sha256}});
+    for (const auto& [subscriber, file] : drawing_files) {
+      const std::string source = (fs::path(attachments) / file).string();
+      if (!fs::is_regular_file(source)) {
+        return Status::Error("subscriber " + subscriber + ": house drawing file missing from " +
+                             attachments);
+      }
+      auto added = writer.value()->AddFile("drawings/" + file, source);
+      if (!added.ok()) return added.status();
+      files.push_back(
+          {{"name", "drawings/" + file}, {"size", added->size}, {"sha256", added->sha256}});
+    }
+    const contracts::Nda* nda = nullptr;
+    for (const auto& n : ndas.value()) {
+      if (rec.nda_id && n.id == *rec.nda_id) nda = &n;
+    }
+    nlohmann::json manifest = {
+        {"delivery_id", rec.id},
+        {"contractor", p.contractor_id},
+        {"profile", {{"id", p.id}, {"version", p.version}}},
+        {"purpose", p.purpose},
+        {"fields", p.fields},
+        {"masks", p.masks},
+        {"encoding", p.output_encoding},
+        {"records", records},
+        {"files", files},
+        {"created_at", rec.ordered_at},
+        {"delete_by", FormatDate(AddDays(ctx.clock->Today(), p.retention_days))},
+        {"retention_days", p.retention_days},
+        {"nda",
+         nda ? nlohmann::json{{"id", nda->id},
+                              {"in_force_until", FormatDate(nda->in_force_until)},
+                              {"document_sha256", nda->document_sha256}}
+             : nlohmann::json()},
+        {"recipient", recipient.fingerprint.empty() ? "password (PBKDF2)" : recipient.fingerprint}};
+    const std::string manifest_text = manifest.dump(2) + "\n";
+    auto m = writer.value()->AddStream("manifest.json", [&](std::ostream& os) {
+      os << manifest_text;
+      return Status::Ok();
+    });
+    if (!m.ok()) return m.status();
+
+    result.withheld = withheld;
+    rec.record_count = records;
+    // The package's hash is known only once it is finished; the rename is
+    // the last step, so a failure before it leaves no package behind.
+    auto finished = writer.value()->Finish();
+    if (!finished.ok()) return finished.status();
+    package_path = finished->name;
+    rec.package_sha256 = finished->sha256;
+    if (Status o = ctx.store->SetDeliveryOutcome(rec.id, "delivered", "", records, rec.package_sha256);
+        !o.ok())
+      return o;
+    contracts::MediaRecord medium;
+    medium.delivery_id = rec.id;
+    medium.package_name = name;
+    if (Status mr = ctx.store->AddMediaRecord(medium); !mr.ok()) return mr;
     nlohmann::json details = RecordJson(rec);
-    details["withheld"] = result.withheld;
-    return ctx.audit->Append(ctx.actor, "delivery.dry-run", "delivery:" + std::to_string(rec.id),
+    details["withheld"] = withheld;
+    details["package"] = name;
+    details["recipient"] = manifest["recipient"];
+    details["drawings"] = drawing_files.size();
+    return ctx.audit->Append(ctx.actor, "delivery.media", "delivery:" + std::to_string(rec.id),
                              details);
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    // The transaction rolled back; a package renamed just before a failed
+    // commit must not outlive its record.
+    if (!package_path.empty()) {
+      std::error_code ec;
+      fs::remove(package_path, ec);
+    }
+    return record_failure(s);
+  }
+  result.package_path = package_path;
+  result.passphrase = recipient.recipient.passphrase;
   return result;
 }
 

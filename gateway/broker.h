@@ -22,14 +22,19 @@ struct DeliverRequest {
   std::string attachments_dir;  // house drawings; used by transports that carry files
   std::string transport;
   bool dry_run = false;
+  std::string out_dir;              // media: the medium's mount point
+  bool password_recipient = false;  // media: passphrase instead of a certificate
+
   policies::InputEncoding input_encoding = policies::InputEncoding::kAuto;
 };
 
 struct DeliverResult {
-  contracts::DeliveryRecord record;   // as stored; outcome "refused" or "dry-run"
+  contracts::DeliveryRecord record;   // as stored; "refused", "dry-run" or "delivered"
   std::vector<std::string> reasons;   // refusal reasons; empty when allowed
   std::vector<std::string> withheld;  // export columns not sent
   std::map<std::string, std::string> masks;
+  std::string package_path;  // media: the package written
+  std::string passphrase;    // media with a password recipient: shown once, never stored
   bool allowed() const { return reasons.empty(); }
 };
 

@@ -41,6 +41,16 @@ std::string SystemClock::NowUtc() {
   return Format(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
 }
 
+std::chrono::system_clock::time_point SystemClock::Now() {
+  return std::chrono::system_clock::now();
+}
+
+std::chrono::system_clock::time_point FixedClock::Now() {
+  std::chrono::sys_seconds t{};
+  Parse(now_, &t);
+  return t;
+}
+
 Date SystemClock::Today() {
   return JapanDay(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
 }

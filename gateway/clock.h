@@ -13,6 +13,7 @@ class Clock {
   virtual ~Clock() = default;
   // UTC, "YYYY-MM-DDTHH:MM:SSZ".
   virtual std::string NowUtc() = 0;
+  virtual std::chrono::system_clock::time_point Now() = 0;
   // The operator's calendar day (Japan, UTC+9): NDAs and profiles are
   // dated in the operator's local calendar.
   virtual Date Today() = 0;
@@ -21,6 +22,7 @@ class Clock {
 class SystemClock : public Clock {
  public:
   std::string NowUtc() override;
+  std::chrono::system_clock::time_point Now() override;
   Date Today() override;
 };
 
@@ -29,6 +31,7 @@ class FixedClock : public Clock {
  public:
   explicit FixedClock(std::string now_utc) : now_(std::move(now_utc)) {}
   std::string NowUtc() override { return now_; }
+  std::chrono::system_clock::time_point Now() override;
   Date Today() override;
 
  private:

@@ -10,6 +10,7 @@
 #include "gateway/files.h"
 #include "policies/catalog.h"
 #include "policies/profile_rules.h"
+#include "transports/certificate.h"
 
 namespace itaku::gateway {
 namespace fs = std::filesystem;
@@ -65,6 +66,50 @@ Json ProfileJson(const contracts::ContractProfile& p) {
           {"imported_at", p.imported_at}};
 }
 
+Json CertificateJson(const contracts::ContractorCertificate& c) {
+  return {{"fingerprint", c.fingerprint}, {"subject", c.subject}, {"not_after", c.not_after},
+          {"use", c.use}};
+}
+
+// Reads and judges a contractor's certificate: expired, weak or not a
+// certificate at all is refused with the reason.
+Result<contracts::ContractorCertificate> ReadCertificate(Context& ctx, const std::string& id,
+                                                         const std::string& file) {
+  using R = Result<contracts::ContractorCertificate>;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return R::Error("contractor " + id + ": cannot read certificate " + file);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto info = transports::InspectCertificate(buf.str(), ctx.clock->Now());
+  if (!info.ok()) return R::Error("contractor " + id + ": " + file + ": " + info.message());
+  contracts::ContractorCertificate c;
+  c.contractor_id = id;
+  c.use = "package";
+  c.pem = buf.str();
+  c.fingerprint = info->fingerprint;
+  c.subject = info->subject;
+  c.not_after = info->not_after;
+  c.registered_by = ctx.actor;
+  c.registered_at = ctx.clock->NowUtc();
+  return c;
+}
+
+Status StoreCertificate(Context& ctx, const contracts::ContractorCertificate& c) {
+  if (Status s = ctx.store->PutContractorCertificate(c); !s.ok()) return s;
+  return ctx.audit->Append(ctx.actor, "contractor.certificate", "contractor:" + c.contractor_id,
+                           CertificateJson(c));
+}
+
+Output WithCertificate(Json j, std::string text,
+                       const std::optional<contracts::ContractorCertificate>& cert) {
+  if (cert) {
+    j["certificate"] = CertificateJson(*cert);
+    text += "\ncertificate " + cert->fingerprint + " (" + cert->subject + ", valid until " +
+            cert->not_after + ")";
+  }
+  return Output{j, text};
+}
+
 Result<Date> ParseDateArg(const std::string& flag, const std::string& value) {
   auto d = ParseDate(value);
   if (!d) return Result<Date>::Error(flag + " must be a date like 2026-04-01, got " + value);
@@ -118,12 +163,52 @@ Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
   c.name = a.name;
   c.email = a.email;
   c.created_at = ctx.clock->NowUtc();
+  std::optional<contracts::ContractorCertificate> cert;
+  if (!a.cert_file.empty()) {
+    auto read = ReadCertificate(ctx, a.id, a.cert_file);
+    if (!read.ok()) return read.status();
+    cert = read.value();
+  }
   Status s = ctx.store->Transaction([&]() -> Status {
     if (Status add = ctx.store->AddContractor(c); !add.ok()) return add;
-    return ctx.audit->Append(ctx.actor, "contractor.add", "contractor:" + c.id, ContractorJson(c));
+    if (Status au = ctx.audit->Append(ctx.actor, "contractor.add", "contractor:" + c.id,
+                                      ContractorJson(c));
+        !au.ok())
+      return au;
+    return cert ? StoreCertificate(ctx, *cert) : Status::Ok();
   });
   if (!s.ok()) return s;
-  return Output{ContractorJson(c), "added contractor " + c.id + " (" + c.name + "), active"};
+  return WithCertificate(ContractorJson(c),
+                         "added contractor " + c.id + " (" + c.name + "), active", cert);
+}
+
+Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& a) {
+  auto c = RequireContractor(ctx, a.id);
+  if (!c.ok()) return c.status();
+  std::optional<contracts::ContractorCertificate> cert;
+  if (!a.cert_file.empty()) {
+    auto read = ReadCertificate(ctx, a.id, a.cert_file);
+    if (!read.ok()) return read.status();
+    cert = read.value();
+  }
+  if (!cert && a.name.empty() && a.email.empty()) {
+    return Result<Output>::Error("contractor update " + a.id + ": nothing to change");
+  }
+  contracts::Contractor updated = c.value();
+  if (!a.name.empty()) updated.name = a.name;
+  if (!a.email.empty()) updated.email = a.email;
+  Status s = ctx.store->Transaction([&]() -> Status {
+    if (!a.name.empty() || !a.email.empty()) {
+      if (Status u = ctx.store->UpdateContractor(updated); !u.ok()) return u;
+      if (Status au = ctx.audit->Append(ctx.actor, "contractor.update", "contractor:" + a.id,
+                                        ContractorJson(updated));
+          !au.ok())
+        return au;
+    }
+    return cert ? StoreCertificate(ctx, *cert) : Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return WithCertificate(ContractorJson(updated), "updated contractor " + a.id, cert);
 }
 
 Result<Output> ContractorList(Context& ctx) {
@@ -149,9 +234,15 @@ Result<Output> ContractorShow(Context& ctx, const std::string& id) {
   Output out;
   out.json = ContractorJson(c.value());
   out.json["ndas"] = Json::array();
+  auto cert = ctx.store->FindContractorCertificate(id, "package");
+  if (!cert.ok()) return cert.status();
+  out.json["certificate"] = cert.value() ? CertificateJson(*cert.value()) : Json();
   std::ostringstream text;
   text << c->id << ": " << c->name << "\nstatus: " << contracts::ToString(c->status)
-       << "\nemail: " << c->email << "\nregistered: " << c->created_at << "\nNDAs:";
+       << "\nemail: " << c->email << "\nregistered: " << c->created_at << "\ncertificate: "
+       << (cert.value() ? cert.value()->fingerprint + " (valid until " + cert.value()->not_after + ")"
+                        : std::string("none"))
+       << "\nNDAs:";
   if (ndas->empty()) text << " none";
   for (const auto& n : ndas.value()) {
     out.json["ndas"].push_back(NdaJson(n));
@@ -359,7 +450,21 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
                                  " refused: " + Join(r->reasons, "; "));
   }
   std::ostringstream text;
-  text << "dry run " << rec.id << ": allowed — nothing was sent\n"
+  if (!req.dry_run) {
+    j["package"] = r->package_path;
+    j["package_sha256"] = rec.package_sha256;
+    text << "delivery " << rec.id << ": written " << r->package_path << "\n"
+         << "package sha256: " << rec.package_sha256 << "\n";
+    if (!r->passphrase.empty()) {
+      // Shown once, never stored: told to the contractor by phone, never mailed.
+      j["passphrase"] = r->passphrase;
+      text << "passphrase (tell it by phone; it is not stored and will not be shown again): "
+           << r->passphrase << "\n";
+    }
+  } else {
+    text << "dry run " << rec.id << ": allowed — nothing was sent\n";
+  }
+  text
        << "contractor: " << rec.contractor_id << "\nprofile: " << rec.profile_id << " v"
        << rec.profile_version << "\nNDA: #" << (rec.nda_id ? *rec.nda_id : 0)
        << "\ntransport: " << rec.transport << "\nfields sent: " << Join(rec.fields);
@@ -441,6 +546,93 @@ Result<Output> BreachScope(Context& ctx, const std::string& contractor, const st
     out.text += "\n  delivery " + std::to_string(id) + " " + d["delivered_at"].get<std::string>() +
                 " via " + d["transport"].get<std::string>() + ": " +
                 Join(d["fields"].get<std::vector<std::string>>());
+  }
+  return out;
+}
+
+namespace {
+
+Json MediaJson(const contracts::MediaRecord& m) {
+  return {{"delivery_id", m.delivery_id},   {"package", m.package_name},
+          {"state", m.state},               {"medium", m.medium},
+          {"handed_to", m.handed_to},       {"handed_over_at", m.handed_over_at},
+          {"handed_over_by", m.handed_over_by}, {"closed_at", m.closed_at},
+          {"closed_by", m.closed_by}};
+}
+
+Result<contracts::MediaRecord> RequireMedium(Context& ctx, int64_t delivery_id) {
+  auto m = ctx.store->FindMediaRecord(delivery_id);
+  if (!m.ok()) return m.status();
+  if (!m.value()) {
+    return Result<contracts::MediaRecord>::Error("delivery " + std::to_string(delivery_id) +
+                                                 " has no media package on record");
+  }
+  return *m.value();
+}
+
+}  // namespace
+
+Result<Output> MediaHandover(Context& ctx, int64_t delivery_id, const std::string& medium,
+                             const std::string& to) {
+  auto m = RequireMedium(ctx, delivery_id);
+  if (!m.ok()) return m.status();
+  if (m->state != "written") {
+    return Result<Output>::Error("delivery " + std::to_string(delivery_id) + ": medium is already " +
+                                 m->state);
+  }
+  if (medium.empty() || to.empty()) {
+    return Result<Output>::Error("media handover needs --medium and --to");
+  }
+  contracts::MediaRecord r = m.value();
+  r.state = "handed-over";
+  r.medium = medium;
+  r.handed_to = to;
+  r.handed_over_at = ctx.clock->NowUtc();
+  r.handed_over_by = ctx.actor;
+  Status s = ctx.store->Transaction([&]() -> Status {
+    if (Status u = ctx.store->UpdateMediaRecord(r); !u.ok()) return u;
+    return ctx.audit->Append(ctx.actor, "media.handover", "delivery:" + std::to_string(delivery_id),
+                             MediaJson(r));
+  });
+  if (!s.ok()) return s;
+  return Output{MediaJson(r), "delivery " + std::to_string(delivery_id) + ": " + r.package_name +
+                                  " handed over on " + medium + " to " + to};
+}
+
+Result<Output> MediaClose(Context& ctx, int64_t delivery_id, const std::string& state) {
+  auto m = RequireMedium(ctx, delivery_id);
+  if (!m.ok()) return m.status();
+  if (m->state != "handed-over") {
+    return Result<Output>::Error("delivery " + std::to_string(delivery_id) + ": medium is " +
+                                 m->state + ", not handed over");
+  }
+  contracts::MediaRecord r = m.value();
+  r.state = state;
+  r.closed_at = ctx.clock->NowUtc();
+  r.closed_by = ctx.actor;
+  Status s = ctx.store->Transaction([&]() -> Status {
+    if (Status u = ctx.store->UpdateMediaRecord(r); !u.ok()) return u;
+    return ctx.audit->Append(ctx.actor, "media." + state, "delivery:" + std::to_string(delivery_id),
+                             MediaJson(r));
+  });
+  if (!s.ok()) return s;
+  return Output{MediaJson(r), "delivery " + std::to_string(delivery_id) + ": medium " + state};
+}
+
+Result<Output> MediaList(Context& ctx, bool outstanding_only) {
+  auto list = ctx.store->ListMediaRecords(outstanding_only);
+  if (!list.ok()) return list.status();
+  Output out;
+  out.json = Json::array();
+  for (const auto& m : list.value()) {
+    out.json.push_back(MediaJson(m));
+    out.text += std::to_string(m.delivery_id) + "\t" + m.package_name + "\t" + m.state +
+                (m.medium.empty() ? "" : "\t" + m.medium + "\t" + m.handed_to) + "\n";
+  }
+  if (out.text.empty()) {
+    out.text = outstanding_only ? "no media outstanding" : "no media on record";
+  } else {
+    out.text.pop_back();
   }
   return out;
 }

@@ -18,8 +18,11 @@ Result<Output> Init(Context& ctx);
 
 struct ContractorArgs {
   std::string id, name, email;
+  std::string cert_file;  // PEM certificate packages are encrypted to
 };
 Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& args);
+// Changes name/email when given, and registers a new certificate when given.
+Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& args);
 Result<Output> ContractorList(Context& ctx);
 Result<Output> ContractorShow(Context& ctx, const std::string& id);
 Result<Output> ContractorSetStatus(Context& ctx, const std::string& id, const std::string& status,
@@ -44,5 +47,11 @@ Result<Output> BreachScope(Context& ctx, const std::string& contractor, const st
                            const std::optional<std::string>& until);
 
 Result<Output> AuditVerify(Context& ctx);
+
+// The physical medium of a media delivery (電子記録媒体の引渡し).
+Result<Output> MediaHandover(Context& ctx, int64_t delivery_id, const std::string& medium,
+                             const std::string& to);
+Result<Output> MediaClose(Context& ctx, int64_t delivery_id, const std::string& state);
+Result<Output> MediaList(Context& ctx, bool outstanding_only);
 
 }  // namespace itaku::gateway

@@ -95,6 +95,32 @@ const std::vector<std::string> kVersion1 = {
     " hash TEXT NOT NULL)",
 };
 
+// Version 2: certificates for encrypted packages, and the physical media
+// they travel on.
+const std::vector<std::string> kVersion2 = {
+    "CREATE TABLE contractor_certificate ("
+    " contractor_id TEXT NOT NULL REFERENCES contractor (id),"
+    " use TEXT NOT NULL,"
+    " pem TEXT NOT NULL,"
+    " fingerprint TEXT NOT NULL,"
+    " subject TEXT NOT NULL,"
+    " not_after TEXT NOT NULL,"
+    " registered_by TEXT NOT NULL,"
+    " registered_at TEXT NOT NULL,"
+    " PRIMARY KEY (contractor_id, use))",
+
+    "CREATE TABLE media ("
+    " delivery_id INTEGER PRIMARY KEY REFERENCES delivery (id),"
+    " package_name TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " medium TEXT NOT NULL,"
+    " handed_to TEXT NOT NULL,"
+    " handed_over_at TEXT NOT NULL,"
+    " handed_over_by TEXT NOT NULL,"
+    " closed_at TEXT NOT NULL,"
+    " closed_by TEXT NOT NULL)",
+};
+
 #undef ITAKU_AUTO_ID
 
 }  // namespace
@@ -105,7 +131,7 @@ const char* const kCreateSchemaMigrations =
     " applied_at TEXT NOT NULL)";
 
 const std::vector<Migration>& Migrations() {
-  static const std::vector<Migration> kMigrations = {{1, kVersion1}};
+  static const std::vector<Migration> kMigrations = {{1, kVersion1}, {2, kVersion2}};
   return kMigrations;
 }
 

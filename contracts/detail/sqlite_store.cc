@@ -461,6 +461,15 @@ Status SqliteStore::SetContractorStatus(const std::string& id, ContractorStatus 
   });
 }
 
+Status SqliteStore::UpdateContractor(const Contractor& c) {
+  return RunTransaction("cannot update contractor " + c.id, [&]() -> Status {
+    if (!ContractorExists(c.id)) return Status::Error("unknown contractor " + c.id);
+    session_ << "UPDATE contractor SET name = ?, email = ? WHERE id = ?", bind(c.name),
+        bind(c.email), bind(c.id), now;
+    return Status::Ok();
+  });
+}
+
 // ---- NDAs ------------------------------------------------------------------
 
 Result<int64_t> SqliteStore::AddNda(const Nda& n) {
@@ -699,6 +708,131 @@ Status SqliteStore::ForEachReceipt(const std::string& contractor_id, const Date&
 }
 
 // ---- Audit trail -----------------------------------------------------------
+
+// ---- Certificates ----------------------------------------------------------
+
+Status SqliteStore::PutContractorCertificate(const ContractorCertificate& c) {
+  const std::string what = "cannot store certificate of contractor " + c.contractor_id;
+  return RunTransaction(what, [&]() -> Status {
+    if (!ContractorExists(c.contractor_id)) {
+      return Status::Error("unknown contractor " + c.contractor_id);
+    }
+    session_ << "DELETE FROM contractor_certificate WHERE contractor_id = ? AND use = ?",
+        bind(c.contractor_id), bind(c.use), now;
+    session_ << "INSERT INTO contractor_certificate (contractor_id, use, pem, fingerprint,"
+                " subject, not_after, registered_by, registered_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        bind(c.contractor_id), bind(c.use), bind(c.pem), bind(c.fingerprint), bind(c.subject),
+        bind(c.not_after), bind(c.registered_by), bind(c.registered_at), now;
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<ContractorCertificate>> SqliteStore::FindContractorCertificate(
+    const std::string& contractor_id, const std::string& use) {
+  using Found = Result<std::optional<ContractorCertificate>>;
+  return Guard("cannot read certificate of contractor " + contractor_id, [&]() -> Found {
+    using Row = Poco::Tuple<std::string, std::string, std::string, std::string, std::string,
+                            std::string>;
+    std::vector<Row> rows;
+    session_ << "SELECT pem, fingerprint, subject, not_after, registered_by, registered_at"
+                " FROM contractor_certificate WHERE contractor_id = ? AND use = ?",
+        into(rows), bind(contractor_id), bind(use), now;
+    if (rows.empty()) return std::optional<ContractorCertificate>();
+    ContractorCertificate c;
+    c.contractor_id = contractor_id;
+    c.use = use;
+    c.pem = rows[0].get<0>();
+    c.fingerprint = rows[0].get<1>();
+    c.subject = rows[0].get<2>();
+    c.not_after = rows[0].get<3>();
+    c.registered_by = rows[0].get<4>();
+    c.registered_at = rows[0].get<5>();
+    return std::optional<ContractorCertificate>(std::move(c));
+  });
+}
+
+// ---- Media -----------------------------------------------------------------
+
+namespace {
+constexpr const char* kMediaColumns =
+    "delivery_id, package_name, state, medium, handed_to, handed_over_at, handed_over_by,"
+    " closed_at, closed_by";
+using MediaRow = Poco::Tuple<Int64, std::string, std::string, std::string, std::string,
+                             std::string, std::string, std::string, std::string>;
+MediaRecord ToMedia(const MediaRow& r) {
+  MediaRecord m;
+  m.delivery_id = r.get<0>();
+  m.package_name = r.get<1>();
+  m.state = r.get<2>();
+  m.medium = r.get<3>();
+  m.handed_to = r.get<4>();
+  m.handed_over_at = r.get<5>();
+  m.handed_over_by = r.get<6>();
+  m.closed_at = r.get<7>();
+  m.closed_by = r.get<8>();
+  return m;
+}
+}  // namespace
+
+Status SqliteStore::AddMediaRecord(const MediaRecord& m) {
+  const std::string what = "cannot record medium of delivery " + std::to_string(m.delivery_id);
+  return RunTransaction(what, [&]() -> Status {
+    if (!DeliveryExists(m.delivery_id)) {
+      return Status::Error("unknown delivery " + std::to_string(m.delivery_id));
+    }
+    session_ << "INSERT INTO media (" + std::string(kMediaColumns) +
+                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        bind(Int64{m.delivery_id}), bind(m.package_name), bind(m.state), bind(m.medium),
+        bind(m.handed_to), bind(m.handed_over_at), bind(m.handed_over_by), bind(m.closed_at),
+        bind(m.closed_by), now;
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::UpdateMediaRecord(const MediaRecord& m) {
+  const std::string what = "cannot update medium of delivery " + std::to_string(m.delivery_id);
+  return RunTransaction(what, [&]() -> Status {
+    int changed = 0;
+    Statement update(session_);
+    update << "UPDATE media SET package_name = ?, state = ?, medium = ?, handed_to = ?,"
+              " handed_over_at = ?, handed_over_by = ?, closed_at = ?, closed_by = ?"
+              " WHERE delivery_id = ?",
+        bind(m.package_name), bind(m.state), bind(m.medium), bind(m.handed_to),
+        bind(m.handed_over_at), bind(m.handed_over_by), bind(m.closed_at), bind(m.closed_by),
+        bind(Int64{m.delivery_id});
+    changed = static_cast<int>(update.execute());
+    if (changed == 0) {
+      return Status::Error("delivery " + std::to_string(m.delivery_id) + " has no medium on record");
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<MediaRecord>> SqliteStore::FindMediaRecord(int64_t delivery_id) {
+  using Found = Result<std::optional<MediaRecord>>;
+  return Guard("cannot read medium of delivery " + std::to_string(delivery_id), [&]() -> Found {
+    std::vector<MediaRow> rows;
+    session_ << "SELECT " + std::string(kMediaColumns) + " FROM media WHERE delivery_id = ?",
+        into(rows), bind(Int64{delivery_id}), now;
+    if (rows.empty()) return std::optional<MediaRecord>();
+    return std::optional<MediaRecord>(ToMedia(rows.front()));
+  });
+}
+
+Result<std::vector<MediaRecord>> SqliteStore::ListMediaRecords(bool outstanding_only) {
+  return Guard("cannot list media", [&]() -> Result<std::vector<MediaRecord>> {
+    std::vector<MediaRow> rows;
+    const std::string a = outstanding_only ? "written" : "%";
+    const std::string b = outstanding_only ? "handed-over" : "%";
+    session_ << "SELECT " + std::string(kMediaColumns) +
+                    " FROM media WHERE state LIKE ? OR state LIKE ? ORDER BY delivery_id",
+        into(rows), bind(a), bind(b), now;
+    std::vector<MediaRecord> out;
+    for (const auto& r : rows) out.push_back(ToMedia(r));
+    return out;
+  });
+}
 
 Result<std::optional<AuditEvent>> SqliteStore::LastAuditEvent() {
   return Guard("cannot read audit trail", [&]() -> Result<std::optional<AuditEvent>> {

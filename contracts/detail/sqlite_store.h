@@ -34,6 +34,7 @@ class SqliteStore final : public Store {
   Result<std::optional<Contractor>> FindContractor(const std::string& id) override;
   Result<std::vector<Contractor>> ListContractors() override;
   Status SetContractorStatus(const std::string& id, ContractorStatus status) override;
+  Status UpdateContractor(const Contractor& contractor) override;
 
   Result<int64_t> AddNda(const Nda& nda) override;
   Result<std::vector<Nda>> ListNdas(const std::optional<std::string>& contractor_id) override;
@@ -53,6 +54,15 @@ class SqliteStore final : public Store {
   Result<std::vector<Receipt>> History(const std::string& subscriber_id) override;
   Status ForEachReceipt(const std::string& contractor_id, const Date& since, const Date& until,
                         const std::function<void(const Receipt&)>& visit) override;
+
+  Status PutContractorCertificate(const ContractorCertificate& cert) override;
+  Result<std::optional<ContractorCertificate>> FindContractorCertificate(
+      const std::string& contractor_id, const std::string& use) override;
+
+  Status AddMediaRecord(const MediaRecord& media) override;
+  Status UpdateMediaRecord(const MediaRecord& media) override;
+  Result<std::optional<MediaRecord>> FindMediaRecord(int64_t delivery_id) override;
+  Result<std::vector<MediaRecord>> ListMediaRecords(bool outstanding_only) override;
 
   Result<std::optional<AuditEvent>> LastAuditEvent() override;
   Status AppendAuditEvent(const AuditEvent& event) override;

@@ -107,10 +107,10 @@ TEST_F(StoreTest, ReopeningAppliesMigrationsOnce) {
   store_.reset();
   store_ = Open();
   ASSERT_NE(store_, nullptr);
-  EXPECT_EQ(*store_->SchemaVersion(), 1);
+  EXPECT_EQ(*store_->SchemaVersion(), 2);
   int rows = 0;
   Raw() << "SELECT COUNT(*) FROM schema_migrations", into(rows), now;
-  EXPECT_EQ(rows, 1);
+  EXPECT_EQ(rows, 2);
 }
 
 TEST_F(StoreTest, UsesWriteAheadLog) {

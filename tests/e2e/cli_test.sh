@@ -94,9 +94,11 @@ run contractor activate agency-a
 ITAKU_NOW=2027-05-01T01:00:00Z run deliver --profile agency-billing --input "$work/export.csv" --via media --dry-run
 check "expired nda exit" 1 "$rc"
 contains "expired nda reason" "contractor agency-a has no NDA in force on 2027-05-01 (its last NDA ended 2027-03-31)" "$err"
+run deliver --profile agency-billing --input "$work/export.csv" --via sftp
+check "sftp not yet" 1 "$rc"
+contains "sftp not yet reason" "transport sftp cannot deliver yet in this version; use --dry-run" "$err"
 run deliver --profile agency-billing --input "$work/export.csv" --via media
-check "real delivery not yet" 1 "$rc"
-contains "real delivery reason" "transport media cannot deliver yet in this version; use --dry-run" "$err"
+check "media needs --out" "itaku: --via media needs --out DIR (the medium's mount point)" "$err"
 printf 'subscriber_id,name,nickname\nS1,x,y\n' > "$work/bad.csv"
 run deliver --profile agency-billing --input "$work/bad.csv" --via media --dry-run
 check "unknown column exit" 1 "$rc"
@@ -113,7 +115,7 @@ check "nda not expiring" "no NDA ends within 30 days" "$out"
 
 # Every refusal above is on record.
 refusals=$(sqlite3 "$ITAKU_DB" "SELECT count(*) FROM audit_event WHERE action LIKE '%refused' OR action='delivery.failed'")
-check "refusals audited" 9 "$refusals"
+check "refusals audited" 10 "$refusals"
 leaked=$(sqlite3 "$ITAKU_DB" "SELECT count(*) FROM audit_event WHERE details LIKE '%山田%'")
 check "signatory not in audit" 0 "$leaked"
 run audit verify
