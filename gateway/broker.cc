@@ -1,7 +1,11 @@
 #include "gateway/broker.h"
 
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "gateway/files.h"
 #include "policies/decision.h"
@@ -61,6 +65,87 @@ bool PlainDrawingName(std::string_view name) {
   }
   return true;
 }
+
+// Records the subscriber ids of a delivery on a thread of its own, so that
+// SQLite's index work overlaps projection and deflate instead of stalling
+// them. At most kMaxQueued batches wait, so memory stays flat. The store is
+// touched only by this thread while it runs (the caller's thread is busy
+// deflating), and Finish() joins it before anyone else uses the store.
+class SubscriberRecorder {
+ public:
+  SubscriberRecorder(contracts::Store& store, int64_t delivery_id)
+      : store_(store), delivery_id_(delivery_id), thread_([this] { Run(); }) {}
+  ~SubscriberRecorder() { Finish(); }
+  SubscriberRecorder(const SubscriberRecorder&) = delete;
+  SubscriberRecorder& operator=(const SubscriberRecorder&) = delete;
+
+  // Adds one id; hands a full batch to the thread. Returns the thread's
+  // first error, if any.
+  Status Add(std::string_view subscriber_id) {
+    batch_.emplace_back(subscriber_id);
+    if (batch_.size() < kSubscriberBatch) return Status::Ok();
+    return Flush();
+  }
+
+  // Hands over the last batch, waits for the thread, returns its status.
+  Status Finish() {
+    if (thread_.joinable()) {
+      Flush();
+      {
+        std::lock_guard lock(mu_);
+        done_ = true;
+      }
+      cv_.notify_all();
+      thread_.join();
+    }
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+
+ private:
+  static constexpr size_t kMaxQueued = 4;
+
+  Status Flush() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return queue_.size() < kMaxQueued || !error_.ok(); });
+    if (!error_.ok()) return error_;
+    if (!batch_.empty()) queue_.push_back(std::move(batch_));
+    batch_.clear();
+    cv_.notify_all();
+    return Status::Ok();
+  }
+
+  void Run() {
+    for (;;) {
+      std::vector<std::string> ids;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !queue_.empty() || done_; });
+        if (queue_.empty()) return;
+        ids = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      cv_.notify_all();
+      Status s = store_.AddDeliverySubscribers(delivery_id_, ids);
+      if (!s.ok()) {
+        std::lock_guard lock(mu_);
+        if (error_.ok()) error_ = s;
+        queue_.clear();
+        cv_.notify_all();
+      }
+    }
+  }
+
+  contracts::Store& store_;
+  const int64_t delivery_id_;
+  std::vector<std::string> batch_;  // filled by the producer only
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<std::string>> queue_;
+  bool done_ = false;
+  Status error_;
+  std::thread thread_;  // last: starts after everything above exists
+};
 
 // Who the media package is encrypted to, or why it cannot be.
 struct RecipientChoice {
@@ -248,16 +333,15 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
     auto writer = transports::MediaPackageWriter::Create(req.out_dir, name, recipient.recipient);
     if (!writer.ok()) return writer.status();
 
-    std::vector<std::string> batch;
     std::vector<std::pair<std::string, std::string>> drawing_files;  // subscriber, file
     int64_t records = 0;
     std::vector<std::string> withheld;
     nlohmann::json files = nlohmann::json::array();
+    SubscriberRecorder recorder(*ctx.store, rec.id);
     auto data = writer.value()->AddStream("data.csv", [&](std::ostream& os) -> Status {
       auto summary = policies::Project(
           spec, in, rec.input_name, &os,
           [&](std::string_view subscriber, std::string_view drawing) -> Status {
-            batch.emplace_back(subscriber);
             if (drawings && !drawing.empty()) {
               if (!PlainDrawingName(drawing)) {
                 return Status::Error("subscriber " + std::string(subscriber) +
@@ -265,20 +349,17 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
               }
               drawing_files.emplace_back(subscriber, drawing);
             }
-            if (batch.size() >= kSubscriberBatch) {
-              Status added = ctx.store->AddDeliverySubscribers(rec.id, batch);
-              batch.clear();
-              return added;
-            }
-            return Status::Ok();
+            return recorder.Add(subscriber);
           });
       if (!summary.ok()) return summary.status();
       records = summary->records;
       withheld = summary->withheld_fields;
       return Status::Ok();
     });
+    // Joined before anything else touches the store, error or not.
+    Status recorded = recorder.Finish();
     if (!data.ok()) return data.status();
-    if (Status added = ctx.store->AddDeliverySubscribers(rec.id, batch); !added.ok()) return added;
+    if (!recorded.ok()) return recorded;
     files.push_back({{"name", "data.csv"}, {"size", data->size}, {"sha256", data->sha256}});
     for (const auto& [subscriber, file] : drawing_files) {
       const std::string source = (fs::path(attachments) / file).string();

@@ -430,7 +430,8 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
   auto r = Deliver(ctx, req);
   if (!r.ok()) return r.status();
   const auto& rec = r->record;
-  Json j = {{"delivery_id", rec.id},
+  Json j = {{"id", rec.id},
+            {"delivery_id", rec.id},
             {"decision", r->allowed() ? "allow" : "refuse"},
             {"reasons", r->reasons},
             {"contractor", rec.contractor_id},

@@ -519,3 +519,90 @@ TEST_F(StoreTest, TwoStoresShareOneFile) {
 
 }  // namespace
 }  // namespace itaku::contracts
+
+namespace itaku::contracts {
+namespace {
+
+class StoreMediaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "itaku-store-media-" + std::to_string(::getpid());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto s = Store::OpenSqlite(dir_ + "/itaku.db");
+    ASSERT_TRUE(s.ok()) << s.message();
+    store_ = std::move(s).value();
+    Contractor c;
+    c.id = "agency-a";
+    c.name = "夢前収納サービス";
+    c.created_at = "2026-11-28T00:00:00Z";
+    ASSERT_TRUE(store_->AddContractor(c).ok());
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::string dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreMediaTest, UpdateContractorRewritesNameAndEmail) {
+  Contractor c = *store_->FindContractor("agency-a").value();
+  c.name = "夢前収納";
+  c.email = "it@agency-a.example";
+  ASSERT_TRUE(store_->UpdateContractor(c).ok());
+  EXPECT_EQ(store_->FindContractor("agency-a")->value().email, "it@agency-a.example");
+  c.id = "agency-x";
+  EXPECT_EQ(store_->UpdateContractor(c).message(), "unknown contractor agency-x");
+}
+
+TEST_F(StoreMediaTest, ANewCertificateReplacesTheOldOne) {
+  ContractorCertificate cert;
+  cert.contractor_id = "agency-a";
+  cert.pem = "PEM-1";
+  cert.fingerprint = "SHA256:AA";
+  ASSERT_TRUE(store_->PutContractorCertificate(cert).ok());
+  cert.pem = "PEM-2";
+  cert.fingerprint = "SHA256:BB";
+  ASSERT_TRUE(store_->PutContractorCertificate(cert).ok());
+  auto found = store_->FindContractorCertificate("agency-a", "package");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ(found->value().pem, "PEM-2");
+  EXPECT_EQ(found->value().fingerprint, "SHA256:BB");
+  EXPECT_FALSE(store_->FindContractorCertificate("agency-a", "portal")->has_value());
+  cert.contractor_id = "agency-x";
+  EXPECT_EQ(store_->PutContractorCertificate(cert).message(), "unknown contractor agency-x");
+}
+
+TEST_F(StoreMediaTest, MediaMoveFromWrittenToDestroyedAndLeaveTheOutstandingList) {
+  DeliveryRecord d;
+  d.contractor_id = "agency-a";
+  d.outcome = "delivered";
+  d.transport = "media";
+  auto first = store_->AddDelivery(d);
+  auto second = store_->AddDelivery(d);
+  ASSERT_TRUE(first.ok() && second.ok());
+  for (int64_t id : {*first, *second}) {
+    MediaRecord m;
+    m.delivery_id = id;
+    m.package_name = "agency-a-" + std::to_string(id) + ".zip.p7m";
+    ASSERT_TRUE(store_->AddMediaRecord(m).ok());
+  }
+  MediaRecord m = *store_->FindMediaRecord(*first).value();
+  EXPECT_EQ(m.state, "written");
+  m.state = "destroyed";
+  m.closed_by = "sato";
+  ASSERT_TRUE(store_->UpdateMediaRecord(m).ok());
+  auto outstanding = store_->ListMediaRecords(true);
+  ASSERT_TRUE(outstanding.ok());
+  ASSERT_EQ(outstanding->size(), 1u);
+  EXPECT_EQ((*outstanding)[0].delivery_id, *second);
+  EXPECT_EQ(store_->ListMediaRecords(false)->size(), 2u);
+  EXPECT_FALSE(store_->AddMediaRecord(m).ok());  // one medium per delivery
+  m.delivery_id = 999;
+  EXPECT_EQ(store_->UpdateMediaRecord(m).message(), "delivery 999 has no medium on record");
+  EXPECT_EQ(store_->AddMediaRecord(m).message(), "unknown delivery 999");
+}
+
+}  // namespace
+}  // namespace itaku::contracts
