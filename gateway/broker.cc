@@ -199,9 +199,9 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   auto profile = ctx.store->FindProfile(req.profile_id, req.profile_version);
   if (!profile.ok()) return profile.status();
   if (!profile.value()) {
-    return refuse_early("unknown profile " + req.profile_id +
-                        (req.profile_version ? " version " + std::to_string(*req.profile_version)
-                                             : std::string()));
+    return refuse_early(
+        "unknown profile " + req.profile_id +
+        (req.profile_version ? " version " + std::to_string(*req.profile_version) : std::string()));
   }
   const contracts::ContractProfile& p = *profile.value();
   auto contractor = ctx.store->FindContractor(p.contractor_id);
@@ -295,8 +295,9 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   if (req.dry_run) {
     // Every record is read, decoded, checked and projected; nothing is
     // written anywhere.
-    auto summary = policies::Project(spec, in, rec.input_name, nullptr,
-                                     [](std::string_view, std::string_view) { return Status::Ok(); });
+    auto summary =
+        policies::Project(spec, in, rec.input_name, nullptr,
+                          [](std::string_view, std::string_view) { return Status::Ok(); });
     if (!summary.ok()) return record_failure(summary.status());
     result.withheld = summary->withheld_fields;
     rec.outcome = "dry-run";
@@ -389,11 +390,10 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
         {"created_at", rec.ordered_at},
         {"delete_by", FormatDate(AddDays(ctx.clock->Today(), p.retention_days))},
         {"retention_days", p.retention_days},
-        {"nda",
-         nda ? nlohmann::json{{"id", nda->id},
-                              {"in_force_until", FormatDate(nda->in_force_until)},
-                              {"document_sha256", nda->document_sha256}}
-             : nlohmann::json()},
+        {"nda", nda ? nlohmann::json{{"id", nda->id},
+                                     {"in_force_until", FormatDate(nda->in_force_until)},
+                                     {"document_sha256", nda->document_sha256}}
+                    : nlohmann::json()},
         {"recipient", recipient.fingerprint.empty() ? "password (PBKDF2)" : recipient.fingerprint}};
     const std::string manifest_text = manifest.dump(2) + "\n";
     auto m = writer.value()->AddStream("manifest.json", [&](std::ostream& os) {
@@ -410,7 +410,8 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
     if (!finished.ok()) return finished.status();
     package_path = finished->name;
     rec.package_sha256 = finished->sha256;
-    if (Status o = ctx.store->SetDeliveryOutcome(rec.id, "delivered", "", records, rec.package_sha256);
+    if (Status o =
+            ctx.store->SetDeliveryOutcome(rec.id, "delivered", "", records, rec.package_sha256);
         !o.ok())
       return o;
     contracts::MediaRecord medium;

@@ -67,7 +67,9 @@ Json ProfileJson(const contracts::ContractProfile& p) {
 }
 
 Json CertificateJson(const contracts::ContractorCertificate& c) {
-  return {{"fingerprint", c.fingerprint}, {"subject", c.subject}, {"not_after", c.not_after},
+  return {{"fingerprint", c.fingerprint},
+          {"subject", c.subject},
+          {"not_after", c.not_after},
           {"use", c.use}};
 }
 
@@ -92,6 +94,15 @@ Result<contracts::ContractorCertificate> ReadCertificate(Context& ctx, const std
   c.registered_by = ctx.actor;
   c.registered_at = ctx.clock->NowUtc();
   return c;
+}
+
+// The certificate named by --cert, when one is.
+Result<std::optional<contracts::ContractorCertificate>> ReadOptionalCertificate(
+    Context& ctx, const std::string& id, const std::string& file) {
+  if (file.empty()) return std::optional<contracts::ContractorCertificate>();
+  auto read = ReadCertificate(ctx, id, file);
+  if (!read.ok()) return read.status();
+  return std::optional<contracts::ContractorCertificate>(std::move(read).value());
 }
 
 Status StoreCertificate(Context& ctx, const contracts::ContractorCertificate& c) {
@@ -163,16 +174,13 @@ Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
   c.name = a.name;
   c.email = a.email;
   c.created_at = ctx.clock->NowUtc();
-  std::optional<contracts::ContractorCertificate> cert;
-  if (!a.cert_file.empty()) {
-    auto read = ReadCertificate(ctx, a.id, a.cert_file);
-    if (!read.ok()) return read.status();
-    cert = read.value();
-  }
+  auto read = ReadOptionalCertificate(ctx, a.id, a.cert_file);
+  if (!read.ok()) return read.status();
+  const std::optional<contracts::ContractorCertificate>& cert = read.value();
   Status s = ctx.store->Transaction([&]() -> Status {
     if (Status add = ctx.store->AddContractor(c); !add.ok()) return add;
-    if (Status au = ctx.audit->Append(ctx.actor, "contractor.add", "contractor:" + c.id,
-                                      ContractorJson(c));
+    if (Status au =
+            ctx.audit->Append(ctx.actor, "contractor.add", "contractor:" + c.id, ContractorJson(c));
         !au.ok())
       return au;
     return cert ? StoreCertificate(ctx, *cert) : Status::Ok();
@@ -185,12 +193,9 @@ Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
 Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& a) {
   auto c = RequireContractor(ctx, a.id);
   if (!c.ok()) return c.status();
-  std::optional<contracts::ContractorCertificate> cert;
-  if (!a.cert_file.empty()) {
-    auto read = ReadCertificate(ctx, a.id, a.cert_file);
-    if (!read.ok()) return read.status();
-    cert = read.value();
-  }
+  auto read = ReadOptionalCertificate(ctx, a.id, a.cert_file);
+  if (!read.ok()) return read.status();
+  const std::optional<contracts::ContractorCertificate>& cert = read.value();
   if (!cert && a.name.empty() && a.email.empty()) {
     return Result<Output>::Error("contractor update " + a.id + ": nothing to change");
   }
@@ -240,8 +245,9 @@ Result<Output> ContractorShow(Context& ctx, const std::string& id) {
   std::ostringstream text;
   text << c->id << ": " << c->name << "\nstatus: " << contracts::ToString(c->status)
        << "\nemail: " << c->email << "\nregistered: " << c->created_at << "\ncertificate: "
-       << (cert.value() ? cert.value()->fingerprint + " (valid until " + cert.value()->not_after + ")"
-                        : std::string("none"))
+       << (cert.value()
+               ? cert.value()->fingerprint + " (valid until " + cert.value()->not_after + ")"
+               : std::string("none"))
        << "\nNDAs:";
   if (ndas->empty()) text << " none";
   for (const auto& n : ndas.value()) {
@@ -465,8 +471,7 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
   } else {
     text << "dry run " << rec.id << ": allowed — nothing was sent\n";
   }
-  text
-       << "contractor: " << rec.contractor_id << "\nprofile: " << rec.profile_id << " v"
+  text << "contractor: " << rec.contractor_id << "\nprofile: " << rec.profile_id << " v"
        << rec.profile_version << "\nNDA: #" << (rec.nda_id ? *rec.nda_id : 0)
        << "\ntransport: " << rec.transport << "\nfields sent: " << Join(rec.fields);
   for (const auto& [f, m] : r->masks) text << "\n  " << f << " masked: " << m;
@@ -554,10 +559,14 @@ Result<Output> BreachScope(Context& ctx, const std::string& contractor, const st
 namespace {
 
 Json MediaJson(const contracts::MediaRecord& m) {
-  return {{"delivery_id", m.delivery_id},   {"package", m.package_name},
-          {"state", m.state},               {"medium", m.medium},
-          {"handed_to", m.handed_to},       {"handed_over_at", m.handed_over_at},
-          {"handed_over_by", m.handed_over_by}, {"closed_at", m.closed_at},
+  return {{"delivery_id", m.delivery_id},
+          {"package", m.package_name},
+          {"state", m.state},
+          {"medium", m.medium},
+          {"handed_to", m.handed_to},
+          {"handed_over_at", m.handed_over_at},
+          {"handed_over_by", m.handed_over_by},
+          {"closed_at", m.closed_at},
           {"closed_by", m.closed_by}};
 }
 
@@ -578,8 +587,8 @@ Result<Output> MediaHandover(Context& ctx, int64_t delivery_id, const std::strin
   auto m = RequireMedium(ctx, delivery_id);
   if (!m.ok()) return m.status();
   if (m->state != "written") {
-    return Result<Output>::Error("delivery " + std::to_string(delivery_id) + ": medium is already " +
-                                 m->state);
+    return Result<Output>::Error("delivery " + std::to_string(delivery_id) +
+                                 ": medium is already " + m->state);
   }
   if (medium.empty() || to.empty()) {
     return Result<Output>::Error("media handover needs --medium and --to");

@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
   c_add->add_option("--cert", cargs.cert_file,
                     "X.509 certificate (PEM) packages are encrypted to (RSA >= 2048 or EC)");
   on(c_add, "contractor.add", [&](Context& c) { return itaku::gateway::ContractorAdd(c, cargs); });
-  CLI::App* c_update = Sub(*contractor, "update", "change a contractor's name, e-mail or certificate");
+  CLI::App* c_update =
+      Sub(*contractor, "update", "change a contractor's name, e-mail or certificate");
   c_update->add_option("id", cargs.id)->required();
   c_update->add_option("--name", cargs.name);
   c_update->add_option("--email", cargs.email);
@@ -145,7 +146,8 @@ int main(int argc, char** argv) {
   deliver->add_option("--attachments", dreq.attachments_dir, "folder of house drawings");
   deliver->add_option("--via", dreq.transport, "media | sftp | portal | paper")->required();
   deliver->add_flag("--dry-run", dreq.dry_run, "decide and project, send nothing");
-  deliver->add_option("--out", dreq.out_dir, "media: the folder (mount point) to write the package to");
+  deliver->add_option("--out", dreq.out_dir,
+                      "media: the folder (mount point) to write the package to");
   deliver->add_flag("--password-recipient", dreq.password_recipient,
                     "media, contractor without a certificate: encrypt to a generated passphrase "
                     "shown once (tell it by phone, never mail it)");
@@ -183,14 +185,14 @@ int main(int argc, char** argv) {
   int64_t m_delivery = 0;
   std::string m_medium, m_to;
   bool m_outstanding = false;
-  CLI::App* m_handover = Sub(*media, "handover", "record that a medium was handed to the contractor");
+  CLI::App* m_handover =
+      Sub(*media, "handover", "record that a medium was handed to the contractor");
   m_handover->add_option("delivery", m_delivery)->required();
   m_handover->add_option("--medium", m_medium, "which medium, e.g. \"USB serial 4C530001\"")
       ->required();
   m_handover->add_option("--to", m_to, "the person at the contractor who received it")->required();
-  on(m_handover, "media.handover", [&](Context& c) {
-    return itaku::gateway::MediaHandover(c, m_delivery, m_medium, m_to);
-  });
+  on(m_handover, "media.handover",
+     [&](Context& c) { return itaku::gateway::MediaHandover(c, m_delivery, m_medium, m_to); });
   for (const std::string state : {"returned", "destroyed"}) {
     CLI::App* m = Sub(*media, state, "record that the medium was " + state);
     m->add_option("delivery", m_delivery)->required();
@@ -199,8 +201,7 @@ int main(int argc, char** argv) {
   }
   CLI::App* m_list = Sub(*media, "list", "list media packages");
   m_list->add_flag("--outstanding", m_outstanding, "only media not yet returned or destroyed");
-  on(m_list, "media.list",
-     [&](Context& c) { return itaku::gateway::MediaList(c, m_outstanding); });
+  on(m_list, "media.list", [&](Context& c) { return itaku::gateway::MediaList(c, m_outstanding); });
 
   try {
     app.parse(argc, argv);

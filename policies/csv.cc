@@ -10,19 +10,25 @@
 
 namespace itaku::policies {
 
+namespace {
+
+// Bit i set when p[i] is one of , " CR LF (16 bytes, SSE2).
+inline unsigned SpecialBits(const char* p) {
+  const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i m = _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(',')), _mm_cmpeq_epi8(x, _mm_set1_epi8('"'))),
+      _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\n'))));
+  return static_cast<unsigned>(_mm_movemask_epi8(m));
+}
+
+}  // namespace
+
 const char* FindCsvSpecial(const char* p, const char* end) {
   // Cells are short (10-60 bytes), so 16 bytes at a time with SSE2 (always
   // present on x86-64) is where the parser's time goes down.
-  const __m128i comma = _mm_set1_epi8(',');
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i cr = _mm_set1_epi8('\r');
-  const __m128i lf = _mm_set1_epi8('\n');
   while (end - p >= 16) {
-    __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, comma), _mm_cmpeq_epi8(x, quote)),
-                             _mm_or_si128(_mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf)));
-    int bits = _mm_movemask_epi8(m);
-    if (bits != 0) return p + __builtin_ctz(static_cast<unsigned>(bits));
+    const unsigned bits = SpecialBits(p);
+    if (bits != 0) return p + __builtin_ctz(bits);
     p += 16;
   }
   for (; p < end; ++p) {
@@ -49,16 +55,9 @@ class SpecialScanner {
       if (m != 0) return block_ + __builtin_ctz(m);
       p = block_ + 16;
     }
-    const __m128i comma = _mm_set1_epi8(',');
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i cr = _mm_set1_epi8('\r');
-    const __m128i lf = _mm_set1_epi8('\n');
     while (end_ - p >= 16) {
-      __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-      __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, comma), _mm_cmpeq_epi8(x, quote)),
-                               _mm_or_si128(_mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf)));
       block_ = p;
-      bits_ = static_cast<unsigned>(_mm_movemask_epi8(m));
+      bits_ = SpecialBits(p);
       if (bits_ != 0) return p + __builtin_ctz(bits_);
       p += 16;
     }

@@ -203,8 +203,8 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
                         "empty subscriber_id (needed to record who received what, policy 5)");
     }
     if (on_record) {
-      Status s = on_record(subscriber_id,
-                           drawing_index ? values[*drawing_index] : std::string_view());
+      Status s =
+          on_record(subscriber_id, drawing_index ? values[*drawing_index] : std::string_view());
       if (!s.ok()) return s;
     }
 

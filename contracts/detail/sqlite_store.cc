@@ -732,8 +732,8 @@ Result<std::optional<ContractorCertificate>> SqliteStore::FindContractorCertific
     const std::string& contractor_id, const std::string& use) {
   using Found = Result<std::optional<ContractorCertificate>>;
   return Guard("cannot read certificate of contractor " + contractor_id, [&]() -> Found {
-    using Row = Poco::Tuple<std::string, std::string, std::string, std::string, std::string,
-                            std::string>;
+    using Row =
+        Poco::Tuple<std::string, std::string, std::string, std::string, std::string, std::string>;
     std::vector<Row> rows;
     session_ << "SELECT pem, fingerprint, subject, not_after, registered_by, registered_at"
                 " FROM contractor_certificate WHERE contractor_id = ? AND use = ?",
@@ -758,8 +758,8 @@ namespace {
 constexpr const char* kMediaColumns =
     "delivery_id, package_name, state, medium, handed_to, handed_over_at, handed_over_by,"
     " closed_at, closed_by";
-using MediaRow = Poco::Tuple<Int64, std::string, std::string, std::string, std::string,
-                             std::string, std::string, std::string, std::string>;
+using MediaRow = Poco::Tuple<Int64, std::string, std::string, std::string, std::string, std::string,
+                             std::string, std::string, std::string>;
 MediaRecord ToMedia(const MediaRow& r) {
   MediaRecord m;
   m.delivery_id = r.get<0>();
@@ -803,7 +803,8 @@ Status SqliteStore::UpdateMediaRecord(const MediaRecord& m) {
         bind(Int64{m.delivery_id});
     changed = static_cast<int>(update.execute());
     if (changed == 0) {
-      return Status::Error("delivery " + std::to_string(m.delivery_id) + " has no medium on record");
+      return Status::Error("delivery " + std::to_string(m.delivery_id) +
+                           " has no medium on record");
     }
     return Status::Ok();
   });
