@@ -28,7 +28,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // The schema version after migrations (latest known = kSchemaVersion).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
   virtual Result<int> SchemaVersion() = 0;
   // Folder beside the database for documents (NDA scans): "<db>.d/documents".
   virtual std::string DocumentDir() const = 0;
@@ -85,6 +85,14 @@ class Store {
   virtual Status PutContractorCertificate(const ContractorCertificate& cert) = 0;
   virtual Result<std::optional<ContractorCertificate>> FindContractorCertificate(
       const std::string& contractor_id, const std::string& use) = 0;
+
+  // SFTP endpoints, one per contractor; Put replaces.
+  virtual Status PutSftpEndpoint(const SftpEndpointRecord& endpoint) = 0;
+  virtual Result<std::optional<SftpEndpointRecord>> FindSftpEndpoint(
+      const std::string& contractor_id) = 0;
+  // Attempts of one delivery, by attempt number.
+  virtual Status AddDeliveryAttempt(const DeliveryAttempt& attempt) = 0;
+  virtual Result<std::vector<DeliveryAttempt>> ListDeliveryAttempts(int64_t delivery_id) = 0;
 
   // Media. Add refuses a second record for one delivery; Update rewrites
   // every column but delivery_id.

@@ -72,6 +72,30 @@ struct ContractorCertificate {
   std::string registered_at;
 };
 
+// Where a contractor's SFTP server is and how it is trusted: the host key
+// is pinned ("SHA256:<base64>" as OpenSSH prints it) and the client key is
+// kept in the store's key folder. The key's passphrase is never stored:
+// passphrase_source names where it comes from ("env:NAME" or "file:PATH").
+struct SftpEndpointRecord {
+  std::string contractor_id;
+  std::string url;       // sftp://user@host:port/path
+  std::string host_key;  // pinned fingerprint; empty = not pinned (no delivery)
+  std::string key_path;  // the client's private key, in the store's key folder
+  std::string passphrase_source;
+  std::string registered_by;
+  std::string registered_at;
+};
+
+// One try at delivering (SFTP retries each add one).
+struct DeliveryAttempt {
+  int64_t delivery_id = 0;
+  int attempt = 0;  // 1, 2, ...
+  std::string started_at;
+  std::string finished_at;
+  std::string outcome;  // "delivered" | "already-there" | "network-error" | "refused"
+  std::string error;
+};
+
 // The physical medium a media package travels on (電子記録媒体の引渡し).
 // state: "written" -> "handed-over" -> "returned" | "destroyed".
 struct MediaRecord {

@@ -121,6 +121,27 @@ const std::vector<std::string> kVersion2 = {
     " closed_by TEXT NOT NULL)",
 };
 
+// Version 3: SFTP endpoints and the attempts of each delivery.
+const std::vector<std::string> kVersion3 = {
+    "CREATE TABLE sftp_endpoint ("
+    " contractor_id TEXT PRIMARY KEY REFERENCES contractor (id),"
+    " url TEXT NOT NULL,"
+    " host_key TEXT NOT NULL,"
+    " key_path TEXT NOT NULL,"
+    " passphrase_source TEXT NOT NULL,"
+    " registered_by TEXT NOT NULL,"
+    " registered_at TEXT NOT NULL)",
+
+    "CREATE TABLE delivery_attempt ("
+    " delivery_id INTEGER NOT NULL REFERENCES delivery (id),"
+    " attempt INTEGER NOT NULL,"
+    " started_at TEXT NOT NULL,"
+    " finished_at TEXT NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " error TEXT NOT NULL,"
+    " PRIMARY KEY (delivery_id, attempt))",
+};
+
 #undef ITAKU_AUTO_ID
 
 }  // namespace
@@ -131,7 +152,8 @@ const char* const kCreateSchemaMigrations =
     " applied_at TEXT NOT NULL)";
 
 const std::vector<Migration>& Migrations() {
-  static const std::vector<Migration> kMigrations = {{1, kVersion1}, {2, kVersion2}};
+  static const std::vector<Migration> kMigrations = {
+      {1, kVersion1}, {2, kVersion2}, {3, kVersion3}};
   return kMigrations;
 }
 

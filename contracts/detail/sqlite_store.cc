@@ -752,6 +752,83 @@ Result<std::optional<ContractorCertificate>> SqliteStore::FindContractorCertific
   });
 }
 
+// ---- SFTP endpoints and attempts ------------------------------------------
+
+Status SqliteStore::PutSftpEndpoint(const SftpEndpointRecord& e) {
+  const std::string what = "cannot store SFTP endpoint of contractor " + e.contractor_id;
+  return RunTransaction(what, [&]() -> Status {
+    if (!ContractorExists(e.contractor_id)) {
+      return Status::Error("unknown contractor " + e.contractor_id);
+    }
+    session_ << "DELETE FROM sftp_endpoint WHERE contractor_id = ?", bind(e.contractor_id), now;
+    session_ << "INSERT INTO sftp_endpoint (contractor_id, url, host_key, key_path,"
+                " passphrase_source, registered_by, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        bind(e.contractor_id), bind(e.url), bind(e.host_key), bind(e.key_path),
+        bind(e.passphrase_source), bind(e.registered_by), bind(e.registered_at), now;
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<SftpEndpointRecord>> SqliteStore::FindSftpEndpoint(
+    const std::string& contractor_id) {
+  using Found = Result<std::optional<SftpEndpointRecord>>;
+  return Guard("cannot read SFTP endpoint of contractor " + contractor_id, [&]() -> Found {
+    using Row =
+        Poco::Tuple<std::string, std::string, std::string, std::string, std::string, std::string>;
+    std::vector<Row> rows;
+    session_ << "SELECT url, host_key, key_path, passphrase_source, registered_by, registered_at"
+                " FROM sftp_endpoint WHERE contractor_id = ?",
+        into(rows), bind(contractor_id), now;
+    if (rows.empty()) return std::optional<SftpEndpointRecord>();
+    SftpEndpointRecord e;
+    e.contractor_id = contractor_id;
+    e.url = rows[0].get<0>();
+    e.host_key = rows[0].get<1>();
+    e.key_path = rows[0].get<2>();
+    e.passphrase_source = rows[0].get<3>();
+    e.registered_by = rows[0].get<4>();
+    e.registered_at = rows[0].get<5>();
+    return std::optional<SftpEndpointRecord>(std::move(e));
+  });
+}
+
+Status SqliteStore::AddDeliveryAttempt(const DeliveryAttempt& a) {
+  const std::string what = "cannot record attempt of delivery " + std::to_string(a.delivery_id);
+  return RunTransaction(what, [&]() -> Status {
+    if (!DeliveryExists(a.delivery_id)) {
+      return Status::Error("unknown delivery " + std::to_string(a.delivery_id));
+    }
+    session_ << "INSERT INTO delivery_attempt (delivery_id, attempt, started_at, finished_at,"
+                " outcome, error) VALUES (?, ?, ?, ?, ?, ?)",
+        bind(Int64{a.delivery_id}), bind(a.attempt), bind(a.started_at), bind(a.finished_at),
+        bind(a.outcome), bind(a.error), now;
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<DeliveryAttempt>> SqliteStore::ListDeliveryAttempts(int64_t delivery_id) {
+  using Listed = Result<std::vector<DeliveryAttempt>>;
+  return Guard("cannot read attempts of delivery " + std::to_string(delivery_id), [&]() -> Listed {
+    using Row = Poco::Tuple<int, std::string, std::string, std::string, std::string>;
+    std::vector<Row> rows;
+    session_ << "SELECT attempt, started_at, finished_at, outcome, error FROM delivery_attempt"
+                " WHERE delivery_id = ? ORDER BY attempt",
+        into(rows), bind(Int64{delivery_id}), now;
+    std::vector<DeliveryAttempt> out;
+    for (const Row& r : rows) {
+      DeliveryAttempt a;
+      a.delivery_id = delivery_id;
+      a.attempt = r.get<0>();
+      a.started_at = r.get<1>();
+      a.finished_at = r.get<2>();
+      a.outcome = r.get<3>();
+      a.error = r.get<4>();
+      out.push_back(std::move(a));
+    }
+    return out;
+  });
+}
+
 // ---- Media -----------------------------------------------------------------
 
 namespace {

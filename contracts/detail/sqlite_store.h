@@ -59,6 +59,12 @@ class SqliteStore final : public Store {
   Result<std::optional<ContractorCertificate>> FindContractorCertificate(
       const std::string& contractor_id, const std::string& use) override;
 
+  Status PutSftpEndpoint(const SftpEndpointRecord& endpoint) override;
+  Result<std::optional<SftpEndpointRecord>> FindSftpEndpoint(
+      const std::string& contractor_id) override;
+  Status AddDeliveryAttempt(const DeliveryAttempt& attempt) override;
+  Result<std::vector<DeliveryAttempt>> ListDeliveryAttempts(int64_t delivery_id) override;
+
   Status AddMediaRecord(const MediaRecord& media) override;
   Status UpdateMediaRecord(const MediaRecord& media) override;
   Result<std::optional<MediaRecord>> FindMediaRecord(int64_t delivery_id) override;

@@ -107,10 +107,10 @@ TEST_F(StoreTest, ReopeningAppliesMigrationsOnce) {
   store_.reset();
   store_ = Open();
   ASSERT_NE(store_, nullptr);
-  EXPECT_EQ(*store_->SchemaVersion(), 2);
+  EXPECT_EQ(*store_->SchemaVersion(), 3);
   int rows = 0;
   Raw() << "SELECT COUNT(*) FROM schema_migrations", into(rows), now;
-  EXPECT_EQ(rows, 2);
+  EXPECT_EQ(rows, 3);
 }
 
 TEST_F(StoreTest, UsesWriteAheadLog) {
@@ -602,6 +602,45 @@ TEST_F(StoreMediaTest, MediaMoveFromWrittenToDestroyedAndLeaveTheOutstandingList
   m.delivery_id = 999;
   EXPECT_EQ(store_->UpdateMediaRecord(m).message(), "delivery 999 has no medium on record");
   EXPECT_EQ(store_->AddMediaRecord(m).message(), "unknown delivery 999");
+}
+
+TEST_F(StoreMediaTest, SftpEndpointIsReplacedAndAttemptsAreKeptInOrder) {
+  SftpEndpointRecord e;
+  e.contractor_id = "agency-a";
+  e.url = "sftp://agency@127.0.0.1:2222/inbox";
+  e.host_key = "SHA256:abc";
+  e.key_path = "/keys/agency-a";
+  e.passphrase_source = "env:AGENCY_KEY_PASS";
+  ASSERT_TRUE(store_->PutSftpEndpoint(e).ok());
+  e.host_key = "SHA256:def";
+  ASSERT_TRUE(store_->PutSftpEndpoint(e).ok());
+  auto found = store_->FindSftpEndpoint("agency-a");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ(found->value().host_key, "SHA256:def");
+  EXPECT_EQ(found->value().passphrase_source, "env:AGENCY_KEY_PASS");
+  EXPECT_FALSE(store_->FindSftpEndpoint("agency-b")->has_value());
+
+  DeliveryRecord d;
+  d.contractor_id = "agency-a";
+  d.outcome = "delivered";
+  auto id = store_->AddDelivery(d);
+  ASSERT_TRUE(id.ok());
+  for (int n : {2, 1}) {
+    DeliveryAttempt a;
+    a.delivery_id = *id;
+    a.attempt = n;
+    a.outcome = n == 1 ? "network-error" : "delivered";
+    a.error = n == 1 ? "connection refused" : "";
+    ASSERT_TRUE(store_->AddDeliveryAttempt(a).ok());
+  }
+  auto attempts = store_->ListDeliveryAttempts(*id);
+  ASSERT_TRUE(attempts.ok());
+  ASSERT_EQ(attempts->size(), 2u);
+  EXPECT_EQ((*attempts)[0].outcome, "network-error");
+  EXPECT_EQ((*attempts)[1].outcome, "delivered");
+  DeliveryAttempt stray;
+  stray.delivery_id = 999;
+  EXPECT_EQ(store_->AddDeliveryAttempt(stray).message(), "unknown delivery 999");
 }
 
 }  // namespace
