@@ -15,7 +15,7 @@ namespace {
 constexpr std::array<std::string_view, 10> kTopLevelKeys = {
     "id",         "contractor",  "purpose",        "fields", "transports",
     "valid_from", "valid_until", "retention_days", "output", "masks"};
-constexpr std::array<std::string_view, 2> kOutputKeys = {"format", "encoding"};
+constexpr std::array<std::string_view, 3> kOutputKeys = {"format", "encoding", "package"};
 
 template <std::size_t N>
 bool Contains(const std::array<std::string_view, N>& keys, std::string_view key) {
@@ -130,6 +130,14 @@ class Reader {
                      "\")");
       }
       profile->output_encoding = text->get();
+    }
+    if (const toml::node* package = output->get("package")) {
+      const auto* text = package->as_string();
+      if (text == nullptr) return Error("'output.package' must be a string");
+      if (text->get() != "p7m" && text->get() != "csv") {
+        return Error("'output.package' must be \"p7m\" or \"csv\" (got \"" + text->get() + "\")");
+      }
+      profile->output_package = text->get();
     }
     return Status::Ok();
   }

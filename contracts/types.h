@@ -50,7 +50,11 @@ struct ContractProfile {
   Date valid_until;
   int retention_days = 0;
   std::string output_format = "csv";
-  std::string output_encoding = "utf-8";     // "utf-8" | "cp932"
+  std::string output_encoding = "utf-8";  // "utf-8" | "cp932"
+  // What an SFTP delivery sends: "p7m", the encrypted package of media
+  // deliveries (default), or "csv", the projected CSV alone (SSH encrypts
+  // the wire) for agencies whose batch job reads CSV directly.
+  std::string output_package = "p7m";
   std::map<std::string, std::string> masks;  // field id -> mask name
   std::string source;                        // the TOML text as imported
   std::string source_sha256;                 // of `source`; equal hashes = same version

@@ -60,7 +60,10 @@ Json ProfileJson(const contracts::ContractProfile& p) {
           {"valid_from", FormatDate(p.valid_from)},
           {"valid_until", FormatDate(p.valid_until)},
           {"retention_days", p.retention_days},
-          {"output", {{"format", p.output_format}, {"encoding", p.output_encoding}}},
+          {"output",
+           {{"format", p.output_format},
+            {"encoding", p.output_encoding},
+            {"package", p.output_package}}},
           {"source_sha256", p.source_sha256},
           {"imported_by", p.imported_by},
           {"imported_at", p.imported_at}};

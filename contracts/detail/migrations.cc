@@ -140,6 +140,8 @@ const std::vector<std::string> kVersion3 = {
     " outcome TEXT NOT NULL,"
     " error TEXT NOT NULL,"
     " PRIMARY KEY (delivery_id, attempt))",
+
+    "ALTER TABLE profile ADD COLUMN output_package TEXT NOT NULL DEFAULT 'p7m'",
 };
 
 #undef ITAKU_AUTO_ID

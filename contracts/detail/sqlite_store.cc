@@ -179,10 +179,10 @@ Result<Nda> ToNda(const NdaRow& row) {
 constexpr const char* kProfileColumns =
     "id, version, contractor_id, purpose, fields, transports, valid_from, valid_until,"
     " retention_days, output_format, output_encoding, masks, source, source_sha256, imported_by,"
-    " imported_at";
+    " imported_at, output_package";
 using ProfileRow = Poco::Tuple<std::string, int, std::string, std::string, std::string, std::string,
                                std::string, std::string, int, std::string, std::string, std::string,
-                               std::string, std::string, std::string, std::string>;
+                               std::string, std::string, std::string, std::string, std::string>;
 
 Result<ContractProfile> ToProfile(const ProfileRow& row) {
   ContractProfile p;
@@ -203,6 +203,7 @@ Result<ContractProfile> ToProfile(const ProfileRow& row) {
   p.source_sha256 = row.get<13>();
   p.imported_by = row.get<14>();
   p.imported_at = row.get<15>();
+  p.output_package = row.get<16>();
   if (!decode.status().ok()) return decode.status();
   return p;
 }
@@ -533,12 +534,12 @@ Result<int> SqliteStore::PutProfile(const ContractProfile& p, bool* created) {
     version = latest.empty() ? 1 : latest.front().get<0>() + 1;
     is_new = true;
     session_ << "INSERT INTO profile (" + std::string(kProfileColumns) +
-                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         bind(p.id), bind(version), bind(p.contractor_id), bind(p.purpose), bind(ToJson(p.fields)),
         bind(ToJson(p.transports)), bind(FormatDate(p.valid_from)), bind(FormatDate(p.valid_until)),
         bind(p.retention_days), bind(p.output_format), bind(p.output_encoding),
         bind(ToJson(p.masks)), bind(p.source), bind(p.source_sha256), bind(p.imported_by),
-        bind(p.imported_at), now;
+        bind(p.imported_at), bind(p.output_package), now;
     return Status::Ok();
   });
   if (!status.ok()) return status;

@@ -146,6 +146,18 @@ TEST(ParseProfileTomlTest, OutputIsCsvInUtf8OrCp932) {
   EXPECT_EQ(ErrorOf(inline_output), "billing.toml: 'output' must be a table");
 }
 
+TEST(ParseProfileTomlTest, PackageIsTheEncryptedOneUnlessCsvIsAsked) {
+  auto plain = ParseProfileToml(kGood, "billing.toml");
+  ASSERT_TRUE(plain.ok()) << plain.message();
+  EXPECT_EQ(plain->output_package, "p7m");
+  auto csv =
+      ParseProfileToml(With("encoding", "encoding = \"utf-8\"\npackage = \"csv\""), "billing.toml");
+  ASSERT_TRUE(csv.ok()) << csv.message();
+  EXPECT_EQ(csv->output_package, "csv");
+  EXPECT_EQ(ErrorOf(With("encoding", "encoding = \"utf-8\"\npackage = \"zip\"")),
+            "billing.toml: 'output.package' must be \"p7m\" or \"csv\" (got \"zip\")");
+}
+
 TEST(ParseProfileTomlTest, MasksMustMapFieldsToNames) {
   EXPECT_EQ(ErrorOf(With("phone", "phone = 4")), "billing.toml: 'masks.phone' must be a string");
   std::string text = kGood;

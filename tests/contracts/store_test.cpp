@@ -66,6 +66,7 @@ class StoreTest : public ::testing::Test {
     p.valid_until = D("2027-03-31");
     p.retention_days = 60;
     p.output_encoding = "cp932";
+    p.output_package = "csv";
     p.masks = {{"phone", "last4"}};
     p.source = source;
     p.source_sha256 = "sha-of-" + source;
@@ -241,6 +242,7 @@ TEST_F(StoreTest, ProfilesGetANewVersionOnlyWhenTheSourceChanges) {
   EXPECT_EQ(p.retention_days, 60);
   EXPECT_EQ(p.output_format, "csv");
   EXPECT_EQ(p.output_encoding, "cp932");
+  EXPECT_EQ(p.output_package, "csv");
   EXPECT_EQ(p.masks, (std::map<std::string, std::string>{{"phone", "last4"}}));
   EXPECT_EQ(p.source, "v2 text");
   EXPECT_EQ(p.source_sha256, "sha-of-v2 text");
