@@ -617,14 +617,22 @@ Status SqliteStore::AddDeliverySubscribers(int64_t delivery_id,
     }
     if (subscriber_ids.empty()) return Status::Ok();
     // One prepared statement, stepped once per element of the bound vectors.
-    // Sorted first: both indexes then grow in key order instead of at random
-    // pages (1M ids: ~3 s instead of ~17 s), and rows of one delivery come
-    // back in subscriber order cheaply.
+    // Sorted first: the subscriber index then grows in key order instead of
+    // at random pages (1M ids: ~3 s instead of ~17 s).
     std::vector<std::string> ids = subscriber_ids;
     std::sort(ids.begin(), ids.end());
     std::vector<Int64> delivery_ids(ids.size(), delivery_id);
+    // Inside the write transaction nobody else inserts, so the new rows are
+    // exactly the seqs after `before`.
+    Poco::Nullable<Int64> before;
+    session_ << "SELECT MAX(seq) FROM delivery_subscriber", into(before), now;
+    const Int64 first = before.isNull() ? 1 : before.value() + 1;
     session_ << "INSERT INTO delivery_subscriber (delivery_id, subscriber_id) VALUES (?, ?)",
         use(delivery_ids), use(ids), now;
+    const Int64 last = first + static_cast<Int64>(ids.size()) - 1;
+    session_ << "UPDATE delivery SET first_receipt = COALESCE(first_receipt, ?),"
+                " last_receipt = ? WHERE id = ?",
+        bind(first), bind(last), bind(Int64{delivery_id}), now;
     return Status::Ok();
   });
 }
@@ -688,10 +696,11 @@ Status SqliteStore::ForEachReceipt(const std::string& contractor_id, const Date&
     std::vector<ReceiptRow> rows;
     Statement select(session_);
     select << "SELECT " + std::string(kReceiptColumns) +
-                  " FROM delivery d JOIN delivery_subscriber s ON s.delivery_id = d.id"
+                  " FROM delivery d JOIN delivery_subscriber s"
+                  " ON s.seq BETWEEN d.first_receipt AND d.last_receipt AND s.delivery_id = d.id"
                   " WHERE d.contractor_id = ? AND d.outcome = ?"
                   " AND substr(d.ordered_at, 1, 10) >= ? AND substr(d.ordered_at, 1, 10) <= ?"
-                  " ORDER BY d.id, s.subscriber_id",
+                  " ORDER BY d.id, s.seq",
         into(rows), bind(contractor_id), bind(std::string(kDelivered)), bind(FormatDate(since)),
         bind(FormatDate(until)), limit(kStreamBatch);
     ReceiptDecoder decode;
@@ -707,8 +716,6 @@ Status SqliteStore::ForEachReceipt(const std::string& contractor_id, const Date&
     return Status::Ok();
   });
 }
-
-// ---- Audit trail -----------------------------------------------------------
 
 // ---- Certificates ----------------------------------------------------------
 
@@ -912,6 +919,8 @@ Result<std::vector<MediaRecord>> SqliteStore::ListMediaRecords(bool outstanding_
     return out;
   });
 }
+
+// ---- Audit trail -----------------------------------------------------------
 
 Result<std::optional<AuditEvent>> SqliteStore::LastAuditEvent() {
   return Guard("cannot read audit trail", [&]() -> Result<std::optional<AuditEvent>> {

@@ -645,5 +645,34 @@ TEST_F(StoreMediaTest, SftpEndpointIsReplacedAndAttemptsAreKeptInOrder) {
   EXPECT_EQ(store_->AddDeliveryAttempt(stray).message(), "unknown delivery 999");
 }
 
+TEST_F(StoreMediaTest, ReceiptsOfInterleavedBatchesStayWithTheirDelivery) {
+  Contractor b;
+  b.id = "agency-b";
+  b.name = "B";
+  ASSERT_TRUE(store_->AddContractor(b).ok());
+  DeliveryRecord d;
+  d.ordered_at = "2026-11-28T00:00:00Z";
+  d.outcome = "delivered";
+  d.contractor_id = "agency-a";
+  const int64_t a_id = *store_->AddDelivery(d);
+  d.contractor_id = "agency-b";
+  const int64_t b_id = *store_->AddDelivery(d);
+  ASSERT_TRUE(store_->AddDeliverySubscribers(a_id, {"S2", "S1"}).ok());
+  ASSERT_TRUE(store_->AddDeliverySubscribers(b_id, {"S9"}).ok());
+  ASSERT_TRUE(store_->AddDeliverySubscribers(a_id, {"S3"}).ok());
+  std::vector<std::string> a_seen, b_seen;
+  const Date day = *ParseDate("2026-11-28");
+  ASSERT_TRUE(store_
+                  ->ForEachReceipt("agency-a", day, day,
+                                   [&](const Receipt& r) { a_seen.push_back(r.subscriber_id); })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->ForEachReceipt("agency-b", day, day,
+                                   [&](const Receipt& r) { b_seen.push_back(r.subscriber_id); })
+                  .ok());
+  EXPECT_EQ(a_seen, (std::vector<std::string>{"S1", "S2", "S3"}));
+  EXPECT_EQ(b_seen, (std::vector<std::string>{"S9"}));
+}
+
 }  // namespace
 }  // namespace itaku::contracts
