@@ -1,0 +1,446 @@
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "tests/transports/sshd_fixture.h"
+#include "tests/transports/test_util.h"
+#include "transports/sftp_transport.h"
+
+namespace itaku::transports {
+namespace {
+
+namespace fs = std::filesystem;
+using test_util::Output;
+using test_util::ReadFile;
+using test_util::RunCommand;
+using test_util::SshdFixture;
+using test_util::TempDir;
+using test_util::WriteFile;
+using Clock = std::chrono::steady_clock;
+
+// Deterministic incompressible bytes, fast enough for hundreds of MB.
+void WritePseudoRandomFile(const std::string& path, uint64_t size, uint64_t seed) {
+  std::ofstream out(path, std::ios::binary);
+  std::vector<uint64_t> block(1 << 16);
+  uint64_t x = seed * 0x9E3779B97F4A7C15ULL + 1;
+  while (size > 0) {
+    for (auto& word : block) {  // xorshift64*
+      x ^= x >> 12;
+      x ^= x << 25;
+      x ^= x >> 27;
+      word = x * 0x2545F4914F6CDD1DULL;
+    }
+    const uint64_t n = std::min<uint64_t>(size, block.size() * sizeof(uint64_t));
+    out.write(reinterpret_cast<const char*>(block.data()), static_cast<std::streamsize>(n));
+    size -= n;
+  }
+}
+
+std::set<std::string> Names(const std::string& dir) {
+  std::set<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.insert(entry.path().filename());
+  return names;
+}
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+long long MillisSince(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+}
+
+// ---- ParseSftpUrl ----------------------------------------------------------
+
+TEST(SftpUrlTest, ReadsUserHostPortAndAFolderRelativeToTheLogin) {
+  auto e = ParseSftpUrl("sftp://agency@127.0.0.1:2222/inbox");
+  ASSERT_TRUE(e.ok()) << e.message();
+  EXPECT_EQ(e->user, "agency");
+  EXPECT_EQ(e->host, "127.0.0.1");
+  EXPECT_EQ(e->port, 2222);
+  EXPECT_EQ(e->remote_dir, "inbox");
+}
+
+TEST(SftpUrlTest, DefaultsThePortAndTakesADoubleSlashAsAnAbsoluteFolder) {
+  auto e = ParseSftpUrl("SFTP://collect%2Da@files.example.jp//srv/in%20box/");
+  ASSERT_TRUE(e.ok()) << e.message();
+  EXPECT_EQ(e->user, "collect-a");
+  EXPECT_EQ(e->host, "files.example.jp");
+  EXPECT_EQ(e->port, 22);
+  EXPECT_EQ(e->remote_dir, "/srv/in box/");
+}
+
+TEST(SftpUrlTest, ReadsBracketedIpv6AndAnEmptyOrHomePath) {
+  auto e = ParseSftpUrl("sftp://u@[::1]:2200");
+  ASSERT_TRUE(e.ok()) << e.message();
+  EXPECT_EQ(e->host, "::1");
+  EXPECT_EQ(e->port, 2200);
+  EXPECT_EQ(e->remote_dir, "");
+  auto home = ParseSftpUrl("sftp://u@h/~/drop");
+  ASSERT_TRUE(home.ok()) << home.message();
+  EXPECT_EQ(home->remote_dir, "drop");
+}
+
+TEST(SftpUrlTest, RefusesWithOneLineEach) {
+  EXPECT_EQ(ParseSftpUrl("https://h/x").message(), "not an sftp:// URL: https://h/x");
+  EXPECT_EQ(ParseSftpUrl("h/x").message(), "not an sftp:// URL: h/x");
+  EXPECT_EQ(ParseSftpUrl("sftp://h/x").message(), "sftp URL has no user name: sftp://h/x");
+  EXPECT_EQ(ParseSftpUrl("sftp://u@:22/x").message(), "sftp URL has no host: sftp://u@:22/x");
+  EXPECT_EQ(ParseSftpUrl("sftp://u@h:0/x").message(), "sftp URL has a bad port: sftp://u@h:0/x");
+  EXPECT_EQ(ParseSftpUrl("sftp://u@h:/x").message(), "sftp URL has a bad port: sftp://u@h:/x");
+  EXPECT_EQ(ParseSftpUrl("sftp://u@h:99999/x").message(),
+            "sftp URL has a bad port: sftp://u@h:99999/x");
+  EXPECT_EQ(ParseSftpUrl("sftp://u@h/x?y").message(),
+            "sftp URL must not contain '?', '#' or ';': sftp://u@h/x?y");
+  EXPECT_EQ(ParseSftpUrl("sftp://u@h/x%2").message(),
+            "sftp URL has a bad %-escape: sftp://u@h/x%2");
+}
+
+TEST(SftpUrlTest, NeverRepeatsAPassword) {
+  EXPECT_EQ(ParseSftpUrl("sftp://u:hunter2@h/x").message(), "sftp URL must not contain a password");
+  EXPECT_EQ(ParseSftpUrl("ftp://u:hunter2@h/x").message(), "sftp URL must not contain a password");
+}
+
+// ---- Failures before any server answers ------------------------------------
+
+TEST(SftpNetworkTest, ClosedPortIsANetworkErrorWithinTheTimeout) {
+  TempDir dir;
+  WriteFile(dir / "f", "data");
+  WriteFile(dir / "key", "not used");
+  const int port = FreePort();
+  SftpEndpoint e{.host = "127.0.0.1",
+                 .port = port,
+                 .user = "u",
+                 .remote_dir = "",
+                 .pinned_host_key = "SHA256:" + std::string(43, 'A'),
+                 .private_key_file = dir / "key",
+                 .passphrase = ""};
+  const auto start = Clock::now();
+  auto r = SftpUpload(e, dir / "f", "f", SftpTimeouts{.connect_ms = 2000, .io_ms = 2000});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.kind(), SftpErrorKind::kNetwork);
+  EXPECT_TRUE(r.retryable());
+  EXPECT_EQ(r.message(),
+            "cannot connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
+  EXPECT_LT(MillisSince(start), 2000);
+}
+
+TEST(SftpNetworkTest, SilentServerTimesOutTheHandshake) {
+  // Listens (the kernel completes the TCP handshake) but never speaks SSH.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  const int port = ntohs(a.sin_port);
+
+  SftpEndpoint e;
+  e.host = "127.0.0.1";
+  e.port = port;
+  const auto start = Clock::now();
+  auto r = ProbeHostKey(e, SftpTimeouts{.connect_ms = 500, .io_ms = 60000});
+  const auto elapsed = MillisSince(start);
+  ::close(fd);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.kind(), SftpErrorKind::kNetwork);
+  EXPECT_EQ(r.message(), "SSH handshake with 127.0.0.1:" + std::to_string(port) +
+                             " failed: no answer within 500 ms");
+  EXPECT_GE(elapsed, 450);
+  EXPECT_LT(elapsed, 2000);
+}
+
+TEST(SftpNetworkTest, RefusesBadArgumentsBeforeConnecting) {
+  TempDir dir;
+  WriteFile(dir / "f", "data");
+  SftpEndpoint e;
+  e.host = "127.0.0.1";
+  e.port = FreePort();
+  e.user = "u";
+  const SftpTimeouts t;
+  auto r = SftpUpload(e, dir / "f", "../f", t);
+  EXPECT_EQ(r.kind(), SftpErrorKind::kRefused);
+  EXPECT_EQ(r.message(), "final name must be a plain file name: ../f");
+  r = SftpUpload(e, dir / "f", "f", t);
+  EXPECT_EQ(r.message(), "no pinned host key for 127.0.0.1:" + std::to_string(e.port) +
+                             "; pin the SHA256: fingerprint first");
+  e.pinned_host_key = "MD5:aa:bb";
+  r = SftpUpload(e, dir / "f", "f", t);
+  EXPECT_EQ(r.message(), "pinned host key for 127.0.0.1:" + std::to_string(e.port) +
+                             " must read SHA256:<base64>, as ssh-keygen -lf prints it");
+  e.pinned_host_key = "SHA256:" + std::string(43, 'A');
+  r = SftpUpload(e, dir / "missing", "f", t);
+  EXPECT_EQ(r.kind(), SftpErrorKind::kRefused);
+  EXPECT_EQ(r.message(), "cannot read " + (dir / "missing") + ": No such file or directory");
+  e.private_key_file = dir / "no_key";
+  r = SftpUpload(e, dir / "f", "f", t);
+  EXPECT_EQ(r.message(),
+            "cannot read private key " + (dir / "no_key") + ": No such file or directory");
+}
+
+// ---- Against a real sshd -----------------------------------------------------
+
+class SftpTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    sshd_ = SshdFixture::Start(&error);
+    ASSERT_TRUE(sshd_) << error;
+  }
+
+  SftpEndpoint Endpoint() const {
+    return SftpEndpoint{.host = "127.0.0.1",
+                        .port = sshd_->port(),
+                        .user = sshd_->user(),
+                        .remote_dir = sshd_->inbox(),
+                        .pinned_host_key = sshd_->host_key_fingerprint(),
+                        .private_key_file = sshd_->client_key(),
+                        .passphrase = ""};
+  }
+  std::string Where() const { return "127.0.0.1:" + std::to_string(sshd_->port()); }
+  std::string Remote(const std::string& name) const { return sshd_->inbox() + "/" + name; }
+
+  TempDir local_;
+  std::unique_ptr<SshdFixture> sshd_;
+  SftpTimeouts timeouts_{.connect_ms = 5000, .io_ms = 10000};
+};
+
+TEST_F(SftpTest, UploadsExactBytesUnderTheFinalNameAndLeavesNoPart) {
+  // Not a multiple of the 960,000-byte chunk nor of the 30,000-byte packet.
+  WritePseudoRandomFile(local_ / "billing.p7m", 3'000'001, 1);
+  auto r = SftpUpload(Endpoint(), local_ / "billing.p7m", "billing-2026-01.p7m", timeouts_);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_FALSE(r->already_there);
+  EXPECT_EQ(r->bytes, 3'000'001u);
+  EXPECT_EQ(Names(sshd_->inbox()), std::set<std::string>{"billing-2026-01.p7m"});
+  EXPECT_TRUE(ReadFile(Remote("billing-2026-01.p7m")) == ReadFile(local_ / "billing.p7m"));
+}
+
+TEST_F(SftpTest, UploadsAnEmptyFile) {
+  WriteFile(local_ / "empty.csv", "");
+  auto r = SftpUpload(Endpoint(), local_ / "empty.csv", "empty.csv", timeouts_);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r->bytes, 0u);
+  EXPECT_EQ(Names(sshd_->inbox()), std::set<std::string>{"empty.csv"});
+  EXPECT_EQ(fs::file_size(Remote("empty.csv")), 0u);
+}
+
+TEST_F(SftpTest, ProbeHostKeyPrintsWhatSshKeygenPrints) {
+  auto fingerprint = ProbeHostKey(Endpoint(), timeouts_);
+  ASSERT_TRUE(fingerprint.ok()) << fingerprint.message();
+  EXPECT_EQ(*fingerprint, sshd_->host_key_fingerprint());
+}
+
+TEST_F(SftpTest, WrongPinIsRefusedBeforeAuthenticationAndNothingIsSent) {
+  WritePseudoRandomFile(local_ / "f.p7m", 100'000, 2);
+  std::istringstream fields(Output("ssh-keygen -lf " + sshd_->stranger_key() + ".pub"));
+  std::string bits, other;
+  fields >> bits >> other;
+  SftpEndpoint e = Endpoint();
+  e.pinned_host_key = other;
+  auto r = SftpUpload(e, local_ / "f.p7m", "f.p7m", timeouts_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.kind(), SftpErrorKind::kRefused);
+  EXPECT_FALSE(r.retryable());
+  EXPECT_EQ(r.message(),
+            "host key " + sshd_->host_key_fingerprint() + " does not match the pinned " + other);
+  EXPECT_TRUE(Names(sshd_->inbox()).empty());
+  // sshd logs "Accepted publickey ..." or "Failed publickey ..." for every
+  // key offered; the upload must not have got that far.
+  EXPECT_EQ(ReadFile(sshd_->log_path()).find("publickey"), std::string::npos);
+}
+
+TEST_F(SftpTest, UnknownClientKeyIsRefusedAsAnAuthenticationFailure) {
+  WritePseudoRandomFile(local_ / "f.p7m", 100'000, 3);
+  SftpEndpoint e = Endpoint();
+  e.private_key_file = sshd_->stranger_key();
+  auto r = SftpUpload(e, local_ / "f.p7m", "f.p7m", timeouts_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.kind(), SftpErrorKind::kRefused);
+  EXPECT_EQ(r.message(), "public-key authentication as " + sshd_->user() + " at " + Where() +
+                             " failed: the server did not accept key " + sshd_->stranger_key());
+  EXPECT_TRUE(Names(sshd_->inbox()).empty());
+}
+
+TEST_F(SftpTest, PassphraseProtectedKeyWorksAndAWrongPassphraseIsRefused) {
+  const std::string key = local_ / "locked_key";
+  ASSERT_EQ(RunCommand("ssh-keygen -q -t ed25519 -N 'open sesame' -f " + key), 0);
+  std::ofstream(sshd_->dir() + "/authorized_keys", std::ios::app) << ReadFile(key + ".pub");
+  WriteFile(local_ / "f.p7m", "data");
+  SftpEndpoint e = Endpoint();
+  e.private_key_file = key;
+  e.passphrase = "open sesame";
+  auto r = SftpUpload(e, local_ / "f.p7m", "f.p7m", timeouts_);
+  ASSERT_TRUE(r.ok()) << r.message();
+
+  e.passphrase = "wrong";
+  r = SftpUpload(e, local_ / "f.p7m", "g.p7m", timeouts_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.kind(), SftpErrorKind::kRefused);
+  EXPECT_EQ(r.message().rfind("cannot use private key " + key + ": ", 0), 0u) << r.message();
+  std::printf("wrong passphrase: %s\n", r.message().c_str());
+  EXPECT_EQ(Names(sshd_->inbox()), std::set<std::string>{"f.p7m"});
+}
+
+TEST_F(SftpTest, MissingFolderIsRefused) {
+  WriteFile(local_ / "f.p7m", "x");
+  SftpEndpoint e = Endpoint();
+  e.remote_dir = sshd_->dir() + "/no-such-folder";
+  auto r = SftpUpload(e, local_ / "f.p7m", "f.p7m", timeouts_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.kind(), SftpErrorKind::kRefused);
+  EXPECT_EQ(r.message(), "cannot create " + e.remote_dir + "/f.p7m.part on " + Where() +
+                             ": no such file (SFTP status 2)");
+}
+
+TEST_F(SftpTest, DifferentFileAtTheFinalNameIsRefusedAndLeftUntouched) {
+  // Same size, one byte apart: only a byte-for-byte comparison tells.
+  WritePseudoRandomFile(local_ / "f.p7m", 2'000'000, 4);
+  std::string theirs = ReadFile(local_ / "f.p7m");
+  theirs[1'999'999] ^= 1;
+  WriteFile(Remote("f.p7m"), theirs);
+  WriteFile(Remote("short.p7m"), "someone else's file");
+
+  for (const std::string name : {"f.p7m", "short.p7m"}) {
+    auto r = SftpUpload(Endpoint(), local_ / "f.p7m", name, timeouts_);
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_EQ(r.kind(), SftpErrorKind::kRefused);
+    EXPECT_EQ(r.message(), name +
+                               " already exists on the server and differs from this package; "
+                               "refusing to overwrite");
+  }
+  EXPECT_EQ(Names(sshd_->inbox()), (std::set<std::string>{"f.p7m", "short.p7m"}));
+  EXPECT_TRUE(ReadFile(Remote("f.p7m")) == theirs);
+  EXPECT_EQ(ReadFile(Remote("short.p7m")), "someone else's file");
+}
+
+TEST_F(SftpTest, SameFileAlreadyThereCountsAsDelivered) {
+  WritePseudoRandomFile(local_ / "f.p7m", 2'500'000, 5);
+  auto first = SftpUpload(Endpoint(), local_ / "f.p7m", "f.p7m", timeouts_);
+  ASSERT_TRUE(first.ok()) << first.message();
+  EXPECT_FALSE(first->already_there);
+  WriteFile(Remote("f.p7m.part"), "left over by a lost attempt");
+
+  auto again = SftpUpload(Endpoint(), local_ / "f.p7m", "f.p7m", timeouts_);
+  ASSERT_TRUE(again.ok()) << again.message();
+  EXPECT_TRUE(again->already_there);
+  EXPECT_EQ(again->bytes, 2'500'000u);
+  EXPECT_EQ(Names(sshd_->inbox()), std::set<std::string>{"f.p7m"});
+  EXPECT_TRUE(ReadFile(Remote("f.p7m")) == ReadFile(local_ / "f.p7m"));
+}
+
+TEST_F(SftpTest, LongerStalePartIsTruncatedNotAppendedTo) {
+  WritePseudoRandomFile(Remote("f.p7m.part"), 5'000'000, 6);
+  WritePseudoRandomFile(local_ / "f.p7m", 1'000'000, 7);
+  auto r = SftpUpload(Endpoint(), local_ / "f.p7m", "f.p7m", timeouts_);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(Names(sshd_->inbox()), std::set<std::string>{"f.p7m"});
+  EXPECT_TRUE(ReadFile(Remote("f.p7m")) == ReadFile(local_ / "f.p7m"));
+}
+
+// The final name is checked before the upload; a file that appears there
+// during the upload must still not be replaced by the rename.
+TEST_F(SftpTest, FinalNameTakenDuringTheUploadIsNotOverwritten) {
+  WritePseudoRandomFile(local_ / "big.p7m", 150'000'000, 8);
+  SftpResult<UploadResult> r = SftpError{};
+  std::thread upload([&] { r = SftpUpload(Endpoint(), local_ / "big.p7m", "big.p7m", timeouts_); });
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (!fs::exists(Remote("big.p7m.part")) && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  WriteFile(Remote("big.p7m"), "placed by the agency meanwhile");
+  upload.join();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.kind(), SftpErrorKind::kRefused);
+  EXPECT_EQ(r.message(),
+            "big.p7m already exists on the server and differs from this package; refusing to "
+            "overwrite");
+  EXPECT_EQ(Names(sshd_->inbox()), std::set<std::string>{"big.p7m"});
+  EXPECT_EQ(ReadFile(Remote("big.p7m")), "placed by the agency meanwhile");
+}
+
+TEST_F(SftpTest, ServerKilledMidUploadLeavesAtMostAPartAndARetryCompletes) {
+  const uint64_t size = 200'000'000;
+  WritePseudoRandomFile(local_ / "big.p7m", size, 9);
+  SftpResult<UploadResult> r = SftpError{};
+  std::thread upload([&] { r = SftpUpload(Endpoint(), local_ / "big.p7m", "big.p7m", timeouts_); });
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  std::error_code ec;
+  while (Clock::now() < deadline) {
+    auto part_size = fs::file_size(Remote("big.p7m.part"), ec);
+    if (!ec && part_size > 20'000'000) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  sshd_->KillAll();
+  const auto killed = Clock::now();
+  upload.join();
+  EXPECT_LT(MillisSince(killed), 5000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.kind(), SftpErrorKind::kNetwork) << r.message();
+  EXPECT_TRUE(r.retryable());
+  EXPECT_EQ(r.message().rfind("upload of big.p7m to " + Where() + " stopped after ", 0), 0u)
+      << r.message();
+  std::printf("after the kill: %s\n", r.message().c_str());
+  EXPECT_EQ(Names(sshd_->inbox()), std::set<std::string>{"big.p7m.part"});
+  EXPECT_LT(fs::file_size(Remote("big.p7m.part")), size);
+
+  std::string error;
+  ASSERT_TRUE(sshd_->Restart(&error)) << error;
+  auto again = SftpUpload(Endpoint(), local_ / "big.p7m", "big.p7m", timeouts_);
+  ASSERT_TRUE(again.ok()) << again.message();
+  EXPECT_FALSE(again->already_there);
+  EXPECT_EQ(again->bytes, size);
+  EXPECT_EQ(Names(sshd_->inbox()), std::set<std::string>{"big.p7m"});
+  EXPECT_EQ(RunCommand("cmp " + (local_ / "big.p7m") + " " + Remote("big.p7m")), 0);
+}
+
+TEST_F(SftpTest, StalledServerTimesOutTheUpload) {
+  WritePseudoRandomFile(local_ / "big.p7m", 200'000'000, 11);
+  SftpResult<UploadResult> r = SftpError{};
+  std::thread upload([&] {
+    r = SftpUpload(Endpoint(), local_ / "big.p7m", "big.p7m",
+                   SftpTimeouts{.connect_ms = 5000, .io_ms = 1000});
+  });
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  std::error_code ec;
+  while (Clock::now() < deadline) {
+    auto part_size = fs::file_size(Remote("big.p7m.part"), ec);
+    if (!ec && part_size > 20'000'000) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  sshd_->Freeze();
+  const auto frozen = Clock::now();
+  upload.join();
+  const auto waited = MillisSince(frozen);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.kind(), SftpErrorKind::kNetwork);
+  EXPECT_NE(r.message().find(" stopped after "), std::string::npos) << r.message();
+  EXPECT_NE(r.message().find(": no answer within 1000 ms"), std::string::npos) << r.message();
+  EXPECT_GE(waited, 900);
+  EXPECT_LT(waited, 4000);  // one timeout, not one per cleanup call
+  std::printf("stalled: %s (after %lld ms)\n", r.message().c_str(), waited);
+}
+
+}  // namespace
+}  // namespace itaku::transports

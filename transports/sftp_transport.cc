@@ -1,0 +1,530 @@
+#include "transports/sftp_transport.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "transports/detail/ssh_handles.h"
+
+namespace itaku::transports {
+namespace {
+
+using detail::SessionPtr;
+using detail::SftpHandlePtr;
+using detail::SftpPtr;
+using detail::UniqueFd;
+
+// 32 × the 30,000-byte SFTP write packet libssh2 cuts a buffer into: the
+// fastest size measured against OpenSSH (NOTES.md; 3 MB was slower).
+constexpr size_t kChunk = 960000;
+
+SftpError Refused(std::string message) { return {SftpErrorKind::kRefused, std::move(message)}; }
+SftpError Network(std::string message) { return {SftpErrorKind::kNetwork, std::move(message)}; }
+
+std::string ErrnoText(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+std::string HostPort(const SftpEndpoint& e) {
+  const bool v6 = e.host.find(':') != std::string::npos;
+  return (v6 ? "[" + e.host + "]" : e.host) + ":" + std::to_string(e.port);
+}
+
+bool IsPlainFileName(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.size() > 255) return false;
+  for (unsigned char ch : name) {
+    if (ch == '/' || ch < 0x20 || ch == 0x7f) return false;
+  }
+  return true;
+}
+
+// Statuses that will come back the same on every retry until a person acts.
+bool IsRefusalStatus(unsigned long status) {
+  switch (status) {
+    case LIBSSH2_FX_NO_SUCH_FILE:
+    case LIBSSH2_FX_PERMISSION_DENIED:
+    case LIBSSH2_FX_OP_UNSUPPORTED:
+    case LIBSSH2_FX_NO_SUCH_PATH:
+    case LIBSSH2_FX_FILE_ALREADY_EXISTS:
+    case LIBSSH2_FX_WRITE_PROTECT:
+    case LIBSSH2_FX_NOT_A_DIRECTORY:
+    case LIBSSH2_FX_INVALID_FILENAME:
+    case LIBSSH2_FX_LINK_LOOP:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// One TCP connection with its SSH session and, once authenticated, its SFTP
+// channel. Members are destroyed in reverse order: SFTP, session, socket.
+struct Connection {
+  std::string where;  // "host:port", for messages
+  int wait_ms = 0;    // the libssh2 timeout now in force
+  UniqueFd fd;
+  SessionPtr session;
+  SftpPtr sftp;
+
+  // Shuts the socket down so that every later libssh2 call (including the
+  // closes in the destructors) fails at once instead of waiting wait_ms for
+  // a peer that has stopped answering.
+  void Break() {
+    if (fd.get() >= 0) ::shutdown(fd.get(), SHUT_RDWR);
+  }
+
+  bool SftpStatusIs(int rc, unsigned long status) const {
+    return rc == LIBSSH2_ERROR_SFTP_PROTOCOL && sftp &&
+           libssh2_sftp_last_error(sftp.get()) == status;
+  }
+
+  // The error for libssh2 result `rc` of the step described by `what`.
+  SftpError Fail(int rc, const std::string& what) {
+    if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL && sftp) {
+      const unsigned long status = libssh2_sftp_last_error(sftp.get());
+      if (status != LIBSSH2_FX_OK) {
+        if (status == LIBSSH2_FX_NO_CONNECTION || status == LIBSSH2_FX_CONNECTION_LOST) Break();
+        return {IsRefusalStatus(status) ? SftpErrorKind::kRefused : SftpErrorKind::kNetwork,
+                what + ": " + detail::SftpStatusText(status)};
+      }
+    }
+    if (rc == LIBSSH2_ERROR_TIMEOUT || rc == LIBSSH2_ERROR_SOCKET_TIMEOUT) {
+      Break();
+      return Network(what + ": no answer within " + std::to_string(wait_ms) + " ms");
+    }
+    std::string reason = detail::LastSessionError(session.get());
+    if (detail::IsConnectionError(rc)) {
+      Break();
+      return Network(what + ": connection lost (" + reason + ")");
+    }
+    return Network(what + ": " + reason);
+  }
+};
+
+// TCP connect with a deadline over all of the host's addresses, then the
+// SSH handshake. The session is blocking with a timeout: libssh2 polls the
+// (non-blocking) socket and gives up after wait_ms without progress.
+SftpResult<std::unique_ptr<Connection>> Connect(const SftpEndpoint& e, const SftpTimeouts& t) {
+  if (detail::InitLibssh2() != 0) return Network("cannot initialise libssh2");
+  if (e.host.empty()) return Refused("no host to connect to");
+  auto c = std::make_unique<Connection>();
+  c->where = HostPort(e);
+  if (e.port < 1 || e.port > 65535) return Refused("bad port in " + c->where);
+
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const int gai = ::getaddrinfo(e.host.c_str(), std::to_string(e.port).c_str(), &hints, &found);
+  if (gai != 0) return Network("cannot resolve " + e.host + ": " + ::gai_strerror(gai));
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, ::freeaddrinfo);
+
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(t.connect_ms);
+  std::string last_error = "no address";
+  bool timed_out = false;
+  for (addrinfo* ai = found; ai != nullptr && !timed_out; ai = ai->ai_next) {
+    UniqueFd fd(
+        ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
+    if (fd.get() < 0) {
+      last_error = ErrnoText(errno);
+      continue;
+    }
+    if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) != 0) {
+      if (errno != EINPROGRESS) {
+        last_error = ErrnoText(errno);
+        continue;
+      }
+      int ready = 0;
+      for (;;) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        if (left <= 0) break;
+        pollfd p{fd.get(), POLLOUT, 0};
+        ready = ::poll(&p, 1, static_cast<int>(left));
+        if (ready >= 0 || errno != EINTR) break;
+      }
+      if (ready == 0) {
+        timed_out = true;
+        continue;
+      }
+      if (ready < 0) {
+        last_error = ErrnoText(errno);
+        continue;
+      }
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) {
+        last_error = ErrnoText(err);
+        continue;
+      }
+    }
+    c->fd = std::move(fd);
+    break;
+  }
+  if (c->fd.get() < 0) {
+    return Network(
+        "cannot connect to " + c->where + ": " +
+        (timed_out ? "no answer within " + std::to_string(t.connect_ms) + " ms" : last_error));
+  }
+
+  c->session.reset(libssh2_session_init());
+  if (!c->session) return Network("cannot create an SSH session for " + c->where);
+  libssh2_session_set_blocking(c->session.get(), 1);
+  c->wait_ms = t.connect_ms;
+  libssh2_session_set_timeout(c->session.get(), t.connect_ms);
+  const int rc = libssh2_session_handshake(c->session.get(), c->fd.get());
+  if (rc != 0) return c->Fail(rc, "SSH handshake with " + c->where + " failed");
+  c->wait_ms = t.io_ms;
+  libssh2_session_set_timeout(c->session.get(), t.io_ms);
+  return c;
+}
+
+std::string HostKeyFingerprint(LIBSSH2_SESSION* session) {
+  const char* hash = libssh2_hostkey_hash(session, LIBSSH2_HOSTKEY_HASH_SHA256);
+  if (hash == nullptr) return "";
+  return detail::OpenSshFingerprint(reinterpret_cast<const unsigned char*>(hash));
+}
+
+// Reads up to `size` bytes at `offset`, retrying short reads; false on error
+// (errno set) or early end of file.
+bool PreadFull(int fd, char* out, size_t size, uint64_t offset) {
+  while (size > 0) {
+    const ssize_t n = ::pread(fd, out, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      return false;
+    }
+    out += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+// Does the remote file `path` hold exactly the `size` bytes of local_fd?
+SftpResult<bool> SameContent(Connection& c, const std::string& path, int local_fd,
+                             const std::string& local_file, uint64_t size) {
+  const std::string on = " on " + c.where;
+  LIBSSH2_SFTP_ATTRIBUTES attrs{};
+  int rc = libssh2_sftp_stat_ex(c.sftp.get(), path.c_str(), static_cast<unsigned>(path.size()),
+                                LIBSSH2_SFTP_STAT, &attrs);
+  if (rc != 0) return c.Fail(rc, "cannot look up " + path + on);
+  if ((attrs.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) && !LIBSSH2_SFTP_S_ISREG(attrs.permissions)) {
+    return false;
+  }
+  if ((attrs.flags & LIBSSH2_SFTP_ATTR_SIZE) && attrs.filesize != size) return false;
+
+  SftpHandlePtr h(libssh2_sftp_open_ex(c.sftp.get(), path.c_str(),
+                                       static_cast<unsigned>(path.size()), LIBSSH2_FXF_READ, 0,
+                                       LIBSSH2_SFTP_OPENFILE));
+  if (!h) return c.Fail(libssh2_session_last_errno(c.session.get()), "cannot open " + path + on);
+  std::vector<char> remote(kChunk);
+  std::vector<char> local(kChunk);
+  uint64_t offset = 0;
+  for (;;) {
+    const ssize_t n = libssh2_sftp_read(h.get(), remote.data(), remote.size());
+    if (n < 0) return c.Fail(static_cast<int>(n), "cannot read back " + path + on);
+    if (n == 0) break;
+    const auto got = static_cast<size_t>(n);
+    if (offset + got > size) return false;
+    if (!PreadFull(local_fd, local.data(), got, offset)) {
+      return Refused("cannot read " + local_file + ": " + ErrnoText(errno));
+    }
+    if (std::memcmp(remote.data(), local.data(), got) != 0) return false;
+    offset += got;
+  }
+  return offset == size;
+}
+
+// `final_path` exists: it is either this very file (an earlier attempt whose
+// answer was lost) or something we must not touch. Either way our .part,
+// whose name only we derive, goes (best effort: the next attempt truncates
+// it anyway).
+SftpResult<UploadResult> SettleExisting(Connection& c, const std::string& final_path,
+                                        const std::string& part_path, const std::string& final_name,
+                                        int local_fd, const std::string& local_file,
+                                        uint64_t size) {
+  SftpResult<bool> same = SameContent(c, final_path, local_fd, local_file, size);
+  if (!same.ok()) return same.error();
+  libssh2_sftp_unlink_ex(c.sftp.get(), part_path.c_str(), static_cast<unsigned>(part_path.size()));
+  if (*same) return UploadResult{.already_there = true, .bytes = size};
+  return Refused(final_name +
+                 " already exists on the server and differs from this package; refusing to "
+                 "overwrite");
+}
+
+}  // namespace
+
+Result<SftpEndpoint> ParseSftpUrl(const std::string& url) {
+  // A password must never be echoed, so look for one before anything else.
+  const size_t scheme_end = url.find("://");
+  const size_t authority_begin = scheme_end == std::string::npos ? 0 : scheme_end + 3;
+  const size_t authority_end = std::min(url.find('/', authority_begin), url.size());
+  const std::string_view authority =
+      std::string_view(url).substr(authority_begin, authority_end - authority_begin);
+  const size_t at = authority.rfind('@');
+  if (at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos) {
+    return Result<SftpEndpoint>::Error("sftp URL must not contain a password");
+  }
+
+  std::string scheme = url.substr(0, scheme_end == std::string::npos ? 0 : scheme_end);
+  for (char& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (scheme_end == std::string::npos || scheme != "sftp") {
+    return Result<SftpEndpoint>::Error("not an sftp:// URL: " + url);
+  }
+  if (url.find_first_of("?#;") != std::string::npos) {
+    return Result<SftpEndpoint>::Error("sftp URL must not contain '?', '#' or ';': " + url);
+  }
+  if (at == std::string_view::npos || at == 0) {
+    return Result<SftpEndpoint>::Error("sftp URL has no user name: " + url);
+  }
+
+  auto decode = [](std::string_view in, std::string* out) {
+    auto hex = [](char ch) -> int {
+      if (ch >= '0' && ch <= '9') return ch - '0';
+      if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+      if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+      return -1;
+    };
+    out->clear();
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (in[i] != '%') {
+        out->push_back(in[i]);
+        continue;
+      }
+      if (i + 2 >= in.size()) return false;
+      const int hi = hex(in[i + 1]);
+      const int lo = hex(in[i + 2]);
+      if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return false;
+      out->push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    }
+    return true;
+  };
+
+  SftpEndpoint e;
+  const std::string_view host_port = authority.substr(at + 1);
+  std::string_view host = host_port;
+  std::string_view port;
+  bool has_port = false;
+  if (!host_port.empty() && host_port.front() == '[') {
+    const size_t close = host_port.find(']');
+    if (close == std::string_view::npos) {
+      return Result<SftpEndpoint>::Error("sftp URL has no host: " + url);
+    }
+    host = host_port.substr(1, close - 1);
+    const std::string_view after = host_port.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':')
+        return Result<SftpEndpoint>::Error("sftp URL has a bad port: " + url);
+      port = after.substr(1);
+      has_port = true;
+    }
+  } else if (const size_t colon = host_port.rfind(':'); colon != std::string_view::npos) {
+    host = host_port.substr(0, colon);
+    port = host_port.substr(colon + 1);
+    has_port = true;
+  }
+  if (host.empty()) return Result<SftpEndpoint>::Error("sftp URL has no host: " + url);
+  e.host = std::string(host);
+  if (has_port) {
+    int value = 0;
+    for (char ch : port) {
+      if (ch < '0' || ch > '9' || value > 65535) {
+        value = -1;
+        break;
+      }
+      value = value * 10 + (ch - '0');
+    }
+    if (port.empty() || value < 1 || value > 65535) {
+      return Result<SftpEndpoint>::Error("sftp URL has a bad port: " + url);
+    }
+    e.port = value;
+  }
+
+  std::string_view path;
+  if (authority_end < url.size()) path = std::string_view(url).substr(authority_end + 1);
+  if (path.substr(0, 2) == "~/") path.remove_prefix(2);
+  if (path == "~") path = "";
+  if (!decode(authority.substr(0, at), &e.user) || !decode(path, &e.remote_dir)) {
+    return Result<SftpEndpoint>::Error("sftp URL has a bad %-escape: " + url);
+  }
+  return e;
+}
+
+SftpResult<std::string> ProbeHostKey(const SftpEndpoint& endpoint, const SftpTimeouts& timeouts) {
+  SftpResult<std::unique_ptr<Connection>> connected = Connect(endpoint, timeouts);
+  if (!connected.ok()) return connected.error();
+  Connection& c = *connected.value();
+  std::string fingerprint = HostKeyFingerprint(c.session.get());
+  if (fingerprint.empty()) return Network("SSH handshake with " + c.where + " gave no host key");
+  return fingerprint;
+}
+
+SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::string& local_file,
+                                    const std::string& final_name, const SftpTimeouts& timeouts) {
+  const std::string where = HostPort(endpoint);
+  if (!IsPlainFileName(final_name)) {
+    return Refused("final name must be a plain file name: " + final_name);
+  }
+  std::string pin = endpoint.pinned_host_key;
+  while (!pin.empty() && pin.back() == '=') pin.pop_back();
+  if (pin.empty()) {
+    return Refused("no pinned host key for " + where + "; pin the SHA256: fingerprint first");
+  }
+  if (pin.rfind("SHA256:", 0) != 0 || pin.size() != 7 + 43) {
+    return Refused("pinned host key for " + where +
+                   " must read SHA256:<base64>, as ssh-keygen -lf prints it");
+  }
+  if (endpoint.user.empty()) return Refused("no user name for " + where);
+
+  UniqueFd local(::open(local_file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (local.get() < 0) return Refused("cannot read " + local_file + ": " + ErrnoText(errno));
+  struct stat st {};
+  if (::fstat(local.get(), &st) != 0) {
+    return Refused("cannot read " + local_file + ": " + ErrnoText(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return Refused("cannot read " + local_file + ": not a regular file");
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (UniqueFd key(::open(endpoint.private_key_file.c_str(), O_RDONLY | O_CLOEXEC));
+      key.get() < 0) {
+    return Refused("cannot read private key " + endpoint.private_key_file + ": " +
+                   ErrnoText(errno));
+  }
+
+  SftpResult<std::unique_ptr<Connection>> connected = Connect(endpoint, timeouts);
+  if (!connected.ok()) return connected.error();
+  Connection& c = *connected.value();
+  LIBSSH2_SESSION* session = c.session.get();
+
+  // Before authentication: a server that is not the pinned one learns
+  // neither our user name nor a signature, let alone the file.
+  const std::string fingerprint = HostKeyFingerprint(session);
+  if (fingerprint != pin) {
+    return Refused("host key " + fingerprint + " does not match the pinned " + pin);
+  }
+
+  int rc = libssh2_userauth_publickey_fromfile_ex(
+      session, endpoint.user.c_str(), static_cast<unsigned>(endpoint.user.size()), nullptr,
+      endpoint.private_key_file.c_str(),
+      endpoint.passphrase.empty() ? nullptr : endpoint.passphrase.c_str());
+  if (rc != 0) {
+    const std::string what = "public-key authentication as " + endpoint.user + " at " + where;
+    if (detail::IsConnectionError(rc)) return c.Fail(rc, what + " failed");
+    if (rc == LIBSSH2_ERROR_FILE) {
+      return Refused("cannot use private key " + endpoint.private_key_file + ": " +
+                     detail::LastSessionError(session));
+    }
+    return Refused(what + " failed: the server did not accept key " + endpoint.private_key_file);
+  }
+
+  c.sftp.reset(libssh2_sftp_init(session));
+  if (!c.sftp) return c.Fail(libssh2_session_last_errno(session), "cannot start SFTP on " + where);
+  LIBSSH2_SFTP* sftp = c.sftp.get();
+
+  std::string prefix = endpoint.remote_dir;
+  if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+  const std::string final_path = prefix + final_name;
+  const std::string part_path = final_path + ".part";
+  const std::string on = " on " + where;
+
+  // Already delivered (say the answer to an earlier rename was lost)? Then
+  // there is nothing to send.
+  LIBSSH2_SFTP_ATTRIBUTES attrs{};
+  rc = libssh2_sftp_stat_ex(sftp, final_path.c_str(), static_cast<unsigned>(final_path.size()),
+                            LIBSSH2_SFTP_STAT, &attrs);
+  if (rc == 0) {
+    return SettleExisting(c, final_path, part_path, final_name, local.get(), local_file, size);
+  }
+  if (!c.SftpStatusIs(rc, LIBSSH2_FX_NO_SUCH_FILE)) {
+    return c.Fail(rc, "cannot look up " + final_path + on);
+  }
+
+  SftpHandlePtr h(libssh2_sftp_open_ex(
+      sftp, part_path.c_str(), static_cast<unsigned>(part_path.size()),
+      LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC,
+      LIBSSH2_SFTP_S_IRUSR | LIBSSH2_SFTP_S_IWUSR | LIBSSH2_SFTP_S_IRGRP, LIBSSH2_SFTP_OPENFILE));
+  if (!h) return c.Fail(libssh2_session_last_errno(session), "cannot create " + part_path + on);
+
+  // libssh2 splits each write into 30,000-byte packets and keeps them in
+  // flight; a short return means the rest is sent but not yet acknowledged,
+  // and the next call must pass exactly those bytes again. So the buffer is
+  // refilled only once libssh2 has taken all of it.
+  std::vector<char> buffer(kChunk);
+  uint64_t sent = 0;
+  bool end_of_file = false;
+  while (!end_of_file) {
+    size_t filled = 0;
+    while (filled < buffer.size()) {
+      const ssize_t n = ::read(local.get(), buffer.data() + filled, buffer.size() - filled);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return Refused("cannot read " + local_file + ": " + ErrnoText(errno));
+      if (n == 0) {
+        end_of_file = true;
+        break;
+      }
+      filled += static_cast<size_t>(n);
+    }
+    const char* data = buffer.data();
+    size_t left = filled;
+    while (left > 0) {
+      const ssize_t n = libssh2_sftp_write(h.get(), data, left);
+      if (n < 0) {
+        return c.Fail(static_cast<int>(n), "upload of " + final_name + " to " + where +
+                                               " stopped after " + std::to_string(sent) + " of " +
+                                               std::to_string(size) + " bytes");
+      }
+      data += n;
+      left -= static_cast<size_t>(n);
+      sent += static_cast<uint64_t>(n);
+    }
+  }
+  if (sent != size) {
+    return Refused(local_file + " changed during the upload: " + std::to_string(size) +
+                   " bytes expected, " + std::to_string(sent) + " read");
+  }
+
+  rc = libssh2_sftp_fsync(h.get());
+  if (rc != 0 && !c.SftpStatusIs(rc, LIBSSH2_FX_OP_UNSUPPORTED)) {
+    return c.Fail(rc, "cannot fsync " + part_path + on);
+  }
+  attrs = {};
+  rc = libssh2_sftp_fstat_ex(h.get(), &attrs, 0);
+  if (rc != 0) return c.Fail(rc, "cannot look up " + part_path + on);
+  if (!(attrs.flags & LIBSSH2_SFTP_ATTR_SIZE) || attrs.filesize != size) {
+    return Network(part_path + on + " holds " + std::to_string(attrs.filesize) +
+                   " bytes after the upload, expected " + std::to_string(size));
+  }
+  rc = libssh2_sftp_close_handle(h.release());
+  if (rc != 0) return c.Fail(rc, "cannot close " + part_path + on);
+
+  // Without OVERWRITE: OpenSSH's server link()s, which never replaces.
+  rc = libssh2_sftp_rename_ex(sftp, part_path.c_str(), static_cast<unsigned>(part_path.size()),
+                              final_path.c_str(), static_cast<unsigned>(final_path.size()),
+                              LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE);
+  if (rc == 0) return UploadResult{.already_there = false, .bytes = size};
+  SftpError rename_error = c.Fail(rc, "cannot rename " + part_path + " to " + final_name + on);
+  if (detail::IsConnectionError(rc)) return rename_error;
+  attrs = {};
+  if (libssh2_sftp_stat_ex(sftp, final_path.c_str(), static_cast<unsigned>(final_path.size()),
+                           LIBSSH2_SFTP_STAT, &attrs) == 0) {
+    return SettleExisting(c, final_path, part_path, final_name, local.get(), local_file, size);
+  }
+  return rename_error;
+}
+
+}  // namespace itaku::transports
