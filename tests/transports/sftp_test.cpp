@@ -21,6 +21,7 @@ namespace itaku::transports {
 namespace {
 
 namespace fs = std::filesystem;
+using test_util::FreePort;
 using test_util::Output;
 using test_util::ReadFile;
 using test_util::RunCommand;
@@ -51,18 +52,6 @@ std::set<std::string> Names(const std::string& dir) {
   std::set<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir)) names.insert(entry.path().filename());
   return names;
-}
-
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 long long MillisSince(Clock::time_point start) {
