@@ -187,8 +187,8 @@ SftpResult<std::unique_ptr<Connection>> Connect(const SftpEndpoint& e, const Sft
   libssh2_session_set_timeout(c->session.get(), t.connect_ms);
   const int rc = libssh2_session_handshake(c->session.get(), c->fd.get());
   if (rc != 0) return c->Fail(rc, "SSH handshake with " + c->where + " failed");
-  c->wait_ms = t.io_ms;
-  libssh2_session_set_timeout(c->session.get(), t.io_ms);
+  // Authentication and starting SFTP still belong to setting up the session
+  // and keep connect_ms; the caller switches to io_ms for the transfer.
   return c;
 }
 
@@ -435,6 +435,8 @@ SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::str
   c.sftp.reset(libssh2_sftp_init(session));
   if (!c.sftp) return c.Fail(libssh2_session_last_errno(session), "cannot start SFTP on " + where);
   LIBSSH2_SFTP* sftp = c.sftp.get();
+  c.wait_ms = timeouts.io_ms;
+  libssh2_session_set_timeout(session, timeouts.io_ms);
 
   std::string prefix = endpoint.remote_dir;
   if (!prefix.empty() && prefix.back() != '/') prefix += '/';

@@ -19,8 +19,9 @@
 //
 // Errors: one line each, never containing file contents, plus a kind that
 // tells the caller whether to retry (see SftpErrorKind). Nothing throws.
-// Every wait is bounded: TCP connect and the SSH handshake by connect_ms,
-// every later read or write that makes no progress by io_ms.
+// Every wait is bounded: TCP connect, the SSH handshake, authentication and
+// starting SFTP by connect_ms; every later read or write that makes no
+// progress by io_ms.
 //
 // Thread safety: the functions share no state; call them from any thread.
 #pragma once
@@ -64,7 +65,7 @@ struct SftpEndpoint {
 Result<SftpEndpoint> ParseSftpUrl(const std::string& url);
 
 struct SftpTimeouts {
-  int connect_ms = 10000;  // TCP connect, and the SSH handshake
+  int connect_ms = 10000;  // TCP connect, handshake, authentication, SFTP start
   int io_ms = 30000;       // any later read or write that makes no progress
 };
 
@@ -153,7 +154,7 @@ struct UploadResult {
 //   kNetwork "PATH.part on HOST:PORT holds N bytes after the upload, expected M"
 //   either   "cannot <create|look up|open|read back|fsync|close|rename> PATH [to NAME] on
 //             HOST:PORT: <reason>"
-// A <reason> is "no answer within N ms" (io_ms), "connection lost (<libssh2
+// A <reason> is "no answer within N ms" (connect_ms or io_ms), "connection lost (<libssh2
 // reason>)" or an SFTP status such as "permission denied (SFTP status 3)".
 // Denials, missing files or folders and unsupported operations are kRefused;
 // every other status (failure, no space, quota) and every connection error

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -407,16 +408,24 @@ TEST_F(SftpTest, ServerKilledMidUploadLeavesAtMostAPartAndARetryCompletes) {
 TEST_F(SftpTest, StalledServerTimesOutTheUpload) {
   WritePseudoRandomFile(local_ / "big.p7m", 200'000'000, 11);
   SftpResult<UploadResult> r = SftpError{};
+  std::atomic<bool> finished = false;
   std::thread upload([&] {
     r = SftpUpload(Endpoint(), local_ / "big.p7m", "big.p7m",
-                   SftpTimeouts{.connect_ms = 5000, .io_ms = 1000});
+                   SftpTimeouts{.connect_ms = 10000, .io_ms = 1000});
+    finished = true;
   });
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   std::error_code ec;
-  while (Clock::now() < deadline) {
+  while (Clock::now() < deadline && !finished) {
     auto part_size = fs::file_size(Remote("big.p7m.part"), ec);
     if (!ec && part_size > 20'000'000) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  // Setting up the session has connect_ms; only a transfer under way can
+  // stall here.
+  if (finished) {
+    upload.join();
+    FAIL() << "the upload ended before the server was frozen: " << r.message();
   }
   sshd_->Freeze();
   const auto frozen = Clock::now();
