@@ -111,6 +111,9 @@ struct Connection {
   }
 };
 
+constexpr const char* kMacPreference = "hmac-sha2-512,hmac-sha2-256";
+constexpr const char* kCipherPreference = "aes128-ctr,aes256-ctr,aes192-ctr";
+
 // TCP connect with a deadline over all of the host's addresses, then the
 // SSH handshake. The session is blocking with a timeout: libssh2 polls the
 // (non-blocking) socket and gives up after wait_ms without progress.
@@ -183,6 +186,16 @@ SftpResult<std::unique_ptr<Connection>> Connect(const SftpEndpoint& e, const Sft
   c->session.reset(libssh2_session_init());
   if (!c->session) return Network("cannot create an SSH session for " + c->where);
   libssh2_session_set_blocking(c->session.get(), 1);
+  // The MAC costs more CPU than AES here: SHA-512 runs about half again as
+  // fast as SHA-256 on 64-bit CPUs without SHA instructions, so it goes
+  // first. Ciphers: libssh2 1.10 knows no AES-GCM or chacha20; AES-CTR
+  // (AES-NI) is cheapest of what it has.
+  for (int method : {LIBSSH2_METHOD_MAC_CS, LIBSSH2_METHOD_MAC_SC}) {
+    libssh2_session_method_pref(c->session.get(), method, kMacPreference);
+  }
+  for (int method : {LIBSSH2_METHOD_CRYPT_CS, LIBSSH2_METHOD_CRYPT_SC}) {
+    libssh2_session_method_pref(c->session.get(), method, kCipherPreference);
+  }
   c->wait_ms = t.connect_ms;
   libssh2_session_set_timeout(c->session.get(), t.connect_ms);
   const int rc = libssh2_session_handshake(c->session.get(), c->fd.get());
