@@ -73,7 +73,9 @@ class Store {
                                     const std::string& reason, int64_t record_count,
                                     const std::string& package_sha256) = 0;
   virtual Result<std::optional<DeliveryRecord>> FindDelivery(int64_t id) = 0;
-  // Policy 5: every delivered receipt of one subscriber, oldest first.
+  // Policy 5: every receipt of one subscriber, oldest first. A receipt is a
+  // delivery with outcome "delivered", or "sending" (an upload under way or
+  // cut off: the data may have arrived).
   virtual Result<std::vector<Receipt>> History(const std::string& subscriber_id) = 0;
   // Policy 7: every subscriber a contractor received in [since, until]
   // (dates inclusive, by delivered_at's UTC date), by delivery then subscriber.

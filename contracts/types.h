@@ -124,7 +124,7 @@ struct DeliveryRecord {
   int profile_version = 0;
   std::optional<int64_t> nda_id;
   std::string transport;
-  std::string outcome;              // "refused" | "dry-run" | "delivered" | "failed"
+  std::string outcome;              // "refused" | "dry-run" | "delivered" | "failed" | "sending"
   std::string reason;               // every refusal reason, "; "-joined; empty when allowed
   std::vector<std::string> fields;  // field ids sent (or that would be sent)
   int64_t record_count = 0;
@@ -133,7 +133,8 @@ struct DeliveryRecord {
 };
 
 // What `history --subscriber` and `breach-scope` read: one subscriber in one
-// delivery that actually left the gateway (outcome "delivered").
+// delivery that actually left the gateway (outcome "delivered", or "sending"
+// while an upload runs or after one was cut off).
 struct Receipt {
   int64_t delivery_id = 0;
   std::string subscriber_id;

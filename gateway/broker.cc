@@ -1,9 +1,12 @@
 #include "gateway/broker.h"
 
+#include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -11,6 +14,7 @@
 #include "policies/decision.h"
 #include "transports/certificate.h"
 #include "transports/media_package.h"
+#include "transports/sftp_transport.h"
 
 namespace itaku::gateway {
 namespace {
@@ -187,6 +191,373 @@ Result<RecipientChoice> ChooseRecipient(Context& ctx, const std::string& contrac
   return choice;
 }
 
+// Everything a package is made from. Borrowed from Deliver for one call.
+struct PackageJob {
+  Context& ctx;
+  const contracts::ContractProfile& profile;
+  const policies::ProjectionSpec& spec;
+  std::istream& in;
+  contracts::DeliveryRecord& rec;  // id set; record_count and package_sha256 filled in
+  const RecipientChoice& recipient;
+  const std::vector<contracts::Nda>& ndas;
+  bool drawings;
+  std::string attachments;
+};
+
+struct PackageWritten {
+  std::string path;  // the package under its final name
+  std::vector<std::string> withheld;
+  size_t drawings = 0;
+  nlohmann::json recipient;
+};
+
+// The encrypted package of the media issue (ZIP of data.csv, drawings and
+// manifest.json in a CMS envelope), written as `dir`/`name`. Runs inside
+// the caller's transaction: the subscriber ids are recorded as the records
+// stream past. The final name appears only once the package is complete.
+Result<PackageWritten> WriteEncryptedPackage(PackageJob& job, const std::string& dir,
+                                             const std::string& name) {
+  const contracts::ContractProfile& p = job.profile;
+  contracts::DeliveryRecord& rec = job.rec;
+  auto writer = transports::MediaPackageWriter::Create(dir, name, job.recipient.recipient);
+  if (!writer.ok()) return writer.status();
+
+  std::vector<std::pair<std::string, std::string>> drawing_files;  // subscriber, file
+  int64_t records = 0;
+  PackageWritten out;
+  nlohmann::json files = nlohmann::json::array();
+  SubscriberRecorder recorder(*job.ctx.store, rec.id);
+  auto data = writer.value()->AddStream("data.csv", [&](std::ostream& os) -> Status {
+    auto summary = policies::Project(
+        job.spec, job.in, rec.input_name, &os,
+        [&](std::string_view subscriber, std::string_view drawing) -> Status {
+          if (job.drawings && !drawing.empty()) {
+            if (!PlainDrawingName(drawing)) {
+              return Status::Error("subscriber " + std::string(subscriber) +
+                                   ": house drawing name is not a plain file name");
+            }
+            drawing_files.emplace_back(subscriber, drawing);
+          }
+          return recorder.Add(subscriber);
+        });
+    if (!summary.ok()) return summary.status();
+    records = summary->records;
+    out.withheld = summary->withheld_fields;
+    return Status::Ok();
+  });
+  // Joined before anything else touches the store, error or not.
+  Status recorded = recorder.Finish();
+  if (!data.ok()) return data.status();
+  if (!recorded.ok()) return recorded;
+  files.push_back({{"name", "data.csv"}, {"size", data->size}, {"sha256", data->sha256}});
+  for (const auto& [subscriber, file] : drawing_files) {
+    const std::string source = (fs::path(job.attachments) / file).string();
+    if (!fs::is_regular_file(source)) {
+      return Status::Error("subscriber " + subscriber + ": house drawing file missing from " +
+                           job.attachments);
+    }
+    auto added = writer.value()->AddFile("drawings/" + file, source);
+    if (!added.ok()) return added.status();
+    files.push_back(
+        {{"name", "drawings/" + file}, {"size", added->size}, {"sha256", added->sha256}});
+  }
+  const contracts::Nda* nda = nullptr;
+  for (const auto& n : job.ndas) {
+    if (rec.nda_id && n.id == *rec.nda_id) nda = &n;
+  }
+  out.recipient =
+      job.recipient.fingerprint.empty() ? "password (PBKDF2)" : job.recipient.fingerprint;
+  nlohmann::json manifest = {
+      {"delivery_id", rec.id},
+      {"contractor", p.contractor_id},
+      {"profile", {{"id", p.id}, {"version", p.version}}},
+      {"purpose", p.purpose},
+      {"fields", p.fields},
+      {"masks", p.masks},
+      {"encoding", p.output_encoding},
+      {"records", records},
+      {"files", files},
+      {"created_at", rec.ordered_at},
+      {"delete_by", FormatDate(AddDays(job.ctx.clock->Today(), p.retention_days))},
+      {"retention_days", p.retention_days},
+      {"nda", nda ? nlohmann::json{{"id", nda->id},
+                                   {"in_force_until", FormatDate(nda->in_force_until)},
+                                   {"document_sha256", nda->document_sha256}}
+                  : nlohmann::json()},
+      {"recipient", out.recipient}};
+  const std::string manifest_text = manifest.dump(2) + "\n";
+  auto m = writer.value()->AddStream("manifest.json", [&](std::ostream& os) {
+    os << manifest_text;
+    return Status::Ok();
+  });
+  if (!m.ok()) return m.status();
+
+  rec.record_count = records;
+  out.drawings = drawing_files.size();
+  // The package's hash is known only once it is finished; the rename is
+  // the last step, so a failure before it leaves no package behind.
+  auto finished = writer.value()->Finish();
+  if (!finished.ok()) return finished.status();
+  out.path = finished->name;
+  rec.package_sha256 = finished->sha256;
+  return out;
+}
+
+// The plain projected CSV (package = "csv"), for agencies whose batch reads
+// it directly over SFTP. Written to a temporary name beside `name` and
+// renamed when complete.
+Result<PackageWritten> WriteCsvPackage(PackageJob& job, const std::string& dir,
+                                       const std::string& name) {
+  contracts::DeliveryRecord& rec = job.rec;
+  auto suffix = RandomHex32();
+  if (!suffix.ok()) return suffix.status();
+  const fs::path final_path = fs::path(dir) / name;
+  const fs::path temp = fs::path(dir) / ("." + name + ".partial-" + suffix->substr(0, 12));
+  auto fail = [&](const Status& why) -> Result<PackageWritten> {
+    std::error_code ec;
+    fs::remove(temp, ec);
+    return why;
+  };
+  PackageWritten out;
+  {
+    std::ofstream os(temp, std::ios::binary | std::ios::trunc);
+    if (!os) return Status::Error("cannot write " + temp.string());
+    SubscriberRecorder recorder(*job.ctx.store, rec.id);
+    auto summary = policies::Project(job.spec, job.in, rec.input_name, &os,
+                                     [&](std::string_view subscriber, std::string_view) -> Status {
+                                       return recorder.Add(subscriber);
+                                     });
+    Status recorded = recorder.Finish();
+    if (!summary.ok()) return fail(summary.status());
+    if (!recorded.ok()) return fail(recorded);
+    os.flush();
+    if (!os) return fail(Status::Error("cannot write " + temp.string() + " (disk full?)"));
+    rec.record_count = summary->records;
+    out.withheld = summary->withheld_fields;
+  }
+  auto sha = Sha256File(temp.string());
+  if (!sha.ok()) return fail(sha.status());
+  std::error_code ec;
+  fs::rename(temp, final_path, ec);
+  if (ec) return fail(Status::Error("cannot rename " + temp.string() + ": " + ec.message()));
+  rec.package_sha256 = sha.value();
+  out.path = final_path.string();
+  out.recipient = "none (plain CSV over SSH)";
+  return out;
+}
+
+Result<PackageWritten> WritePackage(PackageJob& job, const std::string& dir,
+                                    const std::string& name) {
+  if (job.profile.output_package == "csv") return WriteCsvPackage(job, dir, name);
+  return WriteEncryptedPackage(job, dir, name);
+}
+
+// The passphrase of a client key, from where its registration says
+// ("env:NAME" or "file:PATH", first line); empty source, no passphrase.
+Result<std::string> ReadKeyPassphrase(const std::string& source) {
+  if (source.empty()) return std::string();
+  if (source.rfind("env:", 0) == 0) {
+    const std::string name = source.substr(4);
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr || *value == '\0') {
+      return Result<std::string>::Error("the key passphrase variable " + name + " is not set");
+    }
+    return std::string(value);
+  }
+  if (source.rfind("file:", 0) == 0) {
+    const std::string path = source.substr(5);
+    std::ifstream in(path, std::ios::binary);
+    std::string line;
+    if (!in || !std::getline(in, line)) {
+      return Result<std::string>::Error("cannot read the key passphrase file " + path);
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return line;
+  }
+  return Result<std::string>::Error("unknown key passphrase source " + source);
+}
+
+// The SFTP endpoint of a contractor, ready to use, or why it cannot be.
+struct SftpTarget {
+  transports::SftpEndpoint endpoint;
+  std::string refusal;
+};
+
+Result<SftpTarget> ResolveSftpTarget(Context& ctx, const std::string& contractor) {
+  SftpTarget t;
+  auto found = ctx.store->FindSftpEndpoint(contractor);
+  if (!found.ok()) return found.status();
+  if (!found.value()) {
+    t.refusal = "contractor " + contractor +
+                " has no SFTP server registered (itaku contractor update " + contractor +
+                " --sftp URL --host-key SHA256:... --key FILE)";
+    return t;
+  }
+  const contracts::SftpEndpointRecord& r = *found.value();
+  auto parsed = transports::ParseSftpUrl(r.url);
+  if (!parsed.ok()) {
+    t.refusal = "contractor " + contractor + ": " + parsed.message();
+    return t;
+  }
+  t.endpoint = std::move(parsed).value();
+  if (r.host_key.empty()) {
+    t.refusal = "contractor " + contractor +
+                ": no host key pinned for its SFTP server, so no delivery (see itaku contractor "
+                "probe " +
+                contractor + ")";
+    return t;
+  }
+  t.endpoint.pinned_host_key = r.host_key;
+  t.endpoint.private_key_file = r.key_path;
+  auto phrase = ReadKeyPassphrase(r.passphrase_source);
+  if (!phrase.ok()) {
+    t.refusal = "contractor " + contractor + ": " + phrase.message();
+    return t;
+  }
+  t.endpoint.passphrase = std::move(phrase).value();
+  return t;
+}
+
+std::string AttemptOutcome(const transports::SftpResult<transports::UploadResult>& r) {
+  if (r.ok()) return r->already_there ? "already-there" : "delivered";
+  return r.retryable() ? "network-error" : "refused";
+}
+
+nlohmann::json AttemptsJson(const std::vector<contracts::DeliveryAttempt>& attempts) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& a : attempts) {
+    out.push_back({{"attempt", a.attempt},
+                   {"started_at", a.started_at},
+                   {"finished_at", a.finished_at},
+                   {"outcome", a.outcome},
+                   {"error", a.error}});
+  }
+  return out;
+}
+
+using RecordFailure = std::function<Result<DeliverResult>(const Status&)>;
+
+// Fills `result`; an error means the delivery failed (already recorded).
+Status DeliverBySftp(Context& ctx, const DeliverRequest& req, PackageJob& job,
+                     const transports::SftpEndpoint& endpoint, DeliverResult& result,
+                     const RecordFailure& record_failure) {
+  contracts::DeliveryRecord& rec = job.rec;
+  const std::string outbox = (fs::path(ctx.store->DocumentDir()).parent_path() / "outbox").string();
+  std::error_code ec;
+  fs::create_directories(outbox, ec);
+  if (ec) return record_failure(Status::Error("cannot create the outbox " + outbox)).status();
+  fs::permissions(outbox, fs::perms::owner_all, fs::perm_options::replace, ec);
+
+  // Built and recorded before a byte leaves: from here on the delivery
+  // counts as received ("sending") until the upload says otherwise.
+  std::string package_path;
+  std::string name;
+  Status built = ctx.store->Transaction([&]() -> Status {
+    rec.outcome = "sending";
+    auto id = ctx.store->AddDelivery(rec);
+    if (!id.ok()) return id.status();
+    rec.id = id.value();
+    name = job.profile.contractor_id + "-" + std::to_string(rec.id) +
+           (job.profile.output_package == "csv" ? ".csv" : ".zip.p7m");
+    auto written = WritePackage(job, outbox, name);
+    if (!written.ok()) return written.status();
+    package_path = written->path;
+    result.withheld = written->withheld;
+    if (Status o = ctx.store->SetDeliveryOutcome(rec.id, "sending", "", rec.record_count,
+                                                 rec.package_sha256);
+        !o.ok())
+      return o;
+    nlohmann::json details = RecordJson(rec);
+    details["withheld"] = written->withheld;
+    details["package"] = name;
+    details["recipient"] = written->recipient;
+    details["drawings"] = written->drawings;
+    details["server"] = endpoint.host + ":" + std::to_string(endpoint.port);
+    return ctx.audit->Append(ctx.actor, "delivery.sending", "delivery:" + std::to_string(rec.id),
+                             details);
+  });
+  auto drop_package = [&] {
+    if (!package_path.empty()) fs::remove(package_path, ec);
+  };
+  if (!built.ok()) {
+    drop_package();
+    return record_failure(built).status();
+  }
+
+  const transports::SftpTimeouts timeouts{.connect_ms = req.connect_timeout_ms,
+                                          .io_ms = req.io_timeout_ms};
+  std::string last_error;
+  std::string outcome = "failed";
+  for (int attempt = 1; attempt <= req.retries + 1; ++attempt) {
+    contracts::DeliveryAttempt a;
+    a.delivery_id = rec.id;
+    a.attempt = attempt;
+    a.started_at = ctx.clock->NowUtc();
+    auto up = transports::SftpUpload(endpoint, package_path, name, timeouts);
+    a.finished_at = ctx.clock->NowUtc();
+    a.outcome = AttemptOutcome(up);
+    if (!up.ok()) a.error = up.message();
+    result.attempts.push_back(a);
+    if (Status s = ctx.store->AddDeliveryAttempt(a); !s.ok()) {
+      drop_package();
+      return s;
+    }
+    if (up.ok()) {
+      outcome = "delivered";
+      break;
+    }
+    last_error = up.message();
+    if (!up.retryable()) {
+      outcome = "refused";
+      break;
+    }
+    if (attempt <= req.retries) {
+      const double wait = req.retry_wait_s * static_cast<double>(1 << std::min(attempt - 1, 10));
+      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
+    }
+  }
+  drop_package();
+
+  std::string reason;
+  if (outcome == "refused") reason = last_error;
+  if (outcome == "failed") {
+    reason = "gave up after " + std::to_string(result.attempts.size()) + " attempts: " + last_error;
+  }
+  rec.outcome = outcome;
+  rec.reason = reason;
+  Status s = ctx.store->Transaction([&]() -> Status {
+    if (Status o = ctx.store->SetDeliveryOutcome(rec.id, outcome, reason, rec.record_count,
+                                                 rec.package_sha256);
+        !o.ok())
+      return o;
+    nlohmann::json details = RecordJson(rec);
+    details["package"] = name;
+    details["server"] = endpoint.host + ":" + std::to_string(endpoint.port);
+    details["attempts"] = AttemptsJson(result.attempts);
+    const std::string event = outcome == "delivered" ? "delivery.sftp"
+                              : outcome == "refused" ? "delivery.refused"
+                                                     : "delivery.failed";
+    return ctx.audit->Append(ctx.actor, event, "delivery:" + std::to_string(rec.id), details);
+  });
+  if (!s.ok()) return s;
+  if (outcome == "refused") {
+    result.reasons.push_back(reason);
+    return Status::Ok();
+  }
+  if (outcome == "failed") {
+    return Status::Error("delivery " + std::to_string(rec.id) + " to contractor " +
+                         rec.contractor_id + " failed: " + reason);
+  }
+  std::string dir = endpoint.remote_dir;
+  if (!dir.empty() && dir.back() != '/') dir += '/';
+  const std::string host =
+      endpoint.host.find(':') == std::string::npos ? endpoint.host : "[" + endpoint.host + "]";
+  result.package_path = "sftp://" + endpoint.user + "@" + host + ":" +
+                        std::to_string(endpoint.port) + "/" + dir + name;
+  result.passphrase = job.recipient.recipient.passphrase;
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
@@ -210,6 +581,7 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   auto ndas = ctx.store->ListNdas(p.contractor_id);
   if (!ndas.ok()) return ndas.status();
   const bool media = req.transport == "media" && !req.dry_run;
+  const bool sftp = req.transport == "sftp" && !req.dry_run;
   if (media && req.out_dir.empty()) {
     return refuse_early("--via media needs --out DIR (the medium's mount point)");
   }
@@ -234,12 +606,23 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   rec.input_name = fs::path(req.input_path).filename().string();
 
   RecipientChoice recipient;
-  if (media) {
+  std::optional<transports::SftpEndpoint> endpoint;
+  if (sftp) {
+    auto target = ResolveSftpTarget(ctx, p.contractor_id);
+    if (!target.ok()) return target.status();
+    if (!target->refusal.empty()) decision.reasons.push_back(target->refusal);
+    endpoint = std::move(target->endpoint);
+    if (p.output_package == "csv" && SendsDrawings(p)) {
+      decision.reasons.push_back("profile " + p.id +
+                                 " sends house drawings, which a plain CSV package cannot carry");
+    }
+  }
+  if (media || (sftp && p.output_package != "csv")) {
     auto chosen = ChooseRecipient(ctx, p.contractor_id, req.password_recipient);
     if (!chosen.ok()) return chosen.status();
     recipient = std::move(chosen).value();
     if (!recipient.refusal.empty()) decision.reasons.push_back(recipient.refusal);
-  } else if (!req.dry_run) {
+  } else if (!req.dry_run && !sftp) {
     decision.reasons.push_back("transport " + req.transport +
                                " cannot deliver yet in this version; use --dry-run");
   }
@@ -315,15 +698,23 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
     return result;
   }
 
-  // The media package, in one transaction with its record: the delivery row,
-  // the subscriber ids (streamed in batches), the package, the medium and
-  // the audit event land together or not at all.
   const bool drawings = SendsDrawings(p);
   const std::string attachments = req.attachments_dir;
   if (drawings && (attachments.empty() || !fs::is_directory(attachments))) {
     return record_failure(Status::Error(
         "profile " + p.id + " sends house drawings: --attachments must name their folder"));
   }
+  PackageJob job{ctx, p, spec, in, rec, recipient, ndas.value(), drawings, attachments};
+
+  if (sftp) {
+    Status sent = DeliverBySftp(ctx, req, job, *endpoint, result, record_failure);
+    if (!sent.ok()) return sent;
+    return result;
+  }
+
+  // The media package, in one transaction with its record: the delivery row,
+  // the subscriber ids (streamed in batches), the package, the medium and
+  // the audit event land together or not at all.
   std::string package_path;
   Status s = ctx.store->Transaction([&]() -> Status {
     rec.outcome = "delivered";
@@ -331,87 +722,12 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
     if (!id.ok()) return id.status();
     rec.id = id.value();
     const std::string name = p.contractor_id + "-" + std::to_string(rec.id) + ".zip.p7m";
-    auto writer = transports::MediaPackageWriter::Create(req.out_dir, name, recipient.recipient);
-    if (!writer.ok()) return writer.status();
-
-    std::vector<std::pair<std::string, std::string>> drawing_files;  // subscriber, file
-    int64_t records = 0;
-    std::vector<std::string> withheld;
-    nlohmann::json files = nlohmann::json::array();
-    SubscriberRecorder recorder(*ctx.store, rec.id);
-    auto data = writer.value()->AddStream("data.csv", [&](std::ostream& os) -> Status {
-      auto summary = policies::Project(
-          spec, in, rec.input_name, &os,
-          [&](std::string_view subscriber, std::string_view drawing) -> Status {
-            if (drawings && !drawing.empty()) {
-              if (!PlainDrawingName(drawing)) {
-                return Status::Error("subscriber " + std::string(subscriber) +
-                                     ": house drawing name is not a plain file name");
-              }
-              drawing_files.emplace_back(subscriber, drawing);
-            }
-            return recorder.Add(subscriber);
-          });
-      if (!summary.ok()) return summary.status();
-      records = summary->records;
-      withheld = summary->withheld_fields;
-      return Status::Ok();
-    });
-    // Joined before anything else touches the store, error or not.
-    Status recorded = recorder.Finish();
-    if (!data.ok()) return data.status();
-    if (!recorded.ok()) return recorded;
-    files.push_back({{"name", "data.csv"}, {"size", data->size}, {"sha256", data->sha256}});
-    for (const auto& [subscriber, file] : drawing_files) {
-      const std::string source = (fs::path(attachments) / file).string();
-      if (!fs::is_regular_file(source)) {
-        return Status::Error("subscriber " + subscriber + ": house drawing file missing from " +
-                             attachments);
-      }
-      auto added = writer.value()->AddFile("drawings/" + file, source);
-      if (!added.ok()) return added.status();
-      files.push_back(
-          {{"name", "drawings/" + file}, {"size", added->size}, {"sha256", added->sha256}});
-    }
-    const contracts::Nda* nda = nullptr;
-    for (const auto& n : ndas.value()) {
-      if (rec.nda_id && n.id == *rec.nda_id) nda = &n;
-    }
-    nlohmann::json manifest = {
-        {"delivery_id", rec.id},
-        {"contractor", p.contractor_id},
-        {"profile", {{"id", p.id}, {"version", p.version}}},
-        {"purpose", p.purpose},
-        {"fields", p.fields},
-        {"masks", p.masks},
-        {"encoding", p.output_encoding},
-        {"records", records},
-        {"files", files},
-        {"created_at", rec.ordered_at},
-        {"delete_by", FormatDate(AddDays(ctx.clock->Today(), p.retention_days))},
-        {"retention_days", p.retention_days},
-        {"nda", nda ? nlohmann::json{{"id", nda->id},
-                                     {"in_force_until", FormatDate(nda->in_force_until)},
-                                     {"document_sha256", nda->document_sha256}}
-                    : nlohmann::json()},
-        {"recipient", recipient.fingerprint.empty() ? "password (PBKDF2)" : recipient.fingerprint}};
-    const std::string manifest_text = manifest.dump(2) + "\n";
-    auto m = writer.value()->AddStream("manifest.json", [&](std::ostream& os) {
-      os << manifest_text;
-      return Status::Ok();
-    });
-    if (!m.ok()) return m.status();
-
-    result.withheld = withheld;
-    rec.record_count = records;
-    // The package's hash is known only once it is finished; the rename is
-    // the last step, so a failure before it leaves no package behind.
-    auto finished = writer.value()->Finish();
-    if (!finished.ok()) return finished.status();
-    package_path = finished->name;
-    rec.package_sha256 = finished->sha256;
-    if (Status o =
-            ctx.store->SetDeliveryOutcome(rec.id, "delivered", "", records, rec.package_sha256);
+    auto written = WritePackage(job, req.out_dir, name);
+    if (!written.ok()) return written.status();
+    package_path = written->path;
+    result.withheld = written->withheld;
+    if (Status o = ctx.store->SetDeliveryOutcome(rec.id, "delivered", "", rec.record_count,
+                                                 rec.package_sha256);
         !o.ok())
       return o;
     contracts::MediaRecord medium;
@@ -419,10 +735,10 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
     medium.package_name = name;
     if (Status mr = ctx.store->AddMediaRecord(medium); !mr.ok()) return mr;
     nlohmann::json details = RecordJson(rec);
-    details["withheld"] = withheld;
+    details["withheld"] = written->withheld;
     details["package"] = name;
-    details["recipient"] = manifest["recipient"];
-    details["drawings"] = drawing_files.size();
+    details["recipient"] = written->recipient;
+    details["drawings"] = written->drawings;
     return ctx.audit->Append(ctx.actor, "delivery.media", "delivery:" + std::to_string(rec.id),
                              details);
   });

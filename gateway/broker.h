@@ -25,6 +25,14 @@ struct DeliverRequest {
   std::string out_dir;              // media: the medium's mount point
   bool password_recipient = false;  // media: passphrase instead of a certificate
 
+  // sftp: network errors are retried `retries` times, waiting retry_wait_s,
+  // then twice that, and so on; refusals (host key, authentication, a
+  // different file at the final name) are never retried.
+  int retries = 3;
+  double retry_wait_s = 5;
+  int connect_timeout_ms = 10000;
+  int io_timeout_ms = 30000;
+
   policies::InputEncoding input_encoding = policies::InputEncoding::kAuto;
 };
 
@@ -33,14 +41,23 @@ struct DeliverResult {
   std::vector<std::string> reasons;   // refusal reasons; empty when allowed
   std::vector<std::string> withheld;  // export columns not sent
   std::map<std::string, std::string> masks;
-  std::string package_path;  // media: the package written
-  std::string passphrase;    // media with a password recipient: shown once, never stored
+  std::string package_path;  // media: the package written; sftp: where it went
+  std::vector<contracts::DeliveryAttempt> attempts;  // sftp: every try, in order
+  std::string passphrase;  // media with a password recipient: shown once, never stored
   bool allowed() const { return reasons.empty(); }
 };
 
 // Errors (Status) are for what stops a decision or a projection: unknown
 // profile, unreadable or malformed export, store failure. Each is audited
 // and, once a profile is known, recorded as a failed delivery.
+//
+// SFTP: the package is built in the store's outbox ("<db>.d/outbox"), the
+// delivery is recorded as "sending" (it counts as received from then on),
+// and the upload is tried with backoff; each try is a DeliveryAttempt. The
+// end is "delivered", "refused" (the server is not the pinned one, the key
+// is not accepted, another file holds the name: returned as a refusal) or
+// "failed" (network errors outlasted the retries: returned as an error).
+// The outbox copy is removed either way.
 Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& request);
 
 }  // namespace itaku::gateway

@@ -1,5 +1,10 @@
 #include "gateway/commands.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -11,6 +16,8 @@
 #include "policies/catalog.h"
 #include "policies/profile_rules.h"
 #include "transports/certificate.h"
+#include "transports/sftp_transport.h"
+#include "transports/ssh_key.h"
 
 namespace itaku::gateway {
 namespace fs = std::filesystem;
@@ -124,6 +131,199 @@ Output WithCertificate(Json j, std::string text,
   return Output{j, text};
 }
 
+Json SftpJson(const contracts::SftpEndpointRecord& e) {
+  return {{"url", e.url},
+          {"host_key", e.host_key.empty() ? Json() : Json(e.host_key)},
+          {"passphrase_source", e.passphrase_source},
+          {"registered_by", e.registered_by},
+          {"registered_at", e.registered_at}};
+}
+
+bool WantsSftpChange(const ContractorArgs& a) {
+  return !a.sftp_url.empty() || !a.host_key.empty() || !a.key_file.empty() ||
+         !a.key_passphrase_env.empty() || !a.key_passphrase_file.empty();
+}
+
+// "SHA256:" + 43 base64 characters (OpenSSH drops the padding; a trailing
+// '=' is accepted and dropped).
+Result<std::string> ParseHostKeyPin(const std::string& id, std::string pin) {
+  while (!pin.empty() && pin.back() == '=') pin.pop_back();
+  const bool shaped = pin.rfind("SHA256:", 0) == 0 && pin.size() == 7 + 43 &&
+                      pin.find_first_not_of(
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                          "0123456789+/",
+                          7) == std::string::npos;
+  if (!shaped) {
+    return Result<std::string>::Error("contractor " + id +
+                                      ": --host-key must read SHA256:<43 base64 characters>, as "
+                                      "ssh-keygen -lf or itaku contractor probe prints it");
+  }
+  return pin;
+}
+
+// Writes `data` as `path`, readable by the owner only from the first byte,
+// through a temporary name.
+Status WritePrivateFile(const fs::path& path, const std::string& data) {
+  const fs::path temp = path.string() + ".new";
+  ::unlink(temp.c_str());
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::Error("cannot write " + temp.string());
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  const bool ok = done == data.size() && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
+    ::unlink(temp.c_str());
+    return Status::Error("cannot write " + path.string());
+  }
+  return Status::Ok();
+}
+
+// What `contractor add|update --sftp/--host-key/--key/...` asks for, checked
+// and ready to store; the key's text is copied only when everything holds.
+struct SftpChange {
+  contracts::SftpEndpointRecord record;
+  std::string key_text;  // the new private key; empty when unchanged
+  transports::SshKeyInfo key;
+  bool pin_dropped = false;  // the server moved and no new pin was given
+};
+
+Result<SftpChange> PrepareSftp(Context& ctx, const ContractorArgs& a,
+                               const std::optional<contracts::SftpEndpointRecord>& existing) {
+  using R = Result<SftpChange>;
+  const std::string who = "contractor " + a.id + ": ";
+  SftpChange change;
+  contracts::SftpEndpointRecord& r = change.record;
+  if (existing) r = *existing;
+  r.contractor_id = a.id;
+  r.registered_by = ctx.actor;
+  r.registered_at = ctx.clock->NowUtc();
+  if (!existing && (a.sftp_url.empty() || a.key_file.empty())) {
+    return R::Error(who + "an SFTP server needs --sftp URL and --key FILE");
+  }
+  if (!a.sftp_url.empty()) {
+    auto parsed = transports::ParseSftpUrl(a.sftp_url);
+    if (!parsed.ok()) return R::Error(who + parsed.message());
+    if (existing) {
+      auto before = transports::ParseSftpUrl(existing->url);
+      change.pin_dropped =
+          !before.ok() || before->host != parsed->host || before->port != parsed->port;
+    }
+    r.url = a.sftp_url;
+  }
+  if (!a.host_key.empty()) {
+    auto pin = ParseHostKeyPin(a.id, a.host_key);
+    if (!pin.ok()) return pin.status();
+    r.host_key = pin.value();
+    change.pin_dropped = false;
+  } else if (change.pin_dropped) {
+    r.host_key.clear();
+  }
+  if (!a.key_passphrase_env.empty() && !a.key_passphrase_file.empty()) {
+    return R::Error(who + "give --key-passphrase-env or --key-passphrase-file, not both");
+  }
+  if (!a.key_passphrase_env.empty()) r.passphrase_source = "env:" + a.key_passphrase_env;
+  if (!a.key_passphrase_file.empty()) {
+    r.passphrase_source = "file:" + fs::absolute(a.key_passphrase_file).string();
+  }
+  const bool passphrase_named = !a.key_passphrase_env.empty() || !a.key_passphrase_file.empty();
+
+  // The key is judged now, with its passphrase when one is named and
+  // reachable, so that a weak or unusable key never gets registered.
+  std::string key_text;
+  if (!a.key_file.empty()) {
+    std::ifstream in(a.key_file, std::ios::binary);
+    if (!in) return R::Error(who + "cannot read private key " + a.key_file);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    key_text = buf.str();
+  } else if (!r.key_path.empty()) {
+    std::ifstream in(r.key_path, std::ios::binary);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    key_text = buf.str();
+  }
+  std::string passphrase;
+  if (r.passphrase_source.rfind("env:", 0) == 0) {
+    if (const char* v = std::getenv(r.passphrase_source.substr(4).c_str())) passphrase = v;
+  } else if (r.passphrase_source.rfind("file:", 0) == 0) {
+    std::ifstream in(r.passphrase_source.substr(5), std::ios::binary);
+    if (!in) {
+      return R::Error(who + "cannot read the key passphrase file " + r.passphrase_source.substr(5));
+    }
+    std::getline(in, passphrase);
+    if (!passphrase.empty() && passphrase.back() == '\r') passphrase.pop_back();
+  }
+  const std::string key_name = a.key_file.empty() ? r.key_path : a.key_file;
+  auto info = transports::InspectPrivateKey(key_text, passphrase);
+  if (!info.ok()) return R::Error(who + key_name + ": " + info.message());
+  if (info->encrypted && r.passphrase_source.empty()) {
+    return R::Error(who + key_name +
+                    " is protected by a passphrase: say where it comes from with "
+                    "--key-passphrase-env NAME or --key-passphrase-file PATH");
+  }
+  // A new key without a passphrase needs no source; an old one would only
+  // make deliveries wait for a variable nobody sets any more.
+  if (!info->encrypted && !a.key_file.empty() && !passphrase_named) r.passphrase_source.clear();
+  change.key = info.value();
+  if (!a.key_file.empty()) {
+    change.key_text = std::move(key_text);
+    r.key_path =
+        (fs::path(ctx.store->DocumentDir()).parent_path() / "keys" / (a.id + ".key")).string();
+  }
+  return change;
+}
+
+// Copies the key (if new) and stores the endpoint; inside the caller's
+// transaction.
+Status StoreSftp(Context& ctx, const SftpChange& change) {
+  if (!change.key_text.empty()) {
+    const fs::path dir = fs::path(change.record.key_path).parent_path();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+    if (Status w = WritePrivateFile(change.record.key_path, change.key_text); !w.ok()) return w;
+  }
+  if (Status s = ctx.store->PutSftpEndpoint(change.record); !s.ok()) return s;
+  Json details = SftpJson(change.record);
+  details["client_key"] = {{"type", change.key.type},
+                           {"bits", change.key.bits},
+                           {"fingerprint", change.key.fingerprint},
+                           {"replaced", !change.key_text.empty()}};
+  return ctx.audit->Append(ctx.actor, "contractor.sftp",
+                           "contractor:" + change.record.contractor_id, details);
+}
+
+std::string SftpText(const SftpChange& c) {
+  std::string text =
+      "\nSFTP server " + c.record.url + "\nhost key: " +
+      (c.record.host_key.empty()
+           ? std::string(c.pin_dropped ? "pin dropped (the server changed); " : "not pinned; ") +
+                 "no delivery until pinned (itaku contractor probe " + c.record.contractor_id + ")"
+           : "pinned " + c.record.host_key) +
+      "\nclient key: " + c.key.type + " " + std::to_string(c.key.bits) + " bits" +
+      (c.key.fingerprint.empty() ? "" : " " + c.key.fingerprint) +
+      (c.key.encrypted ? ", passphrase from " + c.record.passphrase_source : "");
+  return text;
+}
+
+Json AttemptsJson(const std::vector<contracts::DeliveryAttempt>& attempts) {
+  Json out = Json::array();
+  for (const auto& a : attempts) {
+    out.push_back({{"attempt", a.attempt},
+                   {"started_at", a.started_at},
+                   {"finished_at", a.finished_at},
+                   {"outcome", a.outcome},
+                   {"error", a.error}});
+  }
+  return out;
+}
+
 Result<Date> ParseDateArg(const std::string& flag, const std::string& value) {
   auto d = ParseDate(value);
   if (!d) return Result<Date>::Error(flag + " must be a date like 2026-04-01, got " + value);
@@ -180,17 +380,31 @@ Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
   auto read = ReadOptionalCertificate(ctx, a.id, a.cert_file);
   if (!read.ok()) return read.status();
   const std::optional<contracts::ContractorCertificate>& cert = read.value();
+  std::optional<SftpChange> sftp;
+  if (WantsSftpChange(a)) {
+    auto prepared = PrepareSftp(ctx, a, std::nullopt);
+    if (!prepared.ok()) return prepared.status();
+    sftp = std::move(prepared).value();
+  }
   Status s = ctx.store->Transaction([&]() -> Status {
     if (Status add = ctx.store->AddContractor(c); !add.ok()) return add;
     if (Status au =
             ctx.audit->Append(ctx.actor, "contractor.add", "contractor:" + c.id, ContractorJson(c));
         !au.ok())
       return au;
-    return cert ? StoreCertificate(ctx, *cert) : Status::Ok();
+    if (cert) {
+      if (Status st = StoreCertificate(ctx, *cert); !st.ok()) return st;
+    }
+    return sftp ? StoreSftp(ctx, *sftp) : Status::Ok();
   });
   if (!s.ok()) return s;
-  return WithCertificate(ContractorJson(c),
-                         "added contractor " + c.id + " (" + c.name + "), active", cert);
+  Output out = WithCertificate(ContractorJson(c),
+                               "added contractor " + c.id + " (" + c.name + "), active", cert);
+  if (sftp) {
+    out.json["sftp"] = SftpJson(sftp->record);
+    out.text += SftpText(*sftp);
+  }
+  return out;
 }
 
 Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& a) {
@@ -199,8 +413,16 @@ Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& a) {
   auto read = ReadOptionalCertificate(ctx, a.id, a.cert_file);
   if (!read.ok()) return read.status();
   const std::optional<contracts::ContractorCertificate>& cert = read.value();
-  if (!cert && a.name.empty() && a.email.empty()) {
+  if (!cert && a.name.empty() && a.email.empty() && !WantsSftpChange(a)) {
     return Result<Output>::Error("contractor update " + a.id + ": nothing to change");
+  }
+  std::optional<SftpChange> sftp;
+  if (WantsSftpChange(a)) {
+    auto existing = ctx.store->FindSftpEndpoint(a.id);
+    if (!existing.ok()) return existing.status();
+    auto prepared = PrepareSftp(ctx, a, existing.value());
+    if (!prepared.ok()) return prepared.status();
+    sftp = std::move(prepared).value();
   }
   contracts::Contractor updated = c.value();
   if (!a.name.empty()) updated.name = a.name;
@@ -213,10 +435,18 @@ Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& a) {
           !au.ok())
         return au;
     }
-    return cert ? StoreCertificate(ctx, *cert) : Status::Ok();
+    if (cert) {
+      if (Status st = StoreCertificate(ctx, *cert); !st.ok()) return st;
+    }
+    return sftp ? StoreSftp(ctx, *sftp) : Status::Ok();
   });
   if (!s.ok()) return s;
-  return WithCertificate(ContractorJson(updated), "updated contractor " + a.id, cert);
+  Output out = WithCertificate(ContractorJson(updated), "updated contractor " + a.id, cert);
+  if (sftp) {
+    out.json["sftp"] = SftpJson(sftp->record);
+    out.text += SftpText(*sftp);
+  }
+  return out;
 }
 
 Result<Output> ContractorList(Context& ctx) {
@@ -251,7 +481,17 @@ Result<Output> ContractorShow(Context& ctx, const std::string& id) {
        << (cert.value()
                ? cert.value()->fingerprint + " (valid until " + cert.value()->not_after + ")"
                : std::string("none"))
-       << "\nNDAs:";
+       << "\nSFTP: ";
+  auto sftp = ctx.store->FindSftpEndpoint(id);
+  if (!sftp.ok()) return sftp.status();
+  out.json["sftp"] = sftp.value() ? SftpJson(*sftp.value()) : Json();
+  if (sftp.value()) {
+    text << sftp.value()->url << ", host key "
+         << (sftp.value()->host_key.empty() ? "not pinned (no delivery)" : sftp.value()->host_key);
+  } else {
+    text << "none";
+  }
+  text << "\nNDAs:";
   if (ndas->empty()) text << " none";
   for (const auto& n : ndas.value()) {
     out.json["ndas"].push_back(NdaJson(n));
@@ -277,6 +517,54 @@ Result<Output> ContractorSetStatus(Context& ctx, const std::string& id, const st
   });
   if (!s.ok()) return s;
   return Output{{{"id", id}, {"status", status}}, "contractor " + id + " is now " + status};
+}
+
+Result<Output> ContractorProbe(Context& ctx, const std::string& id) {
+  auto c = RequireContractor(ctx, id);
+  if (!c.ok()) return c.status();
+  auto found = ctx.store->FindSftpEndpoint(id);
+  if (!found.ok()) return found.status();
+  if (!found.value()) {
+    return Result<Output>::Error("contractor " + id +
+                                 " has no SFTP server registered (itaku contractor update " + id +
+                                 " --sftp URL --key FILE)");
+  }
+  const contracts::SftpEndpointRecord& r = *found.value();
+  auto endpoint = transports::ParseSftpUrl(r.url);
+  if (!endpoint.ok()) return Result<Output>::Error("contractor " + id + ": " + endpoint.message());
+  const std::string where = endpoint->host + ":" + std::to_string(endpoint->port);
+  auto seen = transports::ProbeHostKey(endpoint.value(), transports::SftpTimeouts{});
+  if (!seen.ok()) {
+    return Result<Output>::Error("contractor " + id + ": " + seen.message());
+  }
+  const std::string& fingerprint = seen.value();
+  const std::string verdict = r.host_key.empty()          ? "not pinned"
+                              : r.host_key == fingerprint ? "matches"
+                                                          : "does not match";
+  Json j = {{"contractor", id},
+            {"server", where},
+            {"host_key", fingerprint},
+            {"pinned", r.host_key.empty() ? Json() : Json(r.host_key)},
+            {"verdict", verdict}};
+  if (Status a = ctx.audit->Append(ctx.actor, "contractor.probe", "contractor:" + id, j); !a.ok()) {
+    return a;
+  }
+  if (verdict == "does not match") {
+    return Result<Output>::Error("contractor " + id + ": host key of " + where + " is " +
+                                 fingerprint + ", which does not match the pinned " + r.host_key +
+                                 "; nothing will be delivered there");
+  }
+  std::string text = "host key of " + where + ": " + fingerprint + "\n";
+  if (verdict == "matches") {
+    text += "matches the pinned key";
+  } else {
+    text +=
+        "no key is pinned, so nothing will be delivered. Check this fingerprint with the "
+        "contractor's IT person (ssh-keygen -lf on the server's host key), then pin it:\n"
+        "  itaku contractor update " +
+        id + " --host-key " + fingerprint;
+  }
+  return Output{j, text};
 }
 
 Result<Output> NdaAdd(Context& ctx, const NdaArgs& a) {
@@ -463,8 +751,15 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
   if (!req.dry_run) {
     j["package"] = r->package_path;
     j["package_sha256"] = rec.package_sha256;
-    text << "delivery " << rec.id << ": written " << r->package_path << "\n"
-         << "package sha256: " << rec.package_sha256 << "\n";
+    if (rec.transport == "sftp") {
+      j["attempts"] = AttemptsJson(r->attempts);
+      const bool already = !r->attempts.empty() && r->attempts.back().outcome == "already-there";
+      text << "delivery " << rec.id << ": " << (already ? "already on the server at " : "sent to ")
+           << r->package_path << " (attempt " << r->attempts.size() << ")\n";
+    } else {
+      text << "delivery " << rec.id << ": written " << r->package_path << "\n";
+    }
+    text << "package sha256: " << rec.package_sha256 << "\n";
     if (!r->passphrase.empty()) {
       // Shown once, never stored: told to the contractor by phone, never mailed.
       j["passphrase"] = r->passphrase;
@@ -480,6 +775,43 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
   for (const auto& [f, m] : r->masks) text << "\n  " << f << " masked: " << m;
   text << "\nfields withheld: " << (r->withheld.empty() ? "none" : Join(r->withheld))
        << "\nrecords: " << rec.record_count;
+  return Output{j, text.str()};
+}
+
+Result<Output> DeliveryShow(Context& ctx, int64_t delivery_id) {
+  auto found = ctx.store->FindDelivery(delivery_id);
+  if (!found.ok()) return found.status();
+  if (!found.value()) {
+    return Result<Output>::Error("unknown delivery " + std::to_string(delivery_id));
+  }
+  const contracts::DeliveryRecord& rec = *found.value();
+  auto attempts = ctx.store->ListDeliveryAttempts(delivery_id);
+  if (!attempts.ok()) return attempts.status();
+  Json j = {{"id", rec.id},
+            {"contractor", rec.contractor_id},
+            {"profile", rec.profile_id},
+            {"profile_version", rec.profile_version},
+            {"transport", rec.transport},
+            {"outcome", rec.outcome},
+            {"reason", rec.reason},
+            {"ordered_by", rec.ordered_by},
+            {"ordered_at", rec.ordered_at},
+            {"fields", rec.fields},
+            {"records", rec.record_count},
+            {"input", rec.input_name},
+            {"package_sha256", rec.package_sha256},
+            {"attempts", AttemptsJson(attempts.value())}};
+  std::ostringstream text;
+  text << "delivery " << rec.id << ": " << rec.outcome << "\ncontractor: " << rec.contractor_id
+       << "\nprofile: " << rec.profile_id << " v" << rec.profile_version
+       << "\ntransport: " << rec.transport << "\nordered: " << rec.ordered_at << " by "
+       << rec.ordered_by << "\nrecords: " << rec.record_count << "\nfields: " << Join(rec.fields);
+  if (!rec.reason.empty()) text << "\nreason: " << rec.reason;
+  if (!rec.package_sha256.empty()) text << "\npackage sha256: " << rec.package_sha256;
+  for (const auto& a : attempts.value()) {
+    text << "\nattempt " << a.attempt << " " << a.started_at << " " << a.outcome;
+    if (!a.error.empty()) text << ": " << a.error;
+  }
   return Output{j, text.str()};
 }
 

@@ -19,11 +19,20 @@ Result<Output> Init(Context& ctx);
 struct ContractorArgs {
   std::string id, name, email;
   std::string cert_file;  // PEM certificate packages are encrypted to
+  // SFTP server: sftp://user@host:port/path, its pinned host key
+  // ("SHA256:<base64>"), the client's private key (copied into the store's
+  // key folder, mode 0600) and where the key's passphrase comes from at
+  // delivery time (an environment variable or a file; never the command line).
+  std::string sftp_url, host_key, key_file, key_passphrase_env, key_passphrase_file;
 };
 Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& args);
 // Changes name/email when given, and registers a new certificate when given.
 Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& args);
 Result<Output> ContractorList(Context& ctx);
+// Connects to the contractor's SFTP server, shows its host-key fingerprint
+// as OpenSSH prints it and whether it matches the pin. A mismatch is an
+// error (and audited); an unpinned server is shown with the command to pin.
+Result<Output> ContractorProbe(Context& ctx, const std::string& id);
 Result<Output> ContractorShow(Context& ctx, const std::string& id);
 Result<Output> ContractorSetStatus(Context& ctx, const std::string& id, const std::string& status,
                                    const std::string& reason);
@@ -41,6 +50,8 @@ Result<Output> ProfileShow(Context& ctx, const std::string& id, std::optional<in
 Result<Output> ProfileList(Context& ctx);
 
 Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& request);
+// One delivery as recorded, with every SFTP attempt.
+Result<Output> DeliveryShow(Context& ctx, int64_t delivery_id);
 
 Result<Output> History(Context& ctx, const std::string& subscriber_id);
 Result<Output> BreachScope(Context& ctx, const std::string& contractor, const std::string& since,

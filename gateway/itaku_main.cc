@@ -72,15 +72,37 @@ int main(int argc, char** argv) {
   c_add->add_option("--email", cargs.email, "contact e-mail");
   c_add->add_option("--cert", cargs.cert_file,
                     "X.509 certificate (PEM) packages are encrypted to (RSA >= 2048 or EC)");
+  auto sftp_options = [&](CLI::App* sub) {
+    sub->add_option("--sftp", cargs.sftp_url,
+                    "the contractor's SFTP server: sftp://user@host:port/path (path relative to "
+                    "the login's home; //path for an absolute one)");
+    sub->add_option("--host-key", cargs.host_key,
+                    "the server's pinned host key, SHA256:<base64> as ssh-keygen -lf prints it");
+    sub->add_option("--key", cargs.key_file,
+                    "private key to log in with (ed25519, ECDSA or RSA >= 2048); copied into "
+                    "the store");
+    sub->add_option("--key-passphrase-env", cargs.key_passphrase_env,
+                    "environment variable holding the key's passphrase at delivery time");
+    sub->add_option("--key-passphrase-file", cargs.key_passphrase_file,
+                    "file whose first line is the key's passphrase");
+  };
+  sftp_options(c_add);
   on(c_add, "contractor.add", [&](Context& c) { return itaku::gateway::ContractorAdd(c, cargs); });
   CLI::App* c_update =
-      Sub(*contractor, "update", "change a contractor's name, e-mail or certificate");
+      Sub(*contractor, "update", "change a contractor's name, e-mail, certificate or SFTP server");
   c_update->add_option("id", cargs.id)->required();
   c_update->add_option("--name", cargs.name);
   c_update->add_option("--email", cargs.email);
   c_update->add_option("--cert", cargs.cert_file, "a new certificate (PEM) for packages");
+  sftp_options(c_update);
   on(c_update, "contractor.update",
      [&](Context& c) { return itaku::gateway::ContractorUpdate(c, cargs); });
+  std::string probe_id;
+  CLI::App* c_probe =
+      Sub(*contractor, "probe", "show the SFTP server's host key and whether it matches the pin");
+  c_probe->add_option("id", probe_id)->required();
+  on(c_probe, "contractor.probe",
+     [&](Context& c) { return itaku::gateway::ContractorProbe(c, probe_id); });
   CLI::App* c_list = Sub(*contractor, "list", "list contractors");
   on(c_list, "contractor.list", [](Context& c) { return itaku::gateway::ContractorList(c); });
   std::string cid, creason;
@@ -151,14 +173,39 @@ int main(int argc, char** argv) {
   deliver->add_flag("--password-recipient", dreq.password_recipient,
                     "media, contractor without a certificate: encrypt to a generated passphrase "
                     "shown once (tell it by phone, never mail it)");
+  deliver->add_option("--retries", dreq.retries, "sftp: retries after a network error (default 3)")
+      ->check(CLI::Range(0, 20));
+  deliver
+      ->add_option("--retry-wait", dreq.retry_wait_s,
+                   "sftp: seconds before the first retry, doubling each time (default 5)")
+      ->check(CLI::Range(0.0, 3600.0));
+  double connect_timeout_s = 10, io_timeout_s = 30;
+  deliver
+      ->add_option("--connect-timeout", connect_timeout_s,
+                   "sftp: seconds to connect and log in (default 10)")
+      ->check(CLI::Range(0.1, 600.0));
+  deliver
+      ->add_option("--io-timeout", io_timeout_s,
+                   "sftp: seconds a stalled transfer is given (default 30)")
+      ->check(CLI::Range(0.1, 3600.0));
   deliver->add_option("--input-encoding", input_encoding, "auto | utf-8 | cp932")
       ->check(CLI::IsMember({"auto", "utf-8", "cp932"}));
   on(deliver, "deliver", [&](Context& c) {
     dreq.input_encoding = input_encoding == "utf-8"   ? itaku::policies::InputEncoding::kUtf8
                           : input_encoding == "cp932" ? itaku::policies::InputEncoding::kCp932
                                                       : itaku::policies::InputEncoding::kAuto;
+    dreq.connect_timeout_ms = static_cast<int>(connect_timeout_s * 1000);
+    dreq.io_timeout_ms = static_cast<int>(io_timeout_s * 1000);
     return itaku::gateway::DeliverCommand(c, dreq);
   });
+
+  // delivery
+  CLI::App* delivery = Sub(app, "delivery", "recorded deliveries");
+  delivery->require_subcommand(1);
+  int64_t d_id = 0;
+  CLI::App* d_show = Sub(*delivery, "show", "one delivery with every SFTP attempt");
+  d_show->add_option("id", d_id)->required();
+  on(d_show, "delivery.show", [&](Context& c) { return itaku::gateway::DeliveryShow(c, d_id); });
 
   // history, breach-scope, audit
   std::string subscriber;

@@ -37,6 +37,9 @@ using Poco::Data::Statement;
 constexpr std::size_t kBusyTimeoutSeconds = 5;
 constexpr std::size_t kStreamBatch = 1000;
 constexpr const char* kDelivered = "delivered";
+// An SFTP delivery whose upload began and has no outcome yet (or whose run
+// died): the data may have reached the contractor, so it counts as received.
+constexpr const char* kSending = "sending";
 
 // Poco and SQLite messages may span lines; ours are one line.
 std::string OneLine(std::string text) {
@@ -673,9 +676,10 @@ Result<std::vector<Receipt>> SqliteStore::History(const std::string& subscriber_
                  session_ << "SELECT " + std::string(kReceiptColumns) +
                                  " FROM delivery_subscriber s JOIN delivery d"
                                  " ON d.id = s.delivery_id"
-                                 " WHERE s.subscriber_id = ? AND d.outcome = ?"
+                                 " WHERE s.subscriber_id = ? AND d.outcome IN (?, ?)"
                                  " ORDER BY d.ordered_at, d.id",
-                     into(rows), bind(subscriber_id), bind(std::string(kDelivered)), now;
+                     into(rows), bind(subscriber_id), bind(std::string(kDelivered)),
+                     bind(std::string(kSending)), now;
                  ReceiptDecoder decode;
                  std::vector<Receipt> receipts;
                  for (const ReceiptRow& row : rows) {
@@ -698,11 +702,11 @@ Status SqliteStore::ForEachReceipt(const std::string& contractor_id, const Date&
     select << "SELECT " + std::string(kReceiptColumns) +
                   " FROM delivery d JOIN delivery_subscriber s"
                   " ON s.seq BETWEEN d.first_receipt AND d.last_receipt AND s.delivery_id = d.id"
-                  " WHERE d.contractor_id = ? AND d.outcome = ?"
+                  " WHERE d.contractor_id = ? AND d.outcome IN (?, ?)"
                   " AND substr(d.ordered_at, 1, 10) >= ? AND substr(d.ordered_at, 1, 10) <= ?"
                   " ORDER BY d.id, s.seq",
-        into(rows), bind(contractor_id), bind(std::string(kDelivered)), bind(FormatDate(since)),
-        bind(FormatDate(until)), limit(kStreamBatch);
+        into(rows), bind(contractor_id), bind(std::string(kDelivered)), bind(std::string(kSending)),
+        bind(FormatDate(since)), bind(FormatDate(until)), limit(kStreamBatch);
     ReceiptDecoder decode;
     while (!select.done()) {
       rows.clear();

@@ -95,8 +95,8 @@ ITAKU_NOW=2027-05-01T01:00:00Z run deliver --profile agency-billing --input "$wo
 check "expired nda exit" 1 "$rc"
 contains "expired nda reason" "contractor agency-a has no NDA in force on 2027-05-01 (its last NDA ended 2027-03-31)" "$err"
 run deliver --profile agency-billing --input "$work/export.csv" --via sftp
-check "sftp not yet" 1 "$rc"
-contains "sftp not yet reason" "transport sftp cannot deliver yet in this version; use --dry-run" "$err"
+check "sftp without a server" 1 "$rc"
+contains "sftp without a server reason" "contractor agency-a has no SFTP server registered" "$err"
 run deliver --profile agency-billing --input "$work/export.csv" --via media
 check "media needs --out" "itaku: --via media needs --out DIR (the medium's mount point)" "$err"
 printf 'subscriber_id,name,nickname\nS1,x,y\n' > "$work/bad.csv"

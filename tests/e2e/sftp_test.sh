@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# SFTP delivery (policy 6(2) 電子データの伝送) through the real itaku binary
+# to a real OpenSSH server started here on a free loopback port: endpoint
+# registration and key checks, probe, the host-key pin, the encrypted and
+# the plain-CSV package, a file already at the final name (same / different),
+# a wrong client key, an unreachable server, a server killed mid-upload and
+# restarted, and the leak test on what reached the server.
+# Usage: sftp_test.sh ITAKU ITAKU_GEN SOURCE_DIR
+set -uo pipefail
+ITAKU=$1 GEN=$2 SRC=$3
+work=$(mktemp -d)
+source "$SRC/ops/lib/sshd.sh"
+trap 'itaku_sshd_stop; rm -rf "$work"' EXIT
+export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=tester ITAKU_NOW=$(date -u -d "+2 minutes" +%Y-%m-%dT%H:%M:%SZ)
+passed=0 failed=0
+check() {
+  if [ "$2" == "$3" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"; fi
+}
+contains() {
+  if [[ "$3" == *"$2"* ]]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); printf 'FAIL %s\n  missing: %s\n  in: %s\n' "$1" "$2" "$3"; fi
+}
+run() { out=$("$ITAKU" "$@" 2>"$work/err"); rc=$?; err=$(cat "$work/err"); }
+py() { python3 -c "$1"; }
+json() { echo "$out" | py "import json,sys; print(json.load(sys.stdin)$1)"; }
+inbox() { (cd "$SSHD_INBOX" && ls -A | tr '\n' ' ' | sed 's/ $//'); }
+sql() { sqlite3 "$ITAKU_DB" "$1"; }
+next_id() { echo $(( $(sql "SELECT coalesce(max(id), 0) FROM delivery") + 1 )); }
+audit_count() { sql "SELECT count(*) FROM audit_event WHERE action = '$1'"; }
+
+itaku_sshd_start "$work/server" || exit 1
+url="sftp://$SSHD_USER@127.0.0.1:$SSHD_PORT/$SSHD_INBOX"   # /<absolute path>: //...
+
+withheld=name_kana,postal_code,email,birth_date,gender,occupation,bank_code,branch_code,account_type
+"$GEN" --rows 500 --seed 21 --encoding cp932 --header labels --canary "$withheld" \
+  --out "$work/export.csv" || exit 1
+printf 'nda\n' > "$work/nda.pdf"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/agency.key" -out "$work/agency.crt" \
+  -days 365 -subj "/CN=agency-a" 2>/dev/null
+"$ITAKU" init >/dev/null
+"$ITAKU" contractor add agency-a --name "夢前収納サービス" --cert "$work/agency.crt" >/dev/null
+"$ITAKU" nda add agency-a --signed 2026-03-20 --from 2026-01-01 --until 2099-12-31 \
+  --document "$work/nda.pdf" --signatory "担当 者" >/dev/null
+sed 's/^valid_from = .*/valid_from = 2026-01-01/; s/^valid_until = .*/valid_until = 2099-12-31/' \
+  "$SRC/ops/examples/agency-billing.toml" > "$work/billing.toml"
+sed 's/^id = .*/id = "agency-billing-csv"/; s/^encoding = .*/encoding = "utf-8"\npackage = "csv"/' \
+  "$work/billing.toml" > "$work/billing-csv.toml"
+"$ITAKU" profile import "$work/billing.toml" >/dev/null || exit 1
+"$ITAKU" profile import "$work/billing-csv.toml" >/dev/null || exit 1
+
+# Key checks at registration: weak, passphrase without a source.
+ssh-keygen -q -t rsa -b 1024 -N '' -f "$work/weak" 2>/dev/null
+run contractor update agency-a --sftp "$url" --key "$work/weak"
+check "weak key refused" 1 "$rc"
+contains "weak key reason" "RSA key is 1024 bits; at least 2048 required" "$err"
+ssh-keygen -q -t ed25519 -N 'correct horse' -f "$work/locked"
+run contractor update agency-a --sftp "$url" --key "$work/locked"
+check "locked key without source refused" 1 "$rc"
+contains "locked key reason" "is protected by a passphrase" "$err"
+check "nothing registered" "" "$(sql "SELECT url FROM sftp_endpoint")"
+check "refusals audited" 2 "$(audit_count contractor.update.refused)"
+
+# Registered without a pin: no delivery; probe shows what to pin.
+run contractor update agency-a --sftp "$url" --key "$SSHD_CLIENT_KEY"
+check "register exit" 0 "$rc"
+contains "unpinned said" "no delivery until pinned" "$out"
+contains "client key shown" "$(ssh-keygen -lf "$SSHD_CLIENT_KEY.pub" | awk '{print $2}')" "$out"
+check "key copied private" 600 "$(stat -c %a "$work/itaku.db.d/keys/agency-a.key")"
+run deliver --profile agency-billing --input "$work/export.csv" --via sftp
+check "unpinned deliver refused" 1 "$rc"
+contains "unpinned reason" "no host key pinned" "$err"
+run contractor probe agency-a
+check "probe exit" 0 "$rc"
+contains "probe shows fingerprint as OpenSSH does" "host key of 127.0.0.1:$SSHD_PORT: $SSHD_HOST_KEY_FP" "$out"
+contains "probe says how to pin" "--host-key $SSHD_HOST_KEY_FP" "$out"
+
+# The wrong pin: refused before authentication, nothing on the server.
+ssh-keygen -q -t ed25519 -N '' -f "$work/impostor"
+wrong=$(ssh-keygen -lf "$work/impostor.pub" | awk '{print $2}')
+"$ITAKU" contractor update agency-a --host-key "$wrong" >/dev/null
+run contractor probe agency-a
+check "probe mismatch exit" 1 "$rc"
+contains "probe mismatch" "does not match the pinned $wrong" "$err"
+id=$(next_id)
+refused_before=$(audit_count delivery.refused)
+run deliver --profile agency-billing --input "$work/export.csv" --via sftp --retry-wait 0.1
+check "wrong pin exit" 1 "$rc"
+contains "wrong pin reason" "host key $SSHD_HOST_KEY_FP does not match the pinned $wrong" "$err"
+check "wrong pin: nothing on the server" "" "$(inbox)"
+check "wrong pin: audited" $((refused_before + 1)) "$(audit_count delivery.refused)"
+check "wrong pin: one attempt, not retried" "1 refused" \
+  "$(sql "SELECT count(*) || ' ' || max(outcome) FROM delivery_attempt WHERE delivery_id = $id")"
+check "wrong pin: outcome" refused "$(sql "SELECT outcome FROM delivery WHERE id = $id")"
+check "outbox emptied" "" "$(ls -A "$work/itaku.db.d/outbox")"
+
+# The right pin: the encrypted package arrives whole and opens.
+"$ITAKU" contractor update agency-a --host-key "$SSHD_HOST_KEY_FP" >/dev/null
+run contractor probe agency-a
+contains "probe match" "matches the pinned key" "$out"
+run deliver --profile agency-billing --input "$work/export.csv" --via sftp --json
+check "p7m exit" 0 "$rc"
+id=$(json '["delivery_id"]')
+name="agency-a-$id.zip.p7m"
+check "p7m on the server, nothing else" "$name" "$(inbox)"
+check "p7m bytes are the recorded package" "$(sql "SELECT package_sha256 FROM delivery WHERE id = $id")" \
+  "$(sha256sum "$SSHD_INBOX/$name" | cut -d' ' -f1)"
+check "p7m outcome" delivered "$(sql "SELECT outcome FROM delivery WHERE id = $id")"
+check "p7m attempts" "1 delivered" "$(json '["attempts"][0]["attempt"]') $(json '["attempts"][0]["outcome"]')"
+mkdir -p "$work/p7m"
+openssl cms -decrypt -binary -inform DER -in "$SSHD_INBOX/$name" -recip "$work/agency.crt" \
+  -inkey "$work/agency.key" -out "$work/p7m/p.zip" 2>/dev/null && unzip -q "$work/p7m/p.zip" -d "$work/p7m/files"
+check "p7m opens" 0 $?
+check "p7m: no canary" 0 "$(grep -rac 'CANARY-' "$work/p7m/files" | awk -F: '{s+=$2} END {print s+0}')"
+check "p7m: 500 records" 501 "$(wc -l < "$work/p7m/files/data.csv")"
+check "outbox emptied after delivery" "" "$(ls -A "$work/itaku.db.d/outbox")"
+sid=$(sed -n 2p "$work/p7m/files/data.csv" | cut -d, -f1)
+check "history counts it" 1 "$("$ITAKU" history --subscriber "$sid" --json | py "import json,sys; print(sum(1 for r in json.load(sys.stdin)['receipts'] if r['delivery_id'] == $id))")"
+run delivery show "$id"
+contains "delivery show attempt" "attempt 1" "$out"
+rm -f "$SSHD_INBOX"/*
+
+# The plain CSV package: readable as is, nothing withheld in it.
+run deliver --profile agency-billing-csv --input "$work/export.csv" --via sftp --json
+check "csv exit" 0 "$rc"
+csv_id=$(json '["delivery_id"]')
+csv="agency-a-$csv_id.csv"
+check "csv on the server" "$csv" "$(inbox)"
+check "csv header" "$(printf '\xef\xbb\xbfsubscriber_id,name,address,phone,account_number,account_holder,services')" \
+  "$(head -n1 "$SSHD_INBOX/$csv" | tr -d '\r')"
+check "csv: no canary on the server" 0 "$(grep -ac 'CANARY-' "$SSHD_INBOX/$csv")"
+check "csv: hash" "$(sql "SELECT package_sha256 FROM delivery WHERE id = $csv_id")" \
+  "$(sha256sum "$SSHD_INBOX/$csv" | cut -d' ' -f1)"
+
+# The same package already at the final name (an answer that was lost):
+# delivered, once.
+id=$(next_id)
+cp "$SSHD_INBOX/$csv" "$SSHD_INBOX/agency-a-$id.csv"
+run deliver --profile agency-billing-csv --input "$work/export.csv" --via sftp --json
+check "already there exit" 0 "$rc"
+check "already there id" "$id" "$(json '["delivery_id"]')"
+check "already there attempt" already-there "$(json '["attempts"][-1]["outcome"]')"
+check "already there outcome" delivered "$(sql "SELECT outcome FROM delivery WHERE id = $id")"
+check "already there: one file, no .part" "$csv agency-a-$id.csv" "$(inbox)"
+check "already there: counted once" 1 \
+  "$(sql "SELECT count(*) FROM delivery_subscriber WHERE delivery_id = $id AND subscriber_id = '$sid'")"
+
+# Another file at the final name: refused, left alone.
+id=$(next_id)
+echo "someone else's file" > "$SSHD_INBOX/agency-a-$id.csv"
+run deliver --profile agency-billing-csv --input "$work/export.csv" --via sftp
+check "different file exit" 1 "$rc"
+contains "different file reason" "agency-a-$id.csv already exists on the server and differs" "$err"
+check "different file untouched" "someone else's file" "$(cat "$SSHD_INBOX/agency-a-$id.csv")"
+check "different file: no .part" "" "$(cd "$SSHD_INBOX" && ls -A | grep '\.part$')"
+check "different file: refused" refused "$(sql "SELECT outcome FROM delivery WHERE id = $id")"
+rm -f "$SSHD_INBOX"/*
+
+# A client key the server does not know: a clear authentication error.
+ssh-keygen -q -t ed25519 -N '' -f "$work/stranger"
+"$ITAKU" contractor update agency-a --key "$work/stranger" >/dev/null
+run deliver --profile agency-billing-csv --input "$work/export.csv" --via sftp
+check "wrong client key exit" 1 "$rc"
+contains "wrong client key reason" "public-key authentication as $SSHD_USER at 127.0.0.1:$SSHD_PORT failed" "$err"
+check "wrong client key: nothing on the server" "" "$(inbox)"
+
+# A key with a passphrase from the environment, never the command line.
+cat "$work/locked.pub" >> "$SSHD_DIR/authorized_keys"
+run contractor update agency-a --key "$work/locked" --key-passphrase-env AGENCY_KEY_PASSPHRASE
+check "locked key registered" 0 "$rc"
+run deliver --profile agency-billing-csv --input "$work/export.csv" --via sftp
+check "passphrase variable unset: refused" 1 "$rc"
+contains "passphrase variable named" "the key passphrase variable AGENCY_KEY_PASSPHRASE is not set" "$err"
+AGENCY_KEY_PASSPHRASE='correct horse' run deliver --profile agency-billing-csv --input "$work/export.csv" --via sftp
+check "locked key delivers" 0 "$rc"
+check "passphrase never stored" 0 "$(grep -ac 'correct horse' "$ITAKU_DB" "$ITAKU_DB-wal" 2>/dev/null | awk -F: '{s+=$2} END {print s+0}')"
+rm -f "$SSHD_INBOX"/*
+"$ITAKU" contractor update agency-a --key "$SSHD_CLIENT_KEY" >/dev/null
+
+# Nobody listening: retried with backoff, then a clear failure on record.
+dead=$(itaku_sshd_free_port)
+run contractor update agency-a --sftp "sftp://$SSHD_USER@127.0.0.1:$dead/$SSHD_INBOX"
+contains "moving the server drops the pin" "pin dropped" "$out"
+"$ITAKU" contractor update agency-a --host-key "$SSHD_HOST_KEY_FP" >/dev/null
+id=$(next_id)
+start=$(date +%s.%N)
+run deliver --profile agency-billing-csv --input "$work/export.csv" --via sftp --retries 2 --retry-wait 0.2
+took=$(py "print(round($(date +%s.%N) - $start, 1))")
+check "unreachable exit" 1 "$rc"
+contains "unreachable reason" "delivery $id to contractor agency-a failed: gave up after 3 attempts: cannot connect to 127.0.0.1:$dead" "$err"
+check "unreachable attempts" "1:network-error 2:network-error 3:network-error" \
+  "$(sql "SELECT group_concat(attempt || ':' || outcome, ' ') FROM (SELECT * FROM delivery_attempt WHERE delivery_id = $id ORDER BY attempt)")"
+check "unreachable outcome" failed "$(sql "SELECT outcome FROM delivery WHERE id = $id")"
+check "unreachable waited 0.2 + 0.4 s" 1 "$(py "print(int(0.6 <= $took < 10))")"
+check "unreachable audited" 1 "$(sql "SELECT count(*) FROM audit_event WHERE action = 'delivery.failed' AND subject = 'delivery:$id'")"
+run delivery show "$id"
+contains "show lists the attempts" "attempt 3" "$out"
+check "outbox emptied after failure" "" "$(ls -A "$work/itaku.db.d/outbox")"
+"$ITAKU" contractor update agency-a --sftp "$url" --host-key "$SSHD_HOST_KEY_FP" >/dev/null
+
+# The server dies mid-upload and comes back: the retry completes, one
+# complete file under the final name, no .part.
+"$GEN" --rows 600000 --seed 22 --out "$work/big.csv" || exit 1
+id=$(next_id)
+"$ITAKU" deliver --profile agency-billing-csv --input "$work/big.csv" --via sftp --retries 5 \
+  --retry-wait 1 --json > "$work/big.out" 2> "$work/big.err" &
+deliver_pid=$!
+part="$SSHD_INBOX/agency-a-$id.csv.part"
+for i in $(seq 1 3000); do
+  [[ -f "$part" && $(stat -c %s "$part") -gt 5000000 ]] && break
+  sleep 0.01
+done
+check "upload under way before the kill" 1 "$([[ -f "$part" ]] && echo 1 || echo 0)"
+itaku_sshd_kill
+itaku_sshd_restart || exit 1
+wait "$deliver_pid"
+check "after restart exit" 0 $?
+check "after restart: one file, no .part" "agency-a-$id.csv" "$(inbox)"
+check "after restart: whole" "$(sql "SELECT package_sha256 FROM delivery WHERE id = $id")" \
+  "$(sha256sum "$SSHD_INBOX/agency-a-$id.csv" | cut -d' ' -f1)"
+check "after restart: first attempt cut off, last delivered" "network-error delivered" \
+  "$(sql "SELECT (SELECT outcome FROM delivery_attempt WHERE delivery_id = $id AND attempt = 1) || ' ' || (SELECT outcome FROM delivery_attempt WHERE delivery_id = $id ORDER BY attempt DESC LIMIT 1)")"
+check "after restart: records" 600001 "$(wc -l < "$SSHD_INBOX/agency-a-$id.csv")"
+
+# No personal data in anything printed or logged.
+check "no canary in the audit trail" 0 "$(sql "SELECT count(*) FROM audit_event WHERE details LIKE '%CANARY-%'")"
+"$ITAKU" audit verify >/dev/null
+check "audit chain intact" 0 $?
+
+echo "sftp e2e: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
