@@ -108,6 +108,23 @@ R InspectOpenSsh(std::string_view text) {
   }
   auto public_key = r.String();
   if (!public_key) return R::Error("damaged OpenSSH key");
+  // The private section must be whole; a cut-off key still has its public
+  // half. Unencrypted, it starts with two equal check words and the type.
+  auto private_section = r.String();
+  if (!private_section || private_section->empty() || private_section->size() % 8 != 0) {
+    return R::Error("damaged OpenSSH key");
+  }
+  if (*cipher == "none") {
+    WireReader priv(*private_section);
+    auto check1 = priv.U32();
+    auto check2 = priv.U32();
+    auto inner_type = priv.String();
+    WireReader outer(*public_key);
+    if (!check1 || !check2 || *check1 != *check2 || !inner_type ||
+        *inner_type != outer.String().value_or("") || !r.rest().empty()) {
+      return R::Error("damaged OpenSSH key");
+    }
+  }
 
   WireReader pk(*public_key);
   auto type = pk.String();
