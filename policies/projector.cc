@@ -1,7 +1,7 @@
 #include "policies/projector.h"
 
 #include <algorithm>
-#include <optional>
+#include <set>
 
 #include "policies/csv.h"
 #include "policies/encoding.h"
@@ -23,9 +23,65 @@ std::string HexByte(unsigned char b) {
 
 // One output column: where it comes from and how it is masked.
 struct OutputColumn {
-  size_t source;  // index into the export's columns
+  size_t source;  // index into the export's columns, or the blank column
   Mask mask;
 };
+
+bool IsCatalogId(std::string_view id) {
+  const FieldInfo* info = FindField(id);
+  return info != nullptr && info->id == id;
+}
+
+// The column whose value goes to the drawing callback: house_drawing when it
+// goes out unmasked and not blanked, else `blank`.
+size_t DrawingSource(const std::vector<std::string>& out_names,
+                     const std::vector<OutputColumn>& columns, size_t blank) {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (out_names[i] == "house_drawing" && columns[i].mask == Mask::kNone) {
+      return columns[i].source;
+    }
+  }
+  return blank;
+}
+
+Status CheckSpecialRequests(const ProjectionSpec& spec) {
+  std::set<std::string_view> extras;
+  for (const std::string& field : spec.extra_fields) {
+    if (!IsCatalogId(field)) {
+      return Status::Error("extra field " + field + " is not a catalog field id (policy 1)");
+    }
+    if (std::find(spec.fields.begin(), spec.fields.end(), field) != spec.fields.end()) {
+      return Status::Error("extra field " + field + " is also one of the profile's fields");
+    }
+    if (!extras.insert(field).second) {
+      return Status::Error("extra field " + field + " is given twice");
+    }
+  }
+  // Messages name the special requests, never the subscriber.
+  auto sources = [](const SubscriberOverride& o) {
+    std::string text = "special request";
+    if (o.sources.size() > 1) text += "s";
+    for (size_t i = 0; i < o.sources.size(); ++i) {
+      text += (i ? ", " : " ") + std::to_string(o.sources[i]);
+    }
+    return text;
+  };
+  for (const auto& [id, o] : spec.overrides) {
+    for (const std::string& field : o.withheld) {
+      if (!IsCatalogId(field)) {
+        return Status::Error(sources(o) + " withholds " + field +
+                             ", not a catalog field id (policy 1)");
+      }
+    }
+    for (const std::string& field : o.extended) {
+      if (!extras.contains(field)) {
+        return Status::Error(sources(o) + " extends " + field +
+                             ", which is not one of the spec's extra fields");
+      }
+    }
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -49,6 +105,10 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
     if (mask == Mask::kPseudonym && spec.pseudonym_key.empty()) {
       return R::Error("mask pseudonym on " + field + " needs a pseudonym key");
     }
+  }
+  if (!spec.extra_fields.empty() || !spec.overrides.empty()) {
+    Status s = CheckSpecialRequests(spec);
+    if (!s.ok()) return s;
   }
 
   CsvReader reader(in, input_name);
@@ -115,6 +175,14 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
   }
   const size_t subscriber_index = static_cast<size_t>(subscriber - names.begin());
 
+  // values[blank] is always empty: the source of a column written empty.
+  const size_t columns = names.size();
+  const size_t blank = columns;
+
+  // Output columns: the profile's fields, then the extra fields (empty
+  // unless a subscriber's override extends them; never masked).
+  std::vector<std::string> out_names = spec.fields;
+  out_names.insert(out_names.end(), spec.extra_fields.begin(), spec.extra_fields.end());
   std::vector<OutputColumn> plan;
   for (const std::string& field : spec.fields) {
     auto it = std::find(names.begin(), names.end(), field);
@@ -125,16 +193,21 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
     plan.push_back({static_cast<size_t>(it - names.begin()),
                     mask == spec.masks.end() ? Mask::kNone : mask->second});
   }
-  // The drawing travels only when the profile sends house_drawing unmasked.
-  std::optional<size_t> drawing_index;
-  for (size_t i = 0; i < plan.size(); ++i) {
-    if (spec.fields[i] == "house_drawing" && plan[i].mask == Mask::kNone) {
-      drawing_index = plan[i].source;
+  std::vector<size_t> extra_sources;  // where each extra field comes from
+  for (const std::string& field : spec.extra_fields) {
+    auto it = std::find(names.begin(), names.end(), field);
+    if (it == names.end()) {
+      return R::Error(at_header + "column " + field +
+                      " extended by a special request (policy 6(1)) is missing");
     }
+    extra_sources.push_back(static_cast<size_t>(it - names.begin()));
+    plan.push_back({blank, Mask::kNone});
   }
+  // The drawing travels only when house_drawing goes out unmasked.
+  const size_t drawing_source = DrawingSource(out_names, plan, blank);
   summary.input_fields = names;
   for (const std::string& name : names) {
-    if (std::find(spec.fields.begin(), spec.fields.end(), name) == spec.fields.end()) {
+    if (std::find(out_names.begin(), out_names.end(), name) == out_names.end()) {
       summary.withheld_fields.push_back(name);
     }
   }
@@ -142,16 +215,18 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
 
   CsvWriter writer(out, kCsvDefaultBufferSize, CsvWriter::Mode::kBackground);
   if (spec.output_encoding == Encoding::kUtf8) writer.Raw(kUtf8Bom);
-  for (const std::string& field : spec.fields) writer.Field(field);  // ASCII ids
+  for (const std::string& field : out_names) writer.Field(field);  // ASCII ids
   writer.EndRecord();
 
   // ---- records. Buffers below are reused: no allocation per record once
   // they have grown to the largest record.
-  const size_t columns = names.size();
-  std::vector<std::string_view> values(columns);
-  std::string decoded;  // CP932 input decoded to UTF-8, whole record
-  std::string masked;   // one masked value
-  std::string encoded;  // one value encoded to CP932
+  std::vector<std::string_view> values(columns + 1);
+  values[blank] = std::string_view("", 0);  // not null: it may reach memcpy
+  std::vector<OutputColumn> record_plan;    // plan under one subscriber's override
+  std::set<int64_t> applied;                // sources of the overrides that matched
+  std::string decoded;                      // CP932 input decoded to UTF-8, whole record
+  std::string masked;                       // one masked value
+  std::string encoded;                      // one value encoded to CP932
   const bool cp932_in = encoding == Encoding::kCp932;
   const bool cp932_out = spec.output_encoding == Encoding::kCp932;
 
@@ -194,7 +269,7 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
           }
         }
       }
-      values.assign(fields.begin(), fields.end());
+      std::copy(fields.begin(), fields.end(), values.begin());  // same count: checked
     }
 
     const std::string_view subscriber_id = values[subscriber_index];
@@ -202,13 +277,36 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
       return cell_error(subscriber_index,
                         "empty subscriber_id (needed to record who received what, policy 5)");
     }
+    const std::vector<OutputColumn>* record_columns = &plan;
+    size_t record_drawing = drawing_source;
+    if (!spec.overrides.empty()) {
+      auto it = spec.overrides.find(subscriber_id);
+      if (it != spec.overrides.end()) {
+        const SubscriberOverride& o = it->second;
+        applied.insert(o.sources.begin(), o.sources.end());
+        if (o.excluded) {
+          ++summary.excluded;
+          continue;
+        }
+        record_plan = plan;
+        for (size_t i = 0; i < extra_sources.size(); ++i) {
+          if (o.extended.contains(spec.extra_fields[i])) {
+            record_plan[spec.fields.size() + i].source = extra_sources[i];
+          }
+        }
+        for (size_t i = 0; i < out_names.size(); ++i) {
+          if (o.withheld.contains(out_names[i])) record_plan[i] = {blank, Mask::kNone};
+        }
+        record_columns = &record_plan;
+        record_drawing = DrawingSource(out_names, record_plan, blank);
+      }
+    }
     if (on_record) {
-      Status s =
-          on_record(subscriber_id, drawing_index ? values[*drawing_index] : std::string_view());
+      Status s = on_record(subscriber_id, values[record_drawing]);
       if (!s.ok()) return s;
     }
 
-    for (const OutputColumn& col : plan) {
+    for (const OutputColumn& col : *record_columns) {
       std::string_view v = values[col.source];
       if (col.mask != Mask::kNone) {
         masked.clear();
@@ -229,6 +327,7 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
     ++summary.records;
   }
 
+  summary.applied_overrides.assign(applied.begin(), applied.end());
   Status s = writer.Flush();
   if (!s.ok()) {
     return R::Error("write error while writing the projection of " + std::string(input_name));

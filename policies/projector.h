@@ -3,18 +3,23 @@
 // BOM, or CP932), checks its header against the field catalog, and writes
 // each record reduced to the profile's fields, in the profile's order, with
 // masks applied. Memory does not grow with the number of records.
+// Per-subscriber special requests (policy 6(1)) can leave a record out,
+// empty a field for one subscriber, or fill a consented extra column.
 //
 // Pure: reads only the stream it is handed, writes only the stream it is
 // handed, no clock. Not thread-safe; one Project() call per thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <istream>
 #include <map>
 #include <ostream>
+#include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "contracts/status.h"
@@ -25,27 +30,72 @@ namespace itaku::policies {
 enum class Encoding { kUtf8, kCp932 };
 enum class InputEncoding { kAuto, kUtf8, kCp932 };
 
+// A subscriber's special requests (policy 6(1)) as the projector applies
+// them.
+struct SubscriberOverride {
+  // The record is left out entirely: not written, no callback.
+  bool excluded = false;
+  // Catalog ids written empty for this subscriber only, whatever their mask.
+  // Ids the output does not carry are allowed (nothing to withhold); an id
+  // that is not a catalog id is an error, so a typo cannot send a field.
+  // Withholding wins over `extended`.
+  std::set<std::string> withheld;
+  // Fields of ProjectionSpec::extra_fields filled (raw) for this subscriber
+  // only; each must be one of the spec's extra_fields, else an error.
+  std::set<std::string> extended;
+  // Ids of the special requests behind this override (for the summary).
+  std::vector<int64_t> sources;
+};
+
+// Hash for string keys that also takes a string_view, so looking a
+// subscriber up does not allocate.
+struct SubscriberIdHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+};
+// By raw subscriber_id (as in the export, decoded to UTF-8, before any mask).
+using SubscriberOverrides =
+    std::unordered_map<std::string, SubscriberOverride, SubscriberIdHash, std::equal_to<>>;
+
 struct ProjectionSpec {
   std::vector<std::string> fields;             // catalog ids, output order
   std::map<std::string, Mask> masks;           // field id -> mask; absent = kNone
   Encoding output_encoding = Encoding::kUtf8;  // UTF-8 output starts with a BOM (Excel)
   InputEncoding input_encoding = InputEncoding::kAuto;
   std::string pseudonym_key;  // HMAC-SHA256 key for Mask::kPseudonym
+  // Extra output columns after `fields`, in this order: filled only for
+  // subscribers whose override extends them, empty for everyone else. Masks
+  // never apply to them: the subscriber consented to the raw value. Each
+  // must be a catalog id present in the export and not in `fields`.
+  std::vector<std::string> extra_fields;
+  // Looked up once per record, only when non-empty: an empty map costs
+  // nothing per record.
+  SubscriberOverrides overrides;
 };
 
 struct ProjectionSummary {
-  int64_t records = 0;
+  int64_t records = 0;                        // records written (callback called)
   std::vector<std::string> input_fields;      // catalog ids of the export's columns, input order
-  std::vector<std::string> withheld_fields;   // input_fields not in spec.fields, input order
+  std::vector<std::string> withheld_fields;   // input_fields in neither spec.fields nor
+                                              // spec.extra_fields, input order
   Encoding input_encoding = Encoding::kUtf8;  // as detected or given
+  int64_t excluded = 0;  // records left out by an override (not counted in `records`)
+  // Sorted, unique: the sources of the overrides that matched a record of
+  // this export (excluded records included).
+  std::vector<int64_t> applied_overrides;
 };
 
-// Called once per record with the record's raw subscriber_id (before any
-// mask). Returning an error stops the projection with that error.
+// Called once per record written with the record's raw subscriber_id
+// (before any mask; also when the override withholds subscriber_id), never
+// for an excluded record. Returning an error stops the projection with that
+// error.
 using RecordCallback = std::function<Status(std::string_view subscriber_id)>;
 // The same, also given the record's raw house_drawing value (a file name)
-// when the spec sends house_drawing unmasked; empty otherwise. Transports
-// that carry files use it to add exactly the delivered records' drawings.
+// when the record's house_drawing column goes out with its value: the spec
+// sends house_drawing unmasked and the subscriber's override does not
+// withhold it, or house_drawing is an extra field the subscriber's override
+// extends. Empty otherwise. Transports that carry files use it to add
+// exactly the delivered records' drawings.
 using RecordDrawingCallback =
     std::function<Status(std::string_view subscriber_id, std::string_view house_drawing)>;
 
@@ -54,7 +104,20 @@ using RecordDrawingCallback =
 //   "export.csv:1: unknown column 'foo' (not in the field catalog, policy 1)"
 //   "export.csv:7: unterminated quoted field"
 //   "export.csv:9: column 5 (address): invalid UTF-8"
-// The export must have a subscriber_id column and every field of the spec.
+// The export must have a subscriber_id column and every field (and extra
+// field) of the spec:
+//   "export.csv:1: column phone required by the profile is missing"
+//   "export.csv:1: column phone extended by a special request (policy 6(1)) is missing"
+// Spec errors (programming errors, no file prefix) come before the export is
+// read:
+//   "extra field foo is not a catalog field id (policy 1)"
+//   "extra field name is also one of the profile's fields"
+//   "extra field phone is given twice"
+//   "special request 12 extends email, which is not one of the spec's extra fields"
+//   "special request 12 withholds phnoe, not a catalog field id (policy 1)"
+// The header row lists `fields` then `extra_fields` whether or not any
+// record extends them. An excluded record is still read and checked: a bad
+// cell in it fails the projection like any other.
 // On error, whatever was written to `out` must be discarded by the caller.
 Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
                                   std::string_view input_name, std::ostream* out,

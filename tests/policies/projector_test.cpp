@@ -4,6 +4,7 @@
 
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "policies/encoding.h"
@@ -266,6 +267,243 @@ TEST(ProjectorTest, LargeInputAcrossBufferBoundaries) {
   EXPECT_EQ(run.seen.size(), static_cast<size_t>(kRows));
   EXPECT_EQ(run.seen.back(), "S" + std::to_string(10000000 + kRows - 1));
   EXPECT_EQ(run.out, expected);
+}
+
+// ---- special requests (policy 6(1)): per-subscriber overrides
+
+const std::string kThree =
+    "subscriber_id,name,birth_date,phone,house_drawing\r\n"
+    "S1,山田　太郎,1980-05-12,079-123-4567,S1.pdf\r\n"
+    "S2,髙橋　花子,1975-01-02,06-1111-2222,S2.pdf\r\n"
+    "S3,佐藤　一郎,1990-12-31,03-3333-4444,S3.pdf\r\n";
+
+struct DrawingOutcome {
+  Result<ProjectionSummary> result = Result<ProjectionSummary>::Error("not run");
+  std::string out;
+  std::vector<std::pair<std::string, std::string>> seen;  // (subscriber id, drawing)
+};
+
+DrawingOutcome ProjectWithDrawings(const ProjectionSpec& spec, const std::string& input) {
+  DrawingOutcome run;
+  std::istringstream in(input);
+  std::ostringstream out;
+  run.result = policies::Project(spec, in, "export.csv", &out,
+                                 [&](std::string_view id, std::string_view drawing) {
+                                   run.seen.emplace_back(id, drawing);
+                                   return Status::Ok();
+                                 });
+  run.out = out.str();
+  return run;
+}
+
+SubscriberOverride Excluded(std::vector<int64_t> sources) {
+  SubscriberOverride o;
+  o.excluded = true;
+  o.sources = std::move(sources);
+  return o;
+}
+
+TEST(ProjectorSpecialRequestTest, OverrideForNobodyInTheExportChangesNothing) {
+  ProjectionSpec spec = Spec({"subscriber_id", "name", "phone"});
+  spec.masks = {{"phone", Mask::kLast4}};
+  Outcome plain = Project(spec, kThree);
+  ASSERT_TRUE(plain.result.ok()) << plain.result.message();
+  spec.overrides["S9"] = Excluded({4});
+  Outcome run = Project(spec, kThree);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, plain.out);
+  EXPECT_EQ(run.seen, plain.seen);
+  EXPECT_EQ(run.result->records, 3);
+  EXPECT_EQ(run.result->excluded, 0);
+  EXPECT_TRUE(run.result->applied_overrides.empty());
+}
+
+TEST(ProjectorSpecialRequestTest, ExcludedSubscriberIsLeftOutOthersAreByteIdentical) {
+  ProjectionSpec spec = Spec({"subscriber_id", "name", "phone"});
+  spec.masks = {{"phone", Mask::kLast4}};
+  Outcome plain = Project(spec, kThree);
+  ASSERT_TRUE(plain.result.ok()) << plain.result.message();
+  const std::string s2_row = "S2,髙橋　花子,********2222\r\n";
+  const size_t at = plain.out.find(s2_row);
+  ASSERT_NE(at, std::string::npos);
+  std::string expected = plain.out;
+  expected.erase(at, s2_row.size());
+
+  spec.overrides["S2"] = Excluded({11});
+  Outcome run = Project(spec, kThree);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, expected);
+  EXPECT_EQ(run.seen, (std::vector<std::string>{"S1", "S3"}));
+  EXPECT_EQ(run.result->records, 2);
+  EXPECT_EQ(run.result->excluded, 1);
+  EXPECT_EQ(run.result->applied_overrides, std::vector<int64_t>{11});
+  // A dry run counts the same.
+  run = Project(spec, kThree, /*dry_run=*/true);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.result->records, 2);
+  EXPECT_EQ(run.result->excluded, 1);
+}
+
+TEST(ProjectorSpecialRequestTest, WithheldFieldIsEmptyForThatSubscriberOnly) {
+  ProjectionSpec spec = Spec({"subscriber_id", "phone", "name"});
+  spec.masks = {{"phone", Mask::kLast4}};
+  spec.overrides["S2"].withheld = {"phone"};  // masked, still withheld
+  spec.overrides["S2"].sources = {3};
+  Outcome run = Project(spec, kThree);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, std::string(kBom) +
+                         "subscriber_id,phone,name\r\n"
+                         "S1,********4567,山田　太郎\r\n"
+                         "S2,,髙橋　花子\r\n"
+                         "S3,********4444,佐藤　一郎\r\n");
+  EXPECT_EQ(run.seen, (std::vector<std::string>{"S1", "S2", "S3"}));
+  EXPECT_EQ(run.result->records, 3);
+  EXPECT_EQ(run.result->applied_overrides, std::vector<int64_t>{3});
+  // The summary's withheld_fields is about the export, not a subscriber.
+  EXPECT_EQ(run.result->withheld_fields, (std::vector<std::string>{"birth_date", "house_drawing"}));
+}
+
+TEST(ProjectorSpecialRequestTest, WithheldSubscriberIdStillReachesTheCallbackRaw) {
+  ProjectionSpec spec = Spec({"subscriber_id", "name"});
+  spec.overrides["S1"].withheld = {"subscriber_id", "address"};  // address: not sent anyway
+  Outcome run = Project(spec, kThree);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, std::string(kBom) +
+                         "subscriber_id,name\r\n"
+                         ",山田　太郎\r\n"
+                         "S2,髙橋　花子\r\n"
+                         "S3,佐藤　一郎\r\n");
+  EXPECT_EQ(run.seen, (std::vector<std::string>{"S1", "S2", "S3"}));
+}
+
+TEST(ProjectorSpecialRequestTest, ExtendedFieldIsFilledRawForThatSubscriberOnly) {
+  ProjectionSpec spec = Spec({"subscriber_id", "name"});
+  spec.extra_fields = {"birth_date", "phone"};
+  // Masks never apply to extra fields: the subscriber consented to the raw value.
+  spec.masks = {{"birth_date", Mask::kYear}, {"phone", Mask::kRedact}};
+  spec.overrides["S2"].extended = {"birth_date", "phone"};
+  spec.overrides["S3"].extended = {"phone"};
+  Outcome run = Project(spec, kThree);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, std::string(kBom) +
+                         "subscriber_id,name,birth_date,phone\r\n"
+                         "S1,山田　太郎,,\r\n"
+                         "S2,髙橋　花子,1975-01-02,06-1111-2222\r\n"
+                         "S3,佐藤　一郎,,03-3333-4444\r\n");
+  EXPECT_EQ(run.result->withheld_fields, std::vector<std::string>{"house_drawing"});
+  EXPECT_TRUE(run.result->applied_overrides.empty());  // no sources given
+}
+
+TEST(ProjectorSpecialRequestTest, WithholdingWinsOverExtending) {
+  ProjectionSpec spec = Spec({"subscriber_id"});
+  spec.extra_fields = {"phone"};
+  spec.overrides["S1"].extended = {"phone"};
+  spec.overrides["S1"].withheld = {"phone"};
+  Outcome run = Project(spec, kThree);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, std::string(kBom) + "subscriber_id,phone\r\nS1,\r\nS2,\r\nS3,\r\n");
+}
+
+TEST(ProjectorSpecialRequestTest, WithheldHouseDrawingIsNotHandedToTheCallback) {
+  ProjectionSpec spec = Spec({"subscriber_id", "house_drawing"});
+  spec.overrides["S2"].withheld = {"house_drawing"};
+  DrawingOutcome run = ProjectWithDrawings(spec, kThree);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.seen, (std::vector<std::pair<std::string, std::string>>{
+                          {"S1", "S1.pdf"}, {"S2", ""}, {"S3", "S3.pdf"}}));
+  EXPECT_EQ(run.out,
+            std::string(kBom) + "subscriber_id,house_drawing\r\nS1,S1.pdf\r\nS2,\r\nS3,S3.pdf\r\n");
+}
+
+TEST(ProjectorSpecialRequestTest, ExtendedHouseDrawingIsHandedToTheCallback) {
+  ProjectionSpec spec = Spec({"subscriber_id"});
+  spec.extra_fields = {"house_drawing"};
+  spec.masks = {{"house_drawing", Mask::kRedact}};  // not applied to an extra field
+  spec.overrides["S3"].extended = {"house_drawing"};
+  spec.overrides["S1"] = Excluded({2});
+  DrawingOutcome run = ProjectWithDrawings(spec, kThree);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.seen,
+            (std::vector<std::pair<std::string, std::string>>{{"S2", ""}, {"S3", "S3.pdf"}}));
+  EXPECT_EQ(run.out, std::string(kBom) + "subscriber_id,house_drawing\r\nS2,\r\nS3,S3.pdf\r\n");
+}
+
+TEST(ProjectorSpecialRequestTest, SummaryCountsAndAppliedOverrides) {
+  ProjectionSpec spec = Spec({"subscriber_id"});
+  spec.extra_fields = {"phone"};
+  spec.overrides["S1"] = Excluded({9, 3});
+  spec.overrides["S3"].extended = {"phone"};
+  spec.overrides["S3"].sources = {5, 3};
+  spec.overrides["S7"] = Excluded({1});  // not in the export
+  Outcome run = Project(spec, kThree);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.result->records, 2);
+  EXPECT_EQ(run.result->excluded, 1);
+  EXPECT_EQ(run.result->applied_overrides, (std::vector<int64_t>{3, 5, 9}));
+  EXPECT_EQ(run.seen, (std::vector<std::string>{"S2", "S3"}));
+  EXPECT_EQ(run.result->withheld_fields,
+            (std::vector<std::string>{"name", "birth_date", "house_drawing"}));
+}
+
+TEST(ProjectorSpecialRequestTest, ExtraFieldMissingFromTheExport) {
+  ProjectionSpec spec = Spec({"subscriber_id", "name"});
+  spec.extra_fields = {"address"};
+  EXPECT_EQ(ErrorOf(spec, kThree),
+            "export.csv:1: column address extended by a special request (policy 6(1)) is "
+            "missing");
+}
+
+TEST(ProjectorSpecialRequestTest, BadExtraFieldsAndOverridesAreRefused) {
+  ProjectionSpec spec = Spec({"subscriber_id", "name"});
+  spec.extra_fields = {"foo"};
+  EXPECT_EQ(ErrorOf(spec, kThree), "extra field foo is not a catalog field id (policy 1)");
+  spec.extra_fields = {"氏名"};  // a label, not an id
+  EXPECT_EQ(ErrorOf(spec, kThree), "extra field 氏名 is not a catalog field id (policy 1)");
+  spec.extra_fields = {"name"};
+  EXPECT_EQ(ErrorOf(spec, kThree), "extra field name is also one of the profile's fields");
+  spec.extra_fields = {"phone", "phone"};
+  EXPECT_EQ(ErrorOf(spec, kThree), "extra field phone is given twice");
+
+  spec.extra_fields = {"phone"};
+  spec.overrides["S1"].extended = {"birth_date"};
+  spec.overrides["S1"].sources = {4, 8};
+  EXPECT_EQ(ErrorOf(spec, kThree),
+            "special requests 4, 8 extends birth_date, which is not one of the spec's extra "
+            "fields");
+  spec.overrides["S1"].extended = {"phone"};
+  spec.overrides["S1"].withheld = {"phnoe"};
+  EXPECT_EQ(ErrorOf(spec, kThree),
+            "special requests 4, 8 withholds phnoe, not a catalog field id (policy 1)");
+}
+
+TEST(ProjectorSpecialRequestTest, Cp932InAndOutWithExtraFields) {
+  const std::string input = ToCp932(
+      "加入者番号,氏名,口座名義\r\n"
+      "S1,髙橋　①郎,ﾀｶﾊｼ ｲﾁﾛｳ\r\n"
+      "S2,山﨑～－,ﾔﾏｻﾞｷ\r\n");
+  ProjectionSpec spec = Spec({"subscriber_id"});
+  spec.extra_fields = {"name", "account_holder"};
+  spec.output_encoding = Encoding::kCp932;
+  spec.overrides["S2"].extended = {"name", "account_holder"};
+  spec.overrides["S1"].extended = {"account_holder"};
+  Outcome run = Project(spec, input);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.result->input_encoding, Encoding::kCp932);
+  EXPECT_EQ(run.out, "subscriber_id,name,account_holder\r\n" +
+                         ToCp932("S1,,ﾀｶﾊｼ ｲﾁﾛｳ\r\nS2,山﨑～－,ﾔﾏｻﾞｷ\r\n"));
+}
+
+TEST(ProjectorSpecialRequestTest, ExtendedCharacterWithoutCp932EncodingIsAnError) {
+  ProjectionSpec spec = Spec({"subscriber_id"});
+  spec.extra_fields = {"name"};
+  spec.output_encoding = Encoding::kCp932;
+  const std::string input = "subscriber_id,name\r\nS1,吉田\r\nS2,𠮷田\r\n";
+  Outcome run = Project(spec, input);  // nobody extends name: 𠮷 never needs encoding
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, "subscriber_id,name\r\nS1,\r\nS2,\r\n");
+  spec.overrides["S2"].extended = {"name"};
+  EXPECT_EQ(ErrorOf(spec, input),
+            "export.csv:3: column 2 (name): a character has no CP932 encoding");
 }
 
 }  // namespace
