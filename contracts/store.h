@@ -28,7 +28,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // The schema version after migrations (latest known = kSchemaVersion).
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
   virtual Result<int> SchemaVersion() = 0;
   // Folder beside the database for documents (NDA scans): "<db>.d/documents".
   virtual std::string DocumentDir() const = 0;
@@ -103,6 +103,35 @@ class Store {
   virtual Result<std::optional<MediaRecord>> FindMediaRecord(int64_t delivery_id) = 0;
   // By delivery id; only "written" and "handed-over" ones when outstanding.
   virtual Result<std::vector<MediaRecord>> ListMediaRecords(bool outstanding_only) = 0;
+
+  // Staff. Add refuses an existing name; Remove deletes (the audit trail
+  // keeps who they were).
+  virtual Status AddStaff(const StaffMember& staff) = 0;
+  virtual Result<std::optional<StaffMember>> FindStaff(const std::string& name) = 0;
+  virtual Result<std::vector<StaffMember>> ListStaff() = 0;  // by name
+  virtual Status RemoveStaff(const std::string& name) = 0;
+
+  // Special requests. Add returns the new id; Update rewrites every field
+  // but id and subscriber_id.
+  virtual Result<int64_t> AddSpecialRequest(const SpecialRequest& request) = 0;
+  virtual Status UpdateSpecialRequest(const SpecialRequest& request) = 0;
+  virtual Result<std::optional<SpecialRequest>> FindSpecialRequest(int64_t id) = 0;
+  // By id; one subscriber's when given; ended ones only when asked.
+  virtual Result<std::vector<SpecialRequest>> ListSpecialRequests(
+      const std::optional<std::string>& subscriber_id, bool include_ended) = 0;
+  // Which special requests shaped a delivery.
+  virtual Status AddDeliverySpecialRequests(int64_t delivery_id,
+                                            const std::vector<int64_t>& request_ids) = 0;
+  virtual Result<std::vector<int64_t>> ListDeliverySpecialRequests(int64_t delivery_id) = 0;
+
+  // Corrective-action requests. Add returns the new id; Update rewrites
+  // every field but id.
+  virtual Result<int64_t> AddCorrectiveRequest(const CorrectiveRequest& request) = 0;
+  virtual Status UpdateCorrectiveRequest(const CorrectiveRequest& request) = 0;
+  virtual Result<std::optional<CorrectiveRequest>> FindCorrectiveRequest(int64_t id) = 0;
+  // By id; filtered by contractor and state when given.
+  virtual Result<std::vector<CorrectiveRequest>> ListCorrectiveRequests(
+      const std::optional<std::string>& contractor_id, const std::optional<std::string>& state) = 0;
 
   // Audit rows, stored verbatim. seq is assigned by the caller (last + 1).
   virtual Result<std::optional<AuditEvent>> LastAuditEvent() = 0;

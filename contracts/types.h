@@ -100,6 +100,80 @@ struct DeliveryAttempt {
   std::string error;
 };
 
+// Staff who act through Itaku. Only a privacy officer decides corrective-
+// action requests and ends special requests.
+struct StaffMember {
+  std::string name;
+  std::string role;  // "operator" | "privacy-officer" | "auditor"
+  std::string added_by;
+  std::string added_at;
+};
+
+// 特に申し入れ (policy 6(1)): a subscriber's special request about what one
+// contractor, or every contractor working for one purpose, receives.
+struct SpecialRequest {
+  int64_t id = 0;  // assigned by the store
+  std::string subscriber_id;
+  std::string contractor_id;  // exactly one of contractor_id and purpose is set
+  std::string purpose;
+  std::string kind;                 // "exclude" | "withhold" | "extend"
+  std::vector<std::string> fields;  // withheld or extended fields; empty for exclude
+  std::string consent_sha256;       // extend: the consent evidence's hash
+  std::string consent_path;         // extend: the store's copy of it
+  Date valid_from;
+  std::optional<Date> valid_until;  // open-ended when absent
+  std::string created_by;
+  std::string created_at;
+  std::string ended_by;  // empty while not ended
+  std::string ended_at;
+  std::string end_reason;
+};
+
+// 是正の申し入れ (policy 6(3)-(4)): a subscriber asks that a contractor's
+// handling be corrected. States, in order: "received" -> "decided" ->
+// "instructed" -> "answered" -> "closed" -> "notified"; a request decided
+// not justified may go from "decided" straight to "notified".
+struct CorrectiveRequest {
+  int64_t id = 0;  // assigned by the store
+  std::string subscriber_id;
+  std::string channel;  // "phone" | "letter" | "web" | "counter"
+  std::string contractor_id;
+  std::string request_text;
+  std::string received_at;
+  std::string received_by;
+  std::string contact_email;  // where the outcome notice goes, when given
+  std::string state = "received";
+
+  std::optional<bool> justified;
+  std::string decision_reason;
+  std::string decided_by;
+  std::string decided_at;
+
+  std::string instruction_text;
+  std::string instructed_to;    // the contractor's address, or the letter file
+  std::string instruction_via;  // "email" | "letter"
+  std::string instructed_by;
+  std::string instructed_at;
+
+  std::string answer_text;
+  std::string answered_by;
+  std::string answered_at;
+
+  std::optional<bool> carried_out;
+  std::string close_reason;  // required when not carried out
+  std::string closed_by;
+  std::string closed_at;
+
+  std::string notice_via;  // "email" | "letter"
+  std::string notice_to;   // e-mail address or letter file (never a postal address)
+  std::string notice_subject;
+  std::string notice_text;
+  std::string notified_by;
+  std::string notified_at;
+  std::string notice_error;  // the last failed attempt to send a notice; empty when none
+  std::string notice_error_at;
+};
+
 // The physical medium a media package travels on (電子記録媒体の引渡し).
 // state: "written" -> "handed-over" -> "returned" | "destroyed".
 struct MediaRecord {

@@ -8,9 +8,11 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "gateway/files.h"
+#include "gateway/requests.h"
 #include "policies/decision.h"
 #include "transports/certificate.h"
 #include "transports/media_package.h"
@@ -207,6 +209,7 @@ struct PackageJob {
 struct PackageWritten {
   std::string path;  // the package under its final name
   std::vector<std::string> withheld;
+  std::vector<int64_t> special_requests;  // that shaped it
   size_t drawings = 0;
   nlohmann::json recipient;
 };
@@ -243,6 +246,7 @@ Result<PackageWritten> WriteEncryptedPackage(PackageJob& job, const std::string&
     if (!summary.ok()) return summary.status();
     records = summary->records;
     out.withheld = summary->withheld_fields;
+    out.special_requests = summary->applied_overrides;
     return Status::Ok();
   });
   // Joined before anything else touches the store, error or not.
@@ -273,6 +277,7 @@ Result<PackageWritten> WriteEncryptedPackage(PackageJob& job, const std::string&
       {"profile", {{"id", p.id}, {"version", p.version}}},
       {"purpose", p.purpose},
       {"fields", p.fields},
+      {"extra_fields", job.spec.extra_fields},
       {"masks", p.masks},
       {"encoding", p.output_encoding},
       {"records", records},
@@ -334,6 +339,7 @@ Result<PackageWritten> WriteCsvPackage(PackageJob& job, const std::string& dir,
     if (!os) return fail(Status::Error("cannot write " + temp.string() + " (disk full?)"));
     rec.record_count = summary->records;
     out.withheld = summary->withheld_fields;
+    out.special_requests = summary->applied_overrides;
   }
   auto sha = Sha256File(temp.string());
   if (!sha.ok()) return fail(sha.status());
@@ -463,6 +469,10 @@ Status DeliverBySftp(Context& ctx, const DeliverRequest& req, PackageJob& job,
     if (!written.ok()) return written.status();
     package_path = written->path;
     result.withheld = written->withheld;
+    result.special_requests = written->special_requests;
+    if (Status sr = ctx.store->AddDeliverySpecialRequests(rec.id, written->special_requests);
+        !sr.ok())
+      return sr;
     if (Status o = ctx.store->SetDeliveryOutcome(rec.id, "sending", "", rec.record_count,
                                                  rec.package_sha256);
         !o.ok())
@@ -472,6 +482,7 @@ Status DeliverBySftp(Context& ctx, const DeliverRequest& req, PackageJob& job,
     details["package"] = name;
     details["recipient"] = written->recipient;
     details["drawings"] = written->drawings;
+    details["special_requests"] = written->special_requests;
     details["server"] = endpoint.host + ":" + std::to_string(endpoint.port);
     return ctx.audit->Append(ctx.actor, "delivery.sending", "delivery:" + std::to_string(rec.id),
                              details);
@@ -659,6 +670,37 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   spec.input_encoding = req.input_encoding;
   spec.pseudonym_key = *key.value();
 
+  // Special requests (policy 6(1)) in force today for this contractor or
+  // purpose: who is left out, what is withheld or, with consent, added.
+  auto shaping = ShapeBySpecialRequests(ctx, p.contractor_id, p.purpose, p.fields);
+  if (!shaping.ok()) return shaping.status();
+  spec.overrides = std::move(shaping->overrides);
+  {
+    // An extension of a field this export does not have cannot be honoured;
+    // it is reported, and the delivery goes ahead without it.
+    std::ifstream header_in(req.input_path, std::ios::binary);
+    std::string header;
+    std::getline(header_in, header);
+    std::istringstream header_only(header + "\n");
+    policies::ProjectionSpec probe;
+    probe.fields = {"subscriber_id"};
+    probe.input_encoding = req.input_encoding;
+    auto columns = policies::Project(probe, header_only, rec.input_name, nullptr,
+                                     [](std::string_view) { return Status::Ok(); });
+    for (const std::string& f : shaping->extra_fields) {
+      const bool present =
+          columns.ok() && std::find(columns->input_fields.begin(), columns->input_fields.end(),
+                                    f) != columns->input_fields.end();
+      if (present) {
+        spec.extra_fields.push_back(f);
+        continue;
+      }
+      result.notes.push_back("an extension adds " + f + ", which " + rec.input_name +
+                             " does not have; not sent");
+      for (auto& [subscriber, o] : spec.overrides) o.extended.erase(f);
+    }
+  }
+
   // Records a delivery that could not be completed; whatever it wrote is
   // already gone (the package writer removes its temporary file).
   auto record_failure = [&](const Status& why) -> Result<DeliverResult> {
@@ -683,14 +725,19 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
                           [](std::string_view, std::string_view) { return Status::Ok(); });
     if (!summary.ok()) return record_failure(summary.status());
     result.withheld = summary->withheld_fields;
+    result.special_requests = summary->applied_overrides;
     rec.outcome = "dry-run";
     rec.record_count = summary->records;
     Status s = ctx.store->Transaction([&]() -> Status {
       auto id = ctx.store->AddDelivery(rec);
       if (!id.ok()) return id.status();
       rec.id = id.value();
+      if (Status sr = ctx.store->AddDeliverySpecialRequests(rec.id, result.special_requests);
+          !sr.ok())
+        return sr;
       nlohmann::json details = RecordJson(rec);
       details["withheld"] = result.withheld;
+      details["special_requests"] = result.special_requests;
       return ctx.audit->Append(ctx.actor, "delivery.dry-run", "delivery:" + std::to_string(rec.id),
                                details);
     });
@@ -726,6 +773,10 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
     if (!written.ok()) return written.status();
     package_path = written->path;
     result.withheld = written->withheld;
+    result.special_requests = written->special_requests;
+    if (Status sr = ctx.store->AddDeliverySpecialRequests(rec.id, written->special_requests);
+        !sr.ok())
+      return sr;
     if (Status o = ctx.store->SetDeliveryOutcome(rec.id, "delivered", "", rec.record_count,
                                                  rec.package_sha256);
         !o.ok())
@@ -739,6 +790,7 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
     details["package"] = name;
     details["recipient"] = written->recipient;
     details["drawings"] = written->drawings;
+    details["special_requests"] = written->special_requests;
     return ctx.audit->Append(ctx.actor, "delivery.media", "delivery:" + std::to_string(rec.id),
                              details);
   });

@@ -43,6 +43,8 @@ struct DeliverResult {
   std::map<std::string, std::string> masks;
   std::string package_path;  // media: the package written; sftp: where it went
   std::vector<contracts::DeliveryAttempt> attempts;  // sftp: every try, in order
+  std::vector<int64_t> special_requests;  // the special requests (6(1)) that shaped it
+  std::vector<std::string> notes;         // what staff should know (no personal data)
   std::string passphrase;  // media with a password recipient: shown once, never stored
   bool allowed() const { return reasons.empty(); }
 };

@@ -741,7 +741,9 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
             {"fields_sent", rec.fields},
             {"fields_withheld", r->withheld},
             {"masks", r->masks},
-            {"records", rec.record_count}};
+            {"records", rec.record_count},
+            {"special_requests", r->special_requests},
+            {"notes", r->notes}};
   if (!r->allowed()) {
     // A refusal is printed in full and still makes the command fail.
     return Result<Output>::Error("delivery " + std::to_string(rec.id) +
@@ -775,6 +777,12 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
   for (const auto& [f, m] : r->masks) text << "\n  " << f << " masked: " << m;
   text << "\nfields withheld: " << (r->withheld.empty() ? "none" : Join(r->withheld))
        << "\nrecords: " << rec.record_count;
+  if (!r->special_requests.empty()) {
+    std::vector<std::string> ids;
+    for (int64_t id : r->special_requests) ids.push_back("#" + std::to_string(id));
+    text << "\nshaped by special requests: " << Join(ids);
+  }
+  for (const auto& note : r->notes) text << "\nnote: " << note;
   return Output{j, text.str()};
 }
 

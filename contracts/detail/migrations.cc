@@ -150,6 +150,41 @@ const std::vector<std::string> kVersion3 = {
     "ALTER TABLE profile ADD COLUMN output_package TEXT NOT NULL DEFAULT 'p7m'",
 };
 
+// Version 4: staff, special requests (6(1)) and corrective-action requests
+// (6(3)-(4)). A request's indexed columns stand beside the whole record as
+// JSON (details), which the store alone reads and writes.
+const std::vector<std::string> kVersion4 = {
+    "CREATE TABLE staff ("
+    " name TEXT PRIMARY KEY,"
+    " role TEXT NOT NULL,"
+    " added_by TEXT NOT NULL,"
+    " added_at TEXT NOT NULL)",
+
+    "CREATE TABLE special_request ("
+    " id " ITAKU_AUTO_ID
+    ","
+    " subscriber_id TEXT NOT NULL,"
+    " contractor_id TEXT NOT NULL,"
+    " purpose TEXT NOT NULL,"
+    " ended_at TEXT NOT NULL,"
+    " details TEXT NOT NULL)",
+    "CREATE INDEX special_request_by_subscriber ON special_request (subscriber_id)",
+
+    "CREATE TABLE delivery_special_request ("
+    " delivery_id INTEGER NOT NULL REFERENCES delivery (id),"
+    " special_request_id INTEGER NOT NULL REFERENCES special_request (id),"
+    " PRIMARY KEY (delivery_id, special_request_id))",
+
+    "CREATE TABLE corrective_request ("
+    " id " ITAKU_AUTO_ID
+    ","
+    " subscriber_id TEXT NOT NULL,"
+    " contractor_id TEXT NOT NULL REFERENCES contractor (id),"
+    " state TEXT NOT NULL,"
+    " received_at TEXT NOT NULL,"
+    " details TEXT NOT NULL)",
+};
+
 #undef ITAKU_AUTO_ID
 
 }  // namespace
@@ -161,7 +196,7 @@ const char* const kCreateSchemaMigrations =
 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
-      {1, kVersion1}, {2, kVersion2}, {3, kVersion3}};
+      {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}};
   return kMigrations;
 }
 

@@ -70,6 +70,27 @@ class SqliteStore final : public Store {
   Result<std::optional<MediaRecord>> FindMediaRecord(int64_t delivery_id) override;
   Result<std::vector<MediaRecord>> ListMediaRecords(bool outstanding_only) override;
 
+  Status AddStaff(const StaffMember& staff) override;
+  Result<std::optional<StaffMember>> FindStaff(const std::string& name) override;
+  Result<std::vector<StaffMember>> ListStaff() override;
+  Status RemoveStaff(const std::string& name) override;
+
+  Result<int64_t> AddSpecialRequest(const SpecialRequest& request) override;
+  Status UpdateSpecialRequest(const SpecialRequest& request) override;
+  Result<std::optional<SpecialRequest>> FindSpecialRequest(int64_t id) override;
+  Result<std::vector<SpecialRequest>> ListSpecialRequests(
+      const std::optional<std::string>& subscriber_id, bool include_ended) override;
+  Status AddDeliverySpecialRequests(int64_t delivery_id,
+                                    const std::vector<int64_t>& request_ids) override;
+  Result<std::vector<int64_t>> ListDeliverySpecialRequests(int64_t delivery_id) override;
+
+  Result<int64_t> AddCorrectiveRequest(const CorrectiveRequest& request) override;
+  Status UpdateCorrectiveRequest(const CorrectiveRequest& request) override;
+  Result<std::optional<CorrectiveRequest>> FindCorrectiveRequest(int64_t id) override;
+  Result<std::vector<CorrectiveRequest>> ListCorrectiveRequests(
+      const std::optional<std::string>& contractor_id,
+      const std::optional<std::string>& state) override;
+
   Result<std::optional<AuditEvent>> LastAuditEvent() override;
   Status AppendAuditEvent(const AuditEvent& event) override;
   Status ForEachAuditEvent(const std::function<bool(const AuditEvent&)>& visit) override;

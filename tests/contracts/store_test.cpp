@@ -108,10 +108,10 @@ TEST_F(StoreTest, ReopeningAppliesMigrationsOnce) {
   store_.reset();
   store_ = Open();
   ASSERT_NE(store_, nullptr);
-  EXPECT_EQ(*store_->SchemaVersion(), 3);
+  EXPECT_EQ(*store_->SchemaVersion(), Store::kSchemaVersion);
   int rows = 0;
   Raw() << "SELECT COUNT(*) FROM schema_migrations", into(rows), now;
-  EXPECT_EQ(rows, 3);
+  EXPECT_EQ(rows, Store::kSchemaVersion);
 }
 
 TEST_F(StoreTest, UsesWriteAheadLog) {
@@ -672,6 +672,100 @@ TEST_F(StoreMediaTest, ReceiptsOfInterleavedBatchesStayWithTheirDelivery) {
                   .ok());
   EXPECT_EQ(a_seen, (std::vector<std::string>{"S1", "S2", "S3"}));
   EXPECT_EQ(b_seen, (std::vector<std::string>{"S9"}));
+}
+
+}  // namespace
+}  // namespace itaku::contracts
+
+namespace itaku::contracts {
+namespace {
+
+class RequestStoreTest : public StoreTest {};
+
+TEST_F(RequestStoreTest, StaffRoundTripAndDuplicateRefused) {
+  ASSERT_TRUE(store_->AddStaff({"鈴木", "privacy-officer", "admin", "2026-12-01T00:00:00Z"}).ok());
+  Status again = store_->AddStaff({"鈴木", "operator", "admin", "2026-12-01T00:00:00Z"});
+  EXPECT_EQ(again.message(), "staff member 鈴木 already exists");
+  auto found = store_->FindStaff("鈴木");
+  ASSERT_TRUE(found.ok() && found.value());
+  EXPECT_EQ(found.value()->role, "privacy-officer");
+  ASSERT_TRUE(store_->RemoveStaff("鈴木").ok());
+  EXPECT_FALSE(store_->FindStaff("鈴木").value());
+  EXPECT_FALSE(store_->RemoveStaff("鈴木").ok());
+}
+
+TEST_F(RequestStoreTest, CorrectiveRequestKeepsEveryField) {
+  AddContractor("agency-a");
+  CorrectiveRequest r;
+  r.subscriber_id = "S90001";
+  r.contractor_id = "agency-a";
+  r.channel = "phone";
+  r.request_text = "夜間の督促電話をやめてほしい";
+  r.received_at = "2026-12-01T01:00:00Z";
+  r.received_by = "窓口";
+  auto id = store_->AddCorrectiveRequest(r);
+  ASSERT_TRUE(id.ok()) << id.message();
+  r.id = id.value();
+  r.state = "closed";
+  r.justified = true;
+  r.decision_reason = "範囲外";
+  r.carried_out = false;
+  r.close_reason = "契約上必要";
+  r.notice_error = "SMTP 127.0.0.1:1: cannot connect";
+  ASSERT_TRUE(store_->UpdateCorrectiveRequest(r).ok());
+  auto back = store_->FindCorrectiveRequest(r.id);
+  ASSERT_TRUE(back.ok() && back.value());
+  EXPECT_EQ(back.value()->request_text, r.request_text);
+  EXPECT_EQ(back.value()->state, "closed");
+  EXPECT_EQ(back.value()->justified, std::optional<bool>(true));
+  EXPECT_EQ(back.value()->carried_out, std::optional<bool>(false));
+  EXPECT_EQ(back.value()->close_reason, "契約上必要");
+  EXPECT_EQ(back.value()->notice_error, r.notice_error);
+  EXPECT_EQ(store_->ListCorrectiveRequests(std::string("agency-a"), std::string("closed"))->size(),
+            1u);
+  EXPECT_EQ(store_->ListCorrectiveRequests(std::nullopt, std::string("notified"))->size(), 0u);
+  EXPECT_EQ(store_->ListCorrectiveRequests(std::string("agency-b"), std::nullopt)->size(), 0u);
+  EXPECT_FALSE(store_->AddCorrectiveRequest([&] {
+                       CorrectiveRequest other = r;
+                       other.contractor_id = "nobody";
+                       return other;
+                     }())
+                   .ok());
+}
+
+TEST_F(RequestStoreTest, SpecialRequestsListAndEnd) {
+  AddContractor("agency-a");
+  SpecialRequest s;
+  s.subscriber_id = "S1";
+  s.contractor_id = "agency-a";
+  s.kind = "withhold";
+  s.fields = {"phone"};
+  s.valid_from = *ParseDate("2026-12-01");
+  s.valid_until = ParseDate("2027-03-31");
+  auto id = store_->AddSpecialRequest(s);
+  ASSERT_TRUE(id.ok()) << id.message();
+  s.id = id.value();
+  SpecialRequest p = s;
+  p.subscriber_id = "S2";
+  p.contractor_id.clear();
+  p.purpose = "billing";
+  p.valid_until.reset();
+  ASSERT_TRUE(store_->AddSpecialRequest(p).ok());
+  EXPECT_EQ(store_->ListSpecialRequests(std::nullopt, false)->size(), 2u);
+  EXPECT_EQ(store_->ListSpecialRequests(std::string("S1"), false)->size(), 1u);
+  s.ended_at = "2026-12-05T00:00:00Z";
+  s.ended_by = "鈴木";
+  ASSERT_TRUE(store_->UpdateSpecialRequest(s).ok());
+  EXPECT_EQ(store_->ListSpecialRequests(std::string("S1"), false)->size(), 0u);
+  auto all = store_->ListSpecialRequests(std::string("S1"), true);
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().fields, std::vector<std::string>{"phone"});
+  EXPECT_EQ(FormatDate(*all->front().valid_until), "2027-03-31");
+  EXPECT_EQ(all->front().ended_by, "鈴木");
+  auto open = store_->ListSpecialRequests(std::string("S2"), false);
+  ASSERT_EQ(open->size(), 1u);
+  EXPECT_FALSE(open->front().valid_until.has_value());
+  EXPECT_EQ(open->front().purpose, "billing");
 }
 
 }  // namespace

@@ -1,0 +1,88 @@
+// Staff, special requests (policy 6(1)) and corrective-action requests with
+// outcome notices (6(3)-(4)): one function per CLI command, as in
+// commands.h. Every step is audited with its actor and time; refusals are
+// one line naming the request, the actor or the clause.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "contracts/status.h"
+#include "gateway/context.h"
+#include "gateway/mail.h"
+#include "policies/projector.h"
+
+namespace itaku::gateway {
+
+Result<Output> StaffAdd(Context& ctx, const std::string& name, const std::string& role);
+Result<Output> StaffList(Context& ctx);
+Result<Output> StaffRemove(Context& ctx, const std::string& name);
+
+struct SpecialArgs {
+  std::string subscriber;
+  std::string contractor;  // one of contractor and purpose
+  std::string purpose;
+  bool exclude = false;  // one of exclude, withhold and extend
+  std::vector<std::string> withhold;
+  std::vector<std::string> extend;
+  std::string consent_file;  // required with extend
+  std::string from;          // default: today
+  std::string until;         // default: open-ended
+};
+Result<Output> SpecialAdd(Context& ctx, const SpecialArgs& args);
+Result<Output> SpecialList(Context& ctx, const std::optional<std::string>& subscriber, bool all);
+// Only a privacy officer ends a special request.
+Result<Output> SpecialEnd(Context& ctx, int64_t id, const std::string& reason);
+
+// The special requests in force today for a delivery to `contractor` under
+// `purpose`, as projector overrides and extra columns. Extensions of fields
+// the profile already sends, and withholdings of fields it does not send,
+// change nothing and are left out.
+struct SpecialShaping {
+  std::vector<std::string> extra_fields;
+  policies::SubscriberOverrides overrides;
+};
+Result<SpecialShaping> ShapeBySpecialRequests(Context& ctx, const std::string& contractor,
+                                              const std::string& purpose,
+                                              const std::vector<std::string>& profile_fields);
+
+// Where notices go: --smtp, else $ITAKU_SMTP, else the [smtp] table of the
+// config file; a password only from $ITAKU_SMTP_PASSWORD or the config's
+// password_env. Empty url: no SMTP configured.
+struct MailConfig {
+  std::string smtp_url;
+  std::string config_file;  // TOML with [smtp] url, from, from_name, ca_file, password_env,
+                            // require_tls; [requests] decide_within_days, notify_within_days,
+                            // operator_name, templates
+  std::string letters_dir;  // default "<db>.d/letters"
+  int send_attempts = 3;    // a failed send is retried this many times in all
+  double retry_wait_s = 1;  // before the first retry, doubling
+};
+
+struct RequestAddArgs {
+  std::string subscriber, contractor, channel, text, email, received_at;
+};
+Result<Output> RequestAdd(Context& ctx, const RequestAddArgs& args);
+Result<Output> RequestDecide(Context& ctx, int64_t id, std::optional<bool> justified,
+                             const std::string& reason);
+Result<Output> RequestInstruct(Context& ctx, int64_t id, const std::string& text,
+                               const MailConfig& mail);
+Result<Output> RequestAnswer(Context& ctx, int64_t id, const std::string& text);
+Result<Output> RequestClose(Context& ctx, int64_t id, std::optional<bool> carried_out,
+                            const std::string& reason);
+struct NotifyArgs {
+  std::string email;            // overrides the request's contact address
+  std::string subscriber_data;  // an export holding the subscriber's name, address, e-mail
+  bool letter = false;          // a printable letter even when an e-mail address is known
+};
+Result<Output> RequestNotify(Context& ctx, int64_t id, const NotifyArgs& args,
+                             const MailConfig& mail);
+Result<Output> RequestShow(Context& ctx, int64_t id);
+Result<Output> RequestList(Context& ctx, bool overdue, const std::optional<std::string>& contractor,
+                           const std::optional<std::string>& state, const MailConfig& mail);
+// Shows, and with values sets, the deadlines (stored in the store).
+Result<Output> RequestDeadlinesCommand(Context& ctx, std::optional<int> decide_within,
+                                       std::optional<int> notify_within);
+
+}  // namespace itaku::gateway

@@ -1,0 +1,143 @@
+#include "policies/request_rules.h"
+
+namespace itaku::policies {
+namespace {
+
+std::string Name(const contracts::CorrectiveRequest& r) {
+  return "request " + std::to_string(r.id);
+}
+
+bool Notified(const contracts::CorrectiveRequest& r) { return r.state == "notified"; }
+
+}  // namespace
+
+std::string_view ToString(RequestStep step) {
+  switch (step) {
+    case RequestStep::kDecide:
+      return "decide";
+    case RequestStep::kInstruct:
+      return "instruct";
+    case RequestStep::kAnswer:
+      return "answer";
+    case RequestStep::kClose:
+      return "close";
+    case RequestStep::kNotify:
+      return "notify";
+  }
+  return "?";
+}
+
+std::vector<std::string> RefuseStep(const contracts::CorrectiveRequest& r, RequestStep step,
+                                    const StepInput& in) {
+  std::vector<std::string> why;
+  const std::string name = Name(r);
+  if (Notified(r)) {
+    why.push_back(name + " is finished: the requester was told on " + r.notified_at);
+    return why;
+  }
+  const bool unjustified = r.justified.has_value() && !*r.justified;
+  switch (step) {
+    case RequestStep::kDecide:
+      if (in.actor_role != "privacy-officer") {
+        why.push_back(
+            "only a privacy officer decides a request (actor is " +
+            (in.actor_role.empty() ? std::string("not registered staff") : in.actor_role) + ")");
+      }
+      if (r.state != "received") {
+        why.push_back(name + " was already decided by " + r.decided_by + " on " + r.decided_at);
+      }
+      if (!in.justified) why.push_back("say whether the request is justified or not");
+      if (in.reason.empty()) why.push_back("a decision needs its reason");
+      break;
+    case RequestStep::kInstruct:
+      if (r.state == "received") {
+        why.push_back(name +
+                      " has not been decided yet; a contractor is instructed only on a "
+                      "justified request (policy 6(3))");
+      } else if (unjustified) {
+        why.push_back(name + " was judged not justified; there is nothing to instruct");
+      } else if (r.state != "decided") {
+        why.push_back(name + " was already instructed on " + r.instructed_at);
+      }
+      if (in.text.empty()) why.push_back("the instruction needs its text");
+      break;
+    case RequestStep::kAnswer:
+      if (r.state != "instructed") {
+        why.push_back(name + " is " + r.state +
+                      "; a contractor's answer is recorded after it was instructed");
+      }
+      if (in.text.empty()) why.push_back("the answer needs the contractor's report");
+      break;
+    case RequestStep::kClose:
+      if (r.state == "received") {
+        why.push_back(name + " has not been decided yet");
+      } else if (r.state == "closed") {
+        why.push_back(name + " was already closed on " + r.closed_at);
+      } else if (unjustified) {
+        if (in.carried_out.value_or(false)) {
+          why.push_back(name + " was judged not justified; it cannot be closed as carried out");
+        }
+      } else if (r.state != "answered") {
+        why.push_back(name + " is " + r.state +
+                      "; close it once the contractor's answer is recorded");
+      }
+      if (!in.carried_out) why.push_back("say whether it was carried out or not");
+      if (in.carried_out && !*in.carried_out && in.reason.empty()) {
+        why.push_back(
+            "a request not carried out needs the reason, which the requester is told "
+            "(policy 6(4))");
+      }
+      break;
+    case RequestStep::kNotify:
+      if (r.state == "received") {
+        why.push_back(name +
+                      " has not been decided yet; a requester is told the outcome only "
+                      "after a decision (policy 6(4))");
+      } else if (!unjustified && r.state != "closed") {
+        why.push_back(name + " is " + r.state + "; close it (carried out or not) before notifying");
+      }
+      break;
+  }
+  return why;
+}
+
+std::string StateAfter(const contracts::CorrectiveRequest& r, RequestStep step, const StepInput&) {
+  switch (step) {
+    case RequestStep::kDecide:
+      return "decided";
+    case RequestStep::kInstruct:
+      return "instructed";
+    case RequestStep::kAnswer:
+      return "answered";
+    case RequestStep::kClose:
+      return "closed";
+    case RequestStep::kNotify:
+      return "notified";
+  }
+  return r.state;
+}
+
+std::vector<std::string> OverdueReasons(const contracts::CorrectiveRequest& r,
+                                        const Date& received_on, const RequestDeadlines& d,
+                                        const Date& today) {
+  std::vector<std::string> out;
+  if (Notified(r)) return out;
+  const Date decide_by = AddDays(received_on, d.decide_within_days);
+  const Date notify_by = AddDays(received_on, d.notify_within_days);
+  if (r.state == "received" && today > decide_by) {
+    out.push_back("decision overdue since " + FormatDate(AddDays(decide_by, 1)));
+  }
+  if (today > notify_by) out.push_back("notice overdue since " + FormatDate(AddDays(notify_by, 1)));
+  return out;
+}
+
+bool SpecialRequestApplies(const contracts::SpecialRequest& s, const std::string& contractor_id,
+                           const std::string& purpose, const Date& today) {
+  if (!s.ended_at.empty()) return false;
+  if (today < s.valid_from) return false;
+  if (s.valid_until && today > *s.valid_until) return false;
+  if (!s.contractor_id.empty()) return s.contractor_id == contractor_id;
+  return s.purpose == purpose;
+}
+
+}  // namespace itaku::policies

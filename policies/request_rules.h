@@ -1,0 +1,60 @@
+// The rules of corrective-action requests (policy 6(3)-(4)) and of special
+// requests (6(1)): which step a request may take next, who may take it, and
+// when it is overdue. Pure: the request, the actor's role and the dates are
+// handed in; no I/O, no clock.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "contracts/date.h"
+#include "contracts/types.h"
+
+namespace itaku::policies {
+
+enum class RequestStep { kDecide, kInstruct, kAnswer, kClose, kNotify };
+std::string_view ToString(RequestStep step);  // "decide", "instruct", ...
+
+// What the step would record, as far as the rules care.
+struct StepInput {
+  std::string actor_role;           // the acting staff member's role; empty if not staff
+  std::optional<bool> justified;    // decide
+  std::optional<bool> carried_out;  // close
+  std::string reason;               // decide (always), close (when not carried out)
+  std::string text;                 // instruct, answer: what was sent or reported
+};
+
+// Every reason the step may not be taken now; empty when it may. Messages
+// name the request and the clause, e.g.
+//   "request 3 has not been decided yet; a requester is told the outcome
+//    only after a decision (policy 6(4))"
+//   "only a privacy officer decides a request (actor is operator)"
+//   "request 3 was judged not justified; it cannot be closed as carried out"
+std::vector<std::string> RefuseStep(const contracts::CorrectiveRequest& request, RequestStep step,
+                                    const StepInput& input);
+
+// The state the request is in once the step is taken.
+std::string StateAfter(const contracts::CorrectiveRequest& request, RequestStep step,
+                       const StepInput& input);
+
+// "Without delay" as numbers the operator sets.
+struct RequestDeadlines {
+  int decide_within_days = 7;   // from receipt to a decision
+  int notify_within_days = 14;  // from receipt to the requester being told
+};
+
+// Why a request is overdue on `today` (the operator's calendar day), given
+// the day it was received: "decision overdue since 2026-12-08" and/or
+// "notice overdue since 2026-12-15". Empty when on time or done.
+std::vector<std::string> OverdueReasons(const contracts::CorrectiveRequest& request,
+                                        const Date& received_on, const RequestDeadlines& deadlines,
+                                        const Date& today);
+
+// Whether a special request is in force on `today` (not ended, within its
+// dates) and concerns a delivery to `contractor_id` under `purpose`.
+bool SpecialRequestApplies(const contracts::SpecialRequest& request,
+                           const std::string& contractor_id, const std::string& purpose,
+                           const Date& today);
+
+}  // namespace itaku::policies

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Subscriber requests through the real itaku binary: staff roles, the
+# corrective-action state machine (every legal step, the illegal ones
+# refused), deadlines and the overdue list with the clock handed in, e-mail
+# through a real SMTP server (python3-aiosmtpd on a free loopback port) with
+# the server down and back, the letter for the post, and special requests
+# changing exactly one subscriber's output in a real delivery.
+# Usage: requests_test.sh ITAKU ITAKU_GEN SOURCE_DIR
+set -uo pipefail
+ITAKU=$1 GEN=$2 SRC=$3
+work=$(mktemp -d)
+source "$SRC/ops/lib/smtp.sh"
+trap 'itaku_smtp_stop; rm -rf "$work"' EXIT
+export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=窓口担当 ITAKU_NOW=2026-12-01T01:00:00Z
+passed=0 failed=0
+check() {
+  if [ "$2" == "$3" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"; fi
+}
+contains() {
+  if [[ "$3" == *"$2"* ]]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); printf 'FAIL %s\n  missing: %s\n  in: %s\n' "$1" "$2" "$3"; fi
+}
+run() { out=$("$ITAKU" "$@" 2>"$work/err"); rc=$?; err=$(cat "$work/err"); }
+py() { python3 -c "$1"; }
+json() { echo "$out" | py "import json,sys; print(json.load(sys.stdin)$1)"; }
+sql() { sqlite3 "$ITAKU_DB" "$1"; }
+# mail TO FIELD: the decoded subject or body of the one message sent to TO.
+mail() {
+  python3 - "$SMTP_MAILDIR" "$1" "$2" <<'PY'
+import mailbox, sys
+from email import policy
+from email.parser import BytesParser
+box, to, field = sys.argv[1:4]
+found = []
+maildir = mailbox.Maildir(box, create=False)
+for key in maildir.keys():
+    with maildir.get_file(key) as f:
+        msg = BytesParser(policy=policy.default).parse(f)
+    if to in str(msg["To"]):
+        found.append(msg)
+if len(found) != 1:
+    print(f"{len(found)} messages to {to}")
+elif field == "subject":
+    print(str(found[0]["Subject"]))
+elif field == "charset":
+    print(found[0].get_content_charset())
+else:
+    print(found[0].get_content())
+PY
+}
+
+itaku_smtp_start "$work/smtp" || exit 1
+"$ITAKU" init >/dev/null
+"$ITAKU" contractor add agency-a --name "夢前収納サービス" --email ops@agency-a.example >/dev/null
+
+# Staff and roles.
+run staff add 鈴木 --role privacy-officer
+check "officer added" 0 "$rc"
+run staff add 窓口担当 --role operator
+run staff add 田中 --role boss
+check "unknown role refused" 1 "$rc"
+contains "unknown role reason" "unknown role boss" "$err"
+run staff list
+contains "staff listed" "鈴木	privacy-officer" "$out"
+
+# The legal path, justified, by e-mail.
+run request add --subscriber S90001 --contractor agency-a --channel phone \
+  --text "夜間の督促電話をやめてほしい" --email requester@example.invalid --json
+check "add exit" 0 "$rc"
+id=$(json '["id"]')
+check "received" received "$(json '["state"]')"
+run request notify "$id" --smtp "smtp://127.0.0.1:$SMTP_PORT"
+check "notify before a decision refused" 1 "$rc"
+contains "notify before decision reason" "has not been decided yet; a requester is told the outcome only after a decision (policy 6(4))" "$err"
+run request instruct "$id" --text "x" --smtp "smtp://127.0.0.1:$SMTP_PORT"
+check "instruct before a decision refused" 1 "$rc"
+run request decide "$id" --justified --reason "深夜の架電は委託契約の範囲外"
+check "operator deciding refused" 1 "$rc"
+contains "operator deciding reason" "only a privacy officer decides a request (actor is operator)" "$err"
+run request decide "$id" --justified --reason "深夜の架電は委託契約の範囲外" --actor 鈴木
+check "officer decides" 0 "$rc"
+run request decide "$id" --not-justified --reason "x" --actor 鈴木
+check "second decision refused" 1 "$rc"
+run request answer "$id" --text "early"
+check "answer before instruction refused" 1 "$rc"
+run request instruct "$id" --text "21時以降の架電を停止してください" --smtp "smtp://127.0.0.1:$SMTP_PORT"
+check "instruct exit" 0 "$rc"
+check "instruction arrived" "21時以降の架電を停止してください" \
+  "$(mail ops@agency-a.example body | grep -o '21時以降の架電を停止してください')"
+contains "instruction subject decodes" "個人情報の取扱いの改善について" "$(mail ops@agency-a.example subject)"
+run request answer "$id" --text "架電時間を9-20時に変更しました"
+check "answer exit" 0 "$rc"
+run request close "$id" --not-carried-out
+check "not carried out needs a reason" 1 "$rc"
+contains "reason demanded" "needs the reason" "$err"
+run request close "$id" --carried-out
+check "close exit" 0 "$rc"
+run request notify "$id" --smtp "smtp://127.0.0.1:$SMTP_PORT" --json
+check "notify exit" 0 "$rc"
+check "notified" notified "$(json '["state"]')"
+subject=$(mail requester@example.invalid subject)
+contains "notice subject is Japanese and decodes" "対応結果のお知らせ" "$subject"
+check "notice charset" utf-8 "$(mail requester@example.invalid charset)"
+body=$(mail requester@example.invalid body)
+contains "notice states the request" "夜間の督促電話をやめてほしい" "$body"
+contains "notice states the outcome" "対応いたしました" "$body"
+check "notice text kept" 1 "$(sql "SELECT count(*) FROM corrective_request WHERE id = $id AND details LIKE '%対応いたしました%'")"
+run request notify "$id" --smtp "smtp://127.0.0.1:$SMTP_PORT"
+check "second notice refused" 1 "$rc"
+for step in add decide instruct answer close notify; do
+  check "step $step audited" 1 "$(sql "SELECT count(*) FROM audit_event WHERE action = 'request.$step' AND subject = 'request:$id'")"
+done
+check "audit keeps no request text" 0 "$(sql "SELECT count(*) FROM audit_event WHERE details LIKE '%督促%'")"
+
+# Not justified: straight to the notice, with the reason; never closed as carried out.
+run request add --subscriber S90003 --contractor agency-a --channel counter --text "請求書を送らないでほしい" --json
+id2=$(json '["id"]')
+run request decide "$id2" --not-justified --reason "請求書の送付は契約上必要なため" --actor 鈴木
+run request close "$id2" --carried-out
+check "unjustified closed as carried out refused" 1 "$rc"
+contains "unjustified close reason" "was judged not justified; it cannot be closed as carried out" "$err"
+
+# The server is down: not notified, visible, and a later retry succeeds.
+itaku_smtp_stop
+run request notify "$id2" --smtp "smtp://127.0.0.1:$SMTP_PORT" --email other@example.invalid
+check "server down exit" 1 "$rc"
+contains "server down reason" "not yet notified" "$err"
+run request show "$id2" --json
+check "still decided" decided "$(json '["state"]')"
+check "failure kept" 1 "$(json '["notice_error"] != ""' | grep -c True)"
+run request list --state decided
+contains "list shows not yet notified" "not yet notified" "$out"
+itaku_smtp_restart || exit 1
+run request notify "$id2" --smtp "smtp://127.0.0.1:$SMTP_PORT" --email other@example.invalid
+check "retry exit" 0 "$rc"
+body=$(mail other@example.invalid body)
+contains "unjustified notice outcome" "対応いたしませんでした" "$body"
+contains "unjustified notice reason" "請求書の送付は契約上必要なため" "$body"
+
+# No e-mail address: a letter for the post, from the export's address.
+"$GEN" --rows 5 --seed 3 --out "$work/subscribers.csv" || exit 1
+sid=$(sed -n 2p "$work/subscribers.csv" | cut -d, -f1)
+run request add --subscriber "$sid" --contractor agency-a --channel letter --text "担当者を変えてほしい" --json
+id3=$(json '["id"]')
+"$ITAKU" request decide "$id3" --not-justified --reason "担当者の指定はお受けしておりません" --actor 鈴木 >/dev/null
+run request notify "$id3"
+check "no address at all refused" 1 "$rc"
+contains "no address reason" "no e-mail address for subscriber $sid" "$err"
+run request notify "$id3" --subscriber-data "$work/subscribers.csv" --letter
+check "letter exit" 0 "$rc"
+letter="$work/itaku.db.d/letters/request-$id3-outcome.txt"
+address=$(python3 -c "import csv,sys; r=list(csv.DictReader(open('$work/subscribers.csv', encoding='utf-8-sig'))); print(r[0]['address'])")
+contains "letter has the address" "$address" "$(cat "$letter")"
+contains "letter has the reason" "担当者の指定はお受けしておりません" "$(cat "$letter")"
+check "no address in the audit trail" 0 "$(sql "SELECT count(*) FROM audit_event WHERE instr(details, '$address') > 0")"
+
+# Deadlines: decide within 7 days, notify within 14; the clock is handed in.
+run request add --subscriber S90004 --contractor agency-a --channel web --text "督促の文面を改めてほしい" --json
+id4=$(json '["id"]')
+ITAKU_NOW=2026-12-08T02:00:00Z run request list --overdue --json
+check "not overdue on day 7" "[]" "$(json '' | tr -d ' \n')"
+ITAKU_NOW=2026-12-09T02:00:00Z run request list --overdue --json
+check "decision overdue on day 8" "$id4 decision overdue since 2026-12-09" "$(json '[0]["id"]') $(json '[0]["overdue"][0]')"
+ITAKU_NOW=2026-12-16T02:00:00Z run request list --overdue
+contains "notice overdue on day 15" "notice overdue since 2026-12-16" "$out"
+run request deadlines --decide-within 3 --notify-within 10
+check "deadlines set" 0 "$rc"
+ITAKU_NOW=2026-12-05T02:00:00Z run request list --overdue --json
+check "shorter deadline" "$id4" "$(json '[0]["id"]')"
+
+# Special requests, through a real delivery.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/a.key" -out "$work/a.crt" -days 30 \
+  -subj "/CN=agency-a" 2>/dev/null
+"$ITAKU" contractor update agency-a --cert "$work/a.crt" >/dev/null
+printf 'nda\n' > "$work/nda.pdf"
+"$ITAKU" nda add agency-a --signed 2026-03-20 --from 2026-01-01 --until 2099-12-31 \
+  --document "$work/nda.pdf" --signatory x >/dev/null
+sed 's/^valid_from = .*/valid_from = 2026-01-01/; s/^valid_until = .*/valid_until = 2099-12-31/; s/^encoding = .*/encoding = "utf-8"/' \
+  "$SRC/ops/examples/agency-billing.toml" > "$work/billing.toml"
+"$ITAKU" profile import "$work/billing.toml" >/dev/null
+"$GEN" --rows 50 --seed 8 --out "$work/export.csv" || exit 1
+s1=$(sed -n 2p "$work/export.csv" | cut -d, -f1)
+s2=$(sed -n 3p "$work/export.csv" | cut -d, -f1)
+s3=$(sed -n 4p "$work/export.csv" | cut -d, -f1)
+deliver() {  # deliver NAME: delivers, decrypts, leaves data.csv in $work/NAME
+  mkdir -p "$work/$1/usb"
+  run deliver --profile agency-billing --input "$work/export.csv" --via media --out "$work/$1/usb" --json
+  local pkg
+  pkg=$(json '["package"]')
+  openssl cms -decrypt -binary -inform DER -in "$pkg" -recip "$work/a.crt" -inkey "$work/a.key" \
+    -out "$work/$1/p.zip" 2>/dev/null && unzip -q -o "$work/$1/p.zip" -d "$work/$1"
+}
+deliver before
+check "baseline rows" 51 "$(wc -l < "$work/before/data.csv")"
+run special add --subscriber "$s1" --contractor agency-a --exclude
+check "exclude added" 0 "$rc"
+run special add --subscriber "$s2" --contractor agency-a --withhold phone
+run special add --subscriber "$s3" --purpose billing --extend email
+check "extension without consent refused" 1 "$rc"
+contains "consent reason" "an extension needs the subscriber's consent on file" "$err"
+printf 'consent form, signed\n' > "$work/consent.pdf"
+run special add --subscriber "$s3" --purpose billing --extend email --consent "$work/consent.pdf" --json
+check "extension with consent" 0 "$rc"
+ext_id=$(json '["id"]')
+deliver after
+check "delivery shaped" 0 "$rc"
+check "shaped by three requests" 3 "$(json '["special_requests"]' | tr -cd ',' | wc -c | awk '{print $1+1}')"
+after_rows=$(python3 - "$work/before/data.csv" "$work/after/data.csv" "$s1" "$s2" "$s3" <<'PY'
+import csv, sys
+before = {r["subscriber_id"]: r for r in csv.DictReader(open(sys.argv[1], encoding="utf-8-sig"))}
+after_list = list(csv.DictReader(open(sys.argv[2], encoding="utf-8-sig")))
+after = {r["subscriber_id"]: r for r in after_list}
+s1, s2, s3 = sys.argv[3:6]
+out = []
+out.append("excluded" if s1 not in after else "present")
+out.append("phone-empty" if after[s2]["phone"] == "" and before[s2]["phone"] != "" else "phone-kept")
+out.append("s2-rest-same" if all(after[s2][k] == before[s2][k] for k in before[s2] if k != "phone") else "s2-changed")
+out.append("s3-email" if after[s3]["email"] != "" else "s3-no-email")
+others = [k for k in after if k not in (s2, s3)]
+out.append("others-unchanged" if all({f: after[k][f] for f in before[k]} == before[k] and after[k]["email"] == "" for k in others) else "others-changed")
+out.append(str(len(after_list)))
+print(" ".join(out))
+PY
+)
+check "exactly one subscriber's output each" "excluded phone-empty s2-rest-same s3-email others-unchanged 49" "$after_rows"
+did=$(json '["delivery_id"]')
+check "delivery records the special requests" 3 "$(sql "SELECT count(*) FROM delivery_special_request WHERE delivery_id = $did")"
+check "excluded subscriber not received" 0 "$(sql "SELECT count(*) FROM delivery_subscriber WHERE delivery_id = $did AND subscriber_id = '$s1'")"
+run special end "$ext_id" --reason "consent withdrawn"
+check "operator ending refused" 1 "$rc"
+run special end "$ext_id" --reason "consent withdrawn" --actor 鈴木
+check "officer ends" 0 "$rc"
+deliver ended
+check "extension gone once ended" "" "$(python3 -c "
+import csv
+for r in csv.DictReader(open('$work/ended/data.csv', encoding='utf-8-sig')):
+    if 'email' in r and r['email']: print(r['subscriber_id'])")"
+
+"$ITAKU" audit verify >/dev/null
+check "audit chain intact" 0 $?
+echo "requests e2e: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

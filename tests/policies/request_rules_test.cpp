@@ -1,0 +1,176 @@
+#include "policies/request_rules.h"
+
+#include <gtest/gtest.h>
+
+namespace itaku::policies {
+namespace {
+
+using contracts::CorrectiveRequest;
+
+Date D(const char* text) { return *ParseDate(text); }
+
+std::string All(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += s + "|";
+  return out;
+}
+
+StepInput Officer(bool justified) {
+  StepInput in;
+  in.actor_role = "privacy-officer";
+  in.justified = justified;
+  in.reason = "深夜の架電は委託契約の範囲外";
+  return in;
+}
+
+StepInput Text(const char* text) {
+  StepInput in;
+  in.text = text;
+  return in;
+}
+
+StepInput Closing(bool carried_out, const char* reason = "") {
+  StepInput in;
+  in.carried_out = carried_out;
+  in.reason = reason;
+  return in;
+}
+
+// Takes `step` with `in`, asserting it is allowed.
+void Take(CorrectiveRequest& r, RequestStep step, const StepInput& in) {
+  ASSERT_EQ(All(RefuseStep(r, step, in)), "") << ToString(step) << " from " << r.state;
+  if (step == RequestStep::kDecide) r.justified = in.justified;
+  if (step == RequestStep::kClose) r.carried_out = in.carried_out;
+  r.state = StateAfter(r, step, in);
+}
+
+CorrectiveRequest Received() {
+  CorrectiveRequest r;
+  r.id = 7;
+  r.state = "received";
+  return r;
+}
+
+TEST(RequestRulesTest, JustifiedRequestGoesThroughEveryStep) {
+  CorrectiveRequest r = Received();
+  Take(r, RequestStep::kDecide, Officer(true));
+  EXPECT_EQ(r.state, "decided");
+  Take(r, RequestStep::kInstruct, Text("21時以降の架電を停止してください"));
+  EXPECT_EQ(r.state, "instructed");
+  Take(r, RequestStep::kAnswer, Text("架電時間を変更しました"));
+  EXPECT_EQ(r.state, "answered");
+  Take(r, RequestStep::kClose, Closing(true));
+  EXPECT_EQ(r.state, "closed");
+  Take(r, RequestStep::kNotify, {});
+  EXPECT_EQ(r.state, "notified");
+}
+
+TEST(RequestRulesTest, UnjustifiedRequestGoesStraightToTheNotice) {
+  CorrectiveRequest r = Received();
+  Take(r, RequestStep::kDecide, Officer(false));
+  EXPECT_NE(All(RefuseStep(r, RequestStep::kInstruct, Text("x"))), "");
+  Take(r, RequestStep::kNotify, {});
+  EXPECT_EQ(r.state, "notified");
+}
+
+TEST(RequestRulesTest, NotifyBeforeADecisionIsRefusedWithTheClause) {
+  CorrectiveRequest r = Received();
+  EXPECT_EQ(All(RefuseStep(r, RequestStep::kNotify, {})),
+            "request 7 has not been decided yet; a requester is told the outcome only after a "
+            "decision (policy 6(4))|");
+}
+
+TEST(RequestRulesTest, OnlyAPrivacyOfficerDecides) {
+  CorrectiveRequest r = Received();
+  StepInput in = Officer(true);
+  in.actor_role = "operator";
+  EXPECT_EQ(All(RefuseStep(r, RequestStep::kDecide, in)),
+            "only a privacy officer decides a request (actor is operator)|");
+  in.actor_role = "";
+  EXPECT_NE(All(RefuseStep(r, RequestStep::kDecide, in)).find("not registered staff"),
+            std::string::npos);
+}
+
+TEST(RequestRulesTest, DecisionNeedsAnAnswerAndAReason) {
+  CorrectiveRequest r = Received();
+  StepInput in;
+  in.actor_role = "privacy-officer";
+  EXPECT_EQ(All(RefuseStep(r, RequestStep::kDecide, in)),
+            "say whether the request is justified or not|a decision needs its reason|");
+}
+
+TEST(RequestRulesTest, UnjustifiedCannotBeClosedAsCarriedOut) {
+  CorrectiveRequest r = Received();
+  Take(r, RequestStep::kDecide, Officer(false));
+  EXPECT_EQ(All(RefuseStep(r, RequestStep::kClose, Closing(true))),
+            "request 7 was judged not justified; it cannot be closed as carried out|");
+  EXPECT_EQ(All(RefuseStep(r, RequestStep::kClose, Closing(false, "理由"))), "");
+}
+
+TEST(RequestRulesTest, NotCarriedOutNeedsTheReason) {
+  CorrectiveRequest r = Received();
+  Take(r, RequestStep::kDecide, Officer(true));
+  Take(r, RequestStep::kInstruct, Text("x"));
+  Take(r, RequestStep::kAnswer, Text("y"));
+  EXPECT_NE(All(RefuseStep(r, RequestStep::kClose, Closing(false))).find("policy 6(4)"),
+            std::string::npos);
+}
+
+TEST(RequestRulesTest, StepsOutOfOrderAreRefused) {
+  CorrectiveRequest r = Received();
+  EXPECT_NE(All(RefuseStep(r, RequestStep::kInstruct, Text("x"))), "");
+  EXPECT_NE(All(RefuseStep(r, RequestStep::kAnswer, Text("x"))), "");
+  EXPECT_NE(All(RefuseStep(r, RequestStep::kClose, Closing(true))), "");
+  Take(r, RequestStep::kDecide, Officer(true));
+  EXPECT_NE(All(RefuseStep(r, RequestStep::kDecide, Officer(true))), "");
+  EXPECT_NE(All(RefuseStep(r, RequestStep::kAnswer, Text("x"))), "");
+  EXPECT_NE(All(RefuseStep(r, RequestStep::kClose, Closing(true))), "");
+  EXPECT_NE(All(RefuseStep(r, RequestStep::kNotify, {})), "");
+  Take(r, RequestStep::kInstruct, Text("x"));
+  EXPECT_NE(All(RefuseStep(r, RequestStep::kInstruct, Text("x"))), "");
+  EXPECT_NE(All(RefuseStep(r, RequestStep::kNotify, {})), "");
+  Take(r, RequestStep::kAnswer, Text("y"));
+  Take(r, RequestStep::kClose, Closing(true));
+  EXPECT_NE(All(RefuseStep(r, RequestStep::kClose, Closing(true))), "");
+  Take(r, RequestStep::kNotify, {});
+  for (RequestStep s : {RequestStep::kDecide, RequestStep::kInstruct, RequestStep::kAnswer,
+                        RequestStep::kClose, RequestStep::kNotify}) {
+    EXPECT_NE(All(RefuseStep(r, s, Officer(true))).find("is finished"), std::string::npos);
+  }
+}
+
+TEST(RequestRulesTest, OverdueFromTheDayAfterEachDeadline) {
+  CorrectiveRequest r = Received();
+  const RequestDeadlines d{.decide_within_days = 7, .notify_within_days = 14};
+  const Date received = D("2026-12-01");
+  EXPECT_TRUE(OverdueReasons(r, received, d, D("2026-12-08")).empty());
+  EXPECT_EQ(All(OverdueReasons(r, received, d, D("2026-12-09"))),
+            "decision overdue since 2026-12-09|");
+  EXPECT_EQ(All(OverdueReasons(r, received, d, D("2026-12-16"))),
+            "decision overdue since 2026-12-09|notice overdue since 2026-12-16|");
+  r.state = "closed";
+  EXPECT_EQ(All(OverdueReasons(r, received, d, D("2026-12-16"))),
+            "notice overdue since 2026-12-16|");
+  r.state = "notified";
+  EXPECT_TRUE(OverdueReasons(r, received, d, D("2027-06-01")).empty());
+}
+
+TEST(RequestRulesTest, SpecialRequestAppliesByContractorOrPurposeWithinItsDates) {
+  contracts::SpecialRequest s;
+  s.contractor_id = "agency-a";
+  s.valid_from = D("2026-12-01");
+  s.valid_until = D("2026-12-31");
+  EXPECT_TRUE(SpecialRequestApplies(s, "agency-a", "billing", D("2026-12-01")));
+  EXPECT_FALSE(SpecialRequestApplies(s, "agency-b", "billing", D("2026-12-01")));
+  EXPECT_FALSE(SpecialRequestApplies(s, "agency-a", "billing", D("2026-11-30")));
+  EXPECT_FALSE(SpecialRequestApplies(s, "agency-a", "billing", D("2027-01-01")));
+  s.contractor_id.clear();
+  s.purpose = "installation";
+  EXPECT_TRUE(SpecialRequestApplies(s, "builder-b", "installation", D("2026-12-15")));
+  EXPECT_FALSE(SpecialRequestApplies(s, "agency-a", "billing", D("2026-12-15")));
+  s.ended_at = "2026-12-10T00:00:00Z";
+  EXPECT_FALSE(SpecialRequestApplies(s, "builder-b", "installation", D("2026-12-15")));
+}
+
+}  // namespace
+}  // namespace itaku::policies
