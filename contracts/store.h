@@ -28,7 +28,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // The schema version after migrations (latest known = kSchemaVersion).
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
   virtual Result<int> SchemaVersion() = 0;
   // Folder beside the database for documents (NDA scans): "<db>.d/documents".
   virtual std::string DocumentDir() const = 0;
@@ -132,6 +132,24 @@ class Store {
   // By id; filtered by contractor and state when given.
   virtual Result<std::vector<CorrectiveRequest>> ListCorrectiveRequests(
       const std::optional<std::string>& contractor_id, const std::optional<std::string>& state) = 0;
+
+  // The contractor whose certificate for `use` has this fingerprint.
+  virtual Result<std::optional<std::string>> FindContractorByCertificate(
+      const std::string& fingerprint, const std::string& use) = 0;
+
+  // Portal packages. Add refuses an existing id.
+  virtual Status AddPortalPackage(const PortalPackageRecord& package) = 0;
+  virtual Result<std::optional<PortalPackageRecord>> FindPortalPackage(const std::string& id) = 0;
+  // By publication time; one contractor's when given.
+  virtual Result<std::vector<PortalPackageRecord>> ListPortalPackages(
+      const std::optional<std::string>& contractor_id) = 0;
+  virtual Status RevokePortalPackage(const std::string& id, const std::string& by,
+                                     const std::string& at) = 0;
+  // Records a download; when `download.counted`, adds one to the package's
+  // downloads in the same transaction.
+  virtual Status AddPortalDownload(const PortalDownload& download) = 0;
+  virtual Result<std::vector<PortalDownload>> ListPortalDownloads(
+      const std::string& package_id) = 0;
 
   // Audit rows, stored verbatim. seq is assigned by the caller (last + 1).
   virtual Result<std::optional<AuditEvent>> LastAuditEvent() = 0;

@@ -174,6 +174,38 @@ struct CorrectiveRequest {
   std::string notice_error_at;
 };
 
+// A package published on the contractor portal (policy 6(2) サーバへの
+// アクセス): one contractor, until a time, for a number of downloads.
+struct PortalPackageRecord {
+  std::string id;  // 32 hex characters, random
+  int64_t delivery_id = 0;
+  std::string contractor_id;
+  std::string file_name;
+  std::string path;
+  int64_t size = 0;
+  std::string sha256;
+  std::string expires_at;  // UTC
+  int max_downloads = 0;
+  int downloads = 0;  // completed
+  std::string published_by;
+  std::string published_at;
+  std::string revoked_by;  // empty unless revoked
+  std::string revoked_at;
+};
+
+// One download (or attempt) of a portal package.
+struct PortalDownload {
+  std::string package_id;
+  std::string at;
+  std::string contractor_id;
+  std::string fingerprint;
+  std::string address;
+  int64_t first_byte = 0;
+  int64_t bytes = 0;
+  bool complete = false;
+  bool counted = false;  // counted against the package's limit
+};
+
 // The physical medium a media package travels on (電子記録媒体の引渡し).
 // state: "written" -> "handed-over" -> "returned" | "destroyed".
 struct MediaRecord {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -358,6 +359,33 @@ Result<PackageWritten> WritePackage(PackageJob& job, const std::string& dir,
   return WriteEncryptedPackage(job, dir, name);
 }
 
+// "7d", "48h", "30m": how long a portal package stays available; at most
+// 90 days.
+std::optional<std::chrono::seconds> ParseLifetime(const std::string& text) {
+  if (text.size() < 2) return std::nullopt;
+  const char unit = text.back();
+  const std::string digits = text.substr(0, text.size() - 1);
+  if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 6) {
+    return std::nullopt;
+  }
+  const long n = std::stol(digits);
+  long seconds = 0;
+  if (unit == 'd') seconds = n * 86400;
+  if (unit == 'h') seconds = n * 3600;
+  if (unit == 'm') seconds = n * 60;
+  if (seconds <= 0 || seconds > 90L * 86400) return std::nullopt;
+  return std::chrono::seconds(seconds);
+}
+
+std::string FormatUtc(std::chrono::system_clock::time_point t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 // The passphrase of a client key, from where its registration says
 // ("env:NAME" or "file:PATH", first line); empty source, no passphrase.
 Result<std::string> ReadKeyPassphrase(const std::string& source) {
@@ -593,6 +621,18 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   if (!ndas.ok()) return ndas.status();
   const bool media = req.transport == "media" && !req.dry_run;
   const bool sftp = req.transport == "sftp" && !req.dry_run;
+  const bool portal = req.transport == "portal" && !req.dry_run;
+  std::optional<std::chrono::seconds> portal_lifetime;
+  if (portal) {
+    portal_lifetime = ParseLifetime(req.expires_in);
+    if (!portal_lifetime) {
+      return refuse_early("--expires-in must read like 7d, 48h or 30m (at most 90d), got " +
+                          req.expires_in);
+    }
+    if (req.max_downloads < 1 || req.max_downloads > 100) {
+      return refuse_early("--max-downloads must be 1 to 100");
+    }
+  }
   if (media && req.out_dir.empty()) {
     return refuse_early("--via media needs --out DIR (the medium's mount point)");
   }
@@ -628,12 +668,12 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
                                  " sends house drawings, which a plain CSV package cannot carry");
     }
   }
-  if (media || (sftp && p.output_package != "csv")) {
+  if (media || portal || (sftp && p.output_package != "csv")) {
     auto chosen = ChooseRecipient(ctx, p.contractor_id, req.password_recipient);
     if (!chosen.ok()) return chosen.status();
     recipient = std::move(chosen).value();
     if (!recipient.refusal.empty()) decision.reasons.push_back(recipient.refusal);
-  } else if (!req.dry_run && !sftp) {
+  } else if (!req.dry_run && !sftp && !portal) {
     decision.reasons.push_back("transport " + req.transport +
                                " cannot deliver yet in this version; use --dry-run");
   }
@@ -759,17 +799,25 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
     return result;
   }
 
-  // The media package, in one transaction with its record: the delivery row,
-  // the subscriber ids (streamed in batches), the package, the medium and
-  // the audit event land together or not at all.
+  // The media (or portal) package, in one transaction with its record: the
+  // delivery row, the subscriber ids (streamed in batches), the package, the
+  // medium or the publication, and the audit event land together or not at
+  // all.
   std::string package_path;
+  std::string out_dir = req.out_dir;
+  if (portal) {
+    out_dir = (fs::path(ctx.store->DocumentDir()).parent_path() / "portal").string();
+    std::error_code ec;
+    fs::create_directories(out_dir, ec);
+    fs::permissions(out_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  }
   Status s = ctx.store->Transaction([&]() -> Status {
     rec.outcome = "delivered";
     auto id = ctx.store->AddDelivery(rec);
     if (!id.ok()) return id.status();
     rec.id = id.value();
     const std::string name = p.contractor_id + "-" + std::to_string(rec.id) + ".zip.p7m";
-    auto written = WritePackage(job, req.out_dir, name);
+    auto written = WritePackage(job, out_dir, name);
     if (!written.ok()) return written.status();
     package_path = written->path;
     result.withheld = written->withheld;
@@ -781,11 +829,41 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
                                                  rec.package_sha256);
         !o.ok())
       return o;
+    nlohmann::json details = RecordJson(rec);
+    if (portal) {
+      auto id = RandomHex32();
+      if (!id.ok()) return id.status();
+      contracts::PortalPackageRecord pkg;
+      pkg.id = id->substr(0, 32);
+      pkg.delivery_id = rec.id;
+      pkg.contractor_id = p.contractor_id;
+      pkg.file_name = name;
+      pkg.path = package_path;
+      std::error_code size_ec;
+      pkg.size = static_cast<int64_t>(fs::file_size(package_path, size_ec));
+      pkg.sha256 = rec.package_sha256;
+      pkg.expires_at = FormatUtc(ctx.clock->Now() + *portal_lifetime);
+      pkg.max_downloads = req.max_downloads;
+      pkg.published_by = ctx.actor;
+      pkg.published_at = ctx.clock->NowUtc();
+      if (Status pp = ctx.store->AddPortalPackage(pkg); !pp.ok()) return pp;
+      result.portal_package_id = pkg.id;
+      result.portal_expires_at = pkg.expires_at;
+      details["portal_package"] = pkg.id;
+      details["expires_at"] = pkg.expires_at;
+      details["max_downloads"] = pkg.max_downloads;
+      details["withheld"] = written->withheld;
+      details["package"] = name;
+      details["recipient"] = written->recipient;
+      details["drawings"] = written->drawings;
+      details["special_requests"] = written->special_requests;
+      return ctx.audit->Append(ctx.actor, "delivery.portal", "delivery:" + std::to_string(rec.id),
+                               details);
+    }
     contracts::MediaRecord medium;
     medium.delivery_id = rec.id;
     medium.package_name = name;
     if (Status mr = ctx.store->AddMediaRecord(medium); !mr.ok()) return mr;
-    nlohmann::json details = RecordJson(rec);
     details["withheld"] = written->withheld;
     details["package"] = name;
     details["recipient"] = written->recipient;

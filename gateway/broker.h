@@ -33,6 +33,11 @@ struct DeliverRequest {
   int connect_timeout_ms = 10000;
   int io_timeout_ms = 30000;
 
+  // portal: how long the package stays available and how many complete
+  // downloads it allows.
+  std::string expires_in = "7d";
+  int max_downloads = 3;
+
   policies::InputEncoding input_encoding = policies::InputEncoding::kAuto;
 };
 
@@ -43,8 +48,10 @@ struct DeliverResult {
   std::map<std::string, std::string> masks;
   std::string package_path;  // media: the package written; sftp: where it went
   std::vector<contracts::DeliveryAttempt> attempts;  // sftp: every try, in order
-  std::vector<int64_t> special_requests;  // the special requests (6(1)) that shaped it
-  std::vector<std::string> notes;         // what staff should know (no personal data)
+  std::vector<int64_t> special_requests;             // the special requests (6(1)) that shaped it
+  std::vector<std::string> notes;                    // what staff should know (no personal data)
+  std::string portal_package_id;                     // portal: the published package's id
+  std::string portal_expires_at;
   std::string passphrase;  // media with a password recipient: shown once, never stored
   bool allowed() const { return reasons.empty(); }
 };

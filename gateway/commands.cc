@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -167,7 +168,7 @@ Status WritePrivateFile(const fs::path& path, const std::string& data) {
   const fs::path temp = path.string() + ".new";
   ::unlink(temp.c_str());
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Error("cannot write " + temp.string());
+  if (fd < 0) return Status::Error("cannot write " + temp.string() + ": " + std::strerror(errno));
   size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
@@ -244,6 +245,7 @@ Result<SftpChange> PrepareSftp(Context& ctx, const ContractorArgs& a,
     key_text = buf.str();
   } else if (!r.key_path.empty()) {
     std::ifstream in(r.key_path, std::ios::binary);
+    if (!in) return R::Error(who + "cannot read the registered key " + r.key_path);
     std::stringstream buf;
     buf << in.rdbuf();
     key_text = buf.str();
@@ -261,6 +263,10 @@ Result<SftpChange> PrepareSftp(Context& ctx, const ContractorArgs& a,
   }
   const std::string key_name = a.key_file.empty() ? r.key_path : a.key_file;
   auto info = transports::InspectPrivateKey(key_text, passphrase);
+  if (!info.ok() && passphrase.empty() && r.passphrase_source.rfind("env:", 0) == 0) {
+    return R::Error(who + key_name + " is a PEM key protected by a passphrase, and " +
+                    r.passphrase_source.substr(4) + " is not set here, so it cannot be checked");
+  }
   if (!info.ok()) return R::Error(who + key_name + ": " + info.message());
   if (info->encrypted && r.passphrase_source.empty()) {
     return R::Error(who + key_name +
@@ -758,6 +764,13 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
       const bool already = !r->attempts.empty() && r->attempts.back().outcome == "already-there";
       text << "delivery " << rec.id << ": " << (already ? "already on the server at " : "sent to ")
            << r->package_path << " (attempt " << r->attempts.size() << ")\n";
+    } else if (rec.transport == "portal") {
+      j["portal_package"] = r->portal_package_id;
+      j["expires_at"] = r->portal_expires_at;
+      j["max_downloads"] = req.max_downloads;
+      text << "delivery " << rec.id << ": published on the portal as package "
+           << r->portal_package_id << " for " << rec.contractor_id << " until "
+           << r->portal_expires_at << ", " << req.max_downloads << " downloads\n";
     } else {
       text << "delivery " << rec.id << ": written " << r->package_path << "\n";
     }

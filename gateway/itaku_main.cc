@@ -2,6 +2,7 @@
 // one command from commands.h, prints text or --json, and turns every
 // refusal into one line on stderr, an audit event and a non-zero exit.
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -40,6 +41,9 @@ CLI::App* Sub(CLI::App& parent, const std::string& name, const std::string& help
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Everything Itaku writes (the store, keys, packages, letters, consent
+  // copies) is the operator's alone unless a transport says otherwise.
+  ::umask(077);
   CLI::App app{"itaku — contractor data-exchange gateway (委託先への個人情報提供の管理)"};
   app.require_subcommand(1);
   app.fallthrough();

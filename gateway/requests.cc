@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -139,6 +140,22 @@ Json StepDetails(const CorrectiveRequest& r, const std::string& text) {
             {"carried_out", OptionalBool(r.carried_out)}};
   if (!text.empty()) j["text_sha256"] = Sha256Hex(text);
   return j;
+}
+
+// "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC) with sane fields.
+bool ValidReceivedAt(const std::string& t) {
+  if (t.size() != 10 && t.size() != 20) return false;
+  if (!ParseDate(t.substr(0, 10))) return false;
+  if (t.size() == 10) return true;
+  auto two = [&](size_t at, int max) {
+    if (!std::isdigit(static_cast<unsigned char>(t[at])) ||
+        !std::isdigit(static_cast<unsigned char>(t[at + 1]))) {
+      return false;
+    }
+    return (t[at] - '0') * 10 + (t[at + 1] - '0') <= max;
+  };
+  return t[10] == 'T' && t[13] == ':' && t[16] == ':' && t[19] == 'Z' && two(11, 23) &&
+         two(14, 59) && two(17, 59);
 }
 
 // The operator's calendar day of a UTC timestamp (Japan, UTC+9).
@@ -438,6 +455,15 @@ Result<Output> SpecialAdd(Context& ctx, const SpecialArgs& a) {
     }
   }
   if (s.kind == "extend") {
+    auto role = ActorRole(ctx);
+    if (!role.ok()) return role.status();
+    if (role.value() != "privacy-officer") {
+      return R::Error(who + "only a privacy officer records an extension (" + ctx.actor + " is " +
+                      (role->empty() ? std::string("not registered staff") : *role) + ")");
+    }
+    if (a.purpose == "statistics") {
+      return R::Error(who + "statistics are sent pseudonymised; nothing can be added to them");
+    }
     if (a.consent_file.empty()) {
       return R::Error(who +
                       "an extension needs the subscriber's consent on file: --consent FILE "
@@ -541,11 +567,15 @@ Result<SpecialShaping> ShapeBySpecialRequests(Context& ctx, const std::string& c
       changes = true;
     }
     for (const auto& f : s.fields) {
-      if (s.kind == "withhold" && sends(f)) {
+      if (s.kind == "withhold") {
+        // Always handed on: it also cancels another request's extension of
+        // the same field (withholding wins in the projector).
         o.withheld.insert(f);
         changes = true;
       }
-      if (s.kind == "extend" && !sends(f)) {
+      // Statistics go out pseudonymised: no extension puts raw values next
+      // to them.
+      if (s.kind == "extend" && !sends(f) && purpose != "statistics") {
         o.extended.insert(f);
         extra.insert(f);
         changes = true;
@@ -585,9 +615,9 @@ Result<Output> RequestAdd(Context& ctx, const RequestAddArgs& a) {
   r.received_by = ctx.actor;
   r.received_at = ctx.clock->NowUtc();
   if (!a.received_at.empty()) {
-    if (!ParseDate(a.received_at.substr(0, 10)) ||
-        (a.received_at.size() != 10 && a.received_at.size() != 20)) {
-      return R::Error("request: --received-at must be a date or YYYY-MM-DDTHH:MM:SSZ");
+    if (!ValidReceivedAt(a.received_at)) {
+      return R::Error(
+          "request: --received-at must be a date or a UTC time like 2026-12-01T01:00:00Z");
     }
     r.received_at = a.received_at.size() == 10 ? a.received_at + "T00:00:00Z" : a.received_at;
   }
@@ -641,7 +671,10 @@ Result<Output> RequestInstruct(Context& ctx, int64_t id, const std::string& text
                                const MailConfig& config) {
   auto r = RequireRequest(ctx, id);
   if (!r.ok()) return r.status();
+  auto role = ActorRole(ctx);
+  if (!role.ok()) return role.status();
   policies::StepInput in;
+  in.actor_role = role.value();
   in.text = text;
   if (Status c = CheckStep(r.value(), RequestStep::kInstruct, in); !c.ok()) return c;
   auto contractor = ctx.store->FindContractor(r->contractor_id);
@@ -705,7 +738,10 @@ Result<Output> RequestInstruct(Context& ctx, int64_t id, const std::string& text
 Result<Output> RequestAnswer(Context& ctx, int64_t id, const std::string& text) {
   auto r = RequireRequest(ctx, id);
   if (!r.ok()) return r.status();
+  auto role = ActorRole(ctx);
+  if (!role.ok()) return role.status();
   policies::StepInput in;
+  in.actor_role = role.value();
   in.text = text;
   if (Status c = CheckStep(r.value(), RequestStep::kAnswer, in); !c.ok()) return c;
   CorrectiveRequest next = r.value();
@@ -721,7 +757,10 @@ Result<Output> RequestClose(Context& ctx, int64_t id, std::optional<bool> carrie
                             const std::string& reason) {
   auto r = RequireRequest(ctx, id);
   if (!r.ok()) return r.status();
+  auto role = ActorRole(ctx);
+  if (!role.ok()) return role.status();
   policies::StepInput in;
+  in.actor_role = role.value();
   in.carried_out = carried_out;
   in.reason = reason;
   if (Status c = CheckStep(r.value(), RequestStep::kClose, in); !c.ok()) return c;
@@ -741,7 +780,11 @@ Result<Output> RequestNotify(Context& ctx, int64_t id, const NotifyArgs& args,
                              const MailConfig& config) {
   auto r = RequireRequest(ctx, id);
   if (!r.ok()) return r.status();
-  if (Status c = CheckStep(r.value(), RequestStep::kNotify, {}); !c.ok()) return c;
+  auto role = ActorRole(ctx);
+  if (!role.ok()) return role.status();
+  policies::StepInput notify_in;
+  notify_in.actor_role = role.value();
+  if (Status c = CheckStep(r.value(), RequestStep::kNotify, notify_in); !c.ok()) return c;
   auto contractor = ctx.store->FindContractor(r->contractor_id);
   if (!contractor.ok()) return contractor.status();
   const std::string contractor_name =
@@ -757,7 +800,8 @@ Result<Output> RequestNotify(Context& ctx, int64_t id, const NotifyArgs& args,
                                    r->subscriber_id + " is not in " + args.subscriber_data);
     }
     contact = *found.value();
-    if (contact.email.empty()) contact.email = r->contact_email;
+    // The address the requester gave with the request comes first.
+    if (!r->contact_email.empty()) contact.email = r->contact_email;
   }
   if (!args.email.empty()) contact.email = args.email;
 

@@ -36,6 +36,13 @@ std::vector<std::string> RefuseStep(const contracts::CorrectiveRequest& r, Reque
     return why;
   }
   const bool unjustified = r.justified.has_value() && !*r.justified;
+  if (step != RequestStep::kDecide && in.actor_role != "operator" &&
+      in.actor_role != "privacy-officer") {
+    why.push_back("only an operator or a privacy officer may " + std::string(ToString(step)) +
+                  " a request (actor is " +
+                  (in.actor_role.empty() ? std::string("not registered staff") : in.actor_role) +
+                  ")");
+  }
   switch (step) {
     case RequestStep::kDecide:
       if (in.actor_role != "privacy-officer") {

@@ -18,7 +18,9 @@ std::string_view ToString(RequestStep step);  // "decide", "instruct", ...
 
 // What the step would record, as far as the rules care.
 struct StepInput {
-  std::string actor_role;           // the acting staff member's role; empty if not staff
+  // The acting staff member's role; empty if not staff. Deciding takes a
+  // privacy officer; every other step an operator or a privacy officer.
+  std::string actor_role;
   std::optional<bool> justified;    // decide
   std::optional<bool> carried_out;  // close
   std::string reason;               // decide (always), close (when not carried out)

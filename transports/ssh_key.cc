@@ -177,7 +177,8 @@ R InspectPem(const std::string& text, const std::string& passphrase) {
   }
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(raw, EVP_PKEY_free);
   const int bits = EVP_PKEY_get_bits(key.get());
-  R judged = R::Error("key type " + std::string(EVP_PKEY_get0_type_name(key.get())) +
+  const char* type_name = EVP_PKEY_get0_type_name(key.get());
+  R judged = R::Error("key type " + std::string(type_name ? type_name : "unknown") +
                       " is not accepted; use ed25519, ECDSA or RSA >= 2048");
   switch (EVP_PKEY_get_base_id(key.get())) {
     case EVP_PKEY_RSA:

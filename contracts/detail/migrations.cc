@@ -185,6 +185,40 @@ const std::vector<std::string> kVersion4 = {
     " details TEXT NOT NULL)",
 };
 
+// Version 5: the contractor portal's packages and every download.
+const std::vector<std::string> kVersion5 = {
+    "CREATE TABLE portal_package ("
+    " id TEXT PRIMARY KEY,"
+    " delivery_id INTEGER NOT NULL REFERENCES delivery (id),"
+    " contractor_id TEXT NOT NULL REFERENCES contractor (id),"
+    " file_name TEXT NOT NULL,"
+    " path TEXT NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " sha256 TEXT NOT NULL,"
+    " expires_at TEXT NOT NULL,"
+    " max_downloads INTEGER NOT NULL,"
+    " downloads INTEGER NOT NULL,"
+    " published_by TEXT NOT NULL,"
+    " published_at TEXT NOT NULL,"
+    " revoked_by TEXT NOT NULL,"
+    " revoked_at TEXT NOT NULL)",
+    "CREATE INDEX portal_package_by_contractor ON portal_package (contractor_id)",
+
+    "CREATE TABLE portal_download ("
+    " seq " ITAKU_AUTO_ID
+    ","
+    " package_id TEXT NOT NULL REFERENCES portal_package (id),"
+    " at TEXT NOT NULL,"
+    " contractor_id TEXT NOT NULL,"
+    " fingerprint TEXT NOT NULL,"
+    " address TEXT NOT NULL,"
+    " first_byte INTEGER NOT NULL,"
+    " bytes INTEGER NOT NULL,"
+    " complete INTEGER NOT NULL,"
+    " counted INTEGER NOT NULL)",
+    "CREATE INDEX portal_download_by_package ON portal_download (package_id)",
+};
+
 #undef ITAKU_AUTO_ID
 
 }  // namespace
@@ -196,7 +230,7 @@ const char* const kCreateSchemaMigrations =
 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
-      {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}};
+      {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5}};
   return kMigrations;
 }
 

@@ -91,6 +91,17 @@ class SqliteStore final : public Store {
       const std::optional<std::string>& contractor_id,
       const std::optional<std::string>& state) override;
 
+  Result<std::optional<std::string>> FindContractorByCertificate(const std::string& fingerprint,
+                                                                 const std::string& use) override;
+  Status AddPortalPackage(const PortalPackageRecord& package) override;
+  Result<std::optional<PortalPackageRecord>> FindPortalPackage(const std::string& id) override;
+  Result<std::vector<PortalPackageRecord>> ListPortalPackages(
+      const std::optional<std::string>& contractor_id) override;
+  Status RevokePortalPackage(const std::string& id, const std::string& by,
+                             const std::string& at) override;
+  Status AddPortalDownload(const PortalDownload& download) override;
+  Result<std::vector<PortalDownload>> ListPortalDownloads(const std::string& package_id) override;
+
   Result<std::optional<AuditEvent>> LastAuditEvent() override;
   Status AppendAuditEvent(const AuditEvent& event) override;
   Status ForEachAuditEvent(const std::function<bool(const AuditEvent&)>& visit) override;

@@ -196,11 +196,16 @@ check "baseline rows" 51 "$(wc -l < "$work/before/data.csv")"
 run special add --subscriber "$s1" --contractor agency-a --exclude
 check "exclude added" 0 "$rc"
 run special add --subscriber "$s2" --contractor agency-a --withhold phone
-run special add --subscriber "$s3" --purpose billing --extend email
+printf 'consent form, signed\n' > "$work/consent.pdf"
+run special add --subscriber "$s3" --purpose billing --extend email --consent "$work/consent.pdf"
+check "operator recording an extension refused" 1 "$rc"
+contains "extension needs an officer" "only a privacy officer records an extension" "$err"
+run special add --subscriber "$s3" --purpose statistics --extend name --consent "$work/consent.pdf" --actor 鈴木
+check "extension of statistics refused" 1 "$rc"
+run special add --subscriber "$s3" --purpose billing --extend email --actor 鈴木
 check "extension without consent refused" 1 "$rc"
 contains "consent reason" "an extension needs the subscriber's consent on file" "$err"
-printf 'consent form, signed\n' > "$work/consent.pdf"
-run special add --subscriber "$s3" --purpose billing --extend email --consent "$work/consent.pdf" --json
+run special add --subscriber "$s3" --purpose billing --extend email --consent "$work/consent.pdf" --json --actor 鈴木
 check "extension with consent" 0 "$rc"
 ext_id=$(json '["id"]')
 deliver after
@@ -227,6 +232,15 @@ check "exactly one subscriber's output each" "excluded phone-empty s2-rest-same 
 did=$(json '["delivery_id"]')
 check "delivery records the special requests" 3 "$(sql "SELECT count(*) FROM delivery_special_request WHERE delivery_id = $did")"
 check "excluded subscriber not received" 0 "$(sql "SELECT count(*) FROM delivery_subscriber WHERE delivery_id = $did AND subscriber_id = '$s1'")"
+# A withholding cancels an extension of the same field.
+run special add --subscriber "$s3" --contractor agency-a --withhold email --json
+withhold_id=$(json '["id"]')
+deliver cancelled
+check "withholding wins over an extension" "" "$(python3 -c "
+import csv
+for r in csv.DictReader(open('$work/cancelled/data.csv', encoding='utf-8-sig')):
+    if r['subscriber_id'] == '$s3': print(r['email'])")"
+"$ITAKU" special end "$withhold_id" --actor 鈴木 >/dev/null
 run special end "$ext_id" --reason "consent withdrawn"
 check "operator ending refused" 1 "$rc"
 run special end "$ext_id" --reason "consent withdrawn" --actor 鈴木

@@ -25,14 +25,22 @@ StepInput Officer(bool justified) {
 
 StepInput Text(const char* text) {
   StepInput in;
+  in.actor_role = "operator";
   in.text = text;
   return in;
 }
 
 StepInput Closing(bool carried_out, const char* reason = "") {
   StepInput in;
+  in.actor_role = "operator";
   in.carried_out = carried_out;
   in.reason = reason;
+  return in;
+}
+
+StepInput Notifying() {
+  StepInput in;
+  in.actor_role = "operator";
   return in;
 }
 
@@ -61,7 +69,7 @@ TEST(RequestRulesTest, JustifiedRequestGoesThroughEveryStep) {
   EXPECT_EQ(r.state, "answered");
   Take(r, RequestStep::kClose, Closing(true));
   EXPECT_EQ(r.state, "closed");
-  Take(r, RequestStep::kNotify, {});
+  Take(r, RequestStep::kNotify, Notifying());
   EXPECT_EQ(r.state, "notified");
 }
 
@@ -69,13 +77,13 @@ TEST(RequestRulesTest, UnjustifiedRequestGoesStraightToTheNotice) {
   CorrectiveRequest r = Received();
   Take(r, RequestStep::kDecide, Officer(false));
   EXPECT_NE(All(RefuseStep(r, RequestStep::kInstruct, Text("x"))), "");
-  Take(r, RequestStep::kNotify, {});
+  Take(r, RequestStep::kNotify, Notifying());
   EXPECT_EQ(r.state, "notified");
 }
 
 TEST(RequestRulesTest, NotifyBeforeADecisionIsRefusedWithTheClause) {
   CorrectiveRequest r = Received();
-  EXPECT_EQ(All(RefuseStep(r, RequestStep::kNotify, {})),
+  EXPECT_EQ(All(RefuseStep(r, RequestStep::kNotify, Notifying())),
             "request 7 has not been decided yet; a requester is told the outcome only after a "
             "decision (policy 6(4))|");
 }
@@ -88,6 +96,18 @@ TEST(RequestRulesTest, OnlyAPrivacyOfficerDecides) {
             "only a privacy officer decides a request (actor is operator)|");
   in.actor_role = "";
   EXPECT_NE(All(RefuseStep(r, RequestStep::kDecide, in)).find("not registered staff"),
+            std::string::npos);
+}
+
+TEST(RequestRulesTest, AuditorsAndStrangersTakeNoStep) {
+  CorrectiveRequest r = Received();
+  Take(r, RequestStep::kDecide, Officer(true));
+  StepInput in = Text("x");
+  in.actor_role = "auditor";
+  EXPECT_EQ(All(RefuseStep(r, RequestStep::kInstruct, in)),
+            "only an operator or a privacy officer may instruct a request (actor is auditor)|");
+  in.actor_role = "";
+  EXPECT_NE(All(RefuseStep(r, RequestStep::kInstruct, in)).find("not registered staff"),
             std::string::npos);
 }
 
@@ -125,14 +145,14 @@ TEST(RequestRulesTest, StepsOutOfOrderAreRefused) {
   EXPECT_NE(All(RefuseStep(r, RequestStep::kDecide, Officer(true))), "");
   EXPECT_NE(All(RefuseStep(r, RequestStep::kAnswer, Text("x"))), "");
   EXPECT_NE(All(RefuseStep(r, RequestStep::kClose, Closing(true))), "");
-  EXPECT_NE(All(RefuseStep(r, RequestStep::kNotify, {})), "");
+  EXPECT_NE(All(RefuseStep(r, RequestStep::kNotify, Notifying())), "");
   Take(r, RequestStep::kInstruct, Text("x"));
   EXPECT_NE(All(RefuseStep(r, RequestStep::kInstruct, Text("x"))), "");
-  EXPECT_NE(All(RefuseStep(r, RequestStep::kNotify, {})), "");
+  EXPECT_NE(All(RefuseStep(r, RequestStep::kNotify, Notifying())), "");
   Take(r, RequestStep::kAnswer, Text("y"));
   Take(r, RequestStep::kClose, Closing(true));
   EXPECT_NE(All(RefuseStep(r, RequestStep::kClose, Closing(true))), "");
-  Take(r, RequestStep::kNotify, {});
+  Take(r, RequestStep::kNotify, Notifying());
   for (RequestStep s : {RequestStep::kDecide, RequestStep::kInstruct, RequestStep::kAnswer,
                         RequestStep::kClose, RequestStep::kNotify}) {
     EXPECT_NE(All(RefuseStep(r, s, Officer(true))).find("is finished"), std::string::npos);
