@@ -469,6 +469,9 @@ SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::str
     return c.Fail(rc, "cannot look up " + final_path + on);
   }
 
+  auto drop_part = [&] {
+    libssh2_sftp_unlink_ex(sftp, part_path.c_str(), static_cast<unsigned>(part_path.size()));
+  };
   SftpHandlePtr h(libssh2_sftp_open_ex(
       sftp, part_path.c_str(), static_cast<unsigned>(part_path.size()),
       LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC,
@@ -499,9 +502,15 @@ SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::str
     while (left > 0) {
       const ssize_t n = libssh2_sftp_write(h.get(), data, left);
       if (n < 0) {
-        return c.Fail(static_cast<int>(n), "upload of " + final_name + " to " + where +
-                                               " stopped after " + std::to_string(sent) + " of " +
-                                               std::to_string(size) + " bytes");
+        SftpError stopped =
+            c.Fail(static_cast<int>(n), "upload of " + final_name + " to " + where +
+                                            " stopped after " + std::to_string(sent) + " of " +
+                                            std::to_string(size) + " bytes");
+        // The server refused more (disk full, quota) but still answers: take
+        // the partial file back rather than leave data lying there. A lost
+        // connection leaves the .part for the next attempt to replace.
+        if (!detail::IsConnectionError(static_cast<int>(n))) drop_part();
+        return stopped;
       }
       data += n;
       left -= static_cast<size_t>(n);
@@ -539,6 +548,7 @@ SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::str
                            LIBSSH2_SFTP_STAT, &attrs) == 0) {
     return SettleExisting(c, final_path, part_path, final_name, local.get(), local_file, size);
   }
+  drop_part();  // refused: the complete file must not stay under its .part name
   return rename_error;
 }
 
