@@ -629,8 +629,8 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
       return refuse_early("--expires-in must read like 7d, 48h or 30m (at most 90d), got " +
                           req.expires_in);
     }
-    if (req.max_downloads < 1 || req.max_downloads > 100) {
-      return refuse_early("--max-downloads must be 1 to 100");
+    if (req.max_downloads < 1 || req.max_downloads > 1000000) {
+      return refuse_early("--max-downloads must be 1 to 1000000");
     }
   }
   if (media && req.out_dir.empty()) {

@@ -87,7 +87,8 @@ Json CertificateJson(const contracts::ContractorCertificate& c) {
 // Reads and judges a contractor's certificate: expired, weak or not a
 // certificate at all is refused with the reason.
 Result<contracts::ContractorCertificate> ReadCertificate(Context& ctx, const std::string& id,
-                                                         const std::string& file) {
+                                                         const std::string& file,
+                                                         const std::string& use) {
   using R = Result<contracts::ContractorCertificate>;
   std::ifstream in(file, std::ios::binary);
   if (!in) return R::Error("contractor " + id + ": cannot read certificate " + file);
@@ -97,7 +98,7 @@ Result<contracts::ContractorCertificate> ReadCertificate(Context& ctx, const std
   if (!info.ok()) return R::Error("contractor " + id + ": " + file + ": " + info.message());
   contracts::ContractorCertificate c;
   c.contractor_id = id;
-  c.use = "package";
+  c.use = use;
   c.pem = buf.str();
   c.fingerprint = info->fingerprint;
   c.subject = info->subject;
@@ -109,10 +110,21 @@ Result<contracts::ContractorCertificate> ReadCertificate(Context& ctx, const std
 
 // The certificate named by --cert, when one is.
 Result<std::optional<contracts::ContractorCertificate>> ReadOptionalCertificate(
-    Context& ctx, const std::string& id, const std::string& file) {
+    Context& ctx, const std::string& id, const std::string& file,
+    const std::string& use = "package") {
   if (file.empty()) return std::optional<contracts::ContractorCertificate>();
-  auto read = ReadCertificate(ctx, id, file);
+  auto read = ReadCertificate(ctx, id, file, use);
   if (!read.ok()) return read.status();
+  if (use == "portal") {
+    // One certificate, one contractor: the fingerprint is the identity.
+    auto owner = ctx.store->FindContractorByCertificate(read->fingerprint, "portal");
+    if (!owner.ok()) return owner.status();
+    if (owner.value() && *owner.value() != id) {
+      return Result<std::optional<contracts::ContractorCertificate>>::Error(
+          "contractor " + id + ": portal certificate " + read->fingerprint +
+          " is already registered for contractor " + *owner.value());
+    }
+  }
   return std::optional<contracts::ContractorCertificate>(std::move(read).value());
 }
 
@@ -330,6 +342,14 @@ Json AttemptsJson(const std::vector<contracts::DeliveryAttempt>& attempts) {
   return out;
 }
 
+void AddPortalCertificate(Output& out,
+                          const std::optional<contracts::ContractorCertificate>& cert) {
+  if (!cert) return;
+  out.json["portal_certificate"] = CertificateJson(*cert);
+  out.text += "\nportal certificate " + cert->fingerprint + " (" + cert->subject +
+              ", valid until " + cert->not_after + ")";
+}
+
 Result<Date> ParseDateArg(const std::string& flag, const std::string& value) {
   auto d = ParseDate(value);
   if (!d) return Result<Date>::Error(flag + " must be a date like 2026-04-01, got " + value);
@@ -386,6 +406,9 @@ Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
   auto read = ReadOptionalCertificate(ctx, a.id, a.cert_file);
   if (!read.ok()) return read.status();
   const std::optional<contracts::ContractorCertificate>& cert = read.value();
+  auto read_portal = ReadOptionalCertificate(ctx, a.id, a.portal_cert_file, "portal");
+  if (!read_portal.ok()) return read_portal.status();
+  const std::optional<contracts::ContractorCertificate>& portal_cert = read_portal.value();
   std::optional<SftpChange> sftp;
   if (WantsSftpChange(a)) {
     auto prepared = PrepareSftp(ctx, a, std::nullopt);
@@ -401,11 +424,15 @@ Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
     if (cert) {
       if (Status st = StoreCertificate(ctx, *cert); !st.ok()) return st;
     }
+    if (portal_cert) {
+      if (Status st = StoreCertificate(ctx, *portal_cert); !st.ok()) return st;
+    }
     return sftp ? StoreSftp(ctx, *sftp) : Status::Ok();
   });
   if (!s.ok()) return s;
   Output out = WithCertificate(ContractorJson(c),
                                "added contractor " + c.id + " (" + c.name + "), active", cert);
+  AddPortalCertificate(out, portal_cert);
   if (sftp) {
     out.json["sftp"] = SftpJson(sftp->record);
     out.text += SftpText(*sftp);
@@ -419,7 +446,10 @@ Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& a) {
   auto read = ReadOptionalCertificate(ctx, a.id, a.cert_file);
   if (!read.ok()) return read.status();
   const std::optional<contracts::ContractorCertificate>& cert = read.value();
-  if (!cert && a.name.empty() && a.email.empty() && !WantsSftpChange(a)) {
+  auto read_portal = ReadOptionalCertificate(ctx, a.id, a.portal_cert_file, "portal");
+  if (!read_portal.ok()) return read_portal.status();
+  const std::optional<contracts::ContractorCertificate>& portal_cert = read_portal.value();
+  if (!cert && !portal_cert && a.name.empty() && a.email.empty() && !WantsSftpChange(a)) {
     return Result<Output>::Error("contractor update " + a.id + ": nothing to change");
   }
   std::optional<SftpChange> sftp;
@@ -444,10 +474,14 @@ Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& a) {
     if (cert) {
       if (Status st = StoreCertificate(ctx, *cert); !st.ok()) return st;
     }
+    if (portal_cert) {
+      if (Status st = StoreCertificate(ctx, *portal_cert); !st.ok()) return st;
+    }
     return sftp ? StoreSftp(ctx, *sftp) : Status::Ok();
   });
   if (!s.ok()) return s;
   Output out = WithCertificate(ContractorJson(updated), "updated contractor " + a.id, cert);
+  AddPortalCertificate(out, portal_cert);
   if (sftp) {
     out.json["sftp"] = SftpJson(sftp->record);
     out.text += SftpText(*sftp);

@@ -18,7 +18,8 @@ Result<Output> Init(Context& ctx);
 
 struct ContractorArgs {
   std::string id, name, email;
-  std::string cert_file;  // PEM certificate packages are encrypted to
+  std::string cert_file;         // PEM certificate packages are encrypted to
+  std::string portal_cert_file;  // PEM client certificate it signs in to the portal with
   // SFTP server: sftp://user@host:port/path, its pinned host key
   // ("SHA256:<base64>"), the client's private key (copied into the store's
   // key folder, mode 0600) and where the key's passphrase comes from at

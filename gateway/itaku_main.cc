@@ -12,6 +12,7 @@
 #include <iostream>
 
 #include "gateway/commands.h"
+#include "gateway/portal_commands.h"
 #include "gateway/requests.h"
 
 namespace {
@@ -92,6 +93,8 @@ int main(int argc, char** argv) {
                     "file whose first line is the key's passphrase");
   };
   sftp_options(c_add);
+  c_add->add_option("--portal-cert", cargs.portal_cert_file,
+                    "client certificate (PEM) it signs in to the portal with");
   on(c_add, "contractor.add", [&](Context& c) { return itaku::gateway::ContractorAdd(c, cargs); });
   CLI::App* c_update =
       Sub(*contractor, "update", "change a contractor's name, e-mail, certificate or SFTP server");
@@ -100,6 +103,8 @@ int main(int argc, char** argv) {
   c_update->add_option("--email", cargs.email);
   c_update->add_option("--cert", cargs.cert_file, "a new certificate (PEM) for packages");
   sftp_options(c_update);
+  c_update->add_option("--portal-cert", cargs.portal_cert_file,
+                       "a new client certificate (PEM) for the portal");
   on(c_update, "contractor.update",
      [&](Context& c) { return itaku::gateway::ContractorUpdate(c, cargs); });
   std::string probe_id;
@@ -178,6 +183,10 @@ int main(int argc, char** argv) {
   deliver->add_flag("--password-recipient", dreq.password_recipient,
                     "media, contractor without a certificate: encrypt to a generated passphrase "
                     "shown once (tell it by phone, never mail it)");
+  deliver->add_option("--expires-in", dreq.expires_in,
+                      "portal: how long the package stays available, e.g. 7d, 48h (default 7d)");
+  deliver->add_option("--max-downloads", dreq.max_downloads,
+                      "portal: complete downloads allowed (default 3)");
   deliver->add_option("--retries", dreq.retries, "sftp: retries after a network error (default 3)")
       ->check(CLI::Range(0, 20));
   deliver
@@ -254,6 +263,29 @@ int main(int argc, char** argv) {
   CLI::App* m_list = Sub(*media, "list", "list media packages");
   m_list->add_flag("--outstanding", m_outstanding, "only media not yet returned or destroyed");
   on(m_list, "media.list", [&](Context& c) { return itaku::gateway::MediaList(c, m_outstanding); });
+
+  // portal
+  CLI::App* portal = Sub(app, "portal", "packages published on the contractor portal");
+  portal->require_subcommand(1);
+  std::optional<std::string> po_contractor;
+  std::string po_id;
+  CLI::App* po_list = Sub(*portal, "list", "packages, their state and every download");
+  po_list->add_option("--contractor", po_contractor);
+  on(po_list, "portal.list",
+     [&](Context& c) { return itaku::gateway::PortalList(c, po_contractor); });
+  CLI::App* po_revoke = Sub(*portal, "revoke", "withdraw a package at once");
+  po_revoke->add_option("package", po_id)->required();
+  on(po_revoke, "portal.revoke",
+     [&](Context& c) { return itaku::gateway::PortalRevoke(c, po_id); });
+  itaku::gateway::ServeArgs serve_args;
+  CLI::App* serve = Sub(app, "serve", "run the contractor portal (HTTPS, client certificates)");
+  serve->add_option("--config", serve_args.config_file, "TOML with a [portal] table");
+  serve->add_option("--portal-listen", serve_args.listen, "ADDR:PORT (default 127.0.0.1:8443)");
+  serve->add_option("--portal-cert", serve_args.cert_file, "the portal's certificate (PEM)");
+  serve->add_option("--portal-key", serve_args.key_file, "the portal's private key (PEM)");
+  serve->add_option("--header-timeout-ms", serve_args.header_timeout_ms,
+                    "a request head must arrive within this (default 10000)");
+  on(serve, "serve", [&](Context& c) { return itaku::gateway::Serve(c, serve_args); });
 
   // staff
   CLI::App* staff = Sub(app, "staff", "staff and their roles");

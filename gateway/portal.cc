@@ -1,0 +1,280 @@
+// The store-backed portal backend, the portal commands and `itaku serve`.
+#include "gateway/portal.h"
+
+#include <toml++/toml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "gateway/portal_commands.h"
+#include "gateway/portal_server.h"
+#include "transports/certificate.h"
+
+namespace itaku::gateway {
+namespace fs = std::filesystem;
+namespace {
+
+using Json = nlohmann::json;
+
+PortalPackage ToView(const contracts::PortalPackageRecord& r) {
+  PortalPackage p;
+  p.id = r.id;
+  p.delivery_id = r.delivery_id;
+  p.contractor_id = r.contractor_id;
+  p.file_name = r.file_name;
+  p.path = r.path;
+  p.size = static_cast<uint64_t>(r.size);
+  p.sha256 = r.sha256;
+  p.expires_at = r.expires_at;
+  p.max_downloads = r.max_downloads;
+  p.downloads = r.downloads;
+  p.revoked = !r.revoked_at.empty();
+  return p;
+}
+
+// Why a package can no longer be downloaded; empty when it can. UTC
+// timestamps compare as text.
+std::string GoneReason(const contracts::PortalPackageRecord& r, const std::string& now) {
+  if (!r.revoked_at.empty()) return "revoked";
+  if (r.expires_at <= now) return "expired";
+  if (r.downloads >= r.max_downloads) return "used up";
+  return "";
+}
+
+Json PackageJson(const contracts::PortalPackageRecord& r, const std::string& now) {
+  const std::string gone = GoneReason(r, now);
+  return {{"id", r.id},
+          {"delivery_id", r.delivery_id},
+          {"contractor", r.contractor_id},
+          {"file_name", r.file_name},
+          {"size", r.size},
+          {"sha256", r.sha256},
+          {"expires_at", r.expires_at},
+          {"max_downloads", r.max_downloads},
+          {"downloads", r.downloads},
+          {"state", gone.empty() ? "available" : gone},
+          {"published_by", r.published_by},
+          {"published_at", r.published_at},
+          {"revoked_by", r.revoked_by},
+          {"revoked_at", r.revoked_at}};
+}
+
+// Backend errors cannot reach the contractor; they are reported on stderr
+// (no personal data: ids and store messages only) and the request fails
+// closed.
+void Report(const std::string& what, const std::string& message) {
+  std::cerr << "itaku serve: " << what << ": " << message << "\n";
+}
+
+}  // namespace
+
+StorePortalBackend::StorePortalBackend(Context& ctx) : ctx_(ctx) {}
+
+std::optional<std::string> StorePortalBackend::Authenticate(const std::string& fingerprint,
+                                                            std::string* why) {
+  auto found = ctx_.store->FindContractorByCertificate(fingerprint, "portal");
+  if (!found.ok()) {
+    Report("authenticate", found.message());
+    *why = "store unavailable";
+    return std::nullopt;
+  }
+  if (!found.value()) {
+    *why = "no contractor has certificate " + fingerprint;
+    return std::nullopt;
+  }
+  auto contractor = ctx_.store->FindContractor(*found.value());
+  if (!contractor.ok() || !contractor.value()) {
+    *why = "unknown contractor " + *found.value();
+    return std::nullopt;
+  }
+  if (contractor.value()->status != contracts::ContractorStatus::kActive) {
+    *why = "contractor " + contractor.value()->id + " is " +
+           std::string(contracts::ToString(contractor.value()->status));
+    return std::nullopt;
+  }
+  return contractor.value()->id;
+}
+
+std::vector<PortalPackage> StorePortalBackend::Available(const std::string& contractor_id) {
+  std::vector<PortalPackage> out;
+  auto list = ctx_.store->ListPortalPackages(contractor_id);
+  if (!list.ok()) {
+    Report("list", list.message());
+    return out;
+  }
+  const std::string now = ctx_.clock->NowUtc();
+  for (const auto& r : list.value()) {
+    if (GoneReason(r, now).empty()) out.push_back(ToView(r));
+  }
+  return out;
+}
+
+PortalBackend::Access StorePortalBackend::Find(const std::string& contractor_id,
+                                               const std::string& package_id, PortalPackage* out) {
+  auto found = ctx_.store->FindPortalPackage(package_id);
+  if (!found.ok()) {
+    Report("find", found.message());
+    return Access::kNotFound;
+  }
+  // Another contractor's package is as absent as a package that never was.
+  if (!found.value() || found.value()->contractor_id != contractor_id) return Access::kNotFound;
+  *out = ToView(*found.value());
+  return GoneReason(*found.value(), ctx_.clock->NowUtc()).empty() ? Access::kOk : Access::kGone;
+}
+
+void StorePortalBackend::RecordDownload(const PortalCaller& caller, const std::string& package_id,
+                                        uint64_t first_byte, uint64_t bytes, bool complete) {
+  auto found = ctx_.store->FindPortalPackage(package_id);
+  if (!found.ok() || !found.value()) return;
+  contracts::PortalDownload d;
+  d.package_id = package_id;
+  d.at = ctx_.clock->NowUtc();
+  d.contractor_id = caller.contractor_id;
+  d.fingerprint = caller.fingerprint;
+  d.address = caller.address;
+  d.first_byte = static_cast<int64_t>(first_byte);
+  d.bytes = static_cast<int64_t>(bytes);
+  d.complete = complete;
+  // A download counts once the file's last byte went out in a complete
+  // response: a resumed download counts when its last part completes.
+  d.counted = complete && static_cast<int64_t>(first_byte + bytes) == found.value()->size;
+  Status s = ctx_.store->Transaction([&]() -> Status {
+    if (Status a = ctx_.store->AddPortalDownload(d); !a.ok()) return a;
+    return ctx_.audit->Append(caller.contractor_id.empty() ? "portal" : caller.contractor_id,
+                              "portal.download", "portal:" + package_id,
+                              {{"contractor", caller.contractor_id},
+                               {"fingerprint", caller.fingerprint},
+                               {"address", caller.address},
+                               {"first_byte", first_byte},
+                               {"bytes", bytes},
+                               {"complete", complete},
+                               {"counted", d.counted}});
+  });
+  if (!s.ok()) Report("record download", s.message());
+}
+
+void StorePortalBackend::Audit(const PortalCaller& caller, const std::string& method,
+                               const std::string& target, const std::string& package_id,
+                               uint64_t bytes, int status, const std::string& outcome) {
+  Status s =
+      ctx_.audit->Append(caller.contractor_id.empty() ? "portal" : caller.contractor_id,
+                         "portal.request", package_id.empty() ? "portal" : "portal:" + package_id,
+                         {{"contractor", caller.contractor_id},
+                          {"fingerprint", caller.fingerprint},
+                          {"address", caller.address},
+                          {"method", method},
+                          {"target", target.size() > 200 ? target.substr(0, 200) : target},
+                          {"package", package_id},
+                          {"bytes", bytes},
+                          {"status", status},
+                          {"outcome", outcome}});
+  if (!s.ok()) Report("audit", s.message());
+}
+
+Result<Output> PortalList(Context& ctx, const std::optional<std::string>& contractor) {
+  auto list = ctx.store->ListPortalPackages(contractor);
+  if (!list.ok()) return list.status();
+  const std::string now = ctx.clock->NowUtc();
+  Output out{Json::array(), ""};
+  for (const auto& r : list.value()) {
+    Json j = PackageJson(r, now);
+    auto downloads = ctx.store->ListPortalDownloads(r.id);
+    if (!downloads.ok()) return downloads.status();
+    j["download_log"] = Json::array();
+    std::string log;
+    for (const auto& d : downloads.value()) {
+      j["download_log"].push_back({{"at", d.at},
+                                   {"contractor", d.contractor_id},
+                                   {"fingerprint", d.fingerprint},
+                                   {"address", d.address},
+                                   {"first_byte", d.first_byte},
+                                   {"bytes", d.bytes},
+                                   {"complete", d.complete},
+                                   {"counted", d.counted}});
+      log += "\n    " + d.at + " " + d.contractor_id + " from " + d.address + ": " +
+             std::to_string(d.bytes) + " bytes from " + std::to_string(d.first_byte) +
+             (d.complete ? (d.counted ? ", complete" : ", complete part") : ", broken off");
+    }
+    out.json.push_back(j);
+    out.text += r.id + "\t" + r.contractor_id + "\t" + r.file_name + "\t" +
+                j["state"].get<std::string>() + "\tuntil " + r.expires_at + "\t" +
+                std::to_string(r.downloads) + "/" + std::to_string(r.max_downloads) + " downloads" +
+                log + "\n";
+  }
+  if (out.text.empty()) out.text = "no portal packages\n";
+  out.text.pop_back();
+  return out;
+}
+
+Result<Output> PortalRevoke(Context& ctx, const std::string& package_id) {
+  auto found = ctx.store->FindPortalPackage(package_id);
+  if (!found.ok()) return found.status();
+  if (!found.value()) return Result<Output>::Error("unknown portal package " + package_id);
+  if (!found.value()->revoked_at.empty()) {
+    return Result<Output>::Error("portal package " + package_id + " was already revoked on " +
+                                 found.value()->revoked_at);
+  }
+  const std::string at = ctx.clock->NowUtc();
+  Status s = ctx.store->Transaction([&]() -> Status {
+    if (Status r = ctx.store->RevokePortalPackage(package_id, ctx.actor, at); !r.ok()) return r;
+    return ctx.audit->Append(ctx.actor, "portal.revoke", "portal:" + package_id,
+                             {{"contractor", found.value()->contractor_id},
+                              {"delivery_id", found.value()->delivery_id}});
+  });
+  if (!s.ok()) return s;
+  // The file goes too: nothing is served from it any more.
+  std::error_code ec;
+  fs::remove(found.value()->path, ec);
+  return Output{{{"id", package_id}, {"revoked", true}},
+                "revoked portal package " + package_id + " of " + found.value()->contractor_id};
+}
+
+Result<Output> Serve(Context& ctx, const ServeArgs& args) {
+  using R = Result<Output>;
+  PortalServerOptions options;
+  if (!args.config_file.empty()) {
+    toml::table table;
+    try {
+      table = toml::parse_file(args.config_file);
+    } catch (const toml::parse_error& e) {
+      return R::Error(args.config_file + ":" + std::to_string(e.source().begin.line) + ": " +
+                      std::string(e.description()));
+    }
+    if (const toml::table* portal = table["portal"].as_table()) {
+      options.listen = (*portal)["listen"].value_or(options.listen);
+      options.cert_file = (*portal)["cert"].value_or(options.cert_file);
+      options.key_file = (*portal)["key"].value_or(options.key_file);
+      options.max_connections = (*portal)["max_connections"].value_or(options.max_connections);
+      options.header_timeout_ms =
+          (*portal)["header_timeout_ms"].value_or(options.header_timeout_ms);
+      options.io_timeout_ms = (*portal)["io_timeout_ms"].value_or(options.io_timeout_ms);
+      options.shutdown_grace_ms =
+          (*portal)["shutdown_grace_ms"].value_or(options.shutdown_grace_ms);
+    }
+  }
+  // Flags win over the config file.
+  if (!args.listen.empty()) options.listen = args.listen;
+  if (!args.cert_file.empty()) options.cert_file = args.cert_file;
+  if (!args.key_file.empty()) options.key_file = args.key_file;
+  if (args.header_timeout_ms > 0) options.header_timeout_ms = args.header_timeout_ms;
+  if (options.cert_file.empty() || options.key_file.empty()) {
+    return R::Error(
+        "serve: the portal needs --portal-cert FILE and --portal-key FILE (or [portal] cert and "
+        "key in --config)");
+  }
+  StorePortalBackend backend(ctx);
+  auto server = PortalServer::Create(options, backend);
+  if (!server.ok()) return server.status();
+  const std::string where = options.listen.substr(0, options.listen.rfind(':')) + ":" +
+                            std::to_string(server.value()->port());
+  ctx.audit->Append(ctx.actor, "serve.start", "portal", {{"listen", where}});
+  std::cout << "portal listening on https://" << where << "/portal/v1/packages" << std::endl;
+  Status ran = server.value()->Run(true);
+  ctx.audit->Append(ctx.actor, "serve.stop", "portal", {{"listen", where}});
+  if (!ran.ok()) return ran;
+  return Output{{{"listen", where}, {"stopped", true}}, "portal stopped"};
+}
+
+}  // namespace itaku::gateway

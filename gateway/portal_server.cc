@@ -1,0 +1,734 @@
+// The portal listener: Beast's async SSL server pattern (one session object
+// per connection owning itself through shared_from_this, on its own strand,
+// a deadline on every operation), run on one thread because the backend is
+// not thread-safe.
+#include "gateway/portal_server.h"
+
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace itaku::gateway {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+using beast::error_code;
+
+constexpr std::uint32_t kMaxHeadBytes = 8192;
+constexpr std::size_t kChunkBytes = 256 * 1024;
+constexpr char kPackagesPath[] = "/portal/v1/packages";
+
+// TLS 1.2 suites with ECDHE key exchange and an AEAD cipher; TLS 1.3 suites
+// are all of that kind already and keep OpenSSL's defaults.
+constexpr char kTls12Ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+std::chrono::milliseconds Ms(int ms) { return std::chrono::milliseconds(ms > 0 ? ms : 1); }
+
+// "SHA256:AB:CD:…", as `openssl x509 -noout -fingerprint -sha256` prints it
+// after "=" (and as transports::CertificateInfo::fingerprint holds it).
+std::string PeerFingerprint(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return "";
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  const bool ok = X509_digest(cert, EVP_sha256(), md, &len) == 1;
+  X509_free(cert);
+  if (!ok) return "";
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out = "SHA256:";
+  for (unsigned int i = 0; i < len; ++i) {
+    if (i > 0) out.push_back(':');
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 0xf]);
+  }
+  return out;
+}
+
+std::string EndpointText(const tcp::endpoint& ep) {
+  const std::string ip = ep.address().to_string();
+  const std::string port = std::to_string(ep.port());
+  return ep.address().is_v6() ? "[" + ip + "]:" + port : ip + ":" + port;
+}
+
+std::optional<tcp::endpoint> ParseListen(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned port = 0;
+  const char* first = text.data() + colon + 1;
+  const char* last = text.data() + text.size();
+  auto [end, ec] = std::from_chars(first, last, port);
+  if (ec != std::errc() || end != last || port > 65535) return std::nullopt;
+  error_code aec;
+  auto address = net::ip::make_address(host, aec);
+  if (aec) return std::nullopt;
+  return tcp::endpoint(address, static_cast<unsigned short>(port));
+}
+
+// A package id is opaque to the server; this only keeps odd bytes out of
+// the backend and the audit trail.
+bool PlausibleId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// For Content-Disposition: a quoted-string that cannot break out.
+std::string QuotedFileName(const std::string& name) {
+  std::string out = "\"";
+  for (unsigned char c : name) {
+    out.push_back(c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? '_' : static_cast<char>(c));
+  }
+  return out + "\"";
+}
+
+struct ByteRange {
+  uint64_t first = 0;
+  uint64_t length = 0;
+};
+
+// One `Range: bytes=…` against a file of `size` bytes. nullopt: serve the
+// whole file (no Range, or one this server ignores as RFC 9110 allows: a
+// malformed one or several ranges). A range with length 0: unsatisfiable.
+std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size) {
+  constexpr std::string_view kUnit = "bytes=";
+  if (header.substr(0, kUnit.size()) != kUnit) return std::nullopt;
+  std::string_view spec = header.substr(kUnit.size());
+  if (spec.find(',') != std::string_view::npos) return std::nullopt;
+  const auto dash = spec.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  auto number = [](std::string_view s, uint64_t* out) {
+    if (s.empty()) return false;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return ec == std::errc() && end == s.data() + s.size();
+  };
+  std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
+  uint64_t first = 0, last = 0;
+  if (a.empty()) {  // bytes=-n: the last n bytes
+    if (!number(b, &last)) return std::nullopt;
+    if (last == 0 || size == 0) return ByteRange{0, 0};
+    const uint64_t n = std::min(last, size);
+    return ByteRange{size - n, n};
+  }
+  if (!number(a, &first)) return std::nullopt;
+  if (b.empty()) {
+    last = size == 0 ? 0 : size - 1;
+  } else if (!number(b, &last) || last < first) {
+    return std::nullopt;
+  }
+  if (first >= size) return ByteRange{0, 0};
+  last = std::min(last, size - 1);
+  return ByteRange{first, last - first + 1};
+}
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { Reset(); }
+  int get() const { return fd_; }
+  void Reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+class Session;
+
+}  // namespace
+
+class PortalServer::Impl {
+ public:
+  Impl(const PortalServerOptions& options, PortalBackend& backend)
+      : options_(options),
+        backend_(backend),
+        ssl_(ssl::context::tls_server),
+        acceptor_(ioc_),
+        grace_timer_(ioc_) {}
+
+  Status Configure();
+  Status Run(bool handle_signals);
+  void Stop() {
+    net::post(ioc_, [this] { BeginShutdown(); });
+  }
+  int port() const { return port_; }
+
+  // For sessions; all on the Run() thread.
+  const PortalServerOptions& options() const { return options_; }
+  PortalBackend& backend() { return backend_; }
+  bool stopping() const { return stopping_; }
+  void Register(Session* s, std::weak_ptr<Session> w) { sessions_.emplace(s, std::move(w)); }
+  void Unregister(Session* s);
+
+ private:
+  void Accept();
+  void OnAccept(error_code ec, tcp::socket socket);
+  void BeginShutdown();
+  void CloseAll(bool in_flight_too);
+
+  const PortalServerOptions options_;
+  PortalBackend& backend_;
+  net::io_context ioc_{1};
+  ssl::context ssl_;
+  tcp::acceptor acceptor_;
+  net::steady_timer grace_timer_;
+  std::optional<net::signal_set> signals_;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+  int port_ = 0;
+  bool stopping_ = false;
+};
+
+namespace {
+
+// One TLS connection: handshake, then requests one after another
+// (keep-alive) until the client leaves, a refusal closes it, or the server
+// stops.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(PortalServer::Impl& server, tcp::socket&& socket, ssl::context& ctx, std::string address)
+      : server_(server),
+        stream_(std::move(socket), ctx),
+        recheck_timer_(stream_.get_executor()),
+        address_(std::move(address)) {}
+  ~Session() { server_.Unregister(this); }
+
+  void Start() {
+    server_.Register(this, weak_from_this());
+    Lowest().expires_after(Ms(options().header_timeout_ms));
+    stream_.async_handshake(ssl::stream_base::server,
+                            beast::bind_front_handler(&Session::OnHandshake, shared_from_this()));
+  }
+
+  // The server is stopping: an idle connection goes now, a response in
+  // flight finishes first (ReadRequest() then sees stopping()).
+  void OnServerStop() {
+    if (!responding_) Lowest().close();
+  }
+  // The grace period is over.
+  void Cut() { Lowest().close(); }
+  auto executor() { return stream_.get_executor(); }
+
+ private:
+  const PortalServerOptions& options() const { return server_.options(); }
+  PortalBackend& backend() { return server_.backend(); }
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+  PortalCaller Caller() const { return PortalCaller{contractor_id_, fingerprint_, address_}; }
+
+  void OnHandshake(error_code ec) {
+    if (ec) return;  // no certificate, old protocol, timeout: nothing was asked
+    fingerprint_ = PeerFingerprint(stream_.native_handle());
+    if (fingerprint_.empty()) return Lowest().close();
+    ReadRequest();
+  }
+
+  void ReadRequest() {
+    responding_ = false;
+    contractor_id_.clear();
+    package_id_.clear();
+    method_.clear();
+    target_.clear();
+    if (server_.stopping()) return Close();
+    parser_.emplace();
+    parser_->header_limit(kMaxHeadBytes);
+    Lowest().expires_after(Ms(options().header_timeout_ms));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHead, shared_from_this()));
+  }
+
+  // For the record of a request refused before it was understood: who sent
+  // it, when the certificate still belongs to an active contractor.
+  void IdentifyForRecord() {
+    std::string why;
+    contractor_id_ = backend().Authenticate(fingerprint_, &why).value_or("");
+  }
+
+  void OnHead(error_code ec, std::size_t) {
+    if (ec == http::error::header_limit) {
+      IdentifyForRecord();
+      return Refuse(http::status::request_header_fields_too_large, "request head larger than 8 KiB",
+                    "bad request");
+    }
+    if (ec == beast::error::timeout) {
+      // Only a request that had begun is on record; an idle kept-alive
+      // connection simply ends.
+      if (buffer_.size() > 0) {
+        IdentifyForRecord();
+        backend().Audit(Caller(), "", "", "", 0, 408, "request head timed out");
+      }
+      return;  // the stream closed itself
+    }
+    if (ec && &ec.category() == &http::make_error_code(http::error::need_more).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message) {
+      IdentifyForRecord();
+      return Refuse(http::status::bad_request, "malformed request", "bad request");
+    }
+    if (ec) return Lowest().close();  // client left, or the server is cutting
+    responding_ = true;
+    Handle();
+  }
+
+  void Handle() {
+    const auto& req = parser_->get();
+    method_ = std::string(req.method_string());
+    target_ = std::string(req.target());
+    keep_alive_ = req.keep_alive();
+    contractor_id_.clear();
+    package_id_.clear();
+
+    std::string why;
+    std::optional<std::string> who = backend().Authenticate(fingerprint_, &why);
+    if (!who) {
+      return Refuse(http::status::forbidden,
+                    "this client certificate is not registered to an active contractor",
+                    why.empty() ? "refused" : why);
+    }
+    contractor_id_ = *who;
+
+    // A body is never read: the connection cannot carry another request.
+    const bool has_body =
+        (parser_->content_length() && *parser_->content_length() > 0) || parser_->chunked();
+    if (has_body) keep_alive_ = false;
+    std::string_view path = target_;
+    if (path.find('?') != std::string_view::npos) path = path.substr(0, path.find('?'));
+    const std::string_view base = kPackagesPath;
+    bool list = path == base;
+    bool one = !list && path.size() > base.size() + 1 && path.substr(0, base.size()) == base &&
+               path[base.size()] == '/';
+    if (one) {
+      package_id_ = std::string(path.substr(base.size() + 1));
+      if (!PlausibleId(package_id_)) {
+        package_id_.clear();
+        one = false;
+      }
+    }
+    if (!list && !one) {
+      return Reply(http::status::not_found, Error("not found"), "unknown path");
+    }
+    if (req.method() != http::verb::get) {
+      return Reply(http::status::method_not_allowed, Error("only GET is allowed"),
+                   "method not allowed");
+    }
+    if (has_body) {
+      return Refuse(http::status::payload_too_large, "requests here carry no body", "bad request");
+    }
+    if (list) return List();
+    Download(std::string(req[http::field::range]), std::string(req[http::field::if_range]));
+  }
+
+  static std::string Error(const std::string& message) {
+    return nlohmann::json{{"error", message}}.dump();
+  }
+
+  void List() {
+    nlohmann::json out = nlohmann::json::array();
+    for (const PortalPackage& p : backend().Available(contractor_id_)) {
+      out.push_back({{"id", p.id},
+                     {"file_name", p.file_name},
+                     {"size", p.size},
+                     {"sha256", p.sha256},
+                     {"expires_at", p.expires_at},
+                     {"downloads_left", p.downloads_left()}});
+    }
+    Reply(http::status::ok, out.dump(), "listed");
+  }
+
+  template <class Body>
+  void SecurityHeaders(http::response<Body>& res) {
+    res.set(http::field::cache_control, "no-store");
+    res.set("X-Content-Type-Options", "nosniff");
+  }
+
+  // A refusal: answer, put it on record, close.
+  void Refuse(http::status status, const std::string& message, const std::string& outcome) {
+    keep_alive_ = false;
+    Reply(status, Error(message), outcome);
+  }
+
+  // A small JSON answer. The decision is on record before it is sent, so
+  // the record does not wait on a slow client.
+  void Reply(http::status status, std::string body, const std::string& outcome,
+             std::optional<uint64_t> size_for_416 = std::nullopt) {
+    responding_ = true;
+    backend().Audit(Caller(), method_, target_, package_id_, 0, static_cast<int>(status), outcome);
+    auto res = std::make_shared<http::response<http::string_body>>(status, 11);
+    res->set(http::field::content_type, "application/json");
+    SecurityHeaders(*res);
+    if (status == http::status::method_not_allowed) res->set(http::field::allow, "GET");
+    if (size_for_416) {
+      res->set(http::field::content_range, "bytes */" + std::to_string(*size_for_416));
+    }
+    if (method_ == "HEAD") {
+      body.clear();  // a HEAD answer has no body; only GET is served anyway
+      keep_alive_ = false;
+    }
+    res->body() = std::move(body);
+    res->keep_alive(keep_alive_ && !server_.stopping());
+    res->prepare_payload();
+    Lowest().expires_after(Ms(options().io_timeout_ms));
+    http::async_write(stream_, *res, [self = shared_from_this(), res](error_code ec, std::size_t) {
+      if (ec) return self->Lowest().close();
+      if (!res->keep_alive()) return self->Close();
+      self->ReadRequest();
+    });
+  }
+
+  void Download(const std::string& range_header, const std::string& if_range) {
+    PortalPackage pkg;
+    switch (backend().Find(contractor_id_, package_id_, &pkg)) {
+      case PortalBackend::Access::kNotFound:
+        return Reply(http::status::not_found, Error("no such package"), "not found");
+      case PortalBackend::Access::kGone:
+        return Reply(http::status::gone,
+                     Error("package expired, used up or withdrawn; ask the operator to publish it "
+                           "again"),
+                     "gone");
+      case PortalBackend::Access::kOk:
+        break;
+    }
+    file_.Reset(::open(pkg.path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st {};
+    if (file_.get() < 0 || ::fstat(file_.get(), &st) != 0) {
+      file_.Reset();
+      return Reply(http::status::internal_server_error, Error("package file unavailable"),
+                   "package file unavailable: " + pkg.path);
+    }
+    const auto size = static_cast<uint64_t>(st.st_size);
+    if (size != pkg.size) {
+      file_.Reset();
+      return Reply(http::status::internal_server_error, Error("package file unavailable"),
+                   "package file size " + std::to_string(size) + " differs from the record's " +
+                       std::to_string(pkg.size) + ": " + pkg.path);
+    }
+    const std::string etag = "\"" + pkg.sha256 + "\"";
+    std::optional<ByteRange> range;
+    if (!range_header.empty() && (if_range.empty() || if_range == etag)) {
+      range = ParseRange(range_header, size);
+    }
+    if (range && range->length == 0) {
+      file_.Reset();
+      return Reply(http::status::range_not_satisfiable, Error("range not satisfiable"),
+                   "range not satisfiable", size);
+    }
+    first_byte_ = range ? range->first : 0;
+    remaining_ = range ? range->length : size;
+    offset_ = first_byte_;
+    sent_ = 0;
+    download_status_ = range ? http::status::partial_content : http::status::ok;
+    suspended_ = false;
+    suspended_why_.clear();
+    read_error_.clear();
+
+    head_.emplace(download_status_, 11);
+    head_->set(http::field::content_type, "application/octet-stream");
+    head_->set(http::field::content_disposition,
+               "attachment; filename=" + QuotedFileName(pkg.file_name));
+    head_->set(http::field::etag, etag);
+    head_->set(http::field::accept_ranges, "bytes");
+    SecurityHeaders(*head_);
+    if (range) {
+      head_->set(http::field::content_range, "bytes " + std::to_string(range->first) + "-" +
+                                                 std::to_string(range->first + range->length - 1) +
+                                                 "/" + std::to_string(size));
+    }
+    head_->content_length(remaining_);
+    head_->keep_alive(keep_alive_ && !server_.stopping());
+    serializer_.emplace(*head_);
+    downloading_ = true;
+    ArmRecheck();
+    Lowest().expires_after(Ms(options().io_timeout_ms));
+    http::async_write_header(
+        stream_, *serializer_,
+        beast::bind_front_handler(&Session::OnHeadWritten, shared_from_this()));
+  }
+
+  void OnHeadWritten(error_code ec, std::size_t) {
+    if (ec) return EndDownload(false);
+    WriteChunk();
+  }
+
+  void WriteChunk() {
+    if (remaining_ == 0) return EndDownload(true);
+    chunk_.resize(static_cast<std::size_t>(std::min<uint64_t>(remaining_, kChunkBytes)));
+    const ssize_t n =
+        ::pread(file_.get(), chunk_.data(), chunk_.size(), static_cast<off_t>(offset_));
+    if (n <= 0) {
+      read_error_ = n < 0 ? std::strerror(errno) : "file shorter than recorded";
+      return EndDownload(false);
+    }
+    Lowest().expires_after(Ms(options().io_timeout_ms));
+    net::async_write(stream_, net::buffer(chunk_.data(), static_cast<std::size_t>(n)),
+                     beast::bind_front_handler(&Session::OnChunkWritten, shared_from_this()));
+  }
+
+  void OnChunkWritten(error_code ec, std::size_t n) {
+    sent_ += n;
+    offset_ += n;
+    remaining_ -= std::min<uint64_t>(n, remaining_);
+    if (ec) return EndDownload(false);
+    WriteChunk();
+  }
+
+  // During a download the caller may be suspended: ask again now and then,
+  // and cut the connection when the answer changes.
+  void ArmRecheck() {
+    recheck_timer_.expires_after(Ms(options().status_recheck_ms));
+    recheck_timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (ec || !self->downloading_) return;
+      std::string why;
+      if (!self->backend().Authenticate(self->fingerprint_, &why)) {
+        self->suspended_ = true;
+        self->suspended_why_ = why;
+        self->Lowest().close();  // the pending write fails; EndDownload follows
+        return;
+      }
+      self->ArmRecheck();
+    });
+  }
+
+  void EndDownload(bool complete) {
+    downloading_ = false;
+    recheck_timer_.cancel();
+    file_.Reset();
+    backend().RecordDownload(Caller(), package_id_, first_byte_, sent_, complete);
+    std::string outcome = "downloaded";
+    if (!complete) {
+      if (suspended_) {
+        outcome =
+            "cut off during download: " + (suspended_why_.empty() ? "refused" : suspended_why_);
+      } else if (!read_error_.empty()) {
+        outcome = "package file read error: " + read_error_;
+      } else if (server_.stopping()) {
+        outcome = "download cut off at shutdown";
+      } else {
+        outcome = "download interrupted";
+      }
+    }
+    backend().Audit(Caller(), method_, target_, package_id_, sent_,
+                    static_cast<int>(download_status_), outcome);
+    const bool keep = complete && head_->keep_alive();
+    serializer_.reset();
+    head_.reset();
+    if (!complete) return Lowest().close();
+    if (!keep) return Close();
+    ReadRequest();
+  }
+
+  // TLS close_notify, bounded; then the socket goes with the session.
+  void Close() {
+    responding_ = false;
+    Lowest().expires_after(Ms(std::min(options().io_timeout_ms, 5000)));
+    stream_.async_shutdown([self = shared_from_this()](error_code) { self->Lowest().close(); });
+  }
+
+  PortalServer::Impl& server_;
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  net::steady_timer recheck_timer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::empty_body>> parser_;
+  const std::string address_;
+  std::string fingerprint_;
+  bool responding_ = false;
+
+  // The request being answered.
+  std::string contractor_id_, method_, target_, package_id_;
+  bool keep_alive_ = false;
+
+  // The download being sent.
+  Fd file_;
+  std::optional<http::response<http::empty_body>> head_;
+  std::optional<http::response_serializer<http::empty_body>> serializer_;
+  std::vector<char> chunk_;
+  http::status download_status_ = http::status::ok;
+  uint64_t first_byte_ = 0, offset_ = 0, remaining_ = 0, sent_ = 0;
+  bool downloading_ = false;
+  bool suspended_ = false;
+  std::string suspended_why_, read_error_;
+};
+
+}  // namespace
+
+Status PortalServer::Impl::Configure() {
+  error_code ec;
+  ssl_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                       ssl::context::single_dh_use,
+                   ec);
+  SSL_CTX* ctx = ssl_.native_handle();
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(
+      ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) {
+    return Status::Error("portal TLS: the cipher list is not supported by this OpenSSL");
+  }
+  // Client certificates are required, but not judged here: the registry
+  // decides, by fingerprint, after the handshake. Without a CA to verify
+  // against, every chain "fails" pre-verification; accept it anyway.
+  ssl_.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  ssl_.set_verify_callback([](bool, ssl::verify_context&) { return true; });
+  static const unsigned char kSessionContext[] = "itaku-portal";
+  SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
+
+  if (::access(options_.cert_file.c_str(), R_OK) != 0) {
+    return Status::Error("portal certificate " + options_.cert_file + ": " + std::strerror(errno));
+  }
+  ssl_.use_certificate_chain_file(options_.cert_file, ec);
+  if (ec) return Status::Error("portal certificate " + options_.cert_file + ": " + ec.message());
+  if (::access(options_.key_file.c_str(), R_OK) != 0) {
+    return Status::Error("portal key " + options_.key_file + ": " + std::strerror(errno));
+  }
+  ssl_.use_private_key_file(options_.key_file, ssl::context::pem, ec);
+  if (ec) {
+    if (ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH) {
+      return Status::Error("portal key " + options_.key_file + " does not match certificate " +
+                           options_.cert_file);
+    }
+    return Status::Error("portal key " + options_.key_file + ": " + ec.message());
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    return Status::Error("portal key " + options_.key_file + " does not match certificate " +
+                         options_.cert_file);
+  }
+
+  std::optional<tcp::endpoint> endpoint = ParseListen(options_.listen);
+  if (!endpoint) {
+    return Status::Error("portal listen address \"" + options_.listen + "\": expected ADDR:PORT");
+  }
+  auto fail = [&](const error_code& e) {
+    return Status::Error("cannot listen on " + options_.listen + ": " + e.message());
+  };
+  if (acceptor_.open(endpoint->protocol(), ec); ec) return fail(ec);
+  if (acceptor_.set_option(net::socket_base::reuse_address(true), ec); ec) return fail(ec);
+  if (acceptor_.bind(*endpoint, ec); ec) return fail(ec);
+  if (acceptor_.listen(net::socket_base::max_listen_connections, ec); ec) return fail(ec);
+  // A child process (an `itaku serve` job, a test's curl) must not inherit
+  // the listener: it would keep the port open after Stop().
+  ::fcntl(acceptor_.native_handle(), F_SETFD, FD_CLOEXEC);
+  port_ = acceptor_.local_endpoint().port();
+  return Status::Ok();
+}
+
+Status PortalServer::Impl::Run(bool handle_signals) {
+  if (handle_signals) {
+    signals_.emplace(ioc_, SIGTERM, SIGINT);
+    signals_->async_wait([this](error_code ec, int) {
+      if (!ec) BeginShutdown();
+    });
+  }
+  Accept();
+  ioc_.run();
+  return Status::Ok();
+}
+
+void PortalServer::Impl::Accept() {
+  acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Impl::OnAccept, this));
+}
+
+void PortalServer::Impl::OnAccept(error_code ec, tcp::socket socket) {
+  if (stopping_ || !acceptor_.is_open()) return;
+  if (!ec) {
+    if (static_cast<int>(sessions_.size()) >= options_.max_connections) {
+      socket.close(ec);
+    } else {
+      ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
+      tcp::endpoint peer = socket.remote_endpoint(ec);
+      if (!ec) {
+        std::make_shared<Session>(*this, std::move(socket), ssl_, EndpointText(peer))->Start();
+      }
+    }
+  }
+  // Accept errors (a connection reset before accept, EMFILE) concern one
+  // connection; keep listening.
+  Accept();
+}
+
+void PortalServer::Impl::Unregister(Session* s) {
+  sessions_.erase(s);
+  if (stopping_ && sessions_.empty()) grace_timer_.cancel();
+}
+
+void PortalServer::Impl::CloseAll(bool in_flight_too) {
+  std::vector<std::shared_ptr<Session>> live;
+  for (auto& [raw, weak] : sessions_) {
+    if (auto s = weak.lock()) live.push_back(std::move(s));
+  }
+  for (auto& s : live) {
+    net::post(s->executor(), [s, in_flight_too] {
+      if (in_flight_too) {
+        s->Cut();
+      } else {
+        s->OnServerStop();
+      }
+    });
+  }
+}
+
+void PortalServer::Impl::BeginShutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  error_code ec;
+  acceptor_.close(ec);
+  if (signals_) signals_->cancel(ec);
+  CloseAll(false);
+  if (sessions_.empty()) return;
+  grace_timer_.expires_after(Ms(options_.shutdown_grace_ms));
+  grace_timer_.async_wait([this](error_code e) {
+    if (!e) CloseAll(true);
+  });
+}
+
+Result<std::unique_ptr<PortalServer>> PortalServer::Create(const PortalServerOptions& options,
+                                                           PortalBackend& backend) {
+  auto impl = std::make_unique<Impl>(options, backend);
+  if (Status s = impl->Configure(); !s.ok()) return s;
+  return std::unique_ptr<PortalServer>(new PortalServer(std::move(impl)));
+}
+
+PortalServer::PortalServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PortalServer::~PortalServer() = default;
+int PortalServer::port() const { return impl_->port(); }
+Status PortalServer::Run(bool handle_signals) { return impl_->Run(handle_signals); }
+void PortalServer::Stop() { impl_->Stop(); }
+
+}  // namespace itaku::gateway

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The contractor portal (policy 6(2) サーバへのアクセス) through the real itaku
+# binary (`itaku serve`) with real curl as the contractors: download and
+# byte-for-byte match, the list, the authorisation matrix (another
+# contractor's package, no certificate, an unregistered one, expired, used
+# up, suspended, revoked), a Range resume, old TLS refused, the record of
+# every download, and the leak test on what came through.
+# Usage: portal_test.sh ITAKU ITAKU_GEN SOURCE_DIR
+set -uo pipefail
+ITAKU=$1 GEN=$2 SRC=$3
+work=$(mktemp -d)
+serve_pid=""
+stop_serve() { [[ -n "$serve_pid" ]] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null; serve_pid=""; }
+trap 'stop_serve; rm -rf "$work"' EXIT
+export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=tester
+passed=0 failed=0
+check() {
+  if [ "$2" == "$3" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"; fi
+}
+contains() {
+  if [[ "$3" == *"$2"* ]]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); printf 'FAIL %s\n  missing: %s\n  in: %s\n' "$1" "$2" "$3"; fi
+}
+run() { out=$("$ITAKU" "$@" 2>"$work/err"); rc=$?; err=$(cat "$work/err"); }
+py() { python3 -c "$1"; }
+json() { echo "$out" | py "import json,sys; print(json.load(sys.stdin)$1)"; }
+sql() { sqlite3 "$ITAKU_DB" "$1"; }
+cert() {  # cert NAME: key + self-signed certificate valid for 127.0.0.1
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/$1.key" -out "$work/$1.pem" -days 30 \
+    -subj "/CN=$1" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
+}
+serve() {  # serve: starts itaku serve on a free port; sets $base
+  stop_serve
+  "$ITAKU" serve --portal-listen 127.0.0.1:0 --portal-cert "$work/server.pem" \
+    --portal-key "$work/server.key" > "$work/serve.out" 2> "$work/serve.err" &
+  serve_pid=$!
+  local i port=""
+  for i in $(seq 1 100); do
+    port=$(sed -n 's|.*https://127.0.0.1:\([0-9]*\)/.*|\1|p' "$work/serve.out")
+    [[ -n "$port" ]] && break
+    sleep 0.05
+  done
+  base="https://127.0.0.1:$port/portal/v1/packages"
+}
+as() {  # as WHO ARGS...: curl with WHO's client certificate into $OUT (or body); prints the status
+  local who=$1
+  shift
+  curl -s -o "${OUT:-$work/body}" -w '%{http_code}' --cacert "$work/server.pem" \
+    --cert "$work/$who.pem" --key "$work/$who.key" "$@"
+}
+
+for n in server builder agency stranger; do cert "$n"; done
+withheld=email,birth_date,gender,occupation,bank_code,branch_code,account_type,account_number,account_holder,services
+"$GEN" --rows 300 --seed 12 --canary "$withheld" --drawings "$work/drawings" --out "$work/all.csv" || exit 1
+head -n 101 "$work/all.csv" > "$work/orders.csv"
+printf 'nda\n' > "$work/nda.pdf"
+"$ITAKU" init >/dev/null
+"$ITAKU" contractor add builder-b --name "夢前建設" --cert "$work/builder.pem" \
+  --portal-cert "$work/builder.pem" >/dev/null
+"$ITAKU" contractor add agency-a --name "夢前収納" --cert "$work/agency.pem" \
+  --portal-cert "$work/agency.pem" >/dev/null
+run contractor update agency-a --portal-cert "$work/builder.pem"
+check "one certificate, one contractor" 1 "$rc"
+contains "shared certificate reason" "is already registered for contractor builder-b" "$err"
+for c in builder-b agency-a; do
+  "$ITAKU" nda add $c --signed 2026-03-20 --from 2026-01-01 --until 2099-12-31 \
+    --document "$work/nda.pdf" --signatory x >/dev/null
+done
+sed 's/^valid_from = .*/valid_from = 2026-01-01/; s/^valid_until = .*/valid_until = 2099-12-31/' \
+  "$SRC/ops/examples/builder-installation.toml" > "$work/inst.toml"
+"$ITAKU" profile import "$work/inst.toml" >/dev/null
+publish() {  # publish ARGS...: publishes the work orders; sets $pkg
+  run deliver --profile builder-installation --input "$work/orders.csv" \
+    --attachments "$work/drawings" --via portal --json "$@"
+  pkg=$(json '["portal_package"]')
+}
+
+publish --max-downloads 2
+check "publish exit" 0 "$rc"
+first=$pkg
+file=$(sql "SELECT path FROM portal_package WHERE id = '$first'")
+serve
+check "list status" 200 "$(as builder "$base")"
+check "list shows the package" "$first" "$(py "import json; print(','.join(p['id'] for p in json.load(open('$work/body'))))")"
+check "other contractor's list is empty" 200 "$(as agency "$base")"
+check "list only one's own" "[]" "$(cat "$work/body")"
+check "download status" 200 "$(OUT="$work/got.p7m" as builder "$base/$first")"
+check "byte for byte" 0 "$(cmp -s "$work/got.p7m" "$file"; echo $?)"
+check "another contractor's package: 404" 404 "$(as agency "$base/$first")"
+check "unregistered certificate refused" 403 "$(as stranger "$base")"
+curl -s -o /dev/null --cacert "$work/server.pem" "$base" 2>/dev/null
+check "no client certificate: handshake refused" 1 "$([[ $? -ne 0 ]] && echo 1 || echo 0)"
+curl -s -o /dev/null --cacert "$work/server.pem" --cert "$work/builder.pem" --key "$work/builder.key" \
+  --tlsv1.1 --tls-max 1.1 "$base" 2>/dev/null
+check "TLS 1.1 refused" 1 "$([[ $? -ne 0 ]] && echo 1 || echo 0)"
+curl -s -o /dev/null --cacert "$work/server.pem" --cert "$work/builder.pem" --key "$work/builder.key" \
+  --tlsv1.2 --tls-max 1.2 "$base" 2>/dev/null
+check "TLS 1.2 accepted" 0 $?
+
+# A broken download resumed with Range gives the identical file.
+head -c 1000 "$file" > "$work/part.p7m"
+check "resume status" 206 "$(OUT="$work/part.p7m" as builder "$base/$first" -C -)"
+check "resumed file identical" 0 "$(cmp -s "$work/part.p7m" "$file"; echo $?)"
+check "two complete downloads counted" 2 "$(sql "SELECT downloads FROM portal_package WHERE id = '$first'")"
+check "used up: 410" 410 "$(as builder "$base/$first")"
+
+# The leak test on what came through the portal.
+mkdir -p "$work/open"
+openssl cms -decrypt -binary -inform DER -in "$work/got.p7m" -recip "$work/builder.pem" \
+  -inkey "$work/builder.key" -out "$work/open/p.zip" 2>/dev/null && unzip -q "$work/open/p.zip" -d "$work/open/files"
+check "package opens" 0 $?
+check "no canary came through" 0 "$(grep -rac 'CANARY-' "$work/open/files" | awk -F: '{s+=$2} END {print s+0}')"
+expected=$(py "
+import csv
+rows = list(csv.DictReader(open('$work/orders.csv', encoding='utf-8-sig')))
+print(' '.join(sorted(r['house_drawing'] for r in rows if r['house_drawing'])))")
+check "only the delivered records' drawings" "$expected" "$(ls "$work/open/files/drawings" | sort | tr '\n' ' ' | sed 's/ $//')"
+
+# Revoked and expired packages answer 410.
+publish
+second=$pkg
+check "new package downloadable" 200 "$(as builder "$base/$second")"
+"$ITAKU" portal revoke "$second" >/dev/null
+check "revoked: 410" 410 "$(as builder "$base/$second")"
+check "revoked file removed" 0 "$(sql "SELECT path FROM portal_package WHERE id = '$second'" | xargs ls 2>/dev/null | wc -l)"
+publish --expires-in 1m
+third=$pkg
+stop_serve
+ITAKU_NOW=$(date -u -d "+2 minutes" +%Y-%m-%dT%H:%M:%SZ) serve
+check "expired: 410" 410 "$(as builder "$base/$third")"
+serve
+
+# Suspension takes effect at once.
+publish
+fourth=$pkg
+"$ITAKU" contractor suspend builder-b --reason "audit" >/dev/null
+check "suspended contractor refused" 403 "$(as builder "$base/$fourth")"
+"$ITAKU" contractor activate builder-b >/dev/null
+check "active again" 200 "$(as builder "$base/$fourth")"
+
+# On record: every request, and per package who downloaded what and when.
+stop_serve
+run portal list --contractor builder-b --json
+check "downloads on record" 1 "$(json "[0]['download_log'][0]['complete']" | grep -c True)"
+check "every request audited (13 made)" 13 "$(sql "SELECT count(*) FROM audit_event WHERE action = 'portal.request'")"
+check "refusal audited with its outcome" 1 "$([[ $(sql "SELECT count(*) FROM audit_event WHERE action = 'portal.request' AND details LIKE '%\"status\":404%'") -ge 1 ]] && echo 1 || echo 0)"
+check "no canary in the audit trail" 0 "$(sql "SELECT count(*) FROM audit_event WHERE details LIKE '%CANARY-%'")"
+"$ITAKU" audit verify >/dev/null
+check "audit chain intact" 0 $?
+
+echo "portal e2e: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
