@@ -3,13 +3,18 @@
 
 #include <toml++/toml.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "gateway/portal_commands.h"
 #include "gateway/portal_server.h"
+#include "gateway/requests.h"
 #include "transports/certificate.h"
 
 namespace itaku::gateway {
@@ -231,6 +236,69 @@ Result<Output> PortalRevoke(Context& ctx, const std::string& package_id) {
                 "revoked portal package " + package_id + " of " + found.value()->contractor_id};
 }
 
+namespace {
+
+// Once at start and then daily while `serve` runs: a warning on stderr for
+// each corrective-action request past its deadline (policy 6(4) "without
+// delay"). Runs on its own thread with its own store connection (SQLite
+// allows several); it only reads.
+class OverdueWatch {
+ public:
+  explicit OverdueWatch(std::string db_path)
+      : db_path_(std::move(db_path)), thread_([this] { Run(); }) {}
+  ~OverdueWatch() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    do {
+      lock.unlock();
+      WarnOnce();
+      lock.lock();
+    } while (!cv_.wait_for(lock, std::chrono::hours(24), [&] { return stop_; }));
+  }
+
+  void WarnOnce() {
+    Context c;
+    std::string error;
+    c.clock = ClockFromEnvironment(&error);
+    auto store = contracts::Store::OpenSqlite(db_path_);
+    if (!c.clock || !store.ok()) return;
+    c.store = std::move(store).value();
+    c.db_path = db_path_;
+    auto list = RequestList(c, true, std::nullopt, std::nullopt, MailConfig{});
+    if (!list.ok()) {
+      std::cerr << "itaku serve: cannot check overdue requests: " << list.message() << "\n";
+      return;
+    }
+    for (const auto& r : list->json) {
+      std::string reasons;
+      for (const auto& why : r["overdue"]) {
+        reasons += (reasons.empty() ? "" : "; ") + why.get<std::string>();
+      }
+      std::cerr << "itaku serve: warning: request " << r["id"].get<int64_t>() << " (subscriber "
+                << r["subscriber"].get<std::string>() << ", contractor "
+                << r["contractor"].get<std::string>() << ", " << r["state"].get<std::string>()
+                << "): " << reasons << std::endl;
+    }
+  }
+
+  const std::string db_path_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the rest exists
+};
+
+}  // namespace
+
 Result<Output> Serve(Context& ctx, const ServeArgs& args) {
   using R = Result<Output>;
   PortalServerOptions options;
@@ -267,6 +335,7 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
   StorePortalBackend backend(ctx);
   auto server = PortalServer::Create(options, backend);
   if (!server.ok()) return server.status();
+  OverdueWatch watch(ctx.db_path);
   const std::string where = options.listen.substr(0, options.listen.rfind(':')) + ":" +
                             std::to_string(server.value()->port());
   ctx.audit->Append(ctx.actor, "serve.start", "portal", {{"listen", where}});

@@ -76,11 +76,16 @@ publish() {  # publish ARGS...: publishes the work orders; sets $pkg
   pkg=$(json '["portal_package"]')
 }
 
+# An overdue corrective-action request: serve warns about it at start.
+"$ITAKU" request add --subscriber S77 --contractor builder-b --channel phone --text "x" \
+  --received-at 2026-01-05 >/dev/null
 publish --max-downloads 2
 check "publish exit" 0 "$rc"
 first=$pkg
 file=$(sql "SELECT path FROM portal_package WHERE id = '$first'")
 serve
+for _ in $(seq 1 100); do grep -q overdue "$work/serve.err" && break; sleep 0.05; done
+contains "serve warns of overdue requests" "warning: request 1 (subscriber S77, contractor builder-b, received): decision overdue since 2026-01-13" "$(cat "$work/serve.err")"
 check "list status" 200 "$(as builder "$base")"
 check "list shows the package" "$first" "$(py "import json; print(','.join(p['id'] for p in json.load(open('$work/body'))))")"
 check "other contractor's list is empty" 200 "$(as agency "$base")"
