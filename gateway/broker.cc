@@ -411,6 +411,48 @@ Result<std::string> ReadKeyPassphrase(const std::string& source) {
   return Result<std::string>::Error("unknown key passphrase source " + source);
 }
 
+// Inside the caller's transaction: records the delivery with `outcome`,
+// writes its package as `dir`/<contractor>-<id><suffix>, links the special
+// requests that shaped it and stores its hash. `result` gets what was
+// withheld; the returned JSON is the audit event's details.
+struct Recorded {
+  std::string path;
+  std::string name;
+  nlohmann::json details;
+};
+Result<Recorded> RecordWithPackage(PackageJob& job, const std::string& dir,
+                                   const std::string& outcome, const std::string& suffix,
+                                   DeliverResult& result) {
+  contracts::DeliveryRecord& rec = job.rec;
+  contracts::Store& store = *job.ctx.store;
+  rec.outcome = outcome;
+  auto id = store.AddDelivery(rec);
+  if (!id.ok()) return id.status();
+  rec.id = id.value();
+  Recorded out;
+  out.name = job.profile.contractor_id + "-" + std::to_string(rec.id) + suffix;
+  auto written = WritePackage(job, dir, out.name);
+  if (!written.ok()) return written.status();
+  out.path = written->path;
+  result.withheld = written->withheld;
+  result.special_requests = written->special_requests;
+  if (Status sr = store.AddDeliverySpecialRequests(rec.id, written->special_requests); !sr.ok()) {
+    return sr;
+  }
+  if (Status o =
+          store.SetDeliveryOutcome(rec.id, outcome, "", rec.record_count, rec.package_sha256);
+      !o.ok()) {
+    return o;
+  }
+  out.details = RecordJson(rec);
+  out.details["withheld"] = written->withheld;
+  out.details["package"] = out.name;
+  out.details["recipient"] = written->recipient;
+  out.details["drawings"] = written->drawings;
+  out.details["special_requests"] = written->special_requests;
+  return out;
+}
+
 // The SFTP endpoint of a contractor, ready to use, or why it cannot be.
 struct SftpTarget {
   transports::SftpEndpoint endpoint;
@@ -487,30 +529,12 @@ Status DeliverBySftp(Context& ctx, const DeliverRequest& req, PackageJob& job,
   std::string package_path;
   std::string name;
   Status built = ctx.store->Transaction([&]() -> Status {
-    rec.outcome = "sending";
-    auto id = ctx.store->AddDelivery(rec);
-    if (!id.ok()) return id.status();
-    rec.id = id.value();
-    name = job.profile.contractor_id + "-" + std::to_string(rec.id) +
-           (job.profile.output_package == "csv" ? ".csv" : ".zip.p7m");
-    auto written = WritePackage(job, outbox, name);
-    if (!written.ok()) return written.status();
-    package_path = written->path;
-    result.withheld = written->withheld;
-    result.special_requests = written->special_requests;
-    if (Status sr = ctx.store->AddDeliverySpecialRequests(rec.id, written->special_requests);
-        !sr.ok())
-      return sr;
-    if (Status o = ctx.store->SetDeliveryOutcome(rec.id, "sending", "", rec.record_count,
-                                                 rec.package_sha256);
-        !o.ok())
-      return o;
-    nlohmann::json details = RecordJson(rec);
-    details["withheld"] = written->withheld;
-    details["package"] = name;
-    details["recipient"] = written->recipient;
-    details["drawings"] = written->drawings;
-    details["special_requests"] = written->special_requests;
+    auto recorded = RecordWithPackage(
+        job, outbox, "sending", job.profile.output_package == "csv" ? ".csv" : ".zip.p7m", result);
+    if (!recorded.ok()) return recorded.status();
+    package_path = recorded->path;
+    name = recorded->name;
+    nlohmann::json& details = recorded->details;
     details["server"] = endpoint.host + ":" + std::to_string(endpoint.port);
     return ctx.audit->Append(ctx.actor, "delivery.sending", "delivery:" + std::to_string(rec.id),
                              details);
@@ -812,24 +836,11 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
     fs::permissions(out_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   }
   Status s = ctx.store->Transaction([&]() -> Status {
-    rec.outcome = "delivered";
-    auto id = ctx.store->AddDelivery(rec);
-    if (!id.ok()) return id.status();
-    rec.id = id.value();
-    const std::string name = p.contractor_id + "-" + std::to_string(rec.id) + ".zip.p7m";
-    auto written = WritePackage(job, out_dir, name);
-    if (!written.ok()) return written.status();
-    package_path = written->path;
-    result.withheld = written->withheld;
-    result.special_requests = written->special_requests;
-    if (Status sr = ctx.store->AddDeliverySpecialRequests(rec.id, written->special_requests);
-        !sr.ok())
-      return sr;
-    if (Status o = ctx.store->SetDeliveryOutcome(rec.id, "delivered", "", rec.record_count,
-                                                 rec.package_sha256);
-        !o.ok())
-      return o;
-    nlohmann::json details = RecordJson(rec);
+    auto recorded = RecordWithPackage(job, out_dir, "delivered", ".zip.p7m", result);
+    if (!recorded.ok()) return recorded.status();
+    package_path = recorded->path;
+    const std::string& name = recorded->name;
+    nlohmann::json& details = recorded->details;
     if (portal) {
       auto id = RandomHex32();
       if (!id.ok()) return id.status();
@@ -852,11 +863,6 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
       details["portal_package"] = pkg.id;
       details["expires_at"] = pkg.expires_at;
       details["max_downloads"] = pkg.max_downloads;
-      details["withheld"] = written->withheld;
-      details["package"] = name;
-      details["recipient"] = written->recipient;
-      details["drawings"] = written->drawings;
-      details["special_requests"] = written->special_requests;
       return ctx.audit->Append(ctx.actor, "delivery.portal", "delivery:" + std::to_string(rec.id),
                                details);
     }
@@ -864,11 +870,6 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
     medium.delivery_id = rec.id;
     medium.package_name = name;
     if (Status mr = ctx.store->AddMediaRecord(medium); !mr.ok()) return mr;
-    details["withheld"] = written->withheld;
-    details["package"] = name;
-    details["recipient"] = written->recipient;
-    details["drawings"] = written->drawings;
-    details["special_requests"] = written->special_requests;
     return ctx.audit->Append(ctx.actor, "delivery.media", "delivery:" + std::to_string(rec.id),
                              details);
   });
