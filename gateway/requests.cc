@@ -192,6 +192,19 @@ Status CheckStep(const CorrectiveRequest& r, RequestStep step, const policies::S
                        std::string(policies::ToString(step)) + ": " + Join(why, "; "));
 }
 
+// Loads the request, fills in the acting staff member's role and checks
+// that `step` may be taken now.
+Result<CorrectiveRequest> BeginStep(Context& ctx, int64_t id, RequestStep step,
+                                    policies::StepInput& in) {
+  auto r = RequireRequest(ctx, id);
+  if (!r.ok()) return r.status();
+  auto role = ActorRole(ctx);
+  if (!role.ok()) return role.status();
+  in.actor_role = role.value();
+  if (Status c = CheckStep(r.value(), step, in); !c.ok()) return c;
+  return r;
+}
+
 // Stores the request in its new state and audits the step, together.
 Status SaveStep(Context& ctx, const CorrectiveRequest& r, RequestStep step,
                 const std::string& text) {
@@ -644,15 +657,11 @@ Result<Output> RequestAdd(Context& ctx, const RequestAddArgs& a) {
 
 Result<Output> RequestDecide(Context& ctx, int64_t id, std::optional<bool> justified,
                              const std::string& reason) {
-  auto r = RequireRequest(ctx, id);
-  if (!r.ok()) return r.status();
-  auto role = ActorRole(ctx);
-  if (!role.ok()) return role.status();
   policies::StepInput in;
-  in.actor_role = role.value();
   in.justified = justified;
   in.reason = reason;
-  if (Status c = CheckStep(r.value(), RequestStep::kDecide, in); !c.ok()) return c;
+  auto r = BeginStep(ctx, id, RequestStep::kDecide, in);
+  if (!r.ok()) return r.status();
   CorrectiveRequest next = r.value();
   next.justified = justified;
   next.decision_reason = reason;
@@ -669,14 +678,10 @@ Result<Output> RequestDecide(Context& ctx, int64_t id, std::optional<bool> justi
 
 Result<Output> RequestInstruct(Context& ctx, int64_t id, const std::string& text,
                                const MailConfig& config) {
-  auto r = RequireRequest(ctx, id);
-  if (!r.ok()) return r.status();
-  auto role = ActorRole(ctx);
-  if (!role.ok()) return role.status();
   policies::StepInput in;
-  in.actor_role = role.value();
   in.text = text;
-  if (Status c = CheckStep(r.value(), RequestStep::kInstruct, in); !c.ok()) return c;
+  auto r = BeginStep(ctx, id, RequestStep::kInstruct, in);
+  if (!r.ok()) return r.status();
   auto contractor = ctx.store->FindContractor(r->contractor_id);
   if (!contractor.ok()) return contractor.status();
   if (!contractor.value()) return Result<Output>::Error("unknown contractor " + r->contractor_id);
@@ -736,14 +741,10 @@ Result<Output> RequestInstruct(Context& ctx, int64_t id, const std::string& text
 }
 
 Result<Output> RequestAnswer(Context& ctx, int64_t id, const std::string& text) {
-  auto r = RequireRequest(ctx, id);
-  if (!r.ok()) return r.status();
-  auto role = ActorRole(ctx);
-  if (!role.ok()) return role.status();
   policies::StepInput in;
-  in.actor_role = role.value();
   in.text = text;
-  if (Status c = CheckStep(r.value(), RequestStep::kAnswer, in); !c.ok()) return c;
+  auto r = BeginStep(ctx, id, RequestStep::kAnswer, in);
+  if (!r.ok()) return r.status();
   CorrectiveRequest next = r.value();
   next.answer_text = text;
   next.answered_by = ctx.actor;
@@ -755,15 +756,11 @@ Result<Output> RequestAnswer(Context& ctx, int64_t id, const std::string& text) 
 
 Result<Output> RequestClose(Context& ctx, int64_t id, std::optional<bool> carried_out,
                             const std::string& reason) {
-  auto r = RequireRequest(ctx, id);
-  if (!r.ok()) return r.status();
-  auto role = ActorRole(ctx);
-  if (!role.ok()) return role.status();
   policies::StepInput in;
-  in.actor_role = role.value();
   in.carried_out = carried_out;
   in.reason = reason;
-  if (Status c = CheckStep(r.value(), RequestStep::kClose, in); !c.ok()) return c;
+  auto r = BeginStep(ctx, id, RequestStep::kClose, in);
+  if (!r.ok()) return r.status();
   CorrectiveRequest next = r.value();
   next.carried_out = carried_out;
   next.close_reason = reason;
@@ -778,13 +775,9 @@ Result<Output> RequestClose(Context& ctx, int64_t id, std::optional<bool> carrie
 
 Result<Output> RequestNotify(Context& ctx, int64_t id, const NotifyArgs& args,
                              const MailConfig& config) {
-  auto r = RequireRequest(ctx, id);
-  if (!r.ok()) return r.status();
-  auto role = ActorRole(ctx);
-  if (!role.ok()) return role.status();
   policies::StepInput notify_in;
-  notify_in.actor_role = role.value();
-  if (Status c = CheckStep(r.value(), RequestStep::kNotify, notify_in); !c.ok()) return c;
+  auto r = BeginStep(ctx, id, RequestStep::kNotify, notify_in);
+  if (!r.ok()) return r.status();
   auto contractor = ctx.store->FindContractor(r->contractor_id);
   if (!contractor.ok()) return contractor.status();
   const std::string contractor_name =
