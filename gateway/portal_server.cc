@@ -1,16 +1,22 @@
 // The portal listener: Beast's async SSL server pattern (one session object
 // per connection owning itself through shared_from_this, on its own strand,
-// a deadline on every operation), run on one thread because the backend is
-// not thread-safe.
+// a deadline on every operation), run on several threads. The backend is
+// not thread-safe: every call into it goes through one mutex
+// (SerializedBackend). Server-wide state (the acceptor, the grace timer, the
+// signals) lives on the server's strand; the session registry under its own
+// mutex.
 #include "gateway/portal_server.h"
 
 #include <fcntl.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
@@ -25,8 +31,11 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <exception>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -42,7 +51,14 @@ using tcp = net::ip::tcp;
 using beast::error_code;
 
 constexpr std::uint32_t kMaxHeadBytes = 8192;
-constexpr std::size_t kChunkBytes = 256 * 1024;
+// A download goes out in chunks of this much of the file, each encrypted
+// as a whole and handed to the socket with one write (and one deadline),
+// read from the file kReadBytes at a time.
+constexpr std::size_t kChunkBytes = 1024 * 1024;
+constexpr std::size_t kReadBytes = 128 * 1024;
+// TLS records of at most 16 KiB, each with at most this much overhead
+// (TLS 1.2 AES-GCM: header 5, explicit nonce 8, tag 16; TLS 1.3 less).
+constexpr std::size_t kCipherBytes = kChunkBytes + (kChunkBytes / 16384 + 1) * 64 + 4096;
 constexpr char kPackagesPath[] = "/portal/v1/packages";
 
 // TLS 1.2 suites with ECDHE key exchange and an AEAD cipher; TLS 1.3 suites
@@ -158,6 +174,30 @@ std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size) {
   return ByteRange{first, last - first + 1};
 }
 
+// A write-only BIO that appends to the std::string set as its data: what
+// SSL_write produces during a download, so that it can be sent in one go.
+BIO_METHOD* AppendBioMethod() {
+  static BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "itaku append");
+    BIO_meth_set_create(m, [](BIO* b) {
+      BIO_set_init(b, 1);
+      return 1;
+    });
+    BIO_meth_set_write(m, [](BIO* b, const char* data, int len) {
+      static_cast<std::string*>(BIO_get_data(b))->append(data, static_cast<std::size_t>(len));
+      return len;
+    });
+    BIO_meth_set_ctrl(
+        m, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH ? 1 : 0; });
+    return m;
+  }();
+  return method;
+}
+
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+
 class Fd {
  public:
   Fd() = default;
@@ -175,6 +215,48 @@ class Fd {
   int fd_ = -1;
 };
 
+// The backend as the sessions see it: every call, from whichever thread,
+// under one mutex, so the real backend is called by one thread at a time.
+class SerializedBackend : public PortalBackend {
+ public:
+  explicit SerializedBackend(PortalBackend& inner) : inner_(inner) {}
+
+  std::optional<std::string> Authenticate(const std::string& fingerprint,
+                                          std::string* why) override {
+    std::lock_guard lock(mu_);
+    return inner_.Authenticate(fingerprint, why);
+  }
+  std::vector<PortalPackage> Available(const std::string& contractor_id) override {
+    std::lock_guard lock(mu_);
+    return inner_.Available(contractor_id);
+  }
+  Access Find(const std::string& contractor_id, const std::string& package_id,
+              PortalPackage* out) override {
+    std::lock_guard lock(mu_);
+    return inner_.Find(contractor_id, package_id, out);
+  }
+  void RecordDownload(const PortalCaller& caller, const std::string& package_id,
+                      uint64_t first_byte, uint64_t bytes, bool complete) override {
+    std::lock_guard lock(mu_);
+    inner_.RecordDownload(caller, package_id, first_byte, bytes, complete);
+  }
+  void Audit(const PortalCaller& caller, const std::string& method, const std::string& target,
+             const std::string& package_id, uint64_t bytes, int status,
+             const std::string& outcome) override {
+    std::lock_guard lock(mu_);
+    inner_.Audit(caller, method, target, package_id, bytes, status, outcome);
+  }
+
+ private:
+  PortalBackend& inner_;
+  std::mutex mu_;
+};
+
+int ThreadCount(const PortalServerOptions& options) {
+  if (options.threads > 0) return options.threads;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
 class Session;
 
 }  // namespace
@@ -184,22 +266,28 @@ class PortalServer::Impl {
   Impl(const PortalServerOptions& options, PortalBackend& backend)
       : options_(options),
         backend_(backend),
+        threads_(ThreadCount(options)),
+        ioc_(threads_),
+        strand_(net::make_strand(ioc_)),
         ssl_(ssl::context::tls_server),
-        acceptor_(ioc_),
-        grace_timer_(ioc_) {}
+        acceptor_(strand_),
+        grace_timer_(strand_) {}
 
   Status Configure();
   Status Run(bool handle_signals);
   void Stop() {
-    net::post(ioc_, [this] { BeginShutdown(); });
+    net::post(strand_, [this] { BeginShutdown(); });
   }
   int port() const { return port_; }
 
-  // For sessions; all on the Run() thread.
+  // For sessions, from any thread.
   const PortalServerOptions& options() const { return options_; }
   PortalBackend& backend() { return backend_; }
-  bool stopping() const { return stopping_; }
-  void Register(Session* s, std::weak_ptr<Session> w) { sessions_.emplace(s, std::move(w)); }
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+  void Register(Session* s, std::weak_ptr<Session> w) {
+    std::lock_guard lock(sessions_mu_);
+    sessions_.emplace(s, std::move(w));
+  }
   void Unregister(Session* s);
 
  private:
@@ -207,17 +295,27 @@ class PortalServer::Impl {
   void OnAccept(error_code ec, tcp::socket socket);
   void BeginShutdown();
   void CloseAll(bool in_flight_too);
+  std::size_t SessionCount() {
+    std::lock_guard lock(sessions_mu_);
+    return sessions_.size();
+  }
 
   const PortalServerOptions options_;
-  PortalBackend& backend_;
-  net::io_context ioc_{1};
+  SerializedBackend backend_;
+  const int threads_;
+  // Before ioc_: sessions unregister even as the io_context destroys them.
+  std::mutex sessions_mu_;  // guards sessions_; set together with stopping_
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
+  std::atomic<bool> stopping_{false};
+  net::io_context ioc_;
+  // The acceptor, the grace timer and the signals: their handlers, and
+  // BeginShutdown(), run here one at a time.
+  net::strand<net::io_context::executor_type> strand_;
   ssl::context ssl_;
   tcp::acceptor acceptor_;
   net::steady_timer grace_timer_;
   std::optional<net::signal_set> signals_;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;
   int port_ = 0;
-  bool stopping_ = false;
 };
 
 namespace {
@@ -488,25 +586,101 @@ class Session : public std::enable_shared_from_this<Session> {
     WriteChunk();
   }
 
+  // The body bypasses asio's ssl::stream, which takes one 16 KiB record at a
+  // time through a BIO pair (copied twice) and one socket write each: the
+  // next chunk is encrypted by OpenSSL into cipher_ and handed to the TCP
+  // stream as a whole. asio's stream has nothing buffered at this point (the
+  // head's write completed), and gets the SSL back as it was, with the
+  // record sequence moved on, for what follows.
   void WriteChunk() {
     if (remaining_ == 0) return EndDownload(true);
-    chunk_.resize(static_cast<std::size_t>(std::min<uint64_t>(remaining_, kChunkBytes)));
-    const ssize_t n =
-        ::pread(file_.get(), chunk_.data(), chunk_.size(), static_cast<off_t>(offset_));
-    if (n <= 0) {
-      read_error_ = n < 0 ? std::strerror(errno) : "file shorter than recorded";
-      return EndDownload(false);
-    }
-    Lowest().expires_after(Ms(options().io_timeout_ms));
-    net::async_write(stream_, net::buffer(chunk_.data(), static_cast<std::size_t>(n)),
-                     beast::bind_front_handler(&Session::OnChunkWritten, shared_from_this()));
+    if (!EncryptChunk()) return EndDownload(false);
+    cipher_sent_ = 0;
+    WriteCipher();
   }
 
+  // Each socket write (as much of the chunk as the socket takes) within
+  // io_timeout_ms: a client that stops reading is cut, a slow one is not.
+  void WriteCipher() {
+    Lowest().expires_after(Ms(options().io_timeout_ms));
+    Lowest().async_write_some(
+        net::buffer(cipher_) + cipher_sent_,
+        beast::bind_front_handler(&Session::OnCipherWritten, shared_from_this()));
+  }
+
+  void OnCipherWritten(error_code ec, std::size_t n) {
+    cipher_sent_ += n;
+    if (!ec && cipher_sent_ < cipher_.size()) return WriteCipher();
+    OnChunkWritten(ec, cipher_sent_);
+  }
+
+  // Fills cipher_ with up to kChunkBytes of the file from offset_, as TLS
+  // records, and chunk_plain_ with how much of the file that is. False when
+  // nothing could be read or encrypted; a read error after some of the chunk
+  // is left in read_error_ for after its write.
+  bool EncryptChunk() {
+    SSL* ssl = stream_.native_handle();
+    if (!append_bio_) {
+      append_bio_.reset(BIO_new(AppendBioMethod()));
+      if (!append_bio_) return false;
+      BIO_set_data(append_bio_.get(), &cipher_);
+    }
+    plain_.resize(kReadBytes);
+    cipher_.clear();
+    cipher_.reserve(kCipherBytes);
+    chunk_plain_ = 0;
+    const uint64_t want = std::min<uint64_t>(remaining_, kChunkBytes);
+    // SSL_set0_wbio() takes one reference to the BIO it is given and drops
+    // one to the one it replaces.
+    BIO* const saved = SSL_get_wbio(ssl);
+    BIO_up_ref(saved);
+    BIO_up_ref(append_bio_.get());
+    SSL_set0_wbio(ssl, append_bio_.get());
+    // asio sets these; here the BIO never pushes back, so SSL_write() may
+    // take all it is given, keeping its buffer until the chunk is done.
+    constexpr long kModes = SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS;
+    const long modes = static_cast<long>(SSL_get_mode(ssl)) & kModes;
+    SSL_clear_mode(ssl, kModes);
+    bool ok = true;
+    while (chunk_plain_ < want) {
+      const auto n =
+          ::pread(file_.get(), plain_.data(),
+                  static_cast<std::size_t>(std::min<uint64_t>(want - chunk_plain_, plain_.size())),
+                  static_cast<off_t>(offset_ + chunk_plain_));
+      if (n <= 0) {
+        read_error_ = n < 0 ? std::strerror(errno) : "file shorter than recorded";
+        ok = chunk_plain_ > 0;
+        break;
+      }
+      std::size_t done = 0;
+      while (ok && done < static_cast<std::size_t>(n)) {
+        ERR_clear_error();
+        const int w = SSL_write(ssl, plain_.data() + done, static_cast<int>(n - done));
+        if (w <= 0) {
+          ERR_clear_error();
+          ok = false;
+        } else {
+          done += static_cast<std::size_t>(w);
+        }
+      }
+      if (!ok) break;
+      chunk_plain_ += static_cast<uint64_t>(n);
+    }
+    SSL_set_mode(ssl, modes);
+    SSL_set0_wbio(ssl, saved);
+    return ok;
+  }
+
+  // `n` bytes of cipher_ went out: the whole chunk, or on an error a part,
+  // counted as the same share of the chunk's file bytes.
   void OnChunkWritten(error_code ec, std::size_t n) {
-    sent_ += n;
-    offset_ += n;
-    remaining_ -= std::min<uint64_t>(n, remaining_);
-    if (ec) return EndDownload(false);
+    const uint64_t plain = n >= cipher_.size()
+                               ? chunk_plain_
+                               : chunk_plain_ * n / std::max<std::size_t>(cipher_.size(), 1);
+    sent_ += plain;
+    offset_ += plain;
+    remaining_ -= std::min<uint64_t>(plain, remaining_);
+    if (ec || !read_error_.empty()) return EndDownload(false);
     WriteChunk();
   }
 
@@ -531,6 +705,9 @@ class Session : public std::enable_shared_from_this<Session> {
     downloading_ = false;
     recheck_timer_.cancel();
     file_.Reset();
+    // An idle connection keeps no chunk buffers.
+    std::string().swap(cipher_);
+    std::vector<char>().swap(plain_);
     backend().RecordDownload(Caller(), package_id_, first_byte_, sent_, complete);
     std::string outcome = "downloaded";
     if (!complete) {
@@ -579,7 +756,11 @@ class Session : public std::enable_shared_from_this<Session> {
   Fd file_;
   std::optional<http::response<http::empty_body>> head_;
   std::optional<http::response_serializer<http::empty_body>> serializer_;
-  std::vector<char> chunk_;
+  std::vector<char> plain_;                   // file bytes read, not yet encrypted
+  std::string cipher_;                        // the chunk being written, as TLS records
+  uint64_t chunk_plain_ = 0;                  // file bytes in cipher_
+  std::size_t cipher_sent_ = 0;               // bytes of cipher_ written
+  std::unique_ptr<BIO, BioFree> append_bio_;  // appends to cipher_
   http::status download_status_ = http::status::ok;
   uint64_t first_byte_ = 0, offset_ = 0, remaining_ = 0, sent_ = 0;
   bool downloading_ = false;
@@ -650,14 +831,35 @@ Status PortalServer::Impl::Configure() {
 }
 
 Status PortalServer::Impl::Run(bool handle_signals) {
+  // Nothing runs on the io_context yet: these need not be on strand_.
   if (handle_signals) {
-    signals_.emplace(ioc_, SIGTERM, SIGINT);
+    signals_.emplace(strand_, SIGTERM, SIGINT);
     signals_->async_wait([this](error_code ec, int) {
       if (!ec) BeginShutdown();
     });
   }
   Accept();
-  ioc_.run();
+  // A handler that throws (it should not) stops every thread, and the
+  // exception leaves Run() as it would with one thread.
+  std::mutex error_mu;
+  std::exception_ptr error;
+  auto run = [&] {
+    try {
+      ioc_.run();
+    } catch (...) {
+      {
+        std::lock_guard lock(error_mu);
+        if (!error) error = std::current_exception();
+      }
+      ioc_.stop();
+    }
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(threads_ - 1));
+  for (int i = 1; i < threads_; ++i) pool.emplace_back(run);
+  run();
+  for (std::thread& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
   return Status::Ok();
 }
 
@@ -665,10 +867,13 @@ void PortalServer::Impl::Accept() {
   acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Impl::OnAccept, this));
 }
 
+// On strand_ (the acceptor's executor), so one at a time, and never
+// alongside BeginShutdown(). Only this adds sessions, so the count cannot
+// grow between the check and Start()'s Register().
 void PortalServer::Impl::OnAccept(error_code ec, tcp::socket socket) {
-  if (stopping_ || !acceptor_.is_open()) return;
+  if (stopping() || !acceptor_.is_open()) return;
   if (!ec) {
-    if (static_cast<int>(sessions_.size()) >= options_.max_connections) {
+    if (static_cast<int>(SessionCount()) >= options_.max_connections) {
       socket.close(ec);
     } else {
       ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
@@ -683,15 +888,29 @@ void PortalServer::Impl::OnAccept(error_code ec, tcp::socket socket) {
   Accept();
 }
 
+// From a session's destructor, on any thread.
 void PortalServer::Impl::Unregister(Session* s) {
-  sessions_.erase(s);
-  if (stopping_ && sessions_.empty()) grace_timer_.cancel();
+  bool last = false;
+  {
+    std::lock_guard lock(sessions_mu_);
+    sessions_.erase(s);
+    last = stopping() && sessions_.empty();
+  }
+  // The grace timer belongs to strand_. A cancel that lands before
+  // BeginShutdown() has armed it (BeginShutdown() then saw no session
+  // either) finds nothing to cancel. (A stopped io_context is one Run() gave
+  // up on after a throwing handler: it runs nothing more.)
+  if (last && !ioc_.stopped()) net::post(strand_, [this] { grace_timer_.cancel(); });
 }
 
+// On strand_.
 void PortalServer::Impl::CloseAll(bool in_flight_too) {
-  std::vector<std::shared_ptr<Session>> live;
-  for (auto& [raw, weak] : sessions_) {
-    if (auto s = weak.lock()) live.push_back(std::move(s));
+  std::vector<std::shared_ptr<Session>> live;  // released after the lock
+  {
+    std::lock_guard lock(sessions_mu_);
+    for (auto& [raw, weak] : sessions_) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
   }
   for (auto& s : live) {
     net::post(s->executor(), [s, in_flight_too] {
@@ -704,14 +923,18 @@ void PortalServer::Impl::CloseAll(bool in_flight_too) {
   }
 }
 
+// On strand_.
 void PortalServer::Impl::BeginShutdown() {
-  if (stopping_) return;
-  stopping_ = true;
+  {
+    std::lock_guard lock(sessions_mu_);
+    if (stopping()) return;
+    stopping_.store(true, std::memory_order_release);
+  }
   error_code ec;
   acceptor_.close(ec);
   if (signals_) signals_->cancel(ec);
   CloseAll(false);
-  if (sessions_.empty()) return;
+  if (SessionCount() == 0) return;
   grace_timer_.expires_after(Ms(options_.shutdown_grace_ms));
   grace_timer_.async_wait([this](error_code e) {
     if (!e) CloseAll(true);

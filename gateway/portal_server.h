@@ -16,9 +16,10 @@
 // request with a body (413). Every request is passed to PortalBackend::Audit
 // exactly once; every download, finished or broken, to RecordDownload.
 //
-// Threading: the server runs on the one thread that calls Run(), so the
-// backend is called from that thread only. Stop() may be called from any
-// thread.
+// Threading: Run() serves on `threads` threads (itself and threads it
+// starts and joins). The backend is called from one thread at a time: every
+// call is serialized under one mutex, but successive calls may come from
+// different threads. Stop() may be called from any thread.
 #pragma once
 
 #include <memory>
@@ -37,6 +38,7 @@ struct PortalServerOptions {
   int max_connections = 256;              // more are accepted and closed at once
   int shutdown_grace_ms = 30000;          // on stop: in-flight responses may finish within this
   int status_recheck_ms = 1000;           // during a download, re-authenticate this often
+  int threads = 0;                        // threads serving; 0: one per core (hardware_concurrency)
 };
 
 class PortalServer {

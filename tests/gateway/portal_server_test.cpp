@@ -360,6 +360,62 @@ TEST_F(PortalServerTest, DownloadsOwnPackageByteForByte) {
   EXPECT_EQ(audits[0].outcome, "downloaded");
 }
 
+// The body is encrypted outside asio's ssl::stream, which then reads the
+// next request on the same connection: both TLS versions, and a second
+// download over the kept-alive connection.
+TEST_F(PortalServerTest, DownloadsIdenticalOverTls12And13AndKeepAlive) {
+  StartServer();
+  const std::string path = "/portal/v1/packages/" + std::string(kIdA);
+  for (std::string tls :
+       {"--tlsv1.2 --tls-max 1.2 --ciphers ECDHE-ECDSA-AES128-GCM-SHA256",
+        "--tlsv1.2 --tls-max 1.2 --ciphers ECDHE-ECDSA-CHACHA20-POLY1305", "--tlsv1.3"}) {
+    CurlResult r = Curl("A", path, tls);
+    ASSERT_EQ(r.exit, 0) << tls << ": " << r.error;
+    EXPECT_EQ(r.http, 200) << tls;
+    EXPECT_TRUE(r.body() == content_a_) << tls << ": body differs from the package file";
+  }
+  const std::string first = dir_ / "keep-1", second = dir_ / "keep-2", err = dir_ / "keep-err";
+  const std::string cmd = "curl -sS --max-time 60 --cacert " + certs->cert("server") + " --cert " +
+                          certs->cert("A") + " --key " + certs->key("A") + " -o " + first + " '" +
+                          Url(path) + "' -o " + second + " '" + Url(path) + "' 2>" + err;
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << ReadFile(err);
+  EXPECT_TRUE(ReadFile(first) == content_a_);
+  EXPECT_TRUE(ReadFile(second) == content_a_);
+  auto downloads = Downloads(5u);
+  ASSERT_EQ(downloads.size(), 5u);
+  std::set<std::string> ports;
+  for (const auto& a : Audits(5u)) {
+    EXPECT_EQ(a.bytes, content_a_.size());
+    EXPECT_EQ(a.outcome, "downloaded");
+    ports.insert(a.caller.address);
+  }
+  EXPECT_EQ(ports.size(), 4u) << "the last two downloads shared a connection";
+}
+
+// Several threads serve at once; the backend still sees one call at a time.
+TEST_F(PortalServerTest, ManyThreadsServeConcurrentDownloads) {
+  options_.threads = 4;
+  StartServer();
+  constexpr int kClients = 8;
+  std::vector<CurlResult> results(kClients);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([this, i, &results] {
+      results[i] =
+          Curl(i % 2 ? "A" : "B", "/portal/v1/packages/" + std::string(i % 2 ? kIdA : kIdB));
+    });
+  }
+  for (auto& t : clients) t.join();
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_EQ(results[i].exit, 0) << results[i].error;
+    EXPECT_EQ(results[i].http, 200);
+    EXPECT_TRUE(results[i].body() == (i % 2 ? content_a_ : RandomBytes(4000, 3))) << i;
+  }
+  auto downloads = Downloads(kClients);
+  EXPECT_EQ(downloads.size(), static_cast<size_t>(kClients));
+  for (const auto& d : downloads) EXPECT_TRUE(d.complete);
+}
+
 TEST_F(PortalServerTest, ListShowsOnlyOwnAvailablePackages) {
   StartServer();
   CurlResult r = Curl("A", "/portal/v1/packages");
