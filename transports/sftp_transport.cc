@@ -15,6 +15,7 @@
 #include <memory>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "transports/detail/ssh_handles.h"
@@ -30,6 +31,8 @@ using detail::UniqueFd;
 // 32 × the 30,000-byte SFTP write packet libssh2 cuts a buffer into: the
 // fastest size measured against OpenSSH (NOTES.md; 3 MB was slower).
 constexpr size_t kChunk = 960000;
+// From this size on, an upload uses two connections (see SftpUpload).
+constexpr uint64_t kTwoConnectionsFrom = 64ull << 20;
 
 SftpError Refused(std::string message) { return {SftpErrorKind::kRefused, std::move(message)}; }
 SftpError Network(std::string message) { return {SftpErrorKind::kNetwork, std::move(message)}; }
@@ -280,6 +283,76 @@ SftpResult<UploadResult> SettleExisting(Connection& c, const std::string& final_
                  "overwrite");
 }
 
+// Connects, checks the host key against the pin before authenticating,
+// logs in with the client key and starts SFTP; the session then waits
+// io_ms for any stalled read or write.
+SftpResult<std::unique_ptr<Connection>> Login(const SftpEndpoint& endpoint,
+                                              const SftpTimeouts& timeouts, const std::string& pin,
+                                              const std::string& where) {
+  SftpResult<std::unique_ptr<Connection>> connected = Connect(endpoint, timeouts);
+  if (!connected.ok()) return connected.error();
+  Connection& c = *connected.value();
+  LIBSSH2_SESSION* session = c.session.get();
+
+  // Before authentication: a server that is not the pinned one learns
+  // neither our user name nor a signature, let alone the file.
+  const std::string fingerprint = HostKeyFingerprint(session);
+  if (fingerprint != pin) {
+    return Refused("host key " + fingerprint + " does not match the pinned " + pin);
+  }
+
+  int rc = libssh2_userauth_publickey_fromfile_ex(
+      session, endpoint.user.c_str(), static_cast<unsigned>(endpoint.user.size()), nullptr,
+      endpoint.private_key_file.c_str(),
+      endpoint.passphrase.empty() ? nullptr : endpoint.passphrase.c_str());
+  if (rc != 0) {
+    const std::string what = "public-key authentication as " + endpoint.user + " at " + where;
+    if (detail::IsConnectionError(rc)) return c.Fail(rc, what + " failed");
+    if (rc == LIBSSH2_ERROR_FILE) {
+      return Refused("cannot use private key " + endpoint.private_key_file + ": " +
+                     detail::LastSessionError(session));
+    }
+    return Refused(what + " failed: the server did not accept key " + endpoint.private_key_file);
+  }
+
+  c.sftp.reset(libssh2_sftp_init(session));
+  if (!c.sftp) return c.Fail(libssh2_session_last_errno(session), "cannot start SFTP on " + where);
+  c.wait_ms = timeouts.io_ms;
+  libssh2_session_set_timeout(session, timeouts.io_ms);
+  return connected;
+}
+
+// Sends bytes [begin, end) of local_fd through `h` at the handle's current
+// offset. libssh2 splits each write into 30,000-byte packets and keeps them
+// in flight; a short return means the rest is sent but not yet
+// acknowledged, and the next call must pass exactly those bytes again. So
+// the buffer is refilled only once libssh2 has taken all of it. Returns the
+// libssh2 error (0 = all sent); *sent counts what was acknowledged; a local
+// read error sets *read_errno.
+int WriteRange(LIBSSH2_SFTP_HANDLE* h, int local_fd, uint64_t begin, uint64_t end, uint64_t* sent,
+               int* read_errno) {
+  std::vector<char> buffer(kChunk);
+  uint64_t offset = begin;
+  while (offset < end) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), end - offset));
+    if (!PreadFull(local_fd, buffer.data(), want, offset)) {
+      *read_errno = errno;
+      return 0;
+    }
+    const char* data = buffer.data();
+    size_t left = want;
+    while (left > 0) {
+      const ssize_t n = libssh2_sftp_write(h, data, left);
+      if (n < 0) return static_cast<int>(n);
+      data += n;
+      left -= static_cast<size_t>(n);
+      *sent += static_cast<uint64_t>(n);
+    }
+    offset += want;
+  }
+  return 0;
+}
+
 }  // namespace
 
 Result<SftpEndpoint> ParseSftpUrl(const std::string& url) {
@@ -419,37 +492,12 @@ SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::str
                    ErrnoText(errno));
   }
 
-  SftpResult<std::unique_ptr<Connection>> connected = Connect(endpoint, timeouts);
+  SftpResult<std::unique_ptr<Connection>> connected = Login(endpoint, timeouts, pin, where);
   if (!connected.ok()) return connected.error();
   Connection& c = *connected.value();
   LIBSSH2_SESSION* session = c.session.get();
-
-  // Before authentication: a server that is not the pinned one learns
-  // neither our user name nor a signature, let alone the file.
-  const std::string fingerprint = HostKeyFingerprint(session);
-  if (fingerprint != pin) {
-    return Refused("host key " + fingerprint + " does not match the pinned " + pin);
-  }
-
-  int rc = libssh2_userauth_publickey_fromfile_ex(
-      session, endpoint.user.c_str(), static_cast<unsigned>(endpoint.user.size()), nullptr,
-      endpoint.private_key_file.c_str(),
-      endpoint.passphrase.empty() ? nullptr : endpoint.passphrase.c_str());
-  if (rc != 0) {
-    const std::string what = "public-key authentication as " + endpoint.user + " at " + where;
-    if (detail::IsConnectionError(rc)) return c.Fail(rc, what + " failed");
-    if (rc == LIBSSH2_ERROR_FILE) {
-      return Refused("cannot use private key " + endpoint.private_key_file + ": " +
-                     detail::LastSessionError(session));
-    }
-    return Refused(what + " failed: the server did not accept key " + endpoint.private_key_file);
-  }
-
-  c.sftp.reset(libssh2_sftp_init(session));
-  if (!c.sftp) return c.Fail(libssh2_session_last_errno(session), "cannot start SFTP on " + where);
   LIBSSH2_SFTP* sftp = c.sftp.get();
-  c.wait_ms = timeouts.io_ms;
-  libssh2_session_set_timeout(session, timeouts.io_ms);
+  int rc = 0;
 
   std::string prefix = endpoint.remote_dir;
   if (!prefix.empty() && prefix.back() != '/') prefix += '/';
@@ -478,44 +526,70 @@ SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::str
       LIBSSH2_SFTP_S_IRUSR | LIBSSH2_SFTP_S_IWUSR | LIBSSH2_SFTP_S_IRGRP, LIBSSH2_SFTP_OPENFILE));
   if (!h) return c.Fail(libssh2_session_last_errno(session), "cannot create " + part_path + on);
 
-  // libssh2 splits each write into 30,000-byte packets and keeps them in
-  // flight; a short return means the rest is sent but not yet acknowledged,
-  // and the next call must pass exactly those bytes again. So the buffer is
-  // refilled only once libssh2 has taken all of it.
-  std::vector<char> buffer(kChunk);
-  uint64_t sent = 0;
-  bool end_of_file = false;
-  while (!end_of_file) {
-    size_t filled = 0;
-    while (filled < buffer.size()) {
-      const ssize_t n = ::read(local.get(), buffer.data() + filled, buffer.size() - filled);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Refused("cannot read " + local_file + ": " + ErrnoText(errno));
-      if (n == 0) {
-        end_of_file = true;
-        break;
+  // Large files go over two SSH connections at once, each writing its half
+  // of the .part: libssh2 1.10 encrypts and MACs on the calling thread, so
+  // one connection is bound to one core. A second connection that cannot be
+  // had (a server limiting sessions) is no error: one carries it all.
+  uint64_t half = size;
+  std::unique_ptr<Connection> second;
+  SftpHandlePtr h2;
+  if (size >= kTwoConnectionsFrom) {
+    SftpResult<std::unique_ptr<Connection>> other = Login(endpoint, timeouts, pin, where);
+    if (other.ok()) {
+      second = std::move(other.value());
+      h2.reset(libssh2_sftp_open_ex(second->sftp.get(), part_path.c_str(),
+                                    static_cast<unsigned>(part_path.size()), LIBSSH2_FXF_WRITE, 0,
+                                    LIBSSH2_SFTP_OPENFILE));
+      if (h2) {
+        half = size / 2 / kChunk * kChunk;
+        libssh2_sftp_seek64(h2.get(), half);
+      } else {
+        second.reset();
       }
-      filled += static_cast<size_t>(n);
     }
-    const char* data = buffer.data();
-    size_t left = filled;
-    while (left > 0) {
-      const ssize_t n = libssh2_sftp_write(h.get(), data, left);
-      if (n < 0) {
-        SftpError stopped =
-            c.Fail(static_cast<int>(n), "upload of " + final_name + " to " + where +
-                                            " stopped after " + std::to_string(sent) + " of " +
-                                            std::to_string(size) + " bytes");
-        // The server refused more (disk full, quota) but still answers: take
-        // the partial file back rather than leave data lying there. A lost
-        // connection leaves the .part for the next attempt to replace.
-        if (!detail::IsConnectionError(static_cast<int>(n))) drop_part();
-        return stopped;
-      }
-      data += n;
-      left -= static_cast<size_t>(n);
-      sent += static_cast<uint64_t>(n);
-    }
+  }
+  uint64_t sent_first = 0;
+  uint64_t sent_second = 0;
+  int read_errno = 0;
+  int read_errno_second = 0;
+  int rc_second = 0;
+  std::thread second_half;
+  if (h2) {
+    second_half = std::thread([&] {
+      rc_second = WriteRange(h2.get(), local.get(), half, size, &sent_second, &read_errno_second);
+    });
+  }
+  const int rc_first = WriteRange(h.get(), local.get(), 0, half, &sent_first, &read_errno);
+  if (second_half.joinable()) second_half.join();
+  const uint64_t sent = sent_first + sent_second;
+  if (rc_first != 0 || rc_second != 0) {
+    const bool first_failed = rc_first != 0;
+    const int failed_rc = first_failed ? rc_first : rc_second;
+    SftpError stopped =
+        (first_failed ? c : *second)
+            .Fail(failed_rc, "upload of " + final_name + " to " + where + " stopped after " +
+                                 std::to_string(sent) + " of " + std::to_string(size) + " bytes");
+    // The server refused more (disk full, quota) but still answers: take
+    // the partial file back rather than leave data lying there. A lost
+    // connection leaves the .part for the next attempt to replace; both
+    // connections are cut so that closing them does not wait again.
+    if (!detail::IsConnectionError(failed_rc) && rc_first == 0) drop_part();
+    c.Break();
+    if (second) second->Break();
+    return stopped;
+  }
+  if (read_errno != 0 || read_errno_second != 0) {
+    return Refused(local_file + " changed during the upload: " + std::to_string(size) +
+                   " bytes expected, fewer could be read");
+  }
+  if (h2) {
+    rc = libssh2_sftp_close_handle(h2.release());
+    if (rc != 0) return second->Fail(rc, "cannot close " + part_path + on);
+  }
+  struct stat after {};
+  if (::fstat(local.get(), &after) != 0 || static_cast<uint64_t>(after.st_size) != size) {
+    return Refused(local_file + " changed during the upload: " + std::to_string(size) +
+                   " bytes expected, " + std::to_string(after.st_size) + " now");
   }
   if (sent != size) {
     return Refused(local_file + " changed during the upload: " + std::to_string(size) +
