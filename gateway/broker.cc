@@ -386,8 +386,8 @@ std::string FormatUtc(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-// The passphrase of a client key, from where its registration says
-// ("env:NAME" or "file:PATH", first line); empty source, no passphrase.
+}  // namespace
+
 Result<std::string> ReadKeyPassphrase(const std::string& source) {
   if (source.empty()) return std::string();
   if (source.rfind("env:", 0) == 0) {
@@ -410,6 +410,20 @@ Result<std::string> ReadKeyPassphrase(const std::string& source) {
   }
   return Result<std::string>::Error("unknown key passphrase source " + source);
 }
+
+nlohmann::json AttemptsJson(const std::vector<contracts::DeliveryAttempt>& attempts) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& a : attempts) {
+    out.push_back({{"attempt", a.attempt},
+                   {"started_at", a.started_at},
+                   {"finished_at", a.finished_at},
+                   {"outcome", a.outcome},
+                   {"error", a.error}});
+  }
+  return out;
+}
+
+namespace {
 
 // Inside the caller's transaction: records the delivery with `outcome`,
 // writes its package as `dir`/<contractor>-<id><suffix>, links the special
@@ -497,18 +511,6 @@ Result<SftpTarget> ResolveSftpTarget(Context& ctx, const std::string& contractor
 std::string AttemptOutcome(const transports::SftpResult<transports::UploadResult>& r) {
   if (r.ok()) return r->already_there ? "already-there" : "delivered";
   return r.retryable() ? "network-error" : "refused";
-}
-
-nlohmann::json AttemptsJson(const std::vector<contracts::DeliveryAttempt>& attempts) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& a : attempts) {
-    out.push_back({{"attempt", a.attempt},
-                   {"started_at", a.started_at},
-                   {"finished_at", a.finished_at},
-                   {"outcome", a.outcome},
-                   {"error", a.error}});
-  }
-  return out;
 }
 
 using RecordFailure = std::function<Result<DeliverResult>(const Status&)>;
@@ -739,22 +741,13 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   auto shaping = ShapeBySpecialRequests(ctx, p.contractor_id, p.purpose, p.fields);
   if (!shaping.ok()) return shaping.status();
   spec.overrides = std::move(shaping->overrides);
-  {
+  if (!shaping->extra_fields.empty()) {
     // An extension of a field this export does not have cannot be honoured;
     // it is reported, and the delivery goes ahead without it.
-    std::ifstream header_in(req.input_path, std::ios::binary);
-    std::string header;
-    std::getline(header_in, header);
-    std::istringstream header_only(header + "\n");
-    policies::ProjectionSpec probe;
-    probe.fields = {"subscriber_id"};
-    probe.input_encoding = req.input_encoding;
-    auto columns = policies::Project(probe, header_only, rec.input_name, nullptr,
-                                     [](std::string_view) { return Status::Ok(); });
+    auto columns = policies::ExportColumns(req.input_path, req.input_encoding);
     for (const std::string& f : shaping->extra_fields) {
       const bool present =
-          columns.ok() && std::find(columns->input_fields.begin(), columns->input_fields.end(),
-                                    f) != columns->input_fields.end();
+          columns.ok() && std::find(columns->begin(), columns->end(), f) != columns->end();
       if (present) {
         spec.extra_fields.push_back(f);
         continue;

@@ -69,4 +69,12 @@ struct DeliverResult {
 // The outbox copy is removed either way.
 Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& request);
 
+// The passphrase of an SFTP client key, from where its registration says
+// ("env:NAME", or "file:PATH" and its first line); empty source, empty
+// passphrase. An unset variable or unreadable file is an error naming it.
+Result<std::string> ReadKeyPassphrase(const std::string& source);
+
+// A delivery's SFTP attempts, as printed and audited.
+nlohmann::json AttemptsJson(const std::vector<contracts::DeliveryAttempt>& attempts);
+
 }  // namespace itaku::gateway

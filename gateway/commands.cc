@@ -262,20 +262,17 @@ Result<SftpChange> PrepareSftp(Context& ctx, const ContractorArgs& a,
     buf << in.rdbuf();
     key_text = buf.str();
   }
+  // A variable may be set only where deliveries run: unset here is no error.
   std::string passphrase;
-  if (r.passphrase_source.rfind("env:", 0) == 0) {
-    if (const char* v = std::getenv(r.passphrase_source.substr(4).c_str())) passphrase = v;
-  } else if (r.passphrase_source.rfind("file:", 0) == 0) {
-    std::ifstream in(r.passphrase_source.substr(5), std::ios::binary);
-    if (!in) {
-      return R::Error(who + "cannot read the key passphrase file " + r.passphrase_source.substr(5));
-    }
-    std::getline(in, passphrase);
-    if (!passphrase.empty() && passphrase.back() == '\r') passphrase.pop_back();
+  const bool from_env = r.passphrase_source.rfind("env:", 0) == 0;
+  if (auto read = ReadKeyPassphrase(r.passphrase_source); read.ok()) {
+    passphrase = std::move(read).value();
+  } else if (!from_env) {
+    return R::Error(who + read.message());
   }
   const std::string key_name = a.key_file.empty() ? r.key_path : a.key_file;
   auto info = transports::InspectPrivateKey(key_text, passphrase);
-  if (!info.ok() && passphrase.empty() && r.passphrase_source.rfind("env:", 0) == 0) {
+  if (!info.ok() && passphrase.empty() && from_env) {
     return R::Error(who + key_name + " is a PEM key protected by a passphrase, and " +
                     r.passphrase_source.substr(4) + " is not set here, so it cannot be checked");
   }
@@ -328,18 +325,6 @@ std::string SftpText(const SftpChange& c) {
       (c.key.fingerprint.empty() ? "" : " " + c.key.fingerprint) +
       (c.key.encrypted ? ", passphrase from " + c.record.passphrase_source : "");
   return text;
-}
-
-Json AttemptsJson(const std::vector<contracts::DeliveryAttempt>& attempts) {
-  Json out = Json::array();
-  for (const auto& a : attempts) {
-    out.push_back({{"attempt", a.attempt},
-                   {"started_at", a.started_at},
-                   {"finished_at", a.finished_at},
-                   {"outcome", a.outcome},
-                   {"error", a.error}});
-  }
-  return out;
 }
 
 void AddPortalCertificate(Output& out,

@@ -348,23 +348,10 @@ Result<std::optional<Contact>> FindContact(const std::string& export_path,
   // Only the columns the export has: the projector refuses a missing one.
   static const std::vector<std::string> kWanted = {"name", "postal_code", "address", "email"};
   std::vector<std::string> fields = {"subscriber_id"};
-  {
-    policies::ProjectionSpec probe;
-    probe.fields = {"subscriber_id"};
-    std::ifstream header(export_path, std::ios::binary);
-    std::string first;
-    std::getline(header, first);
-    first += "\n";
-    std::istringstream one(first);
-    auto summary = policies::Project(probe, one, export_path, nullptr,
-                                     [](std::string_view) { return Status::Ok(); });
-    if (!summary.ok()) return summary.status();
-    for (const auto& f : kWanted) {
-      if (std::find(summary->input_fields.begin(), summary->input_fields.end(), f) !=
-          summary->input_fields.end()) {
-        fields.push_back(f);
-      }
-    }
+  auto columns = policies::ExportColumns(export_path);
+  if (!columns.ok()) return columns.status();
+  for (const auto& f : kWanted) {
+    if (std::find(columns->begin(), columns->end(), f) != columns->end()) fields.push_back(f);
   }
   policies::ProjectionSpec spec;
   spec.fields = fields;

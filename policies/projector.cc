@@ -1,7 +1,9 @@
 #include "policies/projector.h"
 
 #include <algorithm>
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "policies/csv.h"
 #include "policies/encoding.h"
@@ -333,6 +335,22 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
     return R::Error("write error while writing the projection of " + std::string(input_name));
   }
   return summary;
+}
+
+Result<std::vector<std::string>> ExportColumns(const std::string& path, InputEncoding encoding) {
+  std::ifstream in(path, std::ios::binary);
+  std::string header;
+  if (!in || !std::getline(in, header)) {
+    return Result<std::vector<std::string>>::Error("cannot read " + path);
+  }
+  std::istringstream header_only(header + "\n");
+  ProjectionSpec spec;
+  spec.fields = {"subscriber_id"};
+  spec.input_encoding = encoding;
+  auto summary =
+      Project(spec, header_only, path, nullptr, [](std::string_view) { return Status::Ok(); });
+  if (!summary.ok()) return summary.status();
+  return summary->input_fields;
 }
 
 }  // namespace itaku::policies

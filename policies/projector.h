@@ -126,4 +126,9 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
                                   std::string_view input_name, std::ostream* out,
                                   const RecordDrawingCallback& on_record);
 
+// The catalog ids of an export's columns, in order, from its header row
+// alone (checked as Project checks it; the records are not read).
+Result<std::vector<std::string>> ExportColumns(const std::string& path,
+                                               InputEncoding encoding = InputEncoding::kAuto);
+
 }  // namespace itaku::policies
