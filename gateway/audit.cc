@@ -20,6 +20,12 @@ std::string AuditHash(const contracts::AuditEvent& e) {
   return Sha256Hex(fields.dump());
 }
 
+std::string WithAuditFailure(const std::string& refusal, const Status& audited) {
+  if (audited.ok()) return refusal;
+  return refusal + " (and this refusal could not be written to the audit trail: " +
+         audited.message() + ")";
+}
+
 Status AuditTrail::Append(const std::string& actor, const std::string& action,
                           const std::string& subject, const nlohmann::json& details) {
   return store_.Transaction([&]() -> Status {

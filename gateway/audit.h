@@ -48,4 +48,8 @@ class AuditTrail {
   Clock& clock_;
 };
 
+// A refusal's one line, extended when its audit event could not be written,
+// so that a refusal missing from the record never passes silently.
+std::string WithAuditFailure(const std::string& refusal, const Status& audited);
+
 }  // namespace itaku::gateway

@@ -627,9 +627,9 @@ Status DeliverBySftp(Context& ctx, const DeliverRequest& req, PackageJob& job,
 
 Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   auto refuse_early = [&](const std::string& why) -> Result<DeliverResult> {
-    ctx.audit->Append(ctx.actor, "delivery.refused", "profile:" + req.profile_id,
-                      {{"reason", why}, {"transport", req.transport}});
-    return Result<DeliverResult>::Error(why);
+    Status audited = ctx.audit->Append(ctx.actor, "delivery.refused", "profile:" + req.profile_id,
+                                       {{"reason", why}, {"transport", req.transport}});
+    return Result<DeliverResult>::Error(WithAuditFailure(why, audited));
   };
 
   auto profile = ctx.store->FindProfile(req.profile_id, req.profile_version);

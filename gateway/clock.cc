@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 
 namespace itaku::gateway {
@@ -59,17 +58,6 @@ Date FixedClock::Today() {
   std::chrono::sys_seconds t{};
   Parse(now_, &t);
   return JapanDay(t);
-}
-
-std::unique_ptr<Clock> ClockFromEnvironment(std::string* error) {
-  const char* fixed = std::getenv("ITAKU_NOW");
-  if (fixed == nullptr || *fixed == '\0') return std::make_unique<SystemClock>();
-  std::chrono::sys_seconds t{};
-  if (!Parse(fixed, &t)) {
-    *error = std::string("ITAKU_NOW must look like 2026-11-28T09:00:00Z, got ") + fixed;
-    return nullptr;
-  }
-  return std::make_unique<FixedClock>(fixed);
 }
 
 }  // namespace itaku::gateway

@@ -1,4 +1,6 @@
-// Time comes in through this interface so tests can fix it (LevelDB's Env).
+// Time comes in through this interface so unit tests can fix it (LevelDB's
+// Env). The binary always runs on SystemClock: nothing a caller types sets
+// the time; end-to-end tests move the process's clock (libfaketime) instead.
 #pragma once
 
 #include <memory>
@@ -26,7 +28,7 @@ class SystemClock : public Clock {
   Date Today() override;
 };
 
-// A clock stopped at one instant ("YYYY-MM-DDTHH:MM:SSZ").
+// A clock stopped at one instant ("YYYY-MM-DDTHH:MM:SSZ"), for unit tests.
 class FixedClock : public Clock {
  public:
   explicit FixedClock(std::string now_utc) : now_(std::move(now_utc)) {}
@@ -38,8 +40,5 @@ class FixedClock : public Clock {
   const std::string now_;
 };
 
-// The system clock, unless ITAKU_NOW holds a fixed instant (tests, demos of
-// expiry). Returns nullptr with `*error` set when ITAKU_NOW is malformed.
-std::unique_ptr<Clock> ClockFromEnvironment(std::string* error);
 
 }  // namespace itaku::gateway

@@ -436,9 +436,7 @@ int main(int argc, char** argv) {
   Context ctx;
   ctx.actor = actor;
   ctx.db_path = db;
-  std::string clock_error;
-  ctx.clock = itaku::gateway::ClockFromEnvironment(&clock_error);
-  if (!ctx.clock) return fail(clock_error);
+  ctx.clock = std::make_unique<itaku::gateway::SystemClock>();
   if (command != "init" && !std::filesystem::exists(db)) {
     return fail("no store at " + db + " (run: itaku init, or set --db / ITAKU_DB)");
   }
@@ -452,7 +450,9 @@ int main(int argc, char** argv) {
     // Every refusal is on record. The broker audits its own; a broken audit
     // trail is not extended.
     if (command != "deliver" && command != "audit.verify") {
-      ctx.audit->Append(ctx.actor, command + ".refused", command, {{"reason", out.message()}});
+      Status audited =
+          ctx.audit->Append(ctx.actor, command + ".refused", command, {{"reason", out.message()}});
+      return fail(itaku::gateway::WithAuditFailure(out.message(), audited));
     }
     return fail(out.message());
   }

@@ -267,10 +267,9 @@ class OverdueWatch {
 
   void WarnOnce() {
     Context c;
-    std::string error;
-    c.clock = ClockFromEnvironment(&error);
+    c.clock = std::make_unique<SystemClock>();
     auto store = contracts::Store::OpenSqlite(db_path_);
-    if (!c.clock || !store.ok()) return;
+    if (!store.ok()) return;
     c.store = std::move(store).value();
     c.db_path = db_path_;
     auto list = RequestList(c, true, std::nullopt, std::nullopt, MailConfig{});
@@ -338,11 +337,18 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
   OverdueWatch watch(ctx.db_path);
   const std::string where = options.listen.substr(0, options.listen.rfind(':')) + ":" +
                             std::to_string(server.value()->port());
-  ctx.audit->Append(ctx.actor, "serve.start", "portal", {{"listen", where}});
+  if (Status a = ctx.audit->Append(ctx.actor, "serve.start", "portal", {{"listen", where}});
+      !a.ok()) {
+    return R::Error("serve: not started: the audit trail cannot be written: " + a.message());
+  }
   std::cout << "portal listening on https://" << where << "/portal/v1/packages" << std::endl;
   Status ran = server.value()->Run(true);
-  ctx.audit->Append(ctx.actor, "serve.stop", "portal", {{"listen", where}});
-  if (!ran.ok()) return ran;
+  Status stopped = ctx.audit->Append(ctx.actor, "serve.stop", "portal", {{"listen", where}});
+  if (!ran.ok()) return Status::Error(WithAuditFailure(ran.message(), stopped));
+  if (!stopped.ok()) {
+    return R::Error("serve: stopped, but the stop could not be written to the audit trail: " +
+                    stopped.message());
+  }
   return Output{{{"listen", where}, {"stopped", true}}, "portal stopped"};
 }
 

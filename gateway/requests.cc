@@ -696,12 +696,15 @@ Result<Output> RequestInstruct(Context& ctx, int64_t id, const std::string& text
     auto sent = SendWithRetries(
         *mail->smtp, {email, contractor.value()->name, notice->subject, notice->body}, config);
     if (!sent.ok()) {
-      ctx.audit->Append(ctx.actor, "request.instruct.failed", "request:" + std::to_string(id),
-                        {{"error", sent.message()}});
-      return Result<Output>::Error("request " + std::to_string(id) +
-                                   ": the instruction was not sent (still decided, not "
-                                   "instructed): " +
-                                   sent.message());
+      Status audited =
+          ctx.audit->Append(ctx.actor, "request.instruct.failed", "request:" + std::to_string(id),
+                            {{"error", sent.message()}});
+      return Result<Output>::Error(
+          WithAuditFailure("request " + std::to_string(id) +
+                               ": the instruction was not sent (still decided, not "
+                               "instructed): " +
+                               sent.message(),
+                           audited));
     }
     next.instruction_via = "email";
     next.instructed_to = email;

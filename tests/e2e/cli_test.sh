@@ -7,22 +7,12 @@ set -uo pipefail
 ITAKU=$1 GEN=$2 SRC=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=tester ITAKU_NOW=2026-11-28T01:00:00Z
-passed=0 failed=0
-
-check() {  # check NAME EXPECTED ACTUAL
-  if [ "$2" == "$3" ]; then
-    passed=$((passed + 1))
-  else
-    failed=$((failed + 1))
-    printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"
-  fi
-}
-contains() {  # contains NAME NEEDLE HAYSTACK
-  if [[ "$3" == *"$2"* ]]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); printf 'FAIL %s\n  missing: %s\n  in: %s\n' "$1" "$2" "$3"; fi
-}
-run() { out=$("$ITAKU" "$@" 2>"$work/err"); rc=$?; err=$(cat "$work/err"); }
+export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=tester
+source "$SRC/tests/e2e/lib.sh"
+# The whole transcript runs at one moment of the operator's fiscal year
+# (itaku under a moved clock): the example profile and the NDA below are
+# dated, and nothing here is made at the real time.
+CLOCK=2026-11-28T01:00:00Z
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 "$GEN" --rows 500 --seed 7 --out "$work/export.csv" || exit 1
@@ -91,7 +81,7 @@ run deliver --profile agency-billing --input "$work/export.csv" --via media --dr
 check "suspended exit" 1 "$rc"
 contains "suspended reason" "contractor agency-a is suspended (policy 4(3): deliveries go only to active contractors)" "$err"
 run contractor activate agency-a
-ITAKU_NOW=2027-05-01T01:00:00Z run deliver --profile agency-billing --input "$work/export.csv" --via media --dry-run
+CLOCK=2027-05-01T01:00:00Z run deliver --profile agency-billing --input "$work/export.csv" --via media --dry-run
 check "expired nda exit" 1 "$rc"
 contains "expired nda reason" "contractor agency-a has no NDA in force on 2027-05-01 (its last NDA ended 2027-03-31)" "$err"
 run deliver --profile agency-billing --input "$work/export.csv" --via sftp
@@ -121,6 +111,17 @@ check "signatory not in audit" 0 "$leaked"
 run audit verify
 check "audit intact after refusals" 0 "$rc"
 
+# A refusal whose audit event cannot be written says so (regression: five
+# audit writes once ignored their status, and such a refusal vanished).
+sqlite3 "$ITAKU_DB" "CREATE TRIGGER audit_full BEFORE INSERT ON audit_event BEGIN SELECT RAISE(FAIL, 'disk full'); END"
+run contractor add agency-a --name again
+check "unaudited refusal exit" 1 "$rc"
+contains "unaudited refusal says so" "itaku: contractor agency-a already exists (and this refusal could not be written to the audit trail:" "$err"
+run deliver --profile no-such-profile --input "$work/export.csv" --via media --dry-run
+check "unaudited delivery refusal exit" 1 "$rc"
+contains "unaudited delivery refusal says so" "unknown profile no-such-profile (and this refusal could not be written to the audit trail:" "$err"
+sqlite3 "$ITAKU_DB" "DROP TRIGGER audit_full"
+
 # Tampering with the trail is found and named.
 sqlite3 "$ITAKU_DB" "UPDATE audit_event SET actor='mallory' WHERE seq=4"
 run audit verify
@@ -132,5 +133,4 @@ check "help" 0 "$rc"
 run deliver --bogus
 check "usage error exit" 2 "$rc"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish "cli e2e"

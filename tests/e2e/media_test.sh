@@ -9,21 +9,10 @@ set -uo pipefail
 ITAKU=$1 GEN=$2 SRC=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# The clock is the real one, fixed for the run: the certificates made below
-# start now (the clock runs two minutes ahead so they are valid). Profiles and NDAs here run to 2099 so the test ages well.
-export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=tester ITAKU_NOW=$(date -u -d "+2 minutes" +%Y-%m-%dT%H:%M:%SZ)
-later() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
-passed=0 failed=0
-check() {
-  if [ "$2" == "$3" ]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"; fi
-}
-contains() {
-  if [[ "$3" == *"$2"* ]]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); printf 'FAIL %s\n  missing: %s\n  in: %s\n' "$1" "$2" "$3"; fi
-}
-run() { out=$("$ITAKU" "$@" 2>"$work/err"); rc=$?; err=$(cat "$work/err"); }
-py() { python3 -c "$1"; }
+export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=tester
+source "$SRC/tests/e2e/lib.sh"
+# The real clock; NDAs and profiles run from a month ago to five years on.
+from=$(day "-30 days") until=$(day "+5 years")
 cert() {  # cert NAME DAYS_OFFSET_START DAYS [rsa bits]: key + self-signed cert
   local name=$1 days=$2 bits=${3:-2048}
   openssl req -x509 -newkey "rsa:$bits" -nodes -keyout "$work/$name.key" -out "$work/$name.crt" \
@@ -50,19 +39,19 @@ printf 'nda\n' > "$work/nda.pdf"
 cert agency 365; cert builder 365; cert other 365
 mkdir -p "$work/usb"
 
-"$ITAKU" init >/dev/null
-"$ITAKU" contractor add agency-a --name "夢前収納サービス" --cert "$work/agency.crt" > "$work/add.out"
+itaku init >/dev/null
+itaku contractor add agency-a --name "夢前収納サービス" --cert "$work/agency.crt" > "$work/add.out"
 fp=$(openssl x509 -in "$work/agency.crt" -noout -fingerprint -sha256 | cut -d= -f2)
 contains "fingerprint shown" "certificate SHA256:$fp" "$(cat "$work/add.out")"
-"$ITAKU" contractor add builder-b --name "夢前工務店" --cert "$work/builder.crt" >/dev/null
+itaku contractor add builder-b --name "夢前工務店" --cert "$work/builder.crt" >/dev/null
 for c in agency-a builder-b; do
-  "$ITAKU" nda add $c --signed 2026-03-20 --from 2026-01-01 --until 2099-12-31 \
+  itaku nda add $c --signed "$from" --from "$from" --until "$until" \
     --document "$work/nda.pdf" --signatory "担当 者" >/dev/null
 done
 for p in agency-billing builder-installation; do
-  sed 's/^valid_from = .*/valid_from = 2026-01-01/; s/^valid_until = .*/valid_until = 2099-12-31/' \
+  sed "s/^valid_from = .*/valid_from = $from/; s/^valid_until = .*/valid_until = $until/" \
     "$SRC/ops/examples/$p.toml" > "$work/$p.toml"
-  "$ITAKU" profile import "$work/$p.toml" >/dev/null
+  itaku profile import "$work/$p.toml" >/dev/null
 done
 
 # Billing package: opens with stock tools, manifest hashes match, no canary.
@@ -76,7 +65,7 @@ check "package hash recorded" "$(sha256sum "$pkg" | cut -d' ' -f1)" \
   "$(sqlite3 "$ITAKU_DB" "SELECT package_sha256 FROM delivery WHERE id=$id")"
 decrypt "$pkg" "$work/agency.crt" "$work/agency.key" "$work/b"; check "opens with openssl+unzip" 0 $?
 check "entries" "data.csv manifest.json" "$(cd "$work/b/files" && find . -type f | sed 's|^\./||' | sort | tr '\n' ' ' | sed 's/ $//')"
-delete_by=$(TZ=Asia/Tokyo date -d "$ITAKU_NOW + 60 days" +%F)
+delete_by=$(day "$(sql "SELECT ordered_at FROM delivery WHERE id=$id") + 60 days")
 check "manifest hashes" "ok" "$(cd "$work/b/files" && DELETE_BY=$delete_by py '
 import os; DELETE_BY=os.environ["DELETE_BY"]
 import json,hashlib
@@ -90,8 +79,8 @@ check "300 records" 301 "$(iconv -f CP932 -t UTF-8 "$work/b/files/data.csv" | py
 check "no canary in billing package" 0 "$(grep -rac 'CANARY-' "$work/b/files" | awk -F: '{s+=$2} END {print s+0}')"
 check "no drawing in billing package" 0 "$(grep -rac 'ITAKU-DRAWING' "$work/b/files" | awk -F: '{s+=$2} END {print s+0}')"
 decrypt "$pkg" "$work/other.crt" "$work/other.key" "$work/wrong"; check "wrong key fails" 1 $?
-check "history" "1" "$("$ITAKU" history --subscriber S00000001 --json | py 'import json,sys; print(len(json.load(sys.stdin)["receipts"]))')"
-check "breach scope" "300" "$("$ITAKU" breach-scope --contractor agency-a --since 2026-11-01 --json | py 'import json,sys; print(json.load(sys.stdin)["subscriber_count"])')"
+check "history" "1" "$(itaku history --subscriber S00000001 --json | py 'import json,sys; print(len(json.load(sys.stdin)["receipts"]))')"
+check "breach scope" "300" "$(itaku breach-scope --contractor agency-a --since "$from" --json | py 'import json,sys; print(json.load(sys.stdin)["subscriber_count"])')"
 
 # Installation package: drawings of exactly the delivered rows, nothing else.
 run deliver --profile builder-installation --input "$work/inst.csv" \
@@ -119,21 +108,21 @@ check "no canary in installation package" 0 "$(grep -rac 'CANARY-' "$work/i/file
 mkdir -p "$work/empty"
 audits() { sqlite3 "$ITAKU_DB" "SELECT count(*) FROM audit_event WHERE action='delivery.refused'"; }
 before=$(audits)
-ITAKU_NOW=2100-01-02T01:00:00Z run deliver --profile agency-billing --input "$work/export.csv" --via media --out "$work/empty"
-contains "expired NDA" "has no NDA in force on 2100-01-02" "$err"
-"$ITAKU" contractor suspend agency-a >/dev/null
+CLOCK=$(noon "$(day "$until + 1 day")") run deliver --profile agency-billing --input "$work/export.csv" --via media --out "$work/empty"
+contains "expired NDA" "has no NDA in force on $(day "$until + 1 day")" "$err"
+itaku contractor suspend agency-a >/dev/null
 run deliver --profile agency-billing --input "$work/export.csv" --via media --out "$work/empty"
 contains "suspended" "contractor agency-a is suspended" "$err"
-"$ITAKU" contractor activate agency-a >/dev/null
+itaku contractor activate agency-a >/dev/null
 sed 's/transports = \["media", "sftp"\]/transports = ["sftp"]/' "$work/agency-billing.toml" > "$work/sftp-only.toml"
-"$ITAKU" profile import "$work/sftp-only.toml" >/dev/null
+itaku profile import "$work/sftp-only.toml" >/dev/null
 run deliver --profile agency-billing --input "$work/export.csv" --via media --out "$work/empty"
 contains "media not allowed" "does not allow transport media" "$err"
-"$ITAKU" profile import "$work/agency-billing.toml" >/dev/null
+itaku profile import "$work/agency-billing.toml" >/dev/null
 cert expired 1
 run contractor update agency-a --cert "$work/expired.crt"
 check "short-lived cert accepted today" 0 "$rc"
-ITAKU_NOW=$(later "$ITAKU_NOW + 3 days") run deliver --profile agency-billing --input "$work/export.csv" --via media --out "$work/empty"
+CLOCK="+3 days" run deliver --profile agency-billing --input "$work/export.csv" --via media --out "$work/empty"
 contains "expired certificate" "certificate of contractor agency-a: certificate expired on" "$err"
 check "refusals exit 1" 1 "$rc"
 check "refusals audited" $((before + 4)) "$(audits)"
@@ -146,10 +135,10 @@ run contractor update agency-a --cert "$work/garbage.crt"
 check "not a cert" "itaku: contractor agency-a: $work/garbage.crt: not a PEM certificate" "$err"
 
 # Password recipient for a contractor without a certificate.
-"$ITAKU" contractor add agency-c --name "臨時収納" >/dev/null
-"$ITAKU" nda add agency-c --signed 2026-03-20 --from 2026-01-01 --until 2099-12-31 --document "$work/nda.pdf" --signatory x >/dev/null
+itaku contractor add agency-c --name "臨時収納" >/dev/null
+itaku nda add agency-c --signed "$from" --from "$from" --until "$until" --document "$work/nda.pdf" --signatory x >/dev/null
 sed 's/agency-a/agency-c/; s/agency-billing/agency-c-billing/' "$work/agency-billing.toml" > "$work/c.toml"
-"$ITAKU" profile import "$work/c.toml" >/dev/null
+itaku profile import "$work/c.toml" >/dev/null
 run deliver --profile agency-c-billing --input "$work/export.csv" --via media --out "$work/empty"
 contains "no cert refused" "contractor agency-c has no certificate for encrypted packages" "$err"
 run deliver --profile agency-c-billing --input "$work/export.csv" --via media --out "$work/usb" --password-recipient --json
@@ -177,8 +166,8 @@ check "outstanding after" 2 "$(echo "$out" | py 'import json,sys; print(len(json
 # Killed mid-way: no file ever carries a final name.
 "$GEN" --rows 400000 --seed 3 --out "$work/big.csv" || exit 1
 mkdir -p "$work/kill"
-"$ITAKU" contractor update agency-a --cert "$work/agency.crt" >/dev/null
-"$ITAKU" deliver --profile agency-billing --input "$work/big.csv" --via media --out "$work/kill" >/dev/null 2>&1 &
+itaku contractor update agency-a --cert "$work/agency.crt" >/dev/null
+itaku deliver --profile agency-billing --input "$work/big.csv" --via media --out "$work/kill" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 1 200); do
   ls -A "$work/kill" | grep -q partial && break
@@ -190,5 +179,4 @@ check "killed: no final name" 0 "$(ls "$work/kill" | grep -c '\.zip\.p7m$')"
 run audit verify
 check "audit intact" 0 "$rc"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish "media e2e"

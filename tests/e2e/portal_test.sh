@@ -13,26 +13,16 @@ serve_pid=""
 stop_serve() { [[ -n "$serve_pid" ]] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null; serve_pid=""; }
 trap 'stop_serve; rm -rf "$work"' EXIT
 export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=tester
-passed=0 failed=0
-check() {
-  if [ "$2" == "$3" ]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"; fi
-}
-contains() {
-  if [[ "$3" == *"$2"* ]]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); printf 'FAIL %s\n  missing: %s\n  in: %s\n' "$1" "$2" "$3"; fi
-}
-run() { out=$("$ITAKU" "$@" 2>"$work/err"); rc=$?; err=$(cat "$work/err"); }
-py() { python3 -c "$1"; }
-json() { echo "$out" | py "import json,sys; print(json.load(sys.stdin)$1)"; }
-sql() { sqlite3 "$ITAKU_DB" "$1"; }
+source "$SRC/tests/e2e/lib.sh"
+from=$(day "-30 days") until=$(day "+5 years")
 cert() {  # cert NAME: key + self-signed certificate valid for 127.0.0.1
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/$1.key" -out "$work/$1.pem" -days 30 \
     -subj "/CN=$1" -addext "subjectAltName=IP:127.0.0.1" 2>/dev/null
 }
 serve() {  # serve: starts itaku serve on a free port; sets $base
   stop_serve
-  "$ITAKU" serve --portal-listen 127.0.0.1:0 --portal-cert "$work/server.pem" \
+  clock_env
+  env "${CLOCK_ENV[@]}" "$ITAKU" serve --portal-listen 127.0.0.1:0 --portal-cert "$work/server.pem" \
     --portal-key "$work/server.key" > "$work/serve.out" 2> "$work/serve.err" &
   serve_pid=$!
   local i port=""
@@ -55,21 +45,21 @@ withheld=email,birth_date,gender,occupation,bank_code,branch_code,account_type,a
 "$GEN" --rows 300 --seed 12 --canary "$withheld" --drawings "$work/drawings" --out "$work/all.csv" || exit 1
 head -n 101 "$work/all.csv" > "$work/orders.csv"
 printf 'nda\n' > "$work/nda.pdf"
-"$ITAKU" init >/dev/null
-"$ITAKU" contractor add builder-b --name "夢前建設" --cert "$work/builder.pem" \
+itaku init >/dev/null
+itaku contractor add builder-b --name "夢前建設" --cert "$work/builder.pem" \
   --portal-cert "$work/builder.pem" >/dev/null
-"$ITAKU" contractor add agency-a --name "夢前収納" --cert "$work/agency.pem" \
+itaku contractor add agency-a --name "夢前収納" --cert "$work/agency.pem" \
   --portal-cert "$work/agency.pem" >/dev/null
 run contractor update agency-a --portal-cert "$work/builder.pem"
 check "one certificate, one contractor" 1 "$rc"
 contains "shared certificate reason" "is already registered for contractor builder-b" "$err"
 for c in builder-b agency-a; do
-  "$ITAKU" nda add $c --signed 2026-03-20 --from 2026-01-01 --until 2099-12-31 \
+  itaku nda add $c --signed "$from" --from "$from" --until "$until" \
     --document "$work/nda.pdf" --signatory x >/dev/null
 done
-sed 's/^valid_from = .*/valid_from = 2026-01-01/; s/^valid_until = .*/valid_until = 2099-12-31/' \
+sed "s/^valid_from = .*/valid_from = $from/; s/^valid_until = .*/valid_until = $until/" \
   "$SRC/ops/examples/builder-installation.toml" > "$work/inst.toml"
-"$ITAKU" profile import "$work/inst.toml" >/dev/null
+itaku profile import "$work/inst.toml" >/dev/null
 publish() {  # publish ARGS...: publishes the work orders; sets $pkg
   run deliver --profile builder-installation --input "$work/orders.csv" \
     --attachments "$work/drawings" --via portal --json "$@"
@@ -77,15 +67,16 @@ publish() {  # publish ARGS...: publishes the work orders; sets $pkg
 }
 
 # An overdue corrective-action request: serve warns about it at start.
-"$ITAKU" request add --subscriber S77 --contractor builder-b --channel phone --text "x" \
-  --received-at 2026-01-05 >/dev/null
+received=$(day "-20 days")
+itaku request add --subscriber S77 --contractor builder-b --channel phone --text "x" \
+  --received-at "$received" >/dev/null
 publish --max-downloads 2
 check "publish exit" 0 "$rc"
 first=$pkg
 file=$(sql "SELECT path FROM portal_package WHERE id = '$first'")
 serve
 for _ in $(seq 1 100); do grep -q overdue "$work/serve.err" && break; sleep 0.05; done
-contains "serve warns of overdue requests" "warning: request 1 (subscriber S77, contractor builder-b, received): decision overdue since 2026-01-13" "$(cat "$work/serve.err")"
+contains "serve warns of overdue requests" "warning: request 1 (subscriber S77, contractor builder-b, received): decision overdue since $(day "$received + 8 days")" "$(cat "$work/serve.err")"
 check "list status" 200 "$(as builder "$base")"
 check "list shows the package" "$first" "$(py "import json; print(','.join(p['id'] for p in json.load(open('$work/body'))))")"
 check "other contractor's list is empty" 200 "$(as agency "$base")"
@@ -126,22 +117,22 @@ check "only the delivered records' drawings" "$expected" "$(ls "$work/open/files
 publish
 second=$pkg
 check "new package downloadable" 200 "$(as builder "$base/$second")"
-"$ITAKU" portal revoke "$second" >/dev/null
+itaku portal revoke "$second" >/dev/null
 check "revoked: 410" 410 "$(as builder "$base/$second")"
 check "revoked file removed" 0 "$(sql "SELECT path FROM portal_package WHERE id = '$second'" | xargs ls 2>/dev/null | wc -l)"
 publish --expires-in 1m
 third=$pkg
 stop_serve
-ITAKU_NOW=$(date -u -d "+2 minutes" +%Y-%m-%dT%H:%M:%SZ) serve
+CLOCK="+2 minutes" serve
 check "expired: 410" 410 "$(as builder "$base/$third")"
 serve
 
 # Suspension takes effect at once.
 publish
 fourth=$pkg
-"$ITAKU" contractor suspend builder-b --reason "audit" >/dev/null
+itaku contractor suspend builder-b --reason "audit" >/dev/null
 check "suspended contractor refused" 403 "$(as builder "$base/$fourth")"
-"$ITAKU" contractor activate builder-b >/dev/null
+itaku contractor activate builder-b >/dev/null
 check "active again" 200 "$(as builder "$base/$fourth")"
 
 # On record: every request, and per package who downloaded what and when.
@@ -151,8 +142,7 @@ check "downloads on record" 1 "$(json "[0]['download_log'][0]['complete']" | gre
 check "every request audited (13 made)" 13 "$(sql "SELECT count(*) FROM audit_event WHERE action = 'portal.request'")"
 check "refusal audited with its outcome" 1 "$([[ $(sql "SELECT count(*) FROM audit_event WHERE action = 'portal.request' AND details LIKE '%\"status\":404%'") -ge 1 ]] && echo 1 || echo 0)"
 check "no canary in the audit trail" 0 "$(sql "SELECT count(*) FROM audit_event WHERE details LIKE '%CANARY-%'")"
-"$ITAKU" audit verify >/dev/null
+itaku audit verify >/dev/null
 check "audit chain intact" 0 $?
 
-echo "portal e2e: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish "portal e2e"

@@ -11,20 +11,8 @@ ITAKU=$1 GEN=$2 SRC=$3
 work=$(mktemp -d)
 source "$SRC/ops/lib/smtp.sh"
 trap 'itaku_smtp_stop; rm -rf "$work"' EXIT
-export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=窓口担当 ITAKU_NOW=2026-12-01T01:00:00Z
-passed=0 failed=0
-check() {
-  if [ "$2" == "$3" ]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"; fi
-}
-contains() {
-  if [[ "$3" == *"$2"* ]]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); printf 'FAIL %s\n  missing: %s\n  in: %s\n' "$1" "$2" "$3"; fi
-}
-run() { out=$("$ITAKU" "$@" 2>"$work/err"); rc=$?; err=$(cat "$work/err"); }
-py() { python3 -c "$1"; }
-json() { echo "$out" | py "import json,sys; print(json.load(sys.stdin)$1)"; }
-sql() { sqlite3 "$ITAKU_DB" "$1"; }
+export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=窓口担当
+source "$SRC/tests/e2e/lib.sh"
 # mail TO FIELD: the decoded subject or body of the one message sent to TO.
 mail() {
   python3 - "$SMTP_MAILDIR" "$1" "$2" <<'PY'
@@ -51,8 +39,8 @@ PY
 }
 
 itaku_smtp_start "$work/smtp" || exit 1
-"$ITAKU" init >/dev/null
-"$ITAKU" contractor add agency-a --name "夢前収納サービス" --email ops@agency-a.example >/dev/null
+itaku init >/dev/null
+itaku contractor add agency-a --name "夢前収納サービス" --email ops@agency-a.example >/dev/null
 
 # Staff and roles.
 run staff add 鈴木 --role privacy-officer
@@ -143,7 +131,7 @@ contains "unjustified notice reason" "請求書の送付は契約上必要なた
 sid=$(sed -n 2p "$work/subscribers.csv" | cut -d, -f1)
 run request add --subscriber "$sid" --contractor agency-a --channel letter --text "担当者を変えてほしい" --json
 id3=$(json '["id"]')
-"$ITAKU" request decide "$id3" --not-justified --reason "担当者の指定はお受けしておりません" --actor 鈴木 >/dev/null
+itaku request decide "$id3" --not-justified --reason "担当者の指定はお受けしておりません" --actor 鈴木 >/dev/null
 run request notify "$id3"
 check "no address at all refused" 1 "$rc"
 contains "no address reason" "no e-mail address for subscriber $sid" "$err"
@@ -155,30 +143,33 @@ contains "letter has the address" "$address" "$(cat "$letter")"
 contains "letter has the reason" "担当者の指定はお受けしておりません" "$(cat "$letter")"
 check "no address in the audit trail" 0 "$(sql "SELECT count(*) FROM audit_event WHERE instr(details, '$address') > 0")"
 
-# Deadlines: decide within 7 days, notify within 14; the clock is handed in.
+# Deadlines: decide within 7 days, notify within 14, counted in the
+# operator's calendar days from the day received; the clock is moved.
 run request add --subscriber S90004 --contractor agency-a --channel web --text "督促の文面を改めてほしい" --json
 id4=$(json '["id"]')
-ITAKU_NOW=2026-12-08T02:00:00Z run request list --overdue --json
+received=$(day "$(sql "SELECT received_at FROM corrective_request WHERE id = $id4")")
+on_day() { noon "$(day "$received + $1 days")"; }  # on_day N: midday N days after receipt
+CLOCK=$(on_day 7) run request list --overdue --json
 check "not overdue on day 7" "[]" "$(json '' | tr -d ' \n')"
-ITAKU_NOW=2026-12-09T02:00:00Z run request list --overdue --json
-check "decision overdue on day 8" "$id4 decision overdue since 2026-12-09" "$(json '[0]["id"]') $(json '[0]["overdue"][0]')"
-ITAKU_NOW=2026-12-16T02:00:00Z run request list --overdue
-contains "notice overdue on day 15" "notice overdue since 2026-12-16" "$out"
+CLOCK=$(on_day 8) run request list --overdue --json
+check "decision overdue on day 8" "$id4 decision overdue since $(day "$received + 8 days")" "$(json '[0]["id"]') $(json '[0]["overdue"][0]')"
+CLOCK=$(on_day 15) run request list --overdue
+contains "notice overdue on day 15" "notice overdue since $(day "$received + 15 days")" "$out"
 run request deadlines --decide-within 3 --notify-within 10
 check "deadlines set" 0 "$rc"
-ITAKU_NOW=2026-12-05T02:00:00Z run request list --overdue --json
+CLOCK=$(on_day 4) run request list --overdue --json
 check "shorter deadline" "$id4" "$(json '[0]["id"]')"
 
 # Special requests, through a real delivery.
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/a.key" -out "$work/a.crt" -days 30 \
   -subj "/CN=agency-a" 2>/dev/null
-"$ITAKU" contractor update agency-a --cert "$work/a.crt" >/dev/null
+itaku contractor update agency-a --cert "$work/a.crt" >/dev/null
 printf 'nda\n' > "$work/nda.pdf"
-"$ITAKU" nda add agency-a --signed 2026-03-20 --from 2026-01-01 --until 2099-12-31 \
+itaku nda add agency-a --signed "$(day "-40 days")" --from "$(day "-30 days")" --until "$(day "+5 years")" \
   --document "$work/nda.pdf" --signatory x >/dev/null
-sed 's/^valid_from = .*/valid_from = 2026-01-01/; s/^valid_until = .*/valid_until = 2099-12-31/; s/^encoding = .*/encoding = "utf-8"/' \
+sed "s/^valid_from = .*/valid_from = $(day "-30 days")/; s/^valid_until = .*/valid_until = $(day "+5 years")/"'; s/^encoding = .*/encoding = "utf-8"/' \
   "$SRC/ops/examples/agency-billing.toml" > "$work/billing.toml"
-"$ITAKU" profile import "$work/billing.toml" >/dev/null
+itaku profile import "$work/billing.toml" >/dev/null
 "$GEN" --rows 50 --seed 8 --out "$work/export.csv" || exit 1
 s1=$(sed -n 2p "$work/export.csv" | cut -d, -f1)
 s2=$(sed -n 3p "$work/export.csv" | cut -d, -f1)
@@ -240,7 +231,7 @@ check "withholding wins over an extension" "" "$(python3 -c "
 import csv
 for r in csv.DictReader(open('$work/cancelled/data.csv', encoding='utf-8-sig')):
     if r['subscriber_id'] == '$s3': print(r['email'])")"
-"$ITAKU" special end "$withhold_id" --actor 鈴木 >/dev/null
+itaku special end "$withhold_id" --actor 鈴木 >/dev/null
 run special end "$ext_id" --reason "consent withdrawn"
 check "operator ending refused" 1 "$rc"
 run special end "$ext_id" --reason "consent withdrawn" --actor 鈴木
@@ -251,7 +242,6 @@ import csv
 for r in csv.DictReader(open('$work/ended/data.csv', encoding='utf-8-sig')):
     if 'email' in r and r['email']: print(r['subscriber_id'])")"
 
-"$ITAKU" audit verify >/dev/null
+itaku audit verify >/dev/null
 check "audit chain intact" 0 $?
-echo "requests e2e: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish "requests e2e"

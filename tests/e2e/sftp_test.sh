@@ -11,21 +11,10 @@ ITAKU=$1 GEN=$2 SRC=$3
 work=$(mktemp -d)
 source "$SRC/ops/lib/sshd.sh"
 trap 'itaku_sshd_stop; rm -rf "$work"' EXIT
-export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=tester ITAKU_NOW=$(date -u -d "+2 minutes" +%Y-%m-%dT%H:%M:%SZ)
-passed=0 failed=0
-check() {
-  if [ "$2" == "$3" ]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); printf 'FAIL %s\n  expected: %s\n  actual:   %s\n' "$1" "$2" "$3"; fi
-}
-contains() {
-  if [[ "$3" == *"$2"* ]]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); printf 'FAIL %s\n  missing: %s\n  in: %s\n' "$1" "$2" "$3"; fi
-}
-run() { out=$("$ITAKU" "$@" 2>"$work/err"); rc=$?; err=$(cat "$work/err"); }
-py() { python3 -c "$1"; }
-json() { echo "$out" | py "import json,sys; print(json.load(sys.stdin)$1)"; }
+export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=tester
+source "$SRC/tests/e2e/lib.sh"
+from=$(day "-30 days") until=$(day "+5 years")
 inbox() { (cd "$SSHD_INBOX" && ls -A | tr '\n' ' ' | sed 's/ $//'); }
-sql() { sqlite3 "$ITAKU_DB" "$1"; }
 next_id() { echo $(( $(sql "SELECT coalesce(max(id), 0) FROM delivery") + 1 )); }
 audit_count() { sql "SELECT count(*) FROM audit_event WHERE action = '$1'"; }
 
@@ -38,16 +27,16 @@ withheld=name_kana,postal_code,email,birth_date,gender,occupation,bank_code,bran
 printf 'nda\n' > "$work/nda.pdf"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/agency.key" -out "$work/agency.crt" \
   -days 365 -subj "/CN=agency-a" 2>/dev/null
-"$ITAKU" init >/dev/null
-"$ITAKU" contractor add agency-a --name "夢前収納サービス" --cert "$work/agency.crt" >/dev/null
-"$ITAKU" nda add agency-a --signed 2026-03-20 --from 2026-01-01 --until 2099-12-31 \
+itaku init >/dev/null
+itaku contractor add agency-a --name "夢前収納サービス" --cert "$work/agency.crt" >/dev/null
+itaku nda add agency-a --signed "$from" --from "$from" --until "$until" \
   --document "$work/nda.pdf" --signatory "担当 者" >/dev/null
-sed 's/^valid_from = .*/valid_from = 2026-01-01/; s/^valid_until = .*/valid_until = 2099-12-31/' \
+sed "s/^valid_from = .*/valid_from = $from/; s/^valid_until = .*/valid_until = $until/" \
   "$SRC/ops/examples/agency-billing.toml" > "$work/billing.toml"
 sed 's/^id = .*/id = "agency-billing-csv"/; s/^encoding = .*/encoding = "utf-8"\npackage = "csv"/' \
   "$work/billing.toml" > "$work/billing-csv.toml"
-"$ITAKU" profile import "$work/billing.toml" >/dev/null || exit 1
-"$ITAKU" profile import "$work/billing-csv.toml" >/dev/null || exit 1
+itaku profile import "$work/billing.toml" >/dev/null || exit 1
+itaku profile import "$work/billing-csv.toml" >/dev/null || exit 1
 
 # Key checks at registration: weak, passphrase without a source.
 ssh-keygen -q -t rsa -b 1024 -N '' -f "$work/weak" 2>/dev/null
@@ -78,7 +67,7 @@ contains "probe says how to pin" "--host-key $SSHD_HOST_KEY_FP" "$out"
 # The wrong pin: refused before authentication, nothing on the server.
 ssh-keygen -q -t ed25519 -N '' -f "$work/impostor"
 wrong=$(ssh-keygen -lf "$work/impostor.pub" | awk '{print $2}')
-"$ITAKU" contractor update agency-a --host-key "$wrong" >/dev/null
+itaku contractor update agency-a --host-key "$wrong" >/dev/null
 run contractor probe agency-a
 check "probe mismatch exit" 1 "$rc"
 contains "probe mismatch" "does not match the pinned $wrong" "$err"
@@ -95,7 +84,7 @@ check "wrong pin: outcome" refused "$(sql "SELECT outcome FROM delivery WHERE id
 check "outbox emptied" "" "$(ls -A "$work/itaku.db.d/outbox")"
 
 # The right pin: the encrypted package arrives whole and opens.
-"$ITAKU" contractor update agency-a --host-key "$SSHD_HOST_KEY_FP" >/dev/null
+itaku contractor update agency-a --host-key "$SSHD_HOST_KEY_FP" >/dev/null
 run contractor probe agency-a
 contains "probe match" "matches the pinned key" "$out"
 run deliver --profile agency-billing --input "$work/export.csv" --via sftp --json
@@ -115,7 +104,7 @@ check "p7m: no canary" 0 "$(grep -rac 'CANARY-' "$work/p7m/files" | awk -F: '{s+
 check "p7m: 500 records" 501 "$(wc -l < "$work/p7m/files/data.csv")"
 check "outbox emptied after delivery" "" "$(ls -A "$work/itaku.db.d/outbox")"
 sid=$(sed -n 2p "$work/p7m/files/data.csv" | cut -d, -f1)
-check "history counts it" 1 "$("$ITAKU" history --subscriber "$sid" --json | py "import json,sys; print(sum(1 for r in json.load(sys.stdin)['receipts'] if r['delivery_id'] == $id))")"
+check "history counts it" 1 "$(itaku history --subscriber "$sid" --json | py "import json,sys; print(sum(1 for r in json.load(sys.stdin)['receipts'] if r['delivery_id'] == $id))")"
 run delivery show "$id"
 contains "delivery show attempt" "attempt 1" "$out"
 rm -f "$SSHD_INBOX"/*
@@ -158,7 +147,7 @@ rm -f "$SSHD_INBOX"/*
 
 # A client key the server does not know: a clear authentication error.
 ssh-keygen -q -t ed25519 -N '' -f "$work/stranger"
-"$ITAKU" contractor update agency-a --key "$work/stranger" >/dev/null
+itaku contractor update agency-a --key "$work/stranger" >/dev/null
 run deliver --profile agency-billing-csv --input "$work/export.csv" --via sftp
 check "wrong client key exit" 1 "$rc"
 contains "wrong client key reason" "public-key authentication as $SSHD_USER at 127.0.0.1:$SSHD_PORT failed" "$err"
@@ -175,13 +164,13 @@ AGENCY_KEY_PASSPHRASE='correct horse' run deliver --profile agency-billing-csv -
 check "locked key delivers" 0 "$rc"
 check "passphrase never stored" 0 "$(grep -ac 'correct horse' "$ITAKU_DB" "$ITAKU_DB-wal" 2>/dev/null | awk -F: '{s+=$2} END {print s+0}')"
 rm -f "$SSHD_INBOX"/*
-"$ITAKU" contractor update agency-a --key "$SSHD_CLIENT_KEY" >/dev/null
+itaku contractor update agency-a --key "$SSHD_CLIENT_KEY" >/dev/null
 
 # Nobody listening: retried with backoff, then a clear failure on record.
 dead=$(itaku_sshd_free_port)
 run contractor update agency-a --sftp "sftp://$SSHD_USER@127.0.0.1:$dead/$SSHD_INBOX"
 contains "moving the server drops the pin" "pin dropped" "$out"
-"$ITAKU" contractor update agency-a --host-key "$SSHD_HOST_KEY_FP" >/dev/null
+itaku contractor update agency-a --host-key "$SSHD_HOST_KEY_FP" >/dev/null
 id=$(next_id)
 start=$(date +%s.%N)
 run deliver --profile agency-billing-csv --input "$work/export.csv" --via sftp --retries 2 --retry-wait 0.2
@@ -196,13 +185,13 @@ check "unreachable audited" 1 "$(sql "SELECT count(*) FROM audit_event WHERE act
 run delivery show "$id"
 contains "show lists the attempts" "attempt 3" "$out"
 check "outbox emptied after failure" "" "$(ls -A "$work/itaku.db.d/outbox")"
-"$ITAKU" contractor update agency-a --sftp "$url" --host-key "$SSHD_HOST_KEY_FP" >/dev/null
+itaku contractor update agency-a --sftp "$url" --host-key "$SSHD_HOST_KEY_FP" >/dev/null
 
 # The server dies mid-upload and comes back: the retry completes, one
 # complete file under the final name, no .part.
 "$GEN" --rows 600000 --seed 22 --out "$work/big.csv" || exit 1
 id=$(next_id)
-"$ITAKU" deliver --profile agency-billing-csv --input "$work/big.csv" --via sftp --retries 5 \
+itaku deliver --profile agency-billing-csv --input "$work/big.csv" --via sftp --retries 5 \
   --retry-wait 1 --json > "$work/big.out" 2> "$work/big.err" &
 deliver_pid=$!
 part="$SSHD_INBOX/agency-a-$id.csv.part"
@@ -224,8 +213,7 @@ check "after restart: records" 600001 "$(wc -l < "$SSHD_INBOX/agency-a-$id.csv")
 
 # No personal data in anything printed or logged.
 check "no canary in the audit trail" 0 "$(sql "SELECT count(*) FROM audit_event WHERE details LIKE '%CANARY-%'")"
-"$ITAKU" audit verify >/dev/null
+itaku audit verify >/dev/null
 check "audit chain intact" 0 $?
 
-echo "sftp e2e: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish "sftp e2e"
