@@ -1,4 +1,4 @@
-// The registry's records (DESIGN.md "Stored state"). Plain values: no I/O.
+// The registry's records (docs/DESIGN.md "Stored state"). Plain values: no I/O.
 #pragma once
 
 #include <cstdint>

@@ -16,6 +16,9 @@ namespace itaku::gateway {
 
 Result<Output> Init(Context& ctx);
 
+// The field catalog and the purposes; needs no store.
+Output Fields();
+
 struct ContractorArgs {
   std::string id, name, email;
   std::string cert_file;         // PEM certificate packages are encrypted to

@@ -65,6 +65,9 @@ int main(int argc, char** argv) {
     });
   };
 
+  bool fields = false;
+  Sub(app, "fields", "the field catalog (policy 1) and the purposes (2(3))")
+      ->callback([&] { fields = true; });
   CLI::App* init = Sub(app, "init", "create the store (SQLite) and its per-installation secret");
   on(init, "init", [](Context& c) { return itaku::gateway::Init(c); });
 
@@ -432,6 +435,12 @@ int main(int argc, char** argv) {
     if (json) std::cout << nlohmann::json{{"ok", false}, {"error", why}}.dump(2) << "\n";
     return 1;
   };
+
+  if (fields) {
+    const Output out = itaku::gateway::Fields();
+    std::cout << (json ? out.json.dump(2) : out.text) << "\n";
+    return 0;
+  }
 
   Context ctx;
   ctx.actor = actor;

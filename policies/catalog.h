@@ -1,5 +1,5 @@
 // The field catalog (policy clause 1) and the purposes (clause 2(3)) of
-// DESIGN.md, as code. Pure data and lookups.
+// docs/DESIGN.md, as code. Pure data and lookups.
 #pragma once
 
 #include <optional>
@@ -20,7 +20,7 @@ struct FieldInfo {
   FieldClass cls;
 };
 
-// Every catalog field, in DESIGN.md order.
+// Every catalog field, in docs/DESIGN.md order.
 const std::vector<FieldInfo>& Catalog();
 // By id ("name") or Japanese label ("氏名"); nullptr when unknown.
 const FieldInfo* FindField(std::string_view id_or_label);

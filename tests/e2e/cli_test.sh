@@ -24,6 +24,16 @@ run contractor list
 check "no store exit" 1 "$rc"
 check "no store reason" "itaku: no store at $ITAKU_DB (run: itaku init, or set --db / ITAKU_DB)" "$err"
 
+# The catalog and the purposes need no store.
+run fields
+check "fields exit" 0 "$rc"
+contains "fields: a financial field, billing only" "$(printf 'account_number\t口座番号\tfinancial\tbilling')" "$out"
+contains "fields: birth date for statistics only" "$(printf 'birth_date\t生年月日\tattribute\tstatistics')" "$out"
+contains "fields: purposes with their clause" "$(printf 'installation\t2(3)[1]\t契約締結・工事施工')" "$out"
+run fields --json
+check "fields json" "17 7 subscriber_id,name,name_kana,postal_code,address,phone,house_drawing" \
+  "$(echo "$out" | jq_ 'len(d["fields"]), len(d["purposes"]), ",".join(d["purposes"][0]["fields"])')"
+
 # The acceptance transcript.
 run init;                 check "init" 0 "$rc"
 run contractor add agency-a --name "夢前収納サービス" --email ops@agency-a.example
