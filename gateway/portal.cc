@@ -1,5 +1,5 @@
 // The store-backed portal backend, the portal commands and `itaku serve`.
-#include "gateway/portal.h"
+#include "transports/portal_backend.h"
 
 #include <toml++/toml.h>
 
@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "gateway/portal_commands.h"
-#include "gateway/portal_server.h"
+#include "transports/portal_server.h"
 #include "gateway/requests.h"
 #include "transports/certificate.h"
 

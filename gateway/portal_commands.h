@@ -7,9 +7,16 @@
 
 #include "contracts/status.h"
 #include "gateway/context.h"
-#include "gateway/portal.h"
+#include "transports/portal_backend.h"
+#include "transports/portal_server.h"
 
 namespace itaku::gateway {
+
+using transports::PortalBackend;
+using transports::PortalCaller;
+using transports::PortalPackage;
+using transports::PortalServer;
+using transports::PortalServerOptions;
 
 // Answers the portal server from the store: contractors by their portal
 // certificate's fingerprint (active ones only), their packages by expiry,

@@ -267,7 +267,7 @@ Result<MailSetup> ResolveMail(Context& ctx, const MailConfig& config) {
     if (const char* env = std::getenv("ITAKU_SMTP_FROM"); env && *env) from = env;
   }
   if (url.empty()) return m;
-  auto settings = ParseSmtpUrl(url);
+  auto settings = transports::ParseSmtpUrl(url);
   if (!settings.ok()) return settings.status();
   SmtpSettings s = std::move(settings).value();
   s.from = from.empty() ? "privacy@localhost" : from;
@@ -291,7 +291,7 @@ Result<std::string> SendWithRetries(const SmtpSettings& smtp, const MailMessage&
                                     const MailConfig& config) {
   Result<std::string> sent = Result<std::string>::Error("not sent");
   for (int attempt = 1; attempt <= std::max(1, config.send_attempts); ++attempt) {
-    sent = SendMail(smtp, message);
+    sent = transports::SendMail(smtp, message);
     if (sent.ok()) return sent;
     if (attempt < config.send_attempts) {
       std::this_thread::sleep_for(std::chrono::duration<double>(

@@ -10,10 +10,13 @@
 
 #include "contracts/status.h"
 #include "gateway/context.h"
-#include "gateway/mail.h"
+#include "transports/smtp_client.h"
 #include "policies/projector.h"
 
 namespace itaku::gateway {
+
+using transports::MailMessage;
+using transports::SmtpSettings;
 
 Result<Output> StaffAdd(Context& ctx, const std::string& name, const std::string& role);
 Result<Output> StaffList(Context& ctx);

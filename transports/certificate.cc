@@ -41,7 +41,9 @@ std::string Iso8601(system_clock::time_point t) {
   return FormatDate(Date(day)) + buf;
 }
 
-std::string Fingerprint(X509* cert) {
+}  // namespace
+
+std::string CertificateFingerprint(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return "";
@@ -54,6 +56,8 @@ std::string Fingerprint(X509* cert) {
   }
   return out;
 }
+
+namespace {
 
 std::string Subject(X509* cert) {
   detail::BioPtr mem(BIO_new(BIO_s_mem()));
@@ -110,7 +114,7 @@ Result<CertificateInfo> InspectCertificate(const std::string& pem, system_clock:
                            " cannot receive packages; RSA or EC required");
     }
   }
-  info.fingerprint = Fingerprint(cert.get());
+  info.fingerprint = CertificateFingerprint(cert.get());
   info.subject = Subject(cert.get());
   return info;
 }

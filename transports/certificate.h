@@ -6,6 +6,8 @@
 #include <chrono>
 #include <string>
 
+#include <openssl/types.h>
+
 #include "contracts/status.h"
 
 namespace itaku::transports {
@@ -35,5 +37,9 @@ struct CertificateInfo {
 // inclusive.
 Result<CertificateInfo> InspectCertificate(const std::string& pem,
                                            std::chrono::system_clock::time_point now);
+
+// The certificate's fingerprint as CertificateInfo::fingerprint holds it
+// (the portal's identity of a client); "" when it cannot be computed.
+std::string CertificateFingerprint(X509* cert);
 
 }  // namespace itaku::transports

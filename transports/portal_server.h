@@ -26,9 +26,9 @@
 #include <string>
 
 #include "contracts/status.h"
-#include "gateway/portal.h"
+#include "transports/portal_backend.h"
 
-namespace itaku::gateway {
+namespace itaku::transports {
 
 struct PortalServerOptions {
   std::string listen = "127.0.0.1:8443";  // "ADDR:PORT" ("[::1]:8443"); port 0 picks a free one
@@ -77,4 +77,4 @@ class PortalServer {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace itaku::gateway
+}  // namespace itaku::transports

@@ -1,4 +1,4 @@
-#include "gateway/mail.h"
+#include "transports/smtp_client.h"
 
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
@@ -10,9 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "tests/gateway/smtp_fixture.h"
+#include "tests/transports/smtp_fixture.h"
 
-namespace itaku::gateway {
+namespace itaku::transports {
 namespace {
 
 using test_util::SmtpFixture;
@@ -353,4 +353,4 @@ TEST(MailParseSmtpUrlTest, MalformedUrls) {
 }
 
 }  // namespace
-}  // namespace itaku::gateway
+}  // namespace itaku::transports

@@ -21,7 +21,7 @@
 
 #include "contracts/status.h"
 
-namespace itaku::gateway {
+namespace itaku::transports {
 
 struct SmtpSettings {
   std::string host;
@@ -63,4 +63,4 @@ Result<std::string> SendMail(const SmtpSettings& settings, const MailMessage& me
 // ASCII text without specials is returned as is. Exposed for tests.
 std::string EncodeHeaderText(const std::string& utf8);
 
-}  // namespace itaku::gateway
+}  // namespace itaku::transports

@@ -1,6 +1,7 @@
 // The contractor portal (policy 6(2) サーバへのアクセス): what the HTTPS
-// server (gateway/portal_server.h) asks of the registry. The server knows
-// nothing of the store; the store-backed implementation is in portal.cc.
+// server (transports/portal_server.h) asks of the registry. The server knows
+// nothing of the store; the store-backed implementation is
+// gateway/portal_commands.h.
 //
 // Threading: the server calls a backend from one thread at a time.
 #pragma once
@@ -10,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace itaku::gateway {
+namespace itaku::transports {
 
 // A package published to one contractor.
 struct PortalPackage {
@@ -73,4 +74,4 @@ class PortalBackend {
                      int status, const std::string& outcome) = 0;
 };
 
-}  // namespace itaku::gateway
+}  // namespace itaku::transports

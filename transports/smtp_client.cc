@@ -1,4 +1,4 @@
-#include "gateway/mail.h"
+#include "transports/smtp_client.h"
 
 #include <Poco/Base64Encoder.h>
 #include <Poco/Environment.h>
@@ -29,7 +29,7 @@
 #include <string_view>
 #include <vector>
 
-namespace itaku::gateway {
+namespace itaku::transports {
 namespace {
 
 // Longest server reply quoted in an error or a description.
@@ -497,4 +497,4 @@ Result<std::string> SendMail(const SmtpSettings& settings, const MailMessage& me
   }
 }
 
-}  // namespace itaku::gateway
+}  // namespace itaku::transports

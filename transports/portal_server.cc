@@ -5,7 +5,7 @@
 // (SerializedBackend). Server-wide state (the acceptor, the grace timer, the
 // signals) lives on the server's strand; the session registry under its own
 // mutex.
-#include "gateway/portal_server.h"
+#include "transports/portal_server.h"
 
 #include <fcntl.h>
 #include <openssl/bio.h>
@@ -40,7 +40,11 @@
 #include <utility>
 #include <vector>
 
-namespace itaku::gateway {
+#include "transports/certificate.h"
+#include "transports/detail/tls_chunk_encrypter.h"
+#include "transports/portal_route.h"
+
+namespace itaku::transports {
 namespace {
 
 namespace beast = boost::beast;
@@ -52,14 +56,9 @@ using beast::error_code;
 
 constexpr std::uint32_t kMaxHeadBytes = 8192;
 // A download goes out in chunks of this much of the file, each encrypted
-// as a whole and handed to the socket with one write (and one deadline),
-// read from the file kReadBytes at a time.
+// as a whole (detail::TlsChunkEncrypter) and handed to the socket with one
+// write (and one deadline).
 constexpr std::size_t kChunkBytes = 1024 * 1024;
-constexpr std::size_t kReadBytes = 128 * 1024;
-// TLS records of at most 16 KiB, each with at most this much overhead
-// (TLS 1.2 AES-GCM: header 5, explicit nonce 8, tag 16; TLS 1.3 less).
-constexpr std::size_t kCipherBytes = kChunkBytes + (kChunkBytes / 16384 + 1) * 64 + 4096;
-constexpr char kPackagesPath[] = "/portal/v1/packages";
 
 // TLS 1.2 suites with ECDHE key exchange and an AEAD cipher; TLS 1.3 suites
 // are all of that kind already and keep OpenSSL's defaults.
@@ -75,19 +74,9 @@ std::chrono::milliseconds Ms(int ms) { return std::chrono::milliseconds(ms > 0 ?
 std::string PeerFingerprint(SSL* ssl) {
   X509* cert = SSL_get1_peer_certificate(ssl);
   if (cert == nullptr) return "";
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  const bool ok = X509_digest(cert, EVP_sha256(), md, &len) == 1;
+  std::string fingerprint = CertificateFingerprint(cert);
   X509_free(cert);
-  if (!ok) return "";
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out = "SHA256:";
-  for (unsigned int i = 0; i < len; ++i) {
-    if (i > 0) out.push_back(':');
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0xf]);
-  }
-  return out;
+  return fingerprint;
 }
 
 std::string EndpointText(const tcp::endpoint& ep) {
@@ -113,90 +102,6 @@ std::optional<tcp::endpoint> ParseListen(const std::string& text) {
   if (aec) return std::nullopt;
   return tcp::endpoint(address, static_cast<unsigned short>(port));
 }
-
-// A package id is opaque to the server; this only keeps odd bytes out of
-// the backend and the audit trail.
-bool PlausibleId(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id) {
-    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    c == '-' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-// For Content-Disposition: a quoted-string that cannot break out.
-std::string QuotedFileName(const std::string& name) {
-  std::string out = "\"";
-  for (unsigned char c : name) {
-    out.push_back(c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? '_' : static_cast<char>(c));
-  }
-  return out + "\"";
-}
-
-struct ByteRange {
-  uint64_t first = 0;
-  uint64_t length = 0;
-};
-
-// One `Range: bytes=…` against a file of `size` bytes. nullopt: serve the
-// whole file (no Range, or one this server ignores as RFC 9110 allows: a
-// malformed one or several ranges). A range with length 0: unsatisfiable.
-std::optional<ByteRange> ParseRange(std::string_view header, uint64_t size) {
-  constexpr std::string_view kUnit = "bytes=";
-  if (header.substr(0, kUnit.size()) != kUnit) return std::nullopt;
-  std::string_view spec = header.substr(kUnit.size());
-  if (spec.find(',') != std::string_view::npos) return std::nullopt;
-  const auto dash = spec.find('-');
-  if (dash == std::string_view::npos) return std::nullopt;
-  auto number = [](std::string_view s, uint64_t* out) {
-    if (s.empty()) return false;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-    return ec == std::errc() && end == s.data() + s.size();
-  };
-  std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
-  uint64_t first = 0, last = 0;
-  if (a.empty()) {  // bytes=-n: the last n bytes
-    if (!number(b, &last)) return std::nullopt;
-    if (last == 0 || size == 0) return ByteRange{0, 0};
-    const uint64_t n = std::min(last, size);
-    return ByteRange{size - n, n};
-  }
-  if (!number(a, &first)) return std::nullopt;
-  if (b.empty()) {
-    last = size == 0 ? 0 : size - 1;
-  } else if (!number(b, &last) || last < first) {
-    return std::nullopt;
-  }
-  if (first >= size) return ByteRange{0, 0};
-  last = std::min(last, size - 1);
-  return ByteRange{first, last - first + 1};
-}
-
-// A write-only BIO that appends to the std::string set as its data: what
-// SSL_write produces during a download, so that it can be sent in one go.
-BIO_METHOD* AppendBioMethod() {
-  static BIO_METHOD* const method = [] {
-    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "itaku append");
-    BIO_meth_set_create(m, [](BIO* b) {
-      BIO_set_init(b, 1);
-      return 1;
-    });
-    BIO_meth_set_write(m, [](BIO* b, const char* data, int len) {
-      static_cast<std::string*>(BIO_get_data(b))->append(data, static_cast<std::size_t>(len));
-      return len;
-    });
-    BIO_meth_set_ctrl(
-        m, [](BIO*, int cmd, long, void*) -> long { return cmd == BIO_CTRL_FLUSH ? 1 : 0; });
-    return m;
-  }();
-  return method;
-}
-
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
 
 class Fd {
  public:
@@ -414,62 +319,18 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = req.keep_alive();
     contractor_id_.clear();
     package_id_.clear();
-
     std::string why;
-    std::optional<std::string> who = backend().Authenticate(fingerprint_, &why);
-    if (!who) {
-      return Refuse(http::status::forbidden,
-                    "this client certificate is not registered to an active contractor",
-                    why.empty() ? "refused" : why);
-    }
-    contractor_id_ = *who;
-
-    // A body is never read: the connection cannot carry another request.
+    contractor_id_ = backend().Authenticate(fingerprint_, &why).value_or("");
     const bool has_body =
         (parser_->content_length() && *parser_->content_length() > 0) || parser_->chunked();
-    if (has_body) keep_alive_ = false;
-    std::string_view path = target_;
-    if (path.find('?') != std::string_view::npos) path = path.substr(0, path.find('?'));
-    const std::string_view base = kPackagesPath;
-    bool list = path == base;
-    bool one = !list && path.size() > base.size() + 1 && path.substr(0, base.size()) == base &&
-               path[base.size()] == '/';
-    if (one) {
-      package_id_ = std::string(path.substr(base.size() + 1));
-      if (!PlausibleId(package_id_)) {
-        package_id_.clear();
-        one = false;
-      }
+    PortalResponse r = Route({method_, target_, has_body}, Caller(), why, backend());
+    package_id_ = r.package_id;
+    if (r.close) keep_alive_ = false;
+    if (r.download) {
+      return Download(*r.download, std::string(req[http::field::range]),
+                      std::string(req[http::field::if_range]));
     }
-    if (!list && !one) {
-      return Reply(http::status::not_found, Error("not found"), "unknown path");
-    }
-    if (req.method() != http::verb::get) {
-      return Reply(http::status::method_not_allowed, Error("only GET is allowed"),
-                   "method not allowed");
-    }
-    if (has_body) {
-      return Refuse(http::status::payload_too_large, "requests here carry no body", "bad request");
-    }
-    if (list) return List();
-    Download(std::string(req[http::field::range]), std::string(req[http::field::if_range]));
-  }
-
-  static std::string Error(const std::string& message) {
-    return nlohmann::json{{"error", message}}.dump();
-  }
-
-  void List() {
-    nlohmann::json out = nlohmann::json::array();
-    for (const PortalPackage& p : backend().Available(contractor_id_)) {
-      out.push_back({{"id", p.id},
-                     {"file_name", p.file_name},
-                     {"size", p.size},
-                     {"sha256", p.sha256},
-                     {"expires_at", p.expires_at},
-                     {"downloads_left", p.downloads_left()}});
-    }
-    Reply(http::status::ok, out.dump(), "listed");
+    Reply(static_cast<http::status>(r.status), std::move(r.body), r.outcome);
   }
 
   template <class Body>
@@ -481,7 +342,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // A refusal: answer, put it on record, close.
   void Refuse(http::status status, const std::string& message, const std::string& outcome) {
     keep_alive_ = false;
-    Reply(status, Error(message), outcome);
+    Reply(status, PortalErrorBody(message), outcome);
   }
 
   // A small JSON answer. The decision is on record before it is sent, so
@@ -512,48 +373,32 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void Download(const std::string& range_header, const std::string& if_range) {
-    PortalPackage pkg;
-    switch (backend().Find(contractor_id_, package_id_, &pkg)) {
-      case PortalBackend::Access::kNotFound:
-        return Reply(http::status::not_found, Error("no such package"), "not found");
-      case PortalBackend::Access::kGone:
-        return Reply(http::status::gone,
-                     Error("package expired, used up or withdrawn; ask the operator to publish it "
-                           "again"),
-                     "gone");
-      case PortalBackend::Access::kOk:
-        break;
-    }
+  void Download(const PortalPackage& pkg, const std::string& range, const std::string& if_range) {
     file_.Reset(::open(pkg.path.c_str(), O_RDONLY | O_CLOEXEC));
     struct stat st {};
     if (file_.get() < 0 || ::fstat(file_.get(), &st) != 0) {
       file_.Reset();
-      return Reply(http::status::internal_server_error, Error("package file unavailable"),
+      return Reply(http::status::internal_server_error, PortalErrorBody("package file unavailable"),
                    "package file unavailable: " + pkg.path);
     }
     const auto size = static_cast<uint64_t>(st.st_size);
     if (size != pkg.size) {
       file_.Reset();
-      return Reply(http::status::internal_server_error, Error("package file unavailable"),
+      return Reply(http::status::internal_server_error, PortalErrorBody("package file unavailable"),
                    "package file size " + std::to_string(size) + " differs from the record's " +
                        std::to_string(pkg.size) + ": " + pkg.path);
     }
-    const std::string etag = "\"" + pkg.sha256 + "\"";
-    std::optional<ByteRange> range;
-    if (!range_header.empty() && (if_range.empty() || if_range == etag)) {
-      range = ParseRange(range_header, size);
-    }
-    if (range && range->length == 0) {
+    const DownloadPlan plan = PlanDownload(pkg, size, range, if_range);
+    if (plan.status == 416) {
       file_.Reset();
-      return Reply(http::status::range_not_satisfiable, Error("range not satisfiable"),
+      return Reply(http::status::range_not_satisfiable, PortalErrorBody("range not satisfiable"),
                    "range not satisfiable", size);
     }
-    first_byte_ = range ? range->first : 0;
-    remaining_ = range ? range->length : size;
+    first_byte_ = plan.range.first;
+    remaining_ = plan.range.length;
     offset_ = first_byte_;
     sent_ = 0;
-    download_status_ = range ? http::status::partial_content : http::status::ok;
+    download_status_ = static_cast<http::status>(plan.status);
     suspended_ = false;
     suspended_why_.clear();
     read_error_.clear();
@@ -562,13 +407,14 @@ class Session : public std::enable_shared_from_this<Session> {
     head_->set(http::field::content_type, "application/octet-stream");
     head_->set(http::field::content_disposition,
                "attachment; filename=" + QuotedFileName(pkg.file_name));
-    head_->set(http::field::etag, etag);
+    head_->set(http::field::etag, plan.etag);
     head_->set(http::field::accept_ranges, "bytes");
     SecurityHeaders(*head_);
-    if (range) {
-      head_->set(http::field::content_range, "bytes " + std::to_string(range->first) + "-" +
-                                                 std::to_string(range->first + range->length - 1) +
-                                                 "/" + std::to_string(size));
+    if (plan.status == 206) {
+      head_->set(http::field::content_range,
+                 "bytes " + std::to_string(plan.range.first) + "-" +
+                     std::to_string(plan.range.first + plan.range.length - 1) + "/" +
+                     std::to_string(size));
     }
     head_->content_length(remaining_);
     head_->keep_alive(keep_alive_ && !server_.stopping());
@@ -586,15 +432,14 @@ class Session : public std::enable_shared_from_this<Session> {
     WriteChunk();
   }
 
-  // The body bypasses asio's ssl::stream, which takes one 16 KiB record at a
-  // time through a BIO pair (copied twice) and one socket write each: the
-  // next chunk is encrypted by OpenSSL into cipher_ and handed to the TCP
-  // stream as a whole. asio's stream has nothing buffered at this point (the
-  // head's write completed), and gets the SSL back as it was, with the
-  // record sequence moved on, for what follows.
+  // The body bypasses asio's ssl::stream (detail/tls_chunk_encrypter.h).
   void WriteChunk() {
     if (remaining_ == 0) return EndDownload(true);
-    if (!EncryptChunk()) return EndDownload(false);
+    if (!encrypter_.Encrypt(stream_.native_handle(), file_.get(), offset_,
+                            std::min<uint64_t>(remaining_, kChunkBytes), &cipher_, &chunk_plain_,
+                            &read_error_)) {
+      return EndDownload(false);
+    }
     cipher_sent_ = 0;
     WriteCipher();
   }
@@ -612,63 +457,6 @@ class Session : public std::enable_shared_from_this<Session> {
     cipher_sent_ += n;
     if (!ec && cipher_sent_ < cipher_.size()) return WriteCipher();
     OnChunkWritten(ec, cipher_sent_);
-  }
-
-  // Fills cipher_ with up to kChunkBytes of the file from offset_, as TLS
-  // records, and chunk_plain_ with how much of the file that is. False when
-  // nothing could be read or encrypted; a read error after some of the chunk
-  // is left in read_error_ for after its write.
-  bool EncryptChunk() {
-    SSL* ssl = stream_.native_handle();
-    if (!append_bio_) {
-      append_bio_.reset(BIO_new(AppendBioMethod()));
-      if (!append_bio_) return false;
-      BIO_set_data(append_bio_.get(), &cipher_);
-    }
-    plain_.resize(kReadBytes);
-    cipher_.clear();
-    cipher_.reserve(kCipherBytes);
-    chunk_plain_ = 0;
-    const uint64_t want = std::min<uint64_t>(remaining_, kChunkBytes);
-    // SSL_set0_wbio() takes one reference to the BIO it is given and drops
-    // one to the one it replaces.
-    BIO* const saved = SSL_get_wbio(ssl);
-    BIO_up_ref(saved);
-    BIO_up_ref(append_bio_.get());
-    SSL_set0_wbio(ssl, append_bio_.get());
-    // asio sets these; here the BIO never pushes back, so SSL_write() may
-    // take all it is given, keeping its buffer until the chunk is done.
-    constexpr long kModes = SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS;
-    const long modes = static_cast<long>(SSL_get_mode(ssl)) & kModes;
-    SSL_clear_mode(ssl, kModes);
-    bool ok = true;
-    while (chunk_plain_ < want) {
-      const auto n =
-          ::pread(file_.get(), plain_.data(),
-                  static_cast<std::size_t>(std::min<uint64_t>(want - chunk_plain_, plain_.size())),
-                  static_cast<off_t>(offset_ + chunk_plain_));
-      if (n <= 0) {
-        read_error_ = n < 0 ? std::strerror(errno) : "file shorter than recorded";
-        ok = chunk_plain_ > 0;
-        break;
-      }
-      std::size_t done = 0;
-      while (ok && done < static_cast<std::size_t>(n)) {
-        ERR_clear_error();
-        const int w = SSL_write(ssl, plain_.data() + done, static_cast<int>(n - done));
-        if (w <= 0) {
-          ERR_clear_error();
-          ok = false;
-        } else {
-          done += static_cast<std::size_t>(w);
-        }
-      }
-      if (!ok) break;
-      chunk_plain_ += static_cast<uint64_t>(n);
-    }
-    SSL_set_mode(ssl, modes);
-    SSL_set0_wbio(ssl, saved);
-    return ok;
   }
 
   // `n` bytes of cipher_ went out: the whole chunk, or on an error a part,
@@ -707,7 +495,7 @@ class Session : public std::enable_shared_from_this<Session> {
     file_.Reset();
     // An idle connection keeps no chunk buffers.
     std::string().swap(cipher_);
-    std::vector<char>().swap(plain_);
+    encrypter_.Release();
     backend().RecordDownload(Caller(), package_id_, first_byte_, sent_, complete);
     std::string outcome = "downloaded";
     if (!complete) {
@@ -756,11 +544,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Fd file_;
   std::optional<http::response<http::empty_body>> head_;
   std::optional<http::response_serializer<http::empty_body>> serializer_;
-  std::vector<char> plain_;                   // file bytes read, not yet encrypted
-  std::string cipher_;                        // the chunk being written, as TLS records
-  uint64_t chunk_plain_ = 0;                  // file bytes in cipher_
-  std::size_t cipher_sent_ = 0;               // bytes of cipher_ written
-  std::unique_ptr<BIO, BioFree> append_bio_;  // appends to cipher_
+  detail::TlsChunkEncrypter encrypter_;
+  std::string cipher_;           // the chunk being written, as TLS records
+  uint64_t chunk_plain_ = 0;     // file bytes in cipher_
+  std::size_t cipher_sent_ = 0;  // bytes of cipher_ written
   http::status download_status_ = http::status::ok;
   uint64_t first_byte_ = 0, offset_ = 0, remaining_ = 0, sent_ = 0;
   bool downloading_ = false;
@@ -954,4 +741,4 @@ int PortalServer::port() const { return impl_->port(); }
 Status PortalServer::Run(bool handle_signals) { return impl_->Run(handle_signals); }
 void PortalServer::Stop() { impl_->Stop(); }
 
-}  // namespace itaku::gateway
+}  // namespace itaku::transports

@@ -19,7 +19,7 @@
 
 #include "tests/transports/test_util.h"
 
-namespace itaku::gateway::test_util {
+namespace itaku::transports::test_util {
 
 using transports::test_util::TempDir;
 
@@ -81,4 +81,4 @@ class SmtpFixture {
   pid_t pid_ = -1;
 };
 
-}  // namespace itaku::gateway::test_util
+}  // namespace itaku::transports::test_util

@@ -1,4 +1,4 @@
-#include "tests/gateway/smtp_fixture.h"
+#include "tests/transports/smtp_fixture.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 
 extern char** environ;
 
-namespace itaku::gateway::test_util {
+namespace itaku::transports::test_util {
 namespace {
 
 using transports::test_util::Output;
@@ -220,4 +220,4 @@ std::vector<std::string> SmtpFixture::Messages() const {
   return out;
 }
 
-}  // namespace itaku::gateway::test_util
+}  // namespace itaku::transports::test_util

@@ -1,4 +1,4 @@
-#include "gateway/portal_server.h"
+#include "transports/portal_server.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -21,7 +21,7 @@
 
 #include "tests/transports/test_util.h"
 
-namespace itaku::gateway {
+namespace itaku::transports {
 namespace {
 
 using ::testing::HasSubstr;
@@ -782,4 +782,4 @@ TEST_F(PortalServerTest, StopCutsDownloadsStillRunningAfterTheGracePeriod) {
 }
 
 }  // namespace
-}  // namespace itaku::gateway
+}  // namespace itaku::transports
