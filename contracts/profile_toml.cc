@@ -9,6 +9,8 @@
 #include <optional>
 #include <string_view>
 
+#include "contracts/base/files.h"
+
 namespace itaku::contracts {
 namespace {
 
@@ -23,20 +25,6 @@ bool Contains(const std::array<std::string_view, N>& keys, std::string_view key)
     if (k == key) return true;
   }
   return false;
-}
-
-std::string Sha256Hex(const std::string& text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr) != 1) return {};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0x0f]);
-  }
-  return hex;
 }
 
 // Reads one profile; each check returns the first problem as "<file>: ...".

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 #include "contracts/types.h"
 
 namespace itaku::contracts {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 #include "contracts/types.h"
 
 namespace itaku::contracts {

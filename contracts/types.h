@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "contracts/date.h"
+#include "contracts/base/date.h"
 
 namespace itaku::contracts {
 

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "gateway/files.h"
+#include "contracts/base/files.h"
 
 namespace itaku::gateway {
 

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 #include "contracts/store.h"
 #include "gateway/clock.h"
 

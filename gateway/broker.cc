@@ -12,12 +12,13 @@
 #include <sstream>
 #include <thread>
 
-#include "gateway/files.h"
+#include "contracts/base/files.h"
 #include "gateway/requests.h"
 #include "policies/decision.h"
 #include "transports/certificate.h"
 #include "transports/media_package.h"
 #include "transports/sftp_transport.h"
+#include "contracts/base/layout.h"
 
 namespace itaku::gateway {
 namespace {
@@ -377,15 +378,6 @@ std::optional<std::chrono::seconds> ParseLifetime(const std::string& text) {
   return std::chrono::seconds(seconds);
 }
 
-std::string FormatUtc(std::chrono::system_clock::time_point t) {
-  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 Result<std::string> ReadKeyPassphrase(const std::string& source) {
@@ -520,7 +512,7 @@ Status DeliverBySftp(Context& ctx, const DeliverRequest& req, PackageJob& job,
                      const transports::SftpEndpoint& endpoint, DeliverResult& result,
                      const RecordFailure& record_failure) {
   contracts::DeliveryRecord& rec = job.rec;
-  const std::string outbox = (fs::path(ctx.store->DocumentDir()).parent_path() / "outbox").string();
+  const std::string outbox = StoreLayout(ctx.db_path).Outbox();
   std::error_code ec;
   fs::create_directories(outbox, ec);
   if (ec) return record_failure(Status::Error("cannot create the outbox " + outbox)).status();
@@ -823,7 +815,7 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   std::string package_path;
   std::string out_dir = req.out_dir;
   if (portal) {
-    out_dir = (fs::path(ctx.store->DocumentDir()).parent_path() / "portal").string();
+    out_dir = StoreLayout(ctx.db_path).Portal();
     std::error_code ec;
     fs::create_directories(out_dir, ec);
     fs::permissions(out_dir, fs::perms::owner_all, fs::perm_options::replace, ec);

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 #include "contracts/types.h"
 #include "gateway/context.h"
 #include "policies/projector.h"

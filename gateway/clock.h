@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "contracts/date.h"
+#include "contracts/base/date.h"
 
 namespace itaku::gateway {
 

@@ -13,12 +13,13 @@
 #include <sstream>
 
 #include "contracts/profile_toml.h"
-#include "gateway/files.h"
+#include "contracts/base/files.h"
 #include "policies/catalog.h"
 #include "policies/profile_rules.h"
 #include "transports/certificate.h"
 #include "transports/sftp_transport.h"
 #include "transports/ssh_key.h"
+#include "contracts/base/layout.h"
 
 namespace itaku::gateway {
 namespace fs = std::filesystem;
@@ -288,8 +289,7 @@ Result<SftpChange> PrepareSftp(Context& ctx, const ContractorArgs& a,
   change.key = info.value();
   if (!a.key_file.empty()) {
     change.key_text = std::move(key_text);
-    r.key_path =
-        (fs::path(ctx.store->DocumentDir()).parent_path() / "keys" / (a.id + ".key")).string();
+    r.key_path = StoreLayout(ctx.db_path).Keys() + "/" + a.id + ".key";
   }
   return change;
 }

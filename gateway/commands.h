@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 #include "gateway/broker.h"
 #include "gateway/context.h"
 

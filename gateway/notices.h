@@ -13,7 +13,7 @@
 #include <map>
 #include <string>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 
 namespace itaku::gateway {
 

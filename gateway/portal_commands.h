@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 #include "gateway/context.h"
 #include "transports/portal_backend.h"
 #include "transports/portal_server.h"

@@ -13,11 +13,12 @@
 #include <streambuf>
 #include <thread>
 
-#include "gateway/files.h"
+#include "contracts/base/files.h"
 #include "gateway/notices.h"
 #include "policies/catalog.h"
 #include "policies/csv.h"
 #include "policies/request_rules.h"
+#include "contracts/base/layout.h"
 
 namespace itaku::gateway {
 namespace fs = std::filesystem;
@@ -143,28 +144,10 @@ Json StepDetails(const CorrectiveRequest& r, const std::string& text) {
 }
 
 // "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC) with sane fields.
-bool ValidReceivedAt(const std::string& t) {
-  if (t.size() != 10 && t.size() != 20) return false;
-  if (!ParseDate(t.substr(0, 10))) return false;
-  if (t.size() == 10) return true;
-  auto two = [&](size_t at, int max) {
-    if (!std::isdigit(static_cast<unsigned char>(t[at])) ||
-        !std::isdigit(static_cast<unsigned char>(t[at + 1]))) {
-      return false;
-    }
-    return (t[at] - '0') * 10 + (t[at + 1] - '0') <= max;
-  };
-  return t[10] == 'T' && t[13] == ':' && t[16] == ':' && t[19] == 'Z' && two(11, 23) &&
-         two(14, 59) && two(17, 59);
-}
+bool ValidReceivedAt(const std::string& t) { return JapanDayOf(t).has_value(); }
 
-// The operator's calendar day of a UTC timestamp (Japan, UTC+9).
-Date JstDateOf(const std::string& utc) {
-  std::optional<Date> day = ParseDate(utc.substr(0, 10));
-  if (!day) return Date{};
-  const int hour = utc.size() >= 13 ? std::atoi(utc.substr(11, 2).c_str()) : 0;
-  return hour + 9 >= 24 ? AddDays(*day, 1) : *day;
-}
+// The operator's calendar day of a stored UTC timestamp (Japan, UTC+9).
+Date JstDateOf(const std::string& utc) { return JapanDayOf(utc).value_or(Date{}); }
 
 Result<policies::RequestDeadlines> LoadDeadlines(Context& ctx) {
   policies::RequestDeadlines d;
@@ -232,10 +215,9 @@ struct MailSetup {
 Result<MailSetup> ResolveMail(Context& ctx, const MailConfig& config) {
   using R = Result<MailSetup>;
   MailSetup m;
-  const fs::path store_dir = fs::path(ctx.store->DocumentDir()).parent_path();
-  m.templates_dir = (store_dir / "templates").string();
-  m.letters_dir =
-      config.letters_dir.empty() ? (store_dir / "letters").string() : config.letters_dir;
+  const StoreLayout layout(ctx.db_path);
+  m.templates_dir = layout.Templates();
+  m.letters_dir = config.letters_dir.empty() ? layout.Letters() : config.letters_dir;
   std::string url = config.smtp_url;
   if (url.empty()) {
     if (const char* env = std::getenv("ITAKU_SMTP"); env && *env) url = env;

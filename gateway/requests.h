@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 #include "gateway/context.h"
 #include "transports/smtp_client.h"
 #include "policies/projector.h"

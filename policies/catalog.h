@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 
 namespace itaku::policies {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "contracts/date.h"
+#include "contracts/base/date.h"
 #include "contracts/types.h"
 
 namespace itaku::policies {

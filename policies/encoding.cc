@@ -8,6 +8,8 @@
 #include <memory>
 #include <vector>
 
+#include "contracts/base/hex.h"
+
 namespace itaku::policies {
 namespace {
 
@@ -378,9 +380,7 @@ Result<std::string> DecodeCp932(std::string_view cp932) {
   size_t bad = 0;
   char* end = Cp932ToUtf8(cp932, out.data(), &bad);
   if (end == nullptr) {
-    static const char kHex[] = "0123456789ABCDEF";
-    unsigned char b = static_cast<unsigned char>(cp932[bad]);
-    return Result<std::string>::Error(std::string("byte 0x") + kHex[b >> 4] + kHex[b & 15] +
+    return Result<std::string>::Error("byte " + HexByte(static_cast<unsigned char>(cp932[bad])) +
                                       " at offset " + std::to_string(bad) +
                                       " cannot be decoded as CP932");
   }

@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "contracts/base/hex.h"
+
 namespace itaku::policies {
 namespace {
 
@@ -57,11 +59,7 @@ Status AppendMasked(Mask mask, std::string_view value, std::string_view pseudony
                &mac_len) == nullptr) {
         return Status::Error("HMAC-SHA256 failed (mask pseudonym)");
       }
-      static const char kHex[] = "0123456789abcdef";
-      for (unsigned int i = 0; i < mac_len; ++i) {
-        out->push_back(kHex[mac[i] >> 4]);
-        out->push_back(kHex[mac[i] & 15]);
-      }
+      AppendHex(out, mac, mac_len);
       return Status::Ok();
     }
   }

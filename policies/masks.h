@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 #include "policies/catalog.h"
 
 namespace itaku::policies {

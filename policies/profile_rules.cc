@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "contracts/date.h"
+#include "contracts/base/date.h"
 #include "policies/catalog.h"
 
 namespace itaku::policies {

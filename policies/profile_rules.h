@@ -2,7 +2,7 @@
 // its purpose (policy 2(3), 6(1)). Pure.
 #pragma once
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 #include "contracts/types.h"
 
 namespace itaku::policies {

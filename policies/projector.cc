@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "contracts/base/hex.h"
 #include "policies/csv.h"
 #include "policies/encoding.h"
 #include "policies/masks.h"
@@ -16,11 +17,6 @@ constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
 std::string At(std::string_view input_name, int64_t line) {
   return std::string(input_name) + ":" + std::to_string(line) + ": ";
-}
-
-std::string HexByte(unsigned char b) {
-  static const char kHex[] = "0123456789ABCDEF";
-  return std::string("0x") + kHex[b >> 4] + kHex[b & 15];
 }
 
 // One output column: where it comes from and how it is masked.

@@ -22,7 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 #include "policies/catalog.h"
 
 namespace itaku::policies {

@@ -9,8 +9,9 @@
 #include <cstdio>
 #include <ctime>
 
-#include "contracts/date.h"
+#include "contracts/base/date.h"
 #include "transports/detail/openssl_handles.h"
+#include "contracts/base/hex.h"
 
 namespace itaku::transports {
 namespace {
@@ -31,28 +32,16 @@ bool ToTimePoint(const ASN1_TIME* t, system_clock::time_point* out) {
 
 Date DayOf(system_clock::time_point t) { return Date(std::chrono::floor<std::chrono::days>(t)); }
 
-std::string Iso8601(system_clock::time_point t) {
-  auto day = std::chrono::floor<std::chrono::days>(t);
-  std::chrono::hh_mm_ss<std::chrono::seconds> hms(
-      std::chrono::floor<std::chrono::seconds>(t - day));
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "T%02d:%02d:%02dZ", static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()));
-  return FormatDate(Date(day)) + buf;
-}
-
 }  // namespace
 
 std::string CertificateFingerprint(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return "";
-  static const char kHex[] = "0123456789ABCDEF";
   std::string out = "SHA256:";
   for (unsigned int i = 0; i < len; ++i) {
     if (i > 0) out.push_back(':');
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 0xf]);
+    AppendHex(&out, md + i, 1, /*upper=*/true);
   }
   return out;
 }
@@ -81,8 +70,8 @@ Result<CertificateInfo> InspectCertificate(const std::string& pem, system_clock:
       !ToTimePoint(X509_get0_notAfter(cert.get()), &info.not_after_time)) {
     return Status::Error("not a PEM certificate");
   }
-  info.not_before = Iso8601(info.not_before_time);
-  info.not_after = Iso8601(info.not_after_time);
+  info.not_before = FormatUtc(info.not_before_time);
+  info.not_after = FormatUtc(info.not_after_time);
   if (now > info.not_after_time) {
     return Status::Error("certificate expired on " + FormatDate(DayOf(info.not_after_time)) +
                          " (not after)");

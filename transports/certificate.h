@@ -8,7 +8,7 @@
 
 #include <openssl/types.h>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 
 namespace itaku::transports {
 

@@ -22,6 +22,7 @@
 #include "transports/detail/bio_streambuf.h"
 #include "transports/detail/byte_pipe.h"
 #include "transports/detail/openssl_handles.h"
+#include "contracts/base/hex.h"
 
 namespace itaku::transports {
 namespace {
@@ -42,17 +43,6 @@ constexpr uint64_t kMaxEntrySize = 0xFFFFFFFEull;
 constexpr int kPbkdf2Iterations = 600000;
 
 std::string Errno(int err) { return std::strerror(err); }
-
-std::string Hex(const unsigned char* data, size_t size) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * size);
-  for (size_t i = 0; i < size; ++i) {
-    out.push_back(kHex[data[i] >> 4]);
-    out.push_back(kHex[data[i] & 0xf]);
-  }
-  return out;
-}
 
 bool IsPlainFileName(const std::string& name) {
   return !name.empty() && name != "." && name != ".." && name.size() <= 200 &&

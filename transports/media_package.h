@@ -36,7 +36,7 @@
 #include <ostream>
 #include <string>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 
 namespace itaku::transports {
 

@@ -25,7 +25,7 @@
 #include <memory>
 #include <string>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 #include "transports/portal_backend.h"
 
 namespace itaku::transports {

@@ -31,7 +31,7 @@
 #include <utility>
 #include <variant>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 
 namespace itaku::transports {
 

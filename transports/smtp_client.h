@@ -19,7 +19,7 @@
 
 #include <string>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 
 namespace itaku::transports {
 

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "contracts/detail/migrations.h"
+#include "contracts/base/layout.h"
 
 namespace itaku::contracts {
 
@@ -293,7 +294,7 @@ void RegisterConnectorOnce() {
 // ---- Opening and schema ----------------------------------------------------
 
 SqliteStore::SqliteStore(std::string path, Poco::Data::Session session)
-    : path_(std::move(path)), document_dir_(path_ + ".d/documents"), session_(std::move(session)) {}
+    : path_(std::move(path)), document_dir_(StoreLayout(path_).Documents()), session_(std::move(session)) {}
 
 Result<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path) {
   const std::string what = "cannot open store " + path;

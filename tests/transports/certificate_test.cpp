@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "contracts/date.h"
+#include "contracts/base/date.h"
 #include "tests/transports/test_util.h"
 
 namespace itaku::transports {

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "contracts/base/hex.h"
+
 namespace itaku::transports::detail {
 
 BytePipe::BytePipe(size_t chunk_size, size_t max_chunks)
@@ -97,12 +99,7 @@ bool PipeWriterBuf::Close() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (!broken_ && EVP_DigestFinal_ex(md_, digest, &len) == 1) {
-    static const char kHex[] = "0123456789abcdef";
-    sha256_.reserve(2 * len);
-    for (unsigned int i = 0; i < len; ++i) {
-      sha256_.push_back(kHex[digest[i] >> 4]);
-      sha256_.push_back(kHex[digest[i] & 0xf]);
-    }
+    sha256_ = Hex(digest, len);
   }
   setp(nullptr, nullptr);
   return !broken_;

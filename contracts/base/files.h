@@ -3,9 +3,9 @@
 
 #include <string>
 
-#include "contracts/status.h"
+#include "contracts/base/status.h"
 
-namespace itaku::gateway {
+namespace itaku {
 
 // SHA-256 of a file's bytes, lowercase hex, read in blocks.
 Result<std::string> Sha256File(const std::string& path);
@@ -16,4 +16,4 @@ Status CopyFileAtomically(const std::string& from, const std::string& to);
 // 32 random bytes as hex (OpenSSL RAND_bytes).
 Result<std::string> RandomHex32();
 
-}  // namespace itaku::gateway
+}  // namespace itaku

@@ -1,4 +1,4 @@
-#include "gateway/files.h"
+#include "contracts/base/files.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -10,19 +10,10 @@
 #include <memory>
 #include <vector>
 
-namespace itaku::gateway {
-namespace {
+#include "contracts/base/hex.h"
 
-std::string Hex(const unsigned char* data, size_t len) {
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (size_t i = 0; i < len; ++i) {
-    out.push_back(kHex[data[i] >> 4]);
-    out.push_back(kHex[data[i] & 15]);
-  }
-  return out;
-}
+namespace itaku {
+namespace {
 
 struct MdCtxFree {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
@@ -80,4 +71,4 @@ Result<std::string> RandomHex32() {
   return Hex(bytes, sizeof bytes);
 }
 
-}  // namespace itaku::gateway
+}  // namespace itaku
