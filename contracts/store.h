@@ -3,8 +3,11 @@
 // portable, every statement parameterised).
 //
 // Errors come back as Status/Result with one line naming what failed
-// ("contractor agency-a already exists"). Not thread-safe: one Store per
-// thread. Several processes may share one file (WAL, busy timeout).
+// ("contractor agency-a already exists"). Not thread-safe: one thread at a
+// time. A caller may hand a Store to another thread while it does not touch
+// it itself (the broker records subscriber ids on a thread of its own while
+// the caller's thread only deflates, and joins it before using the store).
+// Several processes may share one file (WAL, busy timeout).
 #pragma once
 
 #include <functional>

@@ -74,7 +74,4 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& request);
 // passphrase. An unset variable or unreadable file is an error naming it.
 Result<std::string> ReadKeyPassphrase(const std::string& source);
 
-// A delivery's SFTP attempts, as printed and audited.
-nlohmann::json AttemptsJson(const std::vector<contracts::DeliveryAttempt>& attempts);
-
 }  // namespace itaku::gateway

@@ -12,14 +12,15 @@
 #include <set>
 #include <sstream>
 
-#include "contracts/profile_toml.h"
 #include "contracts/base/files.h"
+#include "contracts/base/layout.h"
+#include "contracts/profile_toml.h"
+#include "gateway/records_json.h"
 #include "policies/catalog.h"
 #include "policies/profile_rules.h"
 #include "transports/certificate.h"
 #include "transports/sftp_transport.h"
 #include "transports/ssh_key.h"
-#include "contracts/base/layout.h"
 
 namespace itaku::gateway {
 namespace fs = std::filesystem;
@@ -752,23 +753,14 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
   auto r = Deliver(ctx, req);
   if (!r.ok()) return r.status();
   const auto& rec = r->record;
-  Json j = {{"id", rec.id},
-            {"delivery_id", rec.id},
-            {"decision", r->allowed() ? "allow" : "refuse"},
+  Json j = ToJson(rec);
+  j.update({{"decision", r->allowed() ? "allow" : "refuse"},
             {"reasons", r->reasons},
-            {"contractor", rec.contractor_id},
-            {"profile", rec.profile_id},
-            {"profile_version", rec.profile_version},
-            {"nda_id", rec.nda_id ? Json(*rec.nda_id) : Json()},
-            {"transport", rec.transport},
             {"dry_run", req.dry_run},
-            {"outcome", rec.outcome},
-            {"fields_sent", rec.fields},
-            {"fields_withheld", r->withheld},
+            {"withheld", r->withheld},
             {"masks", r->masks},
-            {"records", rec.record_count},
             {"special_requests", r->special_requests},
-            {"notes", r->notes}};
+            {"notes", r->notes}});
   if (!r->allowed()) {
     // A refusal is printed in full and still makes the command fail.
     return Result<Output>::Error("delivery " + std::to_string(rec.id) +
@@ -779,7 +771,7 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
     j["package"] = r->package_path;
     j["package_sha256"] = rec.package_sha256;
     if (rec.transport == "sftp") {
-      j["attempts"] = AttemptsJson(r->attempts);
+      j["attempts"] = ToJson(r->attempts);
       const bool already = !r->attempts.empty() && r->attempts.back().outcome == "already-there";
       text << "delivery " << rec.id << ": " << (already ? "already on the server at " : "sent to ")
            << r->package_path << " (attempt " << r->attempts.size() << ")\n";
@@ -827,20 +819,8 @@ Result<Output> DeliveryShow(Context& ctx, int64_t delivery_id) {
   const contracts::DeliveryRecord& rec = *found.value();
   auto attempts = ctx.store->ListDeliveryAttempts(delivery_id);
   if (!attempts.ok()) return attempts.status();
-  Json j = {{"id", rec.id},
-            {"contractor", rec.contractor_id},
-            {"profile", rec.profile_id},
-            {"profile_version", rec.profile_version},
-            {"transport", rec.transport},
-            {"outcome", rec.outcome},
-            {"reason", rec.reason},
-            {"ordered_by", rec.ordered_by},
-            {"ordered_at", rec.ordered_at},
-            {"fields", rec.fields},
-            {"records", rec.record_count},
-            {"input", rec.input_name},
-            {"package_sha256", rec.package_sha256},
-            {"attempts", AttemptsJson(attempts.value())}};
+  Json j = ToJson(rec);
+  j["attempts"] = ToJson(attempts.value());
   std::ostringstream text;
   text << "delivery " << rec.id << ": " << rec.outcome << "\ncontractor: " << rec.contractor_id
        << "\nprofile: " << rec.profile_id << " v" << rec.profile_version

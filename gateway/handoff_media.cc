@@ -1,0 +1,125 @@
+// The media and portal handoffs: the package is built, recorded and handed
+// over in one transaction, so the delivery row, the subscriber ids (streamed
+// in batches), the package, the medium or the publication, and the audit
+// event land together or not at all.
+#include <filesystem>
+
+#include "contracts/base/files.h"
+#include "contracts/base/layout.h"
+#include "gateway/handoff.h"
+
+namespace itaku::gateway {
+namespace {
+
+namespace fs = std::filesystem;
+
+class InOneTransaction : public Handoff {
+ public:
+  Status Run(PackageJob& job, DeliverResult& result, const RecordFailure& record_failure) override {
+    Context& ctx = job.ctx;
+    const std::string dir = Folder(ctx);
+    std::string package_path;
+    Status s = ctx.store->Transaction([&]() -> Status {
+      auto recorded = RecordWithPackage(job, dir, "delivered", ".zip.p7m", result);
+      if (!recorded.ok()) return recorded.status();
+      package_path = recorded->path;
+      return HandOver(job, *recorded, result);
+    });
+    if (!s.ok()) {
+      // The transaction rolled back; a package renamed just before a failed
+      // commit must not outlive its record.
+      if (!package_path.empty()) {
+        std::error_code ec;
+        fs::remove(package_path, ec);
+      }
+      return record_failure(s).status();
+    }
+    result.package_path = package_path;
+    result.passphrase = job.recipient.recipient.passphrase;
+    return Status::Ok();
+  }
+
+ protected:
+  // Where the package is written.
+  virtual std::string Folder(Context& ctx) = 0;
+  // Inside the transaction, after the package and its record: what this
+  // transport records, and the audit event.
+  virtual Status HandOver(PackageJob& job, Recorded& recorded, DeliverResult& result) = 0;
+};
+
+class Media : public InOneTransaction {
+ public:
+  explicit Media(std::string out_dir) : out_dir_(std::move(out_dir)) {}
+
+ protected:
+  std::string Folder(Context&) override { return out_dir_; }
+  Status HandOver(PackageJob& job, Recorded& recorded, DeliverResult&) override {
+    contracts::MediaRecord medium;
+    medium.delivery_id = job.rec.id;
+    medium.package_name = recorded.name;
+    if (Status mr = job.ctx.store->AddMediaRecord(medium); !mr.ok()) return mr;
+    return job.ctx.audit->Append(job.ctx.actor, "delivery.media",
+                                 "delivery:" + std::to_string(job.rec.id), recorded.details);
+  }
+
+ private:
+  const std::string out_dir_;
+};
+
+class Portal : public InOneTransaction {
+ public:
+  Portal(std::chrono::seconds lifetime, int max_downloads)
+      : lifetime_(lifetime), max_downloads_(max_downloads) {}
+
+ protected:
+  std::string Folder(Context& ctx) override {
+    const std::string dir = StoreLayout(ctx.db_path).Portal();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+    return dir;
+  }
+  Status HandOver(PackageJob& job, Recorded& recorded, DeliverResult& result) override {
+    Context& ctx = job.ctx;
+    auto id = RandomHex32();
+    if (!id.ok()) return id.status();
+    contracts::PortalPackageRecord pkg;
+    pkg.id = id->substr(0, 32);
+    pkg.delivery_id = job.rec.id;
+    pkg.contractor_id = job.profile.contractor_id;
+    pkg.file_name = recorded.name;
+    pkg.path = recorded.path;
+    std::error_code size_ec;
+    pkg.size = static_cast<int64_t>(fs::file_size(recorded.path, size_ec));
+    pkg.sha256 = job.rec.package_sha256;
+    pkg.expires_at = FormatUtc(ctx.clock->Now() + lifetime_);
+    pkg.max_downloads = max_downloads_;
+    pkg.published_by = ctx.actor;
+    pkg.published_at = ctx.clock->NowUtc();
+    if (Status pp = ctx.store->AddPortalPackage(pkg); !pp.ok()) return pp;
+    result.portal_package_id = pkg.id;
+    result.portal_expires_at = pkg.expires_at;
+    nlohmann::json& details = recorded.details;
+    details["portal_package"] = pkg.id;
+    details["expires_at"] = pkg.expires_at;
+    details["max_downloads"] = pkg.max_downloads;
+    return ctx.audit->Append(ctx.actor, "delivery.portal",
+                             "delivery:" + std::to_string(job.rec.id), details);
+  }
+
+ private:
+  const std::chrono::seconds lifetime_;
+  const int max_downloads_;
+};
+
+}  // namespace
+
+std::unique_ptr<Handoff> MediaHandoff(std::string out_dir) {
+  return std::make_unique<Media>(std::move(out_dir));
+}
+
+std::unique_ptr<Handoff> PortalHandoff(std::chrono::seconds lifetime, int max_downloads) {
+  return std::make_unique<Portal>(lifetime, max_downloads);
+}
+
+}  // namespace itaku::gateway

@@ -1,0 +1,331 @@
+#include "gateway/package_builder.h"
+
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "contracts/base/files.h"
+#include "gateway/records_json.h"
+#include "policies/delivery_rules.h"
+#include "transports/certificate.h"
+
+namespace itaku::gateway {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kSubscriberBatch = 10000;
+
+// Records the subscriber ids of a delivery on a thread of its own, so that
+// SQLite's index work overlaps projection and deflate instead of stalling
+// them. At most kMaxQueued batches wait, so memory stays flat. The store is
+// touched only by this thread while it runs (the caller's thread is busy
+// deflating), and Finish() joins it before anyone else uses the store.
+class SubscriberRecorder {
+ public:
+  SubscriberRecorder(contracts::Store& store, int64_t delivery_id)
+      : store_(store), delivery_id_(delivery_id), thread_([this] { Run(); }) {}
+  ~SubscriberRecorder() { Finish(); }
+  SubscriberRecorder(const SubscriberRecorder&) = delete;
+  SubscriberRecorder& operator=(const SubscriberRecorder&) = delete;
+
+  // Adds one id; hands a full batch to the thread. Returns the thread's
+  // first error, if any.
+  Status Add(std::string_view subscriber_id) {
+    batch_.emplace_back(subscriber_id);
+    if (batch_.size() < kSubscriberBatch) return Status::Ok();
+    return Flush();
+  }
+
+  // Hands over the last batch, waits for the thread, returns its status.
+  Status Finish() {
+    if (thread_.joinable()) {
+      Flush();
+      {
+        std::lock_guard lock(mu_);
+        done_ = true;
+      }
+      cv_.notify_all();
+      thread_.join();
+    }
+    std::lock_guard lock(mu_);
+    return error_;
+  }
+
+ private:
+  static constexpr size_t kMaxQueued = 4;
+
+  Status Flush() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return queue_.size() < kMaxQueued || !error_.ok(); });
+    if (!error_.ok()) return error_;
+    if (!batch_.empty()) queue_.push_back(std::move(batch_));
+    batch_.clear();
+    cv_.notify_all();
+    return Status::Ok();
+  }
+
+  void Run() {
+    for (;;) {
+      std::vector<std::string> ids;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return !queue_.empty() || done_; });
+        if (queue_.empty()) return;
+        ids = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      cv_.notify_all();
+      Status s = store_.AddDeliverySubscribers(delivery_id_, ids);
+      if (!s.ok()) {
+        std::lock_guard lock(mu_);
+        if (error_.ok()) error_ = s;
+        queue_.clear();
+        cv_.notify_all();
+      }
+    }
+  }
+
+  contracts::Store& store_;
+  const int64_t delivery_id_;
+  std::vector<std::string> batch_;  // filled by the producer only
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<std::string>> queue_;
+  bool done_ = false;
+  Status error_;
+  std::thread thread_;  // last: starts after everything above exists
+};
+
+struct PackageWritten {
+  std::string path;  // the package under its final name
+  std::vector<std::string> withheld;
+  std::vector<int64_t> special_requests;  // that shaped it
+  size_t drawings = 0;
+  nlohmann::json recipient;
+};
+
+// manifest.json, the package's own account of itself: who it is for, under
+// which profile, NDA and retention, and every file with its hash.
+nlohmann::json ManifestJson(const PackageJob& job, int64_t records, const nlohmann::json& files,
+                            const nlohmann::json& recipient) {
+  const contracts::ContractProfile& p = job.profile;
+  const contracts::DeliveryRecord& rec = job.rec;
+  const contracts::Nda* nda = nullptr;
+  for (const auto& n : job.ndas) {
+    if (rec.nda_id && n.id == *rec.nda_id) nda = &n;
+  }
+  return {
+      {"delivery_id", rec.id},
+      {"contractor", p.contractor_id},
+      {"profile", {{"id", p.id}, {"version", p.version}}},
+      {"purpose", p.purpose},
+      {"fields", p.fields},
+      {"extra_fields", job.spec.extra_fields},
+      {"masks", p.masks},
+      {"encoding", p.output_encoding},
+      {"records", records},
+      {"files", files},
+      {"created_at", rec.ordered_at},
+      {"delete_by", FormatDate(AddDays(job.ctx.clock->Today(), p.retention_days))},
+      {"retention_days", p.retention_days},
+      {"nda", nda ? nlohmann::json{{"id", nda->id},
+                                   {"in_force_until", FormatDate(nda->in_force_until)},
+                                   {"document_sha256", nda->document_sha256}}
+                  : nlohmann::json()},
+      {"recipient", recipient}};
+}
+
+// The encrypted package of the media issue (ZIP of data.csv, drawings and
+// manifest.json in a CMS envelope), written as `dir`/`name`. Runs inside
+// the caller's transaction: the subscriber ids are recorded as the records
+// stream past. The final name appears only once the package is complete.
+Result<PackageWritten> WriteEncryptedPackage(PackageJob& job, const std::string& dir,
+                                             const std::string& name) {
+  contracts::DeliveryRecord& rec = job.rec;
+  auto writer = transports::MediaPackageWriter::Create(dir, name, job.recipient.recipient);
+  if (!writer.ok()) return writer.status();
+
+  std::vector<std::pair<std::string, std::string>> drawing_files;  // subscriber, file
+  int64_t records = 0;
+  PackageWritten out;
+  nlohmann::json files = nlohmann::json::array();
+  SubscriberRecorder recorder(*job.ctx.store, rec.id);
+  auto data = writer.value()->AddStream("data.csv", [&](std::ostream& os) -> Status {
+    auto summary = policies::Project(
+        job.spec, job.in, rec.input_name, &os,
+        [&](std::string_view subscriber, std::string_view drawing) -> Status {
+          if (job.drawings && !drawing.empty()) {
+            if (!policies::PlainDrawingName(drawing)) {
+              return Status::Error("subscriber " + std::string(subscriber) +
+                                   ": house drawing name is not a plain file name");
+            }
+            drawing_files.emplace_back(subscriber, drawing);
+          }
+          return recorder.Add(subscriber);
+        });
+    if (!summary.ok()) return summary.status();
+    records = summary->records;
+    out.withheld = summary->withheld_fields;
+    out.special_requests = summary->applied_overrides;
+    return Status::Ok();
+  });
+  // Joined before anything else touches the store, error or not.
+  Status recorded = recorder.Finish();
+  if (!data.ok()) return data.status();
+  if (!recorded.ok()) return recorded;
+  files.push_back({{"name", "data.csv"}, {"size", data->size}, {"sha256", data->sha256}});
+  for (const auto& [subscriber, file] : drawing_files) {
+    const std::string source = (fs::path(job.attachments) / file).string();
+    if (!fs::is_regular_file(source)) {
+      return Status::Error("subscriber " + subscriber + ": house drawing file missing from " +
+                           job.attachments);
+    }
+    auto added = writer.value()->AddFile("drawings/" + file, source);
+    if (!added.ok()) return added.status();
+    files.push_back(
+        {{"name", "drawings/" + file}, {"size", added->size}, {"sha256", added->sha256}});
+  }
+  out.recipient =
+      job.recipient.fingerprint.empty() ? "password (PBKDF2)" : job.recipient.fingerprint;
+  const nlohmann::json manifest = ManifestJson(job, records, files, out.recipient);
+  const std::string manifest_text = manifest.dump(2) + "\n";
+  auto m = writer.value()->AddStream("manifest.json", [&](std::ostream& os) {
+    os << manifest_text;
+    return Status::Ok();
+  });
+  if (!m.ok()) return m.status();
+
+  rec.record_count = records;
+  out.drawings = drawing_files.size();
+  // The package's hash is known only once it is finished; the rename is
+  // the last step, so a failure before it leaves no package behind.
+  auto finished = writer.value()->Finish();
+  if (!finished.ok()) return finished.status();
+  out.path = finished->name;
+  rec.package_sha256 = finished->sha256;
+  return out;
+}
+
+// The plain projected CSV (package = "csv"), for agencies whose batch reads
+// it directly over SFTP. Written to a temporary name beside `name` and
+// renamed when complete.
+Result<PackageWritten> WriteCsvPackage(PackageJob& job, const std::string& dir,
+                                       const std::string& name) {
+  contracts::DeliveryRecord& rec = job.rec;
+  auto suffix = RandomHex32();
+  if (!suffix.ok()) return suffix.status();
+  const fs::path final_path = fs::path(dir) / name;
+  const fs::path temp = fs::path(dir) / ("." + name + ".partial-" + suffix->substr(0, 12));
+  auto fail = [&](const Status& why) -> Result<PackageWritten> {
+    std::error_code ec;
+    fs::remove(temp, ec);
+    return why;
+  };
+  PackageWritten out;
+  {
+    std::ofstream os(temp, std::ios::binary | std::ios::trunc);
+    if (!os) return Status::Error("cannot write " + temp.string());
+    SubscriberRecorder recorder(*job.ctx.store, rec.id);
+    auto summary = policies::Project(job.spec, job.in, rec.input_name, &os,
+                                     [&](std::string_view subscriber, std::string_view) -> Status {
+                                       return recorder.Add(subscriber);
+                                     });
+    Status recorded = recorder.Finish();
+    if (!summary.ok()) return fail(summary.status());
+    if (!recorded.ok()) return fail(recorded);
+    os.flush();
+    if (!os) return fail(Status::Error("cannot write " + temp.string() + " (disk full?)"));
+    rec.record_count = summary->records;
+    out.withheld = summary->withheld_fields;
+    out.special_requests = summary->applied_overrides;
+  }
+  auto sha = Sha256File(temp.string());
+  if (!sha.ok()) return fail(sha.status());
+  std::error_code ec;
+  fs::rename(temp, final_path, ec);
+  if (ec) return fail(Status::Error("cannot rename " + temp.string() + ": " + ec.message()));
+  rec.package_sha256 = sha.value();
+  out.path = final_path.string();
+  out.recipient = "none (plain CSV over SSH)";
+  return out;
+}
+
+Result<PackageWritten> WritePackage(PackageJob& job, const std::string& dir,
+                                    const std::string& name) {
+  if (job.profile.output_package == "csv") return WriteCsvPackage(job, dir, name);
+  return WriteEncryptedPackage(job, dir, name);
+}
+
+}  // namespace
+
+Result<RecipientChoice> ChooseRecipient(Context& ctx, const std::string& contractor,
+                                        bool password) {
+  RecipientChoice choice;
+  auto cert = ctx.store->FindContractorCertificate(contractor, "package");
+  if (!cert.ok()) return cert.status();
+  if (cert.value()) {
+    if (password) {
+      choice.refusal = "contractor " + contractor +
+                       " has a certificate; packages are encrypted to it, not to a passphrase";
+      return choice;
+    }
+    auto info = transports::InspectCertificate(cert.value()->pem, ctx.clock->Now());
+    if (!info.ok()) {
+      choice.refusal = "certificate of contractor " + contractor + ": " + info.message();
+      return choice;
+    }
+    choice.recipient.cert_pem = cert.value()->pem;
+    choice.fingerprint = info->fingerprint;
+    return choice;
+  }
+  if (!password) {
+    choice.refusal = "contractor " + contractor +
+                     " has no certificate for encrypted packages (register one with: itaku "
+                     "contractor update " +
+                     contractor + " --cert FILE, or use --password-recipient)";
+    return choice;
+  }
+  auto phrase = transports::GeneratePassphrase();
+  if (!phrase.ok()) return phrase.status();
+  choice.recipient.passphrase = phrase.value();
+  return choice;
+}
+
+Result<Recorded> RecordWithPackage(PackageJob& job, const std::string& dir,
+                                   const std::string& outcome, const std::string& suffix,
+                                   DeliverResult& result) {
+  contracts::DeliveryRecord& rec = job.rec;
+  contracts::Store& store = *job.ctx.store;
+  rec.outcome = outcome;
+  auto id = store.AddDelivery(rec);
+  if (!id.ok()) return id.status();
+  rec.id = id.value();
+  Recorded out;
+  out.name = job.profile.contractor_id + "-" + std::to_string(rec.id) + suffix;
+  auto written = WritePackage(job, dir, out.name);
+  if (!written.ok()) return written.status();
+  out.path = written->path;
+  result.withheld = written->withheld;
+  result.special_requests = written->special_requests;
+  if (Status sr = store.AddDeliverySpecialRequests(rec.id, written->special_requests); !sr.ok()) {
+    return sr;
+  }
+  if (Status o =
+          store.SetDeliveryOutcome(rec.id, outcome, "", rec.record_count, rec.package_sha256);
+      !o.ok()) {
+    return o;
+  }
+  out.details = ToJson(rec);
+  out.details["withheld"] = written->withheld;
+  out.details["package"] = out.name;
+  out.details["recipient"] = written->recipient;
+  out.details["drawings"] = written->drawings;
+  out.details["special_requests"] = written->special_requests;
+  return out;
+}
+
+}  // namespace itaku::gateway

@@ -1,0 +1,17 @@
+// One JSON spelling per record type, used by the CLI's --json output, the
+// API and the audit trail's details alike, so a field has one name
+// everywhere ("delivery_id", never "id" for a delivery). Nothing here holds
+// personal data beyond subscriber ids.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "contracts/types.h"
+
+namespace itaku::gateway {
+
+nlohmann::json ToJson(const contracts::DeliveryRecord& delivery);
+nlohmann::json ToJson(const std::vector<contracts::DeliveryAttempt>& attempts);
+
+}  // namespace itaku::gateway
