@@ -2,6 +2,8 @@
 
 namespace itaku::gateway {
 
+using Json = nlohmann::json;
+
 nlohmann::json ToJson(const contracts::DeliveryRecord& r) {
   return {{"delivery_id", r.id},
           {"contractor", r.contractor_id},
@@ -29,6 +31,97 @@ nlohmann::json ToJson(const std::vector<contracts::DeliveryAttempt>& attempts) {
                    {"error", a.error}});
   }
   return out;
+}
+
+
+nlohmann::json ToJson(const contracts::Contractor& c) {
+  return {{"id", c.id},
+          {"name", c.name},
+          {"status", std::string(contracts::ToString(c.status))},
+          {"email", c.email},
+          {"created_at", c.created_at}};
+}
+
+nlohmann::json ToJson(const contracts::Nda& n) {
+  return {{"id", n.id},
+          {"contractor", n.contractor_id},
+          {"signed_on", FormatDate(n.signed_on)},
+          {"in_force_from", FormatDate(n.in_force_from)},
+          {"in_force_until", FormatDate(n.in_force_until)},
+          {"signatories", n.signatories},
+          {"document_sha256", n.document_sha256},
+          {"document_path", n.document_path},
+          {"registered_by", n.registered_by},
+          {"registered_at", n.registered_at}};
+}
+
+nlohmann::json ToJson(const contracts::ContractProfile& p) {
+  return {{"id", p.id},
+          {"version", p.version},
+          {"contractor", p.contractor_id},
+          {"purpose", p.purpose},
+          {"fields", p.fields},
+          {"masks", p.masks},
+          {"transports", p.transports},
+          {"valid_from", FormatDate(p.valid_from)},
+          {"valid_until", FormatDate(p.valid_until)},
+          {"retention_days", p.retention_days},
+          {"output",
+           {{"format", p.output_format},
+            {"encoding", p.output_encoding},
+            {"package", p.output_package}}},
+          {"source_sha256", p.source_sha256},
+          {"imported_by", p.imported_by},
+          {"imported_at", p.imported_at}};
+}
+
+nlohmann::json ToJson(const contracts::ContractorCertificate& c) {
+  return {{"fingerprint", c.fingerprint},
+          {"subject", c.subject},
+          {"not_after", c.not_after},
+          {"use", c.use}};
+}
+
+
+nlohmann::json ToJson(const contracts::SftpEndpointRecord& e) {
+  return {{"url", e.url},
+          {"host_key", e.host_key.empty() ? nlohmann::json() : nlohmann::json(e.host_key)},
+          {"passphrase_source", e.passphrase_source},
+          {"registered_by", e.registered_by},
+          {"registered_at", e.registered_at}};
+}
+
+nlohmann::json ToJson(const contracts::MediaRecord& m) {
+  return {{"delivery_id", m.delivery_id},
+          {"package", m.package_name},
+          {"state", m.state},
+          {"medium", m.medium},
+          {"handed_to", m.handed_to},
+          {"handed_over_at", m.handed_over_at},
+          {"handed_over_by", m.handed_over_by},
+          {"closed_at", m.closed_at},
+          {"closed_by", m.closed_by}};
+}
+
+nlohmann::json ToJson(const contracts::StaffMember& m) {
+  return {{"name", m.name}, {"role", m.role}, {"added_by", m.added_by}, {"added_at", m.added_at}};
+}
+
+nlohmann::json ToJson(const contracts::SpecialRequest& s) {
+  return {{"id", s.id},
+          {"subscriber", s.subscriber_id},
+          {"contractor", s.contractor_id.empty() ? Json() : Json(s.contractor_id)},
+          {"purpose", s.purpose.empty() ? Json() : Json(s.purpose)},
+          {"kind", s.kind},
+          {"fields", s.fields},
+          {"consent_sha256", s.consent_sha256.empty() ? Json() : Json(s.consent_sha256)},
+          {"from", FormatDate(s.valid_from)},
+          {"until", s.valid_until ? Json(FormatDate(*s.valid_until)) : Json()},
+          {"created_by", s.created_by},
+          {"created_at", s.created_at},
+          {"ended_by", s.ended_by.empty() ? Json() : Json(s.ended_by)},
+          {"ended_at", s.ended_at.empty() ? Json() : Json(s.ended_at)},
+          {"end_reason", s.end_reason}};
 }
 
 }  // namespace itaku::gateway

@@ -11,7 +11,15 @@
 
 namespace itaku::gateway {
 
+nlohmann::json ToJson(const contracts::Contractor& contractor);
+nlohmann::json ToJson(const contracts::ContractorCertificate& certificate);
+nlohmann::json ToJson(const contracts::SftpEndpointRecord& endpoint);  // never the key itself
+nlohmann::json ToJson(const contracts::Nda& nda);
+nlohmann::json ToJson(const contracts::ContractProfile& profile);
 nlohmann::json ToJson(const contracts::DeliveryRecord& delivery);
+nlohmann::json ToJson(const contracts::MediaRecord& medium);
+nlohmann::json ToJson(const contracts::StaffMember& staff);
+nlohmann::json ToJson(const contracts::SpecialRequest& special);
 nlohmann::json ToJson(const std::vector<contracts::DeliveryAttempt>& attempts);
 
 }  // namespace itaku::gateway

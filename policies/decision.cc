@@ -1,18 +1,10 @@
 #include "policies/decision.h"
+#include "contracts/base/strings.h"
 
 #include <algorithm>
 
 namespace itaku::policies {
 namespace {
-
-std::string Join(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const auto& p : parts) {
-    if (!out.empty()) out += ", ";
-    out += p;
-  }
-  return out;
-}
 
 }  // namespace
 

@@ -6,20 +6,12 @@
 
 #include "contracts/base/date.h"
 #include "policies/catalog.h"
+#include "contracts/base/strings.h"
 
 namespace itaku::policies {
 namespace {
 
 const std::set<std::string> kTransports = {"media", "sftp", "portal", "paper"};
-
-std::string Join(const std::vector<std::string>& parts, const char* sep) {
-  std::string out;
-  for (const auto& p : parts) {
-    if (!out.empty()) out += sep;
-    out += p;
-  }
-  return out;
-}
 
 // Masks that only make sense on one kind of value.
 Status CheckMaskFits(const std::string& field, Mask mask) {

@@ -1,0 +1,494 @@
+// Contractors (委託先): registration, certificates, the SFTP endpoint and its
+// host-key pin, status, and the probe.
+#include "gateway/commands.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "contracts/base/files.h"
+#include "contracts/base/layout.h"
+#include "contracts/base/strings.h"
+#include "contracts/profile_toml.h"
+#include "gateway/detail/command_util.h"
+#include "gateway/records_json.h"
+#include "policies/catalog.h"
+#include "policies/profile_rules.h"
+#include "transports/certificate.h"
+#include "transports/sftp_transport.h"
+#include "transports/ssh_key.h"
+
+namespace itaku::gateway {
+namespace fs = std::filesystem;
+using contracts::ContractorStatus;
+using Json = nlohmann::json;
+namespace {
+
+// Reads and judges a contractor's certificate: expired, weak or not a
+// certificate at all is refused with the reason.
+Result<contracts::ContractorCertificate> ReadCertificate(Context& ctx, const std::string& id,
+                                                         const std::string& file,
+                                                         const std::string& use) {
+  using R = Result<contracts::ContractorCertificate>;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return R::Error("contractor " + id + ": cannot read certificate " + file);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto info = transports::InspectCertificate(buf.str(), ctx.clock->Now());
+  if (!info.ok()) return R::Error("contractor " + id + ": " + file + ": " + info.message());
+  contracts::ContractorCertificate c;
+  c.contractor_id = id;
+  c.use = use;
+  c.pem = buf.str();
+  c.fingerprint = info->fingerprint;
+  c.subject = info->subject;
+  c.not_after = info->not_after;
+  c.registered_by = ctx.actor;
+  c.registered_at = ctx.clock->NowUtc();
+  return c;
+}
+
+// The certificate named by --cert, when one is.
+Result<std::optional<contracts::ContractorCertificate>> ReadOptionalCertificate(
+    Context& ctx, const std::string& id, const std::string& file,
+    const std::string& use = "package") {
+  if (file.empty()) return std::optional<contracts::ContractorCertificate>();
+  auto read = ReadCertificate(ctx, id, file, use);
+  if (!read.ok()) return read.status();
+  if (use == "portal") {
+    // One certificate, one contractor: the fingerprint is the identity.
+    auto owner = ctx.store->FindContractorByCertificate(read->fingerprint, "portal");
+    if (!owner.ok()) return owner.status();
+    if (owner.value() && *owner.value() != id) {
+      return Result<std::optional<contracts::ContractorCertificate>>::Error(
+          "contractor " + id + ": portal certificate " + read->fingerprint +
+          " is already registered for contractor " + *owner.value());
+    }
+  }
+  return std::optional<contracts::ContractorCertificate>(std::move(read).value());
+}
+
+Status StoreCertificate(Context& ctx, const contracts::ContractorCertificate& c) {
+  if (Status s = ctx.store->PutContractorCertificate(c); !s.ok()) return s;
+  return ctx.audit->Append(ctx.actor, "contractor.certificate", "contractor:" + c.contractor_id,
+                           ToJson(c));
+}
+
+Output WithCertificate(Json j, std::string text,
+                       const std::optional<contracts::ContractorCertificate>& cert) {
+  if (cert) {
+    j["certificate"] = ToJson(*cert);
+    text += "\ncertificate " + cert->fingerprint + " (" + cert->subject + ", valid until " +
+            cert->not_after + ")";
+  }
+  return Output{j, text};
+}
+
+bool WantsSftpChange(const ContractorArgs& a) {
+  return !a.sftp_url.empty() || !a.host_key.empty() || !a.key_file.empty() ||
+         !a.key_passphrase_env.empty() || !a.key_passphrase_file.empty();
+}
+
+// "SHA256:" + 43 base64 characters (OpenSSH drops the padding; a trailing
+// '=' is accepted and dropped).
+Result<std::string> ParseHostKeyPin(const std::string& id, std::string pin) {
+  while (!pin.empty() && pin.back() == '=') pin.pop_back();
+  const bool shaped = pin.rfind("SHA256:", 0) == 0 && pin.size() == 7 + 43 &&
+                      pin.find_first_not_of(
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                          "0123456789+/",
+                          7) == std::string::npos;
+  if (!shaped) {
+    return Result<std::string>::Error("contractor " + id +
+                                      ": --host-key must read SHA256:<43 base64 characters>, as "
+                                      "ssh-keygen -lf or itaku contractor probe prints it");
+  }
+  return pin;
+}
+
+// Writes `data` as `path`, readable by the owner only from the first byte,
+// through a temporary name.
+Status WritePrivateFile(const fs::path& path, const std::string& data) {
+  const fs::path temp = path.string() + ".new";
+  ::unlink(temp.c_str());
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::Error("cannot write " + temp.string() + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  const bool ok = done == data.size() && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
+    ::unlink(temp.c_str());
+    return Status::Error("cannot write " + path.string());
+  }
+  return Status::Ok();
+}
+
+// What `contractor add|update --sftp/--host-key/--key/...` asks for, checked
+// and ready to store; the key's text is copied only when everything holds.
+struct SftpChange {
+  contracts::SftpEndpointRecord record;
+  std::string key_text;  // the new private key; empty when unchanged
+  transports::SshKeyInfo key;
+  bool pin_dropped = false;  // the server moved and no new pin was given
+};
+
+Result<SftpChange> PrepareSftp(Context& ctx, const ContractorArgs& a,
+                               const std::optional<contracts::SftpEndpointRecord>& existing) {
+  using R = Result<SftpChange>;
+  const std::string who = "contractor " + a.id + ": ";
+  SftpChange change;
+  contracts::SftpEndpointRecord& r = change.record;
+  if (existing) r = *existing;
+  r.contractor_id = a.id;
+  r.registered_by = ctx.actor;
+  r.registered_at = ctx.clock->NowUtc();
+  if (!existing && (a.sftp_url.empty() || a.key_file.empty())) {
+    return R::Error(who + "an SFTP server needs --sftp URL and --key FILE");
+  }
+  if (!a.sftp_url.empty()) {
+    auto parsed = transports::ParseSftpUrl(a.sftp_url);
+    if (!parsed.ok()) return R::Error(who + parsed.message());
+    if (existing) {
+      auto before = transports::ParseSftpUrl(existing->url);
+      change.pin_dropped =
+          !before.ok() || before->host != parsed->host || before->port != parsed->port;
+    }
+    r.url = a.sftp_url;
+  }
+  if (!a.host_key.empty()) {
+    auto pin = ParseHostKeyPin(a.id, a.host_key);
+    if (!pin.ok()) return pin.status();
+    r.host_key = pin.value();
+    change.pin_dropped = false;
+  } else if (change.pin_dropped) {
+    r.host_key.clear();
+  }
+  if (!a.key_passphrase_env.empty() && !a.key_passphrase_file.empty()) {
+    return R::Error(who + "give --key-passphrase-env or --key-passphrase-file, not both");
+  }
+  if (!a.key_passphrase_env.empty()) r.passphrase_source = "env:" + a.key_passphrase_env;
+  if (!a.key_passphrase_file.empty()) {
+    r.passphrase_source = "file:" + fs::absolute(a.key_passphrase_file).string();
+  }
+  const bool passphrase_named = !a.key_passphrase_env.empty() || !a.key_passphrase_file.empty();
+
+  // The key is judged now, with its passphrase when one is named and
+  // reachable, so that a weak or unusable key never gets registered.
+  std::string key_text;
+  if (!a.key_file.empty()) {
+    std::ifstream in(a.key_file, std::ios::binary);
+    if (!in) return R::Error(who + "cannot read private key " + a.key_file);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    key_text = buf.str();
+  } else if (!r.key_path.empty()) {
+    std::ifstream in(r.key_path, std::ios::binary);
+    if (!in) return R::Error(who + "cannot read the registered key " + r.key_path);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    key_text = buf.str();
+  }
+  // A variable may be set only where deliveries run: unset here is no error.
+  std::string passphrase;
+  const bool from_env = r.passphrase_source.rfind("env:", 0) == 0;
+  if (auto read = ReadKeyPassphrase(r.passphrase_source); read.ok()) {
+    passphrase = std::move(read).value();
+  } else if (!from_env) {
+    return R::Error(who + read.message());
+  }
+  const std::string key_name = a.key_file.empty() ? r.key_path : a.key_file;
+  auto info = transports::InspectPrivateKey(key_text, passphrase);
+  if (!info.ok() && passphrase.empty() && from_env) {
+    return R::Error(who + key_name + " is a PEM key protected by a passphrase, and " +
+                    r.passphrase_source.substr(4) + " is not set here, so it cannot be checked");
+  }
+  if (!info.ok()) return R::Error(who + key_name + ": " + info.message());
+  if (info->encrypted && r.passphrase_source.empty()) {
+    return R::Error(who + key_name +
+                    " is protected by a passphrase: say where it comes from with "
+                    "--key-passphrase-env NAME or --key-passphrase-file PATH");
+  }
+  // A new key without a passphrase needs no source; an old one would only
+  // make deliveries wait for a variable nobody sets any more.
+  if (!info->encrypted && !a.key_file.empty() && !passphrase_named) r.passphrase_source.clear();
+  change.key = info.value();
+  if (!a.key_file.empty()) {
+    change.key_text = std::move(key_text);
+    r.key_path = StoreLayout(ctx.db_path).Keys() + "/" + a.id + ".key";
+  }
+  return change;
+}
+
+// Copies the key (if new) and stores the endpoint; inside the caller's
+// transaction.
+Status StoreSftp(Context& ctx, const SftpChange& change) {
+  if (!change.key_text.empty()) {
+    const fs::path dir = fs::path(change.record.key_path).parent_path();
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+    if (Status w = WritePrivateFile(change.record.key_path, change.key_text); !w.ok()) return w;
+  }
+  if (Status s = ctx.store->PutSftpEndpoint(change.record); !s.ok()) return s;
+  Json details = ToJson(change.record);
+  details["client_key"] = {{"type", change.key.type},
+                           {"bits", change.key.bits},
+                           {"fingerprint", change.key.fingerprint},
+                           {"replaced", !change.key_text.empty()}};
+  return ctx.audit->Append(ctx.actor, "contractor.sftp",
+                           "contractor:" + change.record.contractor_id, details);
+}
+
+std::string SftpText(const SftpChange& c) {
+  std::string text =
+      "\nSFTP server " + c.record.url + "\nhost key: " +
+      (c.record.host_key.empty()
+           ? std::string(c.pin_dropped ? "pin dropped (the server changed); " : "not pinned; ") +
+                 "no delivery until pinned (itaku contractor probe " + c.record.contractor_id + ")"
+           : "pinned " + c.record.host_key) +
+      "\nclient key: " + c.key.type + " " + std::to_string(c.key.bits) + " bits" +
+      (c.key.fingerprint.empty() ? "" : " " + c.key.fingerprint) +
+      (c.key.encrypted ? ", passphrase from " + c.record.passphrase_source : "");
+  return text;
+}
+
+void AddPortalCertificate(Output& out,
+                          const std::optional<contracts::ContractorCertificate>& cert) {
+  if (!cert) return;
+  out.json["portal_certificate"] = ToJson(*cert);
+  out.text += "\nportal certificate " + cert->fingerprint + " (" + cert->subject +
+              ", valid until " + cert->not_after + ")";
+}
+
+}  // namespace
+
+Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
+  if (a.id.empty() || a.id.find_first_of(" /\\:") != std::string::npos) {
+    return Result<Output>::Error(
+        "contractor id must be non-empty without spaces, slashes or colons");
+  }
+  if (a.name.empty()) return Result<Output>::Error("contractor " + a.id + ": --name is required");
+  contracts::Contractor c;
+  c.id = a.id;
+  c.name = a.name;
+  c.email = a.email;
+  c.created_at = ctx.clock->NowUtc();
+  auto read = ReadOptionalCertificate(ctx, a.id, a.cert_file);
+  if (!read.ok()) return read.status();
+  const std::optional<contracts::ContractorCertificate>& cert = read.value();
+  auto read_portal = ReadOptionalCertificate(ctx, a.id, a.portal_cert_file, "portal");
+  if (!read_portal.ok()) return read_portal.status();
+  const std::optional<contracts::ContractorCertificate>& portal_cert = read_portal.value();
+  std::optional<SftpChange> sftp;
+  if (WantsSftpChange(a)) {
+    auto prepared = PrepareSftp(ctx, a, std::nullopt);
+    if (!prepared.ok()) return prepared.status();
+    sftp = std::move(prepared).value();
+  }
+  Status s = ctx.store->Transaction([&]() -> Status {
+    if (Status add = ctx.store->AddContractor(c); !add.ok()) return add;
+    if (Status au =
+            ctx.audit->Append(ctx.actor, "contractor.add", "contractor:" + c.id, ToJson(c));
+        !au.ok())
+      return au;
+    if (cert) {
+      if (Status st = StoreCertificate(ctx, *cert); !st.ok()) return st;
+    }
+    if (portal_cert) {
+      if (Status st = StoreCertificate(ctx, *portal_cert); !st.ok()) return st;
+    }
+    return sftp ? StoreSftp(ctx, *sftp) : Status::Ok();
+  });
+  if (!s.ok()) return s;
+  Output out = WithCertificate(ToJson(c),
+                               "added contractor " + c.id + " (" + c.name + "), active", cert);
+  AddPortalCertificate(out, portal_cert);
+  if (sftp) {
+    out.json["sftp"] = ToJson(sftp->record);
+    out.text += SftpText(*sftp);
+  }
+  return out;
+}
+
+Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& a) {
+  auto c = RequireContractor(ctx, a.id);
+  if (!c.ok()) return c.status();
+  auto read = ReadOptionalCertificate(ctx, a.id, a.cert_file);
+  if (!read.ok()) return read.status();
+  const std::optional<contracts::ContractorCertificate>& cert = read.value();
+  auto read_portal = ReadOptionalCertificate(ctx, a.id, a.portal_cert_file, "portal");
+  if (!read_portal.ok()) return read_portal.status();
+  const std::optional<contracts::ContractorCertificate>& portal_cert = read_portal.value();
+  if (!cert && !portal_cert && a.name.empty() && a.email.empty() && !WantsSftpChange(a)) {
+    return Result<Output>::Error("contractor update " + a.id + ": nothing to change");
+  }
+  std::optional<SftpChange> sftp;
+  if (WantsSftpChange(a)) {
+    auto existing = ctx.store->FindSftpEndpoint(a.id);
+    if (!existing.ok()) return existing.status();
+    auto prepared = PrepareSftp(ctx, a, existing.value());
+    if (!prepared.ok()) return prepared.status();
+    sftp = std::move(prepared).value();
+  }
+  contracts::Contractor updated = c.value();
+  if (!a.name.empty()) updated.name = a.name;
+  if (!a.email.empty()) updated.email = a.email;
+  Status s = ctx.store->Transaction([&]() -> Status {
+    if (!a.name.empty() || !a.email.empty()) {
+      if (Status u = ctx.store->UpdateContractor(updated); !u.ok()) return u;
+      if (Status au = ctx.audit->Append(ctx.actor, "contractor.update", "contractor:" + a.id,
+                                        ToJson(updated));
+          !au.ok())
+        return au;
+    }
+    if (cert) {
+      if (Status st = StoreCertificate(ctx, *cert); !st.ok()) return st;
+    }
+    if (portal_cert) {
+      if (Status st = StoreCertificate(ctx, *portal_cert); !st.ok()) return st;
+    }
+    return sftp ? StoreSftp(ctx, *sftp) : Status::Ok();
+  });
+  if (!s.ok()) return s;
+  Output out = WithCertificate(ToJson(updated), "updated contractor " + a.id, cert);
+  AddPortalCertificate(out, portal_cert);
+  if (sftp) {
+    out.json["sftp"] = ToJson(sftp->record);
+    out.text += SftpText(*sftp);
+  }
+  return out;
+}
+
+Result<Output> ContractorList(Context& ctx) {
+  auto list = ctx.store->ListContractors();
+  if (!list.ok()) return list.status();
+  Output out;
+  out.json = Json::array();
+  for (const auto& c : list.value()) {
+    out.json.push_back(ToJson(c));
+    out.text += c.id + "\t" + std::string(contracts::ToString(c.status)) + "\t" + c.name + "\t" +
+                c.email + "\n";
+  }
+  if (out.text.empty()) out.text = "no contractors registered";
+  if (out.text.back() == '\n') out.text.pop_back();
+  return out;
+}
+
+Result<Output> ContractorShow(Context& ctx, const std::string& id) {
+  auto c = RequireContractor(ctx, id);
+  if (!c.ok()) return c.status();
+  auto ndas = ctx.store->ListNdas(id);
+  if (!ndas.ok()) return ndas.status();
+  Output out;
+  out.json = ToJson(c.value());
+  out.json["ndas"] = Json::array();
+  auto cert = ctx.store->FindContractorCertificate(id, "package");
+  if (!cert.ok()) return cert.status();
+  out.json["certificate"] = cert.value() ? ToJson(*cert.value()) : Json();
+  std::ostringstream text;
+  text << c->id << ": " << c->name << "\nstatus: " << contracts::ToString(c->status)
+       << "\nemail: " << c->email << "\nregistered: " << c->created_at << "\ncertificate: "
+       << (cert.value()
+               ? cert.value()->fingerprint + " (valid until " + cert.value()->not_after + ")"
+               : std::string("none"))
+       << "\nSFTP: ";
+  auto sftp = ctx.store->FindSftpEndpoint(id);
+  if (!sftp.ok()) return sftp.status();
+  out.json["sftp"] = sftp.value() ? ToJson(*sftp.value()) : Json();
+  if (sftp.value()) {
+    text << sftp.value()->url << ", host key "
+         << (sftp.value()->host_key.empty() ? "not pinned (no delivery)" : sftp.value()->host_key);
+  } else {
+    text << "none";
+  }
+  text << "\nNDAs:";
+  if (ndas->empty()) text << " none";
+  for (const auto& n : ndas.value()) {
+    out.json["ndas"].push_back(ToJson(n));
+    text << "\n  #" << n.id << " in force " << FormatDate(n.in_force_from) << " to "
+         << FormatDate(n.in_force_until) << ", signed " << FormatDate(n.signed_on);
+  }
+  out.text = text.str();
+  return out;
+}
+
+Result<Output> ContractorSetStatus(Context& ctx, const std::string& id, const std::string& status,
+                                   const std::string& reason) {
+  auto parsed = contracts::ParseContractorStatus(status);
+  if (!parsed) return Result<Output>::Error("unknown contractor status " + status);
+  auto c = RequireContractor(ctx, id);
+  if (!c.ok()) return c.status();
+  Status s = ctx.store->Transaction([&]() -> Status {
+    if (Status st = ctx.store->SetContractorStatus(id, *parsed); !st.ok()) return st;
+    return ctx.audit->Append(ctx.actor, "contractor.status", "contractor:" + id,
+                             {{"from", std::string(contracts::ToString(c->status))},
+                              {"to", status},
+                              {"reason", reason}});
+  });
+  if (!s.ok()) return s;
+  return Output{{{"id", id}, {"status", status}}, "contractor " + id + " is now " + status};
+}
+
+Result<Output> ContractorProbe(Context& ctx, const std::string& id) {
+  auto c = RequireContractor(ctx, id);
+  if (!c.ok()) return c.status();
+  auto found = ctx.store->FindSftpEndpoint(id);
+  if (!found.ok()) return found.status();
+  if (!found.value()) {
+    return Result<Output>::Error("contractor " + id +
+                                 " has no SFTP server registered (itaku contractor update " + id +
+                                 " --sftp URL --key FILE)");
+  }
+  const contracts::SftpEndpointRecord& r = *found.value();
+  auto endpoint = transports::ParseSftpUrl(r.url);
+  if (!endpoint.ok()) return Result<Output>::Error("contractor " + id + ": " + endpoint.message());
+  const std::string where = endpoint->host + ":" + std::to_string(endpoint->port);
+  auto seen = transports::ProbeHostKey(endpoint.value(), transports::SftpTimeouts{});
+  if (!seen.ok()) {
+    return Result<Output>::Error("contractor " + id + ": " + seen.message());
+  }
+  const std::string& fingerprint = seen.value();
+  const std::string verdict = r.host_key.empty()          ? "not pinned"
+                              : r.host_key == fingerprint ? "matches"
+                                                          : "does not match";
+  Json j = {{"contractor", id},
+            {"server", where},
+            {"host_key", fingerprint},
+            {"pinned", r.host_key.empty() ? Json() : Json(r.host_key)},
+            {"verdict", verdict}};
+  if (Status a = ctx.audit->Append(ctx.actor, "contractor.probe", "contractor:" + id, j); !a.ok()) {
+    return a;
+  }
+  if (verdict == "does not match") {
+    return Result<Output>::Error("contractor " + id + ": host key of " + where + " is " +
+                                 fingerprint + ", which does not match the pinned " + r.host_key +
+                                 "; nothing will be delivered there");
+  }
+  std::string text = "host key of " + where + ": " + fingerprint + "\n";
+  if (verdict == "matches") {
+    text += "matches the pinned key";
+  } else {
+    text +=
+        "no key is pinned, so nothing will be delivered. Check this fingerprint with the "
+        "contractor's IT person (ssh-keygen -lf on the server's host key), then pin it:\n"
+        "  itaku contractor update " +
+        id + " --host-key " + fingerprint;
+  }
+  return Output{j, text};
+}
+
+}  // namespace itaku::gateway

@@ -1,0 +1,161 @@
+#include "gateway/detail/request_mail.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <streambuf>
+#include <thread>
+
+#include "contracts/base/layout.h"
+#include "policies/csv.h"
+#include "policies/projector.h"
+
+namespace itaku::gateway {
+namespace {
+
+class RecordPicker : public std::streambuf {
+ public:
+  explicit RecordPicker(std::string subscriber_id) : key_(std::move(subscriber_id)) {}
+  const std::string& picked() const { return picked_; }
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (ch == traits_type::eof()) return traits_type::not_eof(ch);
+    const char c = traits_type::to_char_type(ch);
+    if (c == '"') quoted_ = !quoted_;
+    current_.push_back(c);
+    if (c == '\n' && !quoted_) {
+      std::string_view line(current_);
+      if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.remove_prefix(3);
+      if (line.size() > key_.size() && line.compare(0, key_.size(), key_) == 0 &&
+          line[key_.size()] == ',') {
+        picked_.assign(line);
+      }
+      current_.clear();
+    }
+    return ch;
+  }
+
+ private:
+  const std::string key_;
+  std::string current_;
+  std::string picked_;
+  bool quoted_ = false;
+};
+
+}  // namespace
+
+Result<MailSetup> ResolveMail(Context& ctx, const MailConfig& config) {
+  using R = Result<MailSetup>;
+  MailSetup m;
+  const StoreLayout layout(ctx.db_path);
+  m.templates_dir = layout.Templates();
+  m.letters_dir = config.letters_dir.empty() ? layout.Letters() : config.letters_dir;
+  std::string url = config.smtp_url;
+  if (url.empty()) {
+    if (const char* env = std::getenv("ITAKU_SMTP"); env && *env) url = env;
+  }
+  std::string from, from_name, ca_file, password_env = "ITAKU_SMTP_PASSWORD";
+  bool require_tls = false;
+  if (!config.config_file.empty()) {
+    toml::table table;
+    try {
+      table = toml::parse_file(config.config_file);
+    } catch (const toml::parse_error& e) {
+      return R::Error(config.config_file + ":" + std::to_string(e.source().begin.line) + ": " +
+                      std::string(e.description()));
+    }
+    if (const toml::table* smtp = table["smtp"].as_table()) {
+      if (url.empty()) url = (*smtp)["url"].value_or(std::string());
+      from = (*smtp)["from"].value_or(std::string());
+      from_name = (*smtp)["from_name"].value_or(std::string());
+      ca_file = (*smtp)["ca_file"].value_or(std::string());
+      password_env = (*smtp)["password_env"].value_or(password_env);
+      require_tls = (*smtp)["require_tls"].value_or(false);
+    }
+    if (const toml::table* req = table["requests"].as_table()) {
+      m.operator_name = (*req)["operator_name"].value_or(m.operator_name);
+      m.templates_dir = (*req)["templates"].value_or(m.templates_dir);
+    }
+  }
+  if (from.empty()) {
+    if (const char* env = std::getenv("ITAKU_SMTP_FROM"); env && *env) from = env;
+  }
+  if (url.empty()) return m;
+  auto settings = transports::ParseSmtpUrl(url);
+  if (!settings.ok()) return settings.status();
+  SmtpSettings s = std::move(settings).value();
+  s.from = from.empty() ? "privacy@localhost" : from;
+  s.from_name = from_name.empty() ? m.operator_name : from_name;
+  s.ca_file = ca_file;
+  s.require_tls = s.require_tls || require_tls;
+  if (!s.user.empty()) {
+    const char* pw = std::getenv(password_env.c_str());
+    if (pw == nullptr || *pw == '\0') {
+      return R::Error("SMTP user " + s.user + " is configured but " + password_env +
+                      " holds no password");
+    }
+    s.password = pw;
+  }
+  m.smtp = s;
+  return m;
+}
+
+Result<std::string> SendWithRetries(const SmtpSettings& smtp, const MailMessage& message,
+                                    const MailConfig& config) {
+  Result<std::string> sent = Result<std::string>::Error("not sent");
+  for (int attempt = 1; attempt <= std::max(1, config.send_attempts); ++attempt) {
+    sent = transports::SendMail(smtp, message);
+    if (sent.ok()) return sent;
+    if (attempt < config.send_attempts) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(
+          config.retry_wait_s * static_cast<double>(1 << std::min(attempt - 1, 10))));
+    }
+  }
+  return sent;
+}
+
+// ---- The subscriber's contact details, from an export ---------------------------
+
+// Keeps, of the CSV written through it, only the records whose first field
+// is `subscriber_id`; everything else is dropped as it streams by.
+Result<std::optional<Contact>> FindContact(const std::string& export_path,
+                                           const std::string& subscriber_id) {
+  std::ifstream in(export_path, std::ios::binary);
+  if (!in) return Result<std::optional<Contact>>::Error("cannot read " + export_path);
+  // Only the columns the export has: the projector refuses a missing one.
+  static const std::vector<std::string> kWanted = {"name", "postal_code", "address", "email"};
+  std::vector<std::string> fields = {"subscriber_id"};
+  auto columns = policies::ExportColumns(export_path);
+  if (!columns.ok()) return columns.status();
+  for (const auto& f : kWanted) {
+    if (std::find(columns->begin(), columns->end(), f) != columns->end()) fields.push_back(f);
+  }
+  policies::ProjectionSpec spec;
+  spec.fields = fields;
+  RecordPicker picker(subscriber_id);
+  std::ostream out(&picker);
+  auto summary =
+      policies::Project(spec, in, export_path, &out, [](std::string_view) { return Status::Ok(); });
+  if (!summary.ok()) return summary.status();
+  if (picker.picked().empty()) return std::optional<Contact>();
+  std::istringstream row(picker.picked());
+  policies::CsvReader reader(row, export_path);
+  auto got = reader.Next();
+  if (!got.ok()) return got.status();
+  Contact c;
+  const auto& values = reader.fields();
+  for (size_t i = 1; i < fields.size() && i < values.size(); ++i) {
+    const std::string v(values[i]);
+    if (fields[i] == "name") c.name = v;
+    if (fields[i] == "postal_code") c.postal_code = v;
+    if (fields[i] == "address") c.address = v;
+    if (fields[i] == "email") c.email = v;
+  }
+  return std::optional<Contact>(c);
+}
+
+}  // namespace itaku::gateway

@@ -1,0 +1,222 @@
+// The store itself, NDAs (機密保持契約), contract profiles and the audit check.
+#include "gateway/commands.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "contracts/base/files.h"
+#include "contracts/base/layout.h"
+#include "contracts/base/strings.h"
+#include "contracts/profile_toml.h"
+#include "gateway/detail/command_util.h"
+#include "gateway/records_json.h"
+#include "policies/catalog.h"
+#include "policies/profile_rules.h"
+#include "transports/certificate.h"
+#include "transports/sftp_transport.h"
+#include "transports/ssh_key.h"
+
+namespace itaku::gateway {
+namespace fs = std::filesystem;
+using contracts::ContractorStatus;
+using Json = nlohmann::json;
+
+Result<Output> Init(Context& ctx) {
+  auto key = ctx.store->GetMeta("pseudonym_key");
+  if (!key.ok()) return key.status();
+  bool created = false;
+  if (!key.value()) {
+    auto secret = RandomHex32();
+    if (!secret.ok()) return secret.status();
+    Status s = ctx.store->Transaction([&]() -> Status {
+      if (Status m = ctx.store->SetMeta("pseudonym_key", secret.value()); !m.ok()) return m;
+      return ctx.audit->Append(ctx.actor, "store.init", "store",
+                               {{"schema_version", contracts::Store::kSchemaVersion}});
+    });
+    if (!s.ok()) return s;
+    created = true;
+  }
+  Output out;
+  out.json = {{"db", ctx.db_path},
+              {"schema_version", contracts::Store::kSchemaVersion},
+              {"created", created}};
+  out.text = (created ? "initialised store " : "store already initialised: ") + ctx.db_path +
+             " (schema version " + std::to_string(contracts::Store::kSchemaVersion) + ")";
+  return out;
+}
+
+Result<Output> NdaAdd(Context& ctx, const NdaArgs& a) {
+  auto c = RequireContractor(ctx, a.contractor);
+  if (!c.ok()) return c.status();
+  auto signed_on = ParseDateArg("--signed", a.signed_on);
+  if (!signed_on.ok()) return signed_on.status();
+  auto from = ParseDateArg("--from", a.from);
+  if (!from.ok()) return from.status();
+  auto until = ParseDateArg("--until", a.until);
+  if (!until.ok()) return until.status();
+  if (until.value() < from.value()) {
+    return Result<Output>::Error("NDA for " + a.contractor + ": --until " + a.until +
+                                 " is before --from " + a.from);
+  }
+  if (a.signatories.empty()) {
+    return Result<Output>::Error("NDA for " + a.contractor +
+                                 ": at least one --signatory is required");
+  }
+  if (a.document.empty() || !fs::is_regular_file(a.document)) {
+    return Result<Output>::Error("NDA for " + a.contractor + ": document " + a.document +
+                                 " is not a readable file");
+  }
+  auto sha = Sha256File(a.document);
+  if (!sha.ok()) return sha.status();
+
+  contracts::Nda n;
+  n.contractor_id = a.contractor;
+  n.signed_on = signed_on.value();
+  n.in_force_from = from.value();
+  n.in_force_until = until.value();
+  n.signatories = a.signatories;
+  n.document_sha256 = sha.value();
+  n.document_path = (fs::path(ctx.store->DocumentDir()) /
+                     (sha.value() + fs::path(a.document).extension().string()))
+                        .string();
+  n.registered_by = ctx.actor;
+  n.registered_at = ctx.clock->NowUtc();
+  if (Status cp = CopyFileAtomically(a.document, n.document_path); !cp.ok()) return cp;
+  Status s = ctx.store->Transaction([&]() -> Status {
+    auto id = ctx.store->AddNda(n);
+    if (!id.ok()) return id.status();
+    n.id = id.value();
+    // Signatories are the contractor's staff: kept in the registry, not
+    // repeated in the audit trail.
+    Json details = ToJson(n);
+    details.erase("signatories");
+    return ctx.audit->Append(ctx.actor, "nda.add", "nda:" + std::to_string(n.id), details);
+  });
+  if (!s.ok()) return s;
+  return Output{ToJson(n), "registered NDA #" + std::to_string(n.id) + " for " + a.contractor +
+                                ", in force " + a.from + " to " + a.until + ", document sha256 " +
+                                n.document_sha256};
+}
+
+Result<Output> NdaList(Context& ctx, const std::optional<std::string>& contractor,
+                       std::optional<int> within) {
+  auto ndas = ctx.store->ListNdas(contractor);
+  if (!ndas.ok()) return ndas.status();
+  const Date today = ctx.clock->Today();
+  Output out;
+  out.json = Json::array();
+  for (const auto& n : ndas.value()) {
+    const int days_left = DaysBetween(today, n.in_force_until);
+    if (within) {
+      // Expiry warnings: NDAs in force (or not yet started) ending soon.
+      if (days_left < 0 || days_left > *within) continue;
+    }
+    Json j = ToJson(n);
+    j["days_left"] = days_left;
+    const bool in_force = n.in_force_from <= today && today <= n.in_force_until;
+    j["in_force"] = in_force;
+    out.json.push_back(j);
+    out.text +=
+        "#" + std::to_string(n.id) + "\t" + n.contractor_id + "\t" + FormatDate(n.in_force_from) +
+        " to " + FormatDate(n.in_force_until) + "\t" +
+        (in_force ? "in force, " + std::to_string(days_left) + " days left"
+                  : (days_left < 0 ? std::string("ended") : std::string("not yet in force"))) +
+        "\n";
+  }
+  if (out.text.empty()) {
+    out.text = within ? "no NDA ends within " + std::to_string(*within) + " days" : "no NDAs";
+  } else {
+    out.text.pop_back();
+  }
+  return out;
+}
+
+Result<Output> ProfileImport(Context& ctx, const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Result<Output>::Error("cannot read profile " + file);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string name = fs::path(file).filename().string();
+  auto parsed = contracts::ParseProfileToml(buf.str(), name);
+  if (!parsed.ok()) return parsed.status();
+  contracts::ContractProfile p = std::move(parsed).value();
+  if (Status v = policies::ValidateProfile(p); !v.ok()) {
+    return Result<Output>::Error(name + ": profile " + p.id + " refused: " + v.message());
+  }
+  auto c = RequireContractor(ctx, p.contractor_id);
+  if (!c.ok())
+    return Result<Output>::Error(name + ": profile " + p.id + " refused: " + c.message());
+  p.imported_by = ctx.actor;
+  p.imported_at = ctx.clock->NowUtc();
+  bool created = false;
+  Status s = ctx.store->Transaction([&]() -> Status {
+    auto version = ctx.store->PutProfile(p, &created);
+    if (!version.ok()) return version.status();
+    p.version = version.value();
+    if (!created) return Status::Ok();
+    return ctx.audit->Append(ctx.actor, "profile.import",
+                             "profile:" + p.id + "@" + std::to_string(p.version), ToJson(p));
+  });
+  if (!s.ok()) return s;
+  Json j = ToJson(p);
+  j["created"] = created;
+  return Output{
+      j, created
+             ? "imported profile " + p.id + " version " + std::to_string(p.version) + " for " +
+                   p.contractor_id + " (purpose " + p.purpose + "; fields " + Join(p.fields) + ")"
+             : "profile " + p.id + " unchanged (version " + std::to_string(p.version) + ")"};
+}
+
+Result<Output> ProfileShow(Context& ctx, const std::string& id, std::optional<int> version) {
+  auto p = ctx.store->FindProfile(id, version);
+  if (!p.ok()) return p.status();
+  if (!p.value()) return Result<Output>::Error("unknown profile " + id);
+  const auto& pr = *p.value();
+  std::ostringstream text;
+  text << pr.id << " version " << pr.version << " for " << pr.contractor_id
+       << "\npurpose: " << pr.purpose << "\nfields: " << Join(pr.fields)
+       << "\ntransports: " << Join(pr.transports) << "\nvalid: " << FormatDate(pr.valid_from)
+       << " to " << FormatDate(pr.valid_until) << "\nretention: " << pr.retention_days
+       << " days\noutput: " << pr.output_format << ", " << pr.output_encoding;
+  for (const auto& [f, m] : pr.masks) text << "\nmask: " << f << " = " << m;
+  return Output{ToJson(pr), text.str()};
+}
+
+Result<Output> ProfileList(Context& ctx) {
+  auto list = ctx.store->ListProfiles();
+  if (!list.ok()) return list.status();
+  Output out;
+  out.json = Json::array();
+  for (const auto& p : list.value()) {
+    out.json.push_back(ToJson(p));
+    out.text += p.id + "\tv" + std::to_string(p.version) + "\t" + p.contractor_id + "\t" +
+                p.purpose + "\t" + FormatDate(p.valid_from) + " to " + FormatDate(p.valid_until) +
+                "\n";
+  }
+  if (out.text.empty()) {
+    out.text = "no profiles";
+  } else {
+    out.text.pop_back();
+  }
+  return out;
+}
+
+Result<Output> AuditVerify(Context& ctx) {
+  auto v = ctx.audit->Verify();
+  if (!v.ok()) return v.status();
+  if (!v->intact) return Result<Output>::Error("audit trail broken: " + v->problem);
+  return Output{{{"intact", true}, {"events", v->events}},
+                "audit trail intact: " + std::to_string(v->events) + " events"};
+}
+
+}  // namespace itaku::gateway
+

@@ -1,0 +1,225 @@
+// Special requests (policy 6(1) 特に申し入れ): a subscriber excluded from, or
+// fields withheld from or (with consent) added to, what a contractor gets.
+#include "gateway/requests.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <streambuf>
+#include <thread>
+
+#include "contracts/base/files.h"
+#include "contracts/base/layout.h"
+#include "contracts/base/strings.h"
+#include "gateway/detail/command_util.h"
+#include "gateway/detail/request_mail.h"
+#include "gateway/records_json.h"
+#include "gateway/notices.h"
+#include "policies/catalog.h"
+#include "policies/csv.h"
+#include "policies/request_rules.h"
+
+namespace itaku::gateway {
+namespace fs = std::filesystem;
+namespace {
+
+using Json = nlohmann::json;
+using contracts::CorrectiveRequest;
+using contracts::SpecialRequest;
+using policies::RequestStep;
+
+std::string SpecialLine(const SpecialRequest& s) {
+  std::string what = s.kind == "exclude" ? "exclude" : s.kind + " " + Join(s.fields);
+  return "#" + std::to_string(s.id) + "\t" + s.subscriber_id + "\t" +
+         (s.contractor_id.empty() ? "purpose " + s.purpose : "contractor " + s.contractor_id) +
+         "\t" + what + "\t" + FormatDate(s.valid_from) + " to " +
+         (s.valid_until ? FormatDate(*s.valid_until) : std::string("open")) +
+         (s.ended_at.empty() ? "" : "\tended " + s.ended_at + " by " + s.ended_by);
+}
+
+// ---- Corrective-action requests ------------------------------------------------
+
+}  // namespace
+
+Result<Output> SpecialAdd(Context& ctx, const SpecialArgs& a) {
+  using R = Result<Output>;
+  const std::string who = "special request for subscriber " + a.subscriber + ": ";
+  if (a.subscriber.empty()) return R::Error("special request: --subscriber is required");
+  if (a.contractor.empty() == a.purpose.empty()) {
+    return R::Error(who + "give exactly one of --contractor and --purpose");
+  }
+  const int kinds = (a.exclude ? 1 : 0) + (a.withhold.empty() ? 0 : 1) + (a.extend.empty() ? 0 : 1);
+  if (kinds != 1) return R::Error(who + "give exactly one of --exclude, --withhold and --extend");
+  if (!a.contractor.empty()) {
+    auto c = ctx.store->FindContractor(a.contractor);
+    if (!c.ok()) return c.status();
+    if (!c.value()) return R::Error(who + "unknown contractor " + a.contractor);
+  }
+  if (!a.purpose.empty() && policies::FindPurpose(a.purpose) == nullptr) {
+    return R::Error(who + "unknown purpose " + a.purpose + " (policy 2(3))");
+  }
+  SpecialRequest s;
+  s.subscriber_id = a.subscriber;
+  s.contractor_id = a.contractor;
+  s.purpose = a.purpose;
+  s.kind = a.exclude ? "exclude" : !a.withhold.empty() ? "withhold" : "extend";
+  s.fields = a.exclude ? std::vector<std::string>{} : !a.withhold.empty() ? a.withhold : a.extend;
+  for (const auto& f : s.fields) {
+    const policies::FieldInfo* info = policies::FindField(f);
+    if (info == nullptr || info->id != f) {
+      return R::Error(who + "unknown field " + f + " (not in the field catalog, policy 1)");
+    }
+    if (f == "subscriber_id") {
+      return R::Error(who + "subscriber_id identifies the record; use --exclude instead");
+    }
+  }
+  if (s.kind == "extend") {
+    auto role = ActorRole(ctx);
+    if (!role.ok()) return role.status();
+    if (role.value() != "privacy-officer") {
+      return R::Error(who + "only a privacy officer records an extension (" + ctx.actor + " is " +
+                      (role->empty() ? std::string("not registered staff") : *role) + ")");
+    }
+    if (a.purpose == "statistics") {
+      return R::Error(who + "statistics are sent pseudonymised; nothing can be added to them");
+    }
+    if (a.consent_file.empty()) {
+      return R::Error(who +
+                      "an extension needs the subscriber's consent on file: --consent FILE "
+                      "(policy 6(1))");
+    }
+    if (!fs::is_regular_file(a.consent_file)) {
+      return R::Error(who + "consent " + a.consent_file + " is not a readable file");
+    }
+    auto sha = Sha256File(a.consent_file);
+    if (!sha.ok()) return sha.status();
+    s.consent_sha256 = sha.value();
+    s.consent_path = (fs::path(ctx.store->DocumentDir()) /
+                      (sha.value() + fs::path(a.consent_file).extension().string()))
+                         .string();
+    if (Status cp = CopyFileAtomically(a.consent_file, s.consent_path); !cp.ok()) return cp;
+  } else if (!a.consent_file.empty()) {
+    return R::Error(who + "--consent goes with --extend only");
+  }
+  s.valid_from = ctx.clock->Today();
+  if (!a.from.empty()) {
+    auto d = ParseDate(a.from);
+    if (!d) return R::Error(who + "--from must be a date like 2026-04-01, got " + a.from);
+    s.valid_from = *d;
+  }
+  if (!a.until.empty()) {
+    s.valid_until = ParseDate(a.until);
+    if (!s.valid_until) return R::Error(who + "--until must be a date like 2027-03-31");
+    if (*s.valid_until < s.valid_from) return R::Error(who + "--until is before --from");
+  }
+  s.created_by = ctx.actor;
+  s.created_at = ctx.clock->NowUtc();
+  Status st = ctx.store->Transaction([&]() -> Status {
+    auto id = ctx.store->AddSpecialRequest(s);
+    if (!id.ok()) return id.status();
+    s.id = id.value();
+    Json details = ToJson(s);
+    return ctx.audit->Append(ctx.actor, "special.add", "special:" + std::to_string(s.id), details);
+  });
+  if (!st.ok()) return st;
+  return Output{ToJson(s), "special request " + SpecialLine(s)};
+}
+
+Result<Output> SpecialList(Context& ctx, const std::optional<std::string>& subscriber, bool all) {
+  auto list = ctx.store->ListSpecialRequests(subscriber, all);
+  if (!list.ok()) return list.status();
+  Output out{Json::array(), ""};
+  for (const auto& s : list.value()) {
+    out.json.push_back(ToJson(s));
+    out.text += SpecialLine(s) + "\n";
+  }
+  if (out.text.empty()) out.text = "no special requests\n";
+  out.text.pop_back();
+  return out;
+}
+
+Result<Output> SpecialEnd(Context& ctx, int64_t id, const std::string& reason) {
+  auto role = ActorRole(ctx);
+  if (!role.ok()) return role.status();
+  if (role.value() != "privacy-officer") {
+    return Result<Output>::Error(
+        "only a privacy officer ends a special request (" + ctx.actor + " is " +
+        (role->empty() ? std::string("not registered staff") : *role) + ")");
+  }
+  auto found = ctx.store->FindSpecialRequest(id);
+  if (!found.ok()) return found.status();
+  if (!found.value()) return Result<Output>::Error("unknown special request " + std::to_string(id));
+  SpecialRequest s = *found.value();
+  if (!s.ended_at.empty()) {
+    return Result<Output>::Error("special request " + std::to_string(id) + " already ended on " +
+                                 s.ended_at);
+  }
+  s.ended_by = ctx.actor;
+  s.ended_at = ctx.clock->NowUtc();
+  s.end_reason = reason;
+  Status st = ctx.store->Transaction([&]() -> Status {
+    if (Status u = ctx.store->UpdateSpecialRequest(s); !u.ok()) return u;
+    return ctx.audit->Append(ctx.actor, "special.end", "special:" + std::to_string(id),
+                             {{"subscriber", s.subscriber_id}, {"reason", reason}});
+  });
+  if (!st.ok()) return st;
+  return Output{ToJson(s), "ended special request " + SpecialLine(s)};
+}
+
+Result<SpecialShaping> ShapeBySpecialRequests(Context& ctx, const std::string& contractor,
+                                              const std::string& purpose,
+                                              const std::vector<std::string>& profile_fields) {
+  auto list = ctx.store->ListSpecialRequests(std::nullopt, false);
+  if (!list.ok()) return list.status();
+  const Date today = ctx.clock->Today();
+  auto sends = [&](const std::string& f) {
+    return std::find(profile_fields.begin(), profile_fields.end(), f) != profile_fields.end();
+  };
+  SpecialShaping shaping;
+  std::set<std::string> extra;
+  for (const SpecialRequest& s : list.value()) {
+    if (!policies::SpecialRequestApplies(s, contractor, purpose, today)) continue;
+    policies::SubscriberOverride& o = shaping.overrides[s.subscriber_id];
+    bool changes = false;
+    if (s.kind == "exclude") {
+      o.excluded = true;
+      changes = true;
+    }
+    for (const auto& f : s.fields) {
+      if (s.kind == "withhold") {
+        // Always handed on: it also cancels another request's extension of
+        // the same field (withholding wins in the projector).
+        o.withheld.insert(f);
+        changes = true;
+      }
+      // Statistics go out pseudonymised: no extension puts raw values next
+      // to them.
+      if (s.kind == "extend" && !sends(f) && purpose != "statistics") {
+        o.extended.insert(f);
+        extra.insert(f);
+        changes = true;
+      }
+    }
+    if (changes) o.sources.push_back(s.id);
+  }
+  // Drop subscribers nothing applies to, so the projector's map stays small.
+  for (auto it = shaping.overrides.begin(); it != shaping.overrides.end();) {
+    it = it->second.sources.empty() ? shaping.overrides.erase(it) : std::next(it);
+  }
+  // Catalog order for the extra columns, so the header is stable.
+  for (const auto& info : policies::Catalog()) {
+    if (extra.count(std::string(info.id))) shaping.extra_fields.emplace_back(info.id);
+  }
+  return shaping;
+}
+
+// ---- Corrective-action requests ------------------------------------------------
+
+}  // namespace itaku::gateway

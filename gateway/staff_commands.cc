@@ -1,0 +1,80 @@
+// Staff and their roles (operator, privacy officer, auditor).
+#include "gateway/requests.h"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <streambuf>
+#include <thread>
+
+#include "contracts/base/files.h"
+#include "contracts/base/layout.h"
+#include "contracts/base/strings.h"
+#include "gateway/detail/command_util.h"
+#include "gateway/detail/request_mail.h"
+#include "gateway/records_json.h"
+#include "gateway/notices.h"
+#include "policies/catalog.h"
+#include "policies/csv.h"
+#include "policies/request_rules.h"
+
+namespace itaku::gateway {
+namespace fs = std::filesystem;
+namespace {
+
+using Json = nlohmann::json;
+using contracts::CorrectiveRequest;
+using contracts::SpecialRequest;
+using policies::RequestStep;
+
+}  // namespace
+
+// ---- Staff ---------------------------------------------------------------------
+
+Result<Output> StaffAdd(Context& ctx, const std::string& name, const std::string& role) {
+  if (name.empty()) return Result<Output>::Error("staff name must not be empty");
+  if (!OneOf(role, kRoles)) {
+    return Result<Output>::Error("unknown role " + role +
+                                 " (operator, privacy-officer or auditor)");
+  }
+  contracts::StaffMember m{name, role, ctx.actor, ctx.clock->NowUtc()};
+  Status s = ctx.store->Transaction([&]() -> Status {
+    if (Status a = ctx.store->AddStaff(m); !a.ok()) return a;
+    return ctx.audit->Append(ctx.actor, "staff.add", "staff:" + name, ToJson(m));
+  });
+  if (!s.ok()) return s;
+  return Output{ToJson(m), "added " + name + " as " + role};
+}
+
+Result<Output> StaffList(Context& ctx) {
+  auto list = ctx.store->ListStaff();
+  if (!list.ok()) return list.status();
+  Output out{Json::array(), ""};
+  for (const auto& m : list.value()) {
+    out.json.push_back(ToJson(m));
+    out.text += m.name + "\t" + m.role + "\tadded " + m.added_at + " by " + m.added_by + "\n";
+  }
+  if (out.text.empty()) out.text = "no staff registered\n";
+  out.text.pop_back();
+  return out;
+}
+
+Result<Output> StaffRemove(Context& ctx, const std::string& name) {
+  Status s = ctx.store->Transaction([&]() -> Status {
+    if (Status r = ctx.store->RemoveStaff(name); !r.ok()) return r;
+    return ctx.audit->Append(ctx.actor, "staff.remove", "staff:" + name, Json::object());
+  });
+  if (!s.ok()) return s;
+  return Output{{{"name", name}, {"removed", true}}, "removed " + name};
+}
+
+// ---- Special requests ------------------------------------------------------------
+
+}  // namespace itaku::gateway
