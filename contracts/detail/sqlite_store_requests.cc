@@ -1,0 +1,387 @@
+// The SQLite store: staff, special requests and corrective-action requests.
+#include <Poco/Data/Statement.h>
+#include <Poco/Nullable.h>
+#include <Poco/Tuple.h>
+
+#include <nlohmann/json.hpp>
+
+#include "contracts/detail/sqlite_store.h"
+#include "contracts/detail/sqlite_util.h"
+
+namespace itaku::contracts::detail {
+
+// ---- Staff -----------------------------------------------------------------
+
+Status SqliteStore::AddStaff(const StaffMember& m) {
+  return RunTransaction("cannot add staff member " + m.name, [&]() -> Status {
+    int count = 0;
+    session_ << "SELECT COUNT(*) FROM staff WHERE name = ?", into(count), bind(m.name), now;
+    if (count > 0) return Status::Error("staff member " + m.name + " already exists");
+    session_ << "INSERT INTO staff (name, role, added_by, added_at) VALUES (?, ?, ?, ?)",
+        bind(m.name), bind(m.role), bind(m.added_by), bind(m.added_at), now;
+    return Status::Ok();
+  });
+}
+
+
+namespace {
+using StaffRow = Poco::Tuple<std::string, std::string, std::string, std::string>;
+StaffMember ToStaff(const StaffRow& r) {
+  return StaffMember{r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>()};
+}
+}  // namespace
+
+Result<std::optional<StaffMember>> SqliteStore::FindStaff(const std::string& name) {
+  using Found = Result<std::optional<StaffMember>>;
+  return Guard("cannot read staff member " + name, [&]() -> Found {
+    std::vector<StaffRow> rows;
+    session_ << "SELECT name, role, added_by, added_at FROM staff WHERE name = ?", into(rows),
+        bind(name), now;
+    if (rows.empty()) return std::optional<StaffMember>();
+    return std::optional<StaffMember>(ToStaff(rows.front()));
+  });
+}
+
+Result<std::vector<StaffMember>> SqliteStore::ListStaff() {
+  return Guard("cannot list staff", [&]() -> Result<std::vector<StaffMember>> {
+    std::vector<StaffRow> rows;
+    session_ << "SELECT name, role, added_by, added_at FROM staff ORDER BY name", into(rows), now;
+    std::vector<StaffMember> out;
+    for (const StaffRow& r : rows) out.push_back(ToStaff(r));
+    return out;
+  });
+}
+
+Status SqliteStore::RemoveStaff(const std::string& name) {
+  return RunTransaction("cannot remove staff member " + name, [&]() -> Status {
+    int count = 0;
+    session_ << "SELECT COUNT(*) FROM staff WHERE name = ?", into(count), bind(name), now;
+    if (count == 0) return Status::Error("unknown staff member " + name);
+    session_ << "DELETE FROM staff WHERE name = ?", bind(name), now;
+    return Status::Ok();
+  });
+}
+
+// ---- Special requests ------------------------------------------------------
+
+namespace {
+
+nlohmann::json OptionalBool(const std::optional<bool>& b) {
+  return b ? nlohmann::json(*b) : nlohmann::json();
+}
+
+std::optional<bool> ReadOptionalBool(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  return it->get<bool>();
+}
+
+std::string SpecialJson(const SpecialRequest& r) {
+  return nlohmann::json{{"subscriber_id", r.subscriber_id},
+                        {"contractor_id", r.contractor_id},
+                        {"purpose", r.purpose},
+                        {"kind", r.kind},
+                        {"fields", r.fields},
+                        {"consent_sha256", r.consent_sha256},
+                        {"consent_path", r.consent_path},
+                        {"valid_from", FormatDate(r.valid_from)},
+                        {"valid_until", r.valid_until ? FormatDate(*r.valid_until) : std::string()},
+                        {"created_by", r.created_by},
+                        {"created_at", r.created_at},
+                        {"ended_by", r.ended_by},
+                        {"ended_at", r.ended_at},
+                        {"end_reason", r.end_reason}}
+      .dump();
+}
+
+Result<SpecialRequest> ToSpecial(int64_t id, const std::string& text) {
+  const std::string what = "special request " + std::to_string(id) + ": stored record is damaged";
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    SpecialRequest r;
+    r.id = id;
+    r.subscriber_id = j.at("subscriber_id").get<std::string>();
+    r.contractor_id = j.at("contractor_id").get<std::string>();
+    r.purpose = j.at("purpose").get<std::string>();
+    r.kind = j.at("kind").get<std::string>();
+    r.fields = j.at("fields").get<std::vector<std::string>>();
+    r.consent_sha256 = j.at("consent_sha256").get<std::string>();
+    r.consent_path = j.at("consent_path").get<std::string>();
+    std::optional<Date> from = ParseDate(j.at("valid_from").get<std::string>());
+    if (!from) return Result<SpecialRequest>::Error(what);
+    r.valid_from = *from;
+    const std::string until = j.at("valid_until").get<std::string>();
+    if (!until.empty()) {
+      r.valid_until = ParseDate(until);
+      if (!r.valid_until) return Result<SpecialRequest>::Error(what);
+    }
+    r.created_by = j.at("created_by").get<std::string>();
+    r.created_at = j.at("created_at").get<std::string>();
+    r.ended_by = j.at("ended_by").get<std::string>();
+    r.ended_at = j.at("ended_at").get<std::string>();
+    r.end_reason = j.at("end_reason").get<std::string>();
+    return r;
+  } catch (const nlohmann::json::exception&) {
+    return Result<SpecialRequest>::Error(what);
+  }
+}
+
+}  // namespace
+
+Result<int64_t> SqliteStore::AddSpecialRequest(const SpecialRequest& r) {
+  int64_t id = 0;
+  Status status = RunTransaction(
+      "cannot add special request for subscriber " + r.subscriber_id, [&]() -> Status {
+        if (!r.contractor_id.empty() && !ContractorExists(r.contractor_id)) {
+          return Status::Error("unknown contractor " + r.contractor_id);
+        }
+        session_ << "INSERT INTO special_request (subscriber_id, contractor_id, purpose,"
+                    " ended_at, details) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            into(id), bind(r.subscriber_id), bind(r.contractor_id), bind(r.purpose),
+            bind(r.ended_at), bind(SpecialJson(r)), now;
+        return Status::Ok();
+      });
+  if (!status.ok()) return status;
+  return id;
+}
+
+Status SqliteStore::UpdateSpecialRequest(const SpecialRequest& r) {
+  return RunTransaction("cannot update special request " + std::to_string(r.id), [&]() -> Status {
+    int count = 0;
+    session_ << "SELECT COUNT(*) FROM special_request WHERE id = ?", into(count), bind(Int64{r.id}),
+        now;
+    if (count == 0) return Status::Error("unknown special request " + std::to_string(r.id));
+    session_ << "UPDATE special_request SET contractor_id = ?, purpose = ?, ended_at = ?,"
+                " details = ? WHERE id = ?",
+        bind(r.contractor_id), bind(r.purpose), bind(r.ended_at), bind(SpecialJson(r)),
+        bind(Int64{r.id}), now;
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<SpecialRequest>> SqliteStore::FindSpecialRequest(int64_t id) {
+  using Found = Result<std::optional<SpecialRequest>>;
+  return Guard("cannot read special request " + std::to_string(id), [&]() -> Found {
+    std::vector<std::string> rows;
+    session_ << "SELECT details FROM special_request WHERE id = ?", into(rows), bind(Int64{id}),
+        now;
+    if (rows.empty()) return std::optional<SpecialRequest>();
+    Result<SpecialRequest> r = ToSpecial(id, rows.front());
+    if (!r.ok()) return r.status();
+    return std::optional<SpecialRequest>(std::move(r).value());
+  });
+}
+
+Result<std::vector<SpecialRequest>> SqliteStore::ListSpecialRequests(
+    const std::optional<std::string>& subscriber_id, bool include_ended) {
+  using Listed = Result<std::vector<SpecialRequest>>;
+  return Guard("cannot list special requests", [&]() -> Listed {
+    std::vector<Poco::Tuple<Int64, std::string>> rows;
+    const std::string subscriber = subscriber_id.value_or("");
+    const int all = include_ended ? 1 : 0;
+    session_ << "SELECT id, details FROM special_request"
+                " WHERE (? = '' OR subscriber_id = ?) AND (? = 1 OR ended_at = '') ORDER BY id",
+        into(rows), bind(subscriber), bind(subscriber), bind(all), now;
+    std::vector<SpecialRequest> out;
+    for (const auto& row : rows) {
+      Result<SpecialRequest> r = ToSpecial(row.get<0>(), row.get<1>());
+      if (!r.ok()) return r.status();
+      out.push_back(std::move(r).value());
+    }
+    return out;
+  });
+}
+
+Status SqliteStore::AddDeliverySpecialRequests(int64_t delivery_id,
+                                               const std::vector<int64_t>& request_ids) {
+  return RunTransaction(
+      "cannot record special requests of delivery " + std::to_string(delivery_id), [&]() -> Status {
+        for (int64_t request : request_ids) {
+          session_ << "INSERT INTO delivery_special_request (delivery_id, special_request_id)"
+                      " VALUES (?, ?)",
+              bind(Int64{delivery_id}), bind(Int64{request}), now;
+        }
+        return Status::Ok();
+      });
+}
+
+Result<std::vector<int64_t>> SqliteStore::ListDeliverySpecialRequests(int64_t delivery_id) {
+  return Guard("cannot read special requests of delivery " + std::to_string(delivery_id),
+               [&]() -> Result<std::vector<int64_t>> {
+                 std::vector<Int64> rows;
+                 session_ << "SELECT special_request_id FROM delivery_special_request"
+                             " WHERE delivery_id = ? ORDER BY special_request_id",
+                     into(rows), bind(Int64{delivery_id}), now;
+                 return std::vector<int64_t>(rows.begin(), rows.end());
+               });
+}
+
+// ---- Corrective-action requests --------------------------------------------
+
+namespace {
+
+std::string CorrectiveJson(const CorrectiveRequest& r) {
+  return nlohmann::json{{"subscriber_id", r.subscriber_id},
+                        {"channel", r.channel},
+                        {"contractor_id", r.contractor_id},
+                        {"request_text", r.request_text},
+                        {"received_at", r.received_at},
+                        {"received_by", r.received_by},
+                        {"contact_email", r.contact_email},
+                        {"state", r.state},
+                        {"justified", OptionalBool(r.justified)},
+                        {"decision_reason", r.decision_reason},
+                        {"decided_by", r.decided_by},
+                        {"decided_at", r.decided_at},
+                        {"instruction_text", r.instruction_text},
+                        {"instructed_to", r.instructed_to},
+                        {"instruction_via", r.instruction_via},
+                        {"instructed_by", r.instructed_by},
+                        {"instructed_at", r.instructed_at},
+                        {"answer_text", r.answer_text},
+                        {"answered_by", r.answered_by},
+                        {"answered_at", r.answered_at},
+                        {"carried_out", OptionalBool(r.carried_out)},
+                        {"close_reason", r.close_reason},
+                        {"closed_by", r.closed_by},
+                        {"closed_at", r.closed_at},
+                        {"notice_via", r.notice_via},
+                        {"notice_to", r.notice_to},
+                        {"notice_subject", r.notice_subject},
+                        {"notice_text", r.notice_text},
+                        {"notified_by", r.notified_by},
+                        {"notified_at", r.notified_at},
+                        {"notice_error", r.notice_error},
+                        {"notice_error_at", r.notice_error_at}}
+      .dump();
+}
+
+Result<CorrectiveRequest> ToCorrective(int64_t id, const std::string& text) {
+  try {
+    const nlohmann::json j = nlohmann::json::parse(text);
+    CorrectiveRequest r;
+    r.id = id;
+    auto str = [&](const char* key, std::string* out) { *out = j.at(key).get<std::string>(); };
+    str("subscriber_id", &r.subscriber_id);
+    str("channel", &r.channel);
+    str("contractor_id", &r.contractor_id);
+    str("request_text", &r.request_text);
+    str("received_at", &r.received_at);
+    str("received_by", &r.received_by);
+    str("contact_email", &r.contact_email);
+    str("state", &r.state);
+    r.justified = ReadOptionalBool(j, "justified");
+    str("decision_reason", &r.decision_reason);
+    str("decided_by", &r.decided_by);
+    str("decided_at", &r.decided_at);
+    str("instruction_text", &r.instruction_text);
+    str("instructed_to", &r.instructed_to);
+    str("instruction_via", &r.instruction_via);
+    str("instructed_by", &r.instructed_by);
+    str("instructed_at", &r.instructed_at);
+    str("answer_text", &r.answer_text);
+    str("answered_by", &r.answered_by);
+    str("answered_at", &r.answered_at);
+    r.carried_out = ReadOptionalBool(j, "carried_out");
+    str("close_reason", &r.close_reason);
+    str("closed_by", &r.closed_by);
+    str("closed_at", &r.closed_at);
+    str("notice_via", &r.notice_via);
+    str("notice_to", &r.notice_to);
+    str("notice_subject", &r.notice_subject);
+    str("notice_text", &r.notice_text);
+    str("notified_by", &r.notified_by);
+    str("notified_at", &r.notified_at);
+    str("notice_error", &r.notice_error);
+    str("notice_error_at", &r.notice_error_at);
+    return r;
+  } catch (const nlohmann::json::exception&) {
+    return Result<CorrectiveRequest>::Error("request " + std::to_string(id) +
+                                            ": stored record is damaged");
+  }
+}
+
+}  // namespace
+
+Result<int64_t> SqliteStore::AddCorrectiveRequest(const CorrectiveRequest& r) {
+  int64_t id = 0;
+  Status status =
+      RunTransaction("cannot add request of subscriber " + r.subscriber_id, [&]() -> Status {
+        if (!ContractorExists(r.contractor_id)) {
+          return Status::Error("unknown contractor " + r.contractor_id);
+        }
+        session_ << "INSERT INTO corrective_request (subscriber_id, contractor_id, state,"
+                    " received_at, details) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            into(id), bind(r.subscriber_id), bind(r.contractor_id), bind(r.state),
+            bind(r.received_at), bind(CorrectiveJson(r)), now;
+        return Status::Ok();
+      });
+  if (!status.ok()) return status;
+  return id;
+}
+
+Status SqliteStore::UpdateCorrectiveRequest(const CorrectiveRequest& r) {
+  return RunTransaction("cannot update request " + std::to_string(r.id), [&]() -> Status {
+    int count = 0;
+    session_ << "SELECT COUNT(*) FROM corrective_request WHERE id = ?", into(count),
+        bind(Int64{r.id}), now;
+    if (count == 0) return Status::Error("unknown request " + std::to_string(r.id));
+    session_ << "UPDATE corrective_request SET subscriber_id = ?, contractor_id = ?, state = ?,"
+                " received_at = ?, details = ? WHERE id = ?",
+        bind(r.subscriber_id), bind(r.contractor_id), bind(r.state), bind(r.received_at),
+        bind(CorrectiveJson(r)), bind(Int64{r.id}), now;
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<CorrectiveRequest>> SqliteStore::FindCorrectiveRequest(int64_t id) {
+  using Found = Result<std::optional<CorrectiveRequest>>;
+  return Guard("cannot read request " + std::to_string(id), [&]() -> Found {
+    std::vector<std::string> rows;
+    session_ << "SELECT details FROM corrective_request WHERE id = ?", into(rows), bind(Int64{id}),
+        now;
+    if (rows.empty()) return std::optional<CorrectiveRequest>();
+    Result<CorrectiveRequest> r = ToCorrective(id, rows.front());
+    if (!r.ok()) return r.status();
+    return std::optional<CorrectiveRequest>(std::move(r).value());
+  });
+}
+
+Result<std::vector<CorrectiveRequest>> SqliteStore::ListCorrectiveRequests(
+    const std::optional<std::string>& contractor_id, const std::optional<std::string>& state) {
+  using Listed = Result<std::vector<CorrectiveRequest>>;
+  return Guard("cannot list requests", [&]() -> Listed {
+    std::vector<Poco::Tuple<Int64, std::string>> rows;
+    // Absent filters bind '' and match everything: one statement, no
+    // string-built SQL.
+    session_ << "SELECT id, details FROM corrective_request"
+                " WHERE (? = '' OR contractor_id = ?) AND (? = '' OR state = ?) ORDER BY id",
+        into(rows), bind(contractor_id.value_or("")), bind(contractor_id.value_or("")),
+        bind(state.value_or("")), bind(state.value_or("")), now;
+    std::vector<CorrectiveRequest> out;
+    for (const auto& row : rows) {
+      Result<CorrectiveRequest> r = ToCorrective(row.get<0>(), row.get<1>());
+      if (!r.ok()) return r.status();
+      out.push_back(std::move(r).value());
+    }
+    return out;
+  });
+}
+
+// ---- Portal ---------------------------------------------------------------
+
+Result<std::optional<std::string>> SqliteStore::FindContractorByCertificate(
+    const std::string& fingerprint, const std::string& use) {
+  using Found = Result<std::optional<std::string>>;
+  return Guard("cannot look up certificate " + fingerprint, [&]() -> Found {
+    std::vector<std::string> rows;
+    session_ << "SELECT contractor_id FROM contractor_certificate WHERE fingerprint = ? AND"
+                " use = ? ORDER BY contractor_id",
+        into(rows), bind(fingerprint), bind(use), now;
+    if (rows.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(rows.front());
+  });
+}
+
+
+}  // namespace itaku::contracts::detail
