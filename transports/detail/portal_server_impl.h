@@ -1,0 +1,178 @@
+// The portal server's inside, shared by its two files: the listener
+// (portal_server.cc: TLS setup, accepting, the graceful stop) and the
+// sessions (portal_session.cc: one TLS connection each).
+#pragma once
+
+#include "transports/portal_server.h"
+
+#include <fcntl.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "transports/portal_server.h"
+
+
+namespace itaku::transports {
+namespace detail {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+using beast::error_code;
+
+inline std::chrono::milliseconds Ms(int ms) { return std::chrono::milliseconds(ms > 0 ? ms : 1); }
+
+// The backend as the sessions see it: every call, from whichever thread,
+// under one mutex, so the real backend is called by one thread at a time.
+class SerializedBackend : public PortalBackend {
+ public:
+  explicit SerializedBackend(PortalBackend& inner) : inner_(inner) {}
+
+  std::optional<std::string> Authenticate(const std::string& fingerprint,
+                                          std::string* why) override {
+    std::lock_guard lock(mu_);
+    return inner_.Authenticate(fingerprint, why);
+  }
+  std::vector<PortalPackage> Available(const std::string& contractor_id) override {
+    std::lock_guard lock(mu_);
+    return inner_.Available(contractor_id);
+  }
+  Access Find(const std::string& contractor_id, const std::string& package_id,
+              PortalPackage* out) override {
+    std::lock_guard lock(mu_);
+    return inner_.Find(contractor_id, package_id, out);
+  }
+  void RecordDownload(const PortalCaller& caller, const std::string& package_id,
+                      uint64_t first_byte, uint64_t bytes, bool complete) override {
+    std::lock_guard lock(mu_);
+    inner_.RecordDownload(caller, package_id, first_byte, bytes, complete);
+  }
+  void Audit(const PortalCaller& caller, const std::string& method, const std::string& target,
+             const std::string& package_id, uint64_t bytes, int status,
+             const std::string& outcome) override {
+    std::lock_guard lock(mu_);
+    inner_.Audit(caller, method, target, package_id, bytes, status, outcome);
+  }
+
+ private:
+  PortalBackend& inner_;
+  std::mutex mu_;
+};
+
+inline int ThreadCount(const PortalServerOptions& options) {
+  if (options.threads > 0) return options.threads;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+// What the listener asks of a session, from its own strand.
+class PortalSessionBase {
+ public:
+  virtual ~PortalSessionBase() = default;
+  // The server is stopping: an idle connection goes now, a response in
+  // flight finishes first.
+  virtual void OnServerStop() = 0;
+  // The grace period is over.
+  virtual void Cut() = 0;
+  virtual net::any_io_executor executor() = 0;
+};
+
+}  // namespace detail
+
+using namespace detail;
+
+class PortalServer::Impl {
+ public:
+  Impl(const PortalServerOptions& options, PortalBackend& backend)
+      : options_(options),
+        backend_(backend),
+        threads_(ThreadCount(options)),
+        ioc_(threads_),
+        strand_(net::make_strand(ioc_)),
+        ssl_(ssl::context::tls_server),
+        acceptor_(strand_),
+        grace_timer_(strand_) {}
+
+  Status Configure();
+  Status Run(bool handle_signals);
+  void Stop() {
+    net::post(strand_, [this] { BeginShutdown(); });
+  }
+  int port() const { return port_; }
+
+  // For sessions, from any thread.
+  ssl::context& ssl() { return ssl_; }
+  const PortalServerOptions& options() const { return options_; }
+  PortalBackend& backend() { return backend_; }
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+  void Register(PortalSessionBase* s, std::weak_ptr<PortalSessionBase> w) {
+    std::lock_guard lock(sessions_mu_);
+    sessions_.emplace(s, std::move(w));
+  }
+  void Unregister(PortalSessionBase* s);
+
+ private:
+  void Accept();
+  void OnAccept(error_code ec, tcp::socket socket);
+  void BeginShutdown();
+  void CloseAll(bool in_flight_too);
+  std::size_t SessionCount() {
+    std::lock_guard lock(sessions_mu_);
+    return sessions_.size();
+  }
+
+  const PortalServerOptions options_;
+  SerializedBackend backend_;
+  const int threads_;
+  // Before ioc_: sessions unregister even as the io_context destroys them.
+  std::mutex sessions_mu_;  // guards sessions_; set together with stopping_
+  std::unordered_map<PortalSessionBase*, std::weak_ptr<PortalSessionBase>> sessions_;
+  std::atomic<bool> stopping_{false};
+  net::io_context ioc_;
+  // The acceptor, the grace timer and the signals: their handlers, and
+  // BeginShutdown(), run here one at a time.
+  net::strand<net::io_context::executor_type> strand_;
+  ssl::context ssl_;
+  tcp::acceptor acceptor_;
+  net::steady_timer grace_timer_;
+  std::optional<net::signal_set> signals_;
+  int port_ = 0;
+};
+
+namespace detail {
+
+// Starts serving one accepted connection; it owns itself from here on.
+void StartPortalSession(PortalServer::Impl& server, tcp::socket&& socket, std::string address);
+
+}  // namespace detail
+}  // namespace itaku::transports
