@@ -17,124 +17,146 @@ std::string AttemptOutcome(const transports::SftpResult<transports::UploadResult
   return r.retryable() ? "network-error" : "refused";
 }
 
+// Backoff before retry `attempt`: wait, 2 x wait, 4 x wait, ... (capped at 1024 x).
+double RetryWait(double first_wait_s, int attempt) {
+  return first_wait_s * static_cast<double>(1 << std::min(attempt - 1, 10));
+}
+
+std::string ServerText(const transports::SftpEndpoint& e) {
+  return e.host + ":" + std::to_string(e.port);
+}
+
 class Sftp : public Handoff {
  public:
   Sftp(transports::SftpEndpoint endpoint, const DeliverRequest& req)
       : endpoint_(std::move(endpoint)), req_(req) {}
-  Status Run(PackageJob& job, DeliverResult& result, const RecordFailure& record_failure) override;
+
+  Status Run(PackageJob& job, DeliverResult& result, const RecordFailure& record_failure) override {
+    if (Status b = Build(job, result); !b.ok()) {
+      DropPackage();
+      return record_failure(b).status();
+    }
+    Status tried = UploadWithRetries(job, result);
+    DropPackage();
+    if (!tried.ok()) return tried;
+    return Finish(job, result);
+  }
 
  private:
-  const transports::SftpEndpoint endpoint_;
-  const DeliverRequest& req_;
-};
-
-Status Sftp::Run(PackageJob& job, DeliverResult& result, const RecordFailure& record_failure) {
-  Context& ctx = job.ctx;
-  const DeliverRequest& req = req_;
-  const transports::SftpEndpoint& endpoint = endpoint_;
-  contracts::DeliveryRecord& rec = job.rec;
-  const std::string outbox = StoreLayout(ctx.db_path).Outbox();
-  std::error_code ec;
-  fs::create_directories(outbox, ec);
-  if (ec) return record_failure(Status::Error("cannot create the outbox " + outbox)).status();
-  fs::permissions(outbox, fs::perms::owner_all, fs::perm_options::replace, ec);
-
-  // Built and recorded before a byte leaves: from here on the delivery
-  // counts as received ("sending") until the upload says otherwise.
-  std::string package_path;
-  std::string name;
-  Status built = ctx.store->Transaction([&]() -> Status {
-    auto recorded = RecordWithPackage(
-        job, outbox, "sending", job.profile.output_package == "csv" ? ".csv" : ".zip.p7m", result);
-    if (!recorded.ok()) return recorded.status();
-    package_path = recorded->path;
-    name = recorded->name;
-    nlohmann::json& details = recorded->details;
-    details["server"] = endpoint.host + ":" + std::to_string(endpoint.port);
-    return ctx.audit->Append(ctx.actor, "delivery.sending", "delivery:" + std::to_string(rec.id),
-                             details);
-  });
-  auto drop_package = [&] {
-    if (!package_path.empty()) fs::remove(package_path, ec);
-  };
-  if (!built.ok()) {
-    drop_package();
-    return record_failure(built).status();
+  // The package in the outbox, recorded before a byte leaves: from here on
+  // the delivery counts as received ("sending") until the upload says
+  // otherwise.
+  Status Build(PackageJob& job, DeliverResult& result) {
+    Context& ctx = job.ctx;
+    const std::string outbox = StoreLayout(ctx.db_path).Outbox();
+    std::error_code ec;
+    fs::create_directories(outbox, ec);
+    if (ec) return Status::Error("cannot create the outbox " + outbox);
+    fs::permissions(outbox, fs::perms::owner_all, fs::perm_options::replace, ec);
+    return ctx.store->Transaction([&]() -> Status {
+      auto recorded = RecordWithPackage(job, outbox, "sending",
+                                        job.profile.output_package == "csv" ? ".csv" : ".zip.p7m",
+                                        result);
+      if (!recorded.ok()) return recorded.status();
+      package_path_ = recorded->path;
+      name_ = recorded->name;
+      recorded->details["server"] = ServerText(endpoint_);
+      return ctx.audit->Append(ctx.actor, "delivery.sending",
+                               "delivery:" + std::to_string(job.rec.id), recorded->details);
+    });
   }
 
-  const transports::SftpTimeouts timeouts{.connect_ms = req.connect_timeout_ms,
-                                          .io_ms = req.io_timeout_ms};
-  std::string last_error;
-  std::string outcome = "failed";
-  for (int attempt = 1; attempt <= req.retries + 1; ++attempt) {
-    contracts::DeliveryAttempt a;
-    a.delivery_id = rec.id;
-    a.attempt = attempt;
-    a.started_at = ctx.clock->NowUtc();
-    auto up = transports::SftpUpload(endpoint, package_path, name, timeouts);
-    a.finished_at = ctx.clock->NowUtc();
-    a.outcome = AttemptOutcome(up);
-    if (!up.ok()) a.error = up.message();
-    result.attempts.push_back(a);
-    if (Status s = ctx.store->AddDeliveryAttempt(a); !s.ok()) {
-      drop_package();
-      return s;
+  // Tries, each on record; network errors are retried with backoff,
+  // refusals never. Sets outcome_ and last_error_; an error is the store's.
+  Status UploadWithRetries(PackageJob& job, DeliverResult& result) {
+    Context& ctx = job.ctx;
+    const transports::SftpTimeouts timeouts{.connect_ms = req_.connect_timeout_ms,
+                                            .io_ms = req_.io_timeout_ms};
+    for (int attempt = 1; attempt <= req_.retries + 1; ++attempt) {
+      contracts::DeliveryAttempt a;
+      a.delivery_id = job.rec.id;
+      a.attempt = attempt;
+      a.started_at = ctx.clock->NowUtc();
+      auto up = transports::SftpUpload(endpoint_, package_path_, name_, timeouts);
+      a.finished_at = ctx.clock->NowUtc();
+      a.outcome = AttemptOutcome(up);
+      if (!up.ok()) a.error = up.message();
+      result.attempts.push_back(a);
+      if (Status s = ctx.store->AddDeliveryAttempt(a); !s.ok()) return s;
+      if (up.ok()) {
+        outcome_ = "delivered";
+        return Status::Ok();
+      }
+      last_error_ = up.message();
+      if (!up.retryable()) {
+        outcome_ = "refused";
+        return Status::Ok();
+      }
+      if (attempt <= req_.retries) {
+        std::this_thread::sleep_for(
+            std::chrono::duration<double>(RetryWait(req_.retry_wait_s, attempt)));
+      }
     }
-    if (up.ok()) {
-      outcome = "delivered";
-      break;
-    }
-    last_error = up.message();
-    if (!up.retryable()) {
-      outcome = "refused";
-      break;
-    }
-    if (attempt <= req.retries) {
-      const double wait = req.retry_wait_s * static_cast<double>(1 << std::min(attempt - 1, 10));
-      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
-    }
-  }
-  drop_package();
-
-  std::string reason;
-  if (outcome == "refused") reason = last_error;
-  if (outcome == "failed") {
-    reason = "gave up after " + std::to_string(result.attempts.size()) + " attempts: " + last_error;
-  }
-  rec.outcome = outcome;
-  rec.reason = reason;
-  Status s = ctx.store->Transaction([&]() -> Status {
-    if (Status o = ctx.store->SetDeliveryOutcome(rec.id, outcome, reason, rec.record_count,
-                                                 rec.package_sha256);
-        !o.ok())
-      return o;
-    nlohmann::json details = ToJson(rec);
-    details["package"] = name;
-    details["server"] = endpoint.host + ":" + std::to_string(endpoint.port);
-    details["attempts"] = ToJson(result.attempts);
-    const std::string event = outcome == "delivered" ? "delivery.sftp"
-                              : outcome == "refused" ? "delivery.refused"
-                                                     : "delivery.failed";
-    return ctx.audit->Append(ctx.actor, event, "delivery:" + std::to_string(rec.id), details);
-  });
-  if (!s.ok()) return s;
-  if (outcome == "refused") {
-    result.reasons.push_back(reason);
+    outcome_ = "failed";
     return Status::Ok();
   }
-  if (outcome == "failed") {
-    return Status::Error("delivery " + std::to_string(rec.id) + " to contractor " +
-                         rec.contractor_id + " failed: " + reason);
+
+  // The outcome on record and in the audit trail; a refusal is returned in
+  // result.reasons, a failure as the error.
+  Status Finish(PackageJob& job, DeliverResult& result) {
+    Context& ctx = job.ctx;
+    contracts::DeliveryRecord& rec = job.rec;
+    std::string reason;
+    if (outcome_ == "refused") reason = last_error_;
+    if (outcome_ == "failed") {
+      reason =
+          "gave up after " + std::to_string(result.attempts.size()) + " attempts: " + last_error_;
+    }
+    rec.outcome = outcome_;
+    rec.reason = reason;
+    Status s = ctx.store->Transaction([&]() -> Status {
+      if (Status o = ctx.store->SetDeliveryOutcome(rec.id, outcome_, reason, rec.record_count,
+                                                   rec.package_sha256);
+          !o.ok())
+        return o;
+      nlohmann::json details = ToJson(rec);
+      details["package"] = name_;
+      details["server"] = ServerText(endpoint_);
+      details["attempts"] = ToJson(result.attempts);
+      const std::string event = outcome_ == "delivered" ? "delivery.sftp"
+                                : outcome_ == "refused" ? "delivery.refused"
+                                                        : "delivery.failed";
+      return ctx.audit->Append(ctx.actor, event, "delivery:" + std::to_string(rec.id), details);
+    });
+    if (!s.ok()) return s;
+    if (outcome_ == "refused") {
+      result.reasons.push_back(reason);
+      return Status::Ok();
+    }
+    if (outcome_ == "failed") {
+      return Status::Error("delivery " + std::to_string(rec.id) + " to contractor " +
+                           rec.contractor_id + " failed: " + reason);
+    }
+    std::string dir = endpoint_.remote_dir;
+    if (!dir.empty() && dir.back() != '/') dir += '/';
+    const std::string host =
+        endpoint_.host.find(':') == std::string::npos ? endpoint_.host : "[" + endpoint_.host + "]";
+    result.package_path = "sftp://" + endpoint_.user + "@" + host + ":" +
+                          std::to_string(endpoint_.port) + "/" + dir + name_;
+    result.passphrase = job.recipient.recipient.passphrase;
+    return Status::Ok();
   }
-  std::string dir = endpoint.remote_dir;
-  if (!dir.empty() && dir.back() != '/') dir += '/';
-  const std::string host =
-      endpoint.host.find(':') == std::string::npos ? endpoint.host : "[" + endpoint.host + "]";
-  result.package_path = "sftp://" + endpoint.user + "@" + host + ":" +
-                        std::to_string(endpoint.port) + "/" + dir + name;
-  result.passphrase = job.recipient.recipient.passphrase;
-  return Status::Ok();
-}
+
+  void DropPackage() {
+    std::error_code ec;
+    if (!package_path_.empty()) fs::remove(package_path_, ec);
+  }
+
+  const transports::SftpEndpoint endpoint_;
+  const DeliverRequest& req_;
+  std::string package_path_, name_;
+  std::string outcome_ = "failed", last_error_;
+};
 
 }  // namespace
 

@@ -319,100 +319,118 @@ Result<Output> RequestClose(Context& ctx, int64_t id, std::optional<bool> carrie
                                  "; next: itaku request notify " + std::to_string(id));
 }
 
+namespace {
+
+// Who the outcome notice goes to: the request's own address first, then an
+// export's row for the subscriber, then --email.
+Result<Contact> RequesterContact(const CorrectiveRequest& r, const NotifyArgs& args) {
+  Contact contact;
+  contact.email = r.contact_email;
+  if (!args.subscriber_data.empty()) {
+    auto found = FindContact(args.subscriber_data, r.subscriber_id);
+    if (!found.ok()) return found.status();
+    if (!found.value()) {
+      return Result<Contact>::Error("request " + std::to_string(r.id) + ": subscriber " +
+                                    r.subscriber_id + " is not in " + args.subscriber_data);
+    }
+    contact = *found.value();
+    if (!r.contact_email.empty()) contact.email = r.contact_email;
+  }
+  if (!args.email.empty()) contact.email = args.email;
+  return contact;
+}
+
+Result<NoticeTemplate> OutcomeNotice(Context& ctx, const CorrectiveRequest& r,
+                                     const Contact& contact, const MailSetup& mail) {
+  auto contractor = ctx.store->FindContractor(r.contractor_id);
+  if (!contractor.ok()) return contractor.status();
+  auto tmpl = LoadTemplate("outcome", mail.templates_dir);
+  if (!tmpl.ok()) return tmpl.status();
+  const policies::NoticeOutcome outcome = policies::OutcomeForNotice(r);
+  return RenderTemplate(
+      "outcome", tmpl.value(),
+      {{"subscriber_name", contact.name.empty() ? std::string("ご契約者") : contact.name},
+       {"request_text", r.request_text},
+       {"received_on", FormatDate(JstDateOf(r.received_at))},
+       {"contractor_name", contractor.value() ? contractor.value()->name : r.contractor_id},
+       {"outcome", outcome.carried_out ? "対応いたしました" : "対応いたしませんでした"},
+       {"reason", outcome.carried_out ? std::string("―") : outcome.reason},
+       {"operator_name", mail.operator_name}});
+}
+
+// The notice as a printable letter; sets how it went in `next`.
+Status NotifyByLetter(Context& ctx, const Contact& contact, const MailSetup& mail,
+                      const NoticeTemplate& notice, CorrectiveRequest& next) {
+  const std::string id = std::to_string(next.id);
+  if (contact.address.empty()) {
+    return Status::Error("request " + id + ": no e-mail address for subscriber " +
+                         next.subscriber_id +
+                         " and no postal address to write to (--email ADDRESS, or "
+                         "--subscriber-data EXPORT with the subscriber's address)");
+  }
+  const std::string path =
+      (fs::path(mail.letters_dir) / ("request-" + id + "-outcome.txt")).string();
+  std::error_code ec;
+  fs::create_directories(mail.letters_dir, ec);
+  if (Status w = WriteLetter(path, contact.postal_code, contact.address,
+                             contact.name.empty() ? "ご契約者" : contact.name, Today(ctx), notice);
+      !w.ok())
+    return w;
+  next.notice_via = "letter";
+  next.notice_to = path;
+  return Status::Ok();
+}
+
+// The notice by e-mail; a failure stays on the request (for the overdue
+// list) and in the audit trail, and the request is not notified.
+Status NotifyByMail(Context& ctx, const Contact& contact, const MailSetup& mail,
+                    const MailConfig& config, const NoticeTemplate& notice,
+                    CorrectiveRequest& next) {
+  const std::string id = std::to_string(next.id);
+  if (!mail.smtp) {
+    return Status::Error(
+        "request " + id +
+        ": no SMTP server is configured (--smtp URL, ITAKU_SMTP or [smtp] in --config)");
+  }
+  auto sent = SendWithRetries(*mail.smtp, {contact.email, contact.name, notice.subject, notice.body},
+                              config);
+  if (sent.ok()) {
+    next.notice_via = "email";
+    next.notice_to = contact.email;
+    return Status::Ok();
+  }
+  next.notice_error = sent.message();
+  next.notice_error_at = ctx.clock->NowUtc();
+  Status s = ctx.store->Transaction([&]() -> Status {
+    if (Status u = ctx.store->UpdateCorrectiveRequest(next); !u.ok()) return u;
+    return ctx.audit->Append(ctx.actor, "request.notify.failed", "request:" + id,
+                             {{"subscriber", next.subscriber_id}, {"error", sent.message()}});
+  });
+  if (!s.ok()) return s;
+  return Status::Error("request " + id +
+                       ": not yet notified, the notice was not accepted: " + sent.message());
+}
+
+}  // namespace
+
 Result<Output> RequestNotify(Context& ctx, int64_t id, const NotifyArgs& args,
                              const MailConfig& config) {
   policies::StepInput notify_in;
   auto r = BeginStep(ctx, id, RequestStep::kNotify, notify_in);
   if (!r.ok()) return r.status();
-  auto contractor = ctx.store->FindContractor(r->contractor_id);
-  if (!contractor.ok()) return contractor.status();
-  const std::string contractor_name =
-      contractor.value() ? contractor.value()->name : r->contractor_id;
-
-  Contact contact;
-  contact.email = r->contact_email;
-  if (!args.subscriber_data.empty()) {
-    auto found = FindContact(args.subscriber_data, r->subscriber_id);
-    if (!found.ok()) return found.status();
-    if (!found.value()) {
-      return Result<Output>::Error("request " + std::to_string(id) + ": subscriber " +
-                                   r->subscriber_id + " is not in " + args.subscriber_data);
-    }
-    contact = *found.value();
-    // The address the requester gave with the request comes first.
-    if (!r->contact_email.empty()) contact.email = r->contact_email;
-  }
-  if (!args.email.empty()) contact.email = args.email;
-
+  auto contact = RequesterContact(r.value(), args);
+  if (!contact.ok()) return contact.status();
   auto mail = ResolveMail(ctx, config);
   if (!mail.ok()) return mail.status();
-  auto tmpl = LoadTemplate("outcome", mail->templates_dir);
-  if (!tmpl.ok()) return tmpl.status();
-  const bool unjustified = r->justified.has_value() && !*r->justified;
-  const bool done = !unjustified && r->carried_out.value_or(false);
-  std::string reason;
-  if (unjustified) {
-    reason = r->decision_reason;
-  } else if (!done) {
-    reason = r->close_reason;
-  }
-  auto notice = RenderTemplate(
-      "outcome", tmpl.value(),
-      {{"subscriber_name", contact.name.empty() ? std::string("ご契約者") : contact.name},
-       {"request_text", r->request_text},
-       {"received_on", FormatDate(JstDateOf(r->received_at))},
-       {"contractor_name", contractor_name},
-       {"outcome", done ? "対応いたしました" : "対応いたしませんでした"},
-       {"reason", done ? std::string("―") : reason},
-       {"operator_name", mail->operator_name}});
+  auto notice = OutcomeNotice(ctx, r.value(), contact.value(), mail.value());
   if (!notice.ok()) return notice.status();
 
   CorrectiveRequest next = r.value();
-  const bool by_letter = args.letter || contact.email.empty();
-  if (by_letter) {
-    if (contact.address.empty()) {
-      return Result<Output>::Error("request " + std::to_string(id) +
-                                   ": no e-mail address for subscriber " + r->subscriber_id +
-                                   " and no postal address to write to (--email ADDRESS, or "
-                                   "--subscriber-data EXPORT with the subscriber's address)");
-    }
-    const std::string path =
-        (fs::path(mail->letters_dir) / ("request-" + std::to_string(id) + "-outcome.txt")).string();
-    std::error_code ec;
-    fs::create_directories(mail->letters_dir, ec);
-    if (Status w = WriteLetter(path, contact.postal_code, contact.address,
-                               contact.name.empty() ? "ご契約者" : contact.name, Today(ctx),
-                               notice.value());
-        !w.ok())
-      return w;
-    next.notice_via = "letter";
-    next.notice_to = path;
-  } else {
-    if (!mail->smtp) {
-      return Result<Output>::Error(
-          "request " + std::to_string(id) +
-          ": no SMTP server is configured (--smtp URL, ITAKU_SMTP or [smtp] in --config)");
-    }
-    auto sent = SendWithRetries(
-        *mail->smtp, {contact.email, contact.name, notice->subject, notice->body}, config);
-    if (!sent.ok()) {
-      // Not notified: the failure stays on the request for the overdue list.
-      next.notice_error = sent.message();
-      next.notice_error_at = ctx.clock->NowUtc();
-      Status s = ctx.store->Transaction([&]() -> Status {
-        if (Status u = ctx.store->UpdateCorrectiveRequest(next); !u.ok()) return u;
-        return ctx.audit->Append(ctx.actor, "request.notify.failed",
-                                 "request:" + std::to_string(id),
-                                 {{"subscriber", next.subscriber_id}, {"error", sent.message()}});
-      });
-      if (!s.ok()) return s;
-      return Result<Output>::Error(
-          "request " + std::to_string(id) +
-          ": not yet notified, the notice was not accepted: " + sent.message());
-    }
-    next.notice_via = "email";
-    next.notice_to = contact.email;
-  }
+  const bool by_letter = args.letter || contact->email.empty();
+  Status sent = by_letter
+                    ? NotifyByLetter(ctx, contact.value(), mail.value(), notice.value(), next)
+                    : NotifyByMail(ctx, contact.value(), mail.value(), config, notice.value(), next);
+  if (!sent.ok()) return sent;
   next.notice_subject = notice->subject;
   next.notice_text = notice->body;
   next.notice_error.clear();
@@ -421,6 +439,7 @@ Result<Output> RequestNotify(Context& ctx, int64_t id, const NotifyArgs& args,
   next.notified_at = ctx.clock->NowUtc();
   next.state = policies::StateAfter(next, RequestStep::kNotify, {});
   if (Status s = SaveStep(ctx, next, RequestStep::kNotify, notice->body); !s.ok()) return s;
+  const bool done = policies::OutcomeForNotice(next).carried_out;
   return RequestOutput(next, "request " + std::to_string(id) + ": requester notified by " +
                                  next.notice_via +
                                  (by_letter ? " (print and post " + next.notice_to + ")" : "") +

@@ -147,4 +147,11 @@ bool SpecialRequestApplies(const contracts::SpecialRequest& s, const std::string
   return s.purpose == purpose;
 }
 
+NoticeOutcome OutcomeForNotice(const contracts::CorrectiveRequest& r) {
+  const bool unjustified = r.justified.has_value() && !*r.justified;
+  if (unjustified) return {false, r.decision_reason};
+  if (r.carried_out.value_or(false)) return {true, ""};
+  return {false, r.close_reason};
+}
+
 }  // namespace itaku::policies

@@ -41,6 +41,15 @@ std::string StateAfter(const contracts::CorrectiveRequest& request, RequestStep 
                        const StepInput& input);
 
 // "Without delay" as numbers the operator sets.
+// What the requester is told (policy 6(4)): whether the request was carried
+// out and, when not, why: the decision's reason for a request judged not
+// justified, the reason given at closing otherwise.
+struct NoticeOutcome {
+  bool carried_out = false;
+  std::string reason;  // empty when carried out
+};
+NoticeOutcome OutcomeForNotice(const contracts::CorrectiveRequest& request);
+
 struct RequestDeadlines {
   int decide_within_days = 7;   // from receipt to a decision
   int notify_within_days = 14;  // from receipt to the requester being told

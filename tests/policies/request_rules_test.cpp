@@ -194,3 +194,25 @@ TEST(RequestRulesTest, SpecialRequestAppliesByContractorOrPurposeWithinItsDates)
 
 }  // namespace
 }  // namespace itaku::policies
+
+namespace itaku::policies {
+namespace {
+
+TEST(OutcomeForNoticeTest, TheReasonTheRequesterIsTold) {
+  contracts::CorrectiveRequest r;
+  r.justified = false;
+  r.decision_reason = "請求書の送付は契約上必要なため";
+  EXPECT_FALSE(OutcomeForNotice(r).carried_out);
+  EXPECT_EQ(OutcomeForNotice(r).reason, "請求書の送付は契約上必要なため");
+  r.justified = true;
+  r.carried_out = true;
+  EXPECT_TRUE(OutcomeForNotice(r).carried_out);
+  EXPECT_EQ(OutcomeForNotice(r).reason, "");
+  r.carried_out = false;
+  r.close_reason = "委託先が対応を拒否";
+  EXPECT_FALSE(OutcomeForNotice(r).carried_out);
+  EXPECT_EQ(OutcomeForNotice(r).reason, "委託先が対応を拒否");
+}
+
+}  // namespace
+}  // namespace itaku::policies
