@@ -48,6 +48,22 @@ std::string SpecialLine(const SpecialRequest& s) {
 
 }  // namespace
 
+namespace {
+
+// A copy of the consent evidence in the store's documents, by its hash.
+Status KeepConsent(Context& ctx, const std::string& file, SpecialRequest& s) {
+  if (!fs::is_regular_file(file)) return Status::Error("consent " + file + " is not a readable file");
+  auto sha = Sha256File(file);
+  if (!sha.ok()) return sha.status();
+  s.consent_sha256 = sha.value();
+  s.consent_path =
+      (fs::path(ctx.store->DocumentDir()) / (sha.value() + fs::path(file).extension().string()))
+          .string();
+  return CopyFileAtomically(file, s.consent_path);
+}
+
+}  // namespace
+
 Result<Output> SpecialAdd(Context& ctx, const SpecialArgs& a) {
   using R = Result<Output>;
   const std::string who = "special request for subscriber " + a.subscriber + ": ";
@@ -62,49 +78,20 @@ Result<Output> SpecialAdd(Context& ctx, const SpecialArgs& a) {
     if (!c.ok()) return c.status();
     if (!c.value()) return R::Error(who + "unknown contractor " + a.contractor);
   }
-  if (!a.purpose.empty() && policies::FindPurpose(a.purpose) == nullptr) {
-    return R::Error(who + "unknown purpose " + a.purpose + " (policy 2(3))");
-  }
   SpecialRequest s;
   s.subscriber_id = a.subscriber;
   s.contractor_id = a.contractor;
   s.purpose = a.purpose;
   s.kind = a.exclude ? "exclude" : !a.withhold.empty() ? "withhold" : "extend";
   s.fields = a.exclude ? std::vector<std::string>{} : !a.withhold.empty() ? a.withhold : a.extend;
-  for (const auto& f : s.fields) {
-    const policies::FieldInfo* info = policies::FindField(f);
-    if (info == nullptr || info->id != f) {
-      return R::Error(who + "unknown field " + f + " (not in the field catalog, policy 1)");
-    }
-    if (f == "subscriber_id") {
-      return R::Error(who + "subscriber_id identifies the record; use --exclude instead");
-    }
-  }
+  s.created_by = ctx.actor;
+  auto role = ActorRole(ctx);
+  if (!role.ok()) return role.status();
+  const std::string refusal =
+      policies::SpecialRequestRefusal(s, role.value(), !a.consent_file.empty());
+  if (!refusal.empty()) return R::Error(who + refusal);
   if (s.kind == "extend") {
-    auto role = ActorRole(ctx);
-    if (!role.ok()) return role.status();
-    if (role.value() != "privacy-officer") {
-      return R::Error(who + "only a privacy officer records an extension (" + ctx.actor + " is " +
-                      (role->empty() ? std::string("not registered staff") : *role) + ")");
-    }
-    if (a.purpose == "statistics") {
-      return R::Error(who + "statistics are sent pseudonymised; nothing can be added to them");
-    }
-    if (a.consent_file.empty()) {
-      return R::Error(who +
-                      "an extension needs the subscriber's consent on file: --consent FILE "
-                      "(policy 6(1))");
-    }
-    if (!fs::is_regular_file(a.consent_file)) {
-      return R::Error(who + "consent " + a.consent_file + " is not a readable file");
-    }
-    auto sha = Sha256File(a.consent_file);
-    if (!sha.ok()) return sha.status();
-    s.consent_sha256 = sha.value();
-    s.consent_path = (fs::path(ctx.store->DocumentDir()) /
-                      (sha.value() + fs::path(a.consent_file).extension().string()))
-                         .string();
-    if (Status cp = CopyFileAtomically(a.consent_file, s.consent_path); !cp.ok()) return cp;
+    if (Status c = KeepConsent(ctx, a.consent_file, s); !c.ok()) return R::Error(who + c.message());
   } else if (!a.consent_file.empty()) {
     return R::Error(who + "--consent goes with --extend only");
   }
@@ -119,7 +106,6 @@ Result<Output> SpecialAdd(Context& ctx, const SpecialArgs& a) {
     if (!s.valid_until) return R::Error(who + "--until must be a date like 2027-03-31");
     if (*s.valid_until < s.valid_from) return R::Error(who + "--until is before --from");
   }
-  s.created_by = ctx.actor;
   s.created_at = ctx.clock->NowUtc();
   Status st = ctx.store->Transaction([&]() -> Status {
     auto id = ctx.store->AddSpecialRequest(s);

@@ -1,5 +1,7 @@
 #include "policies/request_rules.h"
 
+#include "policies/catalog.h"
+
 namespace itaku::policies {
 namespace {
 
@@ -152,6 +154,32 @@ NoticeOutcome OutcomeForNotice(const contracts::CorrectiveRequest& r) {
   if (unjustified) return {false, r.decision_reason};
   if (r.carried_out.value_or(false)) return {true, ""};
   return {false, r.close_reason};
+}
+
+std::string SpecialRequestRefusal(const contracts::SpecialRequest& s, const std::string& actor_role,
+                                  bool consent_on_file) {
+  if (!s.purpose.empty() && FindPurpose(s.purpose) == nullptr) {
+    return "unknown purpose " + s.purpose + " (policy 2(3))";
+  }
+  for (const auto& f : s.fields) {
+    const FieldInfo* info = FindField(f);
+    if (info == nullptr || info->id != f) {
+      return "unknown field " + f + " (not in the field catalog, policy 1)";
+    }
+    if (f == "subscriber_id") return "subscriber_id identifies the record; use --exclude instead";
+  }
+  if (s.kind != "extend") return "";
+  if (actor_role != "privacy-officer") {
+    return "only a privacy officer records an extension (" + s.created_by + " is " +
+           (actor_role.empty() ? std::string("not registered staff") : actor_role) + ")";
+  }
+  if (s.purpose == "statistics") {
+    return "statistics are sent pseudonymised; nothing can be added to them";
+  }
+  if (!consent_on_file) {
+    return "an extension needs the subscriber's consent on file: --consent FILE (policy 6(1))";
+  }
+  return "";
 }
 
 }  // namespace itaku::policies

@@ -41,6 +41,13 @@ std::string StateAfter(const contracts::CorrectiveRequest& request, RequestStep 
                        const StepInput& input);
 
 // "Without delay" as numbers the operator sets.
+// The rules a special request (policy 6(1)) meets before it is recorded:
+// a known purpose, catalog fields other than subscriber_id, and for an
+// extension a privacy officer (`actor_role`), never statistics, and the
+// subscriber's consent on file. The first one broken, or empty.
+std::string SpecialRequestRefusal(const contracts::SpecialRequest& request,
+                                  const std::string& actor_role, bool consent_on_file);
+
 // What the requester is told (policy 6(4)): whether the request was carried
 // out and, when not, why: the decision's reason for a request judged not
 // justified, the reason given at closing otherwise.

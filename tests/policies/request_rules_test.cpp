@@ -216,3 +216,40 @@ TEST(OutcomeForNoticeTest, TheReasonTheRequesterIsTold) {
 
 }  // namespace
 }  // namespace itaku::policies
+
+namespace itaku::policies {
+namespace {
+
+TEST(SpecialRequestRefusalTest, ExtensionsNeedAnOfficerConsentAndNoStatistics) {
+  contracts::SpecialRequest s;
+  s.kind = "withhold";
+  s.contractor_id = "agency-a";
+  s.fields = {"phone"};
+  s.created_by = "窓口担当";
+  EXPECT_EQ(SpecialRequestRefusal(s, "operator", false), "");
+  s.fields = {"nickname"};
+  EXPECT_EQ(SpecialRequestRefusal(s, "operator", false),
+            "unknown field nickname (not in the field catalog, policy 1)");
+  s.fields = {"subscriber_id"};
+  EXPECT_EQ(SpecialRequestRefusal(s, "operator", false),
+            "subscriber_id identifies the record; use --exclude instead");
+  s.kind = "extend";
+  s.fields = {"email"};
+  EXPECT_EQ(SpecialRequestRefusal(s, "operator", true),
+            "only a privacy officer records an extension (窓口担当 is operator)");
+  EXPECT_EQ(SpecialRequestRefusal(s, "", true),
+            "only a privacy officer records an extension (窓口担当 is not registered staff)");
+  EXPECT_EQ(SpecialRequestRefusal(s, "privacy-officer", false),
+            "an extension needs the subscriber's consent on file: --consent FILE (policy 6(1))");
+  EXPECT_EQ(SpecialRequestRefusal(s, "privacy-officer", true), "");
+  s.contractor_id.clear();
+  s.purpose = "statistics";
+  EXPECT_EQ(SpecialRequestRefusal(s, "privacy-officer", true),
+            "statistics are sent pseudonymised; nothing can be added to them");
+  s.purpose = "fortune-telling";
+  EXPECT_EQ(SpecialRequestRefusal(s, "privacy-officer", true),
+            "unknown purpose fortune-telling (policy 2(3))");
+}
+
+}  // namespace
+}  // namespace itaku::policies
