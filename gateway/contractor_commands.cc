@@ -146,6 +146,58 @@ struct SftpChange {
   bool pin_dropped = false;  // the server moved and no new pin was given
 };
 
+// The key is judged now, with its passphrase when one is named and
+// reachable, so that a weak or unusable key never gets registered.
+Status JudgeKey(Context& ctx, const ContractorArgs& a, SftpChange& change) {
+  const std::string who = "contractor " + a.id + ": ";
+  contracts::SftpEndpointRecord& r = change.record;
+  const bool passphrase_named = !a.key_passphrase_env.empty() || !a.key_passphrase_file.empty();
+
+  std::string key_text;
+  if (!a.key_file.empty()) {
+    std::ifstream in(a.key_file, std::ios::binary);
+    if (!in) return Status::Error(who + "cannot read private key " + a.key_file);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    key_text = buf.str();
+  } else if (!r.key_path.empty()) {
+    std::ifstream in(r.key_path, std::ios::binary);
+    if (!in) return Status::Error(who + "cannot read the registered key " + r.key_path);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    key_text = buf.str();
+  }
+  // A variable may be set only where deliveries run: unset here is no error.
+  std::string passphrase;
+  const bool from_env = r.passphrase_source.rfind("env:", 0) == 0;
+  if (auto read = ReadKeyPassphrase(r.passphrase_source); read.ok()) {
+    passphrase = std::move(read).value();
+  } else if (!from_env) {
+    return Status::Error(who + read.message());
+  }
+  const std::string key_name = a.key_file.empty() ? r.key_path : a.key_file;
+  auto info = transports::InspectPrivateKey(key_text, passphrase);
+  if (!info.ok() && passphrase.empty() && from_env) {
+    return Status::Error(who + key_name + " is a PEM key protected by a passphrase, and " +
+                    r.passphrase_source.substr(4) + " is not set here, so it cannot be checked");
+  }
+  if (!info.ok()) return Status::Error(who + key_name + ": " + info.message());
+  if (info->encrypted && r.passphrase_source.empty()) {
+    return Status::Error(who + key_name +
+                    " is protected by a passphrase: say where it comes from with "
+                    "--key-passphrase-env NAME or --key-passphrase-file PATH");
+  }
+  // A new key without a passphrase needs no source; an old one would only
+  // make deliveries wait for a variable nobody sets any more.
+  if (!info->encrypted && !a.key_file.empty() && !passphrase_named) r.passphrase_source.clear();
+  change.key = info.value();
+  if (!a.key_file.empty()) {
+    change.key_text = std::move(key_text);
+    r.key_path = StoreLayout(ctx.db_path).Keys() + "/" + a.id + ".key";
+  }
+  return Status::Ok();
+}
+
 Result<SftpChange> PrepareSftp(Context& ctx, const ContractorArgs& a,
                                const std::optional<contracts::SftpEndpointRecord>& existing) {
   using R = Result<SftpChange>;
@@ -184,52 +236,7 @@ Result<SftpChange> PrepareSftp(Context& ctx, const ContractorArgs& a,
   if (!a.key_passphrase_file.empty()) {
     r.passphrase_source = "file:" + fs::absolute(a.key_passphrase_file).string();
   }
-  const bool passphrase_named = !a.key_passphrase_env.empty() || !a.key_passphrase_file.empty();
-
-  // The key is judged now, with its passphrase when one is named and
-  // reachable, so that a weak or unusable key never gets registered.
-  std::string key_text;
-  if (!a.key_file.empty()) {
-    std::ifstream in(a.key_file, std::ios::binary);
-    if (!in) return R::Error(who + "cannot read private key " + a.key_file);
-    std::stringstream buf;
-    buf << in.rdbuf();
-    key_text = buf.str();
-  } else if (!r.key_path.empty()) {
-    std::ifstream in(r.key_path, std::ios::binary);
-    if (!in) return R::Error(who + "cannot read the registered key " + r.key_path);
-    std::stringstream buf;
-    buf << in.rdbuf();
-    key_text = buf.str();
-  }
-  // A variable may be set only where deliveries run: unset here is no error.
-  std::string passphrase;
-  const bool from_env = r.passphrase_source.rfind("env:", 0) == 0;
-  if (auto read = ReadKeyPassphrase(r.passphrase_source); read.ok()) {
-    passphrase = std::move(read).value();
-  } else if (!from_env) {
-    return R::Error(who + read.message());
-  }
-  const std::string key_name = a.key_file.empty() ? r.key_path : a.key_file;
-  auto info = transports::InspectPrivateKey(key_text, passphrase);
-  if (!info.ok() && passphrase.empty() && from_env) {
-    return R::Error(who + key_name + " is a PEM key protected by a passphrase, and " +
-                    r.passphrase_source.substr(4) + " is not set here, so it cannot be checked");
-  }
-  if (!info.ok()) return R::Error(who + key_name + ": " + info.message());
-  if (info->encrypted && r.passphrase_source.empty()) {
-    return R::Error(who + key_name +
-                    " is protected by a passphrase: say where it comes from with "
-                    "--key-passphrase-env NAME or --key-passphrase-file PATH");
-  }
-  // A new key without a passphrase needs no source; an old one would only
-  // make deliveries wait for a variable nobody sets any more.
-  if (!info->encrypted && !a.key_file.empty() && !passphrase_named) r.passphrase_source.clear();
-  change.key = info.value();
-  if (!a.key_file.empty()) {
-    change.key_text = std::move(key_text);
-    r.key_path = StoreLayout(ctx.db_path).Keys() + "/" + a.id + ".key";
-  }
+  if (Status k = JudgeKey(ctx, a, change); !k.ok()) return k;
   return change;
 }
 
