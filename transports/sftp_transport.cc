@@ -117,16 +117,8 @@ struct Connection {
 constexpr const char* kMacPreference = "hmac-sha2-512,hmac-sha2-256";
 constexpr const char* kCipherPreference = "aes128-ctr,aes256-ctr,aes192-ctr";
 
-// TCP connect with a deadline over all of the host's addresses, then the
-// SSH handshake. The session is blocking with a timeout: libssh2 polls the
-// (non-blocking) socket and gives up after wait_ms without progress.
-SftpResult<std::unique_ptr<Connection>> Connect(const SftpEndpoint& e, const SftpTimeouts& t) {
-  if (detail::InitLibssh2() != 0) return Network("cannot initialise libssh2");
-  if (e.host.empty()) return Refused("no host to connect to");
-  auto c = std::make_unique<Connection>();
-  c->where = HostPort(e);
-  if (e.port < 1 || e.port > 65535) return Refused("bad port in " + c->where);
-
+// TCP connect with a deadline over all of the host's addresses.
+SftpResult<UniqueFd> ConnectTcp(const SftpEndpoint& e, int connect_ms, const std::string& where) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -137,7 +129,7 @@ SftpResult<std::unique_ptr<Connection>> Connect(const SftpEndpoint& e, const Sft
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, ::freeaddrinfo);
 
   using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + std::chrono::milliseconds(t.connect_ms);
+  const auto deadline = Clock::now() + std::chrono::milliseconds(connect_ms);
   std::string last_error = "no address";
   bool timed_out = false;
   for (addrinfo* ai = found; ai != nullptr && !timed_out; ai = ai->ai_next) {
@@ -177,14 +169,25 @@ SftpResult<std::unique_ptr<Connection>> Connect(const SftpEndpoint& e, const Sft
         continue;
       }
     }
-    c->fd = std::move(fd);
-    break;
+    return fd;
   }
-  if (c->fd.get() < 0) {
-    return Network(
-        "cannot connect to " + c->where + ": " +
-        (timed_out ? "no answer within " + std::to_string(t.connect_ms) + " ms" : last_error));
-  }
+  return Network("cannot connect to " + where + ": " +
+                 (timed_out ? "no answer within " + std::to_string(connect_ms) + " ms" : last_error));
+
+}
+
+// TCP connect (ConnectTcp), then the SSH handshake. The session is blocking with a timeout: libssh2 polls the
+// (non-blocking) socket and gives up after wait_ms without progress.
+SftpResult<std::unique_ptr<Connection>> Connect(const SftpEndpoint& e, const SftpTimeouts& t) {
+  if (detail::InitLibssh2() != 0) return Network("cannot initialise libssh2");
+  if (e.host.empty()) return Refused("no host to connect to");
+  auto c = std::make_unique<Connection>();
+  c->where = HostPort(e);
+  if (e.port < 1 || e.port > 65535) return Refused("bad port in " + c->where);
+
+  auto fd = ConnectTcp(e, t.connect_ms, c->where);
+  if (!fd.ok()) return fd.error();
+  c->fd = std::move(fd.value());
 
   c->session.reset(libssh2_session_init());
   if (!c->session) return Network("cannot create an SSH session for " + c->where);
