@@ -179,7 +179,8 @@ Result<policies::ProjectionSpec> ProjectionFor(Context& ctx, const DeliverReques
   if (shaping->extra_fields.empty()) return spec;
   // An extension of a field this export does not have cannot be honoured;
   // it is reported, and the delivery goes ahead without it.
-  auto columns = policies::ExportColumns(req.input_path, req.input_encoding);
+  std::ifstream header(req.input_path, std::ios::binary);
+  auto columns = policies::ExportColumns(header, req.input_path, req.input_encoding);
   for (const std::string& f : shaping->extra_fields) {
     if (columns.ok() && std::find(columns->begin(), columns->end(), f) != columns->end()) {
       spec.extra_fields.push_back(f);

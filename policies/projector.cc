@@ -1,7 +1,6 @@
 #include "policies/projector.h"
 
 #include <algorithm>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -333,18 +332,18 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
   return summary;
 }
 
-Result<std::vector<std::string>> ExportColumns(const std::string& path, InputEncoding encoding) {
-  std::ifstream in(path, std::ios::binary);
+Result<std::vector<std::string>> ExportColumns(std::istream& in, std::string_view input_name,
+                                               InputEncoding encoding) {
   std::string header;
   if (!in || !std::getline(in, header)) {
-    return Result<std::vector<std::string>>::Error("cannot read " + path);
+    return Result<std::vector<std::string>>::Error("cannot read " + std::string(input_name));
   }
   std::istringstream header_only(header + "\n");
   ProjectionSpec spec;
   spec.fields = {"subscriber_id"};
   spec.input_encoding = encoding;
   auto summary =
-      Project(spec, header_only, path, nullptr, [](std::string_view) { return Status::Ok(); });
+      Project(spec, header_only, input_name, nullptr, [](std::string_view) { return Status::Ok(); });
   if (!summary.ok()) return summary.status();
   return summary->input_fields;
 }

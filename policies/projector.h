@@ -127,8 +127,8 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
                                   const RecordDrawingCallback& on_record);
 
 // The catalog ids of an export's columns, in order, from its header row
-// alone (checked as Project checks it; the records are not read).
-Result<std::vector<std::string>> ExportColumns(const std::string& path,
+// alone (checked as Project checks it; only the first line of `in` is read).
+Result<std::vector<std::string>> ExportColumns(std::istream& in, std::string_view input_name,
                                                InputEncoding encoding = InputEncoding::kAuto);
 
 }  // namespace itaku::policies

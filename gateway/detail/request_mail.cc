@@ -129,7 +129,8 @@ Result<std::optional<Contact>> FindContact(const std::string& export_path,
   // Only the columns the export has: the projector refuses a missing one.
   static const std::vector<std::string> kWanted = {"name", "postal_code", "address", "email"};
   std::vector<std::string> fields = {"subscriber_id"};
-  auto columns = policies::ExportColumns(export_path);
+  std::ifstream header(export_path, std::ios::binary);
+  auto columns = policies::ExportColumns(header, export_path);
   if (!columns.ok()) return columns.status();
   for (const auto& f : kWanted) {
     if (std::find(columns->begin(), columns->end(), f) != columns->end()) fields.push_back(f);
