@@ -367,85 +367,74 @@ SftpResult<std::string> ProbeHostKey(const SftpEndpoint& endpoint, const SftpTim
   return fingerprint;
 }
 
-SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::string& local_file,
-                                    const std::string& final_name, const SftpTimeouts& timeouts) {
-  const std::string where = HostPort(endpoint);
+namespace {
+
+// What one upload sends, checked before any connection is made.
+struct UploadSource {
+  std::string where;  // "host:port"
+  std::string pin;    // SHA256:<43 base64>, padding dropped
+  UniqueFd local;
+  uint64_t size = 0;
+};
+
+// Where it goes on the server.
+struct UploadPaths {
+  std::string final_name, final_path, part_path;
+  std::string on;  // " on host:port", for messages
+};
+
+SftpResult<UploadSource> OpenSource(const SftpEndpoint& endpoint, const std::string& local_file,
+                                    const std::string& final_name) {
+  UploadSource src;
+  src.where = HostPort(endpoint);
   if (!IsPlainFileName(final_name)) {
     return Refused("final name must be a plain file name: " + final_name);
   }
-  std::string pin = endpoint.pinned_host_key;
-  while (!pin.empty() && pin.back() == '=') pin.pop_back();
-  if (pin.empty()) {
-    return Refused("no pinned host key for " + where + "; pin the SHA256: fingerprint first");
+  src.pin = endpoint.pinned_host_key;
+  while (!src.pin.empty() && src.pin.back() == '=') src.pin.pop_back();
+  if (src.pin.empty()) {
+    return Refused("no pinned host key for " + src.where + "; pin the SHA256: fingerprint first");
   }
-  if (pin.rfind("SHA256:", 0) != 0 || pin.size() != 7 + 43) {
-    return Refused("pinned host key for " + where +
+  if (src.pin.rfind("SHA256:", 0) != 0 || src.pin.size() != 7 + 43) {
+    return Refused("pinned host key for " + src.where +
                    " must read SHA256:<base64>, as ssh-keygen -lf prints it");
   }
-  if (endpoint.user.empty()) return Refused("no user name for " + where);
-
-  UniqueFd local(::open(local_file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (local.get() < 0) return Refused("cannot read " + local_file + ": " + ErrnoText(errno));
+  if (endpoint.user.empty()) return Refused("no user name for " + src.where);
+  src.local = UniqueFd(::open(local_file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (src.local.get() < 0) return Refused("cannot read " + local_file + ": " + ErrnoText(errno));
   struct stat st {};
-  if (::fstat(local.get(), &st) != 0) {
+  if (::fstat(src.local.get(), &st) != 0) {
     return Refused("cannot read " + local_file + ": " + ErrnoText(errno));
   }
   if (!S_ISREG(st.st_mode)) return Refused("cannot read " + local_file + ": not a regular file");
-  const auto size = static_cast<uint64_t>(st.st_size);
+  src.size = static_cast<uint64_t>(st.st_size);
   if (UniqueFd key(::open(endpoint.private_key_file.c_str(), O_RDONLY | O_CLOEXEC));
       key.get() < 0) {
     return Refused("cannot read private key " + endpoint.private_key_file + ": " +
                    ErrnoText(errno));
   }
+  return src;
+}
 
-  SftpResult<std::unique_ptr<Connection>> connected = Login(endpoint, timeouts, pin, where);
-  if (!connected.ok()) return connected.error();
-  Connection& c = *connected.value();
-  LIBSSH2_SESSION* session = c.session.get();
-  LIBSSH2_SFTP* sftp = c.sftp.get();
-  int rc = 0;
-
-  std::string prefix = endpoint.remote_dir;
-  if (!prefix.empty() && prefix.back() != '/') prefix += '/';
-  const std::string final_path = prefix + final_name;
-  const std::string part_path = final_path + ".part";
-  const std::string on = " on " + where;
-
-  // Already delivered (say the answer to an earlier rename was lost)? Then
-  // there is nothing to send.
-  LIBSSH2_SFTP_ATTRIBUTES attrs{};
-  rc = libssh2_sftp_stat_ex(sftp, final_path.c_str(), static_cast<unsigned>(final_path.size()),
-                            LIBSSH2_SFTP_STAT, &attrs);
-  if (rc == 0) {
-    return SettleExisting(c, final_path, part_path, final_name, local.get(), local_file, size);
-  }
-  if (!c.SftpStatusIs(rc, LIBSSH2_FX_NO_SUCH_FILE)) {
-    return c.Fail(rc, "cannot look up " + final_path + on);
-  }
-
-  auto drop_part = [&] {
-    libssh2_sftp_unlink_ex(sftp, part_path.c_str(), static_cast<unsigned>(part_path.size()));
-  };
-  SftpHandlePtr h(libssh2_sftp_open_ex(
-      sftp, part_path.c_str(), static_cast<unsigned>(part_path.size()),
-      LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC,
-      LIBSSH2_SFTP_S_IRUSR | LIBSSH2_SFTP_S_IWUSR | LIBSSH2_SFTP_S_IRGRP, LIBSSH2_SFTP_OPENFILE));
-  if (!h) return c.Fail(libssh2_session_last_errno(session), "cannot create " + part_path + on);
-
-  // Large files go over two SSH connections at once, each writing its half
-  // of the .part: libssh2 1.10 encrypts and MACs on the calling thread, so
-  // one connection is bound to one core. A second connection that cannot be
-  // had (a server limiting sessions) is no error: one carries it all.
+// Writes the local file into the open .part `h`. Large files go over two
+// SSH connections at once, each writing its half: libssh2 1.10 encrypts and
+// MACs on the calling thread, so one connection is bound to one core. A
+// second connection that cannot be had (a server limiting sessions) is no
+// error: one carries it all.
+SftpResult<bool> WriteParts(Connection& c, LIBSSH2_SFTP_HANDLE* h, const SftpEndpoint& endpoint,
+                            const SftpTimeouts& timeouts, UploadSource& src,
+                            const UploadPaths& p, const std::string& local_file) {
+  const uint64_t size = src.size;
   uint64_t half = size;
   std::unique_ptr<Connection> second;
   SftpHandlePtr h2;
   if (size >= kTwoConnectionsFrom) {
-    SftpResult<std::unique_ptr<Connection>> other = Login(endpoint, timeouts, pin, where);
+    SftpResult<std::unique_ptr<Connection>> other = Login(endpoint, timeouts, src.pin, src.where);
     if (other.ok()) {
       second = std::move(other.value());
-      h2.reset(libssh2_sftp_open_ex(second->sftp.get(), part_path.c_str(),
-                                    static_cast<unsigned>(part_path.size()), LIBSSH2_FXF_WRITE, 0,
-                                    LIBSSH2_SFTP_OPENFILE));
+      h2.reset(libssh2_sftp_open_ex(second->sftp.get(), p.part_path.c_str(),
+                                    static_cast<unsigned>(p.part_path.size()), LIBSSH2_FXF_WRITE,
+                                    0, LIBSSH2_SFTP_OPENFILE));
       if (h2) {
         half = size / 2 / kChunk * kChunk;
         libssh2_sftp_seek64(h2.get(), half);
@@ -454,18 +443,15 @@ SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::str
       }
     }
   }
-  uint64_t sent_first = 0;
-  uint64_t sent_second = 0;
-  int read_errno = 0;
-  int read_errno_second = 0;
-  int rc_second = 0;
+  uint64_t sent_first = 0, sent_second = 0;
+  int read_errno = 0, read_errno_second = 0, rc_second = 0;
   std::thread second_half;
   if (h2) {
     second_half = std::thread([&] {
-      rc_second = WriteRange(h2.get(), local.get(), half, size, &sent_second, &read_errno_second);
+      rc_second = WriteRange(h2.get(), src.local.get(), half, size, &sent_second, &read_errno_second);
     });
   }
-  const int rc_first = WriteRange(h.get(), local.get(), 0, half, &sent_first, &read_errno);
+  const int rc_first = WriteRange(h, src.local.get(), 0, half, &sent_first, &read_errno);
   if (second_half.joinable()) second_half.join();
   const uint64_t sent = sent_first + sent_second;
   if (rc_first != 0 || rc_second != 0) {
@@ -473,13 +459,16 @@ SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::str
     const int failed_rc = first_failed ? rc_first : rc_second;
     SftpError stopped =
         (first_failed ? c : *second)
-            .Fail(failed_rc, "upload of " + final_name + " to " + where + " stopped after " +
+            .Fail(failed_rc, "upload of " + p.final_name + " to " + src.where + " stopped after " +
                                  std::to_string(sent) + " of " + std::to_string(size) + " bytes");
     // The server refused more (disk full, quota) but still answers: take
     // the partial file back rather than leave data lying there. A lost
     // connection leaves the .part for the next attempt to replace; both
     // connections are cut so that closing them does not wait again.
-    if (!detail::IsConnectionError(failed_rc) && rc_first == 0) drop_part();
+    if (!detail::IsConnectionError(failed_rc) && rc_first == 0) {
+      libssh2_sftp_unlink_ex(c.sftp.get(), p.part_path.c_str(),
+                             static_cast<unsigned>(p.part_path.size()));
+    }
     c.Break();
     if (second) second->Break();
     return stopped;
@@ -489,11 +478,11 @@ SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::str
                    " bytes expected, fewer could be read");
   }
   if (h2) {
-    rc = libssh2_sftp_close_handle(h2.release());
-    if (rc != 0) return second->Fail(rc, "cannot close " + part_path + on);
+    const int rc = libssh2_sftp_close_handle(h2.release());
+    if (rc != 0) return second->Fail(rc, "cannot close " + p.part_path + p.on);
   }
   struct stat after {};
-  if (::fstat(local.get(), &after) != 0 || static_cast<uint64_t>(after.st_size) != size) {
+  if (::fstat(src.local.get(), &after) != 0 || static_cast<uint64_t>(after.st_size) != size) {
     return Refused(local_file + " changed during the upload: " + std::to_string(size) +
                    " bytes expected, " + std::to_string(after.st_size) + " now");
   }
@@ -501,35 +490,89 @@ SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::str
     return Refused(local_file + " changed during the upload: " + std::to_string(size) +
                    " bytes expected, " + std::to_string(sent) + " read");
   }
+  return true;
+}
 
-  rc = libssh2_sftp_fsync(h.get());
+// The written .part made durable, checked and renamed to its final name
+// (never over another file).
+SftpResult<UploadResult> CommitPart(Connection& c, SftpHandlePtr h, UploadSource& src,
+                                    const UploadPaths& p, const std::string& local_file) {
+  LIBSSH2_SFTP* sftp = c.sftp.get();
+  int rc = libssh2_sftp_fsync(h.get());
   if (rc != 0 && !c.SftpStatusIs(rc, LIBSSH2_FX_OP_UNSUPPORTED)) {
-    return c.Fail(rc, "cannot fsync " + part_path + on);
+    return c.Fail(rc, "cannot fsync " + p.part_path + p.on);
   }
-  attrs = {};
+  LIBSSH2_SFTP_ATTRIBUTES attrs{};
   rc = libssh2_sftp_fstat_ex(h.get(), &attrs, 0);
-  if (rc != 0) return c.Fail(rc, "cannot look up " + part_path + on);
-  if (!(attrs.flags & LIBSSH2_SFTP_ATTR_SIZE) || attrs.filesize != size) {
-    return Network(part_path + on + " holds " + std::to_string(attrs.filesize) +
-                   " bytes after the upload, expected " + std::to_string(size));
+  if (rc != 0) return c.Fail(rc, "cannot look up " + p.part_path + p.on);
+  if (!(attrs.flags & LIBSSH2_SFTP_ATTR_SIZE) || attrs.filesize != src.size) {
+    return Network(p.part_path + p.on + " holds " + std::to_string(attrs.filesize) +
+                   " bytes after the upload, expected " + std::to_string(src.size));
   }
   rc = libssh2_sftp_close_handle(h.release());
-  if (rc != 0) return c.Fail(rc, "cannot close " + part_path + on);
+  if (rc != 0) return c.Fail(rc, "cannot close " + p.part_path + p.on);
 
   // Without OVERWRITE: OpenSSH's server link()s, which never replaces.
-  rc = libssh2_sftp_rename_ex(sftp, part_path.c_str(), static_cast<unsigned>(part_path.size()),
-                              final_path.c_str(), static_cast<unsigned>(final_path.size()),
+  rc = libssh2_sftp_rename_ex(sftp, p.part_path.c_str(), static_cast<unsigned>(p.part_path.size()),
+                              p.final_path.c_str(), static_cast<unsigned>(p.final_path.size()),
                               LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE);
-  if (rc == 0) return UploadResult{.already_there = false, .bytes = size};
-  SftpError rename_error = c.Fail(rc, "cannot rename " + part_path + " to " + final_name + on);
+  if (rc == 0) return UploadResult{.already_there = false, .bytes = src.size};
+  SftpError rename_error = c.Fail(rc, "cannot rename " + p.part_path + " to " + p.final_name + p.on);
   if (detail::IsConnectionError(rc)) return rename_error;
   attrs = {};
-  if (libssh2_sftp_stat_ex(sftp, final_path.c_str(), static_cast<unsigned>(final_path.size()),
+  if (libssh2_sftp_stat_ex(sftp, p.final_path.c_str(), static_cast<unsigned>(p.final_path.size()),
                            LIBSSH2_SFTP_STAT, &attrs) == 0) {
-    return SettleExisting(c, final_path, part_path, final_name, local.get(), local_file, size);
+    return SettleExisting(c, p.final_path, p.part_path, p.final_name, src.local.get(), local_file,
+                          src.size);
   }
-  drop_part();  // refused: the complete file must not stay under its .part name
+  // Refused: the complete file must not stay under its .part name.
+  libssh2_sftp_unlink_ex(sftp, p.part_path.c_str(), static_cast<unsigned>(p.part_path.size()));
   return rename_error;
+}
+
+}  // namespace
+
+SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::string& local_file,
+                                    const std::string& final_name, const SftpTimeouts& timeouts) {
+  SftpResult<UploadSource> opened = OpenSource(endpoint, local_file, final_name);
+  if (!opened.ok()) return opened.error();
+  UploadSource& src = opened.value();
+  SftpResult<std::unique_ptr<Connection>> connected = Login(endpoint, timeouts, src.pin, src.where);
+  if (!connected.ok()) return connected.error();
+  Connection& c = *connected.value();
+  LIBSSH2_SFTP* sftp = c.sftp.get();
+
+  UploadPaths p;
+  std::string prefix = endpoint.remote_dir;
+  if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+  p.final_name = final_name;
+  p.final_path = prefix + final_name;
+  p.part_path = p.final_path + ".part";
+  p.on = " on " + src.where;
+
+  // Already delivered (say the answer to an earlier rename was lost)? Then
+  // there is nothing to send.
+  LIBSSH2_SFTP_ATTRIBUTES attrs{};
+  int rc = libssh2_sftp_stat_ex(sftp, p.final_path.c_str(),
+                                static_cast<unsigned>(p.final_path.size()), LIBSSH2_SFTP_STAT,
+                                &attrs);
+  if (rc == 0) {
+    return SettleExisting(c, p.final_path, p.part_path, final_name, src.local.get(), local_file,
+                          src.size);
+  }
+  if (!c.SftpStatusIs(rc, LIBSSH2_FX_NO_SUCH_FILE)) {
+    return c.Fail(rc, "cannot look up " + p.final_path + p.on);
+  }
+  SftpHandlePtr h(libssh2_sftp_open_ex(
+      sftp, p.part_path.c_str(), static_cast<unsigned>(p.part_path.size()),
+      LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC,
+      LIBSSH2_SFTP_S_IRUSR | LIBSSH2_SFTP_S_IWUSR | LIBSSH2_SFTP_S_IRGRP, LIBSSH2_SFTP_OPENFILE));
+  if (!h) {
+    return c.Fail(libssh2_session_last_errno(c.session.get()), "cannot create " + p.part_path + p.on);
+  }
+  SftpResult<bool> written = WriteParts(c, h.get(), endpoint, timeouts, src, p, local_file);
+  if (!written.ok()) return written.error();
+  return CommitPart(c, std::move(h), src, p, local_file);
 }
 
 }  // namespace itaku::transports
