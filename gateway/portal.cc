@@ -16,6 +16,7 @@
 #include "transports/portal_server.h"
 #include "gateway/requests.h"
 #include "transports/certificate.h"
+#include "policies/delivery_rules.h"
 
 namespace itaku::gateway {
 namespace fs = std::filesystem;
@@ -39,17 +40,8 @@ PortalPackage ToView(const contracts::PortalPackageRecord& r) {
   return p;
 }
 
-// Why a package can no longer be downloaded; empty when it can. UTC
-// timestamps compare as text.
-std::string GoneReason(const contracts::PortalPackageRecord& r, const std::string& now) {
-  if (!r.revoked_at.empty()) return "revoked";
-  if (r.expires_at <= now) return "expired";
-  if (r.downloads >= r.max_downloads) return "used up";
-  return "";
-}
-
 Json PackageJson(const contracts::PortalPackageRecord& r, const std::string& now) {
-  const std::string gone = GoneReason(r, now);
+  const std::string gone = policies::PortalGoneReason(r, now);
   return {{"id", r.id},
           {"delivery_id", r.delivery_id},
           {"contractor", r.contractor_id},
@@ -111,7 +103,7 @@ std::vector<PortalPackage> StorePortalBackend::Available(const std::string& cont
   }
   const std::string now = ctx_.clock->NowUtc();
   for (const auto& r : list.value()) {
-    if (GoneReason(r, now).empty()) out.push_back(ToView(r));
+    if (policies::PortalGoneReason(r, now).empty()) out.push_back(ToView(r));
   }
   return out;
 }
@@ -126,7 +118,8 @@ PortalBackend::Access StorePortalBackend::Find(const std::string& contractor_id,
   // Another contractor's package is as absent as a package that never was.
   if (!found.value() || found.value()->contractor_id != contractor_id) return Access::kNotFound;
   *out = ToView(*found.value());
-  return GoneReason(*found.value(), ctx_.clock->NowUtc()).empty() ? Access::kOk : Access::kGone;
+  return policies::PortalGoneReason(*found.value(), ctx_.clock->NowUtc()).empty() ? Access::kOk
+                                                                                 : Access::kGone;
 }
 
 void StorePortalBackend::RecordDownload(const PortalCaller& caller, const std::string& package_id,
@@ -142,9 +135,7 @@ void StorePortalBackend::RecordDownload(const PortalCaller& caller, const std::s
   d.first_byte = static_cast<int64_t>(first_byte);
   d.bytes = static_cast<int64_t>(bytes);
   d.complete = complete;
-  // A download counts once the file's last byte went out in a complete
-  // response: a resumed download counts when its last part completes.
-  d.counted = complete && static_cast<int64_t>(first_byte + bytes) == found.value()->size;
+  d.counted = policies::DownloadCounts(complete, first_byte, bytes, found.value()->size);
   Status s = ctx_.store->Transaction([&]() -> Status {
     if (Status a = ctx_.store->AddPortalDownload(d); !a.ok()) return a;
     return ctx_.audit->Append(caller.contractor_id.empty() ? "portal" : caller.contractor_id,

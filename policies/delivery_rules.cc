@@ -18,6 +18,13 @@ bool PlainDrawingName(std::string_view name) {
   return true;
 }
 
+std::string PortalGoneReason(const contracts::PortalPackageRecord& r, const std::string& now) {
+  if (!r.revoked_at.empty()) return "revoked";
+  if (r.expires_at <= now) return "expired";  // UTC timestamps compare as text
+  if (r.downloads >= r.max_downloads) return "used up";
+  return "";
+}
+
 std::optional<std::chrono::seconds> ParsePortalLifetime(const std::string& text) {
   if (text.size() < 2) return std::nullopt;
   const char unit = text.back();

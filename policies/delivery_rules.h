@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,5 +26,18 @@ std::optional<std::chrono::seconds> ParsePortalLifetime(const std::string& text)
 
 // How many complete downloads a portal package may allow: 1 to 1,000,000.
 inline bool ValidMaxDownloads(int n) { return n >= 1 && n <= 1000000; }
+
+// Why a portal package can no longer be downloaded at `now` (UTC,
+// "YYYY-MM-DDTHH:MM:SSZ"): "revoked", "expired" or "used up"; empty when it
+// can.
+std::string PortalGoneReason(const contracts::PortalPackageRecord& package,
+                             const std::string& now);
+
+// A download counts against the limit once the file's last byte went out in
+// a complete response: a resumed download counts when its last part
+// completes, a broken one never.
+inline bool DownloadCounts(bool complete, uint64_t first_byte, uint64_t bytes, int64_t size) {
+  return complete && static_cast<int64_t>(first_byte + bytes) == size;
+}
 
 }  // namespace itaku::policies

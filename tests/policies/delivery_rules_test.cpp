@@ -40,3 +40,29 @@ TEST(DeliveryRulesTest, PortalLifetimes) {
 
 }  // namespace
 }  // namespace itaku::policies
+
+namespace itaku::policies {
+namespace {
+
+TEST(PortalRulesTest, WhenAPackageIsGone) {
+  contracts::PortalPackageRecord p;
+  p.expires_at = "2026-12-09T00:00:00Z";
+  p.max_downloads = 3;
+  p.downloads = 2;
+  EXPECT_EQ(PortalGoneReason(p, "2026-12-08T23:59:59Z"), "");
+  EXPECT_EQ(PortalGoneReason(p, "2026-12-09T00:00:00Z"), "expired");
+  p.downloads = 3;
+  EXPECT_EQ(PortalGoneReason(p, "2026-12-01T00:00:00Z"), "used up");
+  p.revoked_at = "2026-12-01T00:00:00Z";
+  EXPECT_EQ(PortalGoneReason(p, "2026-12-01T00:00:00Z"), "revoked");
+}
+
+TEST(PortalRulesTest, WhenADownloadCounts) {
+  EXPECT_TRUE(DownloadCounts(true, 0, 1000, 1000));
+  EXPECT_TRUE(DownloadCounts(true, 900, 100, 1000));   // the resumed last part
+  EXPECT_FALSE(DownloadCounts(true, 0, 900, 1000));    // a complete first part
+  EXPECT_FALSE(DownloadCounts(false, 0, 1000, 1000));  // broken off
+}
+
+}  // namespace
+}  // namespace itaku::policies
