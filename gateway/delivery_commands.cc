@@ -21,6 +21,7 @@
 #include "gateway/detail/command_util.h"
 #include "gateway/records_json.h"
 #include "policies/catalog.h"
+#include "policies/media_rules.h"
 #include "policies/profile_rules.h"
 #include "transports/certificate.h"
 #include "transports/sftp_transport.h"
@@ -211,23 +212,24 @@ Result<Output> MediaHandover(Context& ctx, int64_t delivery_id, const std::strin
                              const std::string& to) {
   auto m = RequireMedium(ctx, delivery_id);
   if (!m.ok()) return m.status();
-  if (m->state != "written") {
-    return Result<Output>::Error("delivery " + std::to_string(delivery_id) +
-                                 ": medium is already " + m->state);
+  const std::string refusal = policies::MediaStepRefusal(m->state, policies::MediaStep::kHandOver);
+  if (!refusal.empty()) {
+    return Result<Output>::Error("delivery " + std::to_string(delivery_id) + ": " + refusal);
   }
   if (medium.empty() || to.empty()) {
     return Result<Output>::Error("media handover needs --medium and --to");
   }
   contracts::MediaRecord r = m.value();
-  r.state = "handed-over";
+  r.state = policies::MediaStateAfter(policies::MediaStep::kHandOver);
   r.medium = medium;
   r.handed_to = to;
   r.handed_over_at = ctx.clock->NowUtc();
   r.handed_over_by = ctx.actor;
   Status s = ctx.store->Transaction([&]() -> Status {
     if (Status u = ctx.store->UpdateMediaRecord(r); !u.ok()) return u;
-    return ctx.audit->Append(ctx.actor, "media.handover", "delivery:" + std::to_string(delivery_id),
-                             ToJson(r));
+    return ctx.audit->Append(ctx.actor,
+                             std::string(policies::AuditAction(policies::MediaStep::kHandOver)),
+                             "delivery:" + std::to_string(delivery_id), ToJson(r));
   });
   if (!s.ok()) return s;
   return Output{ToJson(r), "delivery " + std::to_string(delivery_id) + ": " + r.package_name +
@@ -237,18 +239,20 @@ Result<Output> MediaHandover(Context& ctx, int64_t delivery_id, const std::strin
 Result<Output> MediaClose(Context& ctx, int64_t delivery_id, const std::string& state) {
   auto m = RequireMedium(ctx, delivery_id);
   if (!m.ok()) return m.status();
-  if (m->state != "handed-over") {
-    return Result<Output>::Error("delivery " + std::to_string(delivery_id) + ": medium is " +
-                                 m->state + ", not handed over");
+  const policies::MediaStep step =
+      state == "returned" ? policies::MediaStep::kReturn : policies::MediaStep::kDestroy;
+  const std::string refusal = policies::MediaStepRefusal(m->state, step);
+  if (!refusal.empty()) {
+    return Result<Output>::Error("delivery " + std::to_string(delivery_id) + ": " + refusal);
   }
   contracts::MediaRecord r = m.value();
-  r.state = state;
+  r.state = policies::MediaStateAfter(step);
   r.closed_at = ctx.clock->NowUtc();
   r.closed_by = ctx.actor;
   Status s = ctx.store->Transaction([&]() -> Status {
     if (Status u = ctx.store->UpdateMediaRecord(r); !u.ok()) return u;
-    return ctx.audit->Append(ctx.actor, "media." + state, "delivery:" + std::to_string(delivery_id),
-                             ToJson(r));
+    return ctx.audit->Append(ctx.actor, std::string(policies::AuditAction(step)),
+                             "delivery:" + std::to_string(delivery_id), ToJson(r));
   });
   if (!s.ok()) return s;
   return Output{ToJson(r), "delivery " + std::to_string(delivery_id) + ": medium " + state};

@@ -1,0 +1,24 @@
+// The state machine of a medium a package travels on (policy 6(2)
+// 電子記録媒体の引渡し), beside the request state machine: written ->
+// handed-over -> returned | destroyed. Pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace itaku::policies {
+
+enum class MediaStep { kHandOver, kReturn, kDestroy };
+
+// "media.handover", "media.returned", "media.destroyed": the audit action.
+std::string_view AuditAction(MediaStep step);
+
+// Why `step` cannot be taken from `state`, without the delivery's name
+// ("medium is already handed-over", "medium is written, not handed over");
+// empty when it can.
+std::string MediaStepRefusal(const std::string& state, MediaStep step);
+
+// The state after `step`.
+std::string_view MediaStateAfter(MediaStep step);
+
+}  // namespace itaku::policies
