@@ -22,6 +22,7 @@
 #include "gateway/records_json.h"
 #include "policies/catalog.h"
 #include "policies/profile_rules.h"
+#include "policies/registry_rules.h"
 #include "transports/certificate.h"
 #include "transports/sftp_transport.h"
 #include "transports/ssh_key.h"
@@ -284,9 +285,8 @@ void AddPortalCertificate(Output& out,
 }  // namespace
 
 Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
-  if (a.id.empty() || a.id.find_first_of(" /\\:") != std::string::npos) {
-    return Result<Output>::Error(
-        "contractor id must be non-empty without spaces, slashes or colons");
+  if (std::string why = policies::ContractorIdRefusal(a.id); !why.empty()) {
+    return Result<Output>::Error(why);
   }
   if (a.name.empty()) return Result<Output>::Error("contractor " + a.id + ": --name is required");
   contracts::Contractor c;

@@ -21,6 +21,7 @@
 #include "gateway/records_json.h"
 #include "policies/catalog.h"
 #include "policies/profile_rules.h"
+#include "policies/registry_rules.h"
 #include "transports/certificate.h"
 #include "transports/sftp_transport.h"
 #include "transports/ssh_key.h"
@@ -63,14 +64,13 @@ Result<Output> NdaAdd(Context& ctx, const NdaArgs& a) {
   if (!from.ok()) return from.status();
   auto until = ParseDateArg("--until", a.until);
   if (!until.ok()) return until.status();
-  if (until.value() < from.value()) {
-    return Result<Output>::Error("NDA for " + a.contractor + ": --until " + a.until +
-                                 " is before --from " + a.from);
-  }
-  if (a.signatories.empty()) {
-    return Result<Output>::Error("NDA for " + a.contractor +
-                                 ": at least one --signatory is required");
-  }
+  contracts::Nda n;
+  n.contractor_id = a.contractor;
+  n.signed_on = signed_on.value();
+  n.in_force_from = from.value();
+  n.in_force_until = until.value();
+  n.signatories = a.signatories;
+  if (std::string why = policies::NdaRefusal(n); !why.empty()) return Result<Output>::Error(why);
   if (a.document.empty() || !fs::is_regular_file(a.document)) {
     return Result<Output>::Error("NDA for " + a.contractor + ": document " + a.document +
                                  " is not a readable file");
@@ -78,12 +78,6 @@ Result<Output> NdaAdd(Context& ctx, const NdaArgs& a) {
   auto sha = Sha256File(a.document);
   if (!sha.ok()) return sha.status();
 
-  contracts::Nda n;
-  n.contractor_id = a.contractor;
-  n.signed_on = signed_on.value();
-  n.in_force_from = from.value();
-  n.in_force_until = until.value();
-  n.signatories = a.signatories;
   n.document_sha256 = sha.value();
   n.document_path = (fs::path(ctx.store->DocumentDir()) /
                      (sha.value() + fs::path(a.document).extension().string()))
