@@ -16,6 +16,7 @@
 #include "transports/portal_server.h"
 #include "gateway/requests.h"
 #include "transports/certificate.h"
+#include "contracts/base/strings.h"
 #include "policies/delivery_rules.h"
 
 namespace itaku::gateway {
@@ -263,20 +264,15 @@ class OverdueWatch {
     if (!store.ok()) return;
     c.store = std::move(store).value();
     c.db_path = db_path_;
-    auto list = RequestList(c, true, std::nullopt, std::nullopt, MailConfig{});
+    auto list = ListRequests(c, /*overdue_only=*/true, std::nullopt, std::nullopt);
     if (!list.ok()) {
       std::cerr << "itaku serve: cannot check overdue requests: " << list.message() << "\n";
       return;
     }
-    for (const auto& r : list->json) {
-      std::string reasons;
-      for (const auto& why : r["overdue"]) {
-        reasons += (reasons.empty() ? "" : "; ") + why.get<std::string>();
-      }
-      std::cerr << "itaku serve: warning: request " << r["id"].get<int64_t>() << " (subscriber "
-                << r["subscriber"].get<std::string>() << ", contractor "
-                << r["contractor"].get<std::string>() << ", " << r["state"].get<std::string>()
-                << "): " << reasons << std::endl;
+    for (const auto& [r, overdue] : list.value()) {
+      std::cerr << "itaku serve: warning: request " << r.id << " (subscriber " << r.subscriber_id
+                << ", contractor " << r.contractor_id << ", " << r.state
+                << "): " << Join(overdue, "; ") << std::endl;
     }
   }
 

@@ -483,19 +483,31 @@ Result<Output> RequestShow(Context& ctx, int64_t id) {
   return Output{j, t.str()};
 }
 
-Result<Output> RequestList(Context& ctx, bool overdue_only,
-                           const std::optional<std::string>& contractor,
-                           const std::optional<std::string>& state, const MailConfig&) {
+Result<std::vector<ListedRequest>> ListRequests(Context& ctx, bool overdue_only,
+                                                const std::optional<std::string>& contractor,
+                                                const std::optional<std::string>& state) {
   auto list = ctx.store->ListCorrectiveRequests(contractor, state);
   if (!list.ok()) return list.status();
   auto deadlines = LoadDeadlines(ctx);
   if (!deadlines.ok()) return deadlines.status();
   const Date today = ctx.clock->Today();
-  Output out{Json::array(), ""};
-  for (const CorrectiveRequest& r : list.value()) {
+  std::vector<ListedRequest> out;
+  for (CorrectiveRequest& r : list.value()) {
     std::vector<std::string> overdue =
         policies::OverdueReasons(r, JstDateOf(r.received_at), deadlines.value(), today);
     if (overdue_only && overdue.empty()) continue;
+    out.push_back({std::move(r), std::move(overdue)});
+  }
+  return out;
+}
+
+Result<Output> RequestList(Context& ctx, bool overdue_only,
+                           const std::optional<std::string>& contractor,
+                           const std::optional<std::string>& state, const MailConfig&) {
+  auto list = ListRequests(ctx, overdue_only, contractor, state);
+  if (!list.ok()) return list.status();
+  Output out{Json::array(), ""};
+  for (const auto& [r, overdue] : list.value()) {
     Json j = {{"id", r.id},
               {"subscriber", r.subscriber_id},
               {"contractor", r.contractor_id},

@@ -82,6 +82,15 @@ struct NotifyArgs {
 Result<Output> RequestNotify(Context& ctx, int64_t id, const NotifyArgs& args,
                              const MailConfig& mail);
 Result<Output> RequestShow(Context& ctx, int64_t id);
+// Requests (or one contractor's, or in one state), each with why it is
+// overdue today (empty when it is not); only overdue ones when asked.
+struct ListedRequest {
+  contracts::CorrectiveRequest request;
+  std::vector<std::string> overdue;
+};
+Result<std::vector<ListedRequest>> ListRequests(Context& ctx, bool overdue_only,
+                                                const std::optional<std::string>& contractor,
+                                                const std::optional<std::string>& state);
 Result<Output> RequestList(Context& ctx, bool overdue, const std::optional<std::string>& contractor,
                            const std::optional<std::string>& state, const MailConfig& mail);
 // Shows, and with values sets, the deadlines (stored in the store).
