@@ -2,28 +2,12 @@
 // fields withheld from or (with consent) added to, what a contractor gets.
 #include "gateway/requests.h"
 
-#include <toml++/toml.h>
-
-#include <algorithm>
-#include <cctype>
-#include <chrono>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <set>
-#include <sstream>
-#include <streambuf>
-#include <thread>
 
 #include "contracts/base/files.h"
-#include "contracts/base/layout.h"
 #include "contracts/base/strings.h"
 #include "gateway/detail/command_util.h"
-#include "gateway/detail/request_mail.h"
 #include "gateway/records_json.h"
-#include "gateway/notices.h"
-#include "policies/catalog.h"
-#include "policies/csv.h"
 #include "policies/request_rules.h"
 
 namespace itaku::gateway {
@@ -31,9 +15,7 @@ namespace fs = std::filesystem;
 namespace {
 
 using Json = nlohmann::json;
-using contracts::CorrectiveRequest;
 using contracts::SpecialRequest;
-using policies::RequestStep;
 
 std::string SpecialLine(const SpecialRequest& s) {
   std::string what = s.kind == "exclude" ? "exclude" : s.kind + " " + Join(s.fields);

@@ -1,40 +1,12 @@
 // Staff and their roles (operator, privacy officer, auditor).
 #include "gateway/requests.h"
 
-#include <toml++/toml.h>
-
-#include <algorithm>
-#include <cctype>
-#include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <set>
-#include <sstream>
-#include <streambuf>
-#include <thread>
-
-#include "contracts/base/files.h"
-#include "contracts/base/layout.h"
-#include "contracts/base/strings.h"
 #include "gateway/detail/command_util.h"
-#include "gateway/detail/request_mail.h"
 #include "gateway/records_json.h"
-#include "gateway/notices.h"
-#include "policies/catalog.h"
-#include "policies/csv.h"
-#include "policies/request_rules.h"
 
 namespace itaku::gateway {
-namespace fs = std::filesystem;
-namespace {
 
 using Json = nlohmann::json;
-using contracts::CorrectiveRequest;
-using contracts::SpecialRequest;
-using policies::RequestStep;
-
-}  // namespace
 
 // ---- Staff ---------------------------------------------------------------------
 
