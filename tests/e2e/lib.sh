@@ -52,7 +52,9 @@ clock_env() {
 }
 
 # itaku ARGS...: the binary under test, at $CLOCK when that is set
-# (`CLOCK="+8 days" itaku …`), else now.
+# (`CLOCK="+8 days" itaku …`), else now. Not for `&`: $! would name the
+# function's subshell; start a background process as
+# `env "${CLOCK_ENV[@]}" "$ITAKU" … &` after `clock_env`.
 itaku() { clock_env || return 2; env "${CLOCK_ENV[@]}" "$ITAKU" "$@"; }
 # run ARGS...: itaku, keeping stdout in $out, stderr in $err, status in $rc.
 run() { out=$(itaku "$@" 2>"$work/err"); rc=$?; err=$(cat "$work/err"); }

@@ -167,7 +167,9 @@ check "outstanding after" 2 "$(echo "$out" | py 'import json,sys; print(len(json
 "$GEN" --rows 400000 --seed 3 --out "$work/big.csv" || exit 1
 mkdir -p "$work/kill"
 itaku contractor update agency-a --cert "$work/agency.crt" >/dev/null
-itaku deliver --profile agency-billing --input "$work/big.csv" --via media --out "$work/kill" >/dev/null 2>&1 &
+# The binary itself in the background (not the itaku() helper, whose $! would
+# be a subshell's): the kill below must hit the delivery.
+"$ITAKU" deliver --profile agency-billing --input "$work/big.csv" --via media --out "$work/kill" >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 1 200); do
   ls -A "$work/kill" | grep -q partial && break
