@@ -16,6 +16,7 @@
 #include "contracts/base/files.h"
 #include "contracts/base/layout.h"
 #include "contracts/base/strings.h"
+#include "contracts/record_json.h"
 #include "gateway/detail/command_util.h"
 #include "gateway/detail/request_mail.h"
 #include "gateway/records_json.h"
@@ -39,40 +40,14 @@ constexpr const char* kNotifyKey = "requests.notify_within_days";
 
 Json OptionalBool(const std::optional<bool>& b) { return b ? Json(*b) : Json(); }
 
+// The stored spelling (contracts/record_json.h), with the id and whether
+// the requester has been told; the requester's address stays in the store.
 Json RequestJson(const CorrectiveRequest& r) {
-  return {{"id", r.id},
-          {"subscriber", r.subscriber_id},
-          {"contractor", r.contractor_id},
-          {"channel", r.channel},
-          {"state", r.state},
-          {"request_text", r.request_text},
-          {"received_at", r.received_at},
-          {"received_by", r.received_by},
-          {"justified", OptionalBool(r.justified)},
-          {"decision_reason", r.decision_reason},
-          {"decided_by", r.decided_by},
-          {"decided_at", r.decided_at},
-          {"instruction_text", r.instruction_text},
-          {"instruction_via", r.instruction_via},
-          {"instructed_to", r.instructed_to},
-          {"instructed_by", r.instructed_by},
-          {"instructed_at", r.instructed_at},
-          {"answer_text", r.answer_text},
-          {"answered_by", r.answered_by},
-          {"answered_at", r.answered_at},
-          {"carried_out", OptionalBool(r.carried_out)},
-          {"close_reason", r.close_reason},
-          {"closed_by", r.closed_by},
-          {"closed_at", r.closed_at},
-          {"notified", r.state == "notified"},
-          {"notice_via", r.notice_via},
-          {"notice_to", r.notice_to},
-          {"notice_subject", r.notice_subject},
-          {"notice_text", r.notice_text},
-          {"notified_by", r.notified_by},
-          {"notified_at", r.notified_at},
-          {"notice_error", r.notice_error},
-          {"notice_error_at", r.notice_error_at}};
+  Json j = contracts::ToJson(r);
+  j.erase("contact_email");
+  j["id"] = r.id;
+  j["notified"] = r.state == "notified";
+  return j;
 }
 
 // What the audit trail keeps of a step: who, what state, the yes/no

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "contracts/detail/sqlite_store.h"
+#include "contracts/record_json.h"
 #include "contracts/detail/sqlite_util.h"
 
 namespace itaku::contracts::detail {
@@ -65,10 +66,6 @@ Status SqliteStore::RemoveStaff(const std::string& name) {
 // ---- Special requests ------------------------------------------------------
 
 namespace {
-
-nlohmann::json OptionalBool(const std::optional<bool>& b) {
-  return b ? nlohmann::json(*b) : nlohmann::json();
-}
 
 std::optional<bool> ReadOptionalBool(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
@@ -220,41 +217,7 @@ Result<std::vector<int64_t>> SqliteStore::ListDeliverySpecialRequests(int64_t de
 
 namespace {
 
-std::string CorrectiveJson(const CorrectiveRequest& r) {
-  return nlohmann::json{{"subscriber_id", r.subscriber_id},
-                        {"channel", r.channel},
-                        {"contractor_id", r.contractor_id},
-                        {"request_text", r.request_text},
-                        {"received_at", r.received_at},
-                        {"received_by", r.received_by},
-                        {"contact_email", r.contact_email},
-                        {"state", r.state},
-                        {"justified", OptionalBool(r.justified)},
-                        {"decision_reason", r.decision_reason},
-                        {"decided_by", r.decided_by},
-                        {"decided_at", r.decided_at},
-                        {"instruction_text", r.instruction_text},
-                        {"instructed_to", r.instructed_to},
-                        {"instruction_via", r.instruction_via},
-                        {"instructed_by", r.instructed_by},
-                        {"instructed_at", r.instructed_at},
-                        {"answer_text", r.answer_text},
-                        {"answered_by", r.answered_by},
-                        {"answered_at", r.answered_at},
-                        {"carried_out", OptionalBool(r.carried_out)},
-                        {"close_reason", r.close_reason},
-                        {"closed_by", r.closed_by},
-                        {"closed_at", r.closed_at},
-                        {"notice_via", r.notice_via},
-                        {"notice_to", r.notice_to},
-                        {"notice_subject", r.notice_subject},
-                        {"notice_text", r.notice_text},
-                        {"notified_by", r.notified_by},
-                        {"notified_at", r.notified_at},
-                        {"notice_error", r.notice_error},
-                        {"notice_error_at", r.notice_error_at}}
-      .dump();
-}
+std::string CorrectiveJson(const CorrectiveRequest& r) { return ToJson(r).dump(); }
 
 Result<CorrectiveRequest> ToCorrective(int64_t id, const std::string& text) {
   try {
