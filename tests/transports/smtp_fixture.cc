@@ -24,17 +24,6 @@ using transports::test_util::ReadFile;
 using transports::test_util::RunCommand;
 using transports::test_util::WriteFile;
 
-bool Accepts(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
-
 // Reads one message file with the same library a mail client would use.
 constexpr const char* kDecodeScript = R"PY(
 import email, email.policy, json, sys
@@ -148,42 +137,16 @@ bool SmtpFixture::Launch(std::string* error) {
     if (options_.max_size > 0) args.insert(args.end(), {"-s", std::to_string(options_.max_size)});
     args.insert(args.end(), {"-c", "aiosmtpd.handlers.Mailbox", maildir()});
   }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  const std::string log_file = dir_ / "aiosmtpd.log";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                   0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, kPython, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    *error = "cannot start aiosmtpd";
+  // Python takes a moment to import; a busy machine, several.
+  const pid_t pid = SpawnUntilReady(
+      "aiosmtpd", args, dir_ / "aiosmtpd.log", std::chrono::seconds(30),
+      [&] { return Accepts(port_); }, error);
+  if (pid < 0) {
+    *error += ": " + log();
     return false;
   }
-  // Python takes a moment to import; a busy machine, several.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      *error = "aiosmtpd exited at start: " + log();
-      return false;
-    }
-    if (Accepts(port_)) {
-      pid_ = pid;
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  *error = "aiosmtpd did not start listening within 30 s: " + log();
-  return false;
+  pid_ = pid;
+  return true;
 }
 
 void SmtpFixture::Stop() {

@@ -24,17 +24,6 @@ namespace {
 
 constexpr const char* kSshd = "/usr/sbin/sshd";
 
-bool Accepts(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
-
 // Parent pid of every process, from /proc/<pid>/stat.
 std::vector<std::pair<pid_t, pid_t>> ProcessParents() {
   std::vector<std::pair<pid_t, pid_t>> out;
@@ -117,38 +106,17 @@ bool SshdFixture::Launch(std::string* error) {
   std::filesystem::remove(dir_ / "sshd.pid");
   const std::string log = log_path();
   std::vector<std::string> args = {kSshd, "-D", "-f", config, "-E", log};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, kSshd, &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    *error = "cannot start sshd";
-    return false;
-  }
   // Ready once the listener accepts connections (it writes its PidFile
   // after binding); gone if it could not bind.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      *error = "sshd exited at start: " + ReadFile(log);
-      return false;
-    }
-    if (std::filesystem::exists(dir_ / "sshd.pid") && Accepts(port_)) {
-      pid_ = pid;
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const pid_t pid = SpawnUntilReady(
+      "sshd", args, "", std::chrono::seconds(10),
+      [&] { return std::filesystem::exists(dir_ / "sshd.pid") && Accepts(port_); }, error);
+  if (pid < 0) {
+    *error += ": " + ReadFile(log);
+    return false;
   }
-  ::kill(pid, SIGKILL);
-  ::waitpid(pid, nullptr, 0);
-  *error = "sshd did not start listening within 10 s";
-  return false;
+  pid_ = pid;
+  return true;
 }
 
 std::set<pid_t> SshdFixture::StopTree() {

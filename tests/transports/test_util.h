@@ -2,14 +2,27 @@
 // openssl/unzip command-line tools, reading files.
 #pragma once
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <functional>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
 
 namespace itaku::transports::test_util {
 
@@ -57,6 +70,61 @@ inline std::string ReadFile(const std::string& path) {
 
 inline void WriteFile(const std::string& path, const std::string& data) {
   std::ofstream(path, std::ios::binary) << data;
+}
+
+// Whether something accepts TCP connections on 127.0.0.1:port.
+inline bool Accepts(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// The one way tests start a real peer (sshd, aiosmtpd): `args` (args[0] the
+// program) with stdin from /dev/null and, when `log_file` is given, stdout
+// and stderr appended to it; then waits up to `within` for `ready()`. The
+// pid, or -1 with *error naming `name` (the peer exited, or never got ready;
+// then it is killed).
+inline pid_t SpawnUntilReady(const std::string& name, std::vector<std::string> args,
+                             const std::string& log_file, std::chrono::milliseconds within,
+                             const std::function<bool()>& ready, std::string* error) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (!log_file.empty()) {
+    posix_spawn_file_actions_addopen(&actions, 1, log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  }
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    *error = "cannot start " + name;
+    return -1;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      *error = name + " exited at start";
+      return -1;
+    }
+    if (ready()) return pid;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  *error = name + " did not start listening within " +
+           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(within).count()) + " s";
+  return -1;
 }
 
 }  // namespace itaku::transports::test_util
