@@ -22,8 +22,8 @@ std::string AuditHash(const contracts::AuditEvent& e) {
 
 std::string WithAuditFailure(const std::string& refusal, const Status& audited) {
   if (audited.ok()) return refusal;
-  return refusal + " (and this refusal could not be written to the audit trail: " +
-         audited.message() + ")";
+  return refusal +
+         " (and this refusal could not be written to the audit trail: " + audited.message() + ")";
 }
 
 Status AuditTrail::Append(const std::string& actor, const std::string& action,

@@ -29,8 +29,7 @@ std::string JoinReasons(const std::vector<std::string>& reasons) {
 
 // A refusal of the request itself, before there is a delivery to record:
 // audited against the profile it named.
-Result<DeliverResult> RefuseEarly(Context& ctx, const DeliverRequest& req,
-                                  const std::string& why) {
+Result<DeliverResult> RefuseEarly(Context& ctx, const DeliverRequest& req, const std::string& why) {
   Status audited = ctx.audit->Append(ctx.actor, "delivery.refused", "profile:" + req.profile_id,
                                      {{"reason", why}, {"transport", req.transport}});
   return Result<DeliverResult>::Error(WithAuditFailure(why, audited));
@@ -135,8 +134,8 @@ Result<Plan> PlanDelivery(Context& ctx, const DeliverRequest& req, DeliverResult
   plan.ndas = std::move(ndas).value();
   if (std::string why = CheckRequest(req); !why.empty()) return refuse(why);
 
-  policies::Decision decision = policies::Decide(
-      {req.transport}, {*contractor.value(), p, plan.ndas}, ctx.clock->Today());
+  policies::Decision decision =
+      policies::Decide({req.transport}, {*contractor.value(), p, plan.ndas}, ctx.clock->Today());
   result.masks = p.masks;
   contracts::DeliveryRecord& rec = result.record;
   rec.ordered_by = ctx.actor;
@@ -231,10 +230,10 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
     result.special_requests = summary->applied_overrides;
     rec.outcome = "dry-run";
     rec.record_count = summary->records;
-    Status s = RecordOutcome(ctx, rec, "delivery.dry-run",
-                             {{"withheld", result.withheld},
-                              {"special_requests", result.special_requests}},
-                             result.special_requests);
+    Status s = RecordOutcome(
+        ctx, rec, "delivery.dry-run",
+        {{"withheld", result.withheld}, {"special_requests", result.special_requests}},
+        result.special_requests);
     if (!s.ok()) return s;
     return result;
   }
@@ -245,8 +244,8 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
                                         " sends house drawings: --attachments must name their "
                                         "folder"));
   }
-  PackageJob job{ctx,         plan->profile, *spec,    in, rec, plan->recipient, plan->ndas,
-                 drawings,    req.attachments_dir};
+  PackageJob job{ctx,      plan->profile,      *spec, in, rec, plan->recipient, plan->ndas,
+                 drawings, req.attachments_dir};
   if (Status s = plan->handoff->Run(job, result, record_failure); !s.ok()) return s;
   return result;
 }

@@ -13,8 +13,7 @@ CLI::App* CommandGroup::Sub(CLI::App& parent, const std::string& name, const std
   return s;
 }
 
-void CommandGroup::on(CLI::App* sub, std::string name,
-                      std::function<Result<Output>(Context&)> f) {
+void CommandGroup::on(CLI::App* sub, std::string name, std::function<Result<Output>(Context&)> f) {
   sub->callback([this, name = std::move(name), f = std::move(f)] {
     line_.command = name;
     line_.run = f;
@@ -22,10 +21,12 @@ void CommandGroup::on(CLI::App* sub, std::string name,
 }
 
 void CommandLine::RegisterAll(CLI::App& app) {
-  CLI::App* fields_cmd = app.add_subcommand("fields", "the field catalog (policy 1) and the purposes (2(3))");
+  CLI::App* fields_cmd =
+      app.add_subcommand("fields", "the field catalog (policy 1) and the purposes (2(3))");
   fields_cmd->fallthrough();
   fields_cmd->callback([this] { fields = true; });
-  CLI::App* init = app.add_subcommand("init", "create the store (SQLite) and its per-installation secret");
+  CLI::App* init =
+      app.add_subcommand("init", "create the store (SQLite) and its per-installation secret");
   init->fallthrough();
   init->callback([this] {
     command = "init";

@@ -18,69 +18,71 @@ class Deliveries : public CommandGroup {
 
  private:
   void RegisterDeliverCommands(CLI::App& app) {
-  CLI::App* deliver = Sub(app, "deliver", "deliver an export to a contractor under a profile");
-  deliver->add_option("--profile", dreq.profile_id)->required();
-  deliver->add_option("--profile-version", dreq.profile_version);
-  deliver->add_option("--input", dreq.input_path, "the export (CSV)")->required();
-  deliver->add_option("--attachments", dreq.attachments_dir, "folder of house drawings");
-  deliver->add_option("--via", dreq.transport, "media | sftp | portal | paper")->required();
-  deliver->add_flag("--dry-run", dreq.dry_run, "decide and project, send nothing");
-  deliver->add_option("--out", dreq.out_dir,
-                      "media: the folder (mount point) to write the package to");
-  deliver->add_flag("--password-recipient", dreq.password_recipient,
-                    "media, contractor without a certificate: encrypt to a generated passphrase "
-                    "shown once (tell it by phone, never mail it)");
-  deliver->add_option("--expires-in", dreq.expires_in,
-                      "portal: how long the package stays available, e.g. 7d, 48h (default 7d)");
-  deliver->add_option("--max-downloads", dreq.max_downloads,
-                      "portal: complete downloads allowed (default 3)");
-  deliver->add_option("--retries", dreq.retries, "sftp: retries after a network error (default 3)")
-      ->check(CLI::Range(0, 20));
-  deliver
-      ->add_option("--retry-wait", dreq.retry_wait_s,
-                   "sftp: seconds before the first retry, doubling each time (default 5)")
-      ->check(CLI::Range(0.0, 3600.0));
-  deliver
-      ->add_option("--connect-timeout", connect_timeout_s,
-                   "sftp: seconds to connect and log in (default 10)")
-      ->check(CLI::Range(0.1, 600.0));
-  deliver
-      ->add_option("--io-timeout", io_timeout_s,
-                   "sftp: seconds a stalled transfer is given (default 30)")
-      ->check(CLI::Range(0.1, 3600.0));
-  deliver->add_option("--input-encoding", input_encoding, "auto | utf-8 | cp932")
-      ->check(CLI::IsMember({"auto", "utf-8", "cp932"}));
-  on(deliver, "deliver", [&](Context& c) {
-    dreq.input_encoding = input_encoding == "utf-8"   ? itaku::policies::InputEncoding::kUtf8
-                          : input_encoding == "cp932" ? itaku::policies::InputEncoding::kCp932
-                                                      : itaku::policies::InputEncoding::kAuto;
-    dreq.connect_timeout_ms = static_cast<int>(connect_timeout_s * 1000);
-    dreq.io_timeout_ms = static_cast<int>(io_timeout_s * 1000);
-    return itaku::gateway::DeliverCommand(c, dreq);
-  });
+    CLI::App* deliver = Sub(app, "deliver", "deliver an export to a contractor under a profile");
+    deliver->add_option("--profile", dreq.profile_id)->required();
+    deliver->add_option("--profile-version", dreq.profile_version);
+    deliver->add_option("--input", dreq.input_path, "the export (CSV)")->required();
+    deliver->add_option("--attachments", dreq.attachments_dir, "folder of house drawings");
+    deliver->add_option("--via", dreq.transport, "media | sftp | portal | paper")->required();
+    deliver->add_flag("--dry-run", dreq.dry_run, "decide and project, send nothing");
+    deliver->add_option("--out", dreq.out_dir,
+                        "media: the folder (mount point) to write the package to");
+    deliver->add_flag("--password-recipient", dreq.password_recipient,
+                      "media, contractor without a certificate: encrypt to a generated passphrase "
+                      "shown once (tell it by phone, never mail it)");
+    deliver->add_option("--expires-in", dreq.expires_in,
+                        "portal: how long the package stays available, e.g. 7d, 48h (default 7d)");
+    deliver->add_option("--max-downloads", dreq.max_downloads,
+                        "portal: complete downloads allowed (default 3)");
+    deliver
+        ->add_option("--retries", dreq.retries, "sftp: retries after a network error (default 3)")
+        ->check(CLI::Range(0, 20));
+    deliver
+        ->add_option("--retry-wait", dreq.retry_wait_s,
+                     "sftp: seconds before the first retry, doubling each time (default 5)")
+        ->check(CLI::Range(0.0, 3600.0));
+    deliver
+        ->add_option("--connect-timeout", connect_timeout_s,
+                     "sftp: seconds to connect and log in (default 10)")
+        ->check(CLI::Range(0.1, 600.0));
+    deliver
+        ->add_option("--io-timeout", io_timeout_s,
+                     "sftp: seconds a stalled transfer is given (default 30)")
+        ->check(CLI::Range(0.1, 3600.0));
+    deliver->add_option("--input-encoding", input_encoding, "auto | utf-8 | cp932")
+        ->check(CLI::IsMember({"auto", "utf-8", "cp932"}));
+    on(deliver, "deliver", [&](Context& c) {
+      dreq.input_encoding = input_encoding == "utf-8"   ? itaku::policies::InputEncoding::kUtf8
+                            : input_encoding == "cp932" ? itaku::policies::InputEncoding::kCp932
+                                                        : itaku::policies::InputEncoding::kAuto;
+      dreq.connect_timeout_ms = static_cast<int>(connect_timeout_s * 1000);
+      dreq.io_timeout_ms = static_cast<int>(io_timeout_s * 1000);
+      return itaku::gateway::DeliverCommand(c, dreq);
+    });
   }
   void RegisterDeliveryCommands(CLI::App& app) {
-  CLI::App* delivery = Sub(app, "delivery", "recorded deliveries");
-  delivery->require_subcommand(1);
-  CLI::App* d_show = Sub(*delivery, "show", "one delivery with every SFTP attempt");
-  d_show->add_option("id", d_id)->required();
-  on(d_show, "delivery.show", [&](Context& c) { return itaku::gateway::DeliveryShow(c, d_id); });
+    CLI::App* delivery = Sub(app, "delivery", "recorded deliveries");
+    delivery->require_subcommand(1);
+    CLI::App* d_show = Sub(*delivery, "show", "one delivery with every SFTP attempt");
+    d_show->add_option("id", d_id)->required();
+    on(d_show, "delivery.show", [&](Context& c) { return itaku::gateway::DeliveryShow(c, d_id); });
   }
   void RegisterRecordCommands(CLI::App& app) {
-  CLI::App* history = Sub(app, "history", "who received what about a subscriber (policy 5)");
-  history->add_option("--subscriber", subscriber)->required();
-  on(history, "history", [&](Context& c) { return itaku::gateway::History(c, subscriber); });
-  CLI::App* breach = Sub(app, "breach-scope", "what a contractor received in a period (policy 7)");
-  breach->add_option("--contractor", b_contractor)->required();
-  breach->add_option("--since", b_since)->required();
-  breach->add_option("--until", b_until);
-  on(breach, "breach-scope",
-     [&](Context& c) { return itaku::gateway::BreachScope(c, b_contractor, b_since, b_until); });
-  CLI::App* audit = Sub(app, "audit", "the hash-chained audit trail");
-  audit->require_subcommand(1);
-  CLI::App* verify =
-      Sub(*audit, "verify", "check that no audit event was edited, inserted or deleted");
-  on(verify, "audit.verify", [](Context& c) { return itaku::gateway::AuditVerify(c); });
+    CLI::App* history = Sub(app, "history", "who received what about a subscriber (policy 5)");
+    history->add_option("--subscriber", subscriber)->required();
+    on(history, "history", [&](Context& c) { return itaku::gateway::History(c, subscriber); });
+    CLI::App* breach =
+        Sub(app, "breach-scope", "what a contractor received in a period (policy 7)");
+    breach->add_option("--contractor", b_contractor)->required();
+    breach->add_option("--since", b_since)->required();
+    breach->add_option("--until", b_until);
+    on(breach, "breach-scope",
+       [&](Context& c) { return itaku::gateway::BreachScope(c, b_contractor, b_since, b_until); });
+    CLI::App* audit = Sub(app, "audit", "the hash-chained audit trail");
+    audit->require_subcommand(1);
+    CLI::App* verify =
+        Sub(*audit, "verify", "check that no audit event was edited, inserted or deleted");
+    on(verify, "audit.verify", [](Context& c) { return itaku::gateway::AuditVerify(c); });
   }
 
   itaku::gateway::DeliverRequest dreq;
@@ -102,45 +104,47 @@ class MediaPortal : public CommandGroup {
 
  private:
   void RegisterMediaCommands(CLI::App& app) {
-  CLI::App* media = Sub(app, "media", "the physical media packages travel on (policy 6(2))");
-  media->require_subcommand(1);
-  CLI::App* m_handover =
-      Sub(*media, "handover", "record that a medium was handed to the contractor");
-  m_handover->add_option("delivery", m_delivery)->required();
-  m_handover->add_option("--medium", m_medium, "which medium, e.g. \"USB serial 4C530001\"")
-      ->required();
-  m_handover->add_option("--to", m_to, "the person at the contractor who received it")->required();
-  on(m_handover, "media.handover",
-     [&](Context& c) { return itaku::gateway::MediaHandover(c, m_delivery, m_medium, m_to); });
-  for (const std::string state : {"returned", "destroyed"}) {
-    CLI::App* m = Sub(*media, state, "record that the medium was " + state);
-    m->add_option("delivery", m_delivery)->required();
-    on(m, "media." + state,
-       [&, state](Context& c) { return itaku::gateway::MediaClose(c, m_delivery, state); });
-  }
-  CLI::App* m_list = Sub(*media, "list", "list media packages");
-  m_list->add_flag("--outstanding", m_outstanding, "only media not yet returned or destroyed");
-  on(m_list, "media.list", [&](Context& c) { return itaku::gateway::MediaList(c, m_outstanding); });
+    CLI::App* media = Sub(app, "media", "the physical media packages travel on (policy 6(2))");
+    media->require_subcommand(1);
+    CLI::App* m_handover =
+        Sub(*media, "handover", "record that a medium was handed to the contractor");
+    m_handover->add_option("delivery", m_delivery)->required();
+    m_handover->add_option("--medium", m_medium, "which medium, e.g. \"USB serial 4C530001\"")
+        ->required();
+    m_handover->add_option("--to", m_to, "the person at the contractor who received it")
+        ->required();
+    on(m_handover, "media.handover",
+       [&](Context& c) { return itaku::gateway::MediaHandover(c, m_delivery, m_medium, m_to); });
+    for (const std::string state : {"returned", "destroyed"}) {
+      CLI::App* m = Sub(*media, state, "record that the medium was " + state);
+      m->add_option("delivery", m_delivery)->required();
+      on(m, "media." + state,
+         [&, state](Context& c) { return itaku::gateway::MediaClose(c, m_delivery, state); });
+    }
+    CLI::App* m_list = Sub(*media, "list", "list media packages");
+    m_list->add_flag("--outstanding", m_outstanding, "only media not yet returned or destroyed");
+    on(m_list, "media.list",
+       [&](Context& c) { return itaku::gateway::MediaList(c, m_outstanding); });
   }
   void RegisterPortalCommands(CLI::App& app) {
-  CLI::App* portal = Sub(app, "portal", "packages published on the contractor portal");
-  portal->require_subcommand(1);
-  CLI::App* po_list = Sub(*portal, "list", "packages, their state and every download");
-  po_list->add_option("--contractor", po_contractor);
-  on(po_list, "portal.list",
-     [&](Context& c) { return itaku::gateway::PortalList(c, po_contractor); });
-  CLI::App* po_revoke = Sub(*portal, "revoke", "withdraw a package at once");
-  po_revoke->add_option("package", po_id)->required();
-  on(po_revoke, "portal.revoke",
-     [&](Context& c) { return itaku::gateway::PortalRevoke(c, po_id); });
-  CLI::App* serve = Sub(app, "serve", "run the contractor portal (HTTPS, client certificates)");
-  serve->add_option("--config", serve_args.config_file, "TOML with a [portal] table");
-  serve->add_option("--portal-listen", serve_args.listen, "ADDR:PORT (default 127.0.0.1:8443)");
-  serve->add_option("--portal-cert", serve_args.cert_file, "the portal's certificate (PEM)");
-  serve->add_option("--portal-key", serve_args.key_file, "the portal's private key (PEM)");
-  serve->add_option("--header-timeout-ms", serve_args.header_timeout_ms,
-                    "a request head must arrive within this (default 10000)");
-  on(serve, "serve", [&](Context& c) { return itaku::gateway::Serve(c, serve_args); });
+    CLI::App* portal = Sub(app, "portal", "packages published on the contractor portal");
+    portal->require_subcommand(1);
+    CLI::App* po_list = Sub(*portal, "list", "packages, their state and every download");
+    po_list->add_option("--contractor", po_contractor);
+    on(po_list, "portal.list",
+       [&](Context& c) { return itaku::gateway::PortalList(c, po_contractor); });
+    CLI::App* po_revoke = Sub(*portal, "revoke", "withdraw a package at once");
+    po_revoke->add_option("package", po_id)->required();
+    on(po_revoke, "portal.revoke",
+       [&](Context& c) { return itaku::gateway::PortalRevoke(c, po_id); });
+    CLI::App* serve = Sub(app, "serve", "run the contractor portal (HTTPS, client certificates)");
+    serve->add_option("--config", serve_args.config_file, "TOML with a [portal] table");
+    serve->add_option("--portal-listen", serve_args.listen, "ADDR:PORT (default 127.0.0.1:8443)");
+    serve->add_option("--portal-cert", serve_args.cert_file, "the portal's certificate (PEM)");
+    serve->add_option("--portal-key", serve_args.key_file, "the portal's private key (PEM)");
+    serve->add_option("--header-timeout-ms", serve_args.header_timeout_ms,
+                      "a request head must arrive within this (default 10000)");
+    on(serve, "serve", [&](Context& c) { return itaku::gateway::Serve(c, serve_args); });
   }
 
   int64_t m_delivery = 0;

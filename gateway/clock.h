@@ -40,5 +40,4 @@ class FixedClock : public Clock {
   const std::string now_;
 };
 
-
 }  // namespace itaku::gateway

@@ -1,7 +1,5 @@
 // Contractors (委託先): registration, certificates, the SFTP endpoint and its
 // host-key pin, status, and the probe.
-#include "gateway/commands.h"
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -18,6 +16,7 @@
 #include "contracts/base/layout.h"
 #include "contracts/base/strings.h"
 #include "contracts/profile_toml.h"
+#include "gateway/commands.h"
 #include "gateway/detail/command_util.h"
 #include "gateway/records_json.h"
 #include "policies/catalog.h"
@@ -180,13 +179,14 @@ Status JudgeKey(Context& ctx, const ContractorArgs& a, SftpChange& change) {
   auto info = transports::InspectPrivateKey(key_text, passphrase);
   if (!info.ok() && passphrase.empty() && from_env) {
     return Status::Error(who + key_name + " is a PEM key protected by a passphrase, and " +
-                    r.passphrase_source.substr(4) + " is not set here, so it cannot be checked");
+                         r.passphrase_source.substr(4) +
+                         " is not set here, so it cannot be checked");
   }
   if (!info.ok()) return Status::Error(who + key_name + ": " + info.message());
   if (info->encrypted && r.passphrase_source.empty()) {
     return Status::Error(who + key_name +
-                    " is protected by a passphrase: say where it comes from with "
-                    "--key-passphrase-env NAME or --key-passphrase-file PATH");
+                         " is protected by a passphrase: say where it comes from with "
+                         "--key-passphrase-env NAME or --key-passphrase-file PATH");
   }
   // A new key without a passphrase needs no source; an old one would only
   // make deliveries wait for a variable nobody sets any more.
@@ -308,8 +308,7 @@ Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
   }
   Status s = ctx.store->Transaction([&]() -> Status {
     if (Status add = ctx.store->AddContractor(c); !add.ok()) return add;
-    if (Status au =
-            ctx.audit->Append(ctx.actor, "contractor.add", "contractor:" + c.id, ToJson(c));
+    if (Status au = ctx.audit->Append(ctx.actor, "contractor.add", "contractor:" + c.id, ToJson(c));
         !au.ok())
       return au;
     if (cert) {
@@ -321,8 +320,8 @@ Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
     return sftp ? StoreSftp(ctx, *sftp) : Status::Ok();
   });
   if (!s.ok()) return s;
-  Output out = WithCertificate(ToJson(c),
-                               "added contractor " + c.id + " (" + c.name + "), active", cert);
+  Output out =
+      WithCertificate(ToJson(c), "added contractor " + c.id + " (" + c.name + "), active", cert);
   AddPortalCertificate(out, portal_cert);
   if (sftp) {
     out.json["sftp"] = ToJson(sftp->record);

@@ -1,7 +1,5 @@
 // Deliveries and what they left behind: deliver, delivery show, history
 // (policy 5), breach scope (policy 7), media handover.
-#include "gateway/commands.h"
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -18,6 +16,7 @@
 #include "contracts/base/layout.h"
 #include "contracts/base/strings.h"
 #include "contracts/profile_toml.h"
+#include "gateway/commands.h"
 #include "gateway/detail/command_util.h"
 #include "gateway/records_json.h"
 #include "policies/catalog.h"
@@ -233,7 +232,7 @@ Result<Output> MediaHandover(Context& ctx, int64_t delivery_id, const std::strin
   });
   if (!s.ok()) return s;
   return Output{ToJson(r), "delivery " + std::to_string(delivery_id) + ": " + r.package_name +
-                                  " handed over on " + medium + " to " + to};
+                               " handed over on " + medium + " to " + to};
 }
 
 Result<Output> MediaClose(Context& ctx, int64_t delivery_id, const std::string& state) {

@@ -31,12 +31,10 @@ Output Fields() {
   nlohmann::json purposes = nlohmann::json::array();
   text += "\npurpose\tclause\tdescription\n";
   for (const auto& p : policies::Purposes()) {
-    purposes.push_back({{"id", p.id},
-                        {"clause", p.clause},
-                        {"description", p.description},
-                        {"fields", p.fields}});
-    text += std::string(p.id) + "\t" + std::string(p.clause) + "\t" + std::string(p.description) +
-            "\n";
+    purposes.push_back(
+        {{"id", p.id}, {"clause", p.clause}, {"description", p.description}, {"fields", p.fields}});
+    text +=
+        std::string(p.id) + "\t" + std::string(p.clause) + "\t" + std::string(p.description) + "\n";
   }
   text +=
       "\nstatistics receives subscriber_id only as a keyed pseudonym, postal_code only as its "

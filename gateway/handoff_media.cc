@@ -103,8 +103,8 @@ class Portal : public InOneTransaction {
     details["portal_package"] = pkg.id;
     details["expires_at"] = pkg.expires_at;
     details["max_downloads"] = pkg.max_downloads;
-    return ctx.audit->Append(ctx.actor, "delivery.portal",
-                             "delivery:" + std::to_string(job.rec.id), details);
+    return ctx.audit->Append(ctx.actor, "delivery.portal", "delivery:" + std::to_string(job.rec.id),
+                             details);
   }
 
  private:

@@ -1,10 +1,9 @@
-#include "gateway/handoff.h"
-
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "contracts/base/layout.h"
+#include "gateway/handoff.h"
 #include "gateway/records_json.h"
 
 namespace itaku::gateway {
@@ -54,9 +53,9 @@ class Sftp : public Handoff {
     if (ec) return Status::Error("cannot create the outbox " + outbox);
     fs::permissions(outbox, fs::perms::owner_all, fs::perm_options::replace, ec);
     return ctx.store->Transaction([&]() -> Status {
-      auto recorded = RecordWithPackage(job, outbox, "sending",
-                                        job.profile.output_package == "csv" ? ".csv" : ".zip.p7m",
-                                        result);
+      auto recorded =
+          RecordWithPackage(job, outbox, "sending",
+                            job.profile.output_package == "csv" ? ".csv" : ".zip.p7m", result);
       if (!recorded.ok()) return recorded.status();
       package_path_ = recorded->path;
       name_ = recorded->name;

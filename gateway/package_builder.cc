@@ -118,25 +118,24 @@ nlohmann::json ManifestJson(const PackageJob& job, int64_t records, const nlohma
   for (const auto& n : job.ndas) {
     if (rec.nda_id && n.id == *rec.nda_id) nda = &n;
   }
-  return {
-      {"delivery_id", rec.id},
-      {"contractor", p.contractor_id},
-      {"profile", {{"id", p.id}, {"version", p.version}}},
-      {"purpose", p.purpose},
-      {"fields", p.fields},
-      {"extra_fields", job.spec.extra_fields},
-      {"masks", p.masks},
-      {"encoding", p.output_encoding},
-      {"records", records},
-      {"files", files},
-      {"created_at", rec.ordered_at},
-      {"delete_by", FormatDate(AddDays(job.ctx.clock->Today(), p.retention_days))},
-      {"retention_days", p.retention_days},
-      {"nda", nda ? nlohmann::json{{"id", nda->id},
-                                   {"in_force_until", FormatDate(nda->in_force_until)},
-                                   {"document_sha256", nda->document_sha256}}
-                  : nlohmann::json()},
-      {"recipient", recipient}};
+  return {{"delivery_id", rec.id},
+          {"contractor", p.contractor_id},
+          {"profile", {{"id", p.id}, {"version", p.version}}},
+          {"purpose", p.purpose},
+          {"fields", p.fields},
+          {"extra_fields", job.spec.extra_fields},
+          {"masks", p.masks},
+          {"encoding", p.output_encoding},
+          {"records", records},
+          {"files", files},
+          {"created_at", rec.ordered_at},
+          {"delete_by", FormatDate(AddDays(job.ctx.clock->Today(), p.retention_days))},
+          {"retention_days", p.retention_days},
+          {"nda", nda ? nlohmann::json{{"id", nda->id},
+                                       {"in_force_until", FormatDate(nda->in_force_until)},
+                                       {"document_sha256", nda->document_sha256}}
+                      : nlohmann::json()},
+          {"recipient", recipient}};
 }
 
 // The encrypted package of the media issue (ZIP of data.csv, drawings and

@@ -4,8 +4,8 @@
 // the delivery row with its special requests and the package's hash.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <istream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -27,8 +27,7 @@ struct RecipientChoice {
 
 // The contractor's registered certificate (checked against today), or a
 // fresh passphrase when `password` and it has none; a refusal otherwise.
-Result<RecipientChoice> ChooseRecipient(Context& ctx, const std::string& contractor,
-                                        bool password);
+Result<RecipientChoice> ChooseRecipient(Context& ctx, const std::string& contractor, bool password);
 
 // Everything a package is made from. Borrowed for one call.
 struct PackageJob {

@@ -1,6 +1,4 @@
 // The store-backed portal backend, the portal commands and `itaku serve`.
-#include "transports/portal_backend.h"
-
 #include <toml++/toml.h>
 
 #include <chrono>
@@ -12,12 +10,13 @@
 #include <sstream>
 #include <thread>
 
-#include "gateway/portal_commands.h"
-#include "transports/portal_server.h"
-#include "gateway/requests.h"
-#include "transports/certificate.h"
 #include "contracts/base/strings.h"
+#include "gateway/portal_commands.h"
+#include "gateway/requests.h"
 #include "policies/delivery_rules.h"
+#include "transports/certificate.h"
+#include "transports/portal_backend.h"
+#include "transports/portal_server.h"
 
 namespace itaku::gateway {
 namespace fs = std::filesystem;
@@ -120,7 +119,7 @@ PortalBackend::Access StorePortalBackend::Find(const std::string& contractor_id,
   if (!found.value() || found.value()->contractor_id != contractor_id) return Access::kNotFound;
   *out = ToView(*found.value());
   return policies::PortalGoneReason(*found.value(), ctx_.clock->NowUtc()).empty() ? Access::kOk
-                                                                                 : Access::kGone;
+                                                                                  : Access::kGone;
 }
 
 void StorePortalBackend::RecordDownload(const PortalCaller& caller, const std::string& package_id,

@@ -33,7 +33,6 @@ nlohmann::json ToJson(const std::vector<contracts::DeliveryAttempt>& attempts) {
   return out;
 }
 
-
 nlohmann::json ToJson(const contracts::Contractor& c) {
   return {{"id", c.id},
           {"name", c.name},
@@ -81,7 +80,6 @@ nlohmann::json ToJson(const contracts::ContractorCertificate& c) {
           {"not_after", c.not_after},
           {"use", c.use}};
 }
-
 
 nlohmann::json ToJson(const contracts::SftpEndpointRecord& e) {
   return {{"url", e.url},

@@ -1,6 +1,4 @@
 // The store itself, NDAs (機密保持契約), contract profiles and the audit check.
-#include "gateway/commands.h"
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -17,6 +15,7 @@
 #include "contracts/base/layout.h"
 #include "contracts/base/strings.h"
 #include "contracts/profile_toml.h"
+#include "gateway/commands.h"
 #include "gateway/detail/command_util.h"
 #include "gateway/records_json.h"
 #include "policies/catalog.h"
@@ -97,8 +96,8 @@ Result<Output> NdaAdd(Context& ctx, const NdaArgs& a) {
   });
   if (!s.ok()) return s;
   return Output{ToJson(n), "registered NDA #" + std::to_string(n.id) + " for " + a.contractor +
-                                ", in force " + a.from + " to " + a.until + ", document sha256 " +
-                                n.document_sha256};
+                               ", in force " + a.from + " to " + a.until + ", document sha256 " +
+                               n.document_sha256};
 }
 
 Result<Output> NdaList(Context& ctx, const std::optional<std::string>& contractor,
@@ -213,4 +212,3 @@ Result<Output> AuditVerify(Context& ctx) {
 }
 
 }  // namespace itaku::gateway
-

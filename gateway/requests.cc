@@ -19,8 +19,8 @@
 #include "contracts/record_json.h"
 #include "gateway/detail/command_util.h"
 #include "gateway/detail/request_mail.h"
-#include "gateway/records_json.h"
 #include "gateway/notices.h"
+#include "gateway/records_json.h"
 #include "policies/catalog.h"
 #include "policies/csv.h"
 #include "policies/request_rules.h"
@@ -367,8 +367,8 @@ Status NotifyByMail(Context& ctx, const Contact& contact, const MailSetup& mail,
         "request " + id +
         ": no SMTP server is configured (--smtp URL, ITAKU_SMTP or [smtp] in --config)");
   }
-  auto sent = SendWithRetries(*mail.smtp, {contact.email, contact.name, notice.subject, notice.body},
-                              config);
+  auto sent = SendWithRetries(*mail.smtp,
+                              {contact.email, contact.name, notice.subject, notice.body}, config);
   if (sent.ok()) {
     next.notice_via = "email";
     next.notice_to = contact.email;
@@ -402,9 +402,9 @@ Result<Output> RequestNotify(Context& ctx, int64_t id, const NotifyArgs& args,
 
   CorrectiveRequest next = r.value();
   const bool by_letter = args.letter || contact->email.empty();
-  Status sent = by_letter
-                    ? NotifyByLetter(ctx, contact.value(), mail.value(), notice.value(), next)
-                    : NotifyByMail(ctx, contact.value(), mail.value(), config, notice.value(), next);
+  Status sent =
+      by_letter ? NotifyByLetter(ctx, contact.value(), mail.value(), notice.value(), next)
+                : NotifyByMail(ctx, contact.value(), mail.value(), config, notice.value(), next);
   if (!sent.ok()) return sent;
   next.notice_subject = notice->subject;
   next.notice_text = notice->body;

@@ -10,8 +10,8 @@
 
 #include "contracts/base/status.h"
 #include "gateway/context.h"
-#include "transports/smtp_client.h"
 #include "policies/projector.h"
+#include "transports/smtp_client.h"
 
 namespace itaku::gateway {
 

@@ -1,13 +1,12 @@
 // Special requests (policy 6(1) 特に申し入れ): a subscriber excluded from, or
 // fields withheld from or (with consent) added to, what a contractor gets.
-#include "gateway/requests.h"
-
 #include <filesystem>
 
 #include "contracts/base/files.h"
 #include "contracts/base/strings.h"
 #include "gateway/detail/command_util.h"
 #include "gateway/records_json.h"
+#include "gateway/requests.h"
 #include "policies/request_rules.h"
 
 namespace itaku::gateway {
@@ -34,7 +33,8 @@ namespace {
 
 // A copy of the consent evidence in the store's documents, by its hash.
 Status KeepConsent(Context& ctx, const std::string& file, SpecialRequest& s) {
-  if (!fs::is_regular_file(file)) return Status::Error("consent " + file + " is not a readable file");
+  if (!fs::is_regular_file(file))
+    return Status::Error("consent " + file + " is not a readable file");
   auto sha = Sha256File(file);
   if (!sha.ok()) return sha.status();
   s.consent_sha256 = sha.value();

@@ -1,8 +1,7 @@
 // Staff and their roles (operator, privacy officer, auditor).
-#include "gateway/requests.h"
-
 #include "gateway/detail/command_util.h"
 #include "gateway/records_json.h"
+#include "gateway/requests.h"
 
 namespace itaku::gateway {
 

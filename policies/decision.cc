@@ -1,12 +1,11 @@
 #include "policies/decision.h"
-#include "contracts/base/strings.h"
 
 #include <algorithm>
 
-namespace itaku::policies {
-namespace {
+#include "contracts/base/strings.h"
 
-}  // namespace
+namespace itaku::policies {
+namespace {}  // namespace
 
 Decision Decide(const DeliveryRequest& request, const RegistrySnapshot& snap, const Date& today) {
   Decision d;

@@ -30,8 +30,7 @@ inline bool ValidMaxDownloads(int n) { return n >= 1 && n <= 1000000; }
 // Why a portal package can no longer be downloaded at `now` (UTC,
 // "YYYY-MM-DDTHH:MM:SSZ"): "revoked", "expired" or "used up"; empty when it
 // can.
-std::string PortalGoneReason(const contracts::PortalPackageRecord& package,
-                             const std::string& now);
+std::string PortalGoneReason(const contracts::PortalPackageRecord& package, const std::string& now);
 
 // A download counts against the limit once the file's last byte went out in
 // a complete response: a resumed download counts when its last part

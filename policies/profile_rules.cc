@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "contracts/base/date.h"
-#include "policies/catalog.h"
 #include "contracts/base/strings.h"
+#include "policies/catalog.h"
 
 namespace itaku::policies {
 namespace {

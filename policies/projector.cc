@@ -342,8 +342,8 @@ Result<std::vector<std::string>> ExportColumns(std::istream& in, std::string_vie
   ProjectionSpec spec;
   spec.fields = {"subscriber_id"};
   spec.input_encoding = encoding;
-  auto summary =
-      Project(spec, header_only, input_name, nullptr, [](std::string_view) { return Status::Ok(); });
+  auto summary = Project(spec, header_only, input_name, nullptr,
+                         [](std::string_view) { return Status::Ok(); });
   if (!summary.ok()) return summary.status();
   return summary->input_fields;
 }

@@ -10,8 +10,8 @@
 #include <ctime>
 
 #include "contracts/base/date.h"
-#include "transports/detail/openssl_handles.h"
 #include "contracts/base/hex.h"
+#include "transports/detail/openssl_handles.h"
 
 namespace itaku::transports {
 namespace {

@@ -3,10 +3,10 @@
 // strong enough. A plain function of the PEM text and the time handed in.
 #pragma once
 
+#include <openssl/types.h>
+
 #include <chrono>
 #include <string>
-
-#include <openssl/types.h>
 
 #include "contracts/base/status.h"
 

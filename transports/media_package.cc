@@ -19,10 +19,10 @@
 #include <thread>
 #include <vector>
 
+#include "contracts/base/hex.h"
 #include "transports/detail/bio_streambuf.h"
 #include "transports/detail/byte_pipe.h"
 #include "transports/detail/openssl_handles.h"
-#include "contracts/base/hex.h"
 
 namespace itaku::transports {
 namespace {

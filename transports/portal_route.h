@@ -30,10 +30,10 @@ struct PortalRequest {
 
 struct PortalResponse {
   int status = 200;
-  std::string body;     // JSON; empty for a download (the file follows)
-  std::string outcome;  // for the record: "listed", "not found", "gone", ...
-  bool close = false;   // a refusal: answer, then close the connection
-  std::string package_id;               // the package the target named, if plausible
+  std::string body;                       // JSON; empty for a download (the file follows)
+  std::string outcome;                    // for the record: "listed", "not found", "gone", ...
+  bool close = false;                     // a refusal: answer, then close the connection
+  std::string package_id;                 // the package the target named, if plausible
   std::optional<PortalPackage> download;  // set with status 200: send this file
 };
 

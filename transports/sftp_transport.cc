@@ -171,13 +171,13 @@ SftpResult<UniqueFd> ConnectTcp(const SftpEndpoint& e, int connect_ms, const std
     }
     return fd;
   }
-  return Network("cannot connect to " + where + ": " +
-                 (timed_out ? "no answer within " + std::to_string(connect_ms) + " ms" : last_error));
-
+  return Network(
+      "cannot connect to " + where + ": " +
+      (timed_out ? "no answer within " + std::to_string(connect_ms) + " ms" : last_error));
 }
 
-// TCP connect (ConnectTcp), then the SSH handshake. The session is blocking with a timeout: libssh2 polls the
-// (non-blocking) socket and gives up after wait_ms without progress.
+// TCP connect (ConnectTcp), then the SSH handshake. The session is blocking with a timeout: libssh2
+// polls the (non-blocking) socket and gives up after wait_ms without progress.
 SftpResult<std::unique_ptr<Connection>> Connect(const SftpEndpoint& e, const SftpTimeouts& t) {
   if (detail::InitLibssh2() != 0) return Network("cannot initialise libssh2");
   if (e.host.empty()) return Refused("no host to connect to");
@@ -422,8 +422,8 @@ SftpResult<UploadSource> OpenSource(const SftpEndpoint& endpoint, const std::str
 // second connection that cannot be had (a server limiting sessions) is no
 // error: one carries it all.
 SftpResult<bool> WriteParts(Connection& c, LIBSSH2_SFTP_HANDLE* h, const SftpEndpoint& endpoint,
-                            const SftpTimeouts& timeouts, UploadSource& src,
-                            const UploadPaths& p, const std::string& local_file) {
+                            const SftpTimeouts& timeouts, UploadSource& src, const UploadPaths& p,
+                            const std::string& local_file) {
   const uint64_t size = src.size;
   uint64_t half = size;
   std::unique_ptr<Connection> second;
@@ -433,8 +433,8 @@ SftpResult<bool> WriteParts(Connection& c, LIBSSH2_SFTP_HANDLE* h, const SftpEnd
     if (other.ok()) {
       second = std::move(other.value());
       h2.reset(libssh2_sftp_open_ex(second->sftp.get(), p.part_path.c_str(),
-                                    static_cast<unsigned>(p.part_path.size()), LIBSSH2_FXF_WRITE,
-                                    0, LIBSSH2_SFTP_OPENFILE));
+                                    static_cast<unsigned>(p.part_path.size()), LIBSSH2_FXF_WRITE, 0,
+                                    LIBSSH2_SFTP_OPENFILE));
       if (h2) {
         half = size / 2 / kChunk * kChunk;
         libssh2_sftp_seek64(h2.get(), half);
@@ -448,7 +448,8 @@ SftpResult<bool> WriteParts(Connection& c, LIBSSH2_SFTP_HANDLE* h, const SftpEnd
   std::thread second_half;
   if (h2) {
     second_half = std::thread([&] {
-      rc_second = WriteRange(h2.get(), src.local.get(), half, size, &sent_second, &read_errno_second);
+      rc_second =
+          WriteRange(h2.get(), src.local.get(), half, size, &sent_second, &read_errno_second);
     });
   }
   const int rc_first = WriteRange(h, src.local.get(), 0, half, &sent_first, &read_errno);
@@ -517,7 +518,8 @@ SftpResult<UploadResult> CommitPart(Connection& c, SftpHandlePtr h, UploadSource
                               p.final_path.c_str(), static_cast<unsigned>(p.final_path.size()),
                               LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE);
   if (rc == 0) return UploadResult{.already_there = false, .bytes = src.size};
-  SftpError rename_error = c.Fail(rc, "cannot rename " + p.part_path + " to " + p.final_name + p.on);
+  SftpError rename_error =
+      c.Fail(rc, "cannot rename " + p.part_path + " to " + p.final_name + p.on);
   if (detail::IsConnectionError(rc)) return rename_error;
   attrs = {};
   if (libssh2_sftp_stat_ex(sftp, p.final_path.c_str(), static_cast<unsigned>(p.final_path.size()),
@@ -553,9 +555,9 @@ SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::str
   // Already delivered (say the answer to an earlier rename was lost)? Then
   // there is nothing to send.
   LIBSSH2_SFTP_ATTRIBUTES attrs{};
-  int rc = libssh2_sftp_stat_ex(sftp, p.final_path.c_str(),
-                                static_cast<unsigned>(p.final_path.size()), LIBSSH2_SFTP_STAT,
-                                &attrs);
+  int rc =
+      libssh2_sftp_stat_ex(sftp, p.final_path.c_str(), static_cast<unsigned>(p.final_path.size()),
+                           LIBSSH2_SFTP_STAT, &attrs);
   if (rc == 0) {
     return SettleExisting(c, p.final_path, p.part_path, final_name, src.local.get(), local_file,
                           src.size);
@@ -568,7 +570,8 @@ SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::str
       LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC,
       LIBSSH2_SFTP_S_IRUSR | LIBSSH2_SFTP_S_IWUSR | LIBSSH2_SFTP_S_IRGRP, LIBSSH2_SFTP_OPENFILE));
   if (!h) {
-    return c.Fail(libssh2_session_last_errno(c.session.get()), "cannot create " + p.part_path + p.on);
+    return c.Fail(libssh2_session_last_errno(c.session.get()),
+                  "cannot create " + p.part_path + p.on);
   }
   SftpResult<bool> written = WriteParts(c, h.get(), endpoint, timeouts, src, p, local_file);
   if (!written.ok()) return written.error();

@@ -11,7 +11,7 @@ class StoreLayout {
  public:
   explicit StoreLayout(std::string db_path) : root_(std::move(db_path) + ".d") {}
 
-  const std::string& Root() const { return root_; }              // "<db>.d"
+  const std::string& Root() const { return root_; }               // "<db>.d"
   std::string Documents() const { return root_ + "/documents"; }  // NDA scans, consent evidence
   std::string Outbox() const { return root_ + "/outbox"; }        // SFTP packages being sent
   std::string Portal() const { return root_ + "/portal"; }        // packages on the portal

@@ -17,9 +17,9 @@
 #include <type_traits>
 #include <utility>
 
+#include "contracts/base/layout.h"
 #include "contracts/detail/migrations.h"
 #include "contracts/detail/sqlite_util.h"
-#include "contracts/base/layout.h"
 
 namespace itaku::contracts {
 
@@ -31,7 +31,6 @@ Result<std::unique_ptr<Store>> Store::OpenSqlite(const std::string& path) {
 
 namespace detail {
 namespace {
-
 
 constexpr std::size_t kBusyTimeoutSeconds = 5;
 
@@ -126,7 +125,9 @@ void RegisterConnectorOnce() {
 // ---- Opening and schema ----------------------------------------------------
 
 SqliteStore::SqliteStore(std::string path, Poco::Data::Session session)
-    : path_(std::move(path)), document_dir_(StoreLayout(path_).Documents()), session_(std::move(session)) {}
+    : path_(std::move(path)),
+      document_dir_(StoreLayout(path_).Documents()),
+      session_(std::move(session)) {}
 
 Result<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path) {
   const std::string what = "cannot open store " + path;
@@ -463,7 +464,6 @@ Status SqliteStore::ForEachAuditEvent(const std::function<bool(const AuditEvent&
     return Status::Ok();
   });
 }
-
 
 }  // namespace detail
 }  // namespace itaku::contracts

@@ -220,5 +220,4 @@ Result<std::vector<PortalDownload>> SqliteStore::ListPortalDownloads(
   });
 }
 
-
 }  // namespace itaku::contracts::detail

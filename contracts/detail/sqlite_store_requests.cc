@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "contracts/detail/sqlite_store.h"
-#include "contracts/record_json.h"
 #include "contracts/detail/sqlite_util.h"
+#include "contracts/record_json.h"
 
 namespace itaku::contracts::detail {
 
@@ -23,7 +23,6 @@ Status SqliteStore::AddStaff(const StaffMember& m) {
     return Status::Ok();
   });
 }
-
 
 namespace {
 using StaffRow = Poco::Tuple<std::string, std::string, std::string, std::string>;
@@ -345,6 +344,5 @@ Result<std::optional<std::string>> SqliteStore::FindContractorByCertificate(
     return std::optional<std::string>(rows.front());
   });
 }
-
 
 }  // namespace itaku::contracts::detail

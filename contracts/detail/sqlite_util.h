@@ -3,9 +3,8 @@
 #pragma once
 
 #include <Poco/Data/Statement.h>
-#include <Poco/Exception.h>
-
 #include <Poco/DateTimeFormatter.h>
+#include <Poco/Exception.h>
 #include <Poco/Timestamp.h>
 
 #include <exception>
@@ -62,7 +61,9 @@ inline std::string NowUtc() {
   return Poco::DateTimeFormatter::format(Poco::Timestamp(), "%Y-%m-%dT%H:%M:%SZ");
 }
 
-inline std::string ToJson(const std::vector<std::string>& list) { return nlohmann::json(list).dump(); }
+inline std::string ToJson(const std::vector<std::string>& list) {
+  return nlohmann::json(list).dump();
+}
 inline std::string ToJson(const std::map<std::string, std::string>& map) {
   return nlohmann::json(map).dump();
 }

@@ -1,7 +1,6 @@
-#include "contracts/base/date.h"
-
 #include <gtest/gtest.h>
 
+#include "contracts/base/date.h"
 #include "contracts/base/hex.h"
 #include "contracts/base/layout.h"
 

@@ -54,10 +54,10 @@ encoding = "utf-8"
           "birth_date\n"
           "S1,山田太郎,東京都1-1,0312345678,CANARY-MAIL-1,1234567,ヤマダタロウ,TV,CANARY-1970\n"
           "S2,佐藤花子,大阪府2-2,0612345678,CANARY-MAIL-2,7654321,サトウハナコ,NET,CANARY-1980\n");
-    ASSERT_EQ(transports::test_util::RunCommand("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "
-                                    "/CN=agency-a -keyout " +
-                                    Path("agency.key") + " -out " + Path("agency.crt") +
-                                    " 2>/dev/null"),
+    ASSERT_EQ(transports::test_util::RunCommand(
+                  "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "
+                  "/CN=agency-a -keyout " +
+                  Path("agency.key") + " -out " + Path("agency.crt") + " 2>/dev/null"),
               0);
     ContractorArgs c;
     c.id = "agency-a";
@@ -68,11 +68,12 @@ encoding = "utf-8"
     ctx_.audit = std::make_unique<AuditTrail>(*ctx_.store, *ctx_.clock);
     auto added = ContractorAdd(ctx_, c);
     ASSERT_TRUE(added.ok()) << added.message();
-    auto nda = NdaAdd(ctx_, {"agency-a", "2026-01-10", "2026-01-01", "2099-12-31",
-                             Path("nda.pdf"), {"担当 者"}});
+    auto nda = NdaAdd(
+        ctx_, {"agency-a", "2026-01-10", "2026-01-01", "2099-12-31", Path("nda.pdf"), {"担当 者"}});
     ASSERT_TRUE(nda.ok()) << nda.message();
-    Write("billing.toml", ReadFile("billing.toml").replace(
-                              ReadFile("billing.toml").find("2027-03-31"), 10, "2099-12-31"));
+    Write("billing.toml",
+          ReadFile("billing.toml")
+              .replace(ReadFile("billing.toml").find("2027-03-31"), 10, "2099-12-31"));
     auto profile = ProfileImport(ctx_, Path("billing.toml"));
     ASSERT_TRUE(profile.ok()) << profile.message();
   }
@@ -128,15 +129,15 @@ TEST_F(BrokerTest, MediaPackageIsWrittenRecordedAndCarriesNoWithheldField) {
   auto result = Deliver(ctx_, Request("media"));
   ASSERT_TRUE(result.ok()) << result.message();
   EXPECT_EQ(result->record.outcome, "delivered");
-  EXPECT_EQ(result->package_path, Path("usb") + "/agency-a-" +
-                                      std::to_string(result->record.id) + ".zip.p7m");
+  EXPECT_EQ(result->package_path,
+            Path("usb") + "/agency-a-" + std::to_string(result->record.id) + ".zip.p7m");
   ASSERT_TRUE(fs::exists(result->package_path));
-  ASSERT_EQ(transports::test_util::RunCommand("openssl cms -decrypt -binary -inform DER -in " +
-                                  result->package_path + " -recip " + Path("agency.crt") +
-                                  " -inkey " + Path("agency.key") + " -out " + Path("p.zip") +
-                                  " 2>/dev/null && unzip -q -o " + Path("p.zip") + " -d " +
-                                  Path("open")),
-            0);
+  ASSERT_EQ(
+      transports::test_util::RunCommand(
+          "openssl cms -decrypt -binary -inform DER -in " + result->package_path + " -recip " +
+          Path("agency.crt") + " -inkey " + Path("agency.key") + " -out " + Path("p.zip") +
+          " 2>/dev/null && unzip -q -o " + Path("p.zip") + " -d " + Path("open")),
+      0);
   const std::string data = ReadFile("open/data.csv");
   EXPECT_NE(data.find("山田太郎"), std::string::npos);
   EXPECT_EQ(data.find("CANARY-"), std::string::npos);

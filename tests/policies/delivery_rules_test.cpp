@@ -19,8 +19,8 @@ TEST(DeliveryRulesTest, DrawingsTravelOnlyUnmasked) {
 
 TEST(DeliveryRulesTest, DrawingNamesArePlainFiles) {
   EXPECT_TRUE(PlainDrawingName("S000001.pdf"));
-  for (const char* bad : {"", ".", "..", "../etc/passwd", "a/b.pdf", "a\\b.pdf", "図面.pdf",
-                          "a b.pdf"}) {
+  for (const char* bad :
+       {"", ".", "..", "../etc/passwd", "a/b.pdf", "a\\b.pdf", "図面.pdf", "a b.pdf"}) {
     EXPECT_FALSE(PlainDrawingName(bad)) << bad;
   }
 }

@@ -16,8 +16,7 @@ TEST(MediaRulesTest, WrittenThenHandedOverThenReturnedOrDestroyed) {
 }
 
 TEST(MediaRulesTest, NoStepTwiceAndNoneOutOfOrder) {
-  EXPECT_EQ(MediaStepRefusal("handed-over", MediaStep::kHandOver),
-            "medium is already handed-over");
+  EXPECT_EQ(MediaStepRefusal("handed-over", MediaStep::kHandOver), "medium is already handed-over");
   EXPECT_EQ(MediaStepRefusal("written", MediaStep::kReturn), "medium is written, not handed over");
   EXPECT_EQ(MediaStepRefusal("returned", MediaStep::kDestroy),
             "medium is returned, not handed over");

@@ -13,10 +13,10 @@
 
 #include <chrono>
 #include <cstdio>
-#include <functional>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>

@@ -3,8 +3,6 @@
 // sessions (portal_session.cc: one TLS connection each).
 #pragma once
 
-#include "transports/portal_server.h"
-
 #include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -39,7 +37,6 @@
 #include <vector>
 
 #include "transports/portal_server.h"
-
 
 namespace itaku::transports {
 namespace detail {

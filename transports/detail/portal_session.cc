@@ -2,8 +2,8 @@
 // shared_from_this, on its own strand, a deadline on every operation).
 // Route() (portal_route.h) decides every answer; this file only reads
 // requests and writes answers and files.
-#include "transports/detail/portal_server_impl.h"
 #include "transports/certificate.h"
+#include "transports/detail/portal_server_impl.h"
 #include "transports/detail/tls_chunk_encrypter.h"
 #include "transports/portal_route.h"
 

@@ -74,9 +74,10 @@ bool TlsChunkEncrypter::Encrypt(SSL* ssl, int fd, uint64_t offset, uint64_t want
   SSL_clear_mode(ssl, kModes);
   bool ok = true;
   while (*plain_bytes < want) {
-    const auto n = ::pread(
-        fd, plain_.data(), static_cast<std::size_t>(std::min<uint64_t>(want - *plain_bytes, kReadBytes)),
-        static_cast<off_t>(offset + *plain_bytes));
+    const auto n =
+        ::pread(fd, plain_.data(),
+                static_cast<std::size_t>(std::min<uint64_t>(want - *plain_bytes, kReadBytes)),
+                static_cast<off_t>(offset + *plain_bytes));
     if (n <= 0) {
       *read_error = n < 0 ? std::strerror(errno) : "file shorter than recorded";
       ok = *plain_bytes > 0;
