@@ -282,6 +282,19 @@ void AddPortalCertificate(Output& out,
               ", valid until " + cert->not_after + ")";
 }
 
+// The contractor's certificates and SFTP server, when given; inside the
+// caller's transaction.
+Status StoreEndpoints(Context& ctx, const std::optional<contracts::ContractorCertificate>& cert,
+                      const std::optional<contracts::ContractorCertificate>& portal_cert,
+                      const std::optional<SftpChange>& sftp) {
+  for (const auto* c : {&cert, &portal_cert}) {
+    if (*c) {
+      if (Status st = StoreCertificate(ctx, **c); !st.ok()) return st;
+    }
+  }
+  return sftp ? StoreSftp(ctx, *sftp) : Status::Ok();
+}
+
 }  // namespace
 
 Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
@@ -311,13 +324,7 @@ Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
     if (Status au = ctx.audit->Append(ctx.actor, "contractor.add", "contractor:" + c.id, ToJson(c));
         !au.ok())
       return au;
-    if (cert) {
-      if (Status st = StoreCertificate(ctx, *cert); !st.ok()) return st;
-    }
-    if (portal_cert) {
-      if (Status st = StoreCertificate(ctx, *portal_cert); !st.ok()) return st;
-    }
-    return sftp ? StoreSftp(ctx, *sftp) : Status::Ok();
+    return StoreEndpoints(ctx, cert, portal_cert, sftp);
   });
   if (!s.ok()) return s;
   Output out =
@@ -361,13 +368,7 @@ Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& a) {
           !au.ok())
         return au;
     }
-    if (cert) {
-      if (Status st = StoreCertificate(ctx, *cert); !st.ok()) return st;
-    }
-    if (portal_cert) {
-      if (Status st = StoreCertificate(ctx, *portal_cert); !st.ok()) return st;
-    }
-    return sftp ? StoreSftp(ctx, *sftp) : Status::Ok();
+    return StoreEndpoints(ctx, cert, portal_cert, sftp);
   });
   if (!s.ok()) return s;
   Output out = WithCertificate(ToJson(updated), "updated contractor " + a.id, cert);

@@ -27,9 +27,6 @@ using transports::test_util::TempDir;
 // on PATH and lack it).
 inline constexpr const char* kPython = "/usr/bin/python3";
 
-// A loopback port nothing listens on right now; 0 when none could be had.
-int FreePort();
-
 // Writes a self-signed certificate and key for CN=localhost with
 // subjectAltName IP:127.0.0.1, DNS:localhost (openssl req -x509).
 bool MakeSelfSignedCertificate(const std::string& cert, const std::string& key, std::string* error);

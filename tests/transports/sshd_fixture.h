@@ -21,10 +21,6 @@
 
 namespace itaku::transports::test_util {
 
-// A loopback port nothing listens on right now (the kernel's pick for port
-// 0); 0 when none could be had.
-int FreePort();
-
 class SshdFixture {
  public:
   // Null, with *error set, when sshd cannot be started (not root, no sshd).
