@@ -17,7 +17,7 @@ nlohmann::json ToJson(const CorrectiveRequest& r) {
                         {"received_at", r.received_at},
                         {"received_by", r.received_by},
                         {"contact_email", r.contact_email},
-                        {"state", r.state},
+                        {"state", ToString(r.state)},
                         {"justified", OptionalBool(r.justified)},
                         {"decision_reason", r.decision_reason},
                         {"decided_by", r.decided_by},

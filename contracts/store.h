@@ -72,7 +72,7 @@ class Store {
   virtual Result<int64_t> AddDelivery(const DeliveryRecord& delivery) = 0;
   virtual Status AddDeliverySubscribers(int64_t delivery_id,
                                         const std::vector<std::string>& subscriber_ids) = 0;
-  virtual Status SetDeliveryOutcome(int64_t delivery_id, const std::string& outcome,
+  virtual Status SetDeliveryOutcome(int64_t delivery_id, DeliveryOutcome outcome,
                                     const std::string& reason, int64_t record_count,
                                     const std::string& package_sha256) = 0;
   virtual Result<std::optional<DeliveryRecord>> FindDelivery(int64_t id) = 0;
@@ -134,7 +134,7 @@ class Store {
   virtual Result<std::optional<CorrectiveRequest>> FindCorrectiveRequest(int64_t id) = 0;
   // By id; filtered by contractor and state when given.
   virtual Result<std::vector<CorrectiveRequest>> ListCorrectiveRequests(
-      const std::optional<std::string>& contractor_id, const std::optional<std::string>& state) = 0;
+      const std::optional<std::string>& contractor_id, std::optional<RequestState> state) = 0;
 
   // The contractor whose certificate for `use` has this fingerprint.
   virtual Result<std::optional<std::string>> FindContractorByCertificate(

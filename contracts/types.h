@@ -12,9 +12,39 @@
 
 namespace itaku::contracts {
 
-enum class ContractorStatus { kActive, kSuspended, kTerminated };
-std::string_view ToString(ContractorStatus status);  // "active" | "suspended" | "terminated"
-std::optional<ContractorStatus> ParseContractorStatus(std::string_view text);
+// The words the store, the audit trail and JSON use for each of these are
+// in types.cc, one table per enum; ToString and Parse<E> read that table.
+enum class ContractorStatus {
+  kActive,
+  kSuspended,
+  kTerminated
+};  // "active", "suspended", "terminated"
+enum class StaffRole {
+  kOperator,
+  kPrivacyOfficer,
+  kAuditor
+};  // "operator", "privacy-officer", "auditor"
+// 6(2): 紙, 電子記録媒体の引渡し, 電子的な送信, サーバへのアクセス.
+enum class Transport { kPaper, kMedia, kSftp, kPortal };  // "paper", "media", "sftp", "portal"
+enum class DeliveryOutcome { kRefused, kDryRun, kDelivered, kFailed, kSending };
+enum class AttemptOutcome { kDelivered, kAlreadyThere, kNetworkError, kRefused };
+enum class MediaState { kWritten, kHandedOver, kReturned, kDestroyed };
+enum class RequestState { kReceived, kDecided, kInstructed, kAnswered, kClosed, kNotified };
+enum class SpecialKind { kExclude, kWithhold, kExtend };
+
+std::string_view ToString(ContractorStatus value);
+std::string_view ToString(StaffRole value);
+std::string_view ToString(Transport value);
+std::string_view ToString(DeliveryOutcome value);
+std::string_view ToString(AttemptOutcome value);
+std::string_view ToString(MediaState value);
+std::string_view ToString(RequestState value);
+std::string_view ToString(SpecialKind value);
+
+// The value a word names; nullopt for any other word. Defined for the enums
+// above.
+template <typename E>
+std::optional<E> Parse(std::string_view word);
 
 struct Contractor {
   std::string id;
@@ -96,7 +126,7 @@ struct DeliveryAttempt {
   int attempt = 0;  // 1, 2, ...
   std::string started_at;
   std::string finished_at;
-  std::string outcome;  // "delivered" | "already-there" | "network-error" | "refused"
+  AttemptOutcome outcome = AttemptOutcome::kNetworkError;
   std::string error;
 };
 
@@ -104,7 +134,7 @@ struct DeliveryAttempt {
 // action requests and ends special requests.
 struct StaffMember {
   std::string name;
-  std::string role;  // "operator" | "privacy-officer" | "auditor"
+  StaffRole role = StaffRole::kOperator;
   std::string added_by;
   std::string added_at;
 };
@@ -130,9 +160,10 @@ struct SpecialRequest {
 };
 
 // 是正の申し入れ (policy 6(3)-(4)): a subscriber asks that a contractor's
-// handling be corrected. States, in order: "received" -> "decided" ->
-// "instructed" -> "answered" -> "closed" -> "notified"; a request decided
-// not justified may go from "decided" straight to "notified".
+// handling be corrected. States, in order: received -> decided ->
+// instructed -> answered -> closed -> notified; a request decided not
+// justified may go from decided straight to notified
+// (policies/request_rules.h).
 struct CorrectiveRequest {
   int64_t id = 0;  // assigned by the store
   std::string subscriber_id;
@@ -142,7 +173,7 @@ struct CorrectiveRequest {
   std::string received_at;
   std::string received_by;
   std::string contact_email;  // where the outcome notice goes, when given
-  std::string state = "received";
+  RequestState state = RequestState::kReceived;
 
   std::optional<bool> justified;
   std::string decision_reason;
@@ -207,11 +238,11 @@ struct PortalDownload {
 };
 
 // The physical medium a media package travels on (電子記録媒体の引渡し).
-// state: "written" -> "handed-over" -> "returned" | "destroyed".
+// The state machine is policies/media_rules.h.
 struct MediaRecord {
   int64_t delivery_id = 0;
   std::string package_name;
-  std::string state = "written";
+  MediaState state = MediaState::kWritten;
   std::string medium;     // e.g. "USB serial 4C53..."
   std::string handed_to;  // person at the contractor
   std::string handed_over_at;
@@ -229,8 +260,8 @@ struct DeliveryRecord {
   std::string profile_id;
   int profile_version = 0;
   std::optional<int64_t> nda_id;
-  std::string transport;
-  std::string outcome;              // "refused" | "dry-run" | "delivered" | "failed" | "sending"
+  Transport transport = Transport::kMedia;
+  DeliveryOutcome outcome = DeliveryOutcome::kRefused;
   std::string reason;               // every refusal reason, "; "-joined; empty when allowed
   std::vector<std::string> fields;  // field ids sent (or that would be sent)
   int64_t record_count = 0;
@@ -248,7 +279,7 @@ struct Receipt {
   std::string contractor_id;
   std::string profile_id;
   int profile_version = 0;
-  std::string transport;
+  Transport transport = Transport::kMedia;
   std::vector<std::string> fields;
 };
 

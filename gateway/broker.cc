@@ -31,7 +31,7 @@ std::string JoinReasons(const std::vector<std::string>& reasons) {
 // audited against the profile it named.
 Result<DeliverResult> RefuseEarly(Context& ctx, const DeliverRequest& req, const std::string& why) {
   Status audited = ctx.audit->Append(ctx.actor, "delivery.refused", "profile:" + req.profile_id,
-                                     {{"reason", why}, {"transport", req.transport}});
+                                     {{"reason", why}, {"transport", contracts::ToString(req.transport)}});
   return Result<DeliverResult>::Error(WithAuditFailure(why, audited));
 }
 
@@ -65,9 +65,10 @@ struct Plan {
 Status PlanTransport(Context& ctx, const DeliverRequest& req, Plan& plan,
                      std::vector<std::string>& reasons) {
   const contracts::ContractProfile& p = plan.profile;
-  const std::string& t = req.transport;
+  using contracts::Transport;
+  const Transport t = req.transport;
   if (req.dry_run) return Status::Ok();
-  if (t == "sftp") {
+  if (t == Transport::kSftp) {
     auto target = ResolveSftpTarget(ctx, p.contractor_id);
     if (!target.ok()) return target.status();
     if (!target->refusal.empty()) reasons.push_back(target->refusal);
@@ -76,15 +77,16 @@ Status PlanTransport(Context& ctx, const DeliverRequest& req, Plan& plan,
                         " sends house drawings, which a plain CSV package cannot carry");
     }
     plan.handoff = SftpHandoff(std::move(target->endpoint), req);
-  } else if (t == "media") {
+  } else if (t == Transport::kMedia) {
     plan.handoff = MediaHandoff(req.out_dir);
-  } else if (t == "portal") {
+  } else if (t == Transport::kPortal) {
     plan.handoff = PortalHandoff(*policies::ParsePortalLifetime(req.expires_in), req.max_downloads);
   } else {
-    reasons.push_back("transport " + t + " cannot deliver yet in this version; use --dry-run");
+    reasons.push_back("transport " + std::string(contracts::ToString(t)) +
+                      " cannot deliver yet in this version; use --dry-run");
     return Status::Ok();
   }
-  if (t != "sftp" || p.output_package != "csv") {
+  if (t != Transport::kSftp || p.output_package != "csv") {
     auto chosen = ChooseRecipient(ctx, p.contractor_id, req.password_recipient);
     if (!chosen.ok()) return chosen.status();
     plan.recipient = std::move(chosen).value();
@@ -96,16 +98,16 @@ Status PlanTransport(Context& ctx, const DeliverRequest& req, Plan& plan,
 // The request's own options; a refusal reason, or empty.
 std::string CheckRequest(const DeliverRequest& req) {
   if (req.dry_run) return "";
-  if (req.transport == "portal" && !policies::ParsePortalLifetime(req.expires_in)) {
+  if (req.transport == contracts::Transport::kPortal && !policies::ParsePortalLifetime(req.expires_in)) {
     return "--expires-in must read like 7d, 48h or 30m (at most 90d), got " + req.expires_in;
   }
-  if (req.transport == "portal" && !policies::ValidMaxDownloads(req.max_downloads)) {
+  if (req.transport == contracts::Transport::kPortal && !policies::ValidMaxDownloads(req.max_downloads)) {
     return "--max-downloads must be 1 to 1000000";
   }
-  if (req.transport == "media" && req.out_dir.empty()) {
+  if (req.transport == contracts::Transport::kMedia && req.out_dir.empty()) {
     return "--via media needs --out DIR (the medium's mount point)";
   }
-  if (req.transport == "media" && !fs::is_directory(req.out_dir)) {
+  if (req.transport == contracts::Transport::kMedia && !fs::is_directory(req.out_dir)) {
     return "--out " + req.out_dir + " is not a folder (the medium's mount point)";
   }
   return "";
@@ -200,7 +202,7 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   auto plan = PlanDelivery(ctx, req, result);
   if (!plan.ok()) return plan.status();
   if (!result.allowed()) {
-    rec.outcome = "refused";
+    rec.outcome = contracts::DeliveryOutcome::kRefused;
     rec.reason = JoinReasons(result.reasons);
     if (Status s = RecordOutcome(ctx, rec, "delivery.refused"); !s.ok()) return s;
     return result;
@@ -213,7 +215,7 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   // Records a delivery that could not be completed; whatever it wrote is
   // already gone (the package writers remove their temporary files).
   auto record_failure = [&](const Status& why) -> Result<DeliverResult> {
-    rec.outcome = "failed";
+    rec.outcome = contracts::DeliveryOutcome::kFailed;
     rec.reason = why.message();
     if (Status s = RecordOutcome(ctx, rec, "delivery.failed"); !s.ok()) return s;
     return why;
@@ -228,7 +230,7 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
     if (!summary.ok()) return record_failure(summary.status());
     result.withheld = summary->withheld_fields;
     result.special_requests = summary->applied_overrides;
-    rec.outcome = "dry-run";
+    rec.outcome = contracts::DeliveryOutcome::kDryRun;
     rec.record_count = summary->records;
     Status s = RecordOutcome(
         ctx, rec, "delivery.dry-run",

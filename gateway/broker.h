@@ -20,7 +20,7 @@ struct DeliverRequest {
   std::optional<int> profile_version;  // latest when absent
   std::string input_path;
   std::string attachments_dir;  // house drawings; used by transports that carry files
-  std::string transport;
+  contracts::Transport transport = contracts::Transport::kMedia;
   bool dry_run = false;
   std::string out_dir;              // media: the medium's mount point
   bool password_recipient = false;  // media: passphrase instead of a certificate

@@ -1,4 +1,6 @@
 // CLI: deliveries, their records, media and the portal.
+#include <map>
+
 #include "gateway/cli_commands.h"
 #include "gateway/commands.h"
 #include "gateway/portal_commands.h"
@@ -6,6 +8,16 @@
 
 namespace itaku::gateway {
 namespace {
+
+// --via's words, from the one table in contracts/types.cc.
+std::map<std::string, contracts::Transport> TransportNames() {
+  using contracts::Transport;
+  std::map<std::string, Transport> names;
+  for (Transport t : {Transport::kMedia, Transport::kSftp, Transport::kPortal, Transport::kPaper}) {
+    names.emplace(contracts::ToString(t), t);
+  }
+  return names;
+}
 
 class Deliveries : public CommandGroup {
  public:
@@ -23,7 +35,9 @@ class Deliveries : public CommandGroup {
     deliver->add_option("--profile-version", dreq.profile_version);
     deliver->add_option("--input", dreq.input_path, "the export (CSV)")->required();
     deliver->add_option("--attachments", dreq.attachments_dir, "folder of house drawings");
-    deliver->add_option("--via", dreq.transport, "media | sftp | portal | paper")->required();
+    deliver->add_option("--via", dreq.transport, "media | sftp | portal | paper")
+        ->required()
+        ->transform(CLI::CheckedTransformer(TransportNames()));
     deliver->add_flag("--dry-run", dreq.dry_run, "decide and project, send nothing");
     deliver->add_option("--out", dreq.out_dir,
                         "media: the folder (mount point) to write the package to");
@@ -115,11 +129,12 @@ class MediaPortal : public CommandGroup {
         ->required();
     on(m_handover, "media.handover",
        [&](Context& c) { return itaku::gateway::MediaHandover(c, m_delivery, m_medium, m_to); });
-    for (const std::string state : {"returned", "destroyed"}) {
+    for (const auto step : {policies::MediaStep::kReturn, policies::MediaStep::kDestroy}) {
+      const std::string state(contracts::ToString(policies::MediaStateAfter(step)));
       CLI::App* m = Sub(*media, state, "record that the medium was " + state);
       m->add_option("delivery", m_delivery)->required();
-      on(m, "media." + state,
-         [&, state](Context& c) { return itaku::gateway::MediaClose(c, m_delivery, state); });
+      on(m, std::string(policies::AuditAction(step)),
+         [&, step](Context& c) { return itaku::gateway::MediaClose(c, m_delivery, step); });
     }
     CLI::App* m_list = Sub(*media, "list", "list media packages");
     m_list->add_flag("--outstanding", m_outstanding, "only media not yet returned or destroyed");

@@ -11,6 +11,7 @@
 #include "contracts/base/status.h"
 #include "gateway/broker.h"
 #include "gateway/context.h"
+#include "policies/media_rules.h"
 
 namespace itaku::gateway {
 
@@ -66,7 +67,7 @@ Result<Output> AuditVerify(Context& ctx);
 // The physical medium of a media delivery (電子記録媒体の引渡し).
 Result<Output> MediaHandover(Context& ctx, int64_t delivery_id, const std::string& medium,
                              const std::string& to);
-Result<Output> MediaClose(Context& ctx, int64_t delivery_id, const std::string& state);
+Result<Output> MediaClose(Context& ctx, int64_t delivery_id, policies::MediaStep step);
 Result<Output> MediaList(Context& ctx, bool outstanding_only);
 
 }  // namespace itaku::gateway

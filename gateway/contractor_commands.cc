@@ -435,7 +435,7 @@ Result<Output> ContractorShow(Context& ctx, const std::string& id) {
 
 Result<Output> ContractorSetStatus(Context& ctx, const std::string& id, const std::string& status,
                                    const std::string& reason) {
-  auto parsed = contracts::ParseContractorStatus(status);
+  auto parsed = contracts::Parse<contracts::ContractorStatus>(status);
   if (!parsed) return Result<Output>::Error("unknown contractor status " + status);
   auto c = RequireContractor(ctx, id);
   if (!c.ok()) return c.status();

@@ -52,12 +52,12 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
   if (!req.dry_run) {
     j["package"] = r->package_path;
     j["package_sha256"] = rec.package_sha256;
-    if (rec.transport == "sftp") {
+    if (rec.transport == contracts::Transport::kSftp) {
       j["attempts"] = ToJson(r->attempts);
-      const bool already = !r->attempts.empty() && r->attempts.back().outcome == "already-there";
+      const bool already = !r->attempts.empty() && r->attempts.back().outcome == contracts::AttemptOutcome::kAlreadyThere;
       text << "delivery " << rec.id << ": " << (already ? "already on the server at " : "sent to ")
            << r->package_path << " (attempt " << r->attempts.size() << ")\n";
-    } else if (rec.transport == "portal") {
+    } else if (rec.transport == contracts::Transport::kPortal) {
       j["portal_package"] = r->portal_package_id;
       j["expires_at"] = r->portal_expires_at;
       j["max_downloads"] = req.max_downloads;
@@ -79,7 +79,7 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
   }
   text << "contractor: " << rec.contractor_id << "\nprofile: " << rec.profile_id << " v"
        << rec.profile_version << "\nNDA: #" << (rec.nda_id ? *rec.nda_id : 0)
-       << "\ntransport: " << rec.transport << "\nfields sent: " << Join(rec.fields);
+       << "\ntransport: " << contracts::ToString(rec.transport) << "\nfields sent: " << Join(rec.fields);
   for (const auto& [f, m] : r->masks) text << "\n  " << f << " masked: " << m;
   text << "\nfields withheld: " << (r->withheld.empty() ? "none" : Join(r->withheld))
        << "\nrecords: " << rec.record_count;
@@ -104,14 +104,14 @@ Result<Output> DeliveryShow(Context& ctx, int64_t delivery_id) {
   Json j = ToJson(rec);
   j["attempts"] = ToJson(attempts.value());
   std::ostringstream text;
-  text << "delivery " << rec.id << ": " << rec.outcome << "\ncontractor: " << rec.contractor_id
+  text << "delivery " << rec.id << ": " << contracts::ToString(rec.outcome) << "\ncontractor: " << rec.contractor_id
        << "\nprofile: " << rec.profile_id << " v" << rec.profile_version
-       << "\ntransport: " << rec.transport << "\nordered: " << rec.ordered_at << " by "
+       << "\ntransport: " << contracts::ToString(rec.transport) << "\nordered: " << rec.ordered_at << " by "
        << rec.ordered_by << "\nrecords: " << rec.record_count << "\nfields: " << Join(rec.fields);
   if (!rec.reason.empty()) text << "\nreason: " << rec.reason;
   if (!rec.package_sha256.empty()) text << "\npackage sha256: " << rec.package_sha256;
   for (const auto& a : attempts.value()) {
-    text << "\nattempt " << a.attempt << " " << a.started_at << " " << a.outcome;
+    text << "\nattempt " << a.attempt << " " << a.started_at << " " << contracts::ToString(a.outcome);
     if (!a.error.empty()) text << ": " << a.error;
   }
   return Output{j, text.str()};
@@ -128,10 +128,10 @@ Result<Output> History(Context& ctx, const std::string& subscriber_id) {
                                     {"contractor", r.contractor_id},
                                     {"profile", r.profile_id},
                                     {"profile_version", r.profile_version},
-                                    {"transport", r.transport},
+                                    {"transport", contracts::ToString(r.transport)},
                                     {"fields", r.fields}});
     out.text +=
-        r.delivered_at + "\t" + r.contractor_id + "\t" + r.transport + "\t" + Join(r.fields) + "\n";
+        r.delivered_at + "\t" + r.contractor_id + "\t" + std::string(contracts::ToString(r.transport)) + "\t" + Join(r.fields) + "\n";
   }
   if (out.text.empty()) {
     out.text = "no contractor has received data about " + subscriber_id;
@@ -167,7 +167,7 @@ Result<Output> BreachScope(Context& ctx, const std::string& contractor, const st
           deliveries[r.delivery_id] = {
               {"delivery_id", r.delivery_id}, {"delivered_at", r.delivered_at},
               {"profile", r.profile_id},      {"profile_version", r.profile_version},
-              {"transport", r.transport},     {"fields", r.fields}};
+              {"transport", contracts::ToString(r.transport)},     {"fields", r.fields}};
         }
       });
   if (!s.ok()) return s;
@@ -235,11 +235,9 @@ Result<Output> MediaHandover(Context& ctx, int64_t delivery_id, const std::strin
                                " handed over on " + medium + " to " + to};
 }
 
-Result<Output> MediaClose(Context& ctx, int64_t delivery_id, const std::string& state) {
+Result<Output> MediaClose(Context& ctx, int64_t delivery_id, policies::MediaStep step) {
   auto m = RequireMedium(ctx, delivery_id);
   if (!m.ok()) return m.status();
-  const policies::MediaStep step =
-      state == "returned" ? policies::MediaStep::kReturn : policies::MediaStep::kDestroy;
   const std::string refusal = policies::MediaStepRefusal(m->state, step);
   if (!refusal.empty()) {
     return Result<Output>::Error("delivery " + std::to_string(delivery_id) + ": " + refusal);
@@ -254,7 +252,8 @@ Result<Output> MediaClose(Context& ctx, int64_t delivery_id, const std::string& 
                              "delivery:" + std::to_string(delivery_id), ToJson(r));
   });
   if (!s.ok()) return s;
-  return Output{ToJson(r), "delivery " + std::to_string(delivery_id) + ": medium " + state};
+  return Output{ToJson(r), "delivery " + std::to_string(delivery_id) + ": medium " +
+                               std::string(contracts::ToString(r.state))};
 }
 
 Result<Output> MediaList(Context& ctx, bool outstanding_only) {
@@ -264,7 +263,8 @@ Result<Output> MediaList(Context& ctx, bool outstanding_only) {
   out.json = Json::array();
   for (const auto& m : list.value()) {
     out.json.push_back(ToJson(m));
-    out.text += std::to_string(m.delivery_id) + "\t" + m.package_name + "\t" + m.state +
+    out.text += std::to_string(m.delivery_id) + "\t" + m.package_name + "\t" +
+                std::string(contracts::ToString(m.state)) +
                 (m.medium.empty() ? "" : "\t" + m.medium + "\t" + m.handed_to) + "\n";
   }
   if (out.text.empty()) {

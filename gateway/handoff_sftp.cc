@@ -11,9 +11,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string AttemptOutcome(const transports::SftpResult<transports::UploadResult>& r) {
-  if (r.ok()) return r->already_there ? "already-there" : "delivered";
-  return r.retryable() ? "network-error" : "refused";
+using contracts::AttemptOutcome;
+using contracts::DeliveryOutcome;
+
+AttemptOutcome OutcomeOf(const transports::SftpResult<transports::UploadResult>& r) {
+  if (r.ok()) return r->already_there ? AttemptOutcome::kAlreadyThere : AttemptOutcome::kDelivered;
+  return r.retryable() ? AttemptOutcome::kNetworkError : AttemptOutcome::kRefused;
 }
 
 // Backoff before retry `attempt`: wait, 2 x wait, 4 x wait, ... (capped at 1024 x).
@@ -54,7 +57,7 @@ class Sftp : public Handoff {
     fs::permissions(outbox, fs::perms::owner_all, fs::perm_options::replace, ec);
     return ctx.store->Transaction([&]() -> Status {
       auto recorded =
-          RecordWithPackage(job, outbox, "sending",
+          RecordWithPackage(job, outbox, DeliveryOutcome::kSending,
                             job.profile.output_package == "csv" ? ".csv" : ".zip.p7m", result);
       if (!recorded.ok()) return recorded.status();
       package_path_ = recorded->path;
@@ -78,17 +81,17 @@ class Sftp : public Handoff {
       a.started_at = ctx.clock->NowUtc();
       auto up = transports::SftpUpload(endpoint_, package_path_, name_, timeouts);
       a.finished_at = ctx.clock->NowUtc();
-      a.outcome = AttemptOutcome(up);
+      a.outcome = OutcomeOf(up);
       if (!up.ok()) a.error = up.message();
       result.attempts.push_back(a);
       if (Status s = ctx.store->AddDeliveryAttempt(a); !s.ok()) return s;
       if (up.ok()) {
-        outcome_ = "delivered";
+        outcome_ = DeliveryOutcome::kDelivered;
         return Status::Ok();
       }
       last_error_ = up.message();
       if (!up.retryable()) {
-        outcome_ = "refused";
+        outcome_ = DeliveryOutcome::kRefused;
         return Status::Ok();
       }
       if (attempt <= req_.retries) {
@@ -96,7 +99,7 @@ class Sftp : public Handoff {
             std::chrono::duration<double>(RetryWait(req_.retry_wait_s, attempt)));
       }
     }
-    outcome_ = "failed";
+    outcome_ = DeliveryOutcome::kFailed;
     return Status::Ok();
   }
 
@@ -106,8 +109,8 @@ class Sftp : public Handoff {
     Context& ctx = job.ctx;
     contracts::DeliveryRecord& rec = job.rec;
     std::string reason;
-    if (outcome_ == "refused") reason = last_error_;
-    if (outcome_ == "failed") {
+    if (outcome_ == DeliveryOutcome::kRefused) reason = last_error_;
+    if (outcome_ == DeliveryOutcome::kFailed) {
       reason =
           "gave up after " + std::to_string(result.attempts.size()) + " attempts: " + last_error_;
     }
@@ -122,17 +125,17 @@ class Sftp : public Handoff {
       details["package"] = name_;
       details["server"] = ServerText(endpoint_);
       details["attempts"] = ToJson(result.attempts);
-      const std::string event = outcome_ == "delivered" ? "delivery.sftp"
-                                : outcome_ == "refused" ? "delivery.refused"
+      const std::string event = outcome_ == DeliveryOutcome::kDelivered ? "delivery.sftp"
+                                : outcome_ == DeliveryOutcome::kRefused ? "delivery.refused"
                                                         : "delivery.failed";
       return ctx.audit->Append(ctx.actor, event, "delivery:" + std::to_string(rec.id), details);
     });
     if (!s.ok()) return s;
-    if (outcome_ == "refused") {
+    if (outcome_ == DeliveryOutcome::kRefused) {
       result.reasons.push_back(reason);
       return Status::Ok();
     }
-    if (outcome_ == "failed") {
+    if (outcome_ == DeliveryOutcome::kFailed) {
       return Status::Error("delivery " + std::to_string(rec.id) + " to contractor " +
                            rec.contractor_id + " failed: " + reason);
     }
@@ -154,7 +157,8 @@ class Sftp : public Handoff {
   const transports::SftpEndpoint endpoint_;
   const DeliverRequest& req_;
   std::string package_path_, name_;
-  std::string outcome_ = "failed", last_error_;
+  DeliveryOutcome outcome_ = DeliveryOutcome::kFailed;
+  std::string last_error_;
 };
 
 }  // namespace

@@ -295,7 +295,7 @@ Result<RecipientChoice> ChooseRecipient(Context& ctx, const std::string& contrac
 }
 
 Result<Recorded> RecordWithPackage(PackageJob& job, const std::string& dir,
-                                   const std::string& outcome, const std::string& suffix,
+                                   contracts::DeliveryOutcome outcome, const std::string& suffix,
                                    DeliverResult& result) {
   contracts::DeliveryRecord& rec = job.rec;
   contracts::Store& store = *job.ctx.store;

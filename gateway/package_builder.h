@@ -54,7 +54,7 @@ struct Recorded {
 // shaped it and stores its hash. `result` gets what was withheld and the
 // special requests.
 Result<Recorded> RecordWithPackage(PackageJob& job, const std::string& dir,
-                                   const std::string& outcome, const std::string& suffix,
+                                   contracts::DeliveryOutcome outcome, const std::string& suffix,
                                    DeliverResult& result);
 
 }  // namespace itaku::gateway

@@ -270,7 +270,7 @@ class OverdueWatch {
     }
     for (const auto& [r, overdue] : list.value()) {
       std::cerr << "itaku serve: warning: request " << r.id << " (subscriber " << r.subscriber_id
-                << ", contractor " << r.contractor_id << ", " << r.state
+                << ", contractor " << r.contractor_id << ", " << contracts::ToString(r.state)
                 << "): " << Join(overdue, "; ") << std::endl;
     }
   }

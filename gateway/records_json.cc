@@ -9,8 +9,8 @@ nlohmann::json ToJson(const contracts::DeliveryRecord& r) {
           {"contractor", r.contractor_id},
           {"profile", r.profile_id},
           {"profile_version", r.profile_version},
-          {"transport", r.transport},
-          {"outcome", r.outcome},
+          {"transport", contracts::ToString(r.transport)},
+          {"outcome", contracts::ToString(r.outcome)},
           {"reason", r.reason},
           {"ordered_by", r.ordered_by},
           {"ordered_at", r.ordered_at},
@@ -27,7 +27,7 @@ nlohmann::json ToJson(const std::vector<contracts::DeliveryAttempt>& attempts) {
     out.push_back({{"attempt", a.attempt},
                    {"started_at", a.started_at},
                    {"finished_at", a.finished_at},
-                   {"outcome", a.outcome},
+                   {"outcome", contracts::ToString(a.outcome)},
                    {"error", a.error}});
   }
   return out;
@@ -92,7 +92,7 @@ nlohmann::json ToJson(const contracts::SftpEndpointRecord& e) {
 nlohmann::json ToJson(const contracts::MediaRecord& m) {
   return {{"delivery_id", m.delivery_id},
           {"package", m.package_name},
-          {"state", m.state},
+          {"state", contracts::ToString(m.state)},
           {"medium", m.medium},
           {"handed_to", m.handed_to},
           {"handed_over_at", m.handed_over_at},
@@ -102,7 +102,10 @@ nlohmann::json ToJson(const contracts::MediaRecord& m) {
 }
 
 nlohmann::json ToJson(const contracts::StaffMember& m) {
-  return {{"name", m.name}, {"role", m.role}, {"added_by", m.added_by}, {"added_at", m.added_at}};
+  return {{"name", m.name},
+          {"role", contracts::ToString(m.role)},
+          {"added_by", m.added_by},
+          {"added_at", m.added_at}};
 }
 
 nlohmann::json ToJson(const contracts::SpecialRequest& s) {

@@ -30,6 +30,7 @@ namespace fs = std::filesystem;
 namespace {
 
 using Json = nlohmann::json;
+using contracts::RequestState;
 using contracts::CorrectiveRequest;
 using contracts::SpecialRequest;
 using policies::RequestStep;
@@ -46,7 +47,7 @@ Json RequestJson(const CorrectiveRequest& r) {
   Json j = contracts::ToJson(r);
   j.erase("contact_email");
   j["id"] = r.id;
-  j["notified"] = r.state == "notified";
+  j["notified"] = r.state == RequestState::kNotified;
   return j;
 }
 
@@ -56,7 +57,7 @@ Json RequestJson(const CorrectiveRequest& r) {
 Json StepDetails(const CorrectiveRequest& r, const std::string& text) {
   Json j = {{"subscriber", r.subscriber_id},
             {"contractor", r.contractor_id},
-            {"state", r.state},
+            {"state", contracts::ToString(r.state)},
             {"justified", OptionalBool(r.justified)},
             {"carried_out", OptionalBool(r.carried_out)}};
   if (!text.empty()) j["text_sha256"] = Sha256Hex(text);
@@ -432,7 +433,7 @@ Result<Output> RequestShow(Context& ctx, int64_t id) {
   Json j = RequestJson(q);
   j["overdue"] = overdue;
   std::ostringstream t;
-  t << "request " << q.id << ": " << q.state << (overdue.empty() ? "" : " — " + Join(overdue))
+  t << "request " << q.id << ": " << contracts::ToString(q.state) << (overdue.empty() ? "" : " — " + Join(overdue))
     << "\nsubscriber: " << q.subscriber_id << "\ncontractor: " << q.contractor_id
     << "\nreceived: " << q.received_at << " by " << q.received_by << " (" << q.channel << ")"
     << "\nasked: " << q.request_text;
@@ -460,7 +461,7 @@ Result<Output> RequestShow(Context& ctx, int64_t id) {
 
 Result<std::vector<ListedRequest>> ListRequests(Context& ctx, bool overdue_only,
                                                 const std::optional<std::string>& contractor,
-                                                const std::optional<std::string>& state) {
+                                                std::optional<RequestState> state) {
   auto list = ctx.store->ListCorrectiveRequests(contractor, state);
   if (!list.ok()) return list.status();
   auto deadlines = LoadDeadlines(ctx);
@@ -479,23 +480,31 @@ Result<std::vector<ListedRequest>> ListRequests(Context& ctx, bool overdue_only,
 Result<Output> RequestList(Context& ctx, bool overdue_only,
                            const std::optional<std::string>& contractor,
                            const std::optional<std::string>& state, const MailConfig&) {
-  auto list = ListRequests(ctx, overdue_only, contractor, state);
+  std::optional<RequestState> wanted;
+  if (state) {
+    wanted = contracts::Parse<RequestState>(*state);
+    if (!wanted) {
+      return Result<Output>::Error("unknown state " + *state +
+                                   " (received, decided, instructed, answered, closed, notified)");
+    }
+  }
+  auto list = ListRequests(ctx, overdue_only, contractor, wanted);
   if (!list.ok()) return list.status();
   Output out{Json::array(), ""};
   for (const auto& [r, overdue] : list.value()) {
     Json j = {{"id", r.id},
               {"subscriber", r.subscriber_id},
               {"contractor", r.contractor_id},
-              {"state", r.state},
+              {"state", contracts::ToString(r.state)},
               {"received_at", r.received_at},
               {"justified", OptionalBool(r.justified)},
-              {"notified", r.state == "notified"},
+              {"notified", r.state == RequestState::kNotified},
               {"notice_error", r.notice_error},
               {"overdue", overdue}};
     out.json.push_back(j);
-    out.text += "#" + std::to_string(r.id) + "\t" + r.state + "\t" + r.subscriber_id + "\t" +
+    out.text += "#" + std::to_string(r.id) + "\t" + std::string(contracts::ToString(r.state)) + "\t" + r.subscriber_id + "\t" +
                 r.contractor_id + "\treceived " + r.received_at +
-                (r.state != "notified" && !r.notice_error.empty() ? "\tnot yet notified" : "") +
+                (r.state != RequestState::kNotified && !r.notice_error.empty() ? "\tnot yet notified" : "") +
                 (overdue.empty() ? "" : "\t" + Join(overdue)) + "\n";
   }
   if (out.text.empty()) out.text = overdue_only ? "no overdue requests\n" : "no requests\n";

@@ -90,7 +90,7 @@ struct ListedRequest {
 };
 Result<std::vector<ListedRequest>> ListRequests(Context& ctx, bool overdue_only,
                                                 const std::optional<std::string>& contractor,
-                                                const std::optional<std::string>& state);
+                                                std::optional<contracts::RequestState> state);
 Result<Output> RequestList(Context& ctx, bool overdue, const std::optional<std::string>& contractor,
                            const std::optional<std::string>& state, const MailConfig& mail);
 // Shows, and with values sets, the deadlines (stored in the store).

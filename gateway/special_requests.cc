@@ -116,10 +116,8 @@ Result<Output> SpecialList(Context& ctx, const std::optional<std::string>& subsc
 Result<Output> SpecialEnd(Context& ctx, int64_t id, const std::string& reason) {
   auto role = ActorRole(ctx);
   if (!role.ok()) return role.status();
-  if (role.value() != "privacy-officer") {
-    return Result<Output>::Error(
-        "only a privacy officer ends a special request (" + ctx.actor + " is " +
-        (role->empty() ? std::string("not registered staff") : *role) + ")");
+  if (std::string why = policies::SpecialEndRefusal(role.value(), ctx.actor); !why.empty()) {
+    return Result<Output>::Error(why);
   }
   auto found = ctx.store->FindSpecialRequest(id);
   if (!found.ok()) return found.status();

@@ -11,11 +11,12 @@ using Json = nlohmann::json;
 
 Result<Output> StaffAdd(Context& ctx, const std::string& name, const std::string& role) {
   if (name.empty()) return Result<Output>::Error("staff name must not be empty");
-  if (!OneOf(role, kRoles)) {
+  std::optional<contracts::StaffRole> parsed = contracts::Parse<contracts::StaffRole>(role);
+  if (!parsed) {
     return Result<Output>::Error("unknown role " + role +
                                  " (operator, privacy-officer or auditor)");
   }
-  contracts::StaffMember m{name, role, ctx.actor, ctx.clock->NowUtc()};
+  contracts::StaffMember m{name, *parsed, ctx.actor, ctx.clock->NowUtc()};
   Status s = ctx.store->Transaction([&]() -> Status {
     if (Status a = ctx.store->AddStaff(m); !a.ok()) return a;
     return ctx.audit->Append(ctx.actor, "staff.add", "staff:" + name, ToJson(m));
@@ -30,7 +31,8 @@ Result<Output> StaffList(Context& ctx) {
   Output out{Json::array(), ""};
   for (const auto& m : list.value()) {
     out.json.push_back(ToJson(m));
-    out.text += m.name + "\t" + m.role + "\tadded " + m.added_at + " by " + m.added_by + "\n";
+    out.text += m.name + "\t" + std::string(contracts::ToString(m.role)) + "\tadded " + m.added_at +
+                " by " + m.added_by + "\n";
   }
   if (out.text.empty()) out.text = "no staff registered\n";
   out.text.pop_back();

@@ -49,9 +49,9 @@ Decision Decide(const DeliveryRequest& request, const RegistrySnapshot& snap, co
                         day + " (valid " + FormatDate(p.valid_from) + " to " +
                         FormatDate(p.valid_until) + ")");
   }
-  if (std::find(p.transports.begin(), p.transports.end(), request.transport) ==
-      p.transports.end()) {
-    d.reasons.push_back("profile " + p.id + " does not allow transport " + request.transport +
+  const std::string transport(contracts::ToString(request.transport));
+  if (std::find(p.transports.begin(), p.transports.end(), transport) == p.transports.end()) {
+    d.reasons.push_back("profile " + p.id + " does not allow transport " + transport +
                         " (allows " + Join(p.transports) + "; policy 6(2))");
   }
   return d;

@@ -12,7 +12,7 @@
 namespace itaku::policies {
 
 struct DeliveryRequest {
-  std::string transport;  // "media", "sftp", "portal", "paper"
+  contracts::Transport transport = contracts::Transport::kMedia;
 };
 
 // What the registry knows that bears on one delivery.

@@ -2,6 +2,8 @@
 
 namespace itaku::policies {
 
+using contracts::MediaState;
+
 std::string_view AuditAction(MediaStep step) {
   switch (step) {
     case MediaStep::kHandOver:
@@ -14,23 +16,24 @@ std::string_view AuditAction(MediaStep step) {
   return "";
 }
 
-std::string MediaStepRefusal(const std::string& state, MediaStep step) {
+std::string MediaStepRefusal(MediaState state, MediaStep step) {
+  const std::string word(contracts::ToString(state));
   if (step == MediaStep::kHandOver) {
-    return state == "written" ? "" : "medium is already " + state;
+    return state == MediaState::kWritten ? "" : "medium is already " + word;
   }
-  return state == "handed-over" ? "" : "medium is " + state + ", not handed over";
+  return state == MediaState::kHandedOver ? "" : "medium is " + word + ", not handed over";
 }
 
-std::string_view MediaStateAfter(MediaStep step) {
+MediaState MediaStateAfter(MediaStep step) {
   switch (step) {
     case MediaStep::kHandOver:
-      return "handed-over";
+      return MediaState::kHandedOver;
     case MediaStep::kReturn:
-      return "returned";
+      return MediaState::kReturned;
     case MediaStep::kDestroy:
-      return "destroyed";
+      return MediaState::kDestroyed;
   }
-  return "";
+  return MediaState::kWritten;
 }
 
 }  // namespace itaku::policies

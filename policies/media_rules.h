@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "contracts/types.h"
+
 namespace itaku::policies {
 
 enum class MediaStep { kHandOver, kReturn, kDestroy };
@@ -16,9 +18,9 @@ std::string_view AuditAction(MediaStep step);
 // Why `step` cannot be taken from `state`, without the delivery's name
 // ("medium is already handed-over", "medium is written, not handed over");
 // empty when it can.
-std::string MediaStepRefusal(const std::string& state, MediaStep step);
+std::string MediaStepRefusal(contracts::MediaState state, MediaStep step);
 
 // The state after `step`.
-std::string_view MediaStateAfter(MediaStep step);
+contracts::MediaState MediaStateAfter(MediaStep step);
 
 }  // namespace itaku::policies

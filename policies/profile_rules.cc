@@ -11,8 +11,6 @@
 namespace itaku::policies {
 namespace {
 
-const std::set<std::string> kTransports = {"media", "sftp", "portal", "paper"};
-
 // Masks that only make sense on one kind of value.
 Status CheckMaskFits(const std::string& field, Mask mask) {
   if (mask == Mask::kYear && field != "birth_date") {
@@ -75,7 +73,7 @@ Status ValidateProfile(const contracts::ContractProfile& p) {
 
   if (p.transports.empty()) problems.push_back("the profile allows no transport (policy 6(2))");
   for (const auto& t : p.transports) {
-    if (!kTransports.count(t)) {
+    if (!contracts::Parse<contracts::Transport>(t)) {
       problems.push_back("unknown transport " + t + " (policy 6(2): media, sftp, portal, paper)");
     }
   }

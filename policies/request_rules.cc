@@ -9,9 +9,18 @@ std::string Name(const contracts::CorrectiveRequest& r) {
   return "request " + std::to_string(r.id);
 }
 
-bool Notified(const contracts::CorrectiveRequest& r) { return r.state == "notified"; }
+bool Notified(const contracts::CorrectiveRequest& r) {
+  return r.state == contracts::RequestState::kNotified;
+}
+
+using contracts::RequestState;
+using contracts::StaffRole;
 
 }  // namespace
+
+std::string RoleName(std::optional<StaffRole> role) {
+  return role ? std::string(contracts::ToString(*role)) : "not registered staff";
+}
 
 std::string_view ToString(RequestStep step) {
   switch (step) {
@@ -38,56 +47,53 @@ std::vector<std::string> RefuseStep(const contracts::CorrectiveRequest& r, Reque
     return why;
   }
   const bool unjustified = r.justified.has_value() && !*r.justified;
-  if (step != RequestStep::kDecide && in.actor_role != "operator" &&
-      in.actor_role != "privacy-officer") {
+  if (step != RequestStep::kDecide && in.actor_role != StaffRole::kOperator &&
+      in.actor_role != StaffRole::kPrivacyOfficer) {
     why.push_back("only an operator or a privacy officer may " + std::string(ToString(step)) +
-                  " a request (actor is " +
-                  (in.actor_role.empty() ? std::string("not registered staff") : in.actor_role) +
-                  ")");
+                  " a request (actor is " + RoleName(in.actor_role) + ")");
   }
   switch (step) {
     case RequestStep::kDecide:
-      if (in.actor_role != "privacy-officer") {
-        why.push_back(
-            "only a privacy officer decides a request (actor is " +
-            (in.actor_role.empty() ? std::string("not registered staff") : in.actor_role) + ")");
+      if (in.actor_role != StaffRole::kPrivacyOfficer) {
+        why.push_back("only a privacy officer decides a request (actor is " +
+                      RoleName(in.actor_role) + ")");
       }
-      if (r.state != "received") {
+      if (r.state != RequestState::kReceived) {
         why.push_back(name + " was already decided by " + r.decided_by + " on " + r.decided_at);
       }
       if (!in.justified) why.push_back("say whether the request is justified or not");
       if (in.reason.empty()) why.push_back("a decision needs its reason");
       break;
     case RequestStep::kInstruct:
-      if (r.state == "received") {
+      if (r.state == RequestState::kReceived) {
         why.push_back(name +
                       " has not been decided yet; a contractor is instructed only on a "
                       "justified request (policy 6(3))");
       } else if (unjustified) {
         why.push_back(name + " was judged not justified; there is nothing to instruct");
-      } else if (r.state != "decided") {
+      } else if (r.state != RequestState::kDecided) {
         why.push_back(name + " was already instructed on " + r.instructed_at);
       }
       if (in.text.empty()) why.push_back("the instruction needs its text");
       break;
     case RequestStep::kAnswer:
-      if (r.state != "instructed") {
-        why.push_back(name + " is " + r.state +
+      if (r.state != RequestState::kInstructed) {
+        why.push_back(name + " is " + std::string(contracts::ToString(r.state)) +
                       "; a contractor's answer is recorded after it was instructed");
       }
       if (in.text.empty()) why.push_back("the answer needs the contractor's report");
       break;
     case RequestStep::kClose:
-      if (r.state == "received") {
+      if (r.state == RequestState::kReceived) {
         why.push_back(name + " has not been decided yet");
-      } else if (r.state == "closed") {
+      } else if (r.state == RequestState::kClosed) {
         why.push_back(name + " was already closed on " + r.closed_at);
       } else if (unjustified) {
         if (in.carried_out.value_or(false)) {
           why.push_back(name + " was judged not justified; it cannot be closed as carried out");
         }
-      } else if (r.state != "answered") {
-        why.push_back(name + " is " + r.state +
+      } else if (r.state != RequestState::kAnswered) {
+        why.push_back(name + " is " + std::string(contracts::ToString(r.state)) +
                       "; close it once the contractor's answer is recorded");
       }
       if (!in.carried_out) why.push_back("say whether it was carried out or not");
@@ -98,30 +104,31 @@ std::vector<std::string> RefuseStep(const contracts::CorrectiveRequest& r, Reque
       }
       break;
     case RequestStep::kNotify:
-      if (r.state == "received") {
+      if (r.state == RequestState::kReceived) {
         why.push_back(name +
                       " has not been decided yet; a requester is told the outcome only "
                       "after a decision (policy 6(4))");
-      } else if (!unjustified && r.state != "closed") {
-        why.push_back(name + " is " + r.state + "; close it (carried out or not) before notifying");
+      } else if (!unjustified && r.state != RequestState::kClosed) {
+        why.push_back(name + " is " + std::string(contracts::ToString(r.state)) + "; close it (carried out or not) before notifying");
       }
       break;
   }
   return why;
 }
 
-std::string StateAfter(const contracts::CorrectiveRequest& r, RequestStep step, const StepInput&) {
+contracts::RequestState StateAfter(const contracts::CorrectiveRequest& r, RequestStep step,
+                                   const StepInput&) {
   switch (step) {
     case RequestStep::kDecide:
-      return "decided";
+      return RequestState::kDecided;
     case RequestStep::kInstruct:
-      return "instructed";
+      return RequestState::kInstructed;
     case RequestStep::kAnswer:
-      return "answered";
+      return RequestState::kAnswered;
     case RequestStep::kClose:
-      return "closed";
+      return RequestState::kClosed;
     case RequestStep::kNotify:
-      return "notified";
+      return RequestState::kNotified;
   }
   return r.state;
 }
@@ -133,7 +140,7 @@ std::vector<std::string> OverdueReasons(const contracts::CorrectiveRequest& r,
   if (Notified(r)) return out;
   const Date decide_by = AddDays(received_on, d.decide_within_days);
   const Date notify_by = AddDays(received_on, d.notify_within_days);
-  if (r.state == "received" && today > decide_by) {
+  if (r.state == RequestState::kReceived && today > decide_by) {
     out.push_back("decision overdue since " + FormatDate(AddDays(decide_by, 1)));
   }
   if (today > notify_by) out.push_back("notice overdue since " + FormatDate(AddDays(notify_by, 1)));
@@ -156,8 +163,8 @@ NoticeOutcome OutcomeForNotice(const contracts::CorrectiveRequest& r) {
   return {false, r.close_reason};
 }
 
-std::string SpecialRequestRefusal(const contracts::SpecialRequest& s, const std::string& actor_role,
-                                  bool consent_on_file) {
+std::string SpecialRequestRefusal(const contracts::SpecialRequest& s,
+                                  std::optional<StaffRole> actor_role, bool consent_on_file) {
   if (!s.purpose.empty() && FindPurpose(s.purpose) == nullptr) {
     return "unknown purpose " + s.purpose + " (policy 2(3))";
   }
@@ -169,9 +176,9 @@ std::string SpecialRequestRefusal(const contracts::SpecialRequest& s, const std:
     if (f == "subscriber_id") return "subscriber_id identifies the record; use --exclude instead";
   }
   if (s.kind != "extend") return "";
-  if (actor_role != "privacy-officer") {
+  if (actor_role != StaffRole::kPrivacyOfficer) {
     return "only a privacy officer records an extension (" + s.created_by + " is " +
-           (actor_role.empty() ? std::string("not registered staff") : actor_role) + ")";
+           RoleName(actor_role) + ")";
   }
   if (s.purpose == "statistics") {
     return "statistics are sent pseudonymised; nothing can be added to them";
@@ -180,6 +187,11 @@ std::string SpecialRequestRefusal(const contracts::SpecialRequest& s, const std:
     return "an extension needs the subscriber's consent on file: --consent FILE (policy 6(1))";
   }
   return "";
+}
+
+std::string SpecialEndRefusal(std::optional<StaffRole> role, const std::string& actor) {
+  if (role == StaffRole::kPrivacyOfficer) return "";
+  return "only a privacy officer ends a special request (" + actor + " is " + RoleName(role) + ")";
 }
 
 }  // namespace itaku::policies

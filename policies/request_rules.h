@@ -18,9 +18,9 @@ std::string_view ToString(RequestStep step);  // "decide", "instruct", ...
 
 // What the step would record, as far as the rules care.
 struct StepInput {
-  // The acting staff member's role; empty if not staff. Deciding takes a
+  // The acting staff member's role; nullopt if not staff. Deciding takes a
   // privacy officer; every other step an operator or a privacy officer.
-  std::string actor_role;
+  std::optional<contracts::StaffRole> actor_role;
   std::optional<bool> justified;    // decide
   std::optional<bool> carried_out;  // close
   std::string reason;               // decide (always), close (when not carried out)
@@ -37,8 +37,8 @@ std::vector<std::string> RefuseStep(const contracts::CorrectiveRequest& request,
                                     const StepInput& input);
 
 // The state the request is in once the step is taken.
-std::string StateAfter(const contracts::CorrectiveRequest& request, RequestStep step,
-                       const StepInput& input);
+contracts::RequestState StateAfter(const contracts::CorrectiveRequest& request, RequestStep step,
+                                   const StepInput& input);
 
 // "Without delay" as numbers the operator sets.
 // The rules a special request (policy 6(1)) meets before it is recorded:
@@ -46,7 +46,15 @@ std::string StateAfter(const contracts::CorrectiveRequest& request, RequestStep 
 // extension a privacy officer (`actor_role`), never statistics, and the
 // subscriber's consent on file. The first one broken, or empty.
 std::string SpecialRequestRefusal(const contracts::SpecialRequest& request,
-                                  const std::string& actor_role, bool consent_on_file);
+                                  std::optional<contracts::StaffRole> actor_role,
+                                  bool consent_on_file);
+
+// Only a privacy officer ends a special request: why `actor` (of `role`,
+// nullopt when not staff) may not, or empty.
+std::string SpecialEndRefusal(std::optional<contracts::StaffRole> role, const std::string& actor);
+
+// "operator", "privacy-officer", "auditor", or "not registered staff".
+std::string RoleName(std::optional<contracts::StaffRole> role);
 
 // What the requester is told (policy 6(4)): whether the request was carried
 // out and, when not, why: the decision's reason for a request judged not

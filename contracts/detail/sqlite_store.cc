@@ -46,7 +46,7 @@ Result<Contractor> ToContractor(const ContractorRow& row) {
   c.email = row.get<3>();
   c.created_at = row.get<4>();
   Decoder decode("contractor " + c.id);
-  decode.ContractorStatusOf(row.get<2>(), &c.status);
+  decode.Word("status", row.get<2>(), &c.status);
   if (!decode.status().ok()) return decode.status();
   return c;
 }

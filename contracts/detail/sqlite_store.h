@@ -47,7 +47,7 @@ class SqliteStore final : public Store {
   Result<int64_t> AddDelivery(const DeliveryRecord& delivery) override;
   Status AddDeliverySubscribers(int64_t delivery_id,
                                 const std::vector<std::string>& subscriber_ids) override;
-  Status SetDeliveryOutcome(int64_t delivery_id, const std::string& outcome,
+  Status SetDeliveryOutcome(int64_t delivery_id, DeliveryOutcome outcome,
                             const std::string& reason, int64_t record_count,
                             const std::string& package_sha256) override;
   Result<std::optional<DeliveryRecord>> FindDelivery(int64_t id) override;
@@ -89,7 +89,7 @@ class SqliteStore final : public Store {
   Result<std::optional<CorrectiveRequest>> FindCorrectiveRequest(int64_t id) override;
   Result<std::vector<CorrectiveRequest>> ListCorrectiveRequests(
       const std::optional<std::string>& contractor_id,
-      const std::optional<std::string>& state) override;
+      std::optional<RequestState> state) override;
 
   Result<std::optional<std::string>> FindContractorByCertificate(const std::string& fingerprint,
                                                                  const std::string& use) override;

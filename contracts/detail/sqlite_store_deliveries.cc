@@ -10,10 +10,10 @@
 namespace itaku::contracts::detail {
 namespace {
 
-constexpr const char* kDelivered = "delivered";
+const std::string kDelivered(ToString(DeliveryOutcome::kDelivered));
 // An SFTP delivery whose upload began and has no outcome yet (or whose run
 // died): the data may have reached the contractor, so it counts as received.
-constexpr const char* kSending = "sending";
+const std::string kSending(ToString(DeliveryOutcome::kSending));
 
 constexpr const char* kDeliveryColumns =
     "id, ordered_by, ordered_at, contractor_id, profile_id, profile_version, nda_id, transport,"
@@ -31,10 +31,10 @@ Result<DeliveryRecord> ToDelivery(const DeliveryRow& row) {
   d.profile_id = row.get<4>();
   d.profile_version = row.get<5>();
   if (!row.get<6>().isNull()) d.nda_id = row.get<6>().value();
-  d.transport = row.get<7>();
-  d.outcome = row.get<8>();
   d.reason = row.get<9>();
   Decoder decode("delivery " + std::to_string(d.id));
+  decode.Word("transport", row.get<7>(), &d.transport);
+  decode.Word("outcome", row.get<8>(), &d.outcome);
   decode.Json("fields", row.get<10>(), &d.fields);
   d.record_count = row.get<11>();
   d.input_name = row.get<12>();
@@ -60,9 +60,10 @@ class ReceiptDecoder {
     r.contractor_id = row.get<3>();
     r.profile_id = row.get<4>();
     r.profile_version = row.get<5>();
-    r.transport = row.get<6>();
+    Decoder decode("delivery " + std::to_string(r.delivery_id));
+    decode.Word("transport", row.get<6>(), &r.transport);
+    if (!decode.status().ok()) return decode.status();
     if (r.delivery_id != fields_of_ || fields_text_ != row.get<7>()) {
-      Decoder decode("delivery " + std::to_string(r.delivery_id));
       decode.Json("fields", row.get<7>(), &fields_);
       if (!decode.status().ok()) return decode.status();
       fields_of_ = r.delivery_id;
@@ -98,7 +99,8 @@ Result<int64_t> SqliteStore::AddDelivery(const DeliveryRecord& d) {
                 " input_name, package_sha256)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         into(id), bind(d.ordered_by), bind(d.ordered_at), bind(d.contractor_id), bind(d.profile_id),
-        bind(d.profile_version), use(nda_id), bind(d.transport), bind(d.outcome), bind(d.reason),
+        bind(d.profile_version), use(nda_id), bind(std::string(ToString(d.transport))),
+        bind(std::string(ToString(d.outcome))), bind(d.reason),
         bind(ToJson(d.fields)), bind(Int64{d.record_count}), bind(d.input_name),
         bind(d.package_sha256), now;
     return int64_t{id};
@@ -134,7 +136,7 @@ Status SqliteStore::AddDeliverySubscribers(int64_t delivery_id,
   });
 }
 
-Status SqliteStore::SetDeliveryOutcome(int64_t delivery_id, const std::string& outcome,
+Status SqliteStore::SetDeliveryOutcome(int64_t delivery_id, DeliveryOutcome outcome,
                                        const std::string& reason, int64_t record_count,
                                        const std::string& package_sha256) {
   const std::string what = "cannot set outcome of delivery " + std::to_string(delivery_id);
@@ -144,7 +146,8 @@ Status SqliteStore::SetDeliveryOutcome(int64_t delivery_id, const std::string& o
     }
     session_ << "UPDATE delivery SET outcome = ?, reason = ?, record_count = ?,"
                 " package_sha256 = ? WHERE id = ?",
-        bind(outcome), bind(reason), bind(Int64{record_count}), bind(package_sha256),
+        bind(std::string(ToString(outcome))), bind(reason), bind(Int64{record_count}),
+        bind(package_sha256),
         bind(Int64{delivery_id}), now;
     return Status::Ok();
   });
@@ -172,8 +175,8 @@ Result<std::vector<Receipt>> SqliteStore::History(const std::string& subscriber_
                                  " ON d.id = s.delivery_id"
                                  " WHERE s.subscriber_id = ? AND d.outcome IN (?, ?)"
                                  " ORDER BY d.ordered_at, d.id",
-                     into(rows), bind(subscriber_id), bind(std::string(kDelivered)),
-                     bind(std::string(kSending)), now;
+                     into(rows), bind(subscriber_id), bind(kDelivered),
+                     bind(kSending), now;
                  ReceiptDecoder decode;
                  std::vector<Receipt> receipts;
                  for (const ReceiptRow& row : rows) {
@@ -199,7 +202,7 @@ Status SqliteStore::ForEachReceipt(const std::string& contractor_id, const Date&
                   " WHERE d.contractor_id = ? AND d.outcome IN (?, ?)"
                   " AND substr(d.ordered_at, 1, 10) >= ? AND substr(d.ordered_at, 1, 10) <= ?"
                   " ORDER BY d.id, s.seq",
-        into(rows), bind(contractor_id), bind(std::string(kDelivered)), bind(std::string(kSending)),
+        into(rows), bind(contractor_id), bind(kDelivered), bind(kSending),
         bind(FormatDate(since)), bind(FormatDate(until)), limit(kStreamBatch);
     ReceiptDecoder decode;
     while (!select.done()) {
@@ -307,7 +310,7 @@ Status SqliteStore::AddDeliveryAttempt(const DeliveryAttempt& a) {
     session_ << "INSERT INTO delivery_attempt (delivery_id, attempt, started_at, finished_at,"
                 " outcome, error) VALUES (?, ?, ?, ?, ?, ?)",
         bind(Int64{a.delivery_id}), bind(a.attempt), bind(a.started_at), bind(a.finished_at),
-        bind(a.outcome), bind(a.error), now;
+        bind(std::string(ToString(a.outcome))), bind(a.error), now;
     return Status::Ok();
   });
 }
@@ -327,7 +330,10 @@ Result<std::vector<DeliveryAttempt>> SqliteStore::ListDeliveryAttempts(int64_t d
       a.attempt = r.get<0>();
       a.started_at = r.get<1>();
       a.finished_at = r.get<2>();
-      a.outcome = r.get<3>();
+      Decoder decode("attempt " + std::to_string(a.attempt) + " of delivery " +
+                     std::to_string(delivery_id));
+      decode.Word("outcome", r.get<3>(), &a.outcome);
+      if (!decode.status().ok()) return decode.status();
       a.error = r.get<4>();
       out.push_back(std::move(a));
     }

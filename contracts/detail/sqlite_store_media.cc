@@ -18,17 +18,19 @@ constexpr const char* kMediaColumns =
     " closed_at, closed_by";
 using MediaRow = Poco::Tuple<Int64, std::string, std::string, std::string, std::string, std::string,
                              std::string, std::string, std::string>;
-MediaRecord ToMedia(const MediaRow& r) {
+Result<MediaRecord> ToMedia(const MediaRow& r) {
   MediaRecord m;
   m.delivery_id = r.get<0>();
   m.package_name = r.get<1>();
-  m.state = r.get<2>();
+  Decoder decode("medium of delivery " + std::to_string(m.delivery_id));
+  decode.Word("state", r.get<2>(), &m.state);
   m.medium = r.get<3>();
   m.handed_to = r.get<4>();
   m.handed_over_at = r.get<5>();
   m.handed_over_by = r.get<6>();
   m.closed_at = r.get<7>();
   m.closed_by = r.get<8>();
+  if (!decode.status().ok()) return decode.status();
   return m;
 }
 }  // namespace
@@ -41,9 +43,9 @@ Status SqliteStore::AddMediaRecord(const MediaRecord& m) {
     }
     session_ << "INSERT INTO media (" + std::string(kMediaColumns) +
                     ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        bind(Int64{m.delivery_id}), bind(m.package_name), bind(m.state), bind(m.medium),
-        bind(m.handed_to), bind(m.handed_over_at), bind(m.handed_over_by), bind(m.closed_at),
-        bind(m.closed_by), now;
+        bind(Int64{m.delivery_id}), bind(m.package_name), bind(std::string(ToString(m.state))),
+        bind(m.medium), bind(m.handed_to), bind(m.handed_over_at), bind(m.handed_over_by),
+        bind(m.closed_at), bind(m.closed_by), now;
     return Status::Ok();
   });
 }
@@ -56,9 +58,9 @@ Status SqliteStore::UpdateMediaRecord(const MediaRecord& m) {
     update << "UPDATE media SET package_name = ?, state = ?, medium = ?, handed_to = ?,"
               " handed_over_at = ?, handed_over_by = ?, closed_at = ?, closed_by = ?"
               " WHERE delivery_id = ?",
-        bind(m.package_name), bind(m.state), bind(m.medium), bind(m.handed_to),
-        bind(m.handed_over_at), bind(m.handed_over_by), bind(m.closed_at), bind(m.closed_by),
-        bind(Int64{m.delivery_id});
+        bind(m.package_name), bind(std::string(ToString(m.state))), bind(m.medium),
+        bind(m.handed_to), bind(m.handed_over_at), bind(m.handed_over_by), bind(m.closed_at),
+        bind(m.closed_by), bind(Int64{m.delivery_id});
     changed = static_cast<int>(update.execute());
     if (changed == 0) {
       return Status::Error("delivery " + std::to_string(m.delivery_id) +
@@ -75,20 +77,26 @@ Result<std::optional<MediaRecord>> SqliteStore::FindMediaRecord(int64_t delivery
     session_ << "SELECT " + std::string(kMediaColumns) + " FROM media WHERE delivery_id = ?",
         into(rows), bind(Int64{delivery_id}), now;
     if (rows.empty()) return std::optional<MediaRecord>();
-    return std::optional<MediaRecord>(ToMedia(rows.front()));
+    Result<MediaRecord> m = ToMedia(rows.front());
+    if (!m.ok()) return m.status();
+    return std::optional<MediaRecord>(std::move(m).value());
   });
 }
 
 Result<std::vector<MediaRecord>> SqliteStore::ListMediaRecords(bool outstanding_only) {
   return Guard("cannot list media", [&]() -> Result<std::vector<MediaRecord>> {
     std::vector<MediaRow> rows;
-    const std::string a = outstanding_only ? "written" : "%";
-    const std::string b = outstanding_only ? "handed-over" : "%";
+    const std::string a = outstanding_only ? std::string(ToString(MediaState::kWritten)) : "%";
+    const std::string b = outstanding_only ? std::string(ToString(MediaState::kHandedOver)) : "%";
     session_ << "SELECT " + std::string(kMediaColumns) +
                     " FROM media WHERE state LIKE ? OR state LIKE ? ORDER BY delivery_id",
         into(rows), bind(a), bind(b), now;
     std::vector<MediaRecord> out;
-    for (const auto& r : rows) out.push_back(ToMedia(r));
+    for (const auto& r : rows) {
+      Result<MediaRecord> m = ToMedia(r);
+      if (!m.ok()) return m.status();
+      out.push_back(std::move(m).value());
+    }
     return out;
   });
 }

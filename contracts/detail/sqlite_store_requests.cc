@@ -19,15 +19,19 @@ Status SqliteStore::AddStaff(const StaffMember& m) {
     session_ << "SELECT COUNT(*) FROM staff WHERE name = ?", into(count), bind(m.name), now;
     if (count > 0) return Status::Error("staff member " + m.name + " already exists");
     session_ << "INSERT INTO staff (name, role, added_by, added_at) VALUES (?, ?, ?, ?)",
-        bind(m.name), bind(m.role), bind(m.added_by), bind(m.added_at), now;
+        bind(m.name), bind(std::string(ToString(m.role))), bind(m.added_by), bind(m.added_at), now;
     return Status::Ok();
   });
 }
 
 namespace {
 using StaffRow = Poco::Tuple<std::string, std::string, std::string, std::string>;
-StaffMember ToStaff(const StaffRow& r) {
-  return StaffMember{r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>()};
+Result<StaffMember> ToStaff(const StaffRow& r) {
+  StaffMember m{r.get<0>(), StaffRole::kOperator, r.get<2>(), r.get<3>()};
+  Decoder decode("staff member " + m.name);
+  decode.Word("role", r.get<1>(), &m.role);
+  if (!decode.status().ok()) return decode.status();
+  return m;
 }
 }  // namespace
 
@@ -38,7 +42,9 @@ Result<std::optional<StaffMember>> SqliteStore::FindStaff(const std::string& nam
     session_ << "SELECT name, role, added_by, added_at FROM staff WHERE name = ?", into(rows),
         bind(name), now;
     if (rows.empty()) return std::optional<StaffMember>();
-    return std::optional<StaffMember>(ToStaff(rows.front()));
+    Result<StaffMember> m = ToStaff(rows.front());
+    if (!m.ok()) return m.status();
+    return std::optional<StaffMember>(std::move(m).value());
   });
 }
 
@@ -47,7 +53,11 @@ Result<std::vector<StaffMember>> SqliteStore::ListStaff() {
     std::vector<StaffRow> rows;
     session_ << "SELECT name, role, added_by, added_at FROM staff ORDER BY name", into(rows), now;
     std::vector<StaffMember> out;
-    for (const StaffRow& r : rows) out.push_back(ToStaff(r));
+    for (const StaffRow& r : rows) {
+      Result<StaffMember> m = ToStaff(r);
+      if (!m.ok()) return m.status();
+      out.push_back(std::move(m).value());
+    }
     return out;
   });
 }
@@ -223,6 +233,7 @@ Result<CorrectiveRequest> ToCorrective(int64_t id, const std::string& text) {
     const nlohmann::json j = nlohmann::json::parse(text);
     CorrectiveRequest r;
     r.id = id;
+    Decoder decode("request " + std::to_string(id));
     auto str = [&](const char* key, std::string* out) { *out = j.at(key).get<std::string>(); };
     str("subscriber_id", &r.subscriber_id);
     str("channel", &r.channel);
@@ -231,7 +242,7 @@ Result<CorrectiveRequest> ToCorrective(int64_t id, const std::string& text) {
     str("received_at", &r.received_at);
     str("received_by", &r.received_by);
     str("contact_email", &r.contact_email);
-    str("state", &r.state);
+    decode.Word("state", j.at("state").get<std::string>(), &r.state);
     r.justified = ReadOptionalBool(j, "justified");
     str("decision_reason", &r.decision_reason);
     str("decided_by", &r.decided_by);
@@ -256,6 +267,7 @@ Result<CorrectiveRequest> ToCorrective(int64_t id, const std::string& text) {
     str("notified_at", &r.notified_at);
     str("notice_error", &r.notice_error);
     str("notice_error_at", &r.notice_error_at);
+    if (!decode.status().ok()) return decode.status();
     return r;
   } catch (const nlohmann::json::exception&) {
     return Result<CorrectiveRequest>::Error("request " + std::to_string(id) +
@@ -274,7 +286,7 @@ Result<int64_t> SqliteStore::AddCorrectiveRequest(const CorrectiveRequest& r) {
         }
         session_ << "INSERT INTO corrective_request (subscriber_id, contractor_id, state,"
                     " received_at, details) VALUES (?, ?, ?, ?, ?) RETURNING id",
-            into(id), bind(r.subscriber_id), bind(r.contractor_id), bind(r.state),
+            into(id), bind(r.subscriber_id), bind(r.contractor_id), bind(std::string(ToString(r.state))),
             bind(r.received_at), bind(CorrectiveJson(r)), now;
         return Status::Ok();
       });
@@ -290,7 +302,7 @@ Status SqliteStore::UpdateCorrectiveRequest(const CorrectiveRequest& r) {
     if (count == 0) return Status::Error("unknown request " + std::to_string(r.id));
     session_ << "UPDATE corrective_request SET subscriber_id = ?, contractor_id = ?, state = ?,"
                 " received_at = ?, details = ? WHERE id = ?",
-        bind(r.subscriber_id), bind(r.contractor_id), bind(r.state), bind(r.received_at),
+        bind(r.subscriber_id), bind(r.contractor_id), bind(std::string(ToString(r.state))), bind(r.received_at),
         bind(CorrectiveJson(r)), bind(Int64{r.id}), now;
     return Status::Ok();
   });
@@ -310,16 +322,17 @@ Result<std::optional<CorrectiveRequest>> SqliteStore::FindCorrectiveRequest(int6
 }
 
 Result<std::vector<CorrectiveRequest>> SqliteStore::ListCorrectiveRequests(
-    const std::optional<std::string>& contractor_id, const std::optional<std::string>& state) {
+    const std::optional<std::string>& contractor_id, std::optional<RequestState> state) {
   using Listed = Result<std::vector<CorrectiveRequest>>;
   return Guard("cannot list requests", [&]() -> Listed {
     std::vector<Poco::Tuple<Int64, std::string>> rows;
+    const std::string word = state ? std::string(ToString(*state)) : "";
     // Absent filters bind '' and match everything: one statement, no
     // string-built SQL.
     session_ << "SELECT id, details FROM corrective_request"
                 " WHERE (? = '' OR contractor_id = ?) AND (? = '' OR state = ?) ORDER BY id",
         into(rows), bind(contractor_id.value_or("")), bind(contractor_id.value_or("")),
-        bind(state.value_or("")), bind(state.value_or("")), now;
+        bind(word), bind(word), now;
     std::vector<CorrectiveRequest> out;
     for (const auto& row : rows) {
       Result<CorrectiveRequest> r = ToCorrective(row.get<0>(), row.get<1>());

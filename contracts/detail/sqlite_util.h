@@ -107,12 +107,14 @@ class Decoder {
   void Json(const std::string& column, const std::string& text, T* out) {
     if (!FromJson(text, out)) Fail(column + " is not valid JSON of the expected shape");
   }
-  void ContractorStatusOf(const std::string& text, ContractorStatus* out) {
-    std::optional<ContractorStatus> status = ParseContractorStatus(text);
-    if (status) {
-      *out = *status;
+  // A stored word of one of the enums in types.h.
+  template <typename E>
+  void Word(const std::string& column, const std::string& text, E* out) {
+    std::optional<E> value = Parse<E>(text);
+    if (value) {
+      *out = *value;
     } else {
-      Fail("unknown status '" + text + "'");
+      Fail("unknown " + column + " '" + text + "'");
     }
   }
   itaku::Status status() const { return status_; }

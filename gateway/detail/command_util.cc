@@ -18,10 +18,11 @@ Result<contracts::Contractor> RequireContractor(Context& ctx, const std::string&
   return *c.value();
 }
 
-Result<std::string> ActorRole(Context& ctx) {
+Result<std::optional<contracts::StaffRole>> ActorRole(Context& ctx) {
   auto staff = ctx.store->FindStaff(ctx.actor);
   if (!staff.ok()) return staff.status();
-  return staff.value() ? staff.value()->role : std::string();
+  if (!staff.value()) return std::optional<contracts::StaffRole>();
+  return std::optional<contracts::StaffRole>(staff.value()->role);
 }
 
 }  // namespace itaku::gateway

@@ -18,10 +18,8 @@ Result<Date> ParseDateArg(const std::string& flag, const std::string& value);
 // "unknown contractor X (register it with: itaku contractor add)".
 Result<contracts::Contractor> RequireContractor(Context& ctx, const std::string& id);
 
-// The acting staff member's role; empty when the actor is not staff.
-Result<std::string> ActorRole(Context& ctx);
-
-inline constexpr const char* kRoles[] = {"operator", "privacy-officer", "auditor"};
+// The acting staff member's role; nullopt when the actor is not staff.
+Result<std::optional<contracts::StaffRole>> ActorRole(Context& ctx);
 
 template <size_t N>
 bool OneOf(const std::string& value, const char* const (&options)[N]) {
