@@ -29,10 +29,11 @@ std::string JoinReasons(const std::vector<std::string>& reasons) {
 
 // A refusal of the request itself, before there is a delivery to record:
 // audited against the profile it named.
-Result<DeliverResult> RefuseEarly(Context& ctx, const DeliverRequest& req, const std::string& why) {
-  Status audited = ctx.audit->Append(ctx.actor, "delivery.refused", "profile:" + req.profile_id,
-                                     {{"reason", why}, {"transport", contracts::ToString(req.transport)}});
-  return Result<DeliverResult>::Error(WithAuditFailure(why, audited));
+Result<DeliverResult> RefuseEarly(Context& ctx, const DeliverRequest& req, const Status& why) {
+  Status audited =
+      ctx.audit->Append(ctx.actor, "delivery.refused", "profile:" + req.profile_id,
+                        {{"reason", why.message()}, {"transport", ToString(req.transport)}});
+  return why.WithMessage(WithAuditFailure(why.message(), audited));
 }
 
 // Adds the delivery row as `rec` says and its audit `event`, together; the
@@ -98,10 +99,12 @@ Status PlanTransport(Context& ctx, const DeliverRequest& req, Plan& plan,
 // The request's own options; a refusal reason, or empty.
 std::string CheckRequest(const DeliverRequest& req) {
   if (req.dry_run) return "";
-  if (req.transport == contracts::Transport::kPortal && !policies::ParsePortalLifetime(req.expires_in)) {
+  if (req.transport == contracts::Transport::kPortal &&
+      !policies::ParsePortalLifetime(req.expires_in)) {
     return "--expires-in must read like 7d, 48h or 30m (at most 90d), got " + req.expires_in;
   }
-  if (req.transport == contracts::Transport::kPortal && !policies::ValidMaxDownloads(req.max_downloads)) {
+  if (req.transport == contracts::Transport::kPortal &&
+      !policies::ValidMaxDownloads(req.max_downloads)) {
     return "--max-downloads must be 1 to 1000000";
   }
   if (req.transport == contracts::Transport::kMedia && req.out_dir.empty()) {
@@ -117,24 +120,25 @@ std::string CheckRequest(const DeliverRequest& req) {
 // NDAs, has policies/ decide, checks the transport; fills result.record and
 // result.reasons.
 Result<Plan> PlanDelivery(Context& ctx, const DeliverRequest& req, DeliverResult& result) {
-  auto refuse = [&](const std::string& why) { return RefuseEarly(ctx, req, why).status(); };
+  auto refuse = [&](const Status& why) { return RefuseEarly(ctx, req, why).status(); };
   auto profile = ctx.store->FindProfile(req.profile_id, req.profile_version);
   if (!profile.ok()) return profile.status();
   if (!profile.value()) {
     return refuse(
-        "unknown profile " + req.profile_id +
-        (req.profile_version ? " version " + std::to_string(*req.profile_version) : std::string()));
+        Status::NotFound("unknown profile " + req.profile_id +
+                         (req.profile_version ? " version " + std::to_string(*req.profile_version)
+                                              : std::string())));
   }
   Plan plan;
   plan.profile = std::move(*profile.value());
   const contracts::ContractProfile& p = plan.profile;
   auto contractor = ctx.store->FindContractor(p.contractor_id);
   if (!contractor.ok()) return contractor.status();
-  if (!contractor.value()) return refuse("unknown contractor " + p.contractor_id);
+  if (!contractor.value()) return refuse(Status::NotFound("unknown contractor " + p.contractor_id));
   auto ndas = ctx.store->ListNdas(p.contractor_id);
   if (!ndas.ok()) return ndas.status();
   plan.ndas = std::move(ndas).value();
-  if (std::string why = CheckRequest(req); !why.empty()) return refuse(why);
+  if (std::string why = CheckRequest(req); !why.empty()) return refuse(Status::Error(why));
 
   policies::Decision decision =
       policies::Decide({req.transport}, {*contractor.value(), p, plan.ndas}, ctx.clock->Today());
@@ -208,7 +212,7 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
     return result;
   }
   std::ifstream in(req.input_path, std::ios::binary);
-  if (!in) return RefuseEarly(ctx, req, "cannot read export " + req.input_path);
+  if (!in) return RefuseEarly(ctx, req, Status::Io("cannot read export " + req.input_path));
   auto spec = ProjectionFor(ctx, req, plan->profile, result);
   if (!spec.ok()) return spec.status();
 

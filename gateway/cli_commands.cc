@@ -17,6 +17,16 @@ void CommandGroup::on(CLI::App* sub, std::string name, std::function<Result<Outp
   sub->callback([this, name = std::move(name), f = std::move(f)] {
     line_.command = name;
     line_.run = f;
+    line_.audit_refusals = true;
+  });
+}
+
+void CommandGroup::on_self_audited(CLI::App* sub, std::string name,
+                                   std::function<Result<Output>(Context&)> f) {
+  sub->callback([this, name = std::move(name), f = std::move(f)] {
+    line_.command = name;
+    line_.run = f;
+    line_.audit_refusals = false;
   });
 }
 

@@ -27,6 +27,11 @@ class CommandLine {
   std::string command;
   std::function<Result<Output>(Context&)> run;
   bool fields = false;
+  // Whether main() records a failure of `run` as "<command>.refused": every
+  // command's refusals are on record, and most leave that to main(). The
+  // broker audits its own (with the delivery's details), and audit verify
+  // must not extend a trail it found broken.
+  bool audit_refusals = true;
 
  private:
   std::vector<std::unique_ptr<CommandGroup>> groups_;
@@ -44,6 +49,9 @@ class CommandGroup {
   static CLI::App* Sub(CLI::App& parent, const std::string& name, const std::string& help);
   // When `sub` is the parsed command, `f` runs once the store is open.
   void on(CLI::App* sub, std::string name, std::function<Result<Output>(Context&)> f);
+  // The same, for a command that records its own refusals, or must not
+  // (see CommandLine::audit_refusals).
+  void on_self_audited(CLI::App* sub, std::string name, std::function<Result<Output>(Context&)> f);
 
  private:
   CommandLine& line_;

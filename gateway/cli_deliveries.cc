@@ -65,7 +65,7 @@ class Deliveries : public CommandGroup {
         ->check(CLI::Range(0.1, 3600.0));
     deliver->add_option("--input-encoding", input_encoding, "auto | utf-8 | cp932")
         ->check(CLI::IsMember({"auto", "utf-8", "cp932"}));
-    on(deliver, "deliver", [&](Context& c) {
+    on_self_audited(deliver, "deliver", [&](Context& c) {
       dreq.input_encoding = input_encoding == "utf-8"   ? itaku::policies::InputEncoding::kUtf8
                             : input_encoding == "cp932" ? itaku::policies::InputEncoding::kCp932
                                                         : itaku::policies::InputEncoding::kAuto;
@@ -96,7 +96,8 @@ class Deliveries : public CommandGroup {
     audit->require_subcommand(1);
     CLI::App* verify =
         Sub(*audit, "verify", "check that no audit event was edited, inserted or deleted");
-    on(verify, "audit.verify", [](Context& c) { return itaku::gateway::AuditVerify(c); });
+    on_self_audited(verify, "audit.verify",
+                    [](Context& c) { return itaku::gateway::AuditVerify(c); });
   }
 
   itaku::gateway::DeliverRequest dreq;

@@ -120,7 +120,7 @@ Status WritePrivateFile(const fs::path& path, const std::string& data) {
   const fs::path temp = path.string() + ".new";
   ::unlink(temp.c_str());
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Error("cannot write " + temp.string() + ": " + std::strerror(errno));
+  if (fd < 0) return Status::Io("cannot write " + temp.string() + ": " + std::strerror(errno));
   size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
@@ -132,7 +132,7 @@ Status WritePrivateFile(const fs::path& path, const std::string& data) {
   ::close(fd);
   if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
     ::unlink(temp.c_str());
-    return Status::Error("cannot write " + path.string());
+    return Status::Io("cannot write " + path.string());
   }
   return Status::Ok();
 }

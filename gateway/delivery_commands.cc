@@ -45,8 +45,8 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
             {"notes", r->notes}});
   if (!r->allowed()) {
     // A refusal is printed in full and still makes the command fail.
-    return Result<Output>::Error("delivery " + std::to_string(rec.id) +
-                                 " refused: " + Join(r->reasons, "; "));
+    return Status::Refused("delivery " + std::to_string(rec.id) +
+                           " refused: " + Join(r->reasons, "; "));
   }
   std::ostringstream text;
   if (!req.dry_run) {
@@ -54,7 +54,8 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
     j["package_sha256"] = rec.package_sha256;
     if (rec.transport == contracts::Transport::kSftp) {
       j["attempts"] = ToJson(r->attempts);
-      const bool already = !r->attempts.empty() && r->attempts.back().outcome == contracts::AttemptOutcome::kAlreadyThere;
+      const bool already = !r->attempts.empty() &&
+                           r->attempts.back().outcome == contracts::AttemptOutcome::kAlreadyThere;
       text << "delivery " << rec.id << ": " << (already ? "already on the server at " : "sent to ")
            << r->package_path << " (attempt " << r->attempts.size() << ")\n";
     } else if (rec.transport == contracts::Transport::kPortal) {
@@ -79,7 +80,8 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
   }
   text << "contractor: " << rec.contractor_id << "\nprofile: " << rec.profile_id << " v"
        << rec.profile_version << "\nNDA: #" << (rec.nda_id ? *rec.nda_id : 0)
-       << "\ntransport: " << contracts::ToString(rec.transport) << "\nfields sent: " << Join(rec.fields);
+       << "\ntransport: " << contracts::ToString(rec.transport)
+       << "\nfields sent: " << Join(rec.fields);
   for (const auto& [f, m] : r->masks) text << "\n  " << f << " masked: " << m;
   text << "\nfields withheld: " << (r->withheld.empty() ? "none" : Join(r->withheld))
        << "\nrecords: " << rec.record_count;
@@ -96,7 +98,7 @@ Result<Output> DeliveryShow(Context& ctx, int64_t delivery_id) {
   auto found = ctx.store->FindDelivery(delivery_id);
   if (!found.ok()) return found.status();
   if (!found.value()) {
-    return Result<Output>::Error("unknown delivery " + std::to_string(delivery_id));
+    return Status::NotFound("unknown delivery " + std::to_string(delivery_id));
   }
   const contracts::DeliveryRecord& rec = *found.value();
   auto attempts = ctx.store->ListDeliveryAttempts(delivery_id);
@@ -104,14 +106,16 @@ Result<Output> DeliveryShow(Context& ctx, int64_t delivery_id) {
   Json j = ToJson(rec);
   j["attempts"] = ToJson(attempts.value());
   std::ostringstream text;
-  text << "delivery " << rec.id << ": " << contracts::ToString(rec.outcome) << "\ncontractor: " << rec.contractor_id
-       << "\nprofile: " << rec.profile_id << " v" << rec.profile_version
-       << "\ntransport: " << contracts::ToString(rec.transport) << "\nordered: " << rec.ordered_at << " by "
-       << rec.ordered_by << "\nrecords: " << rec.record_count << "\nfields: " << Join(rec.fields);
+  text << "delivery " << rec.id << ": " << contracts::ToString(rec.outcome)
+       << "\ncontractor: " << rec.contractor_id << "\nprofile: " << rec.profile_id << " v"
+       << rec.profile_version << "\ntransport: " << contracts::ToString(rec.transport)
+       << "\nordered: " << rec.ordered_at << " by " << rec.ordered_by
+       << "\nrecords: " << rec.record_count << "\nfields: " << Join(rec.fields);
   if (!rec.reason.empty()) text << "\nreason: " << rec.reason;
   if (!rec.package_sha256.empty()) text << "\npackage sha256: " << rec.package_sha256;
   for (const auto& a : attempts.value()) {
-    text << "\nattempt " << a.attempt << " " << a.started_at << " " << contracts::ToString(a.outcome);
+    text << "\nattempt " << a.attempt << " " << a.started_at << " "
+         << contracts::ToString(a.outcome);
     if (!a.error.empty()) text << ": " << a.error;
   }
   return Output{j, text.str()};
@@ -130,8 +134,8 @@ Result<Output> History(Context& ctx, const std::string& subscriber_id) {
                                     {"profile_version", r.profile_version},
                                     {"transport", contracts::ToString(r.transport)},
                                     {"fields", r.fields}});
-    out.text +=
-        r.delivered_at + "\t" + r.contractor_id + "\t" + std::string(contracts::ToString(r.transport)) + "\t" + Join(r.fields) + "\n";
+    out.text += r.delivered_at + "\t" + r.contractor_id + "\t" +
+                std::string(contracts::ToString(r.transport)) + "\t" + Join(r.fields) + "\n";
   }
   if (out.text.empty()) {
     out.text = "no contractor has received data about " + subscriber_id;
@@ -164,10 +168,12 @@ Result<Output> BreachScope(Context& ctx, const std::string& contractor, const st
         fields.insert(r.fields.begin(), r.fields.end());
         if (ids.empty() || ids.back() != r.delivery_id) ids.push_back(r.delivery_id);
         if (!deliveries.count(r.delivery_id)) {
-          deliveries[r.delivery_id] = {
-              {"delivery_id", r.delivery_id}, {"delivered_at", r.delivered_at},
-              {"profile", r.profile_id},      {"profile_version", r.profile_version},
-              {"transport", contracts::ToString(r.transport)},     {"fields", r.fields}};
+          deliveries[r.delivery_id] = {{"delivery_id", r.delivery_id},
+                                       {"delivered_at", r.delivered_at},
+                                       {"profile", r.profile_id},
+                                       {"profile_version", r.profile_version},
+                                       {"transport", contracts::ToString(r.transport)},
+                                       {"fields", r.fields}};
         }
       });
   if (!s.ok()) return s;
@@ -213,7 +219,7 @@ Result<Output> MediaHandover(Context& ctx, int64_t delivery_id, const std::strin
   if (!m.ok()) return m.status();
   const std::string refusal = policies::MediaStepRefusal(m->state, policies::MediaStep::kHandOver);
   if (!refusal.empty()) {
-    return Result<Output>::Error("delivery " + std::to_string(delivery_id) + ": " + refusal);
+    return Status::Refused("delivery " + std::to_string(delivery_id) + ": " + refusal);
   }
   if (medium.empty() || to.empty()) {
     return Result<Output>::Error("media handover needs --medium and --to");
@@ -240,7 +246,7 @@ Result<Output> MediaClose(Context& ctx, int64_t delivery_id, policies::MediaStep
   if (!m.ok()) return m.status();
   const std::string refusal = policies::MediaStepRefusal(m->state, step);
   if (!refusal.empty()) {
-    return Result<Output>::Error("delivery " + std::to_string(delivery_id) + ": " + refusal);
+    return Status::Refused("delivery " + std::to_string(delivery_id) + ": " + refusal);
   }
   contracts::MediaRecord r = m.value();
   r.state = policies::MediaStateAfter(step);

@@ -20,7 +20,8 @@ class InOneTransaction : public Handoff {
     const std::string dir = Folder(ctx);
     std::string package_path;
     Status s = ctx.store->Transaction([&]() -> Status {
-      auto recorded = RecordWithPackage(job, dir, contracts::DeliveryOutcome::kDelivered, ".zip.p7m", result);
+      auto recorded =
+          RecordWithPackage(job, dir, contracts::DeliveryOutcome::kDelivered, ".zip.p7m", result);
       if (!recorded.ok()) return recorded.status();
       package_path = recorded->path;
       return HandOver(job, *recorded, result);

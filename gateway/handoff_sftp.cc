@@ -53,7 +53,7 @@ class Sftp : public Handoff {
     const std::string outbox = StoreLayout(ctx.db_path).Outbox();
     std::error_code ec;
     fs::create_directories(outbox, ec);
-    if (ec) return Status::Error("cannot create the outbox " + outbox);
+    if (ec) return Status::Io("cannot create the outbox " + outbox);
     fs::permissions(outbox, fs::perms::owner_all, fs::perm_options::replace, ec);
     return ctx.store->Transaction([&]() -> Status {
       auto recorded =
@@ -127,7 +127,7 @@ class Sftp : public Handoff {
       details["attempts"] = ToJson(result.attempts);
       const std::string event = outcome_ == DeliveryOutcome::kDelivered ? "delivery.sftp"
                                 : outcome_ == DeliveryOutcome::kRefused ? "delivery.refused"
-                                                        : "delivery.failed";
+                                                                        : "delivery.failed";
       return ctx.audit->Append(ctx.actor, event, "delivery:" + std::to_string(rec.id), details);
     });
     if (!s.ok()) return s;
@@ -136,8 +136,8 @@ class Sftp : public Handoff {
       return Status::Ok();
     }
     if (outcome_ == DeliveryOutcome::kFailed) {
-      return Status::Error("delivery " + std::to_string(rec.id) + " to contractor " +
-                           rec.contractor_id + " failed: " + reason);
+      return Status::Network("delivery " + std::to_string(rec.id) + " to contractor " +
+                             rec.contractor_id + " failed: " + reason);
     }
     std::string dir = endpoint_.remote_dir;
     if (!dir.empty() && dir.back() != '/') dir += '/';
@@ -178,7 +178,7 @@ Result<std::string> ReadKeyPassphrase(const std::string& source) {
     std::ifstream in(path, std::ios::binary);
     std::string line;
     if (!in || !std::getline(in, line)) {
-      return Result<std::string>::Error("cannot read the key passphrase file " + path);
+      return Status::Io("cannot read the key passphrase file " + path);
     }
     if (!line.empty() && line.back() == '\r') line.pop_back();
     return line;

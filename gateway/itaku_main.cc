@@ -57,9 +57,15 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
-  auto fail = [&](const std::string& why) {
-    std::cerr << "itaku: " << why << "\n";
-    if (json) std::cout << nlohmann::json{{"ok", false}, {"error", why}}.dump(2) << "\n";
+  auto fail = [&](const Status& why) {
+    std::cerr << "itaku: " << why.message() << "\n";
+    if (json) {
+      std::cout << nlohmann::json{{"ok", false},
+                                  {"error", why.message()},
+                                  {"kind", itaku::ToString(why.kind())}}
+                       .dump(2)
+                << "\n";
+    }
     return 1;
   };
 
@@ -74,23 +80,24 @@ int main(int argc, char** argv) {
   ctx.db_path = db;
   ctx.clock = std::make_unique<itaku::gateway::SystemClock>();
   if (line.command != "init" && !std::filesystem::exists(db)) {
-    return fail("no store at " + db + " (run: itaku init, or set --db / ITAKU_DB)");
+    return fail(
+        Status::NotFound("no store at " + db + " (run: itaku init, or set --db / ITAKU_DB)"));
   }
   auto store = itaku::contracts::Store::OpenSqlite(db);
-  if (!store.ok()) return fail(store.message());
+  if (!store.ok()) return fail(store.status());
   ctx.store = std::move(store).value();
   ctx.audit = std::make_unique<itaku::gateway::AuditTrail>(*ctx.store, *ctx.clock);
 
   Result<Output> out = line.run(ctx);
   if (!out.ok()) {
-    // Every refusal is on record. The broker audits its own; a broken audit
-    // trail is not extended.
-    if (line.command != "deliver" && line.command != "audit.verify") {
+    // Every refusal is on record (cli_commands.h: audit_refusals).
+    if (line.audit_refusals) {
       Status audited = ctx.audit->Append(ctx.actor, line.command + ".refused", line.command,
                                          {{"reason", out.message()}});
-      return fail(itaku::gateway::WithAuditFailure(out.message(), audited));
+      return fail(
+          out.status().WithMessage(itaku::gateway::WithAuditFailure(out.message(), audited)));
     }
-    return fail(out.message());
+    return fail(out.status());
   }
   if (json) {
     std::cout << out->json.dump(2) << "\n";

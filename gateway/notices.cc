@@ -197,8 +197,8 @@ Result<NoticeTemplate> LoadTemplate(const std::string& name, const std::string& 
   if (name == "outcome") {
     return NoticeTemplate{std::string(kOutcomeSubject), std::string(kOutcomeBody)};
   }
-  return Result<NoticeTemplate>::Error("unknown notice template \"" + name +
-                                       "\" (built in: instruction, outcome)");
+  return Status::NotFound("unknown notice template \"" + name +
+                          "\" (built in: instruction, outcome)");
 }
 
 Result<NoticeTemplate> RenderTemplate(const std::string& name, const NoticeTemplate& t,

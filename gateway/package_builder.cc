@@ -227,7 +227,7 @@ Result<PackageWritten> WriteCsvPackage(PackageJob& job, const std::string& dir,
   PackageWritten out;
   {
     std::ofstream os(temp, std::ios::binary | std::ios::trunc);
-    if (!os) return Status::Error("cannot write " + temp.string());
+    if (!os) return Status::Io("cannot write " + temp.string());
     SubscriberRecorder recorder(*job.ctx.store, rec.id);
     auto summary = policies::Project(job.spec, job.in, rec.input_name, &os,
                                      [&](std::string_view subscriber, std::string_view) -> Status {
@@ -237,7 +237,7 @@ Result<PackageWritten> WriteCsvPackage(PackageJob& job, const std::string& dir,
     if (!summary.ok()) return fail(summary.status());
     if (!recorded.ok()) return fail(recorded);
     os.flush();
-    if (!os) return fail(Status::Error("cannot write " + temp.string() + " (disk full?)"));
+    if (!os) return fail(Status::Io("cannot write " + temp.string() + " (disk full?)"));
     rec.record_count = summary->records;
     out.withheld = summary->withheld_fields;
     out.special_requests = summary->applied_overrides;
@@ -246,7 +246,7 @@ Result<PackageWritten> WriteCsvPackage(PackageJob& job, const std::string& dir,
   if (!sha.ok()) return fail(sha.status());
   std::error_code ec;
   fs::rename(temp, final_path, ec);
-  if (ec) return fail(Status::Error("cannot rename " + temp.string() + ": " + ec.message()));
+  if (ec) return fail(Status::Io("cannot rename " + temp.string() + ": " + ec.message()));
   rec.package_sha256 = sha.value();
   out.path = final_path.string();
   out.recipient = "none (plain CSV over SSH)";

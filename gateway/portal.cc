@@ -207,7 +207,7 @@ Result<Output> PortalList(Context& ctx, const std::optional<std::string>& contra
 Result<Output> PortalRevoke(Context& ctx, const std::string& package_id) {
   auto found = ctx.store->FindPortalPackage(package_id);
   if (!found.ok()) return found.status();
-  if (!found.value()) return Result<Output>::Error("unknown portal package " + package_id);
+  if (!found.value()) return Status::NotFound("unknown portal package " + package_id);
   if (!found.value()->revoked_at.empty()) {
     return Result<Output>::Error("portal package " + package_id + " was already revoked on " +
                                  found.value()->revoked_at);

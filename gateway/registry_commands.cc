@@ -69,7 +69,7 @@ Result<Output> NdaAdd(Context& ctx, const NdaArgs& a) {
   n.in_force_from = from.value();
   n.in_force_until = until.value();
   n.signatories = a.signatories;
-  if (std::string why = policies::NdaRefusal(n); !why.empty()) return Result<Output>::Error(why);
+  if (std::string why = policies::NdaRefusal(n); !why.empty()) return Status::Refused(why);
   if (a.document.empty() || !fs::is_regular_file(a.document)) {
     return Result<Output>::Error("NDA for " + a.contractor + ": document " + a.document +
                                  " is not a readable file");
@@ -135,7 +135,7 @@ Result<Output> NdaList(Context& ctx, const std::optional<std::string>& contracto
 
 Result<Output> ProfileImport(Context& ctx, const std::string& file) {
   std::ifstream in(file, std::ios::binary);
-  if (!in) return Result<Output>::Error("cannot read profile " + file);
+  if (!in) return Status::Io("cannot read profile " + file);
   std::stringstream buf;
   buf << in.rdbuf();
   const std::string name = fs::path(file).filename().string();
@@ -172,7 +172,7 @@ Result<Output> ProfileImport(Context& ctx, const std::string& file) {
 Result<Output> ProfileShow(Context& ctx, const std::string& id, std::optional<int> version) {
   auto p = ctx.store->FindProfile(id, version);
   if (!p.ok()) return p.status();
-  if (!p.value()) return Result<Output>::Error("unknown profile " + id);
+  if (!p.value()) return Status::NotFound("unknown profile " + id);
   const auto& pr = *p.value();
   std::ostringstream text;
   text << pr.id << " version " << pr.version << " for " << pr.contractor_id

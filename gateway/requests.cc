@@ -30,8 +30,8 @@ namespace fs = std::filesystem;
 namespace {
 
 using Json = nlohmann::json;
-using contracts::RequestState;
 using contracts::CorrectiveRequest;
+using contracts::RequestState;
 using contracts::SpecialRequest;
 using policies::RequestStep;
 
@@ -84,7 +84,7 @@ Result<policies::RequestDeadlines> LoadDeadlines(Context& ctx) {
 Result<CorrectiveRequest> RequireRequest(Context& ctx, int64_t id) {
   auto r = ctx.store->FindCorrectiveRequest(id);
   if (!r.ok()) return r.status();
-  if (!r.value()) return Result<CorrectiveRequest>::Error("unknown request " + std::to_string(id));
+  if (!r.value()) return Status::NotFound("unknown request " + std::to_string(id));
   return *r.value();
 }
 
@@ -92,8 +92,8 @@ Result<CorrectiveRequest> RequireRequest(Context& ctx, int64_t id) {
 Status CheckStep(const CorrectiveRequest& r, RequestStep step, const policies::StepInput& in) {
   std::vector<std::string> why = policies::RefuseStep(r, step, in);
   if (why.empty()) return Status::Ok();
-  return Status::Error("request " + std::to_string(r.id) + ": cannot " +
-                       std::string(policies::ToString(step)) + ": " + Join(why, "; "));
+  return Status::Refused("request " + std::to_string(r.id) + ": cannot " +
+                         std::string(policies::ToString(step)) + ": " + Join(why, "; "));
 }
 
 // Loads the request, fills in the acting staff member's role and checks
@@ -203,7 +203,7 @@ Result<Output> RequestInstruct(Context& ctx, int64_t id, const std::string& text
   if (!r.ok()) return r.status();
   auto contractor = ctx.store->FindContractor(r->contractor_id);
   if (!contractor.ok()) return contractor.status();
-  if (!contractor.value()) return Result<Output>::Error("unknown contractor " + r->contractor_id);
+  if (!contractor.value()) return Status::NotFound("unknown contractor " + r->contractor_id);
   auto mail = ResolveMail(ctx, config);
   if (!mail.ok()) return mail.status();
   auto tmpl = LoadTemplate("instruction", mail->templates_dir);
@@ -433,9 +433,10 @@ Result<Output> RequestShow(Context& ctx, int64_t id) {
   Json j = RequestJson(q);
   j["overdue"] = overdue;
   std::ostringstream t;
-  t << "request " << q.id << ": " << contracts::ToString(q.state) << (overdue.empty() ? "" : " — " + Join(overdue))
-    << "\nsubscriber: " << q.subscriber_id << "\ncontractor: " << q.contractor_id
-    << "\nreceived: " << q.received_at << " by " << q.received_by << " (" << q.channel << ")"
+  t << "request " << q.id << ": " << contracts::ToString(q.state)
+    << (overdue.empty() ? "" : " — " + Join(overdue)) << "\nsubscriber: " << q.subscriber_id
+    << "\ncontractor: " << q.contractor_id << "\nreceived: " << q.received_at << " by "
+    << q.received_by << " (" << q.channel << ")"
     << "\nasked: " << q.request_text;
   if (!q.decided_at.empty()) {
     t << "\ndecided: " << q.decided_at << " by " << q.decided_by << ": "
@@ -502,10 +503,12 @@ Result<Output> RequestList(Context& ctx, bool overdue_only,
               {"notice_error", r.notice_error},
               {"overdue", overdue}};
     out.json.push_back(j);
-    out.text += "#" + std::to_string(r.id) + "\t" + std::string(contracts::ToString(r.state)) + "\t" + r.subscriber_id + "\t" +
-                r.contractor_id + "\treceived " + r.received_at +
-                (r.state != RequestState::kNotified && !r.notice_error.empty() ? "\tnot yet notified" : "") +
-                (overdue.empty() ? "" : "\t" + Join(overdue)) + "\n";
+    out.text +=
+        "#" + std::to_string(r.id) + "\t" + std::string(contracts::ToString(r.state)) + "\t" +
+        r.subscriber_id + "\t" + r.contractor_id + "\treceived " + r.received_at +
+        (r.state != RequestState::kNotified && !r.notice_error.empty() ? "\tnot yet notified"
+                                                                       : "") +
+        (overdue.empty() ? "" : "\t" + Join(overdue)) + "\n";
   }
   if (out.text.empty()) out.text = overdue_only ? "no overdue requests\n" : "no requests\n";
   out.text.pop_back();

@@ -71,7 +71,7 @@ Result<Output> SpecialAdd(Context& ctx, const SpecialArgs& a) {
   if (!role.ok()) return role.status();
   const std::string refusal =
       policies::SpecialRequestRefusal(s, role.value(), !a.consent_file.empty());
-  if (!refusal.empty()) return R::Error(who + refusal);
+  if (!refusal.empty()) return Status::Refused(who + refusal);
   if (s.kind == "extend") {
     if (Status c = KeepConsent(ctx, a.consent_file, s); !c.ok()) return R::Error(who + c.message());
   } else if (!a.consent_file.empty()) {
@@ -117,11 +117,11 @@ Result<Output> SpecialEnd(Context& ctx, int64_t id, const std::string& reason) {
   auto role = ActorRole(ctx);
   if (!role.ok()) return role.status();
   if (std::string why = policies::SpecialEndRefusal(role.value(), ctx.actor); !why.empty()) {
-    return Result<Output>::Error(why);
+    return Status::Refused(why);
   }
   auto found = ctx.store->FindSpecialRequest(id);
   if (!found.ok()) return found.status();
-  if (!found.value()) return Result<Output>::Error("unknown special request " + std::to_string(id));
+  if (!found.value()) return Status::NotFound("unknown special request " + std::to_string(id));
   SpecialRequest s = *found.value();
   if (!s.ended_at.empty()) {
     return Result<Output>::Error("special request " + std::to_string(id) + " already ended on " +

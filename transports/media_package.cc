@@ -173,7 +173,7 @@ Result<std::unique_ptr<MediaPackageWriter>> MediaPackageWriter::Create(
   if (dir.back() != '/') dir.push_back('/');
   std::string final_path = dir + final_name;
   if (::lstat(final_path.c_str(), &st) == 0) {
-    return Status::Error("package " + final_path + " already exists; refusing to overwrite");
+    return Status::Conflict("package " + final_path + " already exists; refusing to overwrite");
   }
   std::string tmpl = dir + "." + final_name + ".partial-XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
@@ -181,7 +181,7 @@ Result<std::unique_ptr<MediaPackageWriter>> MediaPackageWriter::Create(
   // mkostemp creates with O_EXCL and mode 0600.
   int fd = ::mkostemp(buf.data(), O_CLOEXEC);
   if (fd < 0) {
-    return Status::Error("cannot create a temporary file in " + out_dir + ": " + Errno(errno));
+    return Status::Io("cannot create a temporary file in " + out_dir + ": " + Errno(errno));
   }
   std::string temp_path(buf.data());
   auto envelope = std::make_unique<Envelope>();
@@ -274,7 +274,7 @@ Result<PackageFile> MediaPackageWriter::AddStream(
       zipped = Status::Error(e.what());
     }
     if (envelope_->sink->failed()) {
-      zipped = Status::Error("cannot write " + temp_path_ + ": " + envelope_->sink->error());
+      zipped = Status::Io("cannot write " + temp_path_ + ": " + envelope_->sink->error());
     }
     // Normally a no-op (the producer has closed); after a failure it frees a
     // producer blocked on a full pipe.
@@ -298,7 +298,7 @@ Result<PackageFile> MediaPackageWriter::AddFile(const std::string& entry_name,
                                                 const std::string& path) {
   if (Status s = Usable(); !s.ok()) return s;
   std::ifstream file(path, std::ios::binary);
-  if (!file) return Status::Error("cannot read " + path + ": " + Errno(errno));
+  if (!file) return Status::Io("cannot read " + path + ": " + Errno(errno));
   return AddStream(entry_name, [&](std::ostream& out) {
     std::vector<char> buf(256 * 1024);
     while (file) {
@@ -306,7 +306,7 @@ Result<PackageFile> MediaPackageWriter::AddFile(const std::string& entry_name,
       if (file.gcount() > 0) out.write(buf.data(), file.gcount());
       if (!out) return Status::Ok();  // the writer side reports its own failure
     }
-    if (file.bad()) return Status::Error("cannot read " + path);
+    if (file.bad()) return Status::Io("cannot read " + path);
     return Status::Ok();
   });
 }
@@ -322,7 +322,7 @@ Result<PackageFile> MediaPackageWriter::Finish() {
   }
   env.out->flush();
   if (env.sink->failed()) {
-    return Abandon(Status::Error("cannot write " + temp_path_ + ": " + env.sink->error()));
+    return Abandon(Status::Io("cannot write " + temp_path_ + ": " + env.sink->error()));
   }
   if (BIO_flush(env.cms_bio) != 1 || BIO_flush(env.buffer.get()) != 1) {
     return Abandon(
@@ -353,11 +353,11 @@ Result<PackageFile> MediaPackageWriter::Finish() {
     }
     if (err == EEXIST) {
       return Abandon(
-          Status::Error("package " + final_path_ + " already exists; refusing to overwrite"));
+          Status::Conflict("package " + final_path_ + " already exists; refusing to overwrite"));
     }
     if (err != 0) {
       return Abandon(
-          Status::Error("cannot rename " + temp_path_ + " to " + final_path_ + ": " + Errno(err)));
+          Status::Io("cannot rename " + temp_path_ + " to " + final_path_ + ": " + Errno(err)));
     }
   }
   finished_ = true;

@@ -92,7 +92,7 @@ Status PortalServer::Impl::Configure() {
     return Status::Error("portal listen address \"" + options_.listen + "\": expected ADDR:PORT");
   }
   auto fail = [&](const error_code& e) {
-    return Status::Error("cannot listen on " + options_.listen + ": " + e.message());
+    return Status::Io("cannot listen on " + options_.listen + ": " + e.message());
   };
   if (acceptor_.open(endpoint->protocol(), ec); ec) return fail(ec);
   if (acceptor_.set_option(net::socket_base::reuse_address(true), ec); ec) return fail(ec);

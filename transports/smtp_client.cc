@@ -231,7 +231,7 @@ class Dialogue {
   }
 
   Result<std::string> Fail(const std::string& what) const {
-    return Result<std::string>::Error("SMTP " + server_ + ": " + what);
+    return Status::Network("SMTP " + server_ + ": " + what);
   }
 
   // The first line of a reply, without the recipient's address, shortened.
@@ -492,8 +492,8 @@ Result<std::string> SendMail(const SmtpSettings& settings, const MailMessage& me
   try {
     return Dialogue(settings, message).Run();
   } catch (...) {  // nothing escapes: a failed notice stays "not yet notified"
-    return Result<std::string>::Error("SMTP " + settings.host + ":" +
-                                      std::to_string(settings.port) + ": unexpected error");
+    return Status::Internal("SMTP " + settings.host + ":" + std::to_string(settings.port) +
+                            ": unexpected error");
   }
 }
 

@@ -23,7 +23,7 @@ struct MdCtxFree {
 
 Result<std::string> Sha256File(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Result<std::string>::Error("cannot read " + path + ": " + std::strerror(errno));
+  if (!in) return Status::Io("cannot read " + path + ": " + std::strerror(errno));
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
   std::vector<char> buf(1 << 16);
@@ -31,7 +31,7 @@ Result<std::string> Sha256File(const std::string& path) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
     if (in.gcount() > 0) EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(in.gcount()));
   }
-  if (in.bad()) return Result<std::string>::Error("cannot read " + path);
+  if (in.bad()) return Status::Io("cannot read " + path);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), md, &len);
@@ -50,11 +50,11 @@ Status CopyFileAtomically(const std::string& from, const std::string& to) {
   std::error_code ec;
   fs::create_directories(fs::path(to).parent_path(), ec);
   if (ec)
-    return Status::Error("cannot create " + fs::path(to).parent_path().string() + ": " +
+    return Status::Io("cannot create " + fs::path(to).parent_path().string() + ": " +
                          ec.message());
   const std::string tmp = to + ".tmp";
   fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
-  if (ec) return Status::Error("cannot copy " + from + ": " + ec.message());
+  if (ec) return Status::Io("cannot copy " + from + ": " + ec.message());
   fs::rename(tmp, to, ec);
   if (ec) {
     fs::remove(tmp, ec);

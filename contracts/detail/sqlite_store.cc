@@ -254,7 +254,7 @@ bool SqliteStore::ContractorExists(const std::string& id) {
 Status SqliteStore::AddContractor(const Contractor& c) {
   const std::string what = "cannot add contractor " + c.id;
   return RunTransaction(what, [&]() -> Status {
-    if (ContractorExists(c.id)) return Status::Error("contractor " + c.id + " already exists");
+    if (ContractorExists(c.id)) return Status::Conflict("contractor " + c.id + " already exists");
     session_ << "INSERT INTO contractor (id, name, status, email, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
         bind(c.id), bind(c.name), bind(std::string(ToString(c.status))), bind(c.email),
@@ -292,7 +292,7 @@ Result<std::vector<Contractor>> SqliteStore::ListContractors() {
 
 Status SqliteStore::SetContractorStatus(const std::string& id, ContractorStatus status) {
   return RunTransaction("cannot set status of contractor " + id, [&]() -> Status {
-    if (!ContractorExists(id)) return Status::Error("unknown contractor " + id);
+    if (!ContractorExists(id)) return Status::NotFound("unknown contractor " + id);
     session_ << "UPDATE contractor SET status = ? WHERE id = ?",
         bind(std::string(ToString(status))), bind(id), now;
     return Status::Ok();
@@ -301,7 +301,7 @@ Status SqliteStore::SetContractorStatus(const std::string& id, ContractorStatus 
 
 Status SqliteStore::UpdateContractor(const Contractor& c) {
   return RunTransaction("cannot update contractor " + c.id, [&]() -> Status {
-    if (!ContractorExists(c.id)) return Status::Error("unknown contractor " + c.id);
+    if (!ContractorExists(c.id)) return Status::NotFound("unknown contractor " + c.id);
     session_ << "UPDATE contractor SET name = ?, email = ? WHERE id = ?", bind(c.name),
         bind(c.email), bind(c.id), now;
     return Status::Ok();
@@ -315,7 +315,7 @@ Result<int64_t> SqliteStore::AddNda(const Nda& n) {
   Status status =
       RunTransaction("cannot add NDA for contractor " + n.contractor_id, [&]() -> Status {
         if (!ContractorExists(n.contractor_id)) {
-          return Status::Error("unknown contractor " + n.contractor_id);
+          return Status::NotFound("unknown contractor " + n.contractor_id);
         }
         // RETURNING: SQLite >= 3.35 and PostgreSQL alike.
         session_ << "INSERT INTO nda (contractor_id, signed_on, in_force_from, in_force_until,"
@@ -358,7 +358,7 @@ Result<int> SqliteStore::PutProfile(const ContractProfile& p, bool* created) {
   bool is_new = false;
   Status status = RunTransaction("cannot store profile " + p.id, [&]() -> Status {
     if (!ContractorExists(p.contractor_id)) {
-      return Status::Error("unknown contractor " + p.contractor_id);
+      return Status::NotFound("unknown contractor " + p.contractor_id);
     }
     std::vector<Poco::Tuple<int, std::string>> latest;
     session_ << "SELECT version, source_sha256 FROM profile WHERE id = ?"
@@ -439,7 +439,8 @@ Status SqliteStore::AppendAuditEvent(const AuditEvent& e) {
     int count = 0;
     session_ << "SELECT COUNT(*) FROM audit_event WHERE seq = ?", into(count), bind(Int64{e.seq}),
         now;
-    if (count > 0) return Status::Error("audit event " + std::to_string(e.seq) + " already exists");
+    if (count > 0)
+      return Status::Conflict("audit event " + std::to_string(e.seq) + " already exists");
     session_ << "INSERT INTO audit_event (" + std::string(kAuditColumns) +
                     ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         bind(Int64{e.seq}), bind(e.at), bind(e.actor), bind(e.action), bind(e.subject),

@@ -47,9 +47,8 @@ class SqliteStore final : public Store {
   Result<int64_t> AddDelivery(const DeliveryRecord& delivery) override;
   Status AddDeliverySubscribers(int64_t delivery_id,
                                 const std::vector<std::string>& subscriber_ids) override;
-  Status SetDeliveryOutcome(int64_t delivery_id, DeliveryOutcome outcome,
-                            const std::string& reason, int64_t record_count,
-                            const std::string& package_sha256) override;
+  Status SetDeliveryOutcome(int64_t delivery_id, DeliveryOutcome outcome, const std::string& reason,
+                            int64_t record_count, const std::string& package_sha256) override;
   Result<std::optional<DeliveryRecord>> FindDelivery(int64_t id) override;
   Result<std::vector<Receipt>> History(const std::string& subscriber_id) override;
   Status ForEachReceipt(const std::string& contractor_id, const Date& since, const Date& until,
@@ -88,8 +87,7 @@ class SqliteStore final : public Store {
   Status UpdateCorrectiveRequest(const CorrectiveRequest& request) override;
   Result<std::optional<CorrectiveRequest>> FindCorrectiveRequest(int64_t id) override;
   Result<std::vector<CorrectiveRequest>> ListCorrectiveRequests(
-      const std::optional<std::string>& contractor_id,
-      std::optional<RequestState> state) override;
+      const std::optional<std::string>& contractor_id, std::optional<RequestState> state) override;
 
   Result<std::optional<std::string>> FindContractorByCertificate(const std::string& fingerprint,
                                                                  const std::string& use) override;

@@ -100,9 +100,8 @@ Result<int64_t> SqliteStore::AddDelivery(const DeliveryRecord& d) {
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         into(id), bind(d.ordered_by), bind(d.ordered_at), bind(d.contractor_id), bind(d.profile_id),
         bind(d.profile_version), use(nda_id), bind(std::string(ToString(d.transport))),
-        bind(std::string(ToString(d.outcome))), bind(d.reason),
-        bind(ToJson(d.fields)), bind(Int64{d.record_count}), bind(d.input_name),
-        bind(d.package_sha256), now;
+        bind(std::string(ToString(d.outcome))), bind(d.reason), bind(ToJson(d.fields)),
+        bind(Int64{d.record_count}), bind(d.input_name), bind(d.package_sha256), now;
     return int64_t{id};
   });
 }
@@ -112,7 +111,7 @@ Status SqliteStore::AddDeliverySubscribers(int64_t delivery_id,
   const std::string what = "cannot add subscribers to delivery " + std::to_string(delivery_id);
   return RunTransaction(what, [&]() -> Status {
     if (!DeliveryExists(delivery_id)) {
-      return Status::Error("unknown delivery " + std::to_string(delivery_id));
+      return Status::NotFound("unknown delivery " + std::to_string(delivery_id));
     }
     if (subscriber_ids.empty()) return Status::Ok();
     // One prepared statement, stepped once per element of the bound vectors.
@@ -142,13 +141,12 @@ Status SqliteStore::SetDeliveryOutcome(int64_t delivery_id, DeliveryOutcome outc
   const std::string what = "cannot set outcome of delivery " + std::to_string(delivery_id);
   return RunTransaction(what, [&]() -> Status {
     if (!DeliveryExists(delivery_id)) {
-      return Status::Error("unknown delivery " + std::to_string(delivery_id));
+      return Status::NotFound("unknown delivery " + std::to_string(delivery_id));
     }
     session_ << "UPDATE delivery SET outcome = ?, reason = ?, record_count = ?,"
                 " package_sha256 = ? WHERE id = ?",
         bind(std::string(ToString(outcome))), bind(reason), bind(Int64{record_count}),
-        bind(package_sha256),
-        bind(Int64{delivery_id}), now;
+        bind(package_sha256), bind(Int64{delivery_id}), now;
     return Status::Ok();
   });
 }
@@ -175,8 +173,7 @@ Result<std::vector<Receipt>> SqliteStore::History(const std::string& subscriber_
                                  " ON d.id = s.delivery_id"
                                  " WHERE s.subscriber_id = ? AND d.outcome IN (?, ?)"
                                  " ORDER BY d.ordered_at, d.id",
-                     into(rows), bind(subscriber_id), bind(kDelivered),
-                     bind(kSending), now;
+                     into(rows), bind(subscriber_id), bind(kDelivered), bind(kSending), now;
                  ReceiptDecoder decode;
                  std::vector<Receipt> receipts;
                  for (const ReceiptRow& row : rows) {
@@ -202,8 +199,8 @@ Status SqliteStore::ForEachReceipt(const std::string& contractor_id, const Date&
                   " WHERE d.contractor_id = ? AND d.outcome IN (?, ?)"
                   " AND substr(d.ordered_at, 1, 10) >= ? AND substr(d.ordered_at, 1, 10) <= ?"
                   " ORDER BY d.id, s.seq",
-        into(rows), bind(contractor_id), bind(kDelivered), bind(kSending),
-        bind(FormatDate(since)), bind(FormatDate(until)), limit(kStreamBatch);
+        into(rows), bind(contractor_id), bind(kDelivered), bind(kSending), bind(FormatDate(since)),
+        bind(FormatDate(until)), limit(kStreamBatch);
     ReceiptDecoder decode;
     while (!select.done()) {
       rows.clear();
@@ -224,7 +221,7 @@ Status SqliteStore::PutContractorCertificate(const ContractorCertificate& c) {
   const std::string what = "cannot store certificate of contractor " + c.contractor_id;
   return RunTransaction(what, [&]() -> Status {
     if (!ContractorExists(c.contractor_id)) {
-      return Status::Error("unknown contractor " + c.contractor_id);
+      return Status::NotFound("unknown contractor " + c.contractor_id);
     }
     session_ << "DELETE FROM contractor_certificate WHERE contractor_id = ? AND use = ?",
         bind(c.contractor_id), bind(c.use), now;
@@ -267,7 +264,7 @@ Status SqliteStore::PutSftpEndpoint(const SftpEndpointRecord& e) {
   const std::string what = "cannot store SFTP endpoint of contractor " + e.contractor_id;
   return RunTransaction(what, [&]() -> Status {
     if (!ContractorExists(e.contractor_id)) {
-      return Status::Error("unknown contractor " + e.contractor_id);
+      return Status::NotFound("unknown contractor " + e.contractor_id);
     }
     session_ << "DELETE FROM sftp_endpoint WHERE contractor_id = ?", bind(e.contractor_id), now;
     session_ << "INSERT INTO sftp_endpoint (contractor_id, url, host_key, key_path,"
@@ -305,7 +302,7 @@ Status SqliteStore::AddDeliveryAttempt(const DeliveryAttempt& a) {
   const std::string what = "cannot record attempt of delivery " + std::to_string(a.delivery_id);
   return RunTransaction(what, [&]() -> Status {
     if (!DeliveryExists(a.delivery_id)) {
-      return Status::Error("unknown delivery " + std::to_string(a.delivery_id));
+      return Status::NotFound("unknown delivery " + std::to_string(a.delivery_id));
     }
     session_ << "INSERT INTO delivery_attempt (delivery_id, attempt, started_at, finished_at,"
                 " outcome, error) VALUES (?, ?, ?, ?, ?, ?)",

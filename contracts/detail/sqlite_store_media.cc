@@ -39,7 +39,7 @@ Status SqliteStore::AddMediaRecord(const MediaRecord& m) {
   const std::string what = "cannot record medium of delivery " + std::to_string(m.delivery_id);
   return RunTransaction(what, [&]() -> Status {
     if (!DeliveryExists(m.delivery_id)) {
-      return Status::Error("unknown delivery " + std::to_string(m.delivery_id));
+      return Status::NotFound("unknown delivery " + std::to_string(m.delivery_id));
     }
     session_ << "INSERT INTO media (" + std::string(kMediaColumns) +
                     ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -131,7 +131,7 @@ PortalPackageRecord ToPortal(const PortalRow& r) {
 Status SqliteStore::AddPortalPackage(const PortalPackageRecord& p) {
   return RunTransaction("cannot publish portal package " + p.id, [&]() -> Status {
     if (!DeliveryExists(p.delivery_id)) {
-      return Status::Error("unknown delivery " + std::to_string(p.delivery_id));
+      return Status::NotFound("unknown delivery " + std::to_string(p.delivery_id));
     }
     session_ << "INSERT INTO portal_package (" + std::string(kPortalColumns) +
                     ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -175,7 +175,7 @@ Status SqliteStore::RevokePortalPackage(const std::string& id, const std::string
   return RunTransaction("cannot revoke portal package " + id, [&]() -> Status {
     int count = 0;
     session_ << "SELECT COUNT(*) FROM portal_package WHERE id = ?", into(count), bind(id), now;
-    if (count == 0) return Status::Error("unknown portal package " + id);
+    if (count == 0) return Status::NotFound("unknown portal package " + id);
     session_ << "UPDATE portal_package SET revoked_by = ?, revoked_at = ? WHERE id = ?", bind(by),
         bind(at), bind(id), now;
     return Status::Ok();

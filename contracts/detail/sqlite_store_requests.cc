@@ -17,7 +17,7 @@ Status SqliteStore::AddStaff(const StaffMember& m) {
   return RunTransaction("cannot add staff member " + m.name, [&]() -> Status {
     int count = 0;
     session_ << "SELECT COUNT(*) FROM staff WHERE name = ?", into(count), bind(m.name), now;
-    if (count > 0) return Status::Error("staff member " + m.name + " already exists");
+    if (count > 0) return Status::Conflict("staff member " + m.name + " already exists");
     session_ << "INSERT INTO staff (name, role, added_by, added_at) VALUES (?, ?, ?, ?)",
         bind(m.name), bind(std::string(ToString(m.role))), bind(m.added_by), bind(m.added_at), now;
     return Status::Ok();
@@ -66,7 +66,7 @@ Status SqliteStore::RemoveStaff(const std::string& name) {
   return RunTransaction("cannot remove staff member " + name, [&]() -> Status {
     int count = 0;
     session_ << "SELECT COUNT(*) FROM staff WHERE name = ?", into(count), bind(name), now;
-    if (count == 0) return Status::Error("unknown staff member " + name);
+    if (count == 0) return Status::NotFound("unknown staff member " + name);
     session_ << "DELETE FROM staff WHERE name = ?", bind(name), now;
     return Status::Ok();
   });
@@ -139,7 +139,7 @@ Result<int64_t> SqliteStore::AddSpecialRequest(const SpecialRequest& r) {
   Status status = RunTransaction(
       "cannot add special request for subscriber " + r.subscriber_id, [&]() -> Status {
         if (!r.contractor_id.empty() && !ContractorExists(r.contractor_id)) {
-          return Status::Error("unknown contractor " + r.contractor_id);
+          return Status::NotFound("unknown contractor " + r.contractor_id);
         }
         session_ << "INSERT INTO special_request (subscriber_id, contractor_id, purpose,"
                     " ended_at, details) VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -156,7 +156,7 @@ Status SqliteStore::UpdateSpecialRequest(const SpecialRequest& r) {
     int count = 0;
     session_ << "SELECT COUNT(*) FROM special_request WHERE id = ?", into(count), bind(Int64{r.id}),
         now;
-    if (count == 0) return Status::Error("unknown special request " + std::to_string(r.id));
+    if (count == 0) return Status::NotFound("unknown special request " + std::to_string(r.id));
     session_ << "UPDATE special_request SET contractor_id = ?, purpose = ?, ended_at = ?,"
                 " details = ? WHERE id = ?",
         bind(r.contractor_id), bind(r.purpose), bind(r.ended_at), bind(SpecialJson(r)),
@@ -282,12 +282,12 @@ Result<int64_t> SqliteStore::AddCorrectiveRequest(const CorrectiveRequest& r) {
   Status status =
       RunTransaction("cannot add request of subscriber " + r.subscriber_id, [&]() -> Status {
         if (!ContractorExists(r.contractor_id)) {
-          return Status::Error("unknown contractor " + r.contractor_id);
+          return Status::NotFound("unknown contractor " + r.contractor_id);
         }
         session_ << "INSERT INTO corrective_request (subscriber_id, contractor_id, state,"
                     " received_at, details) VALUES (?, ?, ?, ?, ?) RETURNING id",
-            into(id), bind(r.subscriber_id), bind(r.contractor_id), bind(std::string(ToString(r.state))),
-            bind(r.received_at), bind(CorrectiveJson(r)), now;
+            into(id), bind(r.subscriber_id), bind(r.contractor_id),
+            bind(std::string(ToString(r.state))), bind(r.received_at), bind(CorrectiveJson(r)), now;
         return Status::Ok();
       });
   if (!status.ok()) return status;
@@ -299,11 +299,11 @@ Status SqliteStore::UpdateCorrectiveRequest(const CorrectiveRequest& r) {
     int count = 0;
     session_ << "SELECT COUNT(*) FROM corrective_request WHERE id = ?", into(count),
         bind(Int64{r.id}), now;
-    if (count == 0) return Status::Error("unknown request " + std::to_string(r.id));
+    if (count == 0) return Status::NotFound("unknown request " + std::to_string(r.id));
     session_ << "UPDATE corrective_request SET subscriber_id = ?, contractor_id = ?, state = ?,"
                 " received_at = ?, details = ? WHERE id = ?",
-        bind(r.subscriber_id), bind(r.contractor_id), bind(std::string(ToString(r.state))), bind(r.received_at),
-        bind(CorrectiveJson(r)), bind(Int64{r.id}), now;
+        bind(r.subscriber_id), bind(r.contractor_id), bind(std::string(ToString(r.state))),
+        bind(r.received_at), bind(CorrectiveJson(r)), bind(Int64{r.id}), now;
     return Status::Ok();
   });
 }
@@ -331,8 +331,8 @@ Result<std::vector<CorrectiveRequest>> SqliteStore::ListCorrectiveRequests(
     // string-built SQL.
     session_ << "SELECT id, details FROM corrective_request"
                 " WHERE (? = '' OR contractor_id = ?) AND (? = '' OR state = ?) ORDER BY id",
-        into(rows), bind(contractor_id.value_or("")), bind(contractor_id.value_or("")),
-        bind(word), bind(word), now;
+        into(rows), bind(contractor_id.value_or("")), bind(contractor_id.value_or("")), bind(word),
+        bind(word), now;
     std::vector<CorrectiveRequest> out;
     for (const auto& row : rows) {
       Result<CorrectiveRequest> r = ToCorrective(row.get<0>(), row.get<1>());

@@ -52,7 +52,7 @@ auto Guard(const std::string& what, Body&& body) -> decltype(body()) {
   try {
     return body();
   } catch (...) {
-    return decltype(body())(Status::Error(what + ": " + Describe(std::current_exception())));
+    return decltype(body())(Status::Io(what + ": " + Describe(std::current_exception())));
   }
 }
 

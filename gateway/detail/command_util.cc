@@ -12,7 +12,7 @@ Result<contracts::Contractor> RequireContractor(Context& ctx, const std::string&
   auto c = ctx.store->FindContractor(id);
   if (!c.ok()) return c.status();
   if (!c.value()) {
-    return Result<contracts::Contractor>::Error("unknown contractor " + id +
+    return Status::NotFound("unknown contractor " + id +
                                                 " (register it with: itaku contractor add)");
   }
   return *c.value();

@@ -3,6 +3,8 @@
 #include "contracts/base/date.h"
 #include "contracts/base/hex.h"
 #include "contracts/base/layout.h"
+#include "contracts/base/names.h"
+#include "contracts/base/status.h"
 
 namespace itaku {
 namespace {
@@ -46,6 +48,29 @@ TEST(BaseLayoutTest, EverythingLivesBesideTheStore) {
   EXPECT_EQ(layout.Portal(), "/var/lib/itaku/itaku.db.d/portal");
   EXPECT_EQ(layout.Keys(), "/var/lib/itaku/itaku.db.d/keys");
   EXPECT_EQ(layout.Letters(), "/var/lib/itaku/itaku.db.d/letters");
+}
+
+TEST(BaseStatusTest, AnErrorKeepsItsKindThroughAResultAndANewMessage) {
+  Result<int> r = Status::Refused("only a privacy officer decides a request");
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.kind(), ErrorKind::kRefused);
+  EXPECT_EQ(r.status().WithMessage("request 3: " + r.message()).kind(), ErrorKind::kRefused);
+  EXPECT_EQ(Status::Error("bad flag").kind(), ErrorKind::kInvalidInput);
+  EXPECT_EQ(Status::NotFound("unknown delivery 9").kind(), ErrorKind::kNotFound);
+  EXPECT_EQ(ToString(ErrorKind::kNotFound), "not-found");
+  EXPECT_EQ(ToString(ErrorKind::kInvalidInput), "invalid-input");
+  EXPECT_TRUE(Status::Ok().ok());
+  EXPECT_EQ(Result<int>(7).value(), 7);
+}
+
+enum class Colour { kRed, kGreen };
+constexpr Named<Colour> kColours[] = {{Colour::kRed, "red"}, {Colour::kGreen, "green"}};
+
+TEST(BaseNamesTest, OneTableNamesAndParses) {
+  EXPECT_EQ(NameOf(kColours, Colour::kGreen), "green");
+  EXPECT_EQ(FromName(kColours, "red"), Colour::kRed);
+  EXPECT_EQ(FromName(kColours, "Red"), std::nullopt);
+  EXPECT_EQ(FromName(kColours, ""), std::nullopt);
 }
 
 }  // namespace
