@@ -64,13 +64,11 @@ Result<std::optional<contracts::ContractorCertificate>> ReadOptionalCertificate(
   auto read = ReadCertificate(ctx, id, file, use);
   if (!read.ok()) return read.status();
   if (use == "portal") {
-    // One certificate, one contractor: the fingerprint is the identity.
     auto owner = ctx.store->FindContractorByCertificate(read->fingerprint, "portal");
     if (!owner.ok()) return owner.status();
-    if (owner.value() && *owner.value() != id) {
-      return Result<std::optional<contracts::ContractorCertificate>>::Error(
-          "contractor " + id + ": portal certificate " + read->fingerprint +
-          " is already registered for contractor " + *owner.value());
+    if (std::string why = policies::PortalCertificateRefusal(id, read->fingerprint, owner.value());
+        !why.empty()) {
+      return Status::Conflict(why);
     }
   }
   return std::optional<contracts::ContractorCertificate>(std::move(read).value());
@@ -95,23 +93,6 @@ Output WithCertificate(Json j, std::string text,
 bool WantsSftpChange(const ContractorArgs& a) {
   return !a.sftp_url.empty() || !a.host_key.empty() || !a.key_file.empty() ||
          !a.key_passphrase_env.empty() || !a.key_passphrase_file.empty();
-}
-
-// "SHA256:" + 43 base64 characters (OpenSSH drops the padding; a trailing
-// '=' is accepted and dropped).
-Result<std::string> ParseHostKeyPin(const std::string& id, std::string pin) {
-  while (!pin.empty() && pin.back() == '=') pin.pop_back();
-  const bool shaped = pin.rfind("SHA256:", 0) == 0 && pin.size() == 7 + 43 &&
-                      pin.find_first_not_of(
-                          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                          "0123456789+/",
-                          7) == std::string::npos;
-  if (!shaped) {
-    return Result<std::string>::Error("contractor " + id +
-                                      ": --host-key must read SHA256:<43 base64 characters>, as "
-                                      "ssh-keygen -lf or itaku contractor probe prints it");
-  }
-  return pin;
 }
 
 // Writes `data` as `path`, readable by the owner only from the first byte,
@@ -169,7 +150,8 @@ Status JudgeKey(Context& ctx, const ContractorArgs& a, SftpChange& change) {
   }
   // A variable may be set only where deliveries run: unset here is no error.
   std::string passphrase;
-  const bool from_env = r.passphrase_source.rfind("env:", 0) == 0;
+  const auto source = policies::ParsePassphraseSource(r.passphrase_source);
+  const bool from_env = source && source->kind == policies::PassphraseSource::Kind::kEnv;
   if (auto read = ReadKeyPassphrase(r.passphrase_source); read.ok()) {
     passphrase = std::move(read).value();
   } else if (!from_env) {
@@ -179,18 +161,17 @@ Status JudgeKey(Context& ctx, const ContractorArgs& a, SftpChange& change) {
   auto info = transports::InspectPrivateKey(key_text, passphrase);
   if (!info.ok() && passphrase.empty() && from_env) {
     return Status::Error(who + key_name + " is a PEM key protected by a passphrase, and " +
-                         r.passphrase_source.substr(4) +
-                         " is not set here, so it cannot be checked");
+                         source->name + " is not set here, so it cannot be checked");
   }
   if (!info.ok()) return Status::Error(who + key_name + ": " + info.message());
-  if (info->encrypted && r.passphrase_source.empty()) {
-    return Status::Error(who + key_name +
-                         " is protected by a passphrase: say where it comes from with "
-                         "--key-passphrase-env NAME or --key-passphrase-file PATH");
+  if (std::string why = policies::KeySourceRefusal(info->encrypted,
+                                                   source.value_or(policies::PassphraseSource{}));
+      !why.empty()) {
+    return Status::Error(who + key_name + " " + why);
   }
-  // A new key without a passphrase needs no source; an old one would only
-  // make deliveries wait for a variable nobody sets any more.
-  if (!info->encrypted && !a.key_file.empty() && !passphrase_named) r.passphrase_source.clear();
+  if (!policies::KeepsPassphraseSource(info->encrypted, !a.key_file.empty(), passphrase_named)) {
+    r.passphrase_source.clear();
+  }
   change.key = info.value();
   if (!a.key_file.empty()) {
     change.key_text = std::move(key_text);
@@ -222,21 +203,24 @@ Result<SftpChange> PrepareSftp(Context& ctx, const ContractorArgs& a,
     }
     r.url = a.sftp_url;
   }
+  std::string new_pin;
   if (!a.host_key.empty()) {
-    auto pin = ParseHostKeyPin(a.id, a.host_key);
-    if (!pin.ok()) return pin.status();
-    r.host_key = pin.value();
-    change.pin_dropped = false;
-  } else if (change.pin_dropped) {
-    r.host_key.clear();
+    std::optional<std::string> pin = policies::NormalisedHostKeyPin(a.host_key);
+    if (!pin) {
+      return R::Error(who +
+                      "--host-key must read SHA256:<43 base64 characters>, as "
+                      "ssh-keygen -lf or itaku contractor probe prints it");
+    }
+    new_pin = *pin;
   }
-  if (!a.key_passphrase_env.empty() && !a.key_passphrase_file.empty()) {
-    return R::Error(who + "give --key-passphrase-env or --key-passphrase-file, not both");
-  }
-  if (!a.key_passphrase_env.empty()) r.passphrase_source = "env:" + a.key_passphrase_env;
-  if (!a.key_passphrase_file.empty()) {
-    r.passphrase_source = "file:" + fs::absolute(a.key_passphrase_file).string();
-  }
+  r.host_key = policies::PinAfterChange(r.host_key, new_pin, change.pin_dropped);
+  change.pin_dropped = change.pin_dropped && new_pin.empty();
+  const policies::PassphraseChoice choice = policies::ChoosePassphraseSource(
+      policies::ParsePassphraseSource(r.passphrase_source).value_or(policies::PassphraseSource{}),
+      a.key_passphrase_env,
+      a.key_passphrase_file.empty() ? "" : fs::absolute(a.key_passphrase_file).string());
+  if (!choice.refusal.empty()) return R::Error(who + choice.refusal);
+  r.passphrase_source = policies::ToString(choice.source);
   if (Status k = JudgeKey(ctx, a, change); !k.ok()) return k;
   return change;
 }

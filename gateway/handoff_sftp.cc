@@ -5,6 +5,7 @@
 #include "contracts/base/layout.h"
 #include "gateway/handoff.h"
 #include "gateway/records_json.h"
+#include "policies/registry_rules.h"
 
 namespace itaku::gateway {
 namespace {
@@ -164,26 +165,26 @@ class Sftp : public Handoff {
 }  // namespace
 
 Result<std::string> ReadKeyPassphrase(const std::string& source) {
-  if (source.empty()) return std::string();
-  if (source.rfind("env:", 0) == 0) {
-    const std::string name = source.substr(4);
+  const auto parsed = policies::ParsePassphraseSource(source);
+  if (!parsed) return Result<std::string>::Error("unknown key passphrase source " + source);
+  using Kind = policies::PassphraseSource::Kind;
+  if (parsed->kind == Kind::kNone) return std::string();
+  if (parsed->kind == Kind::kEnv) {
+    const std::string& name = parsed->name;
     const char* value = std::getenv(name.c_str());
     if (value == nullptr || *value == '\0') {
       return Result<std::string>::Error("the key passphrase variable " + name + " is not set");
     }
     return std::string(value);
   }
-  if (source.rfind("file:", 0) == 0) {
-    const std::string path = source.substr(5);
-    std::ifstream in(path, std::ios::binary);
-    std::string line;
-    if (!in || !std::getline(in, line)) {
-      return Status::Io("cannot read the key passphrase file " + path);
-    }
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    return line;
+  const std::string& path = parsed->name;
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  if (!in || !std::getline(in, line)) {
+    return Status::Io("cannot read the key passphrase file " + path);
   }
-  return Result<std::string>::Error("unknown key passphrase source " + source);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
 }
 
 Result<SftpTarget> ResolveSftpTarget(Context& ctx, const std::string& contractor) {

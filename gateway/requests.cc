@@ -517,20 +517,13 @@ Result<Output> RequestList(Context& ctx, bool overdue_only,
 
 Result<Output> RequestDeadlinesCommand(Context& ctx, std::optional<int> decide_within,
                                        std::optional<int> notify_within) {
-  for (auto v : {decide_within, notify_within}) {
-    if (v && (*v < 0 || *v > 365)) {
-      return Result<Output>::Error("deadlines are whole days from receipt, 0 to 365");
-    }
-  }
   auto current = LoadDeadlines(ctx);
   if (!current.ok()) return current.status();
   policies::RequestDeadlines d = current.value();
   if (decide_within) d.decide_within_days = *decide_within;
   if (notify_within) d.notify_within_days = *notify_within;
-  if (d.notify_within_days < d.decide_within_days) {
-    return Result<Output>::Error(
-        "the requester cannot be told before the decision is due: "
-        "--notify-within must be at least --decide-within");
+  if (std::string why = policies::DeadlinesRefusal(d); !why.empty()) {
+    return Result<Output>::Error(why);
   }
   Json j = {{"decide_within_days", d.decide_within_days},
             {"notify_within_days", d.notify_within_days}};

@@ -51,8 +51,8 @@ Decision Decide(const DeliveryRequest& request, const RegistrySnapshot& snap, co
   }
   const std::string transport(contracts::ToString(request.transport));
   if (std::find(p.transports.begin(), p.transports.end(), transport) == p.transports.end()) {
-    d.reasons.push_back("profile " + p.id + " does not allow transport " + transport +
-                        " (allows " + Join(p.transports) + "; policy 6(2))");
+    d.reasons.push_back("profile " + p.id + " does not allow transport " + transport + " (allows " +
+                        Join(p.transports) + "; policy 6(2))");
   }
   return d;
 }

@@ -109,7 +109,8 @@ std::vector<std::string> RefuseStep(const contracts::CorrectiveRequest& r, Reque
                       " has not been decided yet; a requester is told the outcome only "
                       "after a decision (policy 6(4))");
       } else if (!unjustified && r.state != RequestState::kClosed) {
-        why.push_back(name + " is " + std::string(contracts::ToString(r.state)) + "; close it (carried out or not) before notifying");
+        why.push_back(name + " is " + std::string(contracts::ToString(r.state)) +
+                      "; close it (carried out or not) before notifying");
       }
       break;
   }
@@ -192,6 +193,17 @@ std::string SpecialRequestRefusal(const contracts::SpecialRequest& s,
 std::string SpecialEndRefusal(std::optional<StaffRole> role, const std::string& actor) {
   if (role == StaffRole::kPrivacyOfficer) return "";
   return "only a privacy officer ends a special request (" + actor + " is " + RoleName(role) + ")";
+}
+
+std::string DeadlinesRefusal(const RequestDeadlines& d) {
+  for (int days : {d.decide_within_days, d.notify_within_days}) {
+    if (days < 0 || days > 365) return "deadlines are whole days from receipt, 0 to 365";
+  }
+  if (d.notify_within_days < d.decide_within_days) {
+    return "the requester cannot be told before the decision is due: "
+           "--notify-within must be at least --decide-within";
+  }
+  return "";
 }
 
 }  // namespace itaku::policies

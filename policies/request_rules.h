@@ -70,6 +70,10 @@ struct RequestDeadlines {
   int notify_within_days = 14;  // from receipt to the requester being told
 };
 
+// Deadlines are whole days from receipt, 0 to 365, and the requester cannot
+// be told before the decision is due. The first rule broken, or empty.
+std::string DeadlinesRefusal(const RequestDeadlines& deadlines);
+
 // Why a request is overdue on `today` (the operator's calendar day), given
 // the day it was received: "decision overdue since 2026-12-08" and/or
 // "notice overdue since 2026-12-15". Empty when on time or done.
