@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "contracts/base/atomic_file.h"
 #include "contracts/base/files.h"
 #include "contracts/base/layout.h"
 #include "contracts/base/strings.h"
@@ -93,29 +94,6 @@ Output WithCertificate(Json j, std::string text,
 bool WantsSftpChange(const ContractorArgs& a) {
   return !a.sftp_url.empty() || !a.host_key.empty() || !a.key_file.empty() ||
          !a.key_passphrase_env.empty() || !a.key_passphrase_file.empty();
-}
-
-// Writes `data` as `path`, readable by the owner only from the first byte,
-// through a temporary name.
-Status WritePrivateFile(const fs::path& path, const std::string& data) {
-  const fs::path temp = path.string() + ".new";
-  ::unlink(temp.c_str());
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Io("cannot write " + temp.string() + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  const bool ok = done == data.size() && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(temp.c_str(), path.c_str()) != 0) {
-    ::unlink(temp.c_str());
-    return Status::Io("cannot write " + path.string());
-  }
-  return Status::Ok();
 }
 
 // What `contractor add|update --sftp/--host-key/--key/...` asks for, checked
@@ -233,7 +211,12 @@ Status StoreSftp(Context& ctx, const SftpChange& change) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-    if (Status w = WritePrivateFile(change.record.key_path, change.key_text); !w.ok()) return w;
+    // A replaced key replaces the file; AtomicFile makes it 0600 from the start.
+    if (Status w = WriteFileAtomically(change.record.key_path, change.key_text,
+                                       AtomicFile::Overwrite::kReplace);
+        !w.ok()) {
+      return w;
+    }
   }
   if (Status s = ctx.store->PutSftpEndpoint(change.record); !s.ok()) return s;
   Json details = ToJson(change.record);

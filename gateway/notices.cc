@@ -9,6 +9,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "contracts/base/atomic_file.h"
+
 namespace itaku::gateway {
 namespace {
 
@@ -229,27 +231,9 @@ Status WriteLetter(const std::string& path, const std::string& postal_code,
   letter += notice.body;
   if (letter.back() != '\n') letter += '\n';
 
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out.is_open()) {
-      return Status::Error("letter " + path + ": cannot create " + tmp + ": " +
-                           std::strerror(errno));
-    }
-    out.write(letter.data(), static_cast<std::streamsize>(letter.size()));
-    out.flush();
-    if (!out.good()) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      return Status::Error("letter " + path + ": cannot write " + tmp);
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    return Status::Error("letter " + path + ": cannot rename " + tmp + ": " + ec.message());
-  }
+  // A letter written again (a notice retried) replaces the earlier one.
+  Status written = WriteFileAtomically(path, letter, AtomicFile::Overwrite::kReplace);
+  if (!written.ok()) return written.WithMessage("letter " + path + ": " + written.message());
   return Status::Ok();
 }
 

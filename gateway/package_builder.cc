@@ -7,6 +7,7 @@
 #include <mutex>
 #include <thread>
 
+#include "contracts/base/atomic_file.h"
 #include "contracts/base/files.h"
 #include "gateway/records_json.h"
 #include "policies/delivery_rules.h"
@@ -210,24 +211,19 @@ Result<PackageWritten> WriteEncryptedPackage(PackageJob& job, const std::string&
 }
 
 // The plain projected CSV (package = "csv"), for agencies whose batch reads
-// it directly over SFTP. Written to a temporary name beside `name` and
-// renamed when complete.
+// it directly over SFTP. Written through an AtomicFile: complete under
+// `name`, or not there at all.
 Result<PackageWritten> WriteCsvPackage(PackageJob& job, const std::string& dir,
                                        const std::string& name) {
   contracts::DeliveryRecord& rec = job.rec;
-  auto suffix = RandomHex32();
-  if (!suffix.ok()) return suffix.status();
-  const fs::path final_path = fs::path(dir) / name;
-  const fs::path temp = fs::path(dir) / ("." + name + ".partial-" + suffix->substr(0, 12));
-  auto fail = [&](const Status& why) -> Result<PackageWritten> {
-    std::error_code ec;
-    fs::remove(temp, ec);
-    return why;
-  };
+  auto file = AtomicFile::Create((fs::path(dir) / name).string());
+  if (!file.ok()) return file.status();
+  const std::string temp = file->temp_path();
+  auto fail = [&](const Status& why) -> Result<PackageWritten> { return file->Abandon(why); };
   PackageWritten out;
   {
     std::ofstream os(temp, std::ios::binary | std::ios::trunc);
-    if (!os) return Status::Io("cannot write " + temp.string());
+    if (!os) return fail(Status::Io("cannot write " + temp));
     SubscriberRecorder recorder(*job.ctx.store, rec.id);
     auto summary = policies::Project(job.spec, job.in, rec.input_name, &os,
                                      [&](std::string_view subscriber, std::string_view) -> Status {
@@ -237,18 +233,16 @@ Result<PackageWritten> WriteCsvPackage(PackageJob& job, const std::string& dir,
     if (!summary.ok()) return fail(summary.status());
     if (!recorded.ok()) return fail(recorded);
     os.flush();
-    if (!os) return fail(Status::Io("cannot write " + temp.string() + " (disk full?)"));
+    if (!os) return fail(Status::Io("cannot write " + temp + " (disk full?)"));
     rec.record_count = summary->records;
     out.withheld = summary->withheld_fields;
     out.special_requests = summary->applied_overrides;
   }
-  auto sha = Sha256File(temp.string());
+  auto sha = Sha256File(temp);
   if (!sha.ok()) return fail(sha.status());
-  std::error_code ec;
-  fs::rename(temp, final_path, ec);
-  if (ec) return fail(Status::Io("cannot rename " + temp.string() + ": " + ec.message()));
+  if (Status c = file->Commit(); !c.ok()) return c;
   rec.package_sha256 = sha.value();
-  out.path = final_path.string();
+  out.path = file->final_path();
   out.recipient = "none (plain CSV over SSH)";
   return out;
 }

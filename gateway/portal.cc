@@ -1,6 +1,4 @@
 // The store-backed portal backend, the portal commands and `itaku serve`.
-#include <toml++/toml.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -11,6 +9,7 @@
 #include <thread>
 
 #include "contracts/base/strings.h"
+#include "contracts/config.h"
 #include "gateway/portal_commands.h"
 #include "gateway/requests.h"
 #include "policies/delivery_rules.h"
@@ -287,26 +286,19 @@ class OverdueWatch {
 Result<Output> Serve(Context& ctx, const ServeArgs& args) {
   using R = Result<Output>;
   PortalServerOptions options;
-  if (!args.config_file.empty()) {
-    toml::table table;
-    try {
-      table = toml::parse_file(args.config_file);
-    } catch (const toml::parse_error& e) {
-      return R::Error(args.config_file + ":" + std::to_string(e.source().begin.line) + ": " +
-                      std::string(e.description()));
-    }
-    if (const toml::table* portal = table["portal"].as_table()) {
-      options.listen = (*portal)["listen"].value_or(options.listen);
-      options.cert_file = (*portal)["cert"].value_or(options.cert_file);
-      options.key_file = (*portal)["key"].value_or(options.key_file);
-      options.max_connections = (*portal)["max_connections"].value_or(options.max_connections);
-      options.header_timeout_ms =
-          (*portal)["header_timeout_ms"].value_or(options.header_timeout_ms);
-      options.io_timeout_ms = (*portal)["io_timeout_ms"].value_or(options.io_timeout_ms);
-      options.shutdown_grace_ms =
-          (*portal)["shutdown_grace_ms"].value_or(options.shutdown_grace_ms);
-    }
-  }
+  auto file = contracts::Config::Load(args.config_file);
+  if (!file.ok()) return file.status();
+  auto number = [&](const char* key, int fallback) {
+    return static_cast<int>(file->Int("portal", key, fallback));
+  };
+  options.listen = file->String("portal", "listen", options.listen);
+  options.cert_file = file->String("portal", "cert", options.cert_file);
+  options.key_file = file->String("portal", "key", options.key_file);
+  options.max_connections = number("max_connections", options.max_connections);
+  options.header_timeout_ms = number("header_timeout_ms", options.header_timeout_ms);
+  options.io_timeout_ms = number("io_timeout_ms", options.io_timeout_ms);
+  options.shutdown_grace_ms = number("shutdown_grace_ms", options.shutdown_grace_ms);
+  if (!file->status().ok()) return file->status();
   // Flags win over the config file.
   if (!args.listen.empty()) options.listen = args.listen;
   if (!args.cert_file.empty()) options.cert_file = args.cert_file;

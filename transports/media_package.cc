@@ -175,43 +175,29 @@ Result<std::unique_ptr<MediaPackageWriter>> MediaPackageWriter::Create(
   if (::lstat(final_path.c_str(), &st) == 0) {
     return Status::Conflict("package " + final_path + " already exists; refusing to overwrite");
   }
-  std::string tmpl = dir + "." + final_name + ".partial-XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  // mkostemp creates with O_EXCL and mode 0600.
-  int fd = ::mkostemp(buf.data(), O_CLOEXEC);
-  if (fd < 0) {
-    return Status::Io("cannot create a temporary file in " + out_dir + ": " + Errno(errno));
-  }
-  std::string temp_path(buf.data());
+  auto file = AtomicFile::Create(final_path);
+  if (!file.ok()) return file.status();
   auto envelope = std::make_unique<Envelope>();
-  Status opened = envelope->Open(fd, recipient);
+  Status opened = envelope->Open(file->fd(), recipient);
   if (!opened.ok()) {
     envelope.reset();
-    ::close(fd);
-    ::unlink(temp_path.c_str());
-    return opened;
+    return file->Abandon(opened);
   }
-  return std::unique_ptr<MediaPackageWriter>(new MediaPackageWriter(
-      std::move(final_path), std::move(temp_path), fd, out_dir, std::move(envelope)));
+  return std::unique_ptr<MediaPackageWriter>(
+      new MediaPackageWriter(std::move(file).value(), std::move(envelope)));
 }
 
-MediaPackageWriter::MediaPackageWriter(std::string final_path, std::string temp_path, int fd,
-                                       std::string dir, std::unique_ptr<Envelope> envelope)
-    : final_path_(std::move(final_path)),
-      temp_path_(std::move(temp_path)),
-      dir_(std::move(dir)),
-      fd_(fd),
-      envelope_(std::move(envelope)) {}
+MediaPackageWriter::MediaPackageWriter(AtomicFile file, std::unique_ptr<Envelope> envelope)
+    : file_(std::move(file)), envelope_(std::move(envelope)) {}
 
 MediaPackageWriter::~MediaPackageWriter() {
   if (!finished_ && !abandoned_) Abandon(Status::Ok());
 }
 
 Status MediaPackageWriter::Usable() const {
-  if (finished_) return Status::Error("package " + final_path_ + " is already finished");
+  if (finished_) return Status::Error("package " + final_path() + " is already finished");
   if (abandoned_) {
-    return Status::Error("package " + final_path_ + " was abandoned after an earlier error");
+    return Status::Error("package " + final_path() + " was abandoned after an earlier error");
   }
   return Status::Ok();
 }
@@ -219,12 +205,7 @@ Status MediaPackageWriter::Usable() const {
 Status MediaPackageWriter::Abandon(Status why) {
   abandoned_ = true;
   envelope_.reset();
-  if (fd_ >= 0) {
-    ::close(fd_);
-    fd_ = -1;
-  }
-  ::unlink(temp_path_.c_str());
-  return why;
+  return file_.Abandon(std::move(why));
 }
 
 Result<PackageFile> MediaPackageWriter::AddStream(
@@ -274,7 +255,7 @@ Result<PackageFile> MediaPackageWriter::AddStream(
       zipped = Status::Error(e.what());
     }
     if (envelope_->sink->failed()) {
-      zipped = Status::Io("cannot write " + temp_path_ + ": " + envelope_->sink->error());
+      zipped = Status::Io("cannot write " + temp_path() + ": " + envelope_->sink->error());
     }
     // Normally a no-op (the producer has closed); after a failure it frees a
     // producer blocked on a full pipe.
@@ -318,57 +299,28 @@ Result<PackageFile> MediaPackageWriter::Finish() {
     env.zip->close();
   } catch (const Poco::Exception& e) {
     return Abandon(
-        Status::Error("cannot finish the ZIP of " + temp_path_ + ": " + e.displayText()));
+        Status::Error("cannot finish the ZIP of " + temp_path() + ": " + e.displayText()));
   }
   env.out->flush();
   if (env.sink->failed()) {
-    return Abandon(Status::Io("cannot write " + temp_path_ + ": " + env.sink->error()));
+    return Abandon(Status::Io("cannot write " + temp_path() + ": " + env.sink->error()));
   }
   if (BIO_flush(env.cms_bio) != 1 || BIO_flush(env.buffer.get()) != 1) {
     return Abandon(
-        Status::Error("cannot finish the envelope of " + temp_path_ + ": " + TakeOpenSslError()));
+        Status::Error("cannot finish the envelope of " + temp_path() + ": " + TakeOpenSslError()));
   }
   unsigned char digest[EVP_MAX_MD_SIZE];
   int digest_len = BIO_gets(env.md.get(), reinterpret_cast<char*>(digest), sizeof digest);
-  if (digest_len <= 0) return Abandon(Status::Error("cannot hash " + temp_path_));
-  PackageFile result{final_path_, BIO_number_written(env.file.get()),
+  if (digest_len <= 0) return Abandon(Status::Error("cannot hash " + temp_path()));
+  PackageFile result{final_path(), BIO_number_written(env.file.get()),
                      Hex(digest, static_cast<size_t>(digest_len))};
   envelope_.reset();
 
-  if (::fsync(fd_) != 0) {
-    return Abandon(Status::Error("cannot fsync " + temp_path_ + ": " + Errno(errno)));
-  }
-  int fd = fd_;
-  fd_ = -1;
-  if (::close(fd) != 0) {
-    return Abandon(Status::Error("cannot close " + temp_path_ + ": " + Errno(errno)));
-  }
-  // Never overwrite: rename only if the final name is still free.
-  if (::renameat2(AT_FDCWD, temp_path_.c_str(), AT_FDCWD, final_path_.c_str(), RENAME_NOREPLACE) !=
-      0) {
-    int err = errno;
-    if (err == EINVAL || err == ENOSYS) {  // file system without RENAME_NOREPLACE
-      err = ::link(temp_path_.c_str(), final_path_.c_str()) == 0 ? 0 : errno;
-      if (err == 0) ::unlink(temp_path_.c_str());
-    }
-    if (err == EEXIST) {
-      return Abandon(
-          Status::Conflict("package " + final_path_ + " already exists; refusing to overwrite"));
-    }
-    if (err != 0) {
-      return Abandon(
-          Status::Io("cannot rename " + temp_path_ + " to " + final_path_ + ": " + Errno(err)));
-    }
+  if (Status c = file_.Commit(); !c.ok()) {
+    abandoned_ = true;
+    return c.kind() == ErrorKind::kConflict ? c.WithMessage("package " + c.message()) : c;
   }
   finished_ = true;
-  int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
-    int err = errno;
-    if (dir_fd >= 0) ::close(dir_fd);
-    return Status::Error("package " + final_path_ + " is written but fsync of " + dir_ +
-                         " failed: " + Errno(err));
-  }
-  ::close(dir_fd);
   return result;
 }
 

@@ -36,6 +36,7 @@
 #include <ostream>
 #include <string>
 
+#include "contracts/base/atomic_file.h"
 #include "contracts/base/status.h"
 
 namespace itaku::transports {
@@ -92,21 +93,17 @@ class MediaPackageWriter {
   Result<PackageFile> Finish();
 
   // Where the package will appear, and where it is being written now.
-  const std::string& final_path() const { return final_path_; }
-  const std::string& temp_path() const { return temp_path_; }
+  const std::string& final_path() const { return file_.final_path(); }
+  const std::string& temp_path() const { return file_.temp_path(); }
 
  private:
   struct Envelope;
-  MediaPackageWriter(std::string final_path, std::string temp_path, int fd, std::string dir,
-                     std::unique_ptr<Envelope> envelope);
+  MediaPackageWriter(AtomicFile file, std::unique_ptr<Envelope> envelope);
   Status Usable() const;
   // Drops everything and removes the temporary file; returns `why`.
   Status Abandon(Status why);
 
-  const std::string final_path_;
-  const std::string temp_path_;
-  const std::string dir_;
-  int fd_;
+  AtomicFile file_;
   std::unique_ptr<Envelope> envelope_;
   bool abandoned_ = false;
   bool finished_ = false;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "contracts/base/atomic_file.h"
 #include "contracts/base/hex.h"
 
 namespace itaku {
@@ -50,17 +51,19 @@ Status CopyFileAtomically(const std::string& from, const std::string& to) {
   std::error_code ec;
   fs::create_directories(fs::path(to).parent_path(), ec);
   if (ec)
-    return Status::Io("cannot create " + fs::path(to).parent_path().string() + ": " +
-                         ec.message());
-  const std::string tmp = to + ".tmp";
-  fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
-  if (ec) return Status::Io("cannot copy " + from + ": " + ec.message());
-  fs::rename(tmp, to, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    return Status::Error("cannot store " + to);
+    return Status::Io("cannot create " + fs::path(to).parent_path().string() + ": " + ec.message());
+  std::ifstream in(from, std::ios::binary);
+  if (!in) return Status::Io("cannot read " + from + ": " + std::strerror(errno));
+  auto file = AtomicFile::Create(to, AtomicFile::Overwrite::kReplace);
+  if (!file.ok()) return file.status();
+  std::vector<char> buf(1 << 16);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const std::string_view chunk(buf.data(), static_cast<size_t>(in.gcount()));
+    if (Status w = file->Write(chunk); !w.ok()) return file->Abandon(w);
   }
-  return Status::Ok();
+  if (in.bad()) return file->Abandon(Status::Io("cannot read " + from));
+  return file->Commit();
 }
 
 Result<std::string> RandomHex32() {

@@ -11,7 +11,8 @@ namespace itaku {
 Result<std::string> Sha256File(const std::string& path);
 // SHA-256 of a string, lowercase hex.
 std::string Sha256Hex(const std::string& data);
-// Copies `from` to `to` through a temporary name, so `to` is complete or absent.
+// Copies `from` to `to` through an AtomicFile (replacing: the store names
+// copies by their SHA-256), creating `to`'s folder.
 Status CopyFileAtomically(const std::string& from, const std::string& to);
 // 32 random bytes as hex (OpenSSL RAND_bytes).
 Result<std::string> RandomHex32();

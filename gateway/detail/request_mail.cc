@@ -1,7 +1,5 @@
 #include "gateway/detail/request_mail.h"
 
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -10,6 +8,7 @@
 #include <thread>
 
 #include "contracts/base/layout.h"
+#include "contracts/config.h"
 #include "policies/csv.h"
 #include "policies/projector.h"
 
@@ -60,27 +59,17 @@ Result<MailSetup> ResolveMail(Context& ctx, const MailConfig& config) {
   }
   std::string from, from_name, ca_file, password_env = "ITAKU_SMTP_PASSWORD";
   bool require_tls = false;
-  if (!config.config_file.empty()) {
-    toml::table table;
-    try {
-      table = toml::parse_file(config.config_file);
-    } catch (const toml::parse_error& e) {
-      return R::Error(config.config_file + ":" + std::to_string(e.source().begin.line) + ": " +
-                      std::string(e.description()));
-    }
-    if (const toml::table* smtp = table["smtp"].as_table()) {
-      if (url.empty()) url = (*smtp)["url"].value_or(std::string());
-      from = (*smtp)["from"].value_or(std::string());
-      from_name = (*smtp)["from_name"].value_or(std::string());
-      ca_file = (*smtp)["ca_file"].value_or(std::string());
-      password_env = (*smtp)["password_env"].value_or(password_env);
-      require_tls = (*smtp)["require_tls"].value_or(false);
-    }
-    if (const toml::table* req = table["requests"].as_table()) {
-      m.operator_name = (*req)["operator_name"].value_or(m.operator_name);
-      m.templates_dir = (*req)["templates"].value_or(m.templates_dir);
-    }
-  }
+  auto file = contracts::Config::Load(config.config_file);
+  if (!file.ok()) return file.status();
+  if (url.empty()) url = file->String("smtp", "url", "");
+  from = file->String("smtp", "from", "");
+  from_name = file->String("smtp", "from_name", "");
+  ca_file = file->String("smtp", "ca_file", "");
+  password_env = file->String("smtp", "password_env", password_env);
+  require_tls = file->Bool("smtp", "require_tls", false);
+  m.operator_name = file->String("requests", "operator_name", m.operator_name);
+  m.templates_dir = file->String("requests", "templates", m.templates_dir);
+  if (!file->status().ok()) return file->status();
   if (from.empty()) {
     if (const char* env = std::getenv("ITAKU_SMTP_FROM"); env && *env) from = env;
   }

@@ -1,5 +1,11 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "contracts/base/atomic_file.h"
 #include "contracts/base/date.h"
 #include "contracts/base/hex.h"
 #include "contracts/base/layout.h"
@@ -71,6 +77,74 @@ TEST(BaseNamesTest, OneTableNamesAndParses) {
   EXPECT_EQ(FromName(kColours, "red"), Colour::kRed);
   EXPECT_EQ(FromName(kColours, "Red"), std::nullopt);
   EXPECT_EQ(FromName(kColours, ""), std::nullopt);
+}
+
+class AtomicFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("itaku-atomic-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+  static std::string Read(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  size_t Entries() const {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir_)) ++n;
+    return n;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(AtomicFileTest, AppearsWhole0600AndOnlyOnCommit) {
+  auto file = AtomicFile::Create(Path("key"));
+  ASSERT_TRUE(file.ok()) << file.message();
+  ASSERT_TRUE(file->Write("secret").ok());
+  EXPECT_FALSE(std::filesystem::exists(Path("key")));
+  struct stat st;
+  ASSERT_EQ(::stat(file->temp_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_TRUE(file->Commit().ok());
+  EXPECT_EQ(Read(Path("key")), "secret");
+  EXPECT_EQ(Entries(), 1u);
+}
+
+TEST_F(AtomicFileTest, RefusesToOverwriteEvenANameThatAppearsWhileWriting) {
+  ASSERT_TRUE(WriteFileAtomically(Path("a.zip.p7m"), "first").ok());
+  Status again = WriteFileAtomically(Path("a.zip.p7m"), "second");
+  EXPECT_EQ(again.kind(), ErrorKind::kConflict);
+  EXPECT_EQ(again.message(), Path("a.zip.p7m") + " already exists; refusing to overwrite");
+
+  auto late = AtomicFile::Create(Path("b.csv"));
+  ASSERT_TRUE(late.ok());
+  ASSERT_TRUE(late->Write("mine").ok());
+  std::ofstream(Path("b.csv")) << "someone else's";
+  EXPECT_EQ(late->Commit().kind(), ErrorKind::kConflict);
+  EXPECT_EQ(Read(Path("a.zip.p7m")), "first");
+  EXPECT_EQ(Read(Path("b.csv")), "someone else's");
+  EXPECT_EQ(Entries(), 2u);  // no temporary file left
+}
+
+TEST_F(AtomicFileTest, ReplacesWhenAskedAndLeavesNothingWhenAbandoned) {
+  ASSERT_TRUE(WriteFileAtomically(Path("letter.txt"), "v1").ok());
+  ASSERT_TRUE(
+      WriteFileAtomically(Path("letter.txt"), "v2", AtomicFile::Overwrite::kReplace).ok());
+  EXPECT_EQ(Read(Path("letter.txt")), "v2");
+  {
+    auto dropped = AtomicFile::Create(Path("never"));
+    ASSERT_TRUE(dropped.ok());
+    ASSERT_TRUE(dropped->Write("half").ok());
+  }
+  EXPECT_FALSE(std::filesystem::exists(Path("never")));
+  EXPECT_EQ(Entries(), 1u);
 }
 
 }  // namespace
