@@ -5,49 +5,18 @@
 namespace itaku::contracts {
 namespace {
 
-constexpr Named<ContractorStatus> kContractorStatus[] = {
-    {ContractorStatus::kActive, "active"},
-    {ContractorStatus::kSuspended, "suspended"},
-    {ContractorStatus::kTerminated, "terminated"},
-};
-constexpr Named<StaffRole> kStaffRole[] = {
-    {StaffRole::kOperator, "operator"},
-    {StaffRole::kPrivacyOfficer, "privacy-officer"},
-    {StaffRole::kAuditor, "auditor"},
-};
-constexpr Named<Transport> kTransport[] = {
-    {Transport::kPaper, "paper"},
-    {Transport::kMedia, "media"},
-    {Transport::kSftp, "sftp"},
-    {Transport::kPortal, "portal"},
-};
-constexpr Named<DeliveryOutcome> kDeliveryOutcome[] = {
-    {DeliveryOutcome::kRefused, "refused"},     {DeliveryOutcome::kDryRun, "dry-run"},
-    {DeliveryOutcome::kDelivered, "delivered"}, {DeliveryOutcome::kFailed, "failed"},
-    {DeliveryOutcome::kSending, "sending"},
-};
-constexpr Named<AttemptOutcome> kAttemptOutcome[] = {
-    {AttemptOutcome::kDelivered, "delivered"},
-    {AttemptOutcome::kAlreadyThere, "already-there"},
-    {AttemptOutcome::kNetworkError, "network-error"},
-    {AttemptOutcome::kRefused, "refused"},
-};
-constexpr Named<MediaState> kMediaState[] = {
-    {MediaState::kWritten, "written"},
-    {MediaState::kHandedOver, "handed-over"},
-    {MediaState::kReturned, "returned"},
-    {MediaState::kDestroyed, "destroyed"},
-};
-constexpr Named<RequestState> kRequestState[] = {
-    {RequestState::kReceived, "received"},     {RequestState::kDecided, "decided"},
-    {RequestState::kInstructed, "instructed"}, {RequestState::kAnswered, "answered"},
-    {RequestState::kClosed, "closed"},         {RequestState::kNotified, "notified"},
-};
-constexpr Named<SpecialKind> kSpecialKind[] = {
-    {SpecialKind::kExclude, "exclude"},
-    {SpecialKind::kWithhold, "withhold"},
-    {SpecialKind::kExtend, "extend"},
-};
+// In the order of each enum's values (contracts/types.h).
+constexpr std::string_view kContractorStatus[] = {"active", "suspended", "terminated"};
+constexpr std::string_view kStaffRole[] = {"operator", "privacy-officer", "auditor"};
+constexpr std::string_view kTransport[] = {"paper", "media", "sftp", "portal"};
+constexpr std::string_view kDeliveryOutcome[] = {"refused", "dry-run", "delivered", "failed",
+                                                 "sending"};
+constexpr std::string_view kAttemptOutcome[] = {"delivered", "already-there", "network-error",
+                                                "refused"};
+constexpr std::string_view kMediaState[] = {"written", "handed-over", "returned", "destroyed"};
+constexpr std::string_view kRequestState[] = {"received", "decided", "instructed",
+                                              "answered", "closed",  "notified"};
+constexpr std::string_view kSpecialKind[] = {"exclude", "withhold", "extend"};
 
 }  // namespace
 
@@ -55,7 +24,7 @@ constexpr Named<SpecialKind> kSpecialKind[] = {
   std::string_view ToString(E value) { return NameOf(table, value); } \
   template <>                                                         \
   std::optional<E> Parse<E>(std::string_view word) {                  \
-    return FromName(table, word);                                     \
+    return FromName<E>(table, word);                                  \
   }
 
 ITAKU_NAMED_ENUM(ContractorStatus, kContractorStatus)

@@ -13,7 +13,8 @@
 namespace itaku::contracts {
 
 // The words the store, the audit trail and JSON use for each of these are
-// in types.cc, one table per enum; ToString and Parse<E> read that table.
+// in types.cc, one array per enum indexed by the value (so a new value goes
+// at the end of both); ToString and Parse<E> read that array.
 enum class ContractorStatus {
   kActive,
   kSuspended,

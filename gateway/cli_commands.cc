@@ -13,6 +13,12 @@ CLI::App* CommandGroup::Sub(CLI::App& parent, const std::string& name, const std
   return s;
 }
 
+CLI::App* CommandGroup::Group(CLI::App& parent, const std::string& name, const std::string& help) {
+  CLI::App* group = Sub(parent, name, help);
+  group->require_subcommand(1);
+  return group;
+}
+
 void CommandGroup::on(CLI::App* sub, std::string name, std::function<Result<Output>(Context&)> f) {
   sub->callback([this, name = std::move(name), f = std::move(f)] {
     line_.command = name;

@@ -47,6 +47,8 @@ class CommandGroup {
 
  protected:
   static CLI::App* Sub(CLI::App& parent, const std::string& name, const std::string& help);
+  // A command that only holds subcommands ("itaku nda add|list").
+  static CLI::App* Group(CLI::App& parent, const std::string& name, const std::string& help);
   // When `sub` is the parsed command, `f` runs once the store is open.
   void on(CLI::App* sub, std::string name, std::function<Result<Output>(Context&)> f);
   // The same, for a command that records its own refusals, or must not

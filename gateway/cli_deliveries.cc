@@ -75,8 +75,7 @@ class Deliveries : public CommandGroup {
     });
   }
   void RegisterDeliveryCommands(CLI::App& app) {
-    CLI::App* delivery = Sub(app, "delivery", "recorded deliveries");
-    delivery->require_subcommand(1);
+    CLI::App* delivery = Group(app, "delivery", "recorded deliveries");
     CLI::App* d_show = Sub(*delivery, "show", "one delivery with every SFTP attempt");
     d_show->add_option("id", d_id)->required();
     on(d_show, "delivery.show", [&](Context& c) { return itaku::gateway::DeliveryShow(c, d_id); });
@@ -92,8 +91,7 @@ class Deliveries : public CommandGroup {
     breach->add_option("--until", b_until);
     on(breach, "breach-scope",
        [&](Context& c) { return itaku::gateway::BreachScope(c, b_contractor, b_since, b_until); });
-    CLI::App* audit = Sub(app, "audit", "the hash-chained audit trail");
-    audit->require_subcommand(1);
+    CLI::App* audit = Group(app, "audit", "the hash-chained audit trail");
     CLI::App* verify =
         Sub(*audit, "verify", "check that no audit event was edited, inserted or deleted");
     on_self_audited(verify, "audit.verify",
@@ -119,8 +117,7 @@ class MediaPortal : public CommandGroup {
 
  private:
   void RegisterMediaCommands(CLI::App& app) {
-    CLI::App* media = Sub(app, "media", "the physical media packages travel on (policy 6(2))");
-    media->require_subcommand(1);
+    CLI::App* media = Group(app, "media", "the physical media packages travel on (policy 6(2))");
     CLI::App* m_handover =
         Sub(*media, "handover", "record that a medium was handed to the contractor");
     m_handover->add_option("delivery", m_delivery)->required();
@@ -143,8 +140,7 @@ class MediaPortal : public CommandGroup {
        [&](Context& c) { return itaku::gateway::MediaList(c, m_outstanding); });
   }
   void RegisterPortalCommands(CLI::App& app) {
-    CLI::App* portal = Sub(app, "portal", "packages published on the contractor portal");
-    portal->require_subcommand(1);
+    CLI::App* portal = Group(app, "portal", "packages published on the contractor portal");
     CLI::App* po_list = Sub(*portal, "list", "packages, their state and every download");
     po_list->add_option("--contractor", po_contractor);
     on(po_list, "portal.list",

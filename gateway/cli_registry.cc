@@ -14,8 +14,7 @@ class Contractors : public CommandGroup {
 
  private:
   void RegisterContractorCommands(CLI::App& app) {
-    CLI::App* contractor = Sub(app, "contractor", "register and manage contractors (委託先)");
-    contractor->require_subcommand(1);
+    CLI::App* contractor = Group(app, "contractor", "register and manage contractors (委託先)");
     CLI::App* c_add = Sub(*contractor, "add", "register a contractor");
     c_add->add_option("id", cargs.id, "contractor id, e.g. agency-a")->required();
     c_add->add_option("--name", cargs.name, "the contractor's name")->required();
@@ -89,8 +88,7 @@ class Registry : public CommandGroup {
 
  private:
   void RegisterNdaCommands(CLI::App& app) {
-    CLI::App* nda = Sub(app, "nda", "register non-disclosure agreements (機密保持契約)");
-    nda->require_subcommand(1);
+    CLI::App* nda = Group(app, "nda", "register non-disclosure agreements (機密保持契約)");
     CLI::App* n_add = Sub(*nda, "add", "register a signed NDA");
     n_add->add_option("contractor", nargs.contractor)->required();
     n_add->add_option("--signed", nargs.signed_on, "signed on (YYYY-MM-DD)")->required();
@@ -108,8 +106,7 @@ class Registry : public CommandGroup {
        [&](Context& c) { return itaku::gateway::NdaList(c, n_contractor, n_within); });
   }
   void RegisterProfileCommands(CLI::App& app) {
-    CLI::App* profile = Sub(app, "profile", "contract profiles: what a contractor may receive");
-    profile->require_subcommand(1);
+    CLI::App* profile = Group(app, "profile", "contract profiles: what a contractor may receive");
     CLI::App* p_import =
         Sub(*profile, "import", "import a profile from TOML (new version on change)");
     p_import->add_option("file", pfile)->required();

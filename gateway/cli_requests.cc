@@ -17,8 +17,7 @@ class StaffSpecial : public CommandGroup {
 
  private:
   void RegisterStaffCommands(CLI::App& app) {
-    CLI::App* staff = Sub(app, "staff", "staff and their roles");
-    staff->require_subcommand(1);
+    CLI::App* staff = Group(app, "staff", "staff and their roles");
     CLI::App* s_add = Sub(*staff, "add", "register a staff member");
     s_add->add_option("name", s_name)->required();
     s_add->add_option("--role", s_role, "operator | privacy-officer | auditor")->required();
@@ -32,8 +31,7 @@ class StaffSpecial : public CommandGroup {
   }
   void RegisterSpecialCommands(CLI::App& app) {
     CLI::App* special =
-        Sub(app, "special", "a subscriber's special requests about a contractor (policy 6(1))");
-    special->require_subcommand(1);
+        Group(app, "special", "a subscriber's special requests about a contractor (policy 6(1))");
     CLI::App* sp_add = Sub(*special, "add", "record a special request");
     sp_add->add_option("--subscriber", sp.subscriber)->required();
     sp_add->add_option("--contractor", sp.contractor, "the contractor it concerns");
@@ -77,8 +75,7 @@ class Requests : public CommandGroup {
   // add, decide, instruct, answer, close.
   CLI::App* RegisterSteps(CLI::App& app) {
     CLI::App* request =
-        Sub(app, "request", "corrective-action requests and outcome notices (policy 6(3)-(4))");
-    request->require_subcommand(1);
+        Group(app, "request", "corrective-action requests and outcome notices (policy 6(3)-(4))");
 
     CLI::App* r_add = Sub(*request, "add", "record a request as received");
     r_add->add_option("--subscriber", ra.subscriber, "the requester's subscriber id")->required();

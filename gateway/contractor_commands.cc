@@ -75,6 +75,18 @@ Result<std::optional<contracts::ContractorCertificate>> ReadOptionalCertificate(
   return std::optional<contracts::ContractorCertificate>(std::move(read).value());
 }
 
+// The package and portal certificates named by --cert and --portal-cert.
+struct Certificates {
+  std::optional<contracts::ContractorCertificate> package, portal;
+};
+Result<Certificates> ReadCertificates(Context& ctx, const ContractorArgs& a) {
+  auto package = ReadOptionalCertificate(ctx, a.id, a.cert_file);
+  if (!package.ok()) return package.status();
+  auto portal = ReadOptionalCertificate(ctx, a.id, a.portal_cert_file, "portal");
+  if (!portal.ok()) return portal.status();
+  return Certificates{std::move(package).value(), std::move(portal).value()};
+}
+
 Status StoreCertificate(Context& ctx, const contracts::ContractorCertificate& c) {
   if (Status s = ctx.store->PutContractorCertificate(c); !s.ok()) return s;
   return ctx.audit->Append(ctx.actor, "contractor.certificate", "contractor:" + c.contractor_id,
@@ -274,12 +286,9 @@ Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
   c.name = a.name;
   c.email = a.email;
   c.created_at = ctx.clock->NowUtc();
-  auto read = ReadOptionalCertificate(ctx, a.id, a.cert_file);
-  if (!read.ok()) return read.status();
-  const std::optional<contracts::ContractorCertificate>& cert = read.value();
-  auto read_portal = ReadOptionalCertificate(ctx, a.id, a.portal_cert_file, "portal");
-  if (!read_portal.ok()) return read_portal.status();
-  const std::optional<contracts::ContractorCertificate>& portal_cert = read_portal.value();
+  auto certs = ReadCertificates(ctx, a);
+  if (!certs.ok()) return certs.status();
+  const auto& [cert, portal_cert] = certs.value();
   std::optional<SftpChange> sftp;
   if (WantsSftpChange(a)) {
     auto prepared = PrepareSftp(ctx, a, std::nullopt);
@@ -307,12 +316,9 @@ Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
 Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& a) {
   auto c = RequireContractor(ctx, a.id);
   if (!c.ok()) return c.status();
-  auto read = ReadOptionalCertificate(ctx, a.id, a.cert_file);
-  if (!read.ok()) return read.status();
-  const std::optional<contracts::ContractorCertificate>& cert = read.value();
-  auto read_portal = ReadOptionalCertificate(ctx, a.id, a.portal_cert_file, "portal");
-  if (!read_portal.ok()) return read_portal.status();
-  const std::optional<contracts::ContractorCertificate>& portal_cert = read_portal.value();
+  auto certs = ReadCertificates(ctx, a);
+  if (!certs.ok()) return certs.status();
+  const auto& [cert, portal_cert] = certs.value();
   if (!cert && !portal_cert && a.name.empty() && a.email.empty() && !WantsSftpChange(a)) {
     return Result<Output>::Error("contractor update " + a.id + ": nothing to change");
   }
@@ -348,18 +354,13 @@ Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& a) {
 }
 
 Result<Output> ContractorList(Context& ctx) {
-  auto list = ctx.store->ListContractors();
-  if (!list.ok()) return list.status();
-  Output out;
-  out.json = Json::array();
-  for (const auto& c : list.value()) {
-    out.json.push_back(ToJson(c));
-    out.text += c.id + "\t" + std::string(contracts::ToString(c.status)) + "\t" + c.name + "\t" +
-                c.email + "\n";
-  }
-  if (out.text.empty()) out.text = "no contractors registered";
-  if (out.text.back() == '\n') out.text.pop_back();
-  return out;
+  return Listing(
+      ctx.store->ListContractors(),
+      [](const contracts::Contractor& c) {
+        return c.id + "\t" + std::string(contracts::ToString(c.status)) + "\t" + c.name + "\t" +
+               c.email;
+      },
+      "no contractors registered");
 }
 
 Result<Output> ContractorShow(Context& ctx, const std::string& id) {

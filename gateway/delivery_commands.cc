@@ -263,22 +263,14 @@ Result<Output> MediaClose(Context& ctx, int64_t delivery_id, policies::MediaStep
 }
 
 Result<Output> MediaList(Context& ctx, bool outstanding_only) {
-  auto list = ctx.store->ListMediaRecords(outstanding_only);
-  if (!list.ok()) return list.status();
-  Output out;
-  out.json = Json::array();
-  for (const auto& m : list.value()) {
-    out.json.push_back(ToJson(m));
-    out.text += std::to_string(m.delivery_id) + "\t" + m.package_name + "\t" +
-                std::string(contracts::ToString(m.state)) +
-                (m.medium.empty() ? "" : "\t" + m.medium + "\t" + m.handed_to) + "\n";
-  }
-  if (out.text.empty()) {
-    out.text = outstanding_only ? "no media outstanding" : "no media on record";
-  } else {
-    out.text.pop_back();
-  }
-  return out;
+  return Listing(
+      ctx.store->ListMediaRecords(outstanding_only),
+      [](const contracts::MediaRecord& m) {
+        return std::to_string(m.delivery_id) + "\t" + m.package_name + "\t" +
+               std::string(contracts::ToString(m.state)) +
+               (m.medium.empty() ? "" : "\t" + m.medium + "\t" + m.handed_to);
+      },
+      outstanding_only ? "no media outstanding" : "no media on record");
 }
 
 }  // namespace itaku::gateway

@@ -185,22 +185,13 @@ Result<Output> ProfileShow(Context& ctx, const std::string& id, std::optional<in
 }
 
 Result<Output> ProfileList(Context& ctx) {
-  auto list = ctx.store->ListProfiles();
-  if (!list.ok()) return list.status();
-  Output out;
-  out.json = Json::array();
-  for (const auto& p : list.value()) {
-    out.json.push_back(ToJson(p));
-    out.text += p.id + "\tv" + std::to_string(p.version) + "\t" + p.contractor_id + "\t" +
-                p.purpose + "\t" + FormatDate(p.valid_from) + " to " + FormatDate(p.valid_until) +
-                "\n";
-  }
-  if (out.text.empty()) {
-    out.text = "no profiles";
-  } else {
-    out.text.pop_back();
-  }
-  return out;
+  return Listing(
+      ctx.store->ListProfiles(),
+      [](const contracts::ContractProfile& p) {
+        return p.id + "\tv" + std::to_string(p.version) + "\t" + p.contractor_id + "\t" +
+               p.purpose + "\t" + FormatDate(p.valid_from) + " to " + FormatDate(p.valid_until);
+      },
+      "no profiles");
 }
 
 Result<Output> AuditVerify(Context& ctx) {

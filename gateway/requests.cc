@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 #include <streambuf>
@@ -119,6 +120,21 @@ Status SaveStep(Context& ctx, const CorrectiveRequest& r, RequestStep step,
   });
 }
 
+// Takes `step` on request `id`: checks the rules, lets `record` write what
+// the step records (it is given the time), moves the request to its next
+// state, and saves and audits it (the audit keeps `text`'s hash).
+Result<CorrectiveRequest> TakeStep(
+    Context& ctx, int64_t id, RequestStep step, policies::StepInput in, const std::string& text,
+    const std::function<void(CorrectiveRequest&, const std::string& now)>& record) {
+  auto r = BeginStep(ctx, id, step, in);
+  if (!r.ok()) return r.status();
+  CorrectiveRequest next = std::move(r).value();
+  record(next, ctx.clock->NowUtc());
+  next.state = policies::StateAfter(next, step, in);
+  if (Status s = SaveStep(ctx, next, step, text); !s.ok()) return s;
+  return next;
+}
+
 Output RequestOutput(const CorrectiveRequest& r, const std::string& text) {
   Json j = RequestJson(r);
   return Output{j, text};
@@ -179,20 +195,20 @@ Result<Output> RequestDecide(Context& ctx, int64_t id, std::optional<bool> justi
   policies::StepInput in;
   in.justified = justified;
   in.reason = reason;
-  auto r = BeginStep(ctx, id, RequestStep::kDecide, in);
-  if (!r.ok()) return r.status();
-  CorrectiveRequest next = r.value();
-  next.justified = justified;
-  next.decision_reason = reason;
-  next.decided_by = ctx.actor;
-  next.decided_at = ctx.clock->NowUtc();
-  next.state = policies::StateAfter(next, RequestStep::kDecide, in);
-  if (Status s = SaveStep(ctx, next, RequestStep::kDecide, reason); !s.ok()) return s;
+  auto next = TakeStep(ctx, id, RequestStep::kDecide, in, reason,
+                       [&](CorrectiveRequest& q, const std::string& now) {
+                         q.justified = justified;
+                         q.decision_reason = reason;
+                         q.decided_by = ctx.actor;
+                         q.decided_at = now;
+                       });
+  if (!next.ok()) return next.status();
   return RequestOutput(
-      next, "request " + std::to_string(id) + " decided: " +
-                (*justified ? "justified" : "not justified") + " (" + ctx.actor + ")" +
-                (*justified ? "; next: itaku request instruct " + std::to_string(id) + " --text ..."
-                            : "; next: itaku request notify " + std::to_string(id)));
+      *next,
+      "request " + std::to_string(id) +
+          " decided: " + (*justified ? "justified" : "not justified") + " (" + ctx.actor + ")" +
+          (*justified ? "; next: itaku request instruct " + std::to_string(id) + " --text ..."
+                      : "; next: itaku request notify " + std::to_string(id)));
 }
 
 Result<Output> RequestInstruct(Context& ctx, int64_t id, const std::string& text,
@@ -265,15 +281,14 @@ Result<Output> RequestInstruct(Context& ctx, int64_t id, const std::string& text
 Result<Output> RequestAnswer(Context& ctx, int64_t id, const std::string& text) {
   policies::StepInput in;
   in.text = text;
-  auto r = BeginStep(ctx, id, RequestStep::kAnswer, in);
-  if (!r.ok()) return r.status();
-  CorrectiveRequest next = r.value();
-  next.answer_text = text;
-  next.answered_by = ctx.actor;
-  next.answered_at = ctx.clock->NowUtc();
-  next.state = policies::StateAfter(next, RequestStep::kAnswer, in);
-  if (Status s = SaveStep(ctx, next, RequestStep::kAnswer, text); !s.ok()) return s;
-  return RequestOutput(next, "request " + std::to_string(id) + ": contractor's answer recorded");
+  auto next = TakeStep(ctx, id, RequestStep::kAnswer, in, text,
+                       [&](CorrectiveRequest& q, const std::string& now) {
+                         q.answer_text = text;
+                         q.answered_by = ctx.actor;
+                         q.answered_at = now;
+                       });
+  if (!next.ok()) return next.status();
+  return RequestOutput(*next, "request " + std::to_string(id) + ": contractor's answer recorded");
 }
 
 Result<Output> RequestClose(Context& ctx, int64_t id, std::optional<bool> carried_out,
@@ -281,18 +296,17 @@ Result<Output> RequestClose(Context& ctx, int64_t id, std::optional<bool> carrie
   policies::StepInput in;
   in.carried_out = carried_out;
   in.reason = reason;
-  auto r = BeginStep(ctx, id, RequestStep::kClose, in);
-  if (!r.ok()) return r.status();
-  CorrectiveRequest next = r.value();
-  next.carried_out = carried_out;
-  next.close_reason = reason;
-  next.closed_by = ctx.actor;
-  next.closed_at = ctx.clock->NowUtc();
-  next.state = policies::StateAfter(next, RequestStep::kClose, in);
-  if (Status s = SaveStep(ctx, next, RequestStep::kClose, reason); !s.ok()) return s;
-  return RequestOutput(next, "request " + std::to_string(id) +
-                                 " closed: " + (*carried_out ? "carried out" : "not carried out") +
-                                 "; next: itaku request notify " + std::to_string(id));
+  auto next = TakeStep(ctx, id, RequestStep::kClose, in, reason,
+                       [&](CorrectiveRequest& q, const std::string& now) {
+                         q.carried_out = carried_out;
+                         q.close_reason = reason;
+                         q.closed_by = ctx.actor;
+                         q.closed_at = now;
+                       });
+  if (!next.ok()) return next.status();
+  return RequestOutput(*next, "request " + std::to_string(id) +
+                                  " closed: " + (*carried_out ? "carried out" : "not carried out") +
+                                  "; next: itaku request notify " + std::to_string(id));
 }
 
 namespace {

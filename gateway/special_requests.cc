@@ -101,16 +101,8 @@ Result<Output> SpecialAdd(Context& ctx, const SpecialArgs& a) {
 }
 
 Result<Output> SpecialList(Context& ctx, const std::optional<std::string>& subscriber, bool all) {
-  auto list = ctx.store->ListSpecialRequests(subscriber, all);
-  if (!list.ok()) return list.status();
-  Output out{Json::array(), ""};
-  for (const auto& s : list.value()) {
-    out.json.push_back(ToJson(s));
-    out.text += SpecialLine(s) + "\n";
-  }
-  if (out.text.empty()) out.text = "no special requests\n";
-  out.text.pop_back();
-  return out;
+  return Listing(ctx.store->ListSpecialRequests(subscriber, all), SpecialLine,
+                 "no special requests");
 }
 
 Result<Output> SpecialEnd(Context& ctx, int64_t id, const std::string& reason) {

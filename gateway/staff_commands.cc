@@ -26,17 +26,13 @@ Result<Output> StaffAdd(Context& ctx, const std::string& name, const std::string
 }
 
 Result<Output> StaffList(Context& ctx) {
-  auto list = ctx.store->ListStaff();
-  if (!list.ok()) return list.status();
-  Output out{Json::array(), ""};
-  for (const auto& m : list.value()) {
-    out.json.push_back(ToJson(m));
-    out.text += m.name + "\t" + std::string(contracts::ToString(m.role)) + "\tadded " + m.added_at +
-                " by " + m.added_by + "\n";
-  }
-  if (out.text.empty()) out.text = "no staff registered\n";
-  out.text.pop_back();
-  return out;
+  return Listing(
+      ctx.store->ListStaff(),
+      [](const contracts::StaffMember& m) {
+        return m.name + "\t" + std::string(contracts::ToString(m.role)) + "\tadded " + m.added_at +
+               " by " + m.added_by;
+      },
+      "no staff registered");
 }
 
 Result<Output> StaffRemove(Context& ctx, const std::string& name) {

@@ -3,10 +3,15 @@
 #include <algorithm>
 #include <string>
 
+#include "contracts/base/names.h"
+
 namespace itaku::policies {
 namespace {
 
 using FC = FieldClass;
+
+constexpr std::string_view kMaskNames[] = {"none", "last4",   "redact",
+                                           "year", "prefix3", "pseudonym"};
 
 const std::vector<std::string_view> kContactSet = {
     "subscriber_id", "name", "name_kana", "postal_code", "address", "phone", "email", "services"};
@@ -14,21 +19,9 @@ const std::vector<std::string_view> kContactSet = {
 }  // namespace
 
 std::string_view ToString(FieldClass cls) {
-  switch (cls) {
-    case FC::kIdentity:
-      return "identity";
-    case FC::kContact:
-      return "contact";
-    case FC::kAttribute:
-      return "attribute";
-    case FC::kFinancial:
-      return "financial";
-    case FC::kService:
-      return "service";
-    case FC::kDocument:
-      return "document";
-  }
-  return "unknown";
+  constexpr std::string_view kNames[] = {"identity",  "contact", "attribute",
+                                         "financial", "service", "document"};
+  return NameOf(kNames, cls);
 }
 
 const std::vector<FieldInfo>& Catalog() {
@@ -61,33 +54,9 @@ const FieldInfo* FindField(std::string_view id_or_label) {
   return nullptr;
 }
 
-std::optional<Mask> ParseMask(std::string_view name) {
-  if (name == "none") return Mask::kNone;
-  if (name == "last4") return Mask::kLast4;
-  if (name == "redact") return Mask::kRedact;
-  if (name == "year") return Mask::kYear;
-  if (name == "prefix3") return Mask::kPrefix3;
-  if (name == "pseudonym") return Mask::kPseudonym;
-  return std::nullopt;
-}
+std::optional<Mask> ParseMask(std::string_view name) { return FromName<Mask>(kMaskNames, name); }
 
-std::string_view ToString(Mask mask) {
-  switch (mask) {
-    case Mask::kNone:
-      return "none";
-    case Mask::kLast4:
-      return "last4";
-    case Mask::kRedact:
-      return "redact";
-    case Mask::kYear:
-      return "year";
-    case Mask::kPrefix3:
-      return "prefix3";
-    case Mask::kPseudonym:
-      return "pseudonym";
-  }
-  return "none";
-}
+std::string_view ToString(Mask mask) { return NameOf(kMaskNames, mask); }
 
 const std::vector<PurposeInfo>& Purposes() {
   static const std::vector<PurposeInfo> kPurposes = {

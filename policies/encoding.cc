@@ -313,66 +313,67 @@ bool IsValidUtf8(std::string_view s) {
   return FindInvalidUtf8(s) == kNoError;
 }
 
-char* Cp932ToUtf8(std::string_view in, char* out, size_t* bad_offset) {
-  const Cp932Tables& t = Tables();
+namespace {
+
+// Copies ASCII through and hands every other character to `step`, which
+// converts the one at p[i], advances i and out, and returns false for one it
+// cannot convert (its offset goes to *bad_offset and the result is null).
+template <typename Step>
+inline char* Transcode(std::string_view in, char* out, size_t* bad_offset, Step step) {
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   const size_t n = in.size();
   size_t i = 0;
   while (i < n) {
-    unsigned char c = p[i];
-    if (c < 0x80) {
-      *out++ = static_cast<char>(c);
-      ++i;
+    if (p[i] < 0x80) {
+      *out++ = static_cast<char>(p[i++]);
       continue;
     }
-    uint32_t cp;
-    if (t.lead[c]) {
-      if (i + 1 >= n || (cp = t.pair[(c << 8) | p[i + 1]]) == 0) {
-        *bad_offset = i;
-        return nullptr;
-      }
-      i += 2;
-    } else {
-      if (t.single[c] < 0) {
-        *bad_offset = i;
-        return nullptr;
-      }
-      cp = static_cast<uint32_t>(t.single[c]);
-      ++i;
+    if (!step(p, n, i, out)) {
+      *bad_offset = i;
+      return nullptr;
     }
-    out += EncodeUtf8(cp, out);
   }
   return out;
 }
 
+}  // namespace
+
+char* Cp932ToUtf8(std::string_view in, char* out, size_t* bad_offset) {
+  const Cp932Tables& t = Tables();
+  return Transcode(in, out, bad_offset,
+                   [&t](const unsigned char* p, size_t n, size_t& i, char*& o) {
+                     const unsigned char c = p[i];
+                     uint32_t cp;
+                     if (t.lead[c]) {
+                       if (i + 1 >= n || (cp = t.pair[(c << 8) | p[i + 1]]) == 0) return false;
+                       i += 2;
+                     } else {
+                       if (t.single[c] < 0) return false;
+                       cp = static_cast<uint32_t>(t.single[c]);
+                       ++i;
+                     }
+                     o += EncodeUtf8(cp, o);
+                     return true;
+                   });
+}
+
 char* Utf8ToCp932(std::string_view in, char* out, size_t* bad_offset) {
   const Cp932Tables& t = Tables();
-  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-  const size_t n = in.size();
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = p[i];
-    if (c < 0x80) {
-      *out++ = static_cast<char>(c);
-      ++i;
-      continue;
-    }
-    uint32_t cp;
-    int len = DecodeUtf8(p, n, i, &cp);
-    uint16_t code = len != 0 && cp < 0x10000 ? t.encode[cp] : 0;
-    if (code == 0) {
-      *bad_offset = i;
-      return nullptr;
-    }
-    if (code < 0x100) {
-      *out++ = static_cast<char>(code);
-    } else {
-      *out++ = static_cast<char>(code >> 8);
-      *out++ = static_cast<char>(code & 0xFF);
-    }
-    i += len;
-  }
-  return out;
+  return Transcode(in, out, bad_offset,
+                   [&t](const unsigned char* p, size_t n, size_t& i, char*& o) {
+                     uint32_t cp;
+                     const int len = DecodeUtf8(p, n, i, &cp);
+                     const uint16_t code = len != 0 && cp < 0x10000 ? t.encode[cp] : 0;
+                     if (code == 0) return false;
+                     if (code < 0x100) {
+                       *o++ = static_cast<char>(code);
+                     } else {
+                       *o++ = static_cast<char>(code >> 8);
+                       *o++ = static_cast<char>(code & 0xFF);
+                     }
+                     i += len;
+                     return true;
+                   });
 }
 
 Result<std::string> DecodeCp932(std::string_view cp932) {

@@ -1,19 +1,14 @@
 #include "policies/media_rules.h"
 
+#include "contracts/base/names.h"
+
 namespace itaku::policies {
 
 using contracts::MediaState;
 
 std::string_view AuditAction(MediaStep step) {
-  switch (step) {
-    case MediaStep::kHandOver:
-      return "media.handover";
-    case MediaStep::kReturn:
-      return "media.returned";
-    case MediaStep::kDestroy:
-      return "media.destroyed";
-  }
-  return "";
+  constexpr std::string_view kActions[] = {"media.handover", "media.returned", "media.destroyed"};
+  return NameOf(kActions, step);
 }
 
 std::string MediaStepRefusal(MediaState state, MediaStep step) {
@@ -25,15 +20,9 @@ std::string MediaStepRefusal(MediaState state, MediaStep step) {
 }
 
 MediaState MediaStateAfter(MediaStep step) {
-  switch (step) {
-    case MediaStep::kHandOver:
-      return MediaState::kHandedOver;
-    case MediaStep::kReturn:
-      return MediaState::kReturned;
-    case MediaStep::kDestroy:
-      return MediaState::kDestroyed;
-  }
-  return MediaState::kWritten;
+  constexpr MediaState kAfter[] = {MediaState::kHandedOver, MediaState::kReturned,
+                                   MediaState::kDestroyed};
+  return kAfter[static_cast<size_t>(step)];
 }
 
 }  // namespace itaku::policies

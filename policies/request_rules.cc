@@ -1,5 +1,6 @@
 #include "policies/request_rules.h"
 
+#include "contracts/base/names.h"
 #include "policies/catalog.h"
 
 namespace itaku::policies {
@@ -23,19 +24,8 @@ std::string RoleName(std::optional<StaffRole> role) {
 }
 
 std::string_view ToString(RequestStep step) {
-  switch (step) {
-    case RequestStep::kDecide:
-      return "decide";
-    case RequestStep::kInstruct:
-      return "instruct";
-    case RequestStep::kAnswer:
-      return "answer";
-    case RequestStep::kClose:
-      return "close";
-    case RequestStep::kNotify:
-      return "notify";
-  }
-  return "?";
+  constexpr std::string_view kNames[] = {"decide", "instruct", "answer", "close", "notify"};
+  return NameOf(kNames, step);
 }
 
 std::vector<std::string> RefuseStep(const contracts::CorrectiveRequest& r, RequestStep step,

@@ -1,6 +1,7 @@
-// One table per enum that Itaku stores or prints: the enum value and the
-// word the store, the audit trail and JSON use for it. NameOf and FromName
-// read the same table, so a word cannot be spelled two ways.
+// The words Itaku stores and prints for an enum, as one array indexed by the
+// enum's value (so the enum's values must run 0, 1, 2, ... in the array's
+// order). NameOf and FromName read the same array: a word cannot be spelled
+// two ways.
 #pragma once
 
 #include <cstddef>
@@ -9,24 +10,16 @@
 
 namespace itaku {
 
-template <typename E>
-struct Named {
-  E value;
-  std::string_view name;
-};
-
 template <typename E, std::size_t N>
-constexpr std::string_view NameOf(const Named<E> (&table)[N], E value) {
-  for (const auto& entry : table) {
-    if (entry.value == value) return entry.name;
-  }
-  return "unknown";
+constexpr std::string_view NameOf(const std::string_view (&names)[N], E value) {
+  const auto i = static_cast<std::size_t>(value);
+  return i < N ? names[i] : "unknown";
 }
 
 template <typename E, std::size_t N>
-constexpr std::optional<E> FromName(const Named<E> (&table)[N], std::string_view name) {
-  for (const auto& entry : table) {
-    if (entry.name == name) return entry.value;
+constexpr std::optional<E> FromName(const std::string_view (&names)[N], std::string_view name) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == name) return static_cast<E>(i);
   }
   return std::nullopt;
 }

@@ -28,15 +28,8 @@ enum class ErrorKind {
 // "invalid-input", "refused", "not-found", "conflict", "io", "network",
 // "internal": how JSON output names a kind.
 constexpr std::string_view ToString(ErrorKind kind) {
-  constexpr Named<ErrorKind> kNames[] = {
-      {ErrorKind::kInvalidInput, "invalid-input"},
-      {ErrorKind::kRefused, "refused"},
-      {ErrorKind::kNotFound, "not-found"},
-      {ErrorKind::kConflict, "conflict"},
-      {ErrorKind::kIo, "io"},
-      {ErrorKind::kNetwork, "network"},
-      {ErrorKind::kInternal, "internal"},
-  };
+  constexpr std::string_view kNames[] = {"invalid-input", "refused", "not-found", "conflict", "io",
+                                         "network",       "internal"};
   return NameOf(kNames, kind);
 }
 

@@ -268,10 +268,7 @@ Result<std::optional<Contractor>> SqliteStore::FindContractor(const std::string&
     std::vector<ContractorRow> rows;
     session_ << "SELECT " + std::string(kContractorColumns) + " FROM contractor WHERE id = ?",
         into(rows), bind(id), now;
-    if (rows.empty()) return std::optional<Contractor>();
-    Result<Contractor> contractor = ToContractor(rows.front());
-    if (!contractor.ok()) return contractor.status();
-    return std::optional<Contractor>(std::move(contractor).value());
+    return DecodeFirst<Contractor>(rows, ToContractor);
   });
 }
 
@@ -280,13 +277,7 @@ Result<std::vector<Contractor>> SqliteStore::ListContractors() {
     std::vector<ContractorRow> rows;
     session_ << "SELECT " + std::string(kContractorColumns) + " FROM contractor ORDER BY id",
         into(rows), now;
-    std::vector<Contractor> contractors;
-    for (const ContractorRow& row : rows) {
-      Result<Contractor> contractor = ToContractor(row);
-      if (!contractor.ok()) return contractor.status();
-      contractors.push_back(std::move(contractor).value());
-    }
-    return contractors;
+    return DecodeAll<Contractor>(rows, ToContractor);
   });
 }
 
@@ -341,13 +332,7 @@ Result<std::vector<Nda>> SqliteStore::ListNdas(const std::optional<std::string>&
     } else {
       session_ << select + " ORDER BY in_force_until, id", into(rows), now;
     }
-    std::vector<Nda> ndas;
-    for (const NdaRow& row : rows) {
-      Result<Nda> nda = ToNda(row);
-      if (!nda.ok()) return nda.status();
-      ndas.push_back(std::move(nda).value());
-    }
-    return ndas;
+    return DecodeAll<Nda>(rows, ToNda);
   });
 }
 
@@ -396,10 +381,7 @@ Result<std::optional<ContractProfile>> SqliteStore::FindProfile(const std::strin
     } else {
       session_ << select + " WHERE id = ? ORDER BY version DESC LIMIT 1", into(rows), bind(id), now;
     }
-    if (rows.empty()) return std::optional<ContractProfile>();
-    Result<ContractProfile> profile = ToProfile(rows.front());
-    if (!profile.ok()) return profile.status();
-    return std::optional<ContractProfile>(std::move(profile).value());
+    return DecodeFirst<ContractProfile>(rows, ToProfile);
   });
 }
 
@@ -410,13 +392,7 @@ Result<std::vector<ContractProfile>> SqliteStore::ListProfiles() {
                     " FROM profile p WHERE version ="
                     " (SELECT MAX(version) FROM profile q WHERE q.id = p.id) ORDER BY id",
         into(rows), now;
-    std::vector<ContractProfile> profiles;
-    for (const ProfileRow& row : rows) {
-      Result<ContractProfile> profile = ToProfile(row);
-      if (!profile.ok()) return profile.status();
-      profiles.push_back(std::move(profile).value());
-    }
-    return profiles;
+    return DecodeAll<ContractProfile>(rows, ToProfile);
   });
 }
 
@@ -428,8 +404,7 @@ Result<std::optional<AuditEvent>> SqliteStore::LastAuditEvent() {
     session_ << "SELECT " + std::string(kAuditColumns) +
                     " FROM audit_event ORDER BY seq DESC LIMIT 1",
         into(rows), now;
-    if (rows.empty()) return std::optional<AuditEvent>();
-    return std::optional<AuditEvent>(ToAuditEvent(rows.front()));
+    return DecodeFirst<AuditEvent>(rows, ToAuditEvent);
   });
 }
 

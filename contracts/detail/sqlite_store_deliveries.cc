@@ -157,10 +157,7 @@ Result<std::optional<DeliveryRecord>> SqliteStore::FindDelivery(int64_t id) {
     std::vector<DeliveryRow> rows;
     session_ << "SELECT " + std::string(kDeliveryColumns) + " FROM delivery WHERE id = ?",
         into(rows), bind(Int64{id}), now;
-    if (rows.empty()) return std::optional<DeliveryRecord>();
-    Result<DeliveryRecord> delivery = ToDelivery(rows.front());
-    if (!delivery.ok()) return delivery.status();
-    return std::optional<DeliveryRecord>(std::move(delivery).value());
+    return DecodeFirst<DeliveryRecord>(rows, ToDelivery);
   });
 }
 
@@ -175,13 +172,7 @@ Result<std::vector<Receipt>> SqliteStore::History(const std::string& subscriber_
                                  " ORDER BY d.ordered_at, d.id",
                      into(rows), bind(subscriber_id), bind(kDelivered), bind(kSending), now;
                  ReceiptDecoder decode;
-                 std::vector<Receipt> receipts;
-                 for (const ReceiptRow& row : rows) {
-                   Result<Receipt> receipt = decode(row);
-                   if (!receipt.ok()) return receipt.status();
-                   receipts.push_back(std::move(receipt).value());
-                 }
-                 return receipts;
+                 return DecodeAll<Receipt>(rows, decode);
                });
 }
 
@@ -244,17 +235,10 @@ Result<std::optional<ContractorCertificate>> SqliteStore::FindContractorCertific
     session_ << "SELECT pem, fingerprint, subject, not_after, registered_by, registered_at"
                 " FROM contractor_certificate WHERE contractor_id = ? AND use = ?",
         into(rows), bind(contractor_id), bind(use), now;
-    if (rows.empty()) return std::optional<ContractorCertificate>();
-    ContractorCertificate c;
-    c.contractor_id = contractor_id;
-    c.use = use;
-    c.pem = rows[0].get<0>();
-    c.fingerprint = rows[0].get<1>();
-    c.subject = rows[0].get<2>();
-    c.not_after = rows[0].get<3>();
-    c.registered_by = rows[0].get<4>();
-    c.registered_at = rows[0].get<5>();
-    return std::optional<ContractorCertificate>(std::move(c));
+    return DecodeFirst<ContractorCertificate>(rows, [&](const Row& r) {
+      return ContractorCertificate{contractor_id, use,        r.get<0>(), r.get<1>(),
+                                   r.get<2>(),    r.get<3>(), r.get<4>(), r.get<5>()};
+    });
   });
 }
 
@@ -285,16 +269,10 @@ Result<std::optional<SftpEndpointRecord>> SqliteStore::FindSftpEndpoint(
     session_ << "SELECT url, host_key, key_path, passphrase_source, registered_by, registered_at"
                 " FROM sftp_endpoint WHERE contractor_id = ?",
         into(rows), bind(contractor_id), now;
-    if (rows.empty()) return std::optional<SftpEndpointRecord>();
-    SftpEndpointRecord e;
-    e.contractor_id = contractor_id;
-    e.url = rows[0].get<0>();
-    e.host_key = rows[0].get<1>();
-    e.key_path = rows[0].get<2>();
-    e.passphrase_source = rows[0].get<3>();
-    e.registered_by = rows[0].get<4>();
-    e.registered_at = rows[0].get<5>();
-    return std::optional<SftpEndpointRecord>(std::move(e));
+    return DecodeFirst<SftpEndpointRecord>(rows, [&](const Row& r) {
+      return SftpEndpointRecord{contractor_id, r.get<0>(), r.get<1>(), r.get<2>(),
+                                r.get<3>(),    r.get<4>(), r.get<5>()};
+    });
   });
 }
 

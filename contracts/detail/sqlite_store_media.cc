@@ -76,10 +76,7 @@ Result<std::optional<MediaRecord>> SqliteStore::FindMediaRecord(int64_t delivery
     std::vector<MediaRow> rows;
     session_ << "SELECT " + std::string(kMediaColumns) + " FROM media WHERE delivery_id = ?",
         into(rows), bind(Int64{delivery_id}), now;
-    if (rows.empty()) return std::optional<MediaRecord>();
-    Result<MediaRecord> m = ToMedia(rows.front());
-    if (!m.ok()) return m.status();
-    return std::optional<MediaRecord>(std::move(m).value());
+    return DecodeFirst<MediaRecord>(rows, ToMedia);
   });
 }
 
@@ -91,13 +88,7 @@ Result<std::vector<MediaRecord>> SqliteStore::ListMediaRecords(bool outstanding_
     session_ << "SELECT " + std::string(kMediaColumns) +
                     " FROM media WHERE state LIKE ? OR state LIKE ? ORDER BY delivery_id",
         into(rows), bind(a), bind(b), now;
-    std::vector<MediaRecord> out;
-    for (const auto& r : rows) {
-      Result<MediaRecord> m = ToMedia(r);
-      if (!m.ok()) return m.status();
-      out.push_back(std::move(m).value());
-    }
-    return out;
+    return DecodeAll<MediaRecord>(rows, ToMedia);
   });
 }
 
@@ -149,8 +140,7 @@ Result<std::optional<PortalPackageRecord>> SqliteStore::FindPortalPackage(const 
     std::vector<PortalRow> rows;
     session_ << "SELECT " + std::string(kPortalColumns) + " FROM portal_package WHERE id = ?",
         into(rows), bind(id), now;
-    if (rows.empty()) return std::optional<PortalPackageRecord>();
-    return std::optional<PortalPackageRecord>(ToPortal(rows.front()));
+    return DecodeFirst<PortalPackageRecord>(rows, ToPortal);
   });
 }
 
@@ -164,9 +154,7 @@ Result<std::vector<PortalPackageRecord>> SqliteStore::ListPortalPackages(
                     " FROM portal_package WHERE (? = '' OR contractor_id = ?)"
                     " ORDER BY published_at, id",
         into(rows), bind(contractor), bind(contractor), now;
-    std::vector<PortalPackageRecord> out;
-    for (const PortalRow& r : rows) out.push_back(ToPortal(r));
-    return out;
+    return DecodeAll<PortalPackageRecord>(rows, ToPortal);
   });
 }
 

@@ -10,6 +10,16 @@
 #include "contracts/record_json.h"
 
 namespace itaku::contracts::detail {
+namespace {
+
+// Special and corrective requests are stored as their id and a JSON blob.
+using IdAndDetails = Poco::Tuple<Int64, std::string>;
+template <typename Decode>
+auto FromRow(Decode decode) {
+  return [decode](const IdAndDetails& row) { return decode(row.get<0>(), row.get<1>()); };
+}
+
+}  // namespace
 
 // ---- Staff -----------------------------------------------------------------
 
@@ -41,10 +51,7 @@ Result<std::optional<StaffMember>> SqliteStore::FindStaff(const std::string& nam
     std::vector<StaffRow> rows;
     session_ << "SELECT name, role, added_by, added_at FROM staff WHERE name = ?", into(rows),
         bind(name), now;
-    if (rows.empty()) return std::optional<StaffMember>();
-    Result<StaffMember> m = ToStaff(rows.front());
-    if (!m.ok()) return m.status();
-    return std::optional<StaffMember>(std::move(m).value());
+    return DecodeFirst<StaffMember>(rows, ToStaff);
   });
 }
 
@@ -52,13 +59,7 @@ Result<std::vector<StaffMember>> SqliteStore::ListStaff() {
   return Guard("cannot list staff", [&]() -> Result<std::vector<StaffMember>> {
     std::vector<StaffRow> rows;
     session_ << "SELECT name, role, added_by, added_at FROM staff ORDER BY name", into(rows), now;
-    std::vector<StaffMember> out;
-    for (const StaffRow& r : rows) {
-      Result<StaffMember> m = ToStaff(r);
-      if (!m.ok()) return m.status();
-      out.push_back(std::move(m).value());
-    }
-    return out;
+    return DecodeAll<StaffMember>(rows, ToStaff);
   });
 }
 
@@ -168,13 +169,10 @@ Status SqliteStore::UpdateSpecialRequest(const SpecialRequest& r) {
 Result<std::optional<SpecialRequest>> SqliteStore::FindSpecialRequest(int64_t id) {
   using Found = Result<std::optional<SpecialRequest>>;
   return Guard("cannot read special request " + std::to_string(id), [&]() -> Found {
-    std::vector<std::string> rows;
-    session_ << "SELECT details FROM special_request WHERE id = ?", into(rows), bind(Int64{id}),
+    std::vector<IdAndDetails> rows;
+    session_ << "SELECT id, details FROM special_request WHERE id = ?", into(rows), bind(Int64{id}),
         now;
-    if (rows.empty()) return std::optional<SpecialRequest>();
-    Result<SpecialRequest> r = ToSpecial(id, rows.front());
-    if (!r.ok()) return r.status();
-    return std::optional<SpecialRequest>(std::move(r).value());
+    return DecodeFirst<SpecialRequest>(rows, FromRow(ToSpecial));
   });
 }
 
@@ -182,19 +180,13 @@ Result<std::vector<SpecialRequest>> SqliteStore::ListSpecialRequests(
     const std::optional<std::string>& subscriber_id, bool include_ended) {
   using Listed = Result<std::vector<SpecialRequest>>;
   return Guard("cannot list special requests", [&]() -> Listed {
-    std::vector<Poco::Tuple<Int64, std::string>> rows;
+    std::vector<IdAndDetails> rows;
     const std::string subscriber = subscriber_id.value_or("");
     const int all = include_ended ? 1 : 0;
     session_ << "SELECT id, details FROM special_request"
                 " WHERE (? = '' OR subscriber_id = ?) AND (? = 1 OR ended_at = '') ORDER BY id",
         into(rows), bind(subscriber), bind(subscriber), bind(all), now;
-    std::vector<SpecialRequest> out;
-    for (const auto& row : rows) {
-      Result<SpecialRequest> r = ToSpecial(row.get<0>(), row.get<1>());
-      if (!r.ok()) return r.status();
-      out.push_back(std::move(r).value());
-    }
-    return out;
+    return DecodeAll<SpecialRequest>(rows, FromRow(ToSpecial));
   });
 }
 
@@ -311,13 +303,10 @@ Status SqliteStore::UpdateCorrectiveRequest(const CorrectiveRequest& r) {
 Result<std::optional<CorrectiveRequest>> SqliteStore::FindCorrectiveRequest(int64_t id) {
   using Found = Result<std::optional<CorrectiveRequest>>;
   return Guard("cannot read request " + std::to_string(id), [&]() -> Found {
-    std::vector<std::string> rows;
-    session_ << "SELECT details FROM corrective_request WHERE id = ?", into(rows), bind(Int64{id}),
-        now;
-    if (rows.empty()) return std::optional<CorrectiveRequest>();
-    Result<CorrectiveRequest> r = ToCorrective(id, rows.front());
-    if (!r.ok()) return r.status();
-    return std::optional<CorrectiveRequest>(std::move(r).value());
+    std::vector<IdAndDetails> rows;
+    session_ << "SELECT id, details FROM corrective_request WHERE id = ?", into(rows),
+        bind(Int64{id}), now;
+    return DecodeFirst<CorrectiveRequest>(rows, FromRow(ToCorrective));
   });
 }
 
@@ -325,7 +314,7 @@ Result<std::vector<CorrectiveRequest>> SqliteStore::ListCorrectiveRequests(
     const std::optional<std::string>& contractor_id, std::optional<RequestState> state) {
   using Listed = Result<std::vector<CorrectiveRequest>>;
   return Guard("cannot list requests", [&]() -> Listed {
-    std::vector<Poco::Tuple<Int64, std::string>> rows;
+    std::vector<IdAndDetails> rows;
     const std::string word = state ? std::string(ToString(*state)) : "";
     // Absent filters bind '' and match everything: one statement, no
     // string-built SQL.
@@ -333,13 +322,7 @@ Result<std::vector<CorrectiveRequest>> SqliteStore::ListCorrectiveRequests(
                 " WHERE (? = '' OR contractor_id = ?) AND (? = '' OR state = ?) ORDER BY id",
         into(rows), bind(contractor_id.value_or("")), bind(contractor_id.value_or("")), bind(word),
         bind(word), now;
-    std::vector<CorrectiveRequest> out;
-    for (const auto& row : rows) {
-      Result<CorrectiveRequest> r = ToCorrective(row.get<0>(), row.get<1>());
-      if (!r.ok()) return r.status();
-      out.push_back(std::move(r).value());
-    }
-    return out;
+    return DecodeAll<CorrectiveRequest>(rows, FromRow(ToCorrective));
   });
 }
 

@@ -45,6 +45,29 @@ inline std::string Describe(const std::exception_ptr& error) {
   }
 }
 
+// The first of `rows` as `decode` (Row -> Result<T>) makes it, or nullopt
+// when there is none.
+template <typename T, typename Row, typename Decode>
+Result<std::optional<T>> DecodeFirst(const std::vector<Row>& rows, Decode decode) {
+  if (rows.empty()) return std::optional<T>();
+  Result<T> one = decode(rows.front());  // decode may return T or Result<T>
+  if (!one.ok()) return one.status();
+  return std::optional<T>(std::move(one).value());
+}
+
+// Every row decoded, or the first that cannot be.
+template <typename T, typename Row, typename Decode>
+Result<std::vector<T>> DecodeAll(const std::vector<Row>& rows, Decode decode) {
+  std::vector<T> out;
+  out.reserve(rows.size());
+  for (const Row& row : rows) {
+    Result<T> one = decode(row);
+    if (!one.ok()) return one.status();
+    out.push_back(std::move(one).value());
+  }
+  return out;
+}
+
 // Runs `body` (returning Status or Result<T>); an exception becomes
 // "<what>: <reason>". The boundary between Poco's throwing world and ours.
 template <typename Body>

@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <iterator>
 #include <string>
+#include <vector>
 
 #include "contracts/base/date.h"
 #include "contracts/base/status.h"
 #include "contracts/types.h"
 #include "gateway/context.h"
+#include "gateway/records_json.h"
 
 namespace itaku::gateway {
 
@@ -20,6 +22,26 @@ Result<contracts::Contractor> RequireContractor(Context& ctx, const std::string&
 
 // The acting staff member's role; nullopt when the actor is not staff.
 Result<std::optional<contracts::StaffRole>> ActorRole(Context& ctx);
+
+// A listing: each record's JSON (records_json.h), and `line` of each as
+// text, one per line; `empty` when there are none.
+template <typename T, typename Line>
+Output Listing(const std::vector<T>& records, Line line, std::string empty) {
+  Output out{nlohmann::json::array(), ""};
+  for (const T& r : records) {
+    out.json.push_back(ToJson(r));
+    out.text += (out.text.empty() ? "" : "\n") + line(r);
+  }
+  if (records.empty()) out.text = std::move(empty);
+  return out;
+}
+
+// The same for a list read from the store, or the store's error.
+template <typename T, typename Line>
+Result<Output> Listing(Result<std::vector<T>> records, Line line, std::string empty) {
+  if (!records.ok()) return records.status();
+  return Listing(records.value(), line, std::move(empty));
+}
 
 template <size_t N>
 bool OneOf(const std::string& value, const char* const (&options)[N]) {

@@ -9,45 +9,35 @@
 #include <fstream>
 #include <iostream>
 #include <string>
-#include <string_view>
 
 #include "policies/projector.h"
+#include "tests/bench/bench_options.h"
 
 namespace {
 
 int Usage(const std::string& why) {
-  std::cerr << "itaku-bench-projection: " << why << "\n"
-            << "usage: itaku-bench-projection --input FILE --output FILE --fields a,b,c "
-               "[--encoding utf-8|cp932]\n";
-  return 2;
+  return itaku::bench::Usage("itaku-bench-projection",
+                             "--input FILE --output FILE --fields a,b,c [--encoding utf-8|cp932]",
+                             why);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   namespace p = itaku::policies;
-  std::string input, output, fields;
-  p::ProjectionSpec spec;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (i + 1 >= argc) return Usage("missing value for " + std::string(a));
-    std::string v = argv[++i];
-    if (a == "--input") {
-      input = v;
-    } else if (a == "--output") {
-      output = v;
-    } else if (a == "--fields") {
-      fields = v;
-    } else if (a == "--encoding") {
-      if (v != "utf-8" && v != "cp932") return Usage("--encoding is utf-8 or cp932");
-      spec.output_encoding = v == "cp932" ? p::Encoding::kCp932 : p::Encoding::kUtf8;
-    } else {
-      return Usage("unknown option " + std::string(a));
-    }
-  }
+  std::string input, output, fields, encoding = "utf-8";
+  const std::string error = itaku::bench::ReadOptions(argc, argv,
+                                                      {{"--input", &input},
+                                                       {"--output", &output},
+                                                       {"--fields", &fields},
+                                                       {"--encoding", &encoding}});
+  if (!error.empty()) return Usage(error);
+  if (encoding != "utf-8" && encoding != "cp932") return Usage("--encoding is utf-8 or cp932");
   if (input.empty() || output.empty() || fields.empty()) {
     return Usage("--input, --output and --fields are required");
   }
+  p::ProjectionSpec spec;
+  spec.output_encoding = encoding == "cp932" ? p::Encoding::kCp932 : p::Encoding::kUtf8;
   for (size_t start = 0; start <= fields.size();) {
     size_t comma = fields.find(',', start);
     if (comma == std::string::npos) comma = fields.size();

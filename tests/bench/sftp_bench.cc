@@ -10,17 +10,17 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
-#include <string_view>
 
+#include "tests/bench/bench_options.h"
 #include "transports/sftp_transport.h"
 
 namespace {
 
 int Usage(const std::string& why) {
-  std::cerr << "itaku-bench-sftp: " << why << "\n"
-            << "usage: itaku-bench-sftp --file PATH --url sftp://user@host:PORT//dir "
-               "--host-key SHA256:... --key PRIVATE_KEY_FILE [--name FINAL_NAME]\n";
-  return 2;
+  return itaku::bench::Usage("itaku-bench-sftp",
+                             "--file PATH --url sftp://user@host:PORT//dir --host-key SHA256:... "
+                             "--key PRIVATE_KEY_FILE [--name FINAL_NAME]",
+                             why);
 }
 
 std::string BaseName(const std::string& path) {
@@ -33,24 +33,13 @@ std::string BaseName(const std::string& path) {
 int main(int argc, char** argv) {
   namespace t = itaku::transports;
   std::string file, url, host_key, key, name;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (i + 1 >= argc) return Usage("missing value for " + std::string(a));
-    std::string v = argv[++i];
-    if (a == "--file") {
-      file = v;
-    } else if (a == "--url") {
-      url = v;
-    } else if (a == "--host-key") {
-      host_key = v;
-    } else if (a == "--key") {
-      key = v;
-    } else if (a == "--name") {
-      name = v;
-    } else {
-      return Usage("unknown option " + std::string(a));
-    }
-  }
+  const std::string error = itaku::bench::ReadOptions(argc, argv,
+                                                      {{"--file", &file},
+                                                       {"--url", &url},
+                                                       {"--host-key", &host_key},
+                                                       {"--key", &key},
+                                                       {"--name", &name}});
+  if (!error.empty()) return Usage(error);
   if (file.empty() || url.empty() || host_key.empty() || key.empty()) {
     return Usage("--file, --url, --host-key and --key are required");
   }

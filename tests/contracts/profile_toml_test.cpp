@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
+#include <vector>
 
 namespace itaku::contracts {
 namespace {
@@ -42,6 +44,20 @@ std::string ErrorOf(const std::string& text) {
   return profile.message();
 }
 
+// {key, the line that replaces it in kGood, what the parser then says}
+using Case = std::array<std::string, 3>;
+void ExpectErrors(const std::vector<Case>& cases) {
+  for (const auto& [key, line, error] : cases) {
+    EXPECT_EQ(ErrorOf(With(key, line)), "billing.toml: " + error) << line;
+  }
+}
+
+// kGood without its [output] and [masks] tables, then `tail`.
+std::string WithoutTables(const std::string& tail) {
+  const std::string text = kGood;
+  return text.substr(0, text.find("[output]")) + tail;
+}
+
 TEST(ParseProfileTomlTest, ReadsEveryKey) {
   auto profile = ParseProfileToml(kGood, "billing.toml");
   ASSERT_TRUE(profile.ok()) << profile.message();
@@ -76,9 +92,7 @@ TEST(ParseProfileTomlTest, HashesTheSourceText) {
 }
 
 TEST(ParseProfileTomlTest, OutputDefaultsToCsvUtf8AndMasksToNone) {
-  std::string text = kGood;
-  text = text.substr(0, text.find("[output]"));
-  auto profile = ParseProfileToml(text, "billing.toml");
+  auto profile = ParseProfileToml(WithoutTables(""), "billing.toml");
   ASSERT_TRUE(profile.ok()) << profile.message();
   EXPECT_EQ(profile->output_format, "csv");
   EXPECT_EQ(profile->output_encoding, "utf-8");
@@ -92,35 +106,26 @@ TEST(ParseProfileTomlTest, SyntaxErrorNamesFileAndLine) {
 }
 
 TEST(ParseProfileTomlTest, MissingKeysAreNamed) {
-  EXPECT_EQ(ErrorOf(With("id", "")), "billing.toml: missing key 'id'");
-  EXPECT_EQ(ErrorOf(With("contractor", "")), "billing.toml: missing key 'contractor'");
-  EXPECT_EQ(ErrorOf(With("purpose", "")), "billing.toml: missing key 'purpose'");
-  EXPECT_EQ(ErrorOf(With("fields", "")), "billing.toml: missing key 'fields'");
-  EXPECT_EQ(ErrorOf(With("transports", "")), "billing.toml: missing key 'transports'");
-  EXPECT_EQ(ErrorOf(With("valid_from", "")), "billing.toml: missing key 'valid_from'");
-  EXPECT_EQ(ErrorOf(With("valid_until", "")), "billing.toml: missing key 'valid_until'");
-  EXPECT_EQ(ErrorOf(With("retention_days", "")), "billing.toml: missing key 'retention_days'");
+  for (const char* key : {"id", "contractor", "purpose", "fields", "transports", "valid_from",
+                          "valid_until", "retention_days"}) {
+    EXPECT_EQ(ErrorOf(With(key, "")), "billing.toml: missing key '" + std::string(key) + "'");
+  }
 }
 
 TEST(ParseProfileTomlTest, MistypedKeysAreNamed) {
-  EXPECT_EQ(ErrorOf(With("purpose", "purpose = 3")), "billing.toml: 'purpose' must be a string");
-  EXPECT_EQ(ErrorOf(With("id", "id = \"\"")), "billing.toml: 'id' must not be empty");
-  EXPECT_EQ(ErrorOf(With("fields", "fields = \"name\"")),
-            "billing.toml: 'fields' must be an array of strings");
-  EXPECT_EQ(ErrorOf(With("fields", "fields = [\"name\", 2]")),
-            "billing.toml: 'fields' must be an array of strings");
-  EXPECT_EQ(ErrorOf(With("transports", "transports = [[\"sftp\"]]")),
-            "billing.toml: 'transports' must be an array of strings");
-  EXPECT_EQ(ErrorOf(With("valid_from", "valid_from = 2026-04-01T00:00:00")),
-            "billing.toml: 'valid_from' must be a date (YYYY-MM-DD)");
-  EXPECT_EQ(ErrorOf(With("valid_until", "valid_until = \"2027-02-30\"")),
-            "billing.toml: 'valid_until' must be a date (YYYY-MM-DD)");
-  EXPECT_EQ(ErrorOf(With("retention_days", "retention_days = \"60\"")),
-            "billing.toml: 'retention_days' must be an integer");
-  EXPECT_EQ(ErrorOf(With("retention_days", "retention_days = -1")),
-            "billing.toml: 'retention_days' must not be negative");
-  EXPECT_EQ(ErrorOf(With("retention_days", "retention_days = 9999999999")),
-            "billing.toml: 'retention_days' is too large");
+  ExpectErrors({
+      {"purpose", "purpose = 3", "'purpose' must be a string"},
+      {"id", "id = \"\"", "'id' must not be empty"},
+      {"fields", "fields = \"name\"", "'fields' must be an array of strings"},
+      {"fields", "fields = [\"name\", 2]", "'fields' must be an array of strings"},
+      {"transports", "transports = [[\"sftp\"]]", "'transports' must be an array of strings"},
+      {"valid_from", "valid_from = 2026-04-01T00:00:00",
+       "'valid_from' must be a date (YYYY-MM-DD)"},
+      {"valid_until", "valid_until = \"2027-02-30\"", "'valid_until' must be a date (YYYY-MM-DD)"},
+      {"retention_days", "retention_days = \"60\"", "'retention_days' must be an integer"},
+      {"retention_days", "retention_days = -1", "'retention_days' must not be negative"},
+      {"retention_days", "retention_days = 9999999999", "'retention_days' is too large"},
+  });
 }
 
 TEST(ParseProfileTomlTest, RetentionOfZeroDaysIsAllowed) {
@@ -130,20 +135,17 @@ TEST(ParseProfileTomlTest, RetentionOfZeroDaysIsAllowed) {
 }
 
 TEST(ParseProfileTomlTest, OutputIsCsvInUtf8OrCp932) {
-  EXPECT_EQ(ErrorOf(With("format", "format = \"xlsx\"")),
-            "billing.toml: 'output.format' must be \"csv\" (got \"xlsx\")");
-  EXPECT_EQ(ErrorOf(With("encoding", "encoding = \"shift_jis\"")),
-            "billing.toml: 'output.encoding' must be \"utf-8\" or \"cp932\" (got \"shift_jis\")");
-  EXPECT_EQ(ErrorOf(With("encoding", "encoding = 932")),
-            "billing.toml: 'output.encoding' must be a string");
-  EXPECT_EQ(ErrorOf(With("encoding", "encodng = \"utf-8\"")),
-            "billing.toml: unknown key 'output.encodng'");
+  ExpectErrors({
+      {"format", "format = \"xlsx\"", "'output.format' must be \"csv\" (got \"xlsx\")"},
+      {"encoding", "encoding = \"shift_jis\"",
+       "'output.encoding' must be \"utf-8\" or \"cp932\" (got \"shift_jis\")"},
+      {"encoding", "encoding = 932", "'output.encoding' must be a string"},
+      {"encoding", "encodng = \"utf-8\"", "unknown key 'output.encodng'"},
+  });
   auto utf8 = ParseProfileToml(With("encoding", "encoding = \"utf-8\""), "billing.toml");
   ASSERT_TRUE(utf8.ok()) << utf8.message();
   EXPECT_EQ(utf8->output_encoding, "utf-8");
-  std::string inline_output = kGood;
-  inline_output = inline_output.substr(0, inline_output.find("[output]")) + "output = 1\n";
-  EXPECT_EQ(ErrorOf(inline_output), "billing.toml: 'output' must be a table");
+  EXPECT_EQ(ErrorOf(WithoutTables("output = 1\n")), "billing.toml: 'output' must be a table");
 }
 
 TEST(ParseProfileTomlTest, PackageIsTheEncryptedOneUnlessCsvIsAsked) {
@@ -160,9 +162,8 @@ TEST(ParseProfileTomlTest, PackageIsTheEncryptedOneUnlessCsvIsAsked) {
 
 TEST(ParseProfileTomlTest, MasksMustMapFieldsToNames) {
   EXPECT_EQ(ErrorOf(With("phone", "phone = 4")), "billing.toml: 'masks.phone' must be a string");
-  std::string text = kGood;
-  text = text.substr(0, text.find("[output]")) + "masks = [\"phone\"]\n";
-  EXPECT_EQ(ErrorOf(text), "billing.toml: 'masks' must be a table");
+  EXPECT_EQ(ErrorOf(WithoutTables("masks = [\"phone\"]\n")),
+            "billing.toml: 'masks' must be a table");
 }
 
 TEST(ParseProfileTomlTest, UnknownTopLevelKeysAreNotIgnored) {

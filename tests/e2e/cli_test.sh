@@ -3,12 +3,7 @@
 # transcript, refusals with their exact one-line reasons and exit codes, the
 # audit of each refusal, and tampering found by `itaku audit verify`.
 # Usage: cli_test.sh ITAKU ITAKU_GEN SOURCE_DIR
-set -uo pipefail
-ITAKU=$1 GEN=$2 SRC=$3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=tester
-source "$SRC/tests/e2e/lib.sh"
+source "$3/tests/e2e/lib.sh" "$@"
 # The whole transcript runs at one moment of the operator's fiscal year
 # (itaku under a moved clock): the example profile and the NDA below are
 # dated, and nothing here is made at the real time.

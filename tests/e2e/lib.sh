@@ -8,7 +8,19 @@
 # any day: certificates, NDAs and deadlines made "now" agree with what
 # Itaku sees.
 #
-# Set before sourcing: ITAKU (the binary), work (a scratch folder).
+# A script called as `SCRIPT ITAKU ITAKU_GEN SOURCE_DIR` starts with
+#   source "$3/tests/e2e/lib.sh" "$@"
+# which sets ITAKU (the binary), GEN (itaku-gen), SRC (the source tree),
+# work (a scratch folder, removed on exit after `cleanup`, which the script
+# may redefine to stop its servers) and a fresh store at $work/itaku.db,
+# acted on as ITAKU_ACTOR=tester.
+
+set -uo pipefail
+ITAKU=$1 GEN=$2 SRC=$3
+work=$(mktemp -d)
+cleanup() { :; }
+trap 'cleanup; rm -rf "$work"' EXIT
+export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=tester
 
 passed=0 failed=0
 

@@ -5,12 +5,7 @@
 # refusals that write nothing, the password recipient, the handover record,
 # and a delivery killed mid-way.
 # Usage: media_test.sh ITAKU ITAKU_GEN SOURCE_DIR
-set -uo pipefail
-ITAKU=$1 GEN=$2 SRC=$3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=tester
-source "$SRC/tests/e2e/lib.sh"
+source "$3/tests/e2e/lib.sh" "$@"
 # The real clock; NDAs and profiles run from a month ago to five years on.
 from=$(day "-30 days") until=$(day "+5 years")
 cert() {  # cert NAME DAYS_OFFSET_START DAYS [rsa bits]: key + self-signed cert

@@ -6,14 +6,10 @@
 # up, suspended, revoked), a Range resume, old TLS refused, the record of
 # every download, and the leak test on what came through.
 # Usage: portal_test.sh ITAKU ITAKU_GEN SOURCE_DIR
-set -uo pipefail
-ITAKU=$1 GEN=$2 SRC=$3
-work=$(mktemp -d)
+source "$3/tests/e2e/lib.sh" "$@"
 serve_pid=""
 stop_serve() { [[ -n "$serve_pid" ]] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null; serve_pid=""; }
-trap 'stop_serve; rm -rf "$work"' EXIT
-export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=tester
-source "$SRC/tests/e2e/lib.sh"
+cleanup() { stop_serve; }
 from=$(day "-30 days") until=$(day "+5 years")
 cert() {  # cert NAME: key + self-signed certificate valid for 127.0.0.1
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/$1.key" -out "$work/$1.pem" -days 30 \

@@ -6,13 +6,10 @@
 # the server down and back, the letter for the post, and special requests
 # changing exactly one subscriber's output in a real delivery.
 # Usage: requests_test.sh ITAKU ITAKU_GEN SOURCE_DIR
-set -uo pipefail
-ITAKU=$1 GEN=$2 SRC=$3
-work=$(mktemp -d)
+source "$3/tests/e2e/lib.sh" "$@"
 source "$SRC/ops/lib/smtp.sh"
-trap 'itaku_smtp_stop; rm -rf "$work"' EXIT
-export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=窓口担当
-source "$SRC/tests/e2e/lib.sh"
+cleanup() { itaku_smtp_stop; }
+export ITAKU_ACTOR=窓口担当
 # mail TO FIELD: the decoded subject or body of the one message sent to TO.
 mail() {
   python3 - "$SMTP_MAILDIR" "$1" "$2" <<'PY'

@@ -6,13 +6,9 @@
 # a wrong client key, an unreachable server, a server killed mid-upload and
 # restarted, and the leak test on what reached the server.
 # Usage: sftp_test.sh ITAKU ITAKU_GEN SOURCE_DIR
-set -uo pipefail
-ITAKU=$1 GEN=$2 SRC=$3
-work=$(mktemp -d)
+source "$3/tests/e2e/lib.sh" "$@"
 source "$SRC/ops/lib/sshd.sh"
-trap 'itaku_sshd_stop; rm -rf "$work"' EXIT
-export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=tester
-source "$SRC/tests/e2e/lib.sh"
+cleanup() { itaku_sshd_stop; }
 from=$(day "-30 days") until=$(day "+5 years")
 inbox() { (cd "$SSHD_INBOX" && ls -A | tr '\n' ' ' | sed 's/ $//'); }
 next_id() { echo $(( $(sql "SELECT coalesce(max(id), 0) FROM delivery") + 1 )); }

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <string>
 
+#include "tests/gateway/gateway_fixture.h"
+
 namespace itaku::gateway {
 namespace {
 
@@ -16,11 +18,7 @@ namespace fs = std::filesystem;
 class AuditTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("itaku-audit-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = gateway_test::TestFolder("audit");
     db_ = (dir_ / "itaku.db").string();
     Open();
     for (int i = 1; i <= 5; ++i) {
@@ -52,6 +50,14 @@ class AuditTest : public ::testing::Test {
     EXPECT_TRUE(v.ok()) << v.message();
     return v.ok() ? v.value() : AuditVerification{};
   }
+  // What Verify() finds after `sql` ran on the closed store; the chain must
+  // no longer be intact.
+  std::string ProblemAfter(const std::string& sql) {
+    Sql(sql);
+    AuditVerification v = Verify();
+    EXPECT_FALSE(v.intact);
+    return v.problem;
+  }
 
   fs::path dir_;
   std::string db_;
@@ -82,10 +88,8 @@ TEST_F(AuditTest, EventsLinkToTheirPredecessor) {
 }
 
 TEST_F(AuditTest, DetectsAnEditedRow) {
-  Sql("UPDATE audit_event SET actor='suzuki' WHERE seq=3");
-  AuditVerification v = Verify();
-  EXPECT_FALSE(v.intact);
-  EXPECT_EQ(v.problem, "audit event 3 (contractor.add): contents do not match its hash (edited)");
+  EXPECT_EQ(ProblemAfter("UPDATE audit_event SET actor='suzuki' WHERE seq=3"),
+            "audit event 3 (contractor.add): contents do not match its hash (edited)");
 }
 
 TEST_F(AuditTest, DetectsAnEditThatAlsoRecomputedTheHash) {
@@ -98,37 +102,29 @@ TEST_F(AuditTest, DetectsAnEditThatAlsoRecomputedTheHash) {
                   .ok());
   forged.details = "{\"n\":99}";
   forged.hash = AuditHash(forged);
-  Sql("UPDATE audit_event SET details='{\\\"n\\\":99}', hash='" + forged.hash + "' WHERE seq=2");
-  AuditVerification v = Verify();
-  EXPECT_FALSE(v.intact);
-  EXPECT_EQ(v.problem,
+  EXPECT_EQ(ProblemAfter("UPDATE audit_event SET details='{\\\"n\\\":99}', hash='" + forged.hash +
+                         "' WHERE seq=2"),
             "audit event 3 (contractor.add): does not link to the event before it (inserted or "
             "replaced)");
 }
 
 TEST_F(AuditTest, DetectsADeletedRow) {
-  Sql("DELETE FROM audit_event WHERE seq=2");
-  AuditVerification v = Verify();
-  EXPECT_FALSE(v.intact);
-  EXPECT_EQ(v.problem, "audit event 3 (contractor.add): events 2 to 2 are missing (deleted)");
+  EXPECT_EQ(ProblemAfter("DELETE FROM audit_event WHERE seq=2"),
+            "audit event 3 (contractor.add): events 2 to 2 are missing (deleted)");
 }
 
 TEST_F(AuditTest, DetectsTheNewestRowDeleted) {
-  Sql("DELETE FROM audit_event WHERE seq=5");
-  AuditVerification v = Verify();
-  EXPECT_FALSE(v.intact);
-  EXPECT_EQ(v.problem,
+  EXPECT_EQ(ProblemAfter("DELETE FROM audit_event WHERE seq=5"),
             "audit event 5: missing at the end of the chain (deleted; the head names event 5)");
 }
 
 TEST_F(AuditTest, DetectsAnInsertedRow) {
-  Sql("INSERT INTO audit_event(seq, at, actor, action, subject, details, prev_hash, hash) "
-      "VALUES (6, '2026-11-28T02:00:00Z', 'x', 'delivery.dry-run', 'd', '{}', 'abc', 'def')");
-  AuditVerification v = Verify();
-  EXPECT_FALSE(v.intact);
-  EXPECT_EQ(v.problem,
-            "audit event 6 (delivery.dry-run): does not link to the event before it (inserted "
-            "or replaced)");
+  EXPECT_EQ(
+      ProblemAfter(
+          "INSERT INTO audit_event(seq, at, actor, action, subject, details, prev_hash, hash) "
+          "VALUES (6, '2026-11-28T02:00:00Z', 'x', 'delivery.dry-run', 'd', '{}', 'abc', 'def')"),
+      "audit event 6 (delivery.dry-run): does not link to the event before it (inserted "
+      "or replaced)");
 }
 
 TEST_F(AuditTest, AppendAfterReopenContinuesTheChain) {

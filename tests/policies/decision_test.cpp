@@ -2,8 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace itaku::policies {
 namespace {
+
+using Reasons = std::vector<std::string>;
 
 class DecideTest : public ::testing::Test {
  protected:
@@ -27,7 +32,7 @@ class DecideTest : public ::testing::Test {
     snap_.ndas.push_back(nda);
   }
   Decision At(const char* day, const char* transport = "media") {
-    return Decide({transport}, snap_, *ParseDate(day));
+    return Decide({*contracts::Parse<contracts::Transport>(transport)}, snap_, *ParseDate(day));
   }
   RegistrySnapshot snap_;
 };
@@ -45,24 +50,21 @@ TEST_F(DecideTest, BoundaryDaysAreInside) {
 
 TEST_F(DecideTest, RefusesSuspendedContractor) {
   snap_.contractor.status = contracts::ContractorStatus::kSuspended;
-  Decision d = At("2026-11-28");
-  ASSERT_EQ(d.reasons.size(), 1u);
-  EXPECT_EQ(d.reasons[0],
-            "contractor agency-a is suspended (policy 4(3): deliveries go only to active "
-            "contractors)");
+  EXPECT_EQ(At("2026-11-28").reasons,
+            Reasons{"contractor agency-a is suspended (policy 4(3): deliveries go only to active "
+                    "contractors)"});
 }
 
 TEST_F(DecideTest, RefusesWithoutNdaAndSaysWhenTheLastOneEnded) {
   snap_.ndas[0].in_force_until = *ParseDate("2026-10-31");
   Decision d = At("2026-11-28");
-  ASSERT_EQ(d.reasons.size(), 1u);
-  EXPECT_EQ(d.reasons[0],
-            "contractor agency-a has no NDA in force on 2026-11-28 (its last NDA ended "
-            "2026-10-31) (policy 4(3): 機密保持契約)");
+  EXPECT_EQ(d.reasons, Reasons{"contractor agency-a has no NDA in force on 2026-11-28 (its last "
+                               "NDA ended 2026-10-31) (policy 4(3): 機密保持契約)"});
   EXPECT_FALSE(d.nda_id.has_value());
   snap_.ndas.clear();
-  EXPECT_EQ(At("2026-11-28").reasons[0],
-            "contractor agency-a has no NDA in force on 2026-11-28 (policy 4(3): 機密保持契約)");
+  EXPECT_EQ(At("2026-11-28").reasons,
+            Reasons{"contractor agency-a has no NDA in force on 2026-11-28 (policy 4(3): "
+                    "機密保持契約)"});
 }
 
 TEST_F(DecideTest, IgnoresAnotherContractorsNda) {
@@ -71,20 +73,18 @@ TEST_F(DecideTest, IgnoresAnotherContractorsNda) {
 }
 
 TEST_F(DecideTest, RefusesProfileNotValidToday) {
-  Decision d = At("2027-04-01");
   // The NDA also ended that day before: both reasons are given.
-  ASSERT_EQ(d.reasons.size(), 2u);
-  EXPECT_EQ(d.reasons[1],
-            "profile agency-billing v2 is not valid on 2027-04-01 (valid 2026-04-01 to "
-            "2027-03-31)");
+  EXPECT_EQ(At("2027-04-01").reasons,
+            (Reasons{"contractor agency-a has no NDA in force on 2027-04-01 (its last NDA ended "
+                     "2027-03-31) (policy 4(3): 機密保持契約)",
+                     "profile agency-billing v2 is not valid on 2027-04-01 (valid 2026-04-01 to "
+                     "2027-03-31)"}));
 }
 
 TEST_F(DecideTest, RefusesTransportTheProfileDoesNotAllow) {
-  Decision d = At("2026-11-28", "portal");
-  ASSERT_EQ(d.reasons.size(), 1u);
-  EXPECT_EQ(d.reasons[0],
-            "profile agency-billing does not allow transport portal (allows media, sftp; policy "
-            "6(2))");
+  EXPECT_EQ(At("2026-11-28", "portal").reasons,
+            Reasons{"profile agency-billing does not allow transport portal (allows media, sftp; "
+                    "policy 6(2))"});
 }
 
 TEST_F(DecideTest, GivesEveryReasonAtOnce) {

@@ -38,12 +38,6 @@ TEST(DeliveryRulesTest, PortalLifetimes) {
   EXPECT_FALSE(ValidMaxDownloads(1000001));
 }
 
-}  // namespace
-}  // namespace itaku::policies
-
-namespace itaku::policies {
-namespace {
-
 TEST(PortalRulesTest, WhenAPackageIsGone) {
   contracts::PortalPackageRecord p;
   p.expires_at = "2026-12-09T00:00:00Z";

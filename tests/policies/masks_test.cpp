@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <string>
+#include <string_view>
+#include <utility>
 
 namespace itaku::policies {
 namespace {
@@ -12,36 +15,38 @@ std::string Masked(Mask mask, std::string_view value, std::string_view key = "k3
   return r.ok() ? *r : "error: " + r.message();
 }
 
+// Each {value, masked} pair, through `mask` ("error: ..." when refused).
+void ExpectMasked(Mask mask,
+                  std::initializer_list<std::pair<std::string_view, std::string>> cases) {
+  for (const auto& [value, masked] : cases) EXPECT_EQ(Masked(mask, value), masked) << value;
+}
+
 TEST(MasksTest, NoneKeepsTheValue) { EXPECT_EQ(Masked(Mask::kNone, "山田　太郎"), "山田　太郎"); }
 
 TEST(MasksTest, Last4CountsCodePoints) {
-  EXPECT_EQ(Masked(Mask::kLast4, "1234567"), "***4567");
-  EXPECT_EQ(Masked(Mask::kLast4, "079-123-4567"), "********4567");
-  EXPECT_EQ(Masked(Mask::kLast4, "ﾔﾏﾀﾞ ﾀﾛｳ"), "**** ﾀﾛｳ");  // ﾞ counts: half-width voicing mark
-  EXPECT_EQ(Masked(Mask::kLast4, "山田　太郎"), "*田　太郎");
-  EXPECT_EQ(Masked(Mask::kLast4, "1234"), "1234");
-  EXPECT_EQ(Masked(Mask::kLast4, "12"), "12");
+  ExpectMasked(Mask::kLast4, {{"1234567", "***4567"},
+                              {"079-123-4567", "********4567"},
+                              {"ﾔﾏﾀﾞ ﾀﾛｳ", "**** ﾀﾛｳ"},  // ﾞ counts: half-width voicing mark
+                              {"山田　太郎", "*田　太郎"},
+                              {"1234", "1234"},
+                              {"12", "12"}});
 }
 
 TEST(MasksTest, RedactEmptiesTheValue) { EXPECT_EQ(Masked(Mask::kRedact, "秘密"), ""); }
 
 TEST(MasksTest, YearKeepsTheFirstFourDigits) {
-  EXPECT_EQ(Masked(Mask::kYear, "1980-05-12"), "1980");
-  EXPECT_EQ(Masked(Mask::kYear, "1980/05/12"), "1980");
-  EXPECT_EQ(Masked(Mask::kYear, "19800512"), "1980");
-  EXPECT_EQ(Masked(Mask::kYear, "S55-05-12"),
-            "error: not a date starting with a 4-digit year (mask year)");
-  EXPECT_EQ(Masked(Mask::kYear, "198"),
-            "error: not a date starting with a 4-digit year (mask year)");
+  const std::string refused = "error: not a date starting with a 4-digit year (mask year)";
+  ExpectMasked(Mask::kYear, {{"1980-05-12", "1980"},
+                             {"1980/05/12", "1980"},
+                             {"19800512", "1980"},
+                             {"S55-05-12", refused},
+                             {"198", refused}});
 }
 
 TEST(MasksTest, Prefix3KeepsThreeDigitsOfAPostalCode) {
-  EXPECT_EQ(Masked(Mask::kPrefix3, "671-2103"), "671");
-  EXPECT_EQ(Masked(Mask::kPrefix3, "6712103"), "671");
-  EXPECT_EQ(Masked(Mask::kPrefix3, "67"),
-            "error: not a postal code starting with 3 digits (mask prefix3)");
-  EXPECT_EQ(Masked(Mask::kPrefix3, "〒671-2103"),
-            "error: not a postal code starting with 3 digits (mask prefix3)");
+  const std::string refused = "error: not a postal code starting with 3 digits (mask prefix3)";
+  ExpectMasked(Mask::kPrefix3,
+               {{"671-2103", "671"}, {"6712103", "671"}, {"67", refused}, {"〒671-2103", refused}});
 }
 
 TEST(MasksTest, PseudonymIsHmacSha256InLowercaseHex) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <string>
+
 namespace itaku::policies {
 namespace {
 
@@ -23,44 +26,48 @@ contracts::ContractProfile Billing() {
 
 TEST(ProfileRulesTest, AcceptsTheIssueExample) { EXPECT_TRUE(ValidateProfile(Billing()).ok()); }
 
+// What ValidateProfile says of Billing() after `change`.
+std::string RefusalOf(const std::function<void(contracts::ContractProfile&)>& change) {
+  contracts::ContractProfile p = Billing();
+  change(p);
+  return ValidateProfile(p).message();
+}
+
 TEST(ProfileRulesTest, RefusesFieldOutsideThePurpose) {
-  auto p = Billing();
-  p.fields.push_back("birth_date");
-  EXPECT_EQ(ValidateProfile(p).message(),
+  EXPECT_EQ(RefusalOf([](auto& p) { p.fields.push_back("birth_date"); }),
             "birth_date is not used for purpose billing (policy 2(3))");
 }
 
 TEST(ProfileRulesTest, RefusesUnknownFieldAndUnknownMask) {
-  auto p = Billing();
-  p.fields.push_back("nickname");
-  p.masks["name"] = "blur";
-  EXPECT_EQ(ValidateProfile(p).message(),
+  EXPECT_EQ(RefusalOf([](auto& p) {
+              p.fields.push_back("nickname");
+              p.masks["name"] = "blur";
+            }),
             "unknown field nickname (policy 1: field catalog); unknown mask blur for name (none, "
             "last4, redact, year, prefix3, pseudonym)");
 }
 
 TEST(ProfileRulesTest, RefusesValidUntilBeforeValidFrom) {
-  auto p = Billing();
-  p.valid_until = *ParseDate("2026-03-31");
-  EXPECT_EQ(ValidateProfile(p).message(), "valid_until 2026-03-31 is before valid_from 2026-04-01");
+  EXPECT_EQ(RefusalOf([](auto& p) { p.valid_until = *ParseDate("2026-03-31"); }),
+            "valid_until 2026-03-31 is before valid_from 2026-04-01");
 }
 
 TEST(ProfileRulesTest, RefusesMasksThatDoNotFit) {
-  auto p = Billing();
-  p.masks["address"] = "year";
-  p.masks["email"] = "redact";
-  EXPECT_EQ(ValidateProfile(p).message(),
+  EXPECT_EQ(RefusalOf([](auto& p) {
+              p.masks["address"] = "year";
+              p.masks["email"] = "redact";
+            }),
             "mask year applies to birth_date only, not address; mask for email, which the "
             "profile does not send");
 }
 
 TEST(ProfileRulesTest, RefusesUnknownPurposeTransportAndDuplicates) {
-  auto p = Billing();
-  p.purpose = "marketing";
-  p.fields = {"name", "name"};
-  p.masks.clear();
-  p.transports = {"fax"};
-  EXPECT_EQ(ValidateProfile(p).message(),
+  EXPECT_EQ(RefusalOf([](auto& p) {
+              p.purpose = "marketing";
+              p.fields = {"name", "name"};
+              p.masks.clear();
+              p.transports = {"fax"};
+            }),
             "unknown purpose marketing (policy 2(3)); field name is listed twice; unknown "
             "transport fax (policy 6(2): media, sftp, portal, paper)");
 }

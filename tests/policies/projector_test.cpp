@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -37,6 +39,13 @@ Outcome Project(const ProjectionSpec& spec, const std::string& input, bool dry_r
   return run;
 }
 
+// What the projector writes for these rows: a BOM, and CRLF after each.
+std::string Csv(std::initializer_list<std::string_view> rows) {
+  std::string out(kBom);
+  for (std::string_view row : rows) (out += row) += "\r\n";
+  return out;
+}
+
 ProjectionSpec Spec(std::vector<std::string> fields) {
   ProjectionSpec spec;
   spec.fields = std::move(fields);
@@ -57,11 +66,10 @@ const std::string kExport =
 TEST(ProjectorTest, WritesSpecFieldsInSpecOrderWithBomAndCrlf) {
   Outcome run = Project(Spec({"account_holder", "subscriber_id", "address", "phone"}), kExport);
   ASSERT_TRUE(run.result.ok()) << run.result.message();
-  EXPECT_EQ(run.out, std::string(kBom) +
-                         "account_holder,subscriber_id,address,phone\r\n"
-                         "ﾔﾏﾀﾞ ﾀﾛｳ,S00000001,\"兵庫県姫路市夢前町前之庄1-2-3, ハイツ201\","
-                         "079-123-4567\r\n"
-                         "ﾀｶﾊｼ ﾊﾅｺ,S00000002,\"大阪府\"\"北区\"\"\",\r\n");
+  EXPECT_EQ(run.out,
+            Csv({"account_holder,subscriber_id,address,phone",
+                 "ﾔﾏﾀﾞ ﾀﾛｳ,S00000001,\"兵庫県姫路市夢前町前之庄1-2-3, ハイツ201\",079-123-4567",
+                 "ﾀｶﾊｼ ﾊﾅｺ,S00000002,\"大阪府\"\"北区\"\"\","}));
   EXPECT_EQ(run.result->records, 2);
   EXPECT_EQ(run.seen, (std::vector<std::string>{"S00000001", "S00000002"}));
   EXPECT_EQ(run.result->input_fields,
@@ -202,10 +210,8 @@ TEST(ProjectorTest, Cp932InputIsDetectedAndOutputCanBeCp932) {
   Outcome run = Project(Spec({"subscriber_id", "name", "account_holder"}), input);
   ASSERT_TRUE(run.result.ok()) << run.result.message();
   EXPECT_EQ(run.result->input_encoding, Encoding::kCp932);
-  EXPECT_EQ(run.out, std::string(kBom) +
-                         "subscriber_id,name,account_holder\r\n"
-                         "S1,髙橋　①郎,ﾀｶﾊｼ ｲﾁﾛｳ\r\n"
-                         "S2,山﨑～－,ﾔﾏｻﾞｷ\r\n");
+  EXPECT_EQ(run.out, Csv({"subscriber_id,name,account_holder", "S1,髙橋　①郎,ﾀｶﾊｼ ｲﾁﾛｳ",
+                          "S2,山﨑～－,ﾔﾏｻﾞｷ"}));
 
   ProjectionSpec spec = Spec({"name", "subscriber_id"});
   spec.output_encoding = Encoding::kCp932;
@@ -351,11 +357,8 @@ TEST(ProjectorSpecialRequestTest, WithheldFieldIsEmptyForThatSubscriberOnly) {
   spec.overrides["S2"].sources = {3};
   Outcome run = Project(spec, kThree);
   ASSERT_TRUE(run.result.ok()) << run.result.message();
-  EXPECT_EQ(run.out, std::string(kBom) +
-                         "subscriber_id,phone,name\r\n"
-                         "S1,********4567,山田　太郎\r\n"
-                         "S2,,髙橋　花子\r\n"
-                         "S3,********4444,佐藤　一郎\r\n");
+  EXPECT_EQ(run.out, Csv({"subscriber_id,phone,name", "S1,********4567,山田　太郎",
+                          "S2,,髙橋　花子", "S3,********4444,佐藤　一郎"}));
   EXPECT_EQ(run.seen, (std::vector<std::string>{"S1", "S2", "S3"}));
   EXPECT_EQ(run.result->records, 3);
   EXPECT_EQ(run.result->applied_overrides, std::vector<int64_t>{3});
@@ -368,11 +371,7 @@ TEST(ProjectorSpecialRequestTest, WithheldSubscriberIdStillReachesTheCallbackRaw
   spec.overrides["S1"].withheld = {"subscriber_id", "address"};  // address: not sent anyway
   Outcome run = Project(spec, kThree);
   ASSERT_TRUE(run.result.ok()) << run.result.message();
-  EXPECT_EQ(run.out, std::string(kBom) +
-                         "subscriber_id,name\r\n"
-                         ",山田　太郎\r\n"
-                         "S2,髙橋　花子\r\n"
-                         "S3,佐藤　一郎\r\n");
+  EXPECT_EQ(run.out, Csv({"subscriber_id,name", ",山田　太郎", "S2,髙橋　花子", "S3,佐藤　一郎"}));
   EXPECT_EQ(run.seen, (std::vector<std::string>{"S1", "S2", "S3"}));
 }
 
@@ -385,11 +384,8 @@ TEST(ProjectorSpecialRequestTest, ExtendedFieldIsFilledRawForThatSubscriberOnly)
   spec.overrides["S3"].extended = {"phone"};
   Outcome run = Project(spec, kThree);
   ASSERT_TRUE(run.result.ok()) << run.result.message();
-  EXPECT_EQ(run.out, std::string(kBom) +
-                         "subscriber_id,name,birth_date,phone\r\n"
-                         "S1,山田　太郎,,\r\n"
-                         "S2,髙橋　花子,1975-01-02,06-1111-2222\r\n"
-                         "S3,佐藤　一郎,,03-3333-4444\r\n");
+  EXPECT_EQ(run.out, Csv({"subscriber_id,name,birth_date,phone", "S1,山田　太郎,,",
+                          "S2,髙橋　花子,1975-01-02,06-1111-2222", "S3,佐藤　一郎,,03-3333-4444"}));
   EXPECT_EQ(run.result->withheld_fields, std::vector<std::string>{"house_drawing"});
   EXPECT_TRUE(run.result->applied_overrides.empty());  // no sources given
 }

@@ -2,10 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 namespace itaku::policies {
 namespace {
 
 using contracts::CorrectiveRequest;
+using contracts::StaffRole;
+using Role = std::optional<StaffRole>;  // nullopt: not staff
+using contracts::StaffRole;
 
 Date D(const char* text) { return *ParseDate(text); }
 
@@ -17,7 +24,7 @@ std::string All(const std::vector<std::string>& v) {
 
 StepInput Officer(bool justified) {
   StepInput in;
-  in.actor_role = "privacy-officer";
+  in.actor_role = StaffRole::kPrivacyOfficer;
   in.justified = justified;
   in.reason = "深夜の架電は委託契約の範囲外";
   return in;
@@ -25,14 +32,14 @@ StepInput Officer(bool justified) {
 
 StepInput Text(const char* text) {
   StepInput in;
-  in.actor_role = "operator";
+  in.actor_role = StaffRole::kOperator;
   in.text = text;
   return in;
 }
 
 StepInput Closing(bool carried_out, const char* reason = "") {
   StepInput in;
-  in.actor_role = "operator";
+  in.actor_role = StaffRole::kOperator;
   in.carried_out = carried_out;
   in.reason = reason;
   return in;
@@ -40,13 +47,14 @@ StepInput Closing(bool carried_out, const char* reason = "") {
 
 StepInput Notifying() {
   StepInput in;
-  in.actor_role = "operator";
+  in.actor_role = StaffRole::kOperator;
   return in;
 }
 
 // Takes `step` with `in`, asserting it is allowed.
 void Take(CorrectiveRequest& r, RequestStep step, const StepInput& in) {
-  ASSERT_EQ(All(RefuseStep(r, step, in)), "") << ToString(step) << " from " << r.state;
+  ASSERT_EQ(All(RefuseStep(r, step, in)), "")
+      << ToString(step) << " from " << contracts::ToString(r.state);
   if (step == RequestStep::kDecide) r.justified = in.justified;
   if (step == RequestStep::kClose) r.carried_out = in.carried_out;
   r.state = StateAfter(r, step, in);
@@ -55,22 +63,22 @@ void Take(CorrectiveRequest& r, RequestStep step, const StepInput& in) {
 CorrectiveRequest Received() {
   CorrectiveRequest r;
   r.id = 7;
-  r.state = "received";
+  r.state = contracts::RequestState::kReceived;
   return r;
 }
 
 TEST(RequestRulesTest, JustifiedRequestGoesThroughEveryStep) {
   CorrectiveRequest r = Received();
   Take(r, RequestStep::kDecide, Officer(true));
-  EXPECT_EQ(r.state, "decided");
+  EXPECT_EQ(r.state, contracts::RequestState::kDecided);
   Take(r, RequestStep::kInstruct, Text("21時以降の架電を停止してください"));
-  EXPECT_EQ(r.state, "instructed");
+  EXPECT_EQ(r.state, contracts::RequestState::kInstructed);
   Take(r, RequestStep::kAnswer, Text("架電時間を変更しました"));
-  EXPECT_EQ(r.state, "answered");
+  EXPECT_EQ(r.state, contracts::RequestState::kAnswered);
   Take(r, RequestStep::kClose, Closing(true));
-  EXPECT_EQ(r.state, "closed");
+  EXPECT_EQ(r.state, contracts::RequestState::kClosed);
   Take(r, RequestStep::kNotify, Notifying());
-  EXPECT_EQ(r.state, "notified");
+  EXPECT_EQ(r.state, contracts::RequestState::kNotified);
 }
 
 TEST(RequestRulesTest, UnjustifiedRequestGoesStraightToTheNotice) {
@@ -78,7 +86,7 @@ TEST(RequestRulesTest, UnjustifiedRequestGoesStraightToTheNotice) {
   Take(r, RequestStep::kDecide, Officer(false));
   EXPECT_NE(All(RefuseStep(r, RequestStep::kInstruct, Text("x"))), "");
   Take(r, RequestStep::kNotify, Notifying());
-  EXPECT_EQ(r.state, "notified");
+  EXPECT_EQ(r.state, contracts::RequestState::kNotified);
 }
 
 TEST(RequestRulesTest, NotifyBeforeADecisionIsRefusedWithTheClause) {
@@ -88,33 +96,36 @@ TEST(RequestRulesTest, NotifyBeforeADecisionIsRefusedWithTheClause) {
             "decision (policy 6(4))|");
 }
 
+// What RefuseStep says to staff of `role` taking `step`.
+std::string RefusedAs(std::optional<StaffRole> role, const CorrectiveRequest& r, RequestStep step,
+                      StepInput in) {
+  in.actor_role = role;
+  return All(RefuseStep(r, step, in));
+}
+
 TEST(RequestRulesTest, OnlyAPrivacyOfficerDecides) {
-  CorrectiveRequest r = Received();
-  StepInput in = Officer(true);
-  in.actor_role = "operator";
-  EXPECT_EQ(All(RefuseStep(r, RequestStep::kDecide, in)),
+  const CorrectiveRequest r = Received();
+  EXPECT_EQ(RefusedAs(StaffRole::kOperator, r, RequestStep::kDecide, Officer(true)),
             "only a privacy officer decides a request (actor is operator)|");
-  in.actor_role = "";
-  EXPECT_NE(All(RefuseStep(r, RequestStep::kDecide, in)).find("not registered staff"),
-            std::string::npos);
+  EXPECT_NE(
+      RefusedAs(std::nullopt, r, RequestStep::kDecide, Officer(true)).find("not registered staff"),
+      std::string::npos);
 }
 
 TEST(RequestRulesTest, AuditorsAndStrangersTakeNoStep) {
   CorrectiveRequest r = Received();
   Take(r, RequestStep::kDecide, Officer(true));
-  StepInput in = Text("x");
-  in.actor_role = "auditor";
-  EXPECT_EQ(All(RefuseStep(r, RequestStep::kInstruct, in)),
+  EXPECT_EQ(RefusedAs(StaffRole::kAuditor, r, RequestStep::kInstruct, Text("x")),
             "only an operator or a privacy officer may instruct a request (actor is auditor)|");
-  in.actor_role = "";
-  EXPECT_NE(All(RefuseStep(r, RequestStep::kInstruct, in)).find("not registered staff"),
-            std::string::npos);
+  EXPECT_NE(
+      RefusedAs(std::nullopt, r, RequestStep::kInstruct, Text("x")).find("not registered staff"),
+      std::string::npos);
 }
 
 TEST(RequestRulesTest, DecisionNeedsAnAnswerAndAReason) {
   CorrectiveRequest r = Received();
   StepInput in;
-  in.actor_role = "privacy-officer";
+  in.actor_role = StaffRole::kPrivacyOfficer;
   EXPECT_EQ(All(RefuseStep(r, RequestStep::kDecide, in)),
             "say whether the request is justified or not|a decision needs its reason|");
 }
@@ -168,10 +179,10 @@ TEST(RequestRulesTest, OverdueFromTheDayAfterEachDeadline) {
             "decision overdue since 2026-12-09|");
   EXPECT_EQ(All(OverdueReasons(r, received, d, D("2026-12-16"))),
             "decision overdue since 2026-12-09|notice overdue since 2026-12-16|");
-  r.state = "closed";
+  r.state = contracts::RequestState::kClosed;
   EXPECT_EQ(All(OverdueReasons(r, received, d, D("2026-12-16"))),
             "notice overdue since 2026-12-16|");
-  r.state = "notified";
+  r.state = contracts::RequestState::kNotified;
   EXPECT_TRUE(OverdueReasons(r, received, d, D("2027-06-01")).empty());
 }
 
@@ -192,12 +203,6 @@ TEST(RequestRulesTest, SpecialRequestAppliesByContractorOrPurposeWithinItsDates)
   EXPECT_FALSE(SpecialRequestApplies(s, "builder-b", "installation", D("2026-12-15")));
 }
 
-}  // namespace
-}  // namespace itaku::policies
-
-namespace itaku::policies {
-namespace {
-
 TEST(OutcomeForNoticeTest, TheReasonTheRequesterIsTold) {
   contracts::CorrectiveRequest r;
   r.justified = false;
@@ -214,41 +219,54 @@ TEST(OutcomeForNoticeTest, TheReasonTheRequesterIsTold) {
   EXPECT_EQ(OutcomeForNotice(r).reason, "委託先が対応を拒否");
 }
 
-}  // namespace
-}  // namespace itaku::policies
-
-namespace itaku::policies {
-namespace {
-
 TEST(SpecialRequestRefusalTest, ExtensionsNeedAnOfficerConsentAndNoStatistics) {
   contracts::SpecialRequest s;
   s.kind = "withhold";
   s.contractor_id = "agency-a";
   s.fields = {"phone"};
   s.created_by = "窓口担当";
-  EXPECT_EQ(SpecialRequestRefusal(s, "operator", false), "");
+  EXPECT_EQ(SpecialRequestRefusal(s, StaffRole::kOperator, false), "");
   s.fields = {"nickname"};
-  EXPECT_EQ(SpecialRequestRefusal(s, "operator", false),
+  EXPECT_EQ(SpecialRequestRefusal(s, StaffRole::kOperator, false),
             "unknown field nickname (not in the field catalog, policy 1)");
   s.fields = {"subscriber_id"};
-  EXPECT_EQ(SpecialRequestRefusal(s, "operator", false),
+  EXPECT_EQ(SpecialRequestRefusal(s, StaffRole::kOperator, false),
             "subscriber_id identifies the record; use --exclude instead");
   s.kind = "extend";
   s.fields = {"email"};
-  EXPECT_EQ(SpecialRequestRefusal(s, "operator", true),
+  EXPECT_EQ(SpecialRequestRefusal(s, StaffRole::kOperator, true),
             "only a privacy officer records an extension (窓口担当 is operator)");
-  EXPECT_EQ(SpecialRequestRefusal(s, "", true),
+  EXPECT_EQ(SpecialRequestRefusal(s, std::nullopt, true),
             "only a privacy officer records an extension (窓口担当 is not registered staff)");
-  EXPECT_EQ(SpecialRequestRefusal(s, "privacy-officer", false),
+  EXPECT_EQ(SpecialRequestRefusal(s, StaffRole::kPrivacyOfficer, false),
             "an extension needs the subscriber's consent on file: --consent FILE (policy 6(1))");
-  EXPECT_EQ(SpecialRequestRefusal(s, "privacy-officer", true), "");
+  EXPECT_EQ(SpecialRequestRefusal(s, StaffRole::kPrivacyOfficer, true), "");
   s.contractor_id.clear();
   s.purpose = "statistics";
-  EXPECT_EQ(SpecialRequestRefusal(s, "privacy-officer", true),
+  EXPECT_EQ(SpecialRequestRefusal(s, StaffRole::kPrivacyOfficer, true),
             "statistics are sent pseudonymised; nothing can be added to them");
   s.purpose = "fortune-telling";
-  EXPECT_EQ(SpecialRequestRefusal(s, "privacy-officer", true),
+  EXPECT_EQ(SpecialRequestRefusal(s, StaffRole::kPrivacyOfficer, true),
             "unknown purpose fortune-telling (policy 2(3))");
+}
+
+TEST(SpecialRequestRulesTest, OnlyAPrivacyOfficerEndsOne) {
+  EXPECT_EQ(SpecialEndRefusal(StaffRole::kPrivacyOfficer, "鈴木"), "");
+  EXPECT_EQ(SpecialEndRefusal(StaffRole::kOperator, "田中"),
+            "only a privacy officer ends a special request (田中 is operator)");
+  EXPECT_EQ(SpecialEndRefusal(std::nullopt, "eve"),
+            "only a privacy officer ends a special request (eve is not registered staff)");
+}
+
+TEST(RequestRulesTest, DeadlinesAreDaysFromReceiptWithTheNoticeNotBeforeTheDecision) {
+  EXPECT_EQ(DeadlinesRefusal({7, 14}), "");
+  EXPECT_EQ(DeadlinesRefusal({0, 0}), "");
+  EXPECT_EQ(DeadlinesRefusal({365, 365}), "");
+  EXPECT_EQ(DeadlinesRefusal({-1, 14}), "deadlines are whole days from receipt, 0 to 365");
+  EXPECT_EQ(DeadlinesRefusal({7, 366}), "deadlines are whole days from receipt, 0 to 365");
+  EXPECT_EQ(DeadlinesRefusal({10, 9}),
+            "the requester cannot be told before the decision is due: "
+            "--notify-within must be at least --decide-within");
 }
 
 }  // namespace

@@ -87,6 +87,15 @@ Status WriteCsv(std::ostream& out) {
   return Status::Ok();
 }
 
+// p.zip.p7m in `out_dir` for `recipient`, holding billing.csv (kCsv).
+Result<PackageFile> WriteCsvPackage(const std::string& out_dir, const Recipient& recipient) {
+  auto writer = MediaPackageWriter::Create(out_dir, "p.zip.p7m", recipient);
+  if (!writer.ok()) return writer.status();
+  auto added = (*writer)->AddStream("billing.csv", WriteCsv);
+  if (!added.ok()) return added.status();
+  return (*writer)->Finish();
+}
+
 TEST_F(MediaPackageTest, CertificateRecipientOpensWithStockOpensslAndUnzip) {
   std::string drawing(300000, '\0');
   for (size_t i = 0; i < drawing.size(); ++i) drawing[i] = static_cast<char>(i * 7919 % 256);
@@ -136,20 +145,14 @@ TEST_F(MediaPackageTest, CertificateRecipientOpensWithStockOpensslAndUnzip) {
 }
 
 TEST_F(MediaPackageTest, EcCertificateRecipientOpens) {
-  auto writer = MediaPackageWriter::Create(out_.path(), "p.zip.p7m", CertRecipient("ec"));
-  ASSERT_TRUE(writer.ok()) << writer.message();
-  ASSERT_TRUE((*writer)->AddStream("billing.csv", WriteCsv).ok());
-  auto done = (*writer)->Finish();
+  auto done = WriteCsvPackage(out_.path(), CertRecipient("ec"));
   ASSERT_TRUE(done.ok()) << done.message();
   ASSERT_EQ(DecryptWithKey(done->name, "ec", work_ / "x.zip"), 0);
   EXPECT_EQ(Output("unzip -p " + (work_ / "x.zip") + " billing.csv"), kCsv);
 }
 
 TEST_F(MediaPackageTest, WrongKeyFailsToDecrypt) {
-  auto writer = MediaPackageWriter::Create(out_.path(), "p.zip.p7m", CertRecipient("rsa"));
-  ASSERT_TRUE(writer.ok()) << writer.message();
-  ASSERT_TRUE((*writer)->AddStream("billing.csv", WriteCsv).ok());
-  auto done = (*writer)->Finish();
+  auto done = WriteCsvPackage(out_.path(), CertRecipient("rsa"));
   ASSERT_TRUE(done.ok()) << done.message();
   EXPECT_NE(DecryptWithKey(done->name, "other", work_ / "x.zip"), 0);
   EXPECT_EQ(ReadFile(done->name).find("山田"), std::string::npos);
@@ -158,10 +161,7 @@ TEST_F(MediaPackageTest, WrongKeyFailsToDecrypt) {
 TEST_F(MediaPackageTest, PassphraseRecipientOpensWithPwriPasswordOnly) {
   auto pass = GeneratePassphrase();
   ASSERT_TRUE(pass.ok()) << pass.message();
-  auto writer = MediaPackageWriter::Create(out_.path(), "p.zip.p7m", {"", *pass});
-  ASSERT_TRUE(writer.ok()) << writer.message();
-  ASSERT_TRUE((*writer)->AddStream("billing.csv", WriteCsv).ok());
-  auto done = (*writer)->Finish();
+  auto done = WriteCsvPackage(out_.path(), {"", *pass});
   ASSERT_TRUE(done.ok()) << done.message();
 
   // GCM here too, with a password recipient the stock CLI cannot create.

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "tests/transports/package_shelf.h"
+
 namespace itaku::transports {
 namespace {
 
@@ -17,26 +19,18 @@ class FakeBackend : public PortalBackend {
   }
   std::vector<PortalPackage> Available(const std::string& contractor_id) override {
     asked.push_back("available " + contractor_id);
-    std::vector<PortalPackage> out;
-    for (const auto& [id, p] : packages) {
-      if (p.contractor_id == contractor_id && !gone.count(id)) out.push_back(p);
-    }
-    return out;
+    return shelf.Available(contractor_id);
   }
   Access Find(const std::string& contractor_id, const std::string& package_id,
               PortalPackage* out) override {
     asked.push_back("find " + contractor_id + " " + package_id);
-    auto it = packages.find(package_id);
-    if (it == packages.end() || it->second.contractor_id != contractor_id) return Access::kNotFound;
-    *out = it->second;
-    return gone.count(package_id) ? Access::kGone : Access::kOk;
+    return shelf.Find(contractor_id, package_id, out);
   }
   void RecordDownload(const PortalCaller&, const std::string&, uint64_t, uint64_t, bool) override {}
   void Audit(const PortalCaller&, const std::string&, const std::string&, const std::string&,
              uint64_t, int, const std::string&) override {}
 
-  std::map<std::string, PortalPackage> packages;
-  std::map<std::string, bool> gone;
+  test_util::PackageShelf shelf;
   std::vector<std::string> asked;
 };
 
@@ -51,10 +45,9 @@ class PortalRouteTest : public ::testing::Test {
     p.sha256 = "abc";
     p.expires_at = "2030-01-01T00:00:00Z";
     p.max_downloads = 3;
-    backend_.packages["p1"] = p;
+    backend_.shelf.Put(p);
     p.id = "p2";
-    backend_.packages["p2"] = p;
-    backend_.gone["p2"] = true;
+    backend_.shelf.Put(p, /*is_gone=*/true);
   }
   PortalResponse Get(const std::string& target, const std::string& who = "builder-b",
                      const std::string& method = "GET", bool body = false) {

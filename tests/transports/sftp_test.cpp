@@ -1,8 +1,4 @@
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -11,7 +7,9 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tests/transports/sshd_fixture.h"
@@ -26,6 +24,7 @@ using test_util::FreePort;
 using test_util::Output;
 using test_util::ReadFile;
 using test_util::RunCommand;
+using test_util::SilentListener;
 using test_util::SshdFixture;
 using test_util::TempDir;
 using test_util::WriteFile;
@@ -59,50 +58,54 @@ long long MillisSince(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
 }
 
+// The upload succeeded: `bytes` sent, or found already there.
+void ExpectSent(const SftpResult<UploadResult>& r, uint64_t bytes, bool already_there) {
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r->bytes, bytes);
+  EXPECT_EQ(r->already_there, already_there);
+}
+
 // ---- ParseSftpUrl ----------------------------------------------------------
 
-TEST(SftpUrlTest, ReadsUserHostPortAndAFolderRelativeToTheLogin) {
-  auto e = ParseSftpUrl("sftp://agency@127.0.0.1:2222/inbox");
+// ParseSftpUrl reads `url` as this user, host, port and folder.
+void ExpectParsed(const std::string& url, const std::string& user, const std::string& host,
+                  int port, const std::string& remote_dir) {
+  auto e = ParseSftpUrl(url);
   ASSERT_TRUE(e.ok()) << e.message();
-  EXPECT_EQ(e->user, "agency");
-  EXPECT_EQ(e->host, "127.0.0.1");
-  EXPECT_EQ(e->port, 2222);
-  EXPECT_EQ(e->remote_dir, "inbox");
+  EXPECT_EQ(e->user, user) << url;
+  EXPECT_EQ(e->host, host) << url;
+  EXPECT_EQ(e->port, port) << url;
+  EXPECT_EQ(e->remote_dir, remote_dir) << url;
+}
+
+TEST(SftpUrlTest, ReadsUserHostPortAndAFolderRelativeToTheLogin) {
+  ExpectParsed("sftp://agency@127.0.0.1:2222/inbox", "agency", "127.0.0.1", 2222, "inbox");
 }
 
 TEST(SftpUrlTest, DefaultsThePortAndTakesADoubleSlashAsAnAbsoluteFolder) {
-  auto e = ParseSftpUrl("SFTP://collect%2Da@files.example.jp//srv/in%20box/");
-  ASSERT_TRUE(e.ok()) << e.message();
-  EXPECT_EQ(e->user, "collect-a");
-  EXPECT_EQ(e->host, "files.example.jp");
-  EXPECT_EQ(e->port, 22);
-  EXPECT_EQ(e->remote_dir, "/srv/in box/");
+  ExpectParsed("SFTP://collect%2Da@files.example.jp//srv/in%20box/", "collect-a",
+               "files.example.jp", 22, "/srv/in box/");
 }
 
 TEST(SftpUrlTest, ReadsBracketedIpv6AndAnEmptyOrHomePath) {
-  auto e = ParseSftpUrl("sftp://u@[::1]:2200");
-  ASSERT_TRUE(e.ok()) << e.message();
-  EXPECT_EQ(e->host, "::1");
-  EXPECT_EQ(e->port, 2200);
-  EXPECT_EQ(e->remote_dir, "");
-  auto home = ParseSftpUrl("sftp://u@h/~/drop");
-  ASSERT_TRUE(home.ok()) << home.message();
-  EXPECT_EQ(home->remote_dir, "drop");
+  ExpectParsed("sftp://u@[::1]:2200", "u", "::1", 2200, "");
+  ExpectParsed("sftp://u@h/~/drop", "u", "h", 22, "drop");
 }
 
 TEST(SftpUrlTest, RefusesWithOneLineEach) {
-  EXPECT_EQ(ParseSftpUrl("https://h/x").message(), "not an sftp:// URL: https://h/x");
-  EXPECT_EQ(ParseSftpUrl("h/x").message(), "not an sftp:// URL: h/x");
-  EXPECT_EQ(ParseSftpUrl("sftp://h/x").message(), "sftp URL has no user name: sftp://h/x");
-  EXPECT_EQ(ParseSftpUrl("sftp://u@:22/x").message(), "sftp URL has no host: sftp://u@:22/x");
-  EXPECT_EQ(ParseSftpUrl("sftp://u@h:0/x").message(), "sftp URL has a bad port: sftp://u@h:0/x");
-  EXPECT_EQ(ParseSftpUrl("sftp://u@h:/x").message(), "sftp URL has a bad port: sftp://u@h:/x");
-  EXPECT_EQ(ParseSftpUrl("sftp://u@h:99999/x").message(),
-            "sftp URL has a bad port: sftp://u@h:99999/x");
-  EXPECT_EQ(ParseSftpUrl("sftp://u@h/x?y").message(),
-            "sftp URL must not contain '?', '#' or ';': sftp://u@h/x?y");
-  EXPECT_EQ(ParseSftpUrl("sftp://u@h/x%2").message(),
-            "sftp URL has a bad %-escape: sftp://u@h/x%2");
+  // {URL, what is wrong with it}: the refusal names both.
+  const std::vector<std::pair<std::string, std::string>> refusals = {
+      {"https://h/x", "not an sftp:// URL"},
+      {"h/x", "not an sftp:// URL"},
+      {"sftp://h/x", "sftp URL has no user name"},
+      {"sftp://u@:22/x", "sftp URL has no host"},
+      {"sftp://u@h:0/x", "sftp URL has a bad port"},
+      {"sftp://u@h:/x", "sftp URL has a bad port"},
+      {"sftp://u@h:99999/x", "sftp URL has a bad port"},
+      {"sftp://u@h/x?y", "sftp URL must not contain '?', '#' or ';'"},
+      {"sftp://u@h/x%2", "sftp URL has a bad %-escape"},
+  };
+  for (const auto& [url, why] : refusals) EXPECT_EQ(ParseSftpUrl(url).message(), why + ": " + url);
 }
 
 TEST(SftpUrlTest, NeverRepeatsAPassword) {
@@ -136,23 +139,16 @@ TEST(SftpNetworkTest, ClosedPortIsANetworkErrorWithinTheTimeout) {
 
 TEST(SftpNetworkTest, SilentServerTimesOutTheHandshake) {
   // Listens (the kernel completes the TCP handshake) but never speaks SSH.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(fd, 4), 0);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const int port = ntohs(a.sin_port);
+  SilentListener silent;
+  const int port = silent.port();
+  ASSERT_NE(port, 0);
 
+  const auto start = Clock::now();
   SftpEndpoint e;
   e.host = "127.0.0.1";
   e.port = port;
-  const auto start = Clock::now();
   auto r = ProbeHostKey(e, SftpTimeouts{.connect_ms = 500, .io_ms = 60000});
   const auto elapsed = MillisSince(start);
-  ::close(fd);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.kind(), SftpErrorKind::kNetwork);
   EXPECT_EQ(r.message(), "SSH handshake with 127.0.0.1:" + std::to_string(port) +
@@ -210,6 +206,15 @@ class SftpTest : public testing::Test {
   }
   std::string Where() const { return "127.0.0.1:" + std::to_string(sshd_->port()); }
   std::string Remote(const std::string& name) const { return sshd_->inbox() + "/" + name; }
+  // local_/`file` uploaded as `name`, to the server as it is pinned.
+  SftpResult<UploadResult> Upload(const std::string& file, const std::string& name) {
+    return SftpUpload(Endpoint(), local_ / file, name, timeouts_);
+  }
+  // The inbox holds `name` only, byte for byte the local file `local`.
+  void ExpectOnlyInTheInbox(const std::string& name, const std::string& local) const {
+    EXPECT_EQ(Names(sshd_->inbox()), std::set<std::string>{name});
+    EXPECT_TRUE(ReadFile(Remote(name)) == ReadFile(local)) << name << " differs from " << local;
+  }
 
   TempDir local_;
   std::unique_ptr<SshdFixture> sshd_;
@@ -219,19 +224,13 @@ class SftpTest : public testing::Test {
 TEST_F(SftpTest, UploadsExactBytesUnderTheFinalNameAndLeavesNoPart) {
   // Not a multiple of the 960,000-byte chunk nor of the 30,000-byte packet.
   WritePseudoRandomFile(local_ / "billing.p7m", 3'000'001, 1);
-  auto r = SftpUpload(Endpoint(), local_ / "billing.p7m", "billing-2026-01.p7m", timeouts_);
-  ASSERT_TRUE(r.ok()) << r.message();
-  EXPECT_FALSE(r->already_there);
-  EXPECT_EQ(r->bytes, 3'000'001u);
-  EXPECT_EQ(Names(sshd_->inbox()), std::set<std::string>{"billing-2026-01.p7m"});
-  EXPECT_TRUE(ReadFile(Remote("billing-2026-01.p7m")) == ReadFile(local_ / "billing.p7m"));
+  ExpectSent(Upload("billing.p7m", "billing-2026-01.p7m"), 3'000'001u, /*already_there=*/false);
+  ExpectOnlyInTheInbox("billing-2026-01.p7m", local_ / "billing.p7m");
 }
 
 TEST_F(SftpTest, UploadsAnEmptyFile) {
   WriteFile(local_ / "empty.csv", "");
-  auto r = SftpUpload(Endpoint(), local_ / "empty.csv", "empty.csv", timeouts_);
-  ASSERT_TRUE(r.ok()) << r.message();
-  EXPECT_EQ(r->bytes, 0u);
+  ExpectSent(Upload("empty.csv", "empty.csv"), 0u, /*already_there=*/false);
   EXPECT_EQ(Names(sshd_->inbox()), std::set<std::string>{"empty.csv"});
   EXPECT_EQ(fs::file_size(Remote("empty.csv")), 0u);
 }
@@ -313,7 +312,7 @@ TEST_F(SftpTest, DifferentFileAtTheFinalNameIsRefusedAndLeftUntouched) {
   WriteFile(Remote("short.p7m"), "someone else's file");
 
   for (const std::string name : {"f.p7m", "short.p7m"}) {
-    auto r = SftpUpload(Endpoint(), local_ / "f.p7m", name, timeouts_);
+    auto r = Upload("f.p7m", name);
     ASSERT_FALSE(r.ok()) << name;
     EXPECT_EQ(r.kind(), SftpErrorKind::kRefused);
     EXPECT_EQ(r.message(), name +
@@ -327,26 +326,19 @@ TEST_F(SftpTest, DifferentFileAtTheFinalNameIsRefusedAndLeftUntouched) {
 
 TEST_F(SftpTest, SameFileAlreadyThereCountsAsDelivered) {
   WritePseudoRandomFile(local_ / "f.p7m", 2'500'000, 5);
-  auto first = SftpUpload(Endpoint(), local_ / "f.p7m", "f.p7m", timeouts_);
-  ASSERT_TRUE(first.ok()) << first.message();
-  EXPECT_FALSE(first->already_there);
+  ExpectSent(Upload("f.p7m", "f.p7m"), 2'500'000u, /*already_there=*/false);
   WriteFile(Remote("f.p7m.part"), "left over by a lost attempt");
 
-  auto again = SftpUpload(Endpoint(), local_ / "f.p7m", "f.p7m", timeouts_);
-  ASSERT_TRUE(again.ok()) << again.message();
-  EXPECT_TRUE(again->already_there);
-  EXPECT_EQ(again->bytes, 2'500'000u);
-  EXPECT_EQ(Names(sshd_->inbox()), std::set<std::string>{"f.p7m"});
-  EXPECT_TRUE(ReadFile(Remote("f.p7m")) == ReadFile(local_ / "f.p7m"));
+  ExpectSent(Upload("f.p7m", "f.p7m"), 2'500'000u, /*already_there=*/true);
+  ExpectOnlyInTheInbox("f.p7m", local_ / "f.p7m");
 }
 
 TEST_F(SftpTest, LongerStalePartIsTruncatedNotAppendedTo) {
   WritePseudoRandomFile(Remote("f.p7m.part"), 5'000'000, 6);
   WritePseudoRandomFile(local_ / "f.p7m", 1'000'000, 7);
-  auto r = SftpUpload(Endpoint(), local_ / "f.p7m", "f.p7m", timeouts_);
+  auto r = Upload("f.p7m", "f.p7m");
   ASSERT_TRUE(r.ok()) << r.message();
-  EXPECT_EQ(Names(sshd_->inbox()), std::set<std::string>{"f.p7m"});
-  EXPECT_TRUE(ReadFile(Remote("f.p7m")) == ReadFile(local_ / "f.p7m"));
+  ExpectOnlyInTheInbox("f.p7m", local_ / "f.p7m");
 }
 
 // The final name is checked before the upload; a file that appears there
@@ -354,7 +346,7 @@ TEST_F(SftpTest, LongerStalePartIsTruncatedNotAppendedTo) {
 TEST_F(SftpTest, FinalNameTakenDuringTheUploadIsNotOverwritten) {
   WritePseudoRandomFile(local_ / "big.p7m", 150'000'000, 8);
   SftpResult<UploadResult> r = SftpError{};
-  std::thread upload([&] { r = SftpUpload(Endpoint(), local_ / "big.p7m", "big.p7m", timeouts_); });
+  std::thread upload([&] { r = Upload("big.p7m", "big.p7m"); });
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   while (!fs::exists(Remote("big.p7m.part")) && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -374,7 +366,7 @@ TEST_F(SftpTest, ServerKilledMidUploadLeavesAtMostAPartAndARetryCompletes) {
   const uint64_t size = 200'000'000;
   WritePseudoRandomFile(local_ / "big.p7m", size, 9);
   SftpResult<UploadResult> r = SftpError{};
-  std::thread upload([&] { r = SftpUpload(Endpoint(), local_ / "big.p7m", "big.p7m", timeouts_); });
+  std::thread upload([&] { r = Upload("big.p7m", "big.p7m"); });
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   std::error_code ec;
   while (Clock::now() < deadline) {
@@ -397,10 +389,7 @@ TEST_F(SftpTest, ServerKilledMidUploadLeavesAtMostAPartAndARetryCompletes) {
 
   std::string error;
   ASSERT_TRUE(sshd_->Restart(&error)) << error;
-  auto again = SftpUpload(Endpoint(), local_ / "big.p7m", "big.p7m", timeouts_);
-  ASSERT_TRUE(again.ok()) << again.message();
-  EXPECT_FALSE(again->already_there);
-  EXPECT_EQ(again->bytes, size);
+  ExpectSent(Upload("big.p7m", "big.p7m"), size, /*already_there=*/false);
   EXPECT_EQ(Names(sshd_->inbox()), std::set<std::string>{"big.p7m"});
   EXPECT_EQ(RunCommand("cmp " + (local_ / "big.p7m") + " " + Remote("big.p7m")), 0);
 }

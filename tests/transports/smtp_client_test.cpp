@@ -1,14 +1,12 @@
 #include "transports/smtp_client.h"
 
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/transports/smtp_fixture.h"
 
@@ -25,6 +23,8 @@ const std::string kBody =
     "お申し出いただいた件につきまして、委託先に改善を指示いたしました。\n"
     ".\n"  // a lone dot would end DATA early without dot-stuffing
     "以上\n";
+
+constexpr char kDesk[] = "desk@yumesaki-cable.example.jp";
 
 MailMessage JapaneseMessage() {
   return MailMessage{"taro.yamada@example.jp", "山田 太郎", kSubject, kBody};
@@ -64,6 +64,15 @@ class MailTest : public ::testing::Test {
     s.from = "privacy@yumesaki-cable.example.jp";
     s.from_name = "夢前ケーブル 個人情報窓口";
     s.timeout_ms = 5000;
+    return s;
+  }
+  // As the desk's user with `password`, over STARTTLS to the fixture's
+  // certificate.
+  SmtpSettings AuthSettings(const SmtpFixture& server, const std::string& password) {
+    SmtpSettings s = Settings(server);
+    s.ca_file = server.cert();
+    s.user = kDesk;
+    s.password = password;
     return s;
   }
   std::string Server(const SmtpFixture& server) {
@@ -196,26 +205,18 @@ TEST_F(MailTest, PasswordIsNeverSentWithoutTls) {
 }
 
 TEST_F(MailTest, AuthenticatesOverStartTls) {
-  auto server = StartServer(AuthOptions("desk@yumesaki-cable.example.jp", "correct horse"));
+  auto server = StartServer(AuthOptions(kDesk, "correct horse"));
   ASSERT_NE(server, nullptr);
-  SmtpSettings settings = Settings(*server);
-  settings.ca_file = server->cert();
-  settings.user = "desk@yumesaki-cable.example.jp";
-  settings.password = "correct horse";
-  auto sent = SendMail(settings, JapaneseMessage());
+  auto sent = SendMail(AuthSettings(*server, "correct horse"), JapaneseMessage());
   ASSERT_TRUE(sent.ok()) << sent.message() << "\n" << server->log();
   EXPECT_THAT(*sent, HasSubstr(" (STARTTLS, AUTH): 250"));
   EXPECT_EQ(server->Messages().size(), 1u);
 }
 
 TEST_F(MailTest, WrongPasswordIsRefusedAndNotRepeated) {
-  auto server = StartServer(AuthOptions("desk@yumesaki-cable.example.jp", "correct horse"));
+  auto server = StartServer(AuthOptions(kDesk, "correct horse"));
   ASSERT_NE(server, nullptr);
-  SmtpSettings settings = Settings(*server);
-  settings.ca_file = server->cert();
-  settings.user = "desk@yumesaki-cable.example.jp";
-  settings.password = "wrong horse";
-  auto sent = SendMail(settings, JapaneseMessage());
+  auto sent = SendMail(AuthSettings(*server, "wrong horse"), JapaneseMessage());
   ASSERT_FALSE(sent.ok());
   EXPECT_EQ(
       sent.message(),
@@ -253,21 +254,14 @@ TEST_F(MailTest, FailedSendSucceedsOnRetryAfterServerRestart) {
 TEST_F(MailTest, ServerThatNeverGreetsTimesOut) {
   // A listening socket that is never accepted: the connection completes in
   // the kernel's backlog, and no greeting ever comes.
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(fd, 4), 0);
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  test_util::SilentListener silent;
+  ASSERT_NE(silent.port(), 0);
   SmtpSettings settings;
   settings.host = "127.0.0.1";
-  settings.port = ntohs(a.sin_port);
+  settings.port = silent.port();
   settings.from = "privacy@yumesaki-cable.example.jp";
   settings.timeout_ms = 300;
   auto sent = SendMail(settings, JapaneseMessage());
-  ::close(fd);
   ASSERT_FALSE(sent.ok());
   EXPECT_EQ(sent.message(), "SMTP 127.0.0.1:" + std::to_string(settings.port) +
                                 ": greeting: no reply within 300 ms");
@@ -336,20 +330,20 @@ TEST(MailParseSmtpUrlTest, PasswordIsRefusedAndNotRepeated) {
 }
 
 TEST(MailParseSmtpUrlTest, MalformedUrls) {
-  const std::string kExpected = " (expected smtp://[user@]host[:port])";
-  EXPECT_EQ(ParseSmtpUrl("smtps://mail.example.jp").message(),
-            "invalid SMTP URL: unknown scheme" + kExpected);
-  EXPECT_EQ(ParseSmtpUrl("smtp://").message(), "invalid SMTP URL: no host" + kExpected);
-  EXPECT_EQ(ParseSmtpUrl("smtp://mail.example.jp:0").message(),
-            "invalid SMTP URL: port out of range" + kExpected);
-  EXPECT_EQ(ParseSmtpUrl("smtp://mail.example.jp:70000").message(),
-            "invalid SMTP URL: port out of range" + kExpected);
-  EXPECT_EQ(ParseSmtpUrl("smtp://mail.example.jp:25x").message(),
-            "invalid SMTP URL: port is not a number" + kExpected);
-  EXPECT_EQ(ParseSmtpUrl("smtp://mail.example.jp:").message(),
-            "invalid SMTP URL: empty port" + kExpected);
-  EXPECT_EQ(ParseSmtpUrl("smtp://mail.example.jp/inbox").message(),
-            "invalid SMTP URL: no path or query allowed" + kExpected);
+  // {URL, what is wrong with it}
+  const std::vector<std::pair<std::string, std::string>> refusals = {
+      {"smtps://mail.example.jp", "unknown scheme"},
+      {"smtp://", "no host"},
+      {"smtp://mail.example.jp:0", "port out of range"},
+      {"smtp://mail.example.jp:70000", "port out of range"},
+      {"smtp://mail.example.jp:25x", "port is not a number"},
+      {"smtp://mail.example.jp:", "empty port"},
+      {"smtp://mail.example.jp/inbox", "no path or query allowed"},
+  };
+  for (const auto& [url, why] : refusals) {
+    EXPECT_EQ(ParseSmtpUrl(url).message(),
+              "invalid SMTP URL: " + why + " (expected smtp://[user@]host[:port])");
+  }
 }
 
 }  // namespace

@@ -100,12 +100,8 @@ std::unique_ptr<SmtpFixture> SmtpFixture::Start(const Options& options, std::str
       !MakeSelfSignedCertificate(s->cert(), s->dir_ / "key.pem", error)) {
     return nullptr;
   }
-  // Another process may take the port between FreePort() and the bind.
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    s->port_ = FreePort();
-    if (s->Launch(error)) return s;
-  }
-  return nullptr;
+  if (!LaunchOnAFreePort(&s->port_, [&] { return s->Launch(error); })) return nullptr;
+  return s;
 }
 
 bool SmtpFixture::Launch(std::string* error) {

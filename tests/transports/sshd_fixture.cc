@@ -77,12 +77,8 @@ std::unique_ptr<SshdFixture> SshdFixture::Start(std::string* error) {
     *error = "ssh-keygen -lf printed no SHA256 fingerprint";
     return nullptr;
   }
-  // Another process may take the port between FreePort() and sshd's bind.
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    s->port_ = FreePort();
-    if (s->Launch(error)) return s;
-  }
-  return nullptr;
+  if (!LaunchOnAFreePort(&s->port_, [&] { return s->Launch(error); })) return nullptr;
+  return s;
 }
 
 bool SshdFixture::Launch(std::string* error) {

@@ -72,20 +72,68 @@ inline void WriteFile(const std::string& path, const std::string& data) {
   std::ofstream(path, std::ios::binary) << data;
 }
 
-// A loopback port nobody listens on right now (the kernel's pick).
-inline int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+// The SHA-256 fingerprint of a PEM certificate as `openssl x509 -fingerprint
+// -sha256` prints it, "SHA256:AB:CD:…"; empty when openssl says nothing.
+inline std::string CertificateFingerprint(const std::string& pem_file) {
+  std::string out = Output("openssl x509 -noout -fingerprint -sha256 -in " + pem_file);
+  const size_t eq = out.find('=');
+  if (eq == std::string::npos) return "";
+  out = out.substr(eq + 1);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return "SHA256:" + out;
+}
+
+// Binds `fd` to a port of the kernel's choice on 127.0.0.1; the port, or 0.
+inline int BindLoopback(int fd) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    return 0;
   }
+  return ntohs(a.sin_port);
+}
+
+// A loopback port nobody listens on right now (the kernel's pick).
+inline int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int port = BindLoopback(fd);
   ::close(fd);
   return port;
+}
+
+// A server that never says a word: it listens on a loopback port but never
+// accepts, so a connection completes in the kernel's backlog and then hears
+// nothing. Closed when it goes out of scope.
+class SilentListener {
+ public:
+  SilentListener() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    port_ = BindLoopback(fd_);
+    if (port_ != 0 && ::listen(fd_, 4) != 0) port_ = 0;
+  }
+  ~SilentListener() { ::close(fd_); }
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+  // 0 when it could not listen.
+  int port() const { return port_; }
+
+ private:
+  const int fd_;
+  int port_ = 0;
+};
+
+// Runs `launch`, which starts a peer listening on *port, with *port set to
+// a free loopback port; tries again on another port when it fails, as
+// another process may take one between FreePort() and the peer's bind.
+// Whether a launch succeeded.
+inline bool LaunchOnAFreePort(int* port, const std::function<bool()>& launch) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    *port = FreePort();
+    if (launch()) return true;
+  }
+  return false;
 }
 
 // Whether something accepts TCP connections on 127.0.0.1:port.
