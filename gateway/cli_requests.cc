@@ -140,7 +140,7 @@ class Requests : public CommandGroup {
     r_list->add_option("--state", r_state,
                        "received | decided | instructed | answered | closed | notified");
     on(r_list, "request.list", [&](Context& c) {
-      return itaku::gateway::RequestList(c, r_overdue, r_contractor, r_state, mail);
+      return itaku::gateway::RequestList(c, r_overdue, r_contractor, r_state);
     });
     CLI::App* r_deadlines =
         Sub(*request, "deadlines", "show or set what \"without delay\" means, in days");

@@ -494,7 +494,7 @@ Result<std::vector<ListedRequest>> ListRequests(Context& ctx, bool overdue_only,
 
 Result<Output> RequestList(Context& ctx, bool overdue_only,
                            const std::optional<std::string>& contractor,
-                           const std::optional<std::string>& state, const MailConfig&) {
+                           const std::optional<std::string>& state) {
   std::optional<RequestState> wanted;
   if (state) {
     wanted = contracts::Parse<RequestState>(*state);

@@ -92,7 +92,7 @@ Result<std::vector<ListedRequest>> ListRequests(Context& ctx, bool overdue_only,
                                                 const std::optional<std::string>& contractor,
                                                 std::optional<contracts::RequestState> state);
 Result<Output> RequestList(Context& ctx, bool overdue, const std::optional<std::string>& contractor,
-                           const std::optional<std::string>& state, const MailConfig& mail);
+                           const std::optional<std::string>& state);
 // Shows, and with values sets, the deadlines (stored in the store).
 Result<Output> RequestDeadlinesCommand(Context& ctx, std::optional<int> decide_within,
                                        std::optional<int> notify_within);
