@@ -1,5 +1,7 @@
 #include "gateway/records_json.h"
 
+#include "contracts/record_json.h"
+
 namespace itaku::gateway {
 
 using Json = nlohmann::json;
@@ -108,21 +110,13 @@ nlohmann::json ToJson(const contracts::StaffMember& m) {
           {"added_at", m.added_at}};
 }
 
+// The stored spelling (contracts/record_json.h) with the id; the store's
+// path of the consent evidence stays in the store.
 nlohmann::json ToJson(const contracts::SpecialRequest& s) {
-  return {{"id", s.id},
-          {"subscriber", s.subscriber_id},
-          {"contractor", s.contractor_id.empty() ? Json() : Json(s.contractor_id)},
-          {"purpose", s.purpose.empty() ? Json() : Json(s.purpose)},
-          {"kind", s.kind},
-          {"fields", s.fields},
-          {"consent_sha256", s.consent_sha256.empty() ? Json() : Json(s.consent_sha256)},
-          {"from", FormatDate(s.valid_from)},
-          {"until", s.valid_until ? Json(FormatDate(*s.valid_until)) : Json()},
-          {"created_by", s.created_by},
-          {"created_at", s.created_at},
-          {"ended_by", s.ended_by.empty() ? Json() : Json(s.ended_by)},
-          {"ended_at", s.ended_at.empty() ? Json() : Json(s.ended_at)},
-          {"end_reason", s.end_reason}};
+  Json j = contracts::ToJson(s);
+  j.erase("consent_path");
+  j["id"] = s.id;
+  return j;
 }
 
 }  // namespace itaku::gateway

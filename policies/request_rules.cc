@@ -17,6 +17,17 @@ bool Notified(const contracts::CorrectiveRequest& r) {
 using contracts::RequestState;
 using contracts::StaffRole;
 
+// "request 3 has not been decided yet", and why `step` waits for a decision.
+std::string NotDecidedYet(const std::string& name, RequestStep step) {
+  std::string why = name + " has not been decided yet";
+  if (step == RequestStep::kInstruct) {
+    why += "; a contractor is instructed only on a justified request (policy 6(3))";
+  } else if (step == RequestStep::kNotify) {
+    why += "; a requester is told the outcome only after a decision (policy 6(4))";
+  }
+  return why;
+}
+
 }  // namespace
 
 std::string RoleName(std::optional<StaffRole> role) {
@@ -56,9 +67,7 @@ std::vector<std::string> RefuseStep(const contracts::CorrectiveRequest& r, Reque
       break;
     case RequestStep::kInstruct:
       if (r.state == RequestState::kReceived) {
-        why.push_back(name +
-                      " has not been decided yet; a contractor is instructed only on a "
-                      "justified request (policy 6(3))");
+        why.push_back(NotDecidedYet(name, step));
       } else if (unjustified) {
         why.push_back(name + " was judged not justified; there is nothing to instruct");
       } else if (r.state != RequestState::kDecided) {
@@ -75,7 +84,7 @@ std::vector<std::string> RefuseStep(const contracts::CorrectiveRequest& r, Reque
       break;
     case RequestStep::kClose:
       if (r.state == RequestState::kReceived) {
-        why.push_back(name + " has not been decided yet");
+        why.push_back(NotDecidedYet(name, step));
       } else if (r.state == RequestState::kClosed) {
         why.push_back(name + " was already closed on " + r.closed_at);
       } else if (unjustified) {
@@ -95,9 +104,7 @@ std::vector<std::string> RefuseStep(const contracts::CorrectiveRequest& r, Reque
       break;
     case RequestStep::kNotify:
       if (r.state == RequestState::kReceived) {
-        why.push_back(name +
-                      " has not been decided yet; a requester is told the outcome only "
-                      "after a decision (policy 6(4))");
+        why.push_back(NotDecidedYet(name, step));
       } else if (!unjustified && r.state != RequestState::kClosed) {
         why.push_back(name + " is " + std::string(contracts::ToString(r.state)) +
                       "; close it (carried out or not) before notifying");

@@ -83,23 +83,7 @@ std::optional<bool> ReadOptionalBool(const nlohmann::json& j, const char* key) {
   return it->get<bool>();
 }
 
-std::string SpecialJson(const SpecialRequest& r) {
-  return nlohmann::json{{"subscriber_id", r.subscriber_id},
-                        {"contractor_id", r.contractor_id},
-                        {"purpose", r.purpose},
-                        {"kind", r.kind},
-                        {"fields", r.fields},
-                        {"consent_sha256", r.consent_sha256},
-                        {"consent_path", r.consent_path},
-                        {"valid_from", FormatDate(r.valid_from)},
-                        {"valid_until", r.valid_until ? FormatDate(*r.valid_until) : std::string()},
-                        {"created_by", r.created_by},
-                        {"created_at", r.created_at},
-                        {"ended_by", r.ended_by},
-                        {"ended_at", r.ended_at},
-                        {"end_reason", r.end_reason}}
-      .dump();
-}
+std::string SpecialJson(const SpecialRequest& r) { return ToJson(r).dump(); }
 
 Result<SpecialRequest> ToSpecial(int64_t id, const std::string& text) {
   const std::string what = "special request " + std::to_string(id) + ": stored record is damaged";

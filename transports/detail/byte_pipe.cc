@@ -25,11 +25,7 @@ bool BytePipe::Push(std::vector<char>* chunk) {
   return true;
 }
 
-void BytePipe::CloseWrite() {
-  std::lock_guard lock(mu_);
-  closed_ = true;
-  changed_.notify_all();
-}
+void BytePipe::CloseWrite() { Raise(&closed_); }
 
 bool BytePipe::Pop(std::vector<char>* chunk) {
   std::unique_lock lock(mu_);
@@ -43,10 +39,12 @@ bool BytePipe::Pop(std::vector<char>* chunk) {
   return true;
 }
 
-void BytePipe::Cancel() {
+void BytePipe::Cancel() { Raise(&cancelled_); }
+
+void BytePipe::Raise(bool* flag) {
   std::lock_guard lock(mu_);
-  cancelled_ = true;
-  queue_.clear();
+  *flag = true;
+  if (cancelled_) queue_.clear();
   changed_.notify_all();
 }
 

@@ -42,6 +42,9 @@ class BytePipe {
   void Cancel();
 
  private:
+  // Sets `flag` (closed_ or cancelled_) and wakes both sides; a cancelled
+  // pipe drops what it still holds.
+  void Raise(bool* flag);
   const size_t chunk_size_;
   const size_t max_chunks_;
   std::mutex mu_;
