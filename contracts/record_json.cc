@@ -48,7 +48,7 @@ nlohmann::json ToJson(const SpecialRequest& r) {
   return nlohmann::json{{"subscriber_id", r.subscriber_id},
                         {"contractor_id", r.contractor_id},
                         {"purpose", r.purpose},
-                        {"kind", r.kind},
+                        {"kind", ToString(r.kind)},
                         {"fields", r.fields},
                         {"consent_sha256", r.consent_sha256},
                         {"consent_path", r.consent_path},

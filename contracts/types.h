@@ -147,7 +147,7 @@ struct SpecialRequest {
   std::string subscriber_id;
   std::string contractor_id;  // exactly one of contractor_id and purpose is set
   std::string purpose;
-  std::string kind;                 // "exclude" | "withhold" | "extend"
+  SpecialKind kind = SpecialKind::kExclude;
   std::vector<std::string> fields;  // withheld or extended fields; empty for exclude
   std::string consent_sha256;       // extend: the consent evidence's hash
   std::string consent_path;         // extend: the store's copy of it

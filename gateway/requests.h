@@ -11,6 +11,7 @@
 #include "contracts/base/status.h"
 #include "gateway/context.h"
 #include "policies/projector.h"
+#include "policies/request_rules.h"
 #include "transports/smtp_client.h"
 
 namespace itaku::gateway {
@@ -39,13 +40,8 @@ Result<Output> SpecialList(Context& ctx, const std::optional<std::string>& subsc
 Result<Output> SpecialEnd(Context& ctx, int64_t id, const std::string& reason);
 
 // The special requests in force today for a delivery to `contractor` under
-// `purpose`, as projector overrides and extra columns. Extensions of fields
-// the profile already sends, and withholdings of fields it does not send,
-// change nothing and are left out.
-struct SpecialShaping {
-  std::vector<std::string> extra_fields;
-  policies::SubscriberOverrides overrides;
-};
+// `purpose` (policies::ShapeBySpecialRequests over the stored ones).
+using policies::SpecialShaping;
 Result<SpecialShaping> ShapeBySpecialRequests(Context& ctx, const std::string& contractor,
                                               const std::string& purpose,
                                               const std::vector<std::string>& profile_fields);

@@ -10,6 +10,8 @@
 #include "policies/request_rules.h"
 
 namespace itaku::gateway {
+
+using contracts::SpecialKind;
 namespace fs = std::filesystem;
 namespace {
 
@@ -17,7 +19,8 @@ using Json = nlohmann::json;
 using contracts::SpecialRequest;
 
 std::string SpecialLine(const SpecialRequest& s) {
-  std::string what = s.kind == "exclude" ? "exclude" : s.kind + " " + Join(s.fields);
+  const std::string kind(contracts::ToString(s.kind));
+  std::string what = s.kind == SpecialKind::kExclude ? kind : kind + " " + Join(s.fields);
   return "#" + std::to_string(s.id) + "\t" + s.subscriber_id + "\t" +
          (s.contractor_id.empty() ? "purpose " + s.purpose : "contractor " + s.contractor_id) +
          "\t" + what + "\t" + FormatDate(s.valid_from) + " to " +
@@ -64,7 +67,9 @@ Result<Output> SpecialAdd(Context& ctx, const SpecialArgs& a) {
   s.subscriber_id = a.subscriber;
   s.contractor_id = a.contractor;
   s.purpose = a.purpose;
-  s.kind = a.exclude ? "exclude" : !a.withhold.empty() ? "withhold" : "extend";
+  s.kind = a.exclude             ? SpecialKind::kExclude
+           : !a.withhold.empty() ? SpecialKind::kWithhold
+                                 : SpecialKind::kExtend;
   s.fields = a.exclude ? std::vector<std::string>{} : !a.withhold.empty() ? a.withhold : a.extend;
   s.created_by = ctx.actor;
   auto role = ActorRole(ctx);
@@ -72,7 +77,7 @@ Result<Output> SpecialAdd(Context& ctx, const SpecialArgs& a) {
   const std::string refusal =
       policies::SpecialRequestRefusal(s, role.value(), !a.consent_file.empty());
   if (!refusal.empty()) return Status::Refused(who + refusal);
-  if (s.kind == "extend") {
+  if (s.kind == SpecialKind::kExtend) {
     if (Status c = KeepConsent(ctx, a.consent_file, s); !c.ok()) return R::Error(who + c.message());
   } else if (!a.consent_file.empty()) {
     return R::Error(who + "--consent goes with --extend only");
@@ -136,46 +141,8 @@ Result<SpecialShaping> ShapeBySpecialRequests(Context& ctx, const std::string& c
                                               const std::vector<std::string>& profile_fields) {
   auto list = ctx.store->ListSpecialRequests(std::nullopt, false);
   if (!list.ok()) return list.status();
-  const Date today = ctx.clock->Today();
-  auto sends = [&](const std::string& f) {
-    return std::find(profile_fields.begin(), profile_fields.end(), f) != profile_fields.end();
-  };
-  SpecialShaping shaping;
-  std::set<std::string> extra;
-  for (const SpecialRequest& s : list.value()) {
-    if (!policies::SpecialRequestApplies(s, contractor, purpose, today)) continue;
-    policies::SubscriberOverride& o = shaping.overrides[s.subscriber_id];
-    bool changes = false;
-    if (s.kind == "exclude") {
-      o.excluded = true;
-      changes = true;
-    }
-    for (const auto& f : s.fields) {
-      if (s.kind == "withhold") {
-        // Always handed on: it also cancels another request's extension of
-        // the same field (withholding wins in the projector).
-        o.withheld.insert(f);
-        changes = true;
-      }
-      // Statistics go out pseudonymised: no extension puts raw values next
-      // to them.
-      if (s.kind == "extend" && !sends(f) && purpose != "statistics") {
-        o.extended.insert(f);
-        extra.insert(f);
-        changes = true;
-      }
-    }
-    if (changes) o.sources.push_back(s.id);
-  }
-  // Drop subscribers nothing applies to, so the projector's map stays small.
-  for (auto it = shaping.overrides.begin(); it != shaping.overrides.end();) {
-    it = it->second.sources.empty() ? shaping.overrides.erase(it) : std::next(it);
-  }
-  // Catalog order for the extra columns, so the header is stable.
-  for (const auto& info : policies::Catalog()) {
-    if (extra.count(std::string(info.id))) shaping.extra_fields.emplace_back(info.id);
-  }
-  return shaping;
+  return policies::ShapeBySpecialRequests(list.value(), contractor, purpose, profile_fields,
+                                          ctx.clock->Today());
 }
 
 // ---- Corrective-action requests ------------------------------------------------

@@ -1,5 +1,8 @@
 #include "policies/request_rules.h"
 
+#include <algorithm>
+#include <set>
+
 #include "contracts/base/names.h"
 #include "policies/catalog.h"
 
@@ -173,7 +176,7 @@ std::string SpecialRequestRefusal(const contracts::SpecialRequest& s,
     }
     if (f == "subscriber_id") return "subscriber_id identifies the record; use --exclude instead";
   }
-  if (s.kind != "extend") return "";
+  if (s.kind != contracts::SpecialKind::kExtend) return "";
   if (actor_role != StaffRole::kPrivacyOfficer) {
     return "only a privacy officer records an extension (" + s.created_by + " is " +
            RoleName(actor_role) + ")";
@@ -201,6 +204,44 @@ std::string DeadlinesRefusal(const RequestDeadlines& d) {
            "--notify-within must be at least --decide-within";
   }
   return "";
+}
+
+SpecialShaping ShapeBySpecialRequests(const std::vector<contracts::SpecialRequest>& requests,
+                                      const std::string& contractor_id, const std::string& purpose,
+                                      const std::vector<std::string>& profile_fields,
+                                      const Date& today) {
+  using contracts::SpecialKind;
+  auto sends = [&](const std::string& f) {
+    return std::find(profile_fields.begin(), profile_fields.end(), f) != profile_fields.end();
+  };
+  SpecialShaping shaping;
+  std::set<std::string> extra;
+  for (const contracts::SpecialRequest& s : requests) {
+    if (!SpecialRequestApplies(s, contractor_id, purpose, today)) continue;
+    SubscriberOverride& o = shaping.overrides[s.subscriber_id];
+    bool changes = s.kind == SpecialKind::kExclude;
+    o.excluded = o.excluded || changes;
+    for (const auto& f : s.fields) {
+      if (s.kind == SpecialKind::kWithhold) {
+        o.withheld.insert(f);
+        changes = true;
+      }
+      if (s.kind == SpecialKind::kExtend && !sends(f) && purpose != "statistics") {
+        o.extended.insert(f);
+        extra.insert(f);
+        changes = true;
+      }
+    }
+    if (changes) o.sources.push_back(s.id);
+  }
+  // Drop subscribers nothing applies to, so the projector's map stays small.
+  for (auto it = shaping.overrides.begin(); it != shaping.overrides.end();) {
+    it = it->second.sources.empty() ? shaping.overrides.erase(it) : std::next(it);
+  }
+  for (const auto& info : Catalog()) {
+    if (extra.count(std::string(info.id))) shaping.extra_fields.emplace_back(info.id);
+  }
+  return shaping;
 }
 
 }  // namespace itaku::policies

@@ -10,6 +10,7 @@
 
 #include "contracts/base/date.h"
 #include "contracts/types.h"
+#include "policies/projector.h"
 
 namespace itaku::policies {
 
@@ -86,5 +87,22 @@ std::vector<std::string> OverdueReasons(const contracts::CorrectiveRequest& requ
 bool SpecialRequestApplies(const contracts::SpecialRequest& request,
                            const std::string& contractor_id, const std::string& purpose,
                            const Date& today);
+
+// What the special requests (policy 6(1)) in force on `today` do to a
+// delivery to `contractor_id` under `purpose` whose profile sends
+// `profile_fields`: per subscriber, excluded, fields withheld, fields added
+// (with consent); and the added columns, in catalog order. Withholding
+// always applies (it also cancels another request's extension of the same
+// field); an extension of a field the profile already sends changes
+// nothing, and statistics (sent pseudonymised) take no extension.
+// Subscribers nothing applies to are left out.
+struct SpecialShaping {
+  std::vector<std::string> extra_fields;
+  SubscriberOverrides overrides;
+};
+SpecialShaping ShapeBySpecialRequests(const std::vector<contracts::SpecialRequest>& requests,
+                                      const std::string& contractor_id, const std::string& purpose,
+                                      const std::vector<std::string>& profile_fields,
+                                      const Date& today);
 
 }  // namespace itaku::policies

@@ -94,7 +94,9 @@ Result<SpecialRequest> ToSpecial(int64_t id, const std::string& text) {
     r.subscriber_id = j.at("subscriber_id").get<std::string>();
     r.contractor_id = j.at("contractor_id").get<std::string>();
     r.purpose = j.at("purpose").get<std::string>();
-    r.kind = j.at("kind").get<std::string>();
+    const std::optional<SpecialKind> kind = Parse<SpecialKind>(j.at("kind").get<std::string>());
+    if (!kind) return Result<SpecialRequest>::Error(what);
+    r.kind = *kind;
     r.fields = j.at("fields").get<std::vector<std::string>>();
     r.consent_sha256 = j.at("consent_sha256").get<std::string>();
     r.consent_path = j.at("consent_path").get<std::string>();

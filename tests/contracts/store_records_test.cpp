@@ -320,7 +320,7 @@ TEST_F(RequestStoreTest, SpecialRequestsListAndEnd) {
   s.subscriber_id = "S1";
   s.fields = {"phone"};
   s.contractor_id = "agency-a";
-  s.kind = "withhold";
+  s.kind = SpecialKind::kWithhold;
   s.valid_from = *ParseDate("2026-12-01");
   s.valid_until = ParseDate("2027-03-31");
   auto id = store_->AddSpecialRequest(s);

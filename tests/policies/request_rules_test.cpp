@@ -221,7 +221,7 @@ TEST(OutcomeForNoticeTest, TheReasonTheRequesterIsTold) {
 
 TEST(SpecialRequestRefusalTest, ExtensionsNeedAnOfficerConsentAndNoStatistics) {
   contracts::SpecialRequest s;
-  s.kind = "withhold";
+  s.kind = contracts::SpecialKind::kWithhold;
   s.contractor_id = "agency-a";
   s.fields = {"phone"};
   s.created_by = "窓口担当";
@@ -232,7 +232,7 @@ TEST(SpecialRequestRefusalTest, ExtensionsNeedAnOfficerConsentAndNoStatistics) {
   s.fields = {"subscriber_id"};
   EXPECT_EQ(SpecialRequestRefusal(s, StaffRole::kOperator, false),
             "subscriber_id identifies the record; use --exclude instead");
-  s.kind = "extend";
+  s.kind = contracts::SpecialKind::kExtend;
   s.fields = {"email"};
   EXPECT_EQ(SpecialRequestRefusal(s, StaffRole::kOperator, true),
             "only a privacy officer records an extension (窓口担当 is operator)");
@@ -267,6 +267,54 @@ TEST(RequestRulesTest, DeadlinesAreDaysFromReceiptWithTheNoticeNotBeforeTheDecis
   EXPECT_EQ(DeadlinesRefusal({10, 9}),
             "the requester cannot be told before the decision is due: "
             "--notify-within must be at least --decide-within");
+}
+
+contracts::SpecialRequest Special(int64_t id, const std::string& subscriber,
+                                  contracts::SpecialKind kind, std::vector<std::string> fields,
+                                  const std::string& purpose = "billing") {
+  contracts::SpecialRequest s;
+  s.id = id;
+  s.subscriber_id = subscriber;
+  s.purpose = purpose;
+  s.kind = kind;
+  s.fields = std::move(fields);
+  s.valid_from = *ParseDate("2026-04-01");
+  return s;
+}
+
+TEST(SpecialShapingTest, ExcludesWithholdsAndExtendsOnlyWhatChangesSomething) {
+  using K = contracts::SpecialKind;
+  const Date today = *ParseDate("2026-12-02");
+  std::vector<contracts::SpecialRequest> in = {
+      Special(1, "S1", K::kExclude, {}),
+      Special(2, "S2", K::kWithhold, {"phone"}),
+      Special(3, "S3", K::kExtend, {"email", "birth_date"}),
+      Special(4, "S3", K::kWithhold, {"email"}),        // withholding cancels the extension
+      Special(5, "S4", K::kExtend, {"name"}),           // already sent: changes nothing
+      Special(6, "S5", K::kExclude, {}, "statistics"),  // another purpose
+  };
+  in.push_back(Special(7, "S6", K::kExclude, {}));
+  in.back().ended_at = "2026-11-01T00:00:00Z";  // ended
+  in.push_back(Special(8, "S7", K::kExclude, {}));
+  in.back().valid_until = *ParseDate("2026-12-01");  // no longer in force
+
+  const SpecialShaping sh =
+      ShapeBySpecialRequests(in, "agency-a", "billing", {"subscriber_id", "name", "phone"}, today);
+  EXPECT_EQ(sh.extra_fields, (std::vector<std::string>{"email", "birth_date"}));  // catalog order
+  ASSERT_EQ(sh.overrides.size(), 3u);
+  EXPECT_TRUE(sh.overrides.at("S1").excluded);
+  EXPECT_EQ(sh.overrides.at("S2").withheld, (std::set<std::string>{"phone"}));
+  EXPECT_EQ(sh.overrides.at("S3").extended, (std::set<std::string>{"email", "birth_date"}));
+  EXPECT_EQ(sh.overrides.at("S3").withheld, (std::set<std::string>{"email"}));
+  EXPECT_EQ(sh.overrides.at("S3").sources, (std::vector<int64_t>{3, 4}));
+}
+
+TEST(SpecialShapingTest, StatisticsTakeNoExtension) {
+  const SpecialShaping sh = ShapeBySpecialRequests(
+      {Special(1, "S1", contracts::SpecialKind::kExtend, {"email"}, "statistics")}, "stats-co",
+      "statistics", {"subscriber_id"}, *ParseDate("2026-12-02"));
+  EXPECT_TRUE(sh.extra_fields.empty());
+  EXPECT_TRUE(sh.overrides.empty());
 }
 
 }  // namespace
