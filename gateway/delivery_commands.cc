@@ -127,13 +127,7 @@ Result<Output> History(Context& ctx, const std::string& subscriber_id) {
   Output out;
   out.json = {{"subscriber", subscriber_id}, {"receipts", Json::array()}};
   for (const auto& r : receipts.value()) {
-    out.json["receipts"].push_back({{"delivery_id", r.delivery_id},
-                                    {"delivered_at", r.delivered_at},
-                                    {"contractor", r.contractor_id},
-                                    {"profile", r.profile_id},
-                                    {"profile_version", r.profile_version},
-                                    {"transport", contracts::ToString(r.transport)},
-                                    {"fields", r.fields}});
+    out.json["receipts"].push_back(ToJson(r));
     out.text += r.delivered_at + "\t" + r.contractor_id + "\t" +
                 std::string(contracts::ToString(r.transport)) + "\t" + Join(r.fields) + "\n";
   }
@@ -167,14 +161,7 @@ Result<Output> BreachScope(Context& ctx, const std::string& contractor, const st
         auto& [fields, ids] = subs[r.subscriber_id];
         fields.insert(r.fields.begin(), r.fields.end());
         if (ids.empty() || ids.back() != r.delivery_id) ids.push_back(r.delivery_id);
-        if (!deliveries.count(r.delivery_id)) {
-          deliveries[r.delivery_id] = {{"delivery_id", r.delivery_id},
-                                       {"delivered_at", r.delivered_at},
-                                       {"profile", r.profile_id},
-                                       {"profile_version", r.profile_version},
-                                       {"transport", contracts::ToString(r.transport)},
-                                       {"fields", r.fields}};
-        }
+        if (!deliveries.count(r.delivery_id)) deliveries[r.delivery_id] = ToJson(r);
       });
   if (!s.ok()) return s;
   Output out;

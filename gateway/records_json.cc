@@ -91,6 +91,16 @@ nlohmann::json ToJson(const contracts::SftpEndpointRecord& e) {
           {"registered_at", e.registered_at}};
 }
 
+nlohmann::json ToJson(const contracts::Receipt& r) {
+  return {{"delivery_id", r.delivery_id},
+          {"delivered_at", r.delivered_at},
+          {"contractor", r.contractor_id},
+          {"profile", r.profile_id},
+          {"profile_version", r.profile_version},
+          {"transport", contracts::ToString(r.transport)},
+          {"fields", r.fields}};
+}
+
 nlohmann::json ToJson(const contracts::MediaRecord& m) {
   return {{"delivery_id", m.delivery_id},
           {"package", m.package_name},

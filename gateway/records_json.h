@@ -17,6 +17,9 @@ nlohmann::json ToJson(const contracts::SftpEndpointRecord& endpoint);  // never 
 nlohmann::json ToJson(const contracts::Nda& nda);
 nlohmann::json ToJson(const contracts::ContractProfile& profile);
 nlohmann::json ToJson(const contracts::DeliveryRecord& delivery);
+// A delivery as one subscriber's data went in it (history, breach-scope);
+// without the subscriber, whom the caller names.
+nlohmann::json ToJson(const contracts::Receipt& receipt);
 nlohmann::json ToJson(const contracts::MediaRecord& medium);
 nlohmann::json ToJson(const contracts::StaffMember& staff);
 nlohmann::json ToJson(const contracts::SpecialRequest& special);
