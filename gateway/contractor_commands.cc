@@ -1,11 +1,6 @@
 // Contractors (委託先): registration, certificates, the SFTP endpoint and its
 // host-key pin, status, and the probe.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
