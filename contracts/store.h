@@ -31,7 +31,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // The schema version after migrations (latest known = kSchemaVersion).
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
   virtual Result<int> SchemaVersion() = 0;
   // Folder beside the database for documents (NDA scans): "<db>.d/documents".
   virtual std::string DocumentDir() const = 0;
@@ -113,6 +113,17 @@ class Store {
   virtual Result<std::optional<StaffMember>> FindStaff(const std::string& name) = 0;
   virtual Result<std::vector<StaffMember>> ListStaff() = 0;  // by name
   virtual Status RemoveStaff(const std::string& name) = 0;
+  // The staff member registered for an OS uid.
+  virtual Result<std::optional<StaffMember>> FindStaffByUid(int64_t uid) = 0;
+
+  // Proposals (two-person rule). Add returns the new id. Decide moves a
+  // pending proposal to `p.state` with its decision fields, and fails with
+  // a conflict naming the current state when it is no longer pending (two
+  // staff deciding at once: one wins).
+  virtual Result<int64_t> AddProposal(const Proposal& proposal) = 0;
+  virtual Result<std::optional<Proposal>> FindProposal(int64_t id) = 0;
+  virtual Result<std::vector<Proposal>> ListProposals(bool pending_only) = 0;  // by id
+  virtual Status DecideProposal(const Proposal& decided) = 0;
 
   // Special requests. Add returns the new id; Update rewrites every field
   // but id and subscriber_id.

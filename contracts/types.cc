@@ -17,6 +17,7 @@ constexpr std::string_view kMediaState[] = {"written", "handed-over", "returned"
 constexpr std::string_view kRequestState[] = {"received", "decided", "instructed",
                                               "answered", "closed",  "notified"};
 constexpr std::string_view kSpecialKind[] = {"exclude", "withhold", "extend"};
+constexpr std::string_view kProposalState[] = {"pending", "approved", "rejected", "expired"};
 
 }  // namespace
 
@@ -35,6 +36,7 @@ ITAKU_NAMED_ENUM(AttemptOutcome, kAttemptOutcome)
 ITAKU_NAMED_ENUM(MediaState, kMediaState)
 ITAKU_NAMED_ENUM(RequestState, kRequestState)
 ITAKU_NAMED_ENUM(SpecialKind, kSpecialKind)
+ITAKU_NAMED_ENUM(ProposalState, kProposalState)
 
 #undef ITAKU_NAMED_ENUM
 

@@ -32,6 +32,7 @@ enum class AttemptOutcome { kDelivered, kAlreadyThere, kNetworkError, kRefused }
 enum class MediaState { kWritten, kHandedOver, kReturned, kDestroyed };
 enum class RequestState { kReceived, kDecided, kInstructed, kAnswered, kClosed, kNotified };
 enum class SpecialKind { kExclude, kWithhold, kExtend };
+enum class ProposalState { kPending, kApproved, kRejected, kExpired };
 
 std::string_view ToString(ContractorStatus value);
 std::string_view ToString(StaffRole value);
@@ -41,6 +42,7 @@ std::string_view ToString(AttemptOutcome value);
 std::string_view ToString(MediaState value);
 std::string_view ToString(RequestState value);
 std::string_view ToString(SpecialKind value);
+std::string_view ToString(ProposalState value);
 
 // The value a word names; nullopt for any other word. Defined for the enums
 // above.
@@ -133,11 +135,35 @@ struct DeliveryAttempt {
 
 // Staff who act through Itaku. Only a privacy officer decides corrective-
 // action requests and ends special requests.
+// Each is one OS account: the staff API knows its caller by the uid the
+// kernel reports for the socket (SO_PEERCRED), never by a name it is told.
 struct StaffMember {
   std::string name;
   StaffRole role = StaffRole::kOperator;
   std::string added_by;
   std::string added_at;
+  std::string os_user;  // the OS account's name when registered
+  int64_t os_uid = -1;  // its uid, as resolved when registered
+};
+
+// A change that widens what or where data goes (a profile field, a weaker
+// mask, an SFTP server, a privacy officer, ...) waits as a proposal until a
+// second person approves it. `command` and `args` are the staff API command
+// that makes the change once approved; `changes` the field-by-field
+// difference shown to the approver (JSON array text).
+struct Proposal {
+  int64_t id = 0;  // assigned by the store
+  std::string command;
+  std::string subject;
+  std::string args;     // JSON object text
+  std::string changes;  // JSON array text: [{"item","from","to"}]
+  std::string proposed_by;
+  std::string proposed_at;
+  std::string expires_at;
+  ProposalState state = ProposalState::kPending;
+  std::string decided_by;
+  std::string decided_at;
+  std::string note;  // the approver's or rejecter's words; the small-office rule when it applied
 };
 
 // 特に申し入れ (policy 6(1)): a subscriber's special request about what one

@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,9 +34,37 @@ class CommandLine {
   // broker audits its own (with the delivery's details), and audit verify
   // must not extend a trail it found broken.
   bool audit_refusals = true;
+  // Commands the CLI runs itself rather than through the daemon's staff
+  // API: `init` and `serve` (the service account's), `fields` (no store).
+  bool local = false;
+  // The staff API's socket (serve listens on it).
+  std::string socket;
+
+  // Options that name a file or folder the caller reads (an export, an NDA
+  // scan, a certificate): the CLI sends their content, and the daemon runs
+  // the command on its own copy; it never opens a path a caller names.
+  bool IsInput(const CLI::Option* option) const { return inputs_.count(option) > 0; }
+  // Options that name a folder the caller receives files in (--out): the
+  // daemon writes into a folder of its own and the CLI fetches the files.
+  bool IsOutput(const CLI::Option* option) const { return outputs_.count(option) > 0; }
+  void MarkInput(const CLI::Option* option) { inputs_.insert(option); }
+  void MarkOutput(const CLI::Option* option) { outputs_.insert(option); }
+
+  // The parsed command's arguments as the staff API carries them:
+  // {"path": ["contractor", "add"], "args": [[NAME, [VALUE, ...]], ...]},
+  // NAME an option's first long name ("--cert") or a positional's name.
+  static nlohmann::json Arguments(const CLI::App& app);
+  // The leaf subcommand `path` names, or nullptr.
+  static CLI::App* Leaf(CLI::App& app, const nlohmann::json& path);
+  // The option of `leaf` an Arguments() NAME names, or nullptr.
+  static CLI::Option* OptionNamed(CLI::App& leaf, const std::string& name);
+  // The argv that parses back to `arguments` (after "itaku").
+  static Result<std::vector<std::string>> Argv(CLI::App& app, const nlohmann::json& arguments);
 
  private:
   std::vector<std::unique_ptr<CommandGroup>> groups_;
+  std::set<const CLI::Option*> inputs_, outputs_;
+  std::string officer_;
 };
 
 // One area's commands (contractors, deliveries, requests, ...): owns the
@@ -54,6 +84,21 @@ class CommandGroup {
   // The same, for a command that records its own refusals, or must not
   // (see CommandLine::audit_refusals).
   void on_self_audited(CLI::App* sub, std::string name, std::function<Result<Output>(Context&)> f);
+  // Makes `name` the parsed command (for a callback of its own).
+  void Set(std::string name, std::function<Result<Output>(Context&)> f, bool audit_refusals,
+           bool local);
+  // A command the CLI runs itself (CommandLine::local).
+  void on_local(CLI::App* sub, std::string name, std::function<Result<Output>(Context&)> f);
+  // See CommandLine::IsInput / IsOutput.
+  CLI::Option* Input(CLI::Option* option) {
+    line_.MarkInput(option);
+    return option;
+  }
+  CLI::Option* OutputFolder(CLI::Option* option) {
+    line_.MarkOutput(option);
+    return option;
+  }
+  const CommandLine& line() const { return line_; }
 
  private:
   CommandLine& line_;

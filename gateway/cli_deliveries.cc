@@ -33,14 +33,14 @@ class Deliveries : public CommandGroup {
     CLI::App* deliver = Sub(app, "deliver", "deliver an export to a contractor under a profile");
     deliver->add_option("--profile", dreq.profile_id)->required();
     deliver->add_option("--profile-version", dreq.profile_version);
-    deliver->add_option("--input", dreq.input_path, "the export (CSV)")->required();
-    deliver->add_option("--attachments", dreq.attachments_dir, "folder of house drawings");
+    Input(deliver->add_option("--input", dreq.input_path, "the export (CSV)"))->required();
+    Input(deliver->add_option("--attachments", dreq.attachments_dir, "folder of house drawings"));
     deliver->add_option("--via", dreq.transport, "media | sftp | portal | paper")
         ->required()
         ->transform(CLI::CheckedTransformer(TransportNames()));
     deliver->add_flag("--dry-run", dreq.dry_run, "decide and project, send nothing");
-    deliver->add_option("--out", dreq.out_dir,
-                        "media: the folder (mount point) to write the package to");
+    OutputFolder(deliver->add_option("--out", dreq.out_dir,
+                                     "media: the folder (mount point) to write the package to"));
     deliver->add_flag("--password-recipient", dreq.password_recipient,
                       "media, contractor without a certificate: encrypt to a generated passphrase "
                       "shown once (tell it by phone, never mail it)");
@@ -156,7 +156,10 @@ class MediaPortal : public CommandGroup {
     serve->add_option("--portal-key", serve_args.key_file, "the portal's private key (PEM)");
     serve->add_option("--header-timeout-ms", serve_args.header_timeout_ms,
                       "a request head must arrive within this (default 10000)");
-    on(serve, "serve", [&](Context& c) { return itaku::gateway::Serve(c, serve_args); });
+    on_local(serve, "serve", [&](Context& c) {
+      serve_args.socket_path = line().socket;
+      return itaku::gateway::Serve(c, serve_args);
+    });
   }
 
   int64_t m_delivery = 0;

@@ -13,6 +13,7 @@ class StaffSpecial : public CommandGroup {
   void Register(CLI::App& app) override {
     RegisterStaffCommands(app);
     RegisterSpecialCommands(app);
+    RegisterApprovalCommands(app);
   }
 
  private:
@@ -20,14 +21,36 @@ class StaffSpecial : public CommandGroup {
     CLI::App* staff = Group(app, "staff", "staff and their roles");
     CLI::App* s_add = Sub(*staff, "add", "register a staff member");
     s_add->add_option("name", s_name)->required();
+    s_add->add_option("--os-user", s_os_user, "the OS account they sign in to this machine with")
+        ->required();
     s_add->add_option("--role", s_role, "operator | privacy-officer | auditor")->required();
-    on(s_add, "staff.add", [&](Context& c) { return itaku::gateway::StaffAdd(c, s_name, s_role); });
+    on(s_add, "staff.add",
+       [&](Context& c) { return itaku::gateway::StaffAdd(c, s_name, s_os_user, s_role); });
     CLI::App* s_list = Sub(*staff, "list", "list staff");
     on(s_list, "staff.list", [](Context& c) { return itaku::gateway::StaffList(c); });
     CLI::App* s_remove = Sub(*staff, "remove", "remove a staff member");
     s_remove->add_option("name", s_name)->required();
     on(s_remove, "staff.remove",
        [&](Context& c) { return itaku::gateway::StaffRemove(c, s_name); });
+  }
+  void RegisterApprovalCommands(CLI::App& app) {
+    CLI::App* approval =
+        Group(app, "approval", "changes that widen what or where data goes, waiting for a second person");
+    CLI::App* a_list = Sub(*approval, "list", "proposals waiting for approval");
+    a_list->add_flag("--all", a_all, "decided and expired ones too");
+    on(a_list, "approval.list", [&](Context& c) { return itaku::gateway::ApprovalList(c, a_all); });
+    CLI::App* a_show = Sub(*approval, "show", "one proposal and exactly what it changes");
+    a_show->add_option("id", a_id)->required();
+    on(a_show, "approval.show", [&](Context& c) { return itaku::gateway::ApprovalShow(c, a_id); });
+    for (const bool approve : {true, false}) {
+      const std::string verb = approve ? "approve" : "reject";
+      CLI::App* d = Sub(*approval, verb, verb + " a proposal (not your own)");
+      d->add_option("id", a_id)->required();
+      d->add_option("--note", a_note, "why (kept in the audit trail)");
+      on(d, "approval." + verb, [&, approve](Context& c) {
+        return itaku::gateway::ApprovalDecide(c, a_id, approve, a_note);
+      });
+    }
   }
   void RegisterSpecialCommands(CLI::App& app) {
     CLI::App* special =
@@ -39,7 +62,7 @@ class StaffSpecial : public CommandGroup {
     sp_add->add_flag("--exclude", sp.exclude, "leave the subscriber out entirely");
     sp_add->add_option("--withhold", sp.withhold, "fields not to pass on for this subscriber");
     sp_add->add_option("--extend", sp.extend, "fields to pass on as well, with consent");
-    sp_add->add_option("--consent", sp.consent_file, "the consent evidence (with --extend)");
+    Input(sp_add->add_option("--consent", sp.consent_file, "the consent evidence (with --extend)"));
     sp_add->add_option("--from", sp.from, "in force from (default today)");
     sp_add->add_option("--until", sp.until, "in force until (default open)");
     on(sp_add, "special.add", [&](Context& c) { return itaku::gateway::SpecialAdd(c, sp); });
@@ -55,7 +78,10 @@ class StaffSpecial : public CommandGroup {
        [&](Context& c) { return itaku::gateway::SpecialEnd(c, sp_id, sp_reason); });
   }
 
-  std::string s_name, s_role;
+  std::string s_name, s_os_user, s_role;
+  bool a_all = false;
+  int64_t a_id = 0;
+  std::string a_note;
   itaku::gateway::SpecialArgs sp;
   std::optional<std::string> sp_subscriber;
   bool sp_all = false;
@@ -125,8 +151,8 @@ class Requests : public CommandGroup {
         Sub(*request, "notify", "tell the requester the outcome (e-mail or letter)");
     r_notify->add_option("id", r_id)->required();
     r_notify->add_option("--email", na.email, "the requester's address");
-    r_notify->add_option("--subscriber-data", na.subscriber_data,
-                         "an export holding the requester's name, address and e-mail");
+    Input(r_notify->add_option("--subscriber-data", na.subscriber_data,
+                         "an export holding the requester's name, address and e-mail"));
     r_notify->add_flag("--letter", na.letter, "a printable letter even when an address is known");
     mail_options(r_notify);
     on(r_notify, "request.notify",
@@ -146,17 +172,24 @@ class Requests : public CommandGroup {
         Sub(*request, "deadlines", "show or set what \"without delay\" means, in days");
     r_deadlines->add_option("--decide-within", r_decide_within, "days from receipt (default 7)");
     r_deadlines->add_option("--notify-within", r_notify_within, "days from receipt (default 14)");
-    on(r_deadlines, "request.deadlines", [&](Context& c) {
-      return itaku::gateway::RequestDeadlinesCommand(c, r_decide_within, r_notify_within);
+    // Showing the deadlines is open to everyone; setting them is an
+    // officer's proposal (two-person rule).
+    r_deadlines->callback([this] {
+      Set(r_decide_within || r_notify_within ? "request.deadlines.set" : "request.deadlines",
+          [this](Context& c) {
+            return itaku::gateway::RequestDeadlinesCommand(c, r_decide_within, r_notify_within);
+          },
+          true, false);
     });
   }
   void mail_options(CLI::App* sub) {
     sub->add_option("--smtp", mail.smtp_url,
                     "SMTP server, smtp://[user@]host[:port] (else $ITAKU_SMTP or [smtp] in "
                     "--config); password from $ITAKU_SMTP_PASSWORD");
-    sub->add_option("--config", mail.config_file, "TOML with [smtp] and [requests] tables");
-    sub->add_option("--letters", mail.letters_dir,
-                    "folder for printable letters (default <db>.d/letters)");
+    Input(sub->add_option("--config", mail.config_file, "TOML with [smtp] and [requests] tables"));
+    OutputFolder(sub->add_option("--letters", mail.letters_dir,
+                                 "folder to receive the printable letters in (default: kept by "
+                                 "the daemon in <db>.d/letters)"));
   }
 
   itaku::gateway::MailConfig mail;

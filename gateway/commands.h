@@ -15,7 +15,8 @@
 
 namespace itaku::gateway {
 
-Result<Output> Init(Context& ctx);
+// Creates the store and registers OS user `officer` as the first privacy officer.
+Result<Output> Init(Context& ctx, const std::string& officer);
 
 // The field catalog and the purposes; needs no store.
 Output Fields();

@@ -308,6 +308,47 @@ Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
   return out;
 }
 
+namespace {
+
+// Every change of where a contractor's data goes or who can open it: the
+// package and portal certificates, the SFTP server, its pinned host key
+// and the client key. Each waits for a second person (two-person rule).
+Result<Json> WhereDataGoesChanges(Context& ctx, const std::string& id,
+                                  const std::optional<contracts::ContractorCertificate>& cert,
+                                  const std::optional<contracts::ContractorCertificate>& portal,
+                                  const std::optional<SftpChange>& sftp) {
+  Json changes = Json::array();
+  auto add = [&](const std::string& item, const std::string& from, const std::string& to) {
+    if (from == to) return;
+    changes.push_back({{"item", item},
+                       {"from", from.empty() ? Json() : Json(from)},
+                       {"to", to.empty() ? Json() : Json(to)}});
+  };
+  for (const auto& [use, next] : {std::pair{"package", &cert}, {"portal", &portal}}) {
+    if (!*next) continue;
+    auto old = ctx.store->FindContractorCertificate(id, use);
+    if (!old.ok()) return old.status();
+    add(std::string(use) + " certificate", old.value() ? old.value()->fingerprint : "",
+        (*next)->fingerprint);
+  }
+  if (sftp) {
+    auto old = ctx.store->FindSftpEndpoint(id);
+    if (!old.ok()) return old.status();
+    const contracts::SftpEndpointRecord before = old.value().value_or(contracts::SftpEndpointRecord{});
+    add("sftp server", before.url, sftp->record.url);
+    add("sftp host key pin", before.host_key, sftp->record.host_key);
+    if (!sftp->key_text.empty()) {
+      add("sftp client key", before.key_path.empty() ? "" : "registered",
+          sftp->key.fingerprint.empty() ? "a new " + sftp->key.type + " key"
+                                        : sftp->key.fingerprint);
+    }
+    add("sftp key passphrase source", before.passphrase_source, sftp->record.passphrase_source);
+  }
+  return changes;
+}
+
+}  // namespace
+
 Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& a) {
   auto c = RequireContractor(ctx, a.id);
   if (!c.ok()) return c.status();
@@ -324,6 +365,11 @@ Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& a) {
     auto prepared = PrepareSftp(ctx, a, existing.value());
     if (!prepared.ok()) return prepared.status();
     sftp = std::move(prepared).value();
+  }
+  auto changes = WhereDataGoesChanges(ctx, a.id, cert, portal_cert, sftp);
+  if (!changes.ok()) return changes.status();
+  if (auto proposed = ProposeIfWidening(ctx, "contractor:" + a.id, changes.value())) {
+    return *proposed;
   }
   contracts::Contractor updated = c.value();
   if (!a.name.empty()) updated.name = a.name;

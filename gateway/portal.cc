@@ -1,4 +1,7 @@
 // The store-backed portal backend, the portal commands and `itaku serve`.
+#include <pthread.h>
+#include <signal.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -11,6 +14,7 @@
 #include "contracts/base/strings.h"
 #include "contracts/config.h"
 #include "gateway/portal_commands.h"
+#include "gateway/staff_api.h"
 #include "gateway/requests.h"
 #include "policies/delivery_rules.h"
 #include "transports/certificate.h"
@@ -283,6 +287,20 @@ class OverdueWatch {
 
 }  // namespace
 
+namespace {
+
+// Waits for SIGTERM or SIGINT (when no portal runs to catch them).
+void WaitForStopSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int got = 0;
+  sigwait(&set, &got);
+}
+
+}  // namespace
+
 Result<Output> Serve(Context& ctx, const ServeArgs& args) {
   using R = Result<Output>;
   PortalServerOptions options;
@@ -298,36 +316,66 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
   options.header_timeout_ms = number("header_timeout_ms", options.header_timeout_ms);
   options.io_timeout_ms = number("io_timeout_ms", options.io_timeout_ms);
   options.shutdown_grace_ms = number("shutdown_grace_ms", options.shutdown_grace_ms);
+  StaffApiOptions api;
+  api.db_path = ctx.db_path;
+  api.socket_path = file->String("staff_api", "socket", args.socket_path);
+  api.max_connections =
+      static_cast<int>(file->Int("staff_api", "max_connections", api.max_connections));
   if (!file->status().ok()) return file->status();
   // Flags win over the config file.
   if (!args.listen.empty()) options.listen = args.listen;
   if (!args.cert_file.empty()) options.cert_file = args.cert_file;
   if (!args.key_file.empty()) options.key_file = args.key_file;
   if (args.header_timeout_ms > 0) options.header_timeout_ms = args.header_timeout_ms;
-  if (options.cert_file.empty() || options.key_file.empty()) {
+  const bool portal = !options.cert_file.empty() || !options.key_file.empty();
+  if (portal && (options.cert_file.empty() || options.key_file.empty())) {
     return R::Error(
-        "serve: the portal needs --portal-cert FILE and --portal-key FILE (or [portal] cert and "
-        "key in --config)");
+        "serve: the portal needs both --portal-cert FILE and --portal-key FILE (or [portal] cert "
+        "and key in --config)");
   }
+  // Signals are taken by whoever waits for them, not by the threads.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto staff_api = StaffApiServer::Create(api);
+  if (!staff_api.ok()) return staff_api.status();
   StorePortalBackend backend(ctx);
-  auto server = PortalServer::Create(options, backend);
-  if (!server.ok()) return server.status();
+  std::unique_ptr<PortalServer> server;
+  std::string where;
+  if (portal) {
+    auto created = PortalServer::Create(options, backend);
+    if (!created.ok()) return created.status();
+    server = std::move(created).value();
+    where = options.listen.substr(0, options.listen.rfind(':')) + ":" +
+            std::to_string(server->port());
+  }
   OverdueWatch watch(ctx.db_path);
-  const std::string where = options.listen.substr(0, options.listen.rfind(':')) + ":" +
-                            std::to_string(server.value()->port());
-  if (Status a = ctx.audit->Append(ctx.actor, "serve.start", "portal", {{"listen", where}});
-      !a.ok()) {
+  const Json started = {{"socket", api.socket_path}, {"portal", where}};
+  if (Status a = ctx.audit->Append(ctx.actor, "serve.start", "daemon", started); !a.ok()) {
     return R::Error("serve: not started: the audit trail cannot be written: " + a.message());
   }
-  std::cout << "portal listening on https://" << where << "/portal/v1/packages" << std::endl;
-  Status ran = server.value()->Run(true);
-  Status stopped = ctx.audit->Append(ctx.actor, "serve.stop", "portal", {{"listen", where}});
+  std::thread api_thread([&] { staff_api.value()->Run(); });
+  std::cout << "staff API listening on " << api.socket_path << std::endl;
+  Status ran = Status::Ok();
+  if (server) {
+    std::cout << "portal listening on https://" << where << "/portal/v1/packages" << std::endl;
+    pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
+    ran = server->Run(true);
+  } else {
+    WaitForStopSignal();
+  }
+  staff_api.value()->Stop();
+  api_thread.join();
+  Status stopped = ctx.audit->Append(ctx.actor, "serve.stop", "daemon", started);
   if (!ran.ok()) return Status::Error(WithAuditFailure(ran.message(), stopped));
   if (!stopped.ok()) {
     return R::Error("serve: stopped, but the stop could not be written to the audit trail: " +
                     stopped.message());
   }
-  return Output{{{"listen", where}, {"stopped", true}}, "portal stopped"};
+  return Output{started, "daemon stopped"};
 }
 
 }  // namespace itaku::gateway

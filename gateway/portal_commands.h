@@ -50,8 +50,10 @@ struct ServeArgs {
   std::string cert_file;
   std::string key_file;
   int header_timeout_ms = 0;  // 0: the default
+  std::string socket_path;    // the staff API's Unix socket
 };
-// Runs the portal until SIGTERM or SIGINT.
+// Runs the staff API on its Unix socket, and the contractor portal when a
+// certificate and key are configured, until SIGTERM or SIGINT.
 Result<Output> Serve(Context& ctx, const ServeArgs& args);
 
 }  // namespace itaku::gateway

@@ -116,8 +116,27 @@ nlohmann::json ToJson(const contracts::MediaRecord& m) {
 nlohmann::json ToJson(const contracts::StaffMember& m) {
   return {{"name", m.name},
           {"role", contracts::ToString(m.role)},
+          {"os_user", m.os_user},
+          {"os_uid", m.os_uid},
           {"added_by", m.added_by},
           {"added_at", m.added_at}};
+}
+
+nlohmann::json ToJson(const contracts::Proposal& p) {
+  auto parsed = [](const std::string& text) {
+    return nlohmann::json::parse(text, nullptr, false);
+  };
+  return {{"id", p.id},
+          {"state", contracts::ToString(p.state)},
+          {"command", p.command},
+          {"subject", p.subject},
+          {"changes", parsed(p.changes)},
+          {"proposed_by", p.proposed_by},
+          {"proposed_at", p.proposed_at},
+          {"expires_at", p.expires_at},
+          {"decided_by", p.decided_by},
+          {"decided_at", p.decided_at},
+          {"note", p.note}};
 }
 
 // The stored spelling (contracts/record_json.h) with the id; the store's

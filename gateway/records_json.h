@@ -22,6 +22,7 @@ nlohmann::json ToJson(const contracts::DeliveryRecord& delivery);
 nlohmann::json ToJson(const contracts::Receipt& receipt);
 nlohmann::json ToJson(const contracts::MediaRecord& medium);
 nlohmann::json ToJson(const contracts::StaffMember& staff);
+nlohmann::json ToJson(const contracts::Proposal& proposal);
 nlohmann::json ToJson(const contracts::SpecialRequest& special);
 nlohmann::json ToJson(const std::vector<contracts::DeliveryAttempt>& attempts);
 

@@ -18,6 +18,7 @@
 #include "gateway/commands.h"
 #include "gateway/detail/command_util.h"
 #include "gateway/records_json.h"
+#include "gateway/requests.h"
 #include "policies/catalog.h"
 #include "policies/profile_rules.h"
 #include "policies/registry_rules.h"
@@ -30,7 +31,7 @@ namespace fs = std::filesystem;
 using contracts::ContractorStatus;
 using Json = nlohmann::json;
 
-Result<Output> Init(Context& ctx) {
+Result<Output> Init(Context& ctx, const std::string& officer) {
   auto key = ctx.store->GetMeta("pseudonym_key");
   if (!key.ok()) return key.status();
   bool created = false;
@@ -45,12 +46,16 @@ Result<Output> Init(Context& ctx) {
     if (!s.ok()) return s;
     created = true;
   }
+  auto first = InitOfficer(ctx, officer);
+  if (!first.ok() && first.kind() != ErrorKind::kConflict) return first.status();
   Output out;
   out.json = {{"db", ctx.db_path},
               {"schema_version", contracts::Store::kSchemaVersion},
-              {"created", created}};
+              {"created", created},
+              {"officer", first.ok() ? first->json : nlohmann::json()}};
   out.text = (created ? "initialised store " : "store already initialised: ") + ctx.db_path +
-             " (schema version " + std::to_string(contracts::Store::kSchemaVersion) + ")";
+             " (schema version " + std::to_string(contracts::Store::kSchemaVersion) + ")\n" +
+             (first.ok() ? first->text : first.message());
   return out;
 }
 
@@ -148,6 +153,16 @@ Result<Output> ProfileImport(Context& ctx, const std::string& file) {
   auto c = RequireContractor(ctx, p.contractor_id);
   if (!c.ok())
     return Result<Output>::Error(name + ": profile " + p.id + " refused: " + c.message());
+  // A version that widens what or where data goes waits for a second person.
+  auto current = ctx.store->FindProfile(p.id, std::nullopt);
+  if (!current.ok()) return current.status();
+  Json changes = Json::array();
+  for (const auto& c : policies::ProfileWidening(current.value(), p)) {
+    changes.push_back({{"item", c.item},
+                       {"from", c.from.empty() ? Json() : Json(c.from)},
+                       {"to", c.to.empty() ? Json() : Json(c.to)}});
+  }
+  if (auto proposed = ProposeIfWidening(ctx, "profile:" + p.id, changes)) return *proposed;
   p.imported_by = ctx.actor;
   p.imported_at = ctx.clock->NowUtc();
   bool created = false;

@@ -541,7 +541,20 @@ Result<Output> RequestDeadlinesCommand(Context& ctx, std::optional<int> decide_w
   }
   Json j = {{"decide_within_days", d.decide_within_days},
             {"notify_within_days", d.notify_within_days}};
-  if (decide_within || notify_within) {
+  // Changing what "without delay" means takes a second person.
+  Json changes = Json::array();
+  if (d.decide_within_days != current->decide_within_days) {
+    changes.push_back({{"item", "decide_within_days"},
+                       {"from", current->decide_within_days},
+                       {"to", d.decide_within_days}});
+  }
+  if (d.notify_within_days != current->notify_within_days) {
+    changes.push_back({{"item", "notify_within_days"},
+                       {"from", current->notify_within_days},
+                       {"to", d.notify_within_days}});
+  }
+  if (auto proposed = ProposeIfWidening(ctx, "requests:deadlines", changes)) return *proposed;
+  if (!changes.empty()) {
     Status s = ctx.store->Transaction([&]() -> Status {
       if (Status a = ctx.store->SetMeta(kDecideKey, std::to_string(d.decide_within_days)); !a.ok())
         return a;

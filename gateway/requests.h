@@ -19,9 +19,22 @@ namespace itaku::gateway {
 using transports::MailMessage;
 using transports::SmtpSettings;
 
-Result<Output> StaffAdd(Context& ctx, const std::string& name, const std::string& role);
+// Registers OS user `os_user` as staff member `name`. Operators and
+// auditors at once; a privacy officer through a proposal (ctx.propose).
+Result<Output> StaffAdd(Context& ctx, const std::string& name, const std::string& os_user,
+                        const std::string& role);
 Result<Output> StaffList(Context& ctx);
+// Refuses to remove the only privacy officer.
 Result<Output> StaffRemove(Context& ctx, const std::string& name);
+// `itaku init --officer OSUSER`: the first privacy officer, on an empty staff list.
+Result<Output> InitOfficer(Context& ctx, const std::string& os_user);
+
+// Proposals (two-person rule): list (pending ones unless `all`), show with
+// the field-by-field changes, and approve (carries the change out through
+// ctx.carry_out) or reject. policies/access_rules.h says who may decide.
+Result<Output> ApprovalList(Context& ctx, bool all);
+Result<Output> ApprovalShow(Context& ctx, int64_t id);
+Result<Output> ApprovalDecide(Context& ctx, int64_t id, bool approve, const std::string& note);
 
 struct SpecialArgs {
   std::string subscriber;

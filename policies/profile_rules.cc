@@ -1,5 +1,6 @@
 #include "policies/profile_rules.h"
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -88,6 +89,63 @@ Status ValidateProfile(const contracts::ContractProfile& p) {
   }
   if (problems.empty()) return Status::Ok();
   return Status::Error(Join(problems, "; "));
+}
+
+}  // namespace itaku::policies
+
+namespace itaku::policies {
+
+std::vector<ProfileChange> ProfileWidening(const std::optional<contracts::ContractProfile>& current,
+                                           const contracts::ContractProfile& next) {
+  std::vector<ProfileChange> widening;
+  auto join = [](const std::vector<std::string>& words) {
+    std::string out;
+    for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
+    return out;
+  };
+  if (!current) {
+    widening.push_back({"profile " + next.id, "",
+                        "new, for " + next.contractor_id + " (purpose " + next.purpose +
+                            "; fields " + join(next.fields) + "; transports " +
+                            join(next.transports) + ")"});
+    return widening;
+  }
+  const contracts::ContractProfile& cur = *current;
+  auto has = [](const std::vector<std::string>& list, const std::string& w) {
+    return std::find(list.begin(), list.end(), w) != list.end();
+  };
+  if (next.contractor_id != cur.contractor_id) {
+    widening.push_back({"contractor", cur.contractor_id, next.contractor_id});
+  }
+  if (next.purpose != cur.purpose) widening.push_back({"purpose", cur.purpose, next.purpose});
+  for (const auto& f : next.fields) {
+    if (!has(cur.fields, f)) widening.push_back({"field " + f, "", "sent"});
+  }
+  for (const auto& f : next.fields) {
+    auto was = cur.masks.find(f);
+    auto now = next.masks.find(f);
+    if (was == cur.masks.end() || !has(cur.fields, f)) continue;
+    if (now == next.masks.end() || now->second != was->second) {
+      widening.push_back({"mask " + f, was->second, now == next.masks.end() ? "" : now->second});
+    }
+  }
+  for (const auto& t : next.transports) {
+    if (!has(cur.transports, t)) widening.push_back({"transport " + t, "", "allowed"});
+  }
+  if (next.valid_from < cur.valid_from) {
+    widening.push_back({"valid_from", FormatDate(cur.valid_from), FormatDate(next.valid_from)});
+  }
+  if (cur.valid_until < next.valid_until) {
+    widening.push_back({"valid_until", FormatDate(cur.valid_until), FormatDate(next.valid_until)});
+  }
+  if (next.retention_days > cur.retention_days) {
+    widening.push_back({"retention_days", std::to_string(cur.retention_days),
+                        std::to_string(next.retention_days)});
+  }
+  if (next.output_package != cur.output_package && next.output_package == "csv") {
+    widening.push_back({"output_package", cur.output_package, next.output_package});
+  }
+  return widening;
 }
 
 }  // namespace itaku::policies

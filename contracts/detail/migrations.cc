@@ -219,6 +219,20 @@ const std::vector<std::string> kVersion5 = {
     "CREATE INDEX portal_download_by_package ON portal_download (package_id)",
 };
 
+// Version 6: staff are OS accounts (the staff API's SO_PEERCRED uid), and
+// proposals wait for a second person's approval (JSON like special requests;
+// state a column so a decision is one compare-and-set).
+const std::vector<std::string> kVersion6 = {
+    "ALTER TABLE staff ADD COLUMN os_user TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE staff ADD COLUMN os_uid INTEGER NOT NULL DEFAULT -1",
+    "CREATE INDEX staff_by_uid ON staff (os_uid)",
+    "CREATE TABLE proposal ("
+    " id " ITAKU_AUTO_ID
+    ","
+    " state TEXT NOT NULL,"
+    " details TEXT NOT NULL)",
+};
+
 #undef ITAKU_AUTO_ID
 
 }  // namespace
@@ -230,7 +244,7 @@ const char* const kCreateSchemaMigrations =
 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
-      {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5}};
+      {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5}, {6, kVersion6}};
   return kMigrations;
 }
 

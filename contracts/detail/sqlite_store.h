@@ -73,6 +73,11 @@ class SqliteStore final : public Store {
   Result<std::optional<StaffMember>> FindStaff(const std::string& name) override;
   Result<std::vector<StaffMember>> ListStaff() override;
   Status RemoveStaff(const std::string& name) override;
+  Result<std::optional<StaffMember>> FindStaffByUid(int64_t uid) override;
+  Result<int64_t> AddProposal(const Proposal& proposal) override;
+  Result<std::optional<Proposal>> FindProposal(int64_t id) override;
+  Result<std::vector<Proposal>> ListProposals(bool pending_only) override;
+  Status DecideProposal(const Proposal& decided) override;
 
   Result<int64_t> AddSpecialRequest(const SpecialRequest& request) override;
   Status UpdateSpecialRequest(const SpecialRequest& request) override;

@@ -28,16 +28,27 @@ Status SqliteStore::AddStaff(const StaffMember& m) {
     int count = 0;
     session_ << "SELECT COUNT(*) FROM staff WHERE name = ?", into(count), bind(m.name), now;
     if (count > 0) return Status::Conflict("staff member " + m.name + " already exists");
-    session_ << "INSERT INTO staff (name, role, added_by, added_at) VALUES (?, ?, ?, ?)",
-        bind(m.name), bind(std::string(ToString(m.role))), bind(m.added_by), bind(m.added_at), now;
+    if (m.os_uid >= 0) {
+      session_ << "SELECT COUNT(*) FROM staff WHERE os_uid = ?", into(count), bind(Int64{m.os_uid}),
+          now;
+      if (count > 0) {
+        return Status::Conflict("OS user " + m.os_user + " is already registered as staff");
+      }
+    }
+    session_ << "INSERT INTO staff (name, role, added_by, added_at, os_user, os_uid)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+        bind(m.name), bind(std::string(ToString(m.role))), bind(m.added_by), bind(m.added_at),
+        bind(m.os_user), bind(Int64{m.os_uid}), now;
     return Status::Ok();
   });
 }
 
 namespace {
-using StaffRow = Poco::Tuple<std::string, std::string, std::string, std::string>;
+using StaffRow =
+    Poco::Tuple<std::string, std::string, std::string, std::string, std::string, Int64>;
+constexpr char kStaffColumns[] = "SELECT name, role, added_by, added_at, os_user, os_uid FROM staff";
 Result<StaffMember> ToStaff(const StaffRow& r) {
-  StaffMember m{r.get<0>(), StaffRole::kOperator, r.get<2>(), r.get<3>()};
+  StaffMember m{r.get<0>(), StaffRole::kOperator, r.get<2>(), r.get<3>(), r.get<4>(), r.get<5>()};
   Decoder decode("staff member " + m.name);
   decode.Word("role", r.get<1>(), &m.role);
   if (!decode.status().ok()) return decode.status();
@@ -49,8 +60,17 @@ Result<std::optional<StaffMember>> SqliteStore::FindStaff(const std::string& nam
   using Found = Result<std::optional<StaffMember>>;
   return Guard("cannot read staff member " + name, [&]() -> Found {
     std::vector<StaffRow> rows;
-    session_ << "SELECT name, role, added_by, added_at FROM staff WHERE name = ?", into(rows),
-        bind(name), now;
+    session_ << std::string(kStaffColumns) + " WHERE name = ?", into(rows), bind(name), now;
+    return DecodeFirst<StaffMember>(rows, ToStaff);
+  });
+}
+
+Result<std::optional<StaffMember>> SqliteStore::FindStaffByUid(int64_t uid) {
+  using Found = Result<std::optional<StaffMember>>;
+  return Guard("cannot read staff member with uid " + std::to_string(uid), [&]() -> Found {
+    std::vector<StaffRow> rows;
+    session_ << std::string(kStaffColumns) + " WHERE os_uid = ?", into(rows), bind(Int64{uid}),
+        now;
     return DecodeFirst<StaffMember>(rows, ToStaff);
   });
 }
@@ -58,7 +78,7 @@ Result<std::optional<StaffMember>> SqliteStore::FindStaff(const std::string& nam
 Result<std::vector<StaffMember>> SqliteStore::ListStaff() {
   return Guard("cannot list staff", [&]() -> Result<std::vector<StaffMember>> {
     std::vector<StaffRow> rows;
-    session_ << "SELECT name, role, added_by, added_at FROM staff ORDER BY name", into(rows), now;
+    session_ << std::string(kStaffColumns) + " ORDER BY name", into(rows), now;
     return DecodeAll<StaffMember>(rows, ToStaff);
   });
 }
@@ -69,6 +89,92 @@ Status SqliteStore::RemoveStaff(const std::string& name) {
     session_ << "SELECT COUNT(*) FROM staff WHERE name = ?", into(count), bind(name), now;
     if (count == 0) return Status::NotFound("unknown staff member " + name);
     session_ << "DELETE FROM staff WHERE name = ?", bind(name), now;
+    return Status::Ok();
+  });
+}
+
+// ---- Proposals -------------------------------------------------------------
+
+namespace {
+
+nlohmann::json ProposalJson(const Proposal& p) {
+  return {{"command", p.command},         {"subject", p.subject},
+          {"args", p.args},               {"changes", p.changes},
+          {"proposed_by", p.proposed_by}, {"proposed_at", p.proposed_at},
+          {"expires_at", p.expires_at},   {"decided_by", p.decided_by},
+          {"decided_at", p.decided_at},   {"note", p.note}};
+}
+
+using ProposalRow = Poco::Tuple<Int64, std::string, std::string>;
+Result<Proposal> ToProposal(const ProposalRow& row) {
+  Proposal p;
+  p.id = row.get<0>();
+  Decoder decode("proposal " + std::to_string(p.id));
+  decode.Word("state", row.get<1>(), &p.state);
+  if (!decode.status().ok()) return decode.status();
+  try {
+    const nlohmann::json j = nlohmann::json::parse(row.get<2>());
+    for (auto [key, field] : {std::pair{"command", &p.command}, {"subject", &p.subject},
+                              {"args", &p.args}, {"changes", &p.changes},
+                              {"proposed_by", &p.proposed_by}, {"proposed_at", &p.proposed_at},
+                              {"expires_at", &p.expires_at}, {"decided_by", &p.decided_by},
+                              {"decided_at", &p.decided_at}, {"note", &p.note}}) {
+      *field = j.at(key).get<std::string>();
+    }
+  } catch (const nlohmann::json::exception&) {
+    return Result<Proposal>::Error("proposal " + std::to_string(p.id) +
+                                   ": stored record is damaged");
+  }
+  return p;
+}
+
+}  // namespace
+
+Result<int64_t> SqliteStore::AddProposal(const Proposal& p) {
+  int64_t id = 0;
+  Status status = RunTransaction("cannot add proposal for " + p.subject, [&]() -> Status {
+    session_ << "INSERT INTO proposal (state, details) VALUES (?, ?) RETURNING id", into(id),
+        bind(std::string(ToString(p.state))), bind(ProposalJson(p).dump()), now;
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return id;
+}
+
+Result<std::optional<Proposal>> SqliteStore::FindProposal(int64_t id) {
+  using Found = Result<std::optional<Proposal>>;
+  return Guard("cannot read proposal " + std::to_string(id), [&]() -> Found {
+    std::vector<ProposalRow> rows;
+    session_ << "SELECT id, state, details FROM proposal WHERE id = ?", into(rows),
+        bind(Int64{id}), now;
+    return DecodeFirst<Proposal>(rows, ToProposal);
+  });
+}
+
+Result<std::vector<Proposal>> SqliteStore::ListProposals(bool pending_only) {
+  return Guard("cannot list proposals", [&]() -> Result<std::vector<Proposal>> {
+    std::vector<ProposalRow> rows;
+    if (pending_only) {
+      session_ << "SELECT id, state, details FROM proposal WHERE state = 'pending' ORDER BY id",
+          into(rows), now;
+    } else {
+      session_ << "SELECT id, state, details FROM proposal ORDER BY id", into(rows), now;
+    }
+    return DecodeAll<Proposal>(rows, ToProposal);
+  });
+}
+
+Status SqliteStore::DecideProposal(const Proposal& p) {
+  const std::string what = "proposal " + std::to_string(p.id);
+  return RunTransaction("cannot decide " + what, [&]() -> Status {
+    std::vector<std::string> states;
+    session_ << "SELECT state FROM proposal WHERE id = ?", into(states), bind(Int64{p.id}), now;
+    if (states.empty()) return Status::NotFound("unknown " + what);
+    if (states.front() != ToString(ProposalState::kPending)) {
+      return Status::Conflict(what + " is already " + states.front());
+    }
+    session_ << "UPDATE proposal SET state = ?, details = ? WHERE id = ? AND state = 'pending'",
+        bind(std::string(ToString(p.state))), bind(ProposalJson(p).dump()), bind(Int64{p.id}), now;
     return Status::Ok();
   });
 }

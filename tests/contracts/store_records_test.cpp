@@ -262,16 +262,54 @@ TEST_F(StoreMediaTest, ReceiptsOfInterleavedBatchesStayWithTheirDelivery) {
 class RequestStoreTest : public StoreTest {};
 
 TEST_F(RequestStoreTest, StaffRoundTripAndDuplicateRefused) {
-  ASSERT_TRUE(
-      store_->AddStaff({"鈴木", StaffRole::kPrivacyOfficer, "admin", "2026-12-01T00:00:00Z"}).ok());
-  Status again = store_->AddStaff({"鈴木", StaffRole::kOperator, "admin", "2026-12-01T00:00:00Z"});
+  ASSERT_TRUE(store_
+                  ->AddStaff({"鈴木", StaffRole::kPrivacyOfficer, "admin", "2026-12-01T00:00:00Z",
+                              "suzuki", 1001})
+                  .ok());
+  Status again = store_->AddStaff(
+      {"鈴木", StaffRole::kOperator, "admin", "2026-12-01T00:00:00Z", "other", 1002});
   EXPECT_EQ(again.message(), "staff member 鈴木 already exists");
+  Status same_uid = store_->AddStaff(
+      {"佐藤", StaffRole::kOperator, "admin", "2026-12-01T00:00:00Z", "suzuki", 1001});
+  EXPECT_EQ(same_uid.kind(), ErrorKind::kConflict);
   auto found = store_->FindStaff("鈴木");
   ASSERT_TRUE(found.ok() && found.value());
   EXPECT_EQ(found.value()->role, StaffRole::kPrivacyOfficer);
+  auto by_uid = store_->FindStaffByUid(1001);
+  ASSERT_TRUE(by_uid.ok() && by_uid.value());
+  EXPECT_EQ(by_uid.value()->name, "鈴木");
+  EXPECT_EQ(by_uid.value()->os_user, "suzuki");
+  EXPECT_FALSE(store_->FindStaffByUid(1002).value());
   ASSERT_TRUE(store_->RemoveStaff("鈴木").ok());
   EXPECT_FALSE(store_->FindStaff("鈴木").value());
   EXPECT_FALSE(store_->RemoveStaff("鈴木").ok());
+}
+
+TEST_F(RequestStoreTest, ProposalIsDecidedOnce) {
+  Proposal p;
+  p.command = "profile.import";
+  p.subject = "profile:agency-billing";
+  p.args = R"({"path":["profile","import"],"args":[]})";
+  p.changes = R"([{"item":"field bank_code","from":null,"to":"sent"}])";
+  p.proposed_by = "tanaka";
+  p.proposed_at = "2026-12-01T00:00:00Z";
+  p.expires_at = "2026-12-08T00:00:00Z";
+  auto id = store_->AddProposal(p);
+  ASSERT_TRUE(id.ok()) << id.message();
+  auto pending = store_->ListProposals(true);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ(pending->front().changes, p.changes);
+  p.id = id.value();
+  p.state = ProposalState::kApproved;
+  p.decided_by = "suzuki";
+  ASSERT_TRUE(store_->DecideProposal(p).ok());
+  p.state = ProposalState::kRejected;
+  Status twice = store_->DecideProposal(p);
+  EXPECT_EQ(twice.kind(), ErrorKind::kConflict);
+  EXPECT_EQ(twice.message(), "proposal " + std::to_string(p.id) + " is already approved");
+  EXPECT_TRUE(store_->ListProposals(true)->empty());
+  EXPECT_EQ(store_->FindProposal(p.id).value()->decided_by, "suzuki");
 }
 
 TEST_F(RequestStoreTest, CorrectiveRequestKeepsEveryField) {

@@ -45,7 +45,7 @@ class StoreFixture : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.message();
     ctx_.store = std::move(store).value();
     SetClock(std::make_unique<FixedClock>(now_utc_));
-    ASSERT_TRUE(Init(ctx_).ok());
+    ASSERT_TRUE(Init(ctx_, "root").ok());  // root: the first privacy officer
     Register();
   }
   // What a fixture puts in the initialised store before each test.

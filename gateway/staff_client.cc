@@ -1,0 +1,247 @@
+#include "gateway/staff_client.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include "contracts/base/atomic_file.h"
+#include "contracts/base/status.h"
+
+namespace itaku::gateway {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace fs = std::filesystem;
+using Local = boost::asio::local::stream_protocol;
+using Json = nlohmann::json;
+
+// Percent-encodes one path segment (a file name may hold anything).
+std::string Segment(const std::string& s) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+class Client {
+ public:
+  explicit Client(std::string socket_path) : socket_path_(std::move(socket_path)), socket_(io_) {}
+
+  Status Connect() {
+    beast::error_code ec;
+    socket_.connect(Local::endpoint(socket_path_), ec);
+    if (ec) {
+      return Status::Network("cannot reach the Itaku daemon at " + socket_path_ + " (" +
+                             ec.message() +
+                             "); start it as the service account with: itaku serve "
+                             "(or name another socket with --socket / ITAKU_SOCKET)");
+    }
+    return Status::Ok();
+  }
+
+  // One request with a JSON (or empty) body; the daemon's JSON answer.
+  Result<Json> Call(http::verb verb, const std::string& target, const std::string& body) {
+    http::request<http::string_body> req{verb, target, 11};
+    req.set(http::field::host, "itaku");
+    req.set(http::field::content_type, "application/json");
+    req.keep_alive(true);
+    req.body() = body;
+    req.prepare_payload();
+    beast::error_code ec;
+    http::write(socket_, req, ec);
+    if (ec) return Lost();
+    return ReadJson();
+  }
+
+  // PUT the file at `path` as upload `id`'s `name`, streamed from disk.
+  Result<Json> Put(const std::string& id, const std::string& name, const std::string& path) {
+    http::request<http::file_body> req{http::verb::put, "/v1/uploads/" + id + "/" + Segment(name),
+                                       11};
+    beast::error_code ec;
+    req.body().open(path.c_str(), beast::file_mode::scan, ec);
+    if (ec) return Status::Io("cannot read " + path + ": " + ec.message());
+    req.set(http::field::host, "itaku");
+    req.set(http::field::content_type, "application/octet-stream");
+    req.keep_alive(true);
+    req.prepare_payload();
+    http::write(socket_, req, ec);
+    if (ec) return Lost();
+    return ReadJson();
+  }
+
+  // GET a download into `dest`, written under a temporary name and renamed
+  // when complete; refuses to replace a file already there.
+  Status Fetch(const std::string& id, const std::string& dest) {
+    http::request<http::empty_body> req{http::verb::get, "/v1/downloads/" + id, 11};
+    req.set(http::field::host, "itaku");
+    req.keep_alive(true);
+    beast::error_code ec;
+    http::write(socket_, req, ec);
+    if (ec) return Lost().status();
+    auto file = AtomicFile::Create(dest);
+    if (!file.ok()) return file.status();
+    http::response_parser<http::buffer_body> res;
+    res.body_limit(boost::none);
+    http::read_header(socket_, buffer_, res, ec);
+    if (ec) return Lost().status();
+    if (res.get().result() != http::status::ok) {
+      return Status::Io("the daemon did not hand over " + dest);
+    }
+    char chunk[64 * 1024];
+    while (!res.is_done()) {
+      res.get().body().data = chunk;
+      res.get().body().size = sizeof chunk;
+      http::read(socket_, buffer_, res, ec);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) return file->Abandon(Lost().status());
+      const size_t got = sizeof chunk - res.get().body().size;
+      if (Status w = file->Write(std::string_view(chunk, got)); !w.ok()) return file->Abandon(w);
+    }
+    return file->Commit();
+  }
+
+ private:
+  Result<Json> ReadJson() {
+    http::response_parser<http::string_body> res;
+    res.body_limit(uint64_t{1} << 30);
+    beast::error_code ec;
+    http::read(socket_, buffer_, res, ec);
+    if (ec) return Lost();
+    Json body = Json::parse(res.get().body(), nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+      return Status::Internal("the daemon answered " + std::to_string(res.get().result_int()) +
+                              " without a JSON body");
+    }
+    return body;
+  }
+
+  Result<Json> Lost() {
+    return Status::Network("the daemon at " + socket_path_ +
+                           " closed the connection before answering (was it stopped?); check "
+                           "with a list or show command whether the change took effect");
+  }
+
+  std::string socket_path_;
+  boost::asio::io_context io_;
+  Local::socket socket_;
+  beast::flat_buffer buffer_;
+};
+
+// The status a daemon's answer stands for.
+Status FromReply(const Json& reply) {
+  const std::string message = reply.value("error", std::string("the daemon refused"));
+  const std::string kind = reply.value("kind", std::string("internal"));
+  for (ErrorKind k : {ErrorKind::kInvalidInput, ErrorKind::kRefused, ErrorKind::kNotFound,
+                      ErrorKind::kConflict, ErrorKind::kIo, ErrorKind::kNetwork}) {
+    if (kind == ToString(k)) return Status::Make(k, message);
+  }
+  return Status::Internal(message);
+}
+
+// Uploads what an input option names: a file as itself, a folder as the
+// regular files directly in it. Returns the value the daemon resolves.
+Result<std::string> Upload(Client& client, const std::string& option, const std::string& path) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec || (!fs::is_regular_file(st) && !fs::is_directory(st))) {
+    return Status::Error(option + " " + path + " is not a readable file or folder");
+  }
+  auto made = client.Call(http::verb::post, "/v1/uploads", "");
+  if (!made.ok()) return made.status();
+  if (!made->value("ok", false)) return FromReply(made.value());
+  const std::string id = made->value("upload", std::string());
+  if (fs::is_regular_file(st)) {
+    const std::string name = fs::path(path).filename().string();
+    auto put = client.Put(id, name, path);
+    if (!put.ok()) return put.status();
+    if (!put->value("ok", false)) return FromReply(put.value());
+    return "upload:" + id + "/" + name;
+  }
+  std::set<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(path, ec)) {
+    if (entry.is_regular_file()) files.insert(entry.path());
+  }
+  if (ec) return Status::Io("cannot read folder " + path + ": " + ec.message());
+  for (const auto& file : files) {
+    auto put = client.Put(id, file.filename().string(), file.string());
+    if (!put.ok()) return put.status();
+    if (!put->value("ok", false)) return FromReply(put.value());
+  }
+  return "upload:" + id;
+}
+
+int Fail(const Status& why, bool json) {
+  std::cerr << "itaku: " << why.message() << "\n";
+  if (json) {
+    std::cout << Json{{"ok", false}, {"error", why.message()}, {"kind", ToString(why.kind())}}
+                     .dump(2)
+              << "\n";
+  }
+  return 1;
+}
+
+}  // namespace
+
+int RunThroughDaemon(const CLI::App& app, const CommandLine& line, const std::string& socket,
+                     bool json) {
+  Client client(socket);
+  if (Status c = client.Connect(); !c.ok()) return Fail(c, json);
+  Json arguments = CommandLine::Arguments(app);
+  // The leaf's options, to know which name a file the caller reads or a
+  // folder it receives files in.
+  const CLI::App* leaf = &app;
+  while (!leaf->get_subcommands().empty()) leaf = leaf->get_subcommands().front();
+  std::string out_folder;
+  for (auto& entry : arguments["args"]) {
+    const std::string name = entry[0].get<std::string>();
+    const CLI::Option* option = nullptr;
+    for (const CLI::Option* o : leaf->get_options()) {
+      if (o->get_name() == name) option = o;
+    }
+    if (option == nullptr) continue;
+    for (auto& value : entry[1]) {
+      const std::string v = value.get<std::string>();
+      if (line.IsInput(option)) {
+        auto sent = Upload(client, name, v);
+        if (!sent.ok()) return Fail(sent.status(), json);
+        value = sent.value();
+      } else if (line.IsOutput(option)) {
+        if (!fs::is_directory(v)) {
+          return Fail(Status::Error(name + " " + v + " is not a folder"), json);
+        }
+        out_folder = v;
+      }
+    }
+  }
+  auto reply = client.Call(http::verb::post, "/v1/commands/" + line.command, arguments.dump());
+  if (!reply.ok()) return Fail(reply.status(), json);
+  if (!reply->value("ok", false)) return Fail(FromReply(reply.value()), json);
+  for (const auto& d : reply->value("downloads", Json::array())) {
+    const std::string dest =
+        (fs::path(out_folder) / d.value("name", std::string("download"))).string();
+    if (Status got = client.Fetch(d.value("id", std::string()), dest); !got.ok()) {
+      return Fail(got, json);
+    }
+  }
+  if (json) {
+    std::cout << reply->value("json", Json()).dump(2) << "\n";
+  } else {
+    std::cout << reply->value("text", std::string()) << "\n";
+  }
+  return 0;
+}
+
+}  // namespace itaku::gateway
