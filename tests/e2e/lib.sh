@@ -12,15 +12,41 @@
 #   source "$3/tests/e2e/lib.sh" "$@"
 # which sets ITAKU (the binary), GEN (itaku-gen), SRC (the source tree),
 # work (a scratch folder, removed on exit after `cleanup`, which the script
-# may redefine to stop its servers) and a fresh store at $work/itaku.db,
-# acted on as ITAKU_ACTOR=tester.
+# may redefine to stop its servers), and starts the daemon the way it runs
+# in production: `itaku serve` as its own service account ($SVC) on a fresh
+# store at $ITAKU_DB (a folder only that account can open), with the staff
+# API on $SOCK. Staff are real OS users (useradd, once per machine):
+#   $OFFICER  privacy officer, registered by `itaku init --officer`
+#   $OFFICER2 a second privacy officer (approves $OFFICER's proposals)
+#   $CLERK    operator
+#   $AUDITOR  auditor
+# `itaku` runs the CLI as $AS (default $OFFICER) with `runuser`; the daemon
+# knows them only by the uid the kernel reports.
+#
+# Test files: the script runs with umask 002 and the CLI with group root,
+# so staff users read the exports and write into the output folders the
+# script makes, as people do with their own files.
 
 set -uo pipefail
 ITAKU=$1 GEN=$2 SRC=$3
 work=$(mktemp -d)
+chmod 775 "$work"
+umask 002
 cleanup() { :; }
-trap 'cleanup; rm -rf "$work"' EXIT
-export ITAKU_DB="$work/itaku.db" ITAKU_ACTOR=tester
+trap 'cleanup; stop_daemon; rm -rf "$work"' EXIT
+SVC=itk-svc OFFICER=itk-officer OFFICER2=itk-officer2 CLERK=itk-clerk AUDITOR=itk-auditor
+AS=$OFFICER
+ITAKU_DB="$work/state/itaku.db" SOCK="$work/run/itaku.sock"
+export ITAKU_SOCKET=$SOCK
+unset ITAKU_DB_UNUSED
+
+# os_user NAME: the OS account, created once (no home, no login shell).
+os_user() { id -u "$1" >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin "$1"; }
+for u in $SVC $OFFICER $OFFICER2 $CLERK $AUDITOR; do os_user "$u"; done
+mkdir -p "$work/state" "$work/run"
+chown "$SVC" "$work/state" "$work/run"
+chmod 700 "$work/state"
+chmod 755 "$work/run"
 
 passed=0 failed=0
 
@@ -48,29 +74,93 @@ utc() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 faketime_lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n 1)
 [ -n "$faketime_lib" ] || { echo "libfaketime is missing (ops/setup installs faketime)" >&2; exit 1; }
 
-# clock_env: sets CLOCK_ENV, the `env` arguments that start a process's clock
-# at $CLOCK (any WHEN) and let it run on; none when CLOCK is unset. Use it as
-# `env "${CLOCK_ENV[@]}" CMD`, so that `CMD &` leaves CMD's own pid in $!.
-clock_env() {
-  CLOCK_ENV=()
-  [ -n "${CLOCK:-}" ] || return 0
-  local when
-  when=$(date -u -d "$CLOCK" '+%Y-%m-%d %H:%M:%S') || return 2
-  # A clock moved for the whole suite shares its start through
-  # FAKETIME_SHARED; this process starts afresh at WHEN. libfaketime is
-  # preloaded ahead of an ASan runtime, which ASan allows when told.
-  CLOCK_ENV=(-u FAKETIME_SHARED LD_PRELOAD="$faketime_lib" FAKETIME="@$when" TZ=UTC
-             ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+# The daemon's clock is the machine's moved by libfaketime: it reads the
+# offset in $work/clock (seconds from the real clock) on every call, so a
+# test moves it for one command with `CLOCK=WHEN itaku ...`. The offset is
+# taken from the real clock, so a clock moved for the whole suite (faketime
+# around ctest) moves the daemon too.
+real_now() { env -u LD_PRELOAD -u FAKETIME -u FAKETIME_SHARED date +%s; }
+set_clock() {  # set_clock [WHEN]: the daemon's clock at WHEN (default: the suite's now)
+  local target
+  target=$(date -d "${1:-now}" +%s) || return 2
+  printf '%+d\n' "$(( target - $(real_now) ))" > "$work/clock.new" && chmod 644 "$work/clock.new" &&
+    mv "$work/clock.new" "$work/clock"
+}
+set_clock
+
+daemon_pid=""
+# start_daemon [SERVE ARGS...]: `itaku serve` as $SVC; waits for the socket.
+start_daemon() {
+  rm -f "$work/run/pid"
+  runuser -u "$SVC" -- sh -c 'echo $$ > "$0/run/pid"; exec "$@"' "$work" \
+    env -u FAKETIME -u FAKETIME_SHARED LD_PRELOAD="$faketime_lib" \
+    FAKETIME_TIMESTAMP_FILE="$work/clock" FAKETIME_NO_CACHE=1 TZ=UTC \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+    "$ITAKU" --db "$ITAKU_DB" --socket "$SOCK" serve "$@" >>"$work/daemon.log" 2>&1 &
+  local i
+  for i in $(seq 100); do
+    [ -S "$SOCK" ] && [ -s "$work/run/pid" ] && { daemon_pid=$(cat "$work/run/pid"); return 0; }
+    sleep 0.1
+  done
+  echo "the daemon did not start:" >&2; cat "$work/daemon.log" >&2; return 1
+}
+stop_daemon() {
+  [ -n "$daemon_pid" ] || return 0
+  kill -TERM "$daemon_pid" 2>/dev/null
+  local i
+  for i in $(seq 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
+  daemon_pid=""
 }
 
-# itaku ARGS...: the binary under test, at $CLOCK when that is set
-# (`CLOCK="+8 days" itaku …`), else now. Not for `&`: $! would name the
-# function's subshell; start a background process as
-# `env "${CLOCK_ENV[@]}" "$ITAKU" … &` after `clock_env`.
-itaku() { clock_env || return 2; env "${CLOCK_ENV[@]}" "$ITAKU" "$@"; }
+# itaku ARGS...: the CLI as $AS (`AS=$CLERK itaku …`), with the daemon's
+# clock at $CLOCK for this command when that is set (`CLOCK="+8 days" itaku …`).
+itaku() {
+  local rc
+  if [ -n "${CLOCK:-}" ]; then set_clock "$CLOCK" || return 2; fi
+  runuser -u "$AS" -g root -- "$ITAKU" --socket "$SOCK" "$@"; rc=$?
+  if [ -n "${CLOCK:-}" ]; then set_clock; fi
+  return $rc
+}
 # run ARGS...: itaku, keeping stdout in $out, stderr in $err, status in $rc.
 run() { out=$(itaku "$@" 2>"$work/err"); rc=$?; err=$(cat "$work/err"); }
+# approved ARGS...: run a change as $AS and, when it became a proposal,
+# approve it as the other officer; $out is then the change's own output
+# (text, or its JSON with --json), as if it had taken effect at once.
+approved() {
+  run "$@"
+  [ "$rc" -eq 0 ] || return 0
+  local id json=0 a
+  for a in "$@"; do [ "$a" = --json ] && json=1; done
+  if [ $json -eq 1 ]; then
+    id=$(echo "$out" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j.get("proposal","") if j.get("state")=="pending" else "")')
+  else
+    id=$(echo "$out" | sed -n 's/^proposed: .*itaku approval approve \([0-9]*\)).*/\1/p')
+  fi
+  [ -n "$id" ] || return 0
+  local approver=$OFFICER2
+  [ "$AS" = "$OFFICER2" ] && approver=$OFFICER
+  if [ $json -eq 1 ]; then
+    out=$(AS=$approver itaku approval approve "$id" --json 2>"$work/err"); rc=$?
+    [ "$rc" -eq 0 ] && out=$(echo "$out" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["result"], indent=2, ensure_ascii=False))')
+  else
+    out=$(AS=$approver itaku approval approve "$id" 2>"$work/err"); rc=$?
+    [ "$rc" -eq 0 ] && out=$(echo "$out" | tail -n +2)
+  fi
+  err=$(cat "$work/err")
+}
 
 py() { python3 -c "$1"; }
 json() { echo "$out" | py "import json,sys; print(json.load(sys.stdin)$1)"; }
 sql() { sqlite3 "$ITAKU_DB" "$1"; }
+
+# The store and its staff, then the daemon.
+runuser -u "$SVC" -- "$ITAKU" --db "$ITAKU_DB" init --officer "$OFFICER" >/dev/null ||
+  { echo "itaku init failed" >&2; exit 1; }
+if [ "${ITAKU_E2E_NO_DAEMON:-}" != 1 ]; then
+  start_daemon || exit 1
+  itaku staff add "$CLERK" --os-user "$CLERK" --role operator >/dev/null &&
+    itaku staff add "$AUDITOR" --os-user "$AUDITOR" --role auditor >/dev/null &&
+    AS=$CLERK itaku approval approve "$(itaku staff add "$OFFICER2" --os-user "$OFFICER2" \
+      --role privacy-officer --json | py 'import json,sys; print(json.load(sys.stdin)["proposal"])')" \
+      >/dev/null || { echo "registering the test staff failed" >&2; cat "$work/daemon.log" >&2; exit 1; }
+fi
