@@ -1,6 +1,7 @@
 #include "gateway/audit.h"
 
 #include <cstdio>
+#include <optional>
 
 #include "contracts/base/files.h"
 
@@ -11,6 +12,7 @@ const char kAuditGenesis[] = "00000000000000000000000000000000000000000000000000
 namespace {
 
 constexpr char kHeadKey[] = "audit_head";  // "<seq> <hash>" of the newest event
+constexpr char kAnomalyKey[] = "clock_anomaly_at";  // the time the last clock.anomaly held to
 
 }  // namespace
 
@@ -26,23 +28,73 @@ std::string WithAuditFailure(const std::string& refusal, const Status& audited) 
          " (and this refusal could not be written to the audit trail: " + audited.message() + ")";
 }
 
+namespace {
+
+// Seconds `now` is behind `last` (both "YYYY-MM-DDTHH:MM:SSZ"); 0 when not.
+int64_t SecondsBehind(const std::string& now, const std::string& last) {
+  auto n = ParseUtc(now);
+  auto l = ParseUtc(last);
+  if (!n || !l || *n >= *l) return 0;
+  return (*l - *n).count();
+}
+
+}  // namespace
+
 Status AuditTrail::Append(const std::string& actor, const std::string& action,
                           const std::string& subject, const nlohmann::json& details) {
   return store_.Transaction([&]() -> Status {
     auto last = store_.LastAuditEvent();
     if (!last.ok()) return last.status();
-    contracts::AuditEvent e;
-    e.seq = last.value() ? last.value()->seq + 1 : 1;
-    e.prev_hash = last.value() ? last.value()->hash : kAuditGenesis;
-    e.at = clock_.NowUtc();
-    e.actor = actor;
-    e.action = action;
-    e.subject = subject;
-    e.details = details.is_null() ? "{}" : details.dump();
-    e.hash = AuditHash(e);
-    if (Status s = store_.AppendAuditEvent(e); !s.ok()) return s;
-    return store_.SetMeta(kHeadKey, std::to_string(e.seq) + " " + e.hash);
+    const std::string now = clock_.NowUtc();
+    std::optional<contracts::AuditEvent> prev = last.value();
+    auto append = [&](const std::string& who, const std::string& what, const std::string& about,
+                      const std::string& text) -> Status {
+      contracts::AuditEvent e;
+      e.seq = prev ? prev->seq + 1 : 1;
+      e.prev_hash = prev ? prev->hash : kAuditGenesis;
+      e.at = prev && now < prev->at ? prev->at : now;
+      e.actor = who;
+      e.action = what;
+      e.subject = about;
+      e.details = text;
+      e.hash = AuditHash(e);
+      if (Status s = store_.AppendAuditEvent(e); !s.ok()) return s;
+      prev = e;
+      return Status::Ok();
+    };
+    const int64_t behind = prev ? SecondsBehind(now, prev->at) : 0;
+    if (behind > kClockSlackSeconds) {
+      // Once per episode: while the clock is behind, every event carries the
+      // same time, the one the anomaly names.
+      auto noted = store_.GetMeta(kAnomalyKey);
+      if (!noted.ok()) return noted.status();
+      if (noted.value().value_or("") != prev->at) {
+        const nlohmann::json anomaly = {
+            {"machine_time", now}, {"newest_event_at", prev->at}, {"behind_seconds", behind}};
+        if (Status s = append("itaku", "clock.anomaly", "clock", anomaly.dump()); !s.ok()) {
+          return s;
+        }
+        if (Status s = store_.SetMeta(kAnomalyKey, prev->at); !s.ok()) return s;
+      }
+    }
+    if (Status s = append(actor, action, subject, details.is_null() ? "{}" : details.dump());
+        !s.ok()) {
+      return s;
+    }
+    return store_.SetMeta(kHeadKey, std::to_string(prev->seq) + " " + prev->hash);
   });
+}
+
+Result<std::string> AuditTrail::ClockBehind() {
+  auto last = store_.LastAuditEvent();
+  if (!last.ok()) return last.status();
+  if (!last.value()) return std::string();
+  const std::string now = clock_.NowUtc();
+  const int64_t behind = SecondsBehind(now, last.value()->at);
+  if (behind <= kClockSlackSeconds) return std::string();
+  return "the machine's clock (" + now + ") is " + std::to_string(behind) +
+         " s behind the newest audit event (" + last.value()->at +
+         "); deliveries wait until the clock is right again (clock.anomaly recorded)";
 }
 
 Result<AuditVerification> AuditTrail::Verify() {

@@ -43,6 +43,15 @@ class AuditTrail {
   // Walks the whole chain.
   Result<AuditVerification> Verify();
 
+  // An event is never dated before the one it follows: when the machine's
+  // clock reads earlier than the newest event, the new event takes the
+  // newest event's time, and if the clock is more than kClockSlack behind,
+  // a "clock.anomaly" event (with the machine's reading) goes first, once
+  // per episode. ClockBehind() says why deliveries wait meanwhile: empty
+  // when the clock is right.
+  Result<std::string> ClockBehind();
+  static constexpr int kClockSlackSeconds = 60;
+
  private:
   contracts::Store& store_;
   Clock& clock_;

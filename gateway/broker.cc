@@ -121,6 +121,10 @@ std::string CheckRequest(const DeliverRequest& req) {
 // result.reasons.
 Result<Plan> PlanDelivery(Context& ctx, const DeliverRequest& req, DeliverResult& result) {
   auto refuse = [&](const Status& why) { return RefuseEarly(ctx, req, why).status(); };
+  // A clock gone back could make an ended NDA look in force.
+  auto behind = ctx.audit->ClockBehind();
+  if (!behind.ok()) return behind.status();
+  if (!behind->empty()) return refuse(Status::Refused(behind.value()));
   auto profile = ctx.store->FindProfile(req.profile_id, req.profile_version);
   if (!profile.ok()) return profile.status();
   if (!profile.value()) {

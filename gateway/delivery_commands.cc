@@ -205,8 +205,8 @@ Result<Output> MediaHandover(Context& ctx, int64_t delivery_id, const std::strin
   auto m = RequireMedium(ctx, delivery_id);
   if (!m.ok()) return m.status();
   const std::string refusal = policies::MediaStepRefusal(m->state, policies::MediaStep::kHandOver);
-  if (!refusal.empty()) {
-    return Status::Refused("delivery " + std::to_string(delivery_id) + ": " + refusal);
+  if (!refusal.empty()) {  // the medium's state says no: a conflict (409)
+    return Status::Conflict("delivery " + std::to_string(delivery_id) + ": " + refusal);
   }
   if (medium.empty() || to.empty()) {
     return Result<Output>::Error("media handover needs --medium and --to");
@@ -233,7 +233,7 @@ Result<Output> MediaClose(Context& ctx, int64_t delivery_id, policies::MediaStep
   if (!m.ok()) return m.status();
   const std::string refusal = policies::MediaStepRefusal(m->state, step);
   if (!refusal.empty()) {
-    return Status::Refused("delivery " + std::to_string(delivery_id) + ": " + refusal);
+    return Status::Conflict("delivery " + std::to_string(delivery_id) + ": " + refusal);
   }
   contracts::MediaRecord r = m.value();
   r.state = policies::MediaStateAfter(step);

@@ -93,8 +93,14 @@ Result<CorrectiveRequest> RequireRequest(Context& ctx, int64_t id) {
 Status CheckStep(const CorrectiveRequest& r, RequestStep step, const policies::StepInput& in) {
   std::vector<std::string> why = policies::RefuseStep(r, step, in);
   if (why.empty()) return Status::Ok();
-  return Status::Refused("request " + std::to_string(r.id) + ": cannot " +
-                         std::string(policies::ToString(step)) + ": " + Join(why, "; "));
+  const std::string line = "request " + std::to_string(r.id) + ": cannot " +
+                           std::string(policies::ToString(step)) + ": " + Join(why, "; ");
+  // A request already at or past where the step would take it was acted on
+  // (perhaps by someone else a moment ago): a conflict, with its state now.
+  if (r.state >= policies::StateAfter(r, step, in)) {
+    return Status::Conflict(line + " (it is " + std::string(contracts::ToString(r.state)) + ")");
+  }
+  return Status::Refused(line);
 }
 
 // Loads the request, fills in the acting staff member's role and checks

@@ -135,5 +135,47 @@ TEST_F(AuditTest, AppendAfterReopenContinuesTheChain) {
   EXPECT_EQ(v.events, 6);
 }
 
+// The clock gone back an hour: one clock.anomaly, events never dated
+// before their predecessor, and ClockBehind() says why deliveries wait;
+// once the clock is right again, events carry its time.
+TEST_F(AuditTest, ClockGoneBackIsRecordedOnceAndNothingIsDatedEarlier) {
+  FixedClock back{"2026-11-28T00:00:00Z"};
+  AuditTrail trail(*store_, back);
+  EXPECT_EQ(trail.ClockBehind().value(),
+            "the machine's clock (2026-11-28T00:00:00Z) is 3600 s behind the newest audit event "
+            "(2026-11-28T01:00:00Z); deliveries wait until the clock is right again "
+            "(clock.anomaly recorded)");
+  ASSERT_TRUE(trail.Append("yamada", "nda.add", "nda:1", nlohmann::json::object()).ok());
+  ASSERT_TRUE(trail.Append("yamada", "nda.add", "nda:2", nlohmann::json::object()).ok());
+  std::vector<contracts::AuditEvent> events;
+  ASSERT_TRUE(store_
+                  ->ForEachAuditEvent([&](const contracts::AuditEvent& e) {
+                    events.push_back(e);
+                    return true;
+                  })
+                  .ok());
+  ASSERT_EQ(events.size(), 8u);
+  EXPECT_EQ(events[5].action, "clock.anomaly");
+  EXPECT_EQ(events[5].details,
+            R"({"behind_seconds":3600,"machine_time":"2026-11-28T00:00:00Z",)"
+            R"("newest_event_at":"2026-11-28T01:00:00Z"})");
+  for (size_t i = 1; i < events.size(); ++i) EXPECT_LE(events[i - 1].at, events[i].at);
+  EXPECT_EQ(events[7].at, "2026-11-28T01:00:00Z");
+
+  FixedClock right{"2026-11-28T01:00:30Z"};
+  AuditTrail fixed(*store_, right);
+  EXPECT_EQ(fixed.ClockBehind().value(), "");
+  ASSERT_TRUE(fixed.Append("yamada", "nda.add", "nda:3", nlohmann::json::object()).ok());
+  EXPECT_TRUE(Verify().intact);
+  EXPECT_EQ(Verify().events, 9);
+  // Thirty seconds back is within the slack: no anomaly, the time held.
+  FixedClock slightly{"2026-11-28T01:00:00Z"};
+  AuditTrail slack(*store_, slightly);
+  EXPECT_EQ(slack.ClockBehind().value(), "");
+  ASSERT_TRUE(slack.Append("yamada", "nda.add", "nda:4", nlohmann::json::object()).ok());
+  EXPECT_EQ(store_->LastAuditEvent().value()->at, "2026-11-28T01:00:30Z");
+  EXPECT_EQ(store_->LastAuditEvent().value()->action, "nda.add");
+}
+
 }  // namespace
 }  // namespace itaku::gateway

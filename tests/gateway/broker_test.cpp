@@ -107,6 +107,26 @@ TEST_F(BrokerTest, UnknownProfileIsRefusedBeforeAnythingIsRecorded) {
   EXPECT_EQ(AuditCount("delivery.refused"), 1);
 }
 
+// The machine's clock an hour behind the record: the delivery waits (an NDA
+// that ended could look in force), and the anomaly is on record.
+TEST_F(BrokerTest, AClockGoneBackRefusesDeliveriesUntilItIsRight) {
+  SetClock(std::make_unique<FixedClock>(FormatUtc(std::chrono::system_clock::now() -
+                                                  std::chrono::hours(1))));
+  auto result = Deliver(ctx_, Request("media"));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.kind(), ErrorKind::kRefused);
+  EXPECT_NE(result.message().find("deliveries wait until the clock is right again"),
+            std::string::npos)
+      << result.message();
+  EXPECT_TRUE(fs::is_empty(dir_ / "usb"));
+  EXPECT_EQ(AuditCount("clock.anomaly"), 1);
+  EXPECT_EQ(AuditCount("delivery.refused"), 1);
+  SetClock(std::make_unique<SystemClock>());
+  auto later = Deliver(ctx_, Request("media"));
+  ASSERT_TRUE(later.ok()) << later.message();
+  EXPECT_EQ(later->record.outcome, contracts::DeliveryOutcome::kDelivered);
+}
+
 TEST_F(BrokerTest, RefusalIsRecordedWithEveryReason) {
   SetClock(std::make_unique<FixedClock>("2100-01-02T01:00:00Z"));
   auto result = DryRun();

@@ -315,7 +315,8 @@ TEST_F(RequestsTest, RefusedStepsLeaveTheRequestAsItWas) {
        "request 1: cannot close: request 1 has not been decided yet"},
       {kOperator, answered,
        [&](int64_t id) { return RequestInstruct(ctx_, id, kInstruction, Mail(nullptr)); },
-       "request 2: cannot instruct: request 2 was already instructed on 2026-12-01T01:00:00Z"},
+       "request 2: cannot instruct: request 2 was already instructed on 2026-12-01T01:00:00Z "
+       "(it is answered)"},
       {kOperator, answered, [&](int64_t id) { return RequestClose(ctx_, id, false, ""); },
        "request 2: cannot close: a request not carried out needs the reason, which the "
        "requester is told (policy 6(4))"},
@@ -333,6 +334,13 @@ TEST_F(RequestsTest, RefusedStepsLeaveTheRequestAsItWas) {
     auto out = refusal.step(refusal.id);
     ASSERT_FALSE(out.ok());
     EXPECT_EQ(out.message(), refusal.message);
+    // A step already taken is a conflict (409 on the staff API); the rest
+    // are refusals, unknown ids not found.
+    const ErrorKind kind = refusal.id == 99 ? ErrorKind::kNotFound
+                           : refusal.message.find("(it is ") != std::string::npos
+                               ? ErrorKind::kConflict
+                               : ErrorKind::kRefused;
+    EXPECT_EQ(out.kind(), kind);
     if (refusal.id != 99) {
       EXPECT_EQ(Stored(refusal.id), before);
     }
