@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <string>
 
@@ -81,6 +82,54 @@ TEST(ProfileRulesTest, StatisticsProfileNeedsItsMasks) {
             "birth_date may be used for purpose statistics only with mask year (policy 2(3)[6])");
   p.masks["birth_date"] = "year";
   EXPECT_TRUE(ValidateProfile(p).ok());
+}
+
+// What a second person is shown (two-person rule): every widening, and
+// nothing for a change that only narrows.
+std::vector<std::string> Widening(const contracts::ContractProfile& next) {
+  std::vector<std::string> lines;
+  for (const auto& c : ProfileWidening(Billing(), next)) {
+    lines.push_back(c.item + ": " + c.from + " -> " + c.to);
+  }
+  return lines;
+}
+
+TEST(ProfileWideningTest, NamesEveryWidening) {
+  contracts::ContractProfile next = Billing();
+  next.fields.push_back("bank_code");
+  next.masks.erase("phone");
+  next.transports.push_back("portal");
+  next.valid_until = *ParseDate("2028-03-31");
+  next.retention_days = 90;
+  next.contractor_id = "agency-b";
+  EXPECT_EQ(Widening(next), (std::vector<std::string>{
+                                "contractor: agency-a -> agency-b",
+                                "field bank_code:  -> sent",
+                                "mask phone: last4 -> ",
+                                "transport portal:  -> allowed",
+                                "valid_until: 2027-03-31 -> 2028-03-31",
+                                "retention_days: 60 -> 90",
+                            }));
+}
+
+TEST(ProfileWideningTest, NarrowingAndKeepingAreNotWidening) {
+  contracts::ContractProfile next = Billing();
+  next.fields.erase(std::find(next.fields.begin(), next.fields.end(), "phone"));
+  next.transports = {"media"};
+  next.valid_until = *ParseDate("2026-12-31");
+  next.retention_days = 30;
+  next.masks["account_number"] = "last4";
+  EXPECT_TRUE(Widening(next).empty());
+  EXPECT_TRUE(Widening(Billing()).empty());
+}
+
+TEST(ProfileWideningTest, ANewProfileIsOneWidening) {
+  auto changes = ProfileWidening(std::nullopt, Billing());
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].item, "profile agency-billing");
+  EXPECT_EQ(changes[0].to,
+            "new, for agency-a (purpose billing; fields subscriber_id, name, address, phone, "
+            "account_number, account_holder, services; transports media, sftp)");
 }
 
 }  // namespace
