@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace itaku::policies {
@@ -43,6 +45,36 @@ TEST(AccessRulesTest, EveryCommandHasOneAccessAndEachRoleItsAnswer) {
             "request.decide is not open to an operator (privacy officers only)");
   EXPECT_EQ(AccessRefusal("deliver", Access::kOperate, StaffRole::kAuditor),
             "deliver is not open to an auditor (auditors read only)");
+}
+
+std::string Read(const std::string& relative) {
+  std::ifstream in(std::string(ITAKU_SOURCE_DIR) + "/" + relative);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The README's matrix and the OpenAPI document say what the code does.
+TEST(AccessRulesTest, TheWrittenMatrixIsTheCodesMatrix) {
+  const std::string readme = Read("README.md");
+  const std::string openapi = Read("docs/staff-api.yaml");
+  ASSERT_FALSE(readme.empty());
+  ASSERT_FALSE(openapi.empty());
+  for (std::string_view command : ApiCommands()) {
+    SCOPED_TRACE(std::string(command));
+    const Access access = *CommandAccess(command);
+    const std::string c(command);
+    const char* cells = access == Access::kRead      ? "yes | yes | yes | — |"
+                        : access == Access::kOperate ? "yes | yes | — | — |"
+                        : access == Access::kOfficer ? "yes | — | — | — |"
+                                                     : "yes¹ | yes¹ | yes¹ | — |";
+    EXPECT_NE(readme.find("| `" + c + "` | " + cells), std::string::npos);
+    EXPECT_NE(openapi.find("| `" + c + "` | " + std::string(ToString(access)) + " |"),
+              std::string::npos);
+    if (command != "whoami") {
+      EXPECT_NE(openapi.find("            - " + c + "\n"), std::string::npos);
+    }
+  }
 }
 
 contracts::Proposal ByTanaka() {
