@@ -149,8 +149,11 @@ class MediaPortal : public CommandGroup {
     po_revoke->add_option("package", po_id)->required();
     on(po_revoke, "portal.revoke",
        [&](Context& c) { return itaku::gateway::PortalRevoke(c, po_id); });
-    CLI::App* serve = Sub(app, "serve", "run the contractor portal (HTTPS, client certificates)");
-    serve->add_option("--config", serve_args.config_file, "TOML with a [portal] table");
+    CLI::App* serve = Sub(app, "serve",
+                          "the daemon (service account): the staff API on --socket, and the "
+                          "contractor portal (HTTPS, client certificates) when configured");
+    serve->add_option("--config", serve_args.config_file,
+                      "TOML with [portal], [staff_api], [smtp] and [requests] tables");
     serve->add_option("--portal-listen", serve_args.listen, "ADDR:PORT (default 127.0.0.1:8443)");
     serve->add_option("--portal-cert", serve_args.cert_file, "the portal's certificate (PEM)");
     serve->add_option("--portal-key", serve_args.key_file, "the portal's private key (PEM)");

@@ -34,6 +34,8 @@ class StaffSpecial : public CommandGroup {
        [&](Context& c) { return itaku::gateway::StaffRemove(c, s_name); });
   }
   void RegisterApprovalCommands(CLI::App& app) {
+    CLI::App* whoami = Sub(app, "whoami", "who the daemon knows you as (your OS account's staff record)");
+    on(whoami, "whoami", [](Context& c) { return itaku::gateway::Whoami(c); });
     CLI::App* approval =
         Group(app, "approval", "changes that widen what or where data goes, waiting for a second person");
     CLI::App* a_list = Sub(*approval, "list", "proposals waiting for approval");

@@ -33,6 +33,9 @@ struct Context {
   std::unique_ptr<AuditTrail> audit;
   std::string actor;
   std::string db_path;
+  // The daemon's own config file (serve --config): [smtp] and [requests]
+  // settings no command may override; empty for none.
+  std::string daemon_config;
   // The staff member the staff API identified by the socket's peer uid;
   // unset for `init`, `serve` and unit tests, which act as `actor`.
   std::optional<contracts::StaffMember> staff;

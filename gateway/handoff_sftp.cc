@@ -1,3 +1,7 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -178,11 +182,24 @@ Result<std::string> ReadKeyPassphrase(const std::string& source) {
     return std::string(value);
   }
   const std::string& path = parsed->name;
-  std::ifstream in(path, std::ios::binary);
-  std::string line;
-  if (!in || !std::getline(in, line)) {
-    return Status::Io("cannot read the key passphrase file " + path);
+  // The file is named by staff but read by the daemon: only one the
+  // service account owns and keeps to itself counts (a staff member must
+  // not make the daemon read someone else's file, or a link to one).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st{};
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
+      (st.st_mode & 077) != 0) {
+    if (fd >= 0) ::close(fd);
+    return Status::Refused("the key passphrase file " + path +
+                           " must be a file of the service account's, readable by it alone "
+                           "(chmod 600)");
   }
+  std::string text(4096, '\0');
+  const ssize_t got = ::read(fd, text.data(), text.size());
+  ::close(fd);
+  if (got <= 0) return Status::Io("cannot read the key passphrase file " + path);
+  text.resize(static_cast<size_t>(got));
+  std::string line = text.substr(0, text.find('\n'));
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
 }

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "contracts/base/layout.h"
 #include "contracts/base/strings.h"
 #include "contracts/config.h"
 #include "gateway/portal_commands.h"
@@ -318,6 +319,7 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
   options.shutdown_grace_ms = number("shutdown_grace_ms", options.shutdown_grace_ms);
   StaffApiOptions api;
   api.db_path = ctx.db_path;
+  api.config_file = args.config_file;
   api.socket_path = file->String("staff_api", "socket", args.socket_path);
   api.max_connections =
       static_cast<int>(file->Int("staff_api", "max_connections", api.max_connections));
@@ -342,6 +344,14 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
 
   auto staff_api = StaffApiServer::Create(api);
   if (!staff_api.ok()) return staff_api.status();
+  // Packages a stopped daemon was sending are not sent by anyone now:
+  // nothing stays in the outbox (the delivery record says what happened).
+  {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(StoreLayout(ctx.db_path).Outbox(), ec)) {
+      std::filesystem::remove_all(entry.path(), ec);
+    }
+  }
   StorePortalBackend backend(ctx);
   std::unique_ptr<PortalServer> server;
   std::string where;

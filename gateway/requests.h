@@ -29,6 +29,9 @@ Result<Output> StaffRemove(Context& ctx, const std::string& name);
 // `itaku init --officer OSUSER`: the first privacy officer, on an empty staff list.
 Result<Output> InitOfficer(Context& ctx, const std::string& os_user);
 
+// The caller as the staff API knows them.
+Result<Output> Whoami(Context& ctx);
+
 // Proposals (two-person rule): list (pending ones unless `all`), show with
 // the field-by-field changes, and approve (carries the change out through
 // ctx.carry_out) or reject. policies/access_rules.h says who may decide.

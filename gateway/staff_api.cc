@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <limits>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
@@ -72,12 +73,31 @@ bool SafeName(const std::string& name) {
   return true;
 }
 
+// An upload id as NewFolder makes them: RandomHex32's 64 hex digits.
 bool SafeId(const std::string& id) {
-  if (id.size() != 32) return false;
+  if (id.size() != 64) return false;
   for (char c : id) {
     if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
   }
   return true;
+}
+
+// A path segment as the client percent-encoded it; nullopt when malformed.
+std::optional<std::string> Decoded(const std::string& segment) {
+  std::string out;
+  for (size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] != '%') {
+      out += segment[i];
+      continue;
+    }
+    if (i + 2 >= segment.size() || !std::isxdigit(static_cast<unsigned char>(segment[i + 1])) ||
+        !std::isxdigit(static_cast<unsigned char>(segment[i + 2]))) {
+      return std::nullopt;
+    }
+    out += static_cast<char>(std::stoi(segment.substr(i + 1, 2), nullptr, 16));
+    i += 2;
+  }
+  return out;
 }
 
 // Who is on the other end of the socket, as the kernel says.
@@ -142,11 +162,16 @@ class Connection {
     ctx_.clock = std::make_unique<SystemClock>();
     ctx_.audit = std::make_unique<AuditTrail>(*ctx_.store, *ctx_.clock);
     ctx_.db_path = server_.options.db_path;
+    ctx_.daemon_config = server_.options.config_file;
     for (;;) {
       pollfd p{socket_.native_handle(), POLLIN, 0};
       if (::poll(&p, 1, server_.options.idle_timeout_ms) <= 0 || server_.stopping) return;
       http::request_parser<http::empty_body> head;
       head.header_limit(16 * 1024);
+      // The body's limit is the endpoint's (Command, UploadFile), set once
+      // the target is known; Beast would otherwise refuse a declared length
+      // over 1 MiB while reading the head.
+      head.body_limit(std::numeric_limits<std::uint64_t>::max());
       beast::error_code ec;
       http::read_header(socket_, buffer_, head, ec);
       if (ec == http::error::end_of_stream || ec == boost::asio::error::eof) return;
@@ -264,7 +289,8 @@ class Connection {
                   bool keep) {
     const auto slash = rest.find('/');
     const std::string id = rest.substr(0, slash);
-    const std::string name = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    const std::string name =
+        Decoded(slash == std::string::npos ? "" : rest.substr(slash + 1)).value_or("");
     if (!SafeId(id) || !SafeName(name) || spool_.empty() || !fs::is_directory(spool_ + "/" + id)) {
       return Reply(http::status::bad_request,
                    ErrorBody(Status::Error("unknown upload or bad file name")), false);
@@ -292,7 +318,7 @@ class Connection {
   }
 
   bool Download(const std::string& rest, bool keep) {
-    auto it = downloads_.find(rest);
+    auto it = downloads_.find(Decoded(rest).value_or(""));
     if (it == downloads_.end()) {
       return Reply(http::status::not_found, ErrorBody(Status::NotFound("no such download")), false);
     }

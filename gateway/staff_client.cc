@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <set>
 
 #include "contracts/base/atomic_file.h"
@@ -85,7 +86,10 @@ class Client {
   // GET a download into `dest`, written under a temporary name and renamed
   // when complete; refuses to replace a file already there.
   Status Fetch(const std::string& id, const std::string& dest) {
-    http::request<http::empty_body> req{http::verb::get, "/v1/downloads/" + id, 11};
+    const auto slash = id.find('/');
+    const std::string target = "/v1/downloads/" + id.substr(0, slash) +
+                                (slash == std::string::npos ? "" : "/" + Segment(id.substr(slash + 1)));
+    http::request<http::empty_body> req{http::verb::get, target, 11};
     req.set(http::field::host, "itaku");
     req.keep_alive(true);
     beast::error_code ec;
@@ -94,7 +98,7 @@ class Client {
     auto file = AtomicFile::Create(dest);
     if (!file.ok()) return file.status();
     http::response_parser<http::buffer_body> res;
-    res.body_limit(boost::none);
+    res.body_limit(std::numeric_limits<std::uint64_t>::max());  // (boost::none misbehaves in 1.74)
     http::read_header(socket_, buffer_, res, ec);
     if (ec) return Lost().status();
     if (res.get().result() != http::status::ok) {
@@ -230,8 +234,12 @@ int RunThroughDaemon(const CLI::App& app, const CommandLine& line, const std::st
   if (!reply.ok()) return Fail(reply.status(), json);
   if (!reply->value("ok", false)) return Fail(FromReply(reply.value()), json);
   for (const auto& d : reply->value("downloads", Json::array())) {
-    const std::string dest =
-        (fs::path(out_folder) / d.value("name", std::string("download"))).string();
+    // The daemon names the file; only its last component is taken.
+    const std::string name = fs::path(d.value("name", std::string())).filename().string();
+    if (name.empty() || name == "." || name == "..") {
+      return Fail(Status::Internal("the daemon handed back a file without a name"), json);
+    }
+    const std::string dest = (fs::path(out_folder) / name).string();
     if (Status got = client.Fetch(d.value("id", std::string()), dest); !got.ok()) {
       return Fail(got, json);
     }

@@ -2,6 +2,10 @@
 // proposals that wait for a second person.
 #include <pwd.h>
 
+#include <filesystem>
+#include <set>
+
+#include "contracts/base/layout.h"
 #include "contracts/base/strings.h"
 #include "gateway/detail/command_util.h"
 #include "gateway/records_json.h"
@@ -161,20 +165,52 @@ Result<Proposal> LoadProposal(Context& ctx, int64_t id) {
   return *p.value();
 }
 
-Status Decide(Context& ctx, Proposal p, ProposalState state, const std::string& note) {
+// A decided proposal's files (uploads kept while it waited, "kept:FOLDER/…"
+// in its arguments) are not kept any longer: they may hold a key.
+void RemoveKeptFiles(Context& ctx, const Proposal& p) {
+  const Json args = Json::parse(p.args, nullptr, false);
+  if (!args.is_object() || !args.contains("args")) return;
+  std::set<std::string> folders;
+  for (const auto& entry : args["args"]) {
+    if (!entry.is_array() || entry.size() != 2 || !entry[1].is_array()) continue;
+    for (const auto& v : entry[1]) {
+      const std::string value = v.is_string() ? v.get<std::string>() : "";
+      if (value.rfind("kept:", 0) != 0) continue;
+      const std::string folder = value.substr(5, value.find('/', 5) - 5);
+      if (!folder.empty() && folder.find("..") == std::string::npos) folders.insert(folder);
+    }
+  }
+  for (const auto& folder : folders) {
+    std::error_code ec;
+    std::filesystem::remove_all(StoreLayout(ctx.db_path).Root() + "/proposals/" + folder, ec);
+  }
+}
+
+// `by` decides: the staff member, or "itaku" for an expiry.
+Status Decide(Context& ctx, Proposal p, ProposalState state, const std::string& note,
+              const std::string& by) {
   p.state = state;
-  p.decided_by = ctx.actor;
+  p.decided_by = by;
   p.decided_at = ctx.clock->NowUtc();
   p.note = note;
-  return ctx.store->Transaction([&]() -> Status {
+  Status s = ctx.store->Transaction([&]() -> Status {
     if (Status d = ctx.store->DecideProposal(p); !d.ok()) return d;
     Json details = {{"command", p.command}, {"note", note}};
-    return ctx.audit->Append(ctx.actor, "proposal." + std::string(contracts::ToString(state)),
+    return ctx.audit->Append(by, "proposal." + std::string(contracts::ToString(state)),
                              "proposal:" + std::to_string(p.id), details);
   });
+  if (s.ok()) RemoveKeptFiles(ctx, p);
+  return s;
 }
 
 }  // namespace
+
+Result<Output> Whoami(Context& ctx) {
+  if (!ctx.staff) return Status::NotFound("not acting as registered staff");
+  return Output{ToJson(*ctx.staff), ctx.staff->name + " (" +
+                                        std::string(contracts::ToString(ctx.staff->role)) +
+                                        ", OS user " + ctx.staff->os_user + ")"};
+}
 
 Result<Output> ApprovalList(Context& ctx, bool all) {
   return Listing(ctx.store->ListProposals(!all), Summary,
@@ -198,9 +234,11 @@ Result<Output> ApprovalDecide(Context& ctx, int64_t id, bool approve, const std:
   if (!p.ok()) return p.status();
   const std::string name = "proposal " + std::to_string(id);
   if (p->state == ProposalState::kPending && ctx.clock->NowUtc() > p->expires_at) {
-    Status expired = Decide(ctx, *p, ProposalState::kExpired, "not decided within " +
-                                                                   std::to_string(policies::kProposalDays) +
-                                                                   " days");
+    Status expired =
+        Decide(ctx, *p, ProposalState::kExpired,
+               "not decided within " + std::to_string(policies::kProposalDays) + " days (found by " +
+                   ctx.actor + ")",
+               "itaku");
     if (!expired.ok()) return expired;
     return Status::Conflict(name + " expired at " + p->expires_at + "; propose it again");
   }
@@ -221,13 +259,17 @@ Result<Output> ApprovalDecide(Context& ctx, int64_t id, bool approve, const std:
                 "privacy officers are registered";
   }
   if (!approve) {
-    if (Status s = Decide(ctx, *p, ProposalState::kRejected, recorded); !s.ok()) return s;
+    if (Status s = Decide(ctx, *p, ProposalState::kRejected, recorded, ctx.actor); !s.ok()) {
+      return s;
+    }
     return Output{{{"proposal", id}, {"state", "rejected"}}, "rejected " + name};
   }
   if (!ctx.carry_out) return Status::Internal(name + ": nothing can carry out a proposal here");
   auto done = ctx.carry_out(*p);
   if (!done.ok()) return done.status();
-  if (Status s = Decide(ctx, *p, ProposalState::kApproved, recorded); !s.ok()) return s;
+  if (Status s = Decide(ctx, *p, ProposalState::kApproved, recorded, ctx.actor); !s.ok()) {
+    return s;
+  }
   Output out = done.value();
   out.json = {{"proposal", id}, {"state", "approved"}, {"result", out.json}};
   out.text = "approved " + name + (small_office ? " (small office: " + recorded + ")" : "") +

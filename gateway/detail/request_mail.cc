@@ -53,26 +53,48 @@ Result<MailSetup> ResolveMail(Context& ctx, const MailConfig& config) {
   const StoreLayout layout(ctx.db_path);
   m.templates_dir = layout.Templates();
   m.letters_dir = config.letters_dir.empty() ? layout.Letters() : config.letters_dir;
+  // The daemon's own settings (serve --config, its environment) come first;
+  // a command may name another server and sender, but what names a file or
+  // a secret of the daemon's (ca_file, password_env, templates) is the
+  // daemon's alone: a caller could otherwise have it read a file, or send a
+  // password to a server of the caller's choosing.
+  auto daemon = contracts::Config::Load(ctx.daemon_config);
+  if (!daemon.ok()) return daemon.status();
+  auto caller = contracts::Config::Load(config.config_file);
+  if (!caller.ok()) return caller.status();
+  constexpr char kUnset[] = "\x01";
+  for (const auto& [table, key] : {std::pair{"smtp", "ca_file"}, std::pair{"smtp", "password_env"},
+                                   std::pair{"requests", "templates"}}) {
+    if (caller->String(table, key, kUnset) != kUnset) {
+      return R::Error("--config: [" + std::string(table) + "] " + key +
+                      " is the daemon's setting (serve --config), not a command's");
+    }
+  }
   std::string url = config.smtp_url;
+  if (url.empty()) url = caller->String("smtp", "url", "");
+  const bool callers_server = !url.empty();
+  if (url.empty()) url = daemon->String("smtp", "url", "");
   if (url.empty()) {
     if (const char* env = std::getenv("ITAKU_SMTP"); env && *env) url = env;
   }
-  std::string from, from_name, ca_file, password_env = "ITAKU_SMTP_PASSWORD";
-  bool require_tls = false;
-  auto file = contracts::Config::Load(config.config_file);
-  if (!file.ok()) return file.status();
-  if (url.empty()) url = file->String("smtp", "url", "");
-  from = file->String("smtp", "from", "");
-  from_name = file->String("smtp", "from_name", "");
-  ca_file = file->String("smtp", "ca_file", "");
-  password_env = file->String("smtp", "password_env", password_env);
-  require_tls = file->Bool("smtp", "require_tls", false);
-  m.operator_name = file->String("requests", "operator_name", m.operator_name);
-  m.templates_dir = file->String("requests", "templates", m.templates_dir);
-  if (!file->status().ok()) return file->status();
-  if (from.empty()) {
-    if (const char* env = std::getenv("ITAKU_SMTP_FROM"); env && *env) from = env;
-  }
+  auto setting = [&](const char* table, const char* key, const std::string& fallback) {
+    return caller->String(table, key, daemon->String(table, key, fallback));
+  };
+  const std::string from = [&] {
+    std::string f = setting("smtp", "from", "");
+    if (f.empty()) {
+      if (const char* env = std::getenv("ITAKU_SMTP_FROM"); env && *env) f = env;
+    }
+    return f;
+  }();
+  const std::string from_name = setting("smtp", "from_name", "");
+  const std::string ca_file = daemon->String("smtp", "ca_file", "");
+  const std::string password_env = daemon->String("smtp", "password_env", "ITAKU_SMTP_PASSWORD");
+  const bool require_tls = caller->Bool("smtp", "require_tls", daemon->Bool("smtp", "require_tls", false));
+  m.operator_name = setting("requests", "operator_name", m.operator_name);
+  m.templates_dir = daemon->String("requests", "templates", m.templates_dir);
+  if (!daemon->status().ok()) return daemon->status();
+  if (!caller->status().ok()) return caller->status();
   if (url.empty()) return m;
   auto settings = transports::ParseSmtpUrl(url);
   if (!settings.ok()) return settings.status();
@@ -82,6 +104,10 @@ Result<MailSetup> ResolveMail(Context& ctx, const MailConfig& config) {
   s.ca_file = ca_file;
   s.require_tls = s.require_tls || require_tls;
   if (!s.user.empty()) {
+    if (callers_server) {
+      return R::Error("SMTP server " + s.host + ": a command may not name a server with a user "
+                      "(the daemon's password goes only to the daemon's [smtp] url)");
+    }
     const char* pw = std::getenv(password_env.c_str());
     if (pw == nullptr || *pw == '\0') {
       return R::Error("SMTP user " + s.user + " is configured but " + password_env +

@@ -91,7 +91,7 @@ set_clock
 daemon_pid=""
 # start_daemon [SERVE ARGS...]: `itaku serve` as $SVC; waits for the socket.
 start_daemon() {
-  rm -f "$work/run/pid"
+  rm -f "$work/run/pid" "$SOCK"  # a socket left by a daemon that was killed
   runuser -u "$SVC" -- sh -c 'echo $$ > "$0/run/pid"; exec "$@"' "$work" \
     env -u FAKETIME -u FAKETIME_SHARED LD_PRELOAD="$faketime_lib" \
     FAKETIME_TIMESTAMP_FILE="$work/clock" FAKETIME_NO_CACHE=1 TZ=UTC \
