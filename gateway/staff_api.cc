@@ -296,6 +296,7 @@ class Connection {
                    ErrorBody(Status::Error("unknown upload or bad file name")), false);
     }
     const std::string path = spool_ + "/" + id + "/" + name;
+    if (TooLarge(head, server_.options.max_upload_bytes, "upload")) return false;
     http::request_parser<http::file_body> body{std::move(head)};
     body.body_limit(server_.options.max_upload_bytes);
     beast::error_code ec;
@@ -336,8 +337,20 @@ class Connection {
     return keep && !ec;
   }
 
+  // 413 for a body declared larger than `limit` (Beast checks a declared
+  // length only while reading the head, before the endpoint is known).
+  bool TooLarge(http::request_parser<http::empty_body>& head, uint64_t limit, const char* what) {
+    if (head.content_length().value_or(0) <= limit) return false;
+    Reply(http::status::payload_too_large,
+          ErrorBody(Status::Error(std::string(what) + " too large (limit " +
+                                  std::to_string(limit) + " bytes)")),
+          false);
+    return true;
+  }
+
   bool Command(http::request_parser<http::empty_body>& head, const std::string& command,
                bool keep) {
+    if (TooLarge(head, server_.options.max_json_bytes, "request body")) return false;
     http::request_parser<http::string_body> body{std::move(head)};
     body.body_limit(server_.options.max_json_bytes);
     beast::error_code ec;
