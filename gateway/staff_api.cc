@@ -369,7 +369,10 @@ class Connection {
                    ErrorBody(Status::Error("request body is not a JSON object")), false);
     }
     auto out = Run(command, args);
-    if (!out.ok()) return Reply(StatusOf(out.kind()), ErrorBody(out.status()), keep);
+    if (!out.ok()) {
+      return Reply(StatusOf(out.kind()),
+                   ErrorBody(out.status().WithMessage(Unspool(out.message()))), keep);
+    }
     Json reply = {{"ok", true},
                   {"json", out->json},
                   {"text", out->text},
@@ -487,6 +490,18 @@ class Connection {
     return path;
   }
 
+  // The daemon's copy of an upload, in what a command says, as the caller
+  // named it: "upload:ID/NAME" (the CLI puts its own path back).
+  std::string Unspool(std::string text) const {
+    if (spool_.empty()) return text;
+    const std::string from = spool_ + "/";
+    for (size_t at = 0; (at = text.find(from, at)) != std::string::npos;) {
+      text.replace(at, from.size(), kUploadRef);
+      at += sizeof kUploadRef - 1;
+    }
+    return text;
+  }
+
   // After a command: each file it wrote into an output folder becomes a
   // download, and the spool folder's name in what it printed becomes the
   // caller's.
@@ -508,6 +523,8 @@ class Connection {
       out.text = swap(out.text);
       out.json = Json::parse(swap(out.json.dump()), nullptr, false);
     }
+    out.text = Unspool(out.text);
+    out.json = Json::parse(Unspool(out.json.dump()), nullptr, false);
     return out;
   }
 

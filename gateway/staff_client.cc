@@ -4,6 +4,7 @@
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -187,6 +188,32 @@ Result<std::string> Upload(Client& client, const std::string& option, const std:
   return "upload:" + id;
 }
 
+// What the caller sent as "upload:ID[/NAME]", by the path they named: the
+// daemon's answers name an upload that way, and the caller reads its own.
+class Uploads {
+ public:
+  void Add(const std::string& ref, const std::string& path) { refs_.emplace_back(ref, path); }
+  std::string Restore(std::string text) const {
+    // Longest first: "upload:ID/NAME" before the folder's "upload:ID".
+    auto refs = refs_;
+    std::sort(refs.begin(), refs.end(),
+              [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    for (const auto& [ref, path] : refs) {
+      for (size_t at = 0; (at = text.find(ref, at)) != std::string::npos; at += path.size()) {
+        text.replace(at, ref.size(), path);
+      }
+    }
+    return text;
+  }
+  Json Restore(const Json& j) const {
+    Json back = Json::parse(Restore(j.dump()), nullptr, false);
+    return back.is_discarded() ? j : back;
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> refs_;
+};
+
 int Fail(const Status& why, bool json) {
   std::cerr << "itaku: " << why.message() << "\n";
   if (json) {
@@ -209,6 +236,7 @@ int RunThroughDaemon(const CLI::App& app, const CommandLine& line, const std::st
   const CLI::App* leaf = &app;
   while (!leaf->get_subcommands().empty()) leaf = leaf->get_subcommands().front();
   std::string out_folder;
+  Uploads uploads;
   for (auto& entry : arguments["args"]) {
     const std::string name = entry[0].get<std::string>();
     const CLI::Option* option = nullptr;
@@ -221,6 +249,7 @@ int RunThroughDaemon(const CLI::App& app, const CommandLine& line, const std::st
       if (line.IsInput(option)) {
         auto sent = Upload(client, name, v);
         if (!sent.ok()) return Fail(sent.status(), json);
+        uploads.Add(sent.value(), v);
         value = sent.value();
       } else if (line.IsOutput(option)) {
         if (!fs::is_directory(v)) {
@@ -232,7 +261,10 @@ int RunThroughDaemon(const CLI::App& app, const CommandLine& line, const std::st
   }
   auto reply = client.Call(http::verb::post, "/v1/commands/" + line.command, arguments.dump());
   if (!reply.ok()) return Fail(reply.status(), json);
-  if (!reply->value("ok", false)) return Fail(FromReply(reply.value()), json);
+  if (!reply->value("ok", false)) {
+    const Status why = FromReply(reply.value());
+    return Fail(why.WithMessage(uploads.Restore(why.message())), json);
+  }
   for (const auto& d : reply->value("downloads", Json::array())) {
     // The daemon names the file; only its last component is taken.
     const std::string name = fs::path(d.value("name", std::string())).filename().string();
@@ -245,9 +277,9 @@ int RunThroughDaemon(const CLI::App& app, const CommandLine& line, const std::st
     }
   }
   if (json) {
-    std::cout << reply->value("json", Json()).dump(2) << "\n";
+    std::cout << uploads.Restore(reply->value("json", Json())).dump(2) << "\n";
   } else {
-    std::cout << reply->value("text", std::string()) << "\n";
+    std::cout << uploads.Restore(reply->value("text", std::string())) << "\n";
   }
   return 0;
 }

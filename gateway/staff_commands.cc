@@ -128,7 +128,8 @@ Result<Output> StaffRemove(Context& ctx, const std::string& name) {
 
 std::optional<Result<Output>> ProposeIfWidening(Context& ctx, const std::string& subject,
                                                 const Json& changes) {
-  if (changes.empty()) return std::nullopt;
+  // An approved proposal carries out exactly what was approved, even when
+  // what is there now makes it narrower or no change at all.
   if (ctx.approval) {
     if (ctx.approval->changes != changes) {
       return Result<Output>(Status::Conflict(
@@ -137,7 +138,7 @@ std::optional<Result<Output>> ProposeIfWidening(Context& ctx, const std::string&
     }
     return std::nullopt;
   }
-  if (!ctx.propose) return std::nullopt;
+  if (changes.empty() || !ctx.propose) return std::nullopt;
   return ctx.propose(subject, changes);
 }
 

@@ -1,25 +1,33 @@
 #!/usr/bin/env bash
 # End to end through the real itaku binary: the issue's acceptance
 # transcript, refusals with their exact one-line reasons and exit codes, the
-# audit of each refusal, and tampering found by `itaku audit verify`.
+# audit of each refusal (by the daemon, under the staff member's name), the
+# CLI without its daemon, a clock nobody can set from the environment, and
+# tampering found by `itaku audit verify`.
 # Usage: cli_test.sh ITAKU ITAKU_GEN SOURCE_DIR
 source "$3/tests/e2e/lib.sh" "$@"
-# The whole transcript runs at one moment of the operator's fiscal year
-# (itaku under a moved clock): the example profile and the NDA below are
-# dated, and nothing here is made at the real time.
-CLOCK=2026-11-28T01:00:00Z
+# The transcript runs at the real time (the harness registered the staff
+# then, and the daemon's clock only moves forward from its newest audit
+# event): the NDA and the example profile are dated around today, and the
+# one check that needs a later day comes last.
+from=$(day "-30 days") until=$(day "+123 days")
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 "$GEN" --rows 500 --seed 7 --out "$work/export.csv" || exit 1
 printf 'signed NDA scan\n' > "$work/nda.pdf"
-cp "$SRC/ops/examples/agency-billing.toml" "$work/billing.toml"
+sed "s/^valid_from = .*/valid_from = $from/; s/^valid_until = .*/valid_until = $until/" \
+  "$SRC/ops/examples/agency-billing.toml" > "$work/billing.toml"
 
-# Before init there is no store, and nothing is created by accident.
+# Without its daemon the CLI does nothing on its own: one line naming the
+# socket, and no store is opened or created by accident.
+stop_daemon
 run contractor list
-check "no store exit" 1 "$rc"
-check "no store reason" "itaku: no store at $ITAKU_DB (run: itaku init, or set --db / ITAKU_DB)" "$err"
+check "no daemon exit" 1 "$rc"
+contains "no daemon reason" "cannot reach the Itaku daemon at $SOCK" "$err"
+check "no daemon: one line" 1 "$(printf '%s\n' "$err" | wc -l)"
+check "no daemon: nothing printed" "" "$out"
 
-# The catalog and the purposes need no store.
+# The catalog and the purposes need neither the daemon nor a store.
 run fields
 check "fields exit" 0 "$rc"
 contains "fields: a financial field, billing only" "$(printf 'account_number\t口座番号\tfinancial\tbilling')" "$out"
@@ -28,19 +36,36 @@ contains "fields: purposes with their clause" "$(printf 'installation\t2(3)[1]\t
 run fields --json
 check "fields json" "17 7 subscriber_id,name,name_kana,postal_code,address,phone,house_drawing" \
   "$(echo "$out" | jq_ 'len(d["fields"]), len(d["purposes"]), ",".join(d["purposes"][0]["fields"])')"
+start_daemon || exit 1
+# The harness's events (store, staff, daemon): the transcript's come after.
+base=$(sql "SELECT count(*) FROM audit_event")
 
-# The acceptance transcript.
-run init;                 check "init" 0 "$rc"
+# The acceptance transcript. `itaku init` ran as the service account
+# (lib.sh) and registered the first privacy officer; run again, it keeps
+# the store it finds.
+run staff list
+check "init: staff list" 0 "$rc"
+contains "init: the officer registered" "$(printf '%s\tprivacy-officer\t%s\tadded ' "$OFFICER" "$OFFICER")" "$out"
+contains "init: by the service account" "by $SVC" "$(echo "$out" | grep "^$OFFICER	")"
+reinit=$(runuser -u "$SVC" -- "$ITAKU" --db "$ITAKU_DB" init --officer "$OFFICER" 2>&1)
+check "init twice exit" 0 "$?"
+contains "init twice keeps the store" "store already initialised: $ITAKU_DB" "$reinit"
+check "init twice: one store.init" 1 "$(sql "SELECT count(*) FROM audit_event WHERE action='store.init'")"
 run contractor add agency-a --name "夢前収納サービス" --email ops@agency-a.example
 check "contractor add" 0 "$rc"
 check "contractor add text" "added contractor agency-a (夢前収納サービス), active" "$out"
-run nda add agency-a --signed 2026-03-20 --from 2026-04-01 --until 2027-03-31 \
+run nda add agency-a --signed "$from" --from "$from" --until "$until" \
   --document "$work/nda.pdf" --signatory "山田 一郎"
 check "nda add" 0 "$rc"
 sha=$(sha256sum "$work/nda.pdf" | cut -d' ' -f1)
 contains "nda sha" "document sha256 $sha" "$out"
 check "nda copy kept" "$sha" "$(sha256sum "$ITAKU_DB.d/documents/$sha.pdf" | cut -d' ' -f1)"
+# A new profile widens what goes out: it waits for a second officer.
 run profile import "$work/billing.toml"
+check "profile import proposed" 0 "$rc"
+contains "profile import proposed text" "proposed: " "$out"
+proposal=$(echo "$out" | sed -n 's/^proposed: .*itaku approval approve \([0-9]*\)).*/\1/p')
+AS=$OFFICER2 run approval approve "$proposal"
 check "profile import" 0 "$rc"
 contains "profile import text" "imported profile agency-billing version 1 for agency-a" "$out"
 run deliver --profile agency-billing --input "$work/export.csv" --via media --dry-run
@@ -52,12 +77,14 @@ contains "dry run count" "records: 500" "$out"
 run history --subscriber S90001 --json
 check "history" 0 "$rc"
 check "history json" "S90001 0" "$(echo "$out" | jq_ 'd["subscriber"], len(d["receipts"])')"
-run breach-scope --contractor agency-a --since 2026-01-01 --json
+run breach-scope --contractor agency-a --since "$from" --json
 check "breach-scope" 0 "$rc"
-check "breach-scope json" "agency-a 2026-11-28 0" \
+check "breach-scope json" "agency-a $(day now) 0" \
   "$(echo "$out" | jq_ 'd["contractor"], d["until"], d["subscriber_count"]')"
+# The transcript's events: contractor, NDA, the proposal, the import, its
+# approval, the dry run.
 run audit verify
-check "audit verify" "audit trail intact: 5 events" "$out"
+check "audit verify" "audit trail intact: $((base + 6)) events" "$out"
 
 # --json everywhere, machine-readable.
 run deliver --profile agency-billing --input "$work/export.csv" --via sftp --dry-run --json
@@ -66,6 +93,7 @@ check "dry run json" "allow 500 True" "$(echo "$out" | jq_ 'd["decision"], d["re
 # Re-importing the same profile makes no new version; a changed one does.
 run profile import "$work/billing.toml"
 check "reimport same" "profile agency-billing unchanged (version 1)" "$out"
+# A shorter retention narrows: it takes effect at once, no second person.
 sed -i 's/retention_days = 60/retention_days = 45/' "$work/billing.toml"
 run profile import "$work/billing.toml" --json
 check "reimport changed" "2" "$(echo "$out" | jq_ 'd["version"]')"
@@ -86,9 +114,6 @@ run deliver --profile agency-billing --input "$work/export.csv" --via media --dr
 check "suspended exit" 1 "$rc"
 contains "suspended reason" "contractor agency-a is suspended (policy 4(3): deliveries go only to active contractors)" "$err"
 run contractor activate agency-a
-CLOCK=2027-05-01T01:00:00Z run deliver --profile agency-billing --input "$work/export.csv" --via media --dry-run
-check "expired nda exit" 1 "$rc"
-contains "expired nda reason" "contractor agency-a has no NDA in force on 2027-05-01 (its last NDA ended 2027-03-31)" "$err"
 run deliver --profile agency-billing --input "$work/export.csv" --via sftp
 check "sftp without a server" 1 "$rc"
 contains "sftp without a server reason" "contractor agency-a has no SFTP server registered" "$err"
@@ -108,13 +133,33 @@ check "nda expiring" "1 123" "$(echo "$out" | jq_ 'len(d), d[0]["days_left"]')"
 run nda list --expiring-within 30
 check "nda not expiring" "no NDA ends within 30 days" "$out"
 
-# Every refusal above is on record.
-refusals=$(sqlite3 "$ITAKU_DB" "SELECT count(*) FROM audit_event WHERE action LIKE '%refused' OR action='delivery.failed'")
-check "refusals audited" 10 "$refusals"
-leaked=$(sqlite3 "$ITAKU_DB" "SELECT count(*) FROM audit_event WHERE details LIKE '%山田%'")
-check "signatory not in audit" 0 "$leaked"
-run audit verify
-check "audit intact after refusals" 0 "$rc"
+# The clock is the daemon's alone: ITAKU_NOW (which once moved it) changes
+# nothing, whether the CLI or the daemon has it in its environment, and no
+# product code reads it.
+check "ITAKU_NOW reaches the CLI's environment" 2020-01-01T00:00:00Z \
+  "$(ITAKU_NOW=2020-01-01T00:00:00Z runuser -u "$AS" -g root -- printenv ITAKU_NOW)"
+t0=$(utc "-5 seconds")
+ITAKU_NOW=2020-01-01T00:00:00Z run contractor add agency-t --name "時刻確認"
+t1=$(utc "+5 seconds")
+check "ITAKU_NOW in the CLI: exit" 0 "$rc"
+at=$(sql "SELECT at FROM audit_event WHERE action='contractor.add' AND subject='contractor:agency-t' ORDER BY seq DESC LIMIT 1")
+check "ITAKU_NOW in the CLI: the event is dated now, not 2020" yes \
+  "$([[ ! "$at" < "$t0" && ! "$at" > "$t1" ]] && echo yes || echo "no: $at not in $t0..$t1")"
+stop_daemon
+ITAKU_NOW=2020-01-01T00:00:00Z start_daemon || exit 1
+check "ITAKU_NOW in the daemon's environment" 1 \
+  "$(tr '\0' '\n' < "/proc/$daemon_pid/environ" | grep -c '^ITAKU_NOW=2020-01-01T00:00:00Z$')"
+t0=$(utc "-5 seconds")
+run contractor suspend agency-t --reason "clock check"
+t1=$(utc "+5 seconds")
+check "ITAKU_NOW in the daemon: exit" 0 "$rc"
+at=$(sql "SELECT at FROM audit_event WHERE action='contractor.status' AND subject='contractor:agency-t' ORDER BY seq DESC LIMIT 1")
+check "ITAKU_NOW in the daemon: the event is dated now, not 2020" yes \
+  "$([[ ! "$at" < "$t0" && ! "$at" > "$t1" ]] && echo yes || echo "no: $at not in $t0..$t1")"
+stop_daemon
+start_daemon || exit 1
+check "no product code reads ITAKU_NOW" "" \
+  "$(grep -rn ITAKU_NOW "$SRC/gateway" "$SRC/contracts" "$SRC/policies" "$SRC/transports")"
 
 # A refusal whose audit event cannot be written says so (regression: five
 # audit writes once ignored their status, and such a refusal vanished).
@@ -127,11 +172,30 @@ check "unaudited delivery refusal exit" 1 "$rc"
 contains "unaudited delivery refusal says so" "unknown profile no-such-profile (and this refusal could not be written to the audit trail:" "$err"
 sqlite3 "$ITAKU_DB" "DROP TRIGGER audit_full"
 
+# A later day, last of all (the daemon's clock never goes back behind its
+# newest audit event): the NDA has ended.
+later=$(day "$until + 31 days")
+CLOCK=$(noon "$later") run deliver --profile agency-billing --input "$work/export.csv" --via media --dry-run
+check "expired nda exit" 1 "$rc"
+contains "expired nda reason" "contractor agency-a has no NDA in force on $later (its last NDA ended $until)" "$err"
+
+# Every refusal above is on record, audited by the daemon under the name of
+# the staff member who asked.
+refusals=$(sqlite3 "$ITAKU_DB" "SELECT count(*) FROM audit_event WHERE action LIKE '%refused' OR action='delivery.failed'")
+check "refusals audited" 10 "$refusals"
+refusals=$(sqlite3 "$ITAKU_DB" "SELECT count(*) FROM audit_event WHERE (action LIKE '%refused' OR action='delivery.failed') AND actor='$OFFICER'")
+check "refusals audited under the officer's name" 10 "$refusals"
+leaked=$(sqlite3 "$ITAKU_DB" "SELECT count(*) FROM audit_event WHERE details LIKE '%山田%'")
+check "signatory not in audit" 0 "$leaked"
+run audit verify
+check "audit intact after refusals" 0 "$rc"
+
 # Tampering with the trail is found and named.
-sqlite3 "$ITAKU_DB" "UPDATE audit_event SET actor='mallory' WHERE seq=4"
+seq=$(sql "SELECT min(seq) FROM audit_event WHERE action='profile.import'")
+sqlite3 "$ITAKU_DB" "UPDATE audit_event SET actor='mallory' WHERE seq=$seq"
 run audit verify
 check "tamper exit" 1 "$rc"
-check "tamper reason" "itaku: audit trail broken: audit event 4 (profile.import): contents do not match its hash (edited)" "$err"
+check "tamper reason" "itaku: audit trail broken: audit event $seq (profile.import): contents do not match its hash (edited)" "$err"
 
 run --help
 check "help" 0 "$rc"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Subscriber requests through the real itaku binary: staff roles, the
-# corrective-action state machine (every legal step, the illegal ones
-# refused), deadlines and the overdue list with the clock handed in, e-mail
+# Subscriber requests through the real itaku binary: staff roles (OS users
+# the daemon knows by their uid), the corrective-action state machine (every
+# legal step, the illegal ones refused), deadlines (a proposal) and the
+# overdue list with the clock handed in, e-mail
 # through a real SMTP server (python3-aiosmtpd on a free loopback port) with
 # the server down and back, the letter for the post, and special requests
 # changing exactly one subscriber's output in a real delivery.
@@ -9,7 +10,11 @@
 source "$3/tests/e2e/lib.sh" "$@"
 source "$SRC/ops/lib/smtp.sh"
 cleanup() { itaku_smtp_stop; }
-export ITAKU_ACTOR=窓口担当
+# The staff of this test, each an OS account: 鈴木 a second privacy
+# officer, 窓口担当 the operator who does the daily work (and runs every
+# command below unless AS says otherwise).
+SUZUKI=itk-suzuki WINDOW=itk-madoguchi TANAKA=itk-tanaka
+for u in $SUZUKI $WINDOW $TANAKA; do os_user "$u"; done
 # mail TO FIELD: the decoded subject or body of the one message sent to TO.
 mail() {
   python3 - "$SMTP_MAILDIR" "$1" "$2" <<'PY'
@@ -36,24 +41,36 @@ PY
 }
 
 itaku_smtp_start "$work/smtp" || exit 1
-itaku init >/dev/null
 itaku contractor add agency-a --name "夢前収納サービス" --email ops@agency-a.example >/dev/null
 
-# Staff and roles.
-run staff add 鈴木 --role privacy-officer
+# Staff and roles: a privacy officer is a proposal a second officer approves.
+run staff add 鈴木 --os-user "$SUZUKI" --role privacy-officer
+check "officer proposed" 0 "$rc"
+contains "officer is a proposal" "proposed: staff:鈴木" "$out"
+officer_proposal=$(echo "$out" | sed -n 's/^proposed: .*itaku approval approve \([0-9]*\)).*/\1/p')
+run staff list
+check "not an officer before the approval" "" "$(echo "$out" | grep '^鈴木')"
+AS=$OFFICER2 run approval approve "$officer_proposal"
 check "officer added" 0 "$rc"
-run staff add 窓口担当 --role operator
-run staff add 田中 --role boss
+contains "officer added says so" "added 鈴木 (OS user $SUZUKI) as privacy-officer" "$out"
+run staff add 窓口担当 --os-user "$WINDOW" --role operator
+check "operator added at once" 0 "$rc"
+contains "operator added says so" "added 窓口担当 (OS user $WINDOW) as operator" "$out"
+run staff add 田中 --os-user "$TANAKA" --role boss
 check "unknown role refused" 1 "$rc"
 contains "unknown role reason" "unknown role boss" "$err"
 run staff list
-contains "staff listed" "鈴木	privacy-officer" "$out"
+contains "staff listed" "鈴木	privacy-officer	$SUZUKI" "$out"
+contains "operator listed" "窓口担当	operator	$WINDOW" "$out"
+check "unknown role not registered" "" "$(echo "$out" | grep '^田中')"
+AS=$WINDOW
 
 # The legal path, justified, by e-mail.
 run request add --subscriber S90001 --contractor agency-a --channel phone \
   --text "夜間の督促電話をやめてほしい" --email requester@example.invalid --json
 check "add exit" 0 "$rc"
 id=$(json '["id"]')
+check "received by the operator the kernel names" 窓口担当 "$(json '["received_by"]')"
 check "received" received "$(json '["state"]')"
 run request notify "$id" --smtp "smtp://127.0.0.1:$SMTP_PORT"
 check "notify before a decision refused" 1 "$rc"
@@ -62,10 +79,13 @@ run request instruct "$id" --text "x" --smtp "smtp://127.0.0.1:$SMTP_PORT"
 check "instruct before a decision refused" 1 "$rc"
 run request decide "$id" --justified --reason "深夜の架電は委託契約の範囲外"
 check "operator deciding refused" 1 "$rc"
-contains "operator deciding reason" "only a privacy officer decides a request (actor is operator)" "$err"
-run request decide "$id" --justified --reason "深夜の架電は委託契約の範囲外" --actor 鈴木
+contains "operator deciding reason" "request.decide is not open to an operator (privacy officers only)" "$err"
+check "operator's refusal leaves it received" received "$(sql "SELECT state FROM corrective_request WHERE id = $id")"
+AS=$SUZUKI run request decide "$id" --justified --reason "深夜の架電は委託契約の範囲外"
 check "officer decides" 0 "$rc"
-run request decide "$id" --not-justified --reason "x" --actor 鈴木
+contains "the decision names the officer's staff name" "decided: justified (鈴木)" "$out"
+check "the audit names the officer" 鈴木 "$(sql "SELECT actor FROM audit_event WHERE action = 'request.decide' AND subject = 'request:$id'")"
+AS=$SUZUKI run request decide "$id" --not-justified --reason "x"
 check "second decision refused" 1 "$rc"
 run request answer "$id" --text "early"
 check "answer before instruction refused" 1 "$rc"
@@ -101,7 +121,7 @@ check "audit keeps no request text" 0 "$(sql "SELECT count(*) FROM audit_event W
 # Not justified: straight to the notice, with the reason; never closed as carried out.
 run request add --subscriber S90003 --contractor agency-a --channel counter --text "請求書を送らないでほしい" --json
 id2=$(json '["id"]')
-run request decide "$id2" --not-justified --reason "請求書の送付は契約上必要なため" --actor 鈴木
+AS=$SUZUKI run request decide "$id2" --not-justified --reason "請求書の送付は契約上必要なため"
 run request close "$id2" --carried-out
 check "unjustified closed as carried out refused" 1 "$rc"
 contains "unjustified close reason" "was judged not justified; it cannot be closed as carried out" "$err"
@@ -117,7 +137,14 @@ check "failure kept" 1 "$(json '["notice_error"] != ""' | grep -c True)"
 run request list --state decided
 contains "list shows not yet notified" "not yet notified" "$out"
 itaku_smtp_restart || exit 1
-run request notify "$id2" --smtp "smtp://127.0.0.1:$SMTP_PORT" --email other@example.invalid
+# The retry takes the server from the daemon's settings: the caller's
+# environment is not the daemon's.
+ITAKU_SMTP="smtp://127.0.0.1:$SMTP_PORT" run request notify "$id2" --email other@example.invalid
+check "the caller's ITAKU_SMTP is not used" 1 "$rc"
+contains "no server configured" "no SMTP server is configured" "$err"
+stop_daemon
+ITAKU_SMTP="smtp://127.0.0.1:$SMTP_PORT" start_daemon || exit 1
+run request notify "$id2" --email other@example.invalid
 check "retry exit" 0 "$rc"
 body=$(mail other@example.invalid body)
 contains "unjustified notice outcome" "対応いたしませんでした" "$body"
@@ -128,16 +155,18 @@ contains "unjustified notice reason" "請求書の送付は契約上必要なた
 sid=$(sed -n 2p "$work/subscribers.csv" | cut -d, -f1)
 run request add --subscriber "$sid" --contractor agency-a --channel letter --text "担当者を変えてほしい" --json
 id3=$(json '["id"]')
-itaku request decide "$id3" --not-justified --reason "担当者の指定はお受けしておりません" --actor 鈴木 >/dev/null
+AS=$SUZUKI itaku request decide "$id3" --not-justified --reason "担当者の指定はお受けしておりません" >/dev/null
 run request notify "$id3"
 check "no address at all refused" 1 "$rc"
 contains "no address reason" "no e-mail address for subscriber $sid" "$err"
-run request notify "$id3" --subscriber-data "$work/subscribers.csv" --letter
+printf '[requests]\noperator_name = "夢前ケーブルテレビ"\n' > "$work/mail.toml"
+run request notify "$id3" --subscriber-data "$work/subscribers.csv" --letter --config "$work/mail.toml"
 check "letter exit" 0 "$rc"
-letter="$work/itaku.db.d/letters/request-$id3-outcome.txt"
+letter="$ITAKU_DB.d/letters/request-$id3-outcome.txt"
 address=$(python3 -c "import csv,sys; r=list(csv.DictReader(open('$work/subscribers.csv', encoding='utf-8-sig'))); print(r[0]['address'])")
 contains "letter has the address" "$address" "$(cat "$letter")"
 contains "letter has the reason" "担当者の指定はお受けしておりません" "$(cat "$letter")"
+contains "letter signed as --config says" "夢前ケーブルテレビ" "$(cat "$letter")"
 check "no address in the audit trail" 0 "$(sql "SELECT count(*) FROM audit_event WHERE instr(details, '$address') > 0")"
 
 # Deadlines: decide within 7 days, notify within 14, counted in the
@@ -153,20 +182,38 @@ check "decision overdue on day 8" "$id4 decision overdue since $(day "$received 
 CLOCK=$(on_day 15) run request list --overdue
 contains "notice overdue on day 15" "notice overdue since $(day "$received + 15 days")" "$out"
 run request deadlines --decide-within 3 --notify-within 10
+check "operator setting deadlines refused" 1 "$rc"
+contains "deadlines need an officer" "request.deadlines.set is not open to an operator (privacy officers only)" "$err"
+AS=$SUZUKI run request deadlines --decide-within 3 --notify-within 10
+check "deadlines proposed" 0 "$rc"
+contains "deadlines are a proposal" "proposed: " "$out"
+deadlines_proposal=$(echo "$out" | sed -n 's/^proposed: .*itaku approval approve \([0-9]*\)).*/\1/p')
+CLOCK=$(on_day 4) run request list --overdue --json
+check "not shorter before the approval" "[]" "$(json '' | tr -d ' \n')"
+AS=$SUZUKI run approval approve "$deadlines_proposal"
+check "proposer cannot approve the deadlines" 1 "$rc"
+contains "two-person rule" "was proposed by 鈴木; a second person decides it (two-person rule)" "$err"
+run approval approve "$deadlines_proposal"
+check "operator cannot approve the deadlines" 1 "$rc"
+contains "operator's approval refused" "only a privacy officer other than the proposer decides it (窓口担当 is operator)" "$err"
+AS=$OFFICER run approval approve "$deadlines_proposal"
 check "deadlines set" 0 "$rc"
+contains "deadlines approved" "approved proposal $deadlines_proposal" "$out"
 CLOCK=$(on_day 4) run request list --overdue --json
 check "shorter deadline" "$id4" "$(json '[0]["id"]')"
 
 # Special requests, through a real delivery.
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/a.key" -out "$work/a.crt" -days 30 \
   -subj "/CN=agency-a" 2>/dev/null
-itaku contractor update agency-a --cert "$work/a.crt" >/dev/null
+approved contractor update agency-a --cert "$work/a.crt"
+check "certificate registered" 0 "$rc"
 printf 'nda\n' > "$work/nda.pdf"
 itaku nda add agency-a --signed "$(day "-40 days")" --from "$(day "-30 days")" --until "$(day "+5 years")" \
   --document "$work/nda.pdf" --signatory x >/dev/null
 sed "s/^valid_from = .*/valid_from = $(day "-30 days")/; s/^valid_until = .*/valid_until = $(day "+5 years")/"'; s/^encoding = .*/encoding = "utf-8"/' \
   "$SRC/ops/examples/agency-billing.toml" > "$work/billing.toml"
-itaku profile import "$work/billing.toml" >/dev/null
+approved profile import "$work/billing.toml"
+check "profile imported" 0 "$rc"
 "$GEN" --rows 50 --seed 8 --out "$work/export.csv" || exit 1
 s1=$(sed -n 2p "$work/export.csv" | cut -d, -f1)
 s2=$(sed -n 3p "$work/export.csv" | cut -d, -f1)
@@ -188,12 +235,12 @@ printf 'consent form, signed\n' > "$work/consent.pdf"
 run special add --subscriber "$s3" --purpose billing --extend email --consent "$work/consent.pdf"
 check "operator recording an extension refused" 1 "$rc"
 contains "extension needs an officer" "only a privacy officer records an extension" "$err"
-run special add --subscriber "$s3" --purpose statistics --extend name --consent "$work/consent.pdf" --actor 鈴木
+AS=$SUZUKI run special add --subscriber "$s3" --purpose statistics --extend name --consent "$work/consent.pdf"
 check "extension of statistics refused" 1 "$rc"
-run special add --subscriber "$s3" --purpose billing --extend email --actor 鈴木
+AS=$SUZUKI run special add --subscriber "$s3" --purpose billing --extend email
 check "extension without consent refused" 1 "$rc"
 contains "consent reason" "an extension needs the subscriber's consent on file" "$err"
-run special add --subscriber "$s3" --purpose billing --extend email --consent "$work/consent.pdf" --json --actor 鈴木
+AS=$SUZUKI run special add --subscriber "$s3" --purpose billing --extend email --consent "$work/consent.pdf" --json
 check "extension with consent" 0 "$rc"
 ext_id=$(json '["id"]')
 deliver after
@@ -228,10 +275,11 @@ check "withholding wins over an extension" "" "$(python3 -c "
 import csv
 for r in csv.DictReader(open('$work/cancelled/data.csv', encoding='utf-8-sig')):
     if r['subscriber_id'] == '$s3': print(r['email'])")"
-itaku special end "$withhold_id" --actor 鈴木 >/dev/null
+AS=$SUZUKI itaku special end "$withhold_id" >/dev/null
 run special end "$ext_id" --reason "consent withdrawn"
 check "operator ending refused" 1 "$rc"
-run special end "$ext_id" --reason "consent withdrawn" --actor 鈴木
+contains "operator ending reason" "special.end is not open to an operator (privacy officers only)" "$err"
+AS=$SUZUKI run special end "$ext_id" --reason "consent withdrawn"
 check "officer ends" 0 "$rc"
 deliver ended
 check "extension gone once ended" "" "$(python3 -c "
