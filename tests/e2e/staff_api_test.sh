@@ -368,6 +368,28 @@ ok "add with ITAKU_NOW"
 at=$(sql "SELECT substr(at, 1, 10) FROM audit_event WHERE action='contractor.add' AND subject='contractor:agency-now'")
 check "the audit event is dated today" 1 "$([ "$at" = "$before" ] || [ "$at" = "$after" ] && echo 1)"
 
+# ---- The clock moved back an hour ---------------------------------------
+# The daemon's clock runs two hours ahead and something is recorded; then
+# it goes back an hour: the next event is not dated earlier, a
+# clock.anomaly is on record once, and deliveries wait until the clock is
+# right again.
+printf 'subscriber_id,name\nS1,x\n' > "$work/tiny.csv"
+set_clock "+2 hours"
+AS=$CLERK run contractor add agency-clock --name C
+ok "event at +2h"
+ahead=$(sql "SELECT at FROM audit_event ORDER BY seq DESC LIMIT 1")
+set_clock "+1 hour"
+AS=$CLERK run deliver --profile no-such-profile --input "$work/tiny.csv" --via media --dry-run
+check "delivery refused while the clock is behind" 1 "$rc"
+contains "clock refusal names the reason" "behind the newest audit event ($ahead); deliveries wait until the clock is right again" "$err"
+check "one clock anomaly on record" 1 "$(sql "SELECT count(*) FROM audit_event WHERE action='clock.anomaly'")"
+AS=$CLERK run deliver --profile no-such-profile --input "$work/tiny.csv" --via media --dry-run
+check "still one clock anomaly" 1 "$(sql "SELECT count(*) FROM audit_event WHERE action='clock.anomaly'")"
+check "no event dated before its predecessor" 0 "$(sql "SELECT count(*) FROM audit_event a JOIN audit_event b ON b.seq = a.seq + 1 WHERE b.at < a.at")"
+set_clock "+2 hours 5 minutes"
+AS=$CLERK run deliver --profile no-such-profile --input "$work/tiny.csv" --via media --dry-run
+check "the clock right again: refused for the profile only" "1 itaku: unknown profile no-such-profile" "$rc $err"
+
 # ---- The two-person rule: an expired proposal ---------------------------
 run request deadlines --notify-within 10
 e=$(proposal_of "$out")
