@@ -226,8 +226,11 @@ class Connection {
       ctx_.actor = caller_.staff->name;
       return true;
     }
-    (void)ctx_.audit->Append(caller_.Label(), "api.refused", target.substr(0, 200),
-                             {{"reason", "not registered staff"}});
+    // What an outsider asked for, kept short and printable in the record.
+    std::string asked;
+    for (unsigned char c : target.substr(0, 200)) asked += c >= 0x20 && c < 0x7f ? c : '?';
+    (void)ctx_.audit->Append(caller_.Label(), "api.refused", asked,
+                             {{"reason", staff.ok() ? "not registered staff" : staff.message()}});
     return false;
   }
 
@@ -331,10 +334,11 @@ class Connection {
     res.keep_alive(keep);
     res.prepare_payload();
     http::write(socket_, res, ec);
+    if (ec) return false;  // not handed over; the spool goes with the connection
     std::error_code rm;
     fs::remove(it->second, rm);  // handed over: the daemon keeps no copy
     downloads_.erase(it);
-    return keep && !ec;
+    return keep;
   }
 
   // 413 for a body declared larger than `limit` (Beast checks a declared
