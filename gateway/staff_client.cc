@@ -121,7 +121,7 @@ class Client {
  private:
   Result<Json> ReadJson() {
     http::response_parser<http::string_body> res;
-    res.body_limit(uint64_t{1} << 30);
+    res.body_limit(std::numeric_limits<std::uint64_t>::max());  // a breach scope can be large
     beast::error_code ec;
     http::read(socket_, buffer_, res, ec);
     if (ec) return Lost();
