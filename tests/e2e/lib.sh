@@ -38,7 +38,6 @@ SVC=itk-svc OFFICER=itk-officer OFFICER2=itk-officer2 CLERK=itk-clerk AUDITOR=it
 AS=$OFFICER
 ITAKU_DB="$work/state/itaku.db" SOCK="$work/run/itaku.sock"
 export ITAKU_SOCKET=$SOCK
-unset ITAKU_DB_UNUSED
 
 # os_user NAME: the OS account, created once (no home, no login shell).
 os_user() { id -u "$1" >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin "$1"; }

@@ -221,16 +221,23 @@ check "back to the live server" 0 "$rc"
 
 # The server dies mid-upload and comes back: the retry completes, one
 # complete file under the final name, no .part.
+# big_delivery NAME: starts the big SFTP delivery in the background (its
+# output in $work/NAME.out and .err; sets id, deliver_pid and part) and
+# waits until more than 5 MB of it is on the server.
+big_delivery() {
+  id=$(next_id)
+  itaku deliver --profile agency-billing-csv --input "$work/big.csv" --via sftp --retries 5 \
+    --retry-wait 1 --json > "$work/$1.out" 2> "$work/$1.err" &
+  deliver_pid=$!
+  part="$SSHD_INBOX/agency-a-$id.csv.part"
+  local i
+  for i in $(seq 1 6000); do  # the upload to the daemon comes first
+    [[ -f "$part" && $(stat -c %s "$part") -gt 5000000 ]] && break
+    sleep 0.01
+  done
+}
 "$GEN" --rows 600000 --seed 22 --out "$work/big.csv" || exit 1
-id=$(next_id)
-itaku deliver --profile agency-billing-csv --input "$work/big.csv" --via sftp --retries 5 \
-  --retry-wait 1 --json > "$work/big.out" 2> "$work/big.err" &
-deliver_pid=$!
-part="$SSHD_INBOX/agency-a-$id.csv.part"
-for i in $(seq 1 6000); do  # the upload to the daemon comes first
-  [[ -f "$part" && $(stat -c %s "$part") -gt 5000000 ]] && break
-  sleep 0.01
-done
+big_delivery big
 check "upload under way before the kill" 1 "$([[ -f "$part" ]] && echo 1 || echo 0)"
 itaku_sshd_kill
 itaku_sshd_restart || exit 1
@@ -250,15 +257,7 @@ check "after restart: records" 600001 "$(wc -l < "$SSHD_INBOX/agency-a-$id.csv")
 # delivered; the chain intact. The daemon that comes back drops the dead
 # one's uploads and delivers again.
 rm -f "$SSHD_INBOX"/*
-id=$(next_id)
-itaku deliver --profile agency-billing-csv --input "$work/big.csv" --via sftp --retries 5 \
-  --retry-wait 1 --json > "$work/crash.out" 2> "$work/crash.err" &
-deliver_pid=$!
-part="$SSHD_INBOX/agency-a-$id.csv.part"
-for i in $(seq 1 6000); do  # the upload to the daemon comes first
-  [[ -f "$part" && $(stat -c %s "$part") -gt 5000000 ]] && break
-  sleep 0.01
-done
+big_delivery crash
 check "daemon kill: upload under way before the kill" 1 "$([[ -f "$part" ]] && echo 1 || echo 0)"
 kill -KILL "$daemon_pid"
 daemon_pid=""
