@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -138,6 +139,41 @@ Result<Output> NdaList(Context& ctx, const std::optional<std::string>& contracto
   return out;
 }
 
+namespace {
+
+// Where a contractor's data goes by `transport`, as registered now.
+Result<std::string> Destination(Context& ctx, const std::string& contractor,
+                                const std::string& transport) {
+  auto fingerprint = [&](const char* use) -> Result<std::string> {
+    auto cert = ctx.store->FindContractorCertificate(contractor, use);
+    if (!cert.ok()) return cert.status();
+    return cert.value() ? std::string(use) + " certificate " + cert.value()->fingerprint
+                        : "no " + std::string(use) + " certificate registered";
+  };
+  if (transport == "sftp") {
+    auto sftp = ctx.store->FindSftpEndpoint(contractor);
+    if (!sftp.ok()) return sftp.status();
+    if (!sftp.value()) return std::string("no SFTP server registered");
+    return sftp.value()->url + " (host key " +
+           (sftp.value()->host_key.empty() ? "not pinned" : sftp.value()->host_key) + ")";
+  }
+  if (transport == "portal") {
+    auto portal = fingerprint("portal");
+    if (!portal.ok()) return portal.status();
+    auto package = fingerprint("package");
+    if (!package.ok()) return package.status();
+    return "the portal, signed in with " + portal.value() + "; packages to " + package.value();
+  }
+  if (transport == "media") {
+    auto package = fingerprint("package");
+    if (!package.ok()) return package.status();
+    return "a medium handed over, packages encrypted to " + package.value();
+  }
+  return transport;
+}
+
+}  // namespace
+
 Result<Output> ProfileImport(Context& ctx, const std::string& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return Status::Io("cannot read profile " + file);
@@ -161,6 +197,16 @@ Result<Output> ProfileImport(Context& ctx, const std::string& file) {
     changes.push_back({{"item", c.item},
                        {"from", c.from.empty() ? Json() : Json(c.from)},
                        {"to", c.to.empty() ? Json() : Json(c.to)}});
+  }
+  // For each transport it newly allows, where the data would then go, so
+  // the second person sees the destination and not only the contractor.
+  for (const auto& t : p.transports) {
+    const bool had = current.value() && std::count(current.value()->transports.begin(),
+                                                    current.value()->transports.end(), t) > 0;
+    if (had || changes.empty()) continue;
+    auto where = Destination(ctx, p.contractor_id, t);
+    if (!where.ok()) return where.status();
+    changes.push_back({{"item", "destination via " + t}, {"from", nullptr}, {"to", where.value()}});
   }
   if (auto proposed = ProposeIfWidening(ctx, "profile:" + p.id, changes)) return *proposed;
   p.imported_by = ctx.actor;

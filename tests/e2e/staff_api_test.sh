@@ -265,6 +265,9 @@ AS=$CLERK run profile import "$work/p1.toml"
 k=$(proposal_of "$out")
 ok "new profile exit"
 contains "new profile is a proposal" "proposed: profile:agency-billing " "$out"
+run approval show "$k"
+contains "the approver sees where the data would go" \
+  "  destination via media: (none) -> a medium handed over, packages encrypted to no package certificate registered" "$out"
 run approval approve "$k"
 ok "new profile approved"
 contains "new profile imported" "imported profile agency-billing version 1 for agency-a" "$out"
