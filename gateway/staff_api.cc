@@ -310,11 +310,7 @@ class Connection {
     }
     http::read(socket_, buffer_, body, ec);
     if (ec == http::error::body_limit) {
-      return Reply(http::status::payload_too_large,
-                   ErrorBody(Status::Error("upload too large (limit " +
-                                           std::to_string(server_.options.max_upload_bytes) +
-                                           " bytes)")),
-                   false);
+      return ReplyTooLarge(server_.options.max_upload_bytes, "upload");
     }
     if (ec) return false;  // the caller went away mid-upload; the spool goes with it
     body.get().body().close();
@@ -345,11 +341,16 @@ class Connection {
   // length only while reading the head, before the endpoint is known).
   bool TooLarge(http::request_parser<http::empty_body>& head, uint64_t limit, const char* what) {
     if (head.content_length().value_or(0) <= limit) return false;
+    ReplyTooLarge(limit, what);
+    return true;
+  }
+  // 413; closes the connection (false).
+  bool ReplyTooLarge(uint64_t limit, const char* what) {
     Reply(http::status::payload_too_large,
           ErrorBody(Status::Error(std::string(what) + " too large (limit " +
                                   std::to_string(limit) + " bytes)")),
           false);
-    return true;
+    return false;
   }
 
   bool Command(http::request_parser<http::empty_body>& head, const std::string& command,
@@ -360,11 +361,7 @@ class Connection {
     beast::error_code ec;
     http::read(socket_, buffer_, body, ec);
     if (ec == http::error::body_limit) {
-      return Reply(http::status::payload_too_large,
-                   ErrorBody(Status::Error("request body too large (limit " +
-                                           std::to_string(server_.options.max_json_bytes) +
-                                           " bytes)")),
-                   false);
+      return ReplyTooLarge(server_.options.max_json_bytes, "request body");
     }
     if (ec) return false;
     Json args = Json::parse(body.get().body(), nullptr, false);
