@@ -31,7 +31,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // The schema version after migrations (latest known = kSchemaVersion).
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
   virtual Result<int> SchemaVersion() = 0;
   // Folder beside the database for documents (NDA scans): "<db>.d/documents".
   virtual std::string DocumentDir() const = 0;
@@ -55,6 +55,11 @@ class Store {
   virtual Result<int64_t> AddNda(const Nda& nda) = 0;
   // All NDAs, or one contractor's; ordered by in_force_until, then id.
   virtual Result<std::vector<Nda>> ListNdas(const std::optional<std::string>& contractor_id) = 0;
+  // Marks an NDA entered in error as withdrawn (never deleted): NotFound for
+  // an unknown id, Conflict ("NDA 3 was already withdrawn on ...") when it
+  // already is.
+  virtual Status WithdrawNda(int64_t id, const std::string& at, const std::string& by,
+                             const std::string& reason) = 0;
 
   // Profiles. Stores `profile` as a new version unless the latest version of
   // that id has the same source_sha256, in which case nothing is written.
@@ -70,20 +75,55 @@ class Store {
   // Deliveries. AddDelivery returns the new id; subscriber ids are added in
   // batches while the records stream (only for outcome "delivered").
   virtual Result<int64_t> AddDelivery(const DeliveryRecord& delivery) = 0;
+  // Without carried bits (-1: every field of the delivery), for tests and
+  // deliveries recorded before schema 7.
   virtual Status AddDeliverySubscribers(int64_t delivery_id,
                                         const std::vector<std::string>& subscriber_ids) = 0;
+  // Each receipt with the bits of the fields its row carried, stored in the
+  // order given (the caller's receipts digest follows that order).
+  virtual Status AddDeliveryReceipts(int64_t delivery_id,
+                                     const std::vector<ReceiptEntry>& receipts) = 0;
+  // Rewrites every column a delivery's life changes: outcome, reason,
+  // record_count, package_sha256, extra_fields, package_name,
+  // receipts_count, receipts_sha256.
+  virtual Status UpdateDelivery(const DeliveryRecord& delivery) = 0;
+  // Deliveries with one of `outcomes`, by id (the daemon's start-up
+  // reconciliation of "writing" and "sending").
+  virtual Result<std::vector<DeliveryRecord>> ListDeliveriesWithOutcome(
+      const std::vector<DeliveryOutcome>& outcomes) = 0;
+  // The record rows the audit chain commits to, each as the JSON array of
+  // its columns (stable order), for one delivery or (nullopt) every one.
+  // Tables: "delivery" (key: id), "media" (key: delivery id), "portal"
+  // (key: package id, with its count of download rows).
+  virtual Status ForEachRecordRow(
+      const std::string& table, std::optional<int64_t> delivery_id,
+      const std::function<void(int64_t delivery_id, const std::string& key,
+                               const std::string& row)>& visit) = 0;
+  // Every receipt row in store order (one delivery's, or all).
+  virtual Status ForEachReceiptRow(
+      std::optional<int64_t> delivery_id,
+      const std::function<void(int64_t delivery_id, std::string_view subscriber_id,
+                               int64_t carried)>& visit) = 0;
   virtual Status SetDeliveryOutcome(int64_t delivery_id, DeliveryOutcome outcome,
                                     const std::string& reason, int64_t record_count,
                                     const std::string& package_sha256) = 0;
   virtual Result<std::optional<DeliveryRecord>> FindDelivery(int64_t id) = 0;
+  // The deliveries that relied on an NDA and may have left (outcome
+  // "delivered", "sending" or "writing"), by id; each with id, ordered_by,
+  // ordered_at, contractor, profile and version, NDA, transport and outcome.
+  virtual Result<std::vector<DeliveryRecord>> ListDeliveriesByNda(int64_t nda_id) = 0;
   // Policy 5: every receipt of one subscriber, oldest first. A receipt is a
-  // delivery with outcome "delivered", or "sending" (an upload under way or
-  // cut off: the data may have arrived).
+  // delivery with outcome "delivered", "sending" (an upload under way or
+  // cut off: the data may have arrived) or "writing" (a package being
+  // written: counted until it is known not to have left).
   virtual Result<std::vector<Receipt>> History(const std::string& subscriber_id) = 0;
-  // Policy 7: every subscriber a contractor received in [since, until]
-  // (dates inclusive, by delivered_at's UTC date), by delivery then subscriber.
-  virtual Status ForEachReceipt(const std::string& contractor_id, const Date& since,
-                                const Date& until,
+  // Policy 7: every subscriber a contractor received with ordered_at in
+  // [from_utc, to_utc) (UTC instants; callers turn the operator's JST days
+  // into them), by delivery then subscriber. `fields` of each receipt is
+  // left empty (the delivery's lists and `carried` say it; a breach scope
+  // of millions decodes each delivery once).
+  virtual Status ForEachReceipt(const std::string& contractor_id, const std::string& from_utc,
+                                const std::string& to_utc,
                                 const std::function<void(const Receipt&)>& visit) = 0;
 
   // Certificates. Put replaces the contractor's certificate for that use.
@@ -137,6 +177,9 @@ class Store {
   virtual Status AddDeliverySpecialRequests(int64_t delivery_id,
                                             const std::vector<int64_t>& request_ids) = 0;
   virtual Result<std::vector<int64_t>> ListDeliverySpecialRequests(int64_t delivery_id) = 0;
+  // Whether any delivery so far carried this subscriber id (exactly as
+  // given): a special request for an id never seen may be a typo.
+  virtual Result<bool> SubscriberSeen(const std::string& subscriber_id) = 0;
 
   // Corrective-action requests. Add returns the new id; Update rewrites
   // every field but id.
@@ -164,6 +207,10 @@ class Store {
   virtual Status AddPortalDownload(const PortalDownload& download) = 0;
   virtual Result<std::vector<PortalDownload>> ListPortalDownloads(
       const std::string& package_id) = 0;
+
+  // Signed checkpoints of the audit chain, newest last.
+  virtual Status AddAuditCheckpoint(const AuditCheckpoint& checkpoint) = 0;
+  virtual Result<std::vector<AuditCheckpoint>> ListAuditCheckpoints() = 0;
 
   // Audit rows, stored verbatim. seq is assigned by the caller (last + 1).
   virtual Result<std::optional<AuditEvent>> LastAuditEvent() = 0;

@@ -9,11 +9,10 @@ namespace {
 constexpr std::string_view kContractorStatus[] = {"active", "suspended", "terminated"};
 constexpr std::string_view kStaffRole[] = {"operator", "privacy-officer", "auditor"};
 constexpr std::string_view kTransport[] = {"paper", "media", "sftp", "portal"};
-constexpr std::string_view kDeliveryOutcome[] = {"refused", "dry-run", "delivered", "failed",
-                                                 "sending"};
+constexpr std::string_view kDeliveryOutcome[] = {"refused", "dry-run", "delivered", "failed", "sending", "writing", "cancelled"};
 constexpr std::string_view kAttemptOutcome[] = {"delivered", "already-there", "network-error",
                                                 "refused"};
-constexpr std::string_view kMediaState[] = {"written", "handed-over", "returned", "destroyed"};
+constexpr std::string_view kMediaState[] = {"written", "handed-over", "returned", "destroyed", "cancelled"};
 constexpr std::string_view kRequestState[] = {"received", "decided", "instructed",
                                               "answered", "closed",  "notified"};
 constexpr std::string_view kSpecialKind[] = {"exclude", "withhold", "extend"};
@@ -39,5 +38,16 @@ ITAKU_NAMED_ENUM(SpecialKind, kSpecialKind)
 ITAKU_NAMED_ENUM(ProposalState, kProposalState)
 
 #undef ITAKU_NAMED_ENUM
+
+std::vector<std::string> CarriedFields(const std::vector<std::string>& fields,
+                                       const std::vector<std::string>& extra, int64_t carried) {
+  if (carried == -1) return fields;
+  std::vector<std::string> out;
+  const auto bits = static_cast<uint64_t>(carried);
+  for (size_t i = 0; i < fields.size() + extra.size() && i < 64; ++i) {
+    if ((bits >> i) & 1) out.push_back(i < fields.size() ? fields[i] : extra[i - fields.size()]);
+  }
+  return out;
+}
 
 }  // namespace itaku::contracts

@@ -27,9 +27,12 @@ enum class StaffRole {
 };  // "operator", "privacy-officer", "auditor"
 // 6(2): 紙, 電子記録媒体の引渡し, 電子的な送信, サーバへのアクセス.
 enum class Transport { kPaper, kMedia, kSftp, kPortal };  // "paper", "media", "sftp", "portal"
-enum class DeliveryOutcome { kRefused, kDryRun, kDelivered, kFailed, kSending };
+// kWriting: the package is being written (recorded before it can have its
+// final name anywhere; counts as received). kCancelled: a package never
+// handed over, withdrawn by staff with a reason (no longer counts).
+enum class DeliveryOutcome { kRefused, kDryRun, kDelivered, kFailed, kSending, kWriting, kCancelled };
 enum class AttemptOutcome { kDelivered, kAlreadyThere, kNetworkError, kRefused };
-enum class MediaState { kWritten, kHandedOver, kReturned, kDestroyed };
+enum class MediaState { kWritten, kHandedOver, kReturned, kDestroyed, kCancelled };
 enum class RequestState { kReceived, kDecided, kInstructed, kAnswered, kClosed, kNotified };
 enum class SpecialKind { kExclude, kWithhold, kExtend };
 enum class ProposalState { kPending, kApproved, kRejected, kExpired };
@@ -69,6 +72,11 @@ struct Nda {
   std::string document_path;    // where the store keeps its copy
   std::string registered_by;
   std::string registered_at;
+  // Withdrawn as entered in error (never deleted): who, when, why. Empty
+  // while the NDA stands. A withdrawn NDA covers no delivery.
+  std::string withdrawn_at;
+  std::string withdrawn_by;
+  std::string withdrawn_reason;
 };
 
 // A contract profile as imported from TOML; versioned by the store.
@@ -294,6 +302,15 @@ struct DeliveryRecord {
   int64_t record_count = 0;
   std::string input_name;
   std::string package_sha256;
+  // Consented extensions (policy 6(1)) sent after `fields` for some
+  // subscribers: a receipt's `carried` bits index fields ++ extra_fields.
+  std::vector<std::string> extra_fields;
+  // The package's name ("<contractor>-<id><suffix>"), known from the start.
+  std::string package_name;
+  // The receipts as recorded: how many, and SHA-256 over "id\tcarried\n"
+  // in store order (checked by audit verify).
+  int64_t receipts_count = 0;
+  std::string receipts_sha256;
 };
 
 // What `history --subscriber` and `breach-scope` read: one subscriber in one
@@ -307,7 +324,36 @@ struct Receipt {
   std::string profile_id;
   int profile_version = 0;
   Transport transport = Transport::kMedia;
+  // The fields this subscriber's row actually carried (non-empty cells):
+  // withheld fields absent, consented extensions present, house_drawing
+  // only when a drawing was sent.
   std::vector<std::string> fields;
+  // Bit i: column i of the delivery's fields ++ extra_fields was sent
+  // non-empty. -1 (all bits): recorded before schema 7, the whole list.
+  int64_t carried = -1;
+};
+
+// One receipt as the broker records it: the subscriber and the bits of
+// the fields their row carried (see Receipt::carried).
+struct ReceiptEntry {
+  std::string subscriber_id;
+  int64_t carried = -1;
+};
+
+// The names of the columns `carried` marks, over fields ++ extra; -1 (a
+// receipt recorded before schema 7) names `fields` whole.
+std::vector<std::string> CarriedFields(const std::vector<std::string>& fields,
+                                       const std::vector<std::string>& extra, int64_t carried);
+
+// A signed statement "the chain's event `seq` has hash `head`", made by the
+// daemon with its Ed25519 key (`key_id`: the first 16 hex digits of the
+// SHA-256 of the raw public key), hex signature.
+struct AuditCheckpoint {
+  int64_t seq = 0;
+  std::string head;
+  std::string at;
+  std::string key_id;
+  std::string signature;
 };
 
 // A row of the audit trail. `hash` covers `prev_hash` and every other field;

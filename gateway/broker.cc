@@ -182,6 +182,7 @@ Result<policies::ProjectionSpec> ProjectionFor(Context& ctx, const DeliverReques
       p.output_encoding == "cp932" ? policies::Encoding::kCp932 : policies::Encoding::kUtf8;
   spec.input_encoding = req.input_encoding;
   spec.pseudonym_key = *key.value();
+  spec.subscriber_id_pattern = SubscriberIds(ctx);  // ids are checked as staff's are
   auto shaping = ShapeBySpecialRequests(ctx, p.contractor_id, p.purpose, p.fields);
   if (!shaping.ok()) return shaping.status();
   spec.overrides = std::move(shaping->overrides);

@@ -48,7 +48,18 @@ class CommandLine {
   // daemon writes into a folder of its own and the CLI fetches the files.
   bool IsOutput(const CLI::Option* option) const { return outputs_.count(option) > 0; }
   void MarkInput(const CLI::Option* option) { inputs_.insert(option); }
+  // Input options that may also carry a word instead of a file (a
+  // checkpoint code): the CLI sends a value naming no file as it is, the
+  // daemon passes on a word without '/', and the command opens only values
+  // with one (its own copies).
+  bool IsWordAllowed(const CLI::Option* option) const { return words_.count(option) > 0; }
+  void MarkWordAllowed(const CLI::Option* option) { words_.insert(option); }
   void MarkOutput(const CLI::Option* option) { outputs_.insert(option); }
+  // Output options that name one file rather than a folder (--subscribers-
+  // csv): the daemon writes it in a folder of its own under the same name,
+  // and the CLI fetches it into the file's folder, refusing to overwrite.
+  bool IsOutputFile(const CLI::Option* option) const { return output_files_.count(option) > 0; }
+  void MarkOutputFile(const CLI::Option* option) { output_files_.insert(option); }
 
   // The parsed command's arguments as the staff API carries them:
   // {"path": ["contractor", "add"], "args": [[NAME, [VALUE, ...]], ...]},
@@ -63,7 +74,7 @@ class CommandLine {
 
  private:
   std::vector<std::unique_ptr<CommandGroup>> groups_;
-  std::set<const CLI::Option*> inputs_, outputs_;
+  std::set<const CLI::Option*> inputs_, outputs_, words_, output_files_;
   std::string officer_;
 };
 
@@ -92,6 +103,16 @@ class CommandGroup {
   // See CommandLine::IsInput / IsOutput.
   CLI::Option* Input(CLI::Option* option) {
     line_.MarkInput(option);
+    return option;
+  }
+  CLI::Option* InputOrWord(CLI::Option* option) {
+    line_.MarkInput(option);
+    line_.MarkWordAllowed(option);
+    return option;
+  }
+  CLI::Option* OutputFile(CLI::Option* option) {
+    line_.MarkOutput(option);
+    line_.MarkOutputFile(option);
     return option;
   }
   CLI::Option* OutputFolder(CLI::Option* option) {

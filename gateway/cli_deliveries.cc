@@ -89,13 +89,27 @@ class Deliveries : public CommandGroup {
     breach->add_option("--contractor", b_contractor)->required();
     breach->add_option("--since", b_since)->required();
     breach->add_option("--until", b_until);
-    on(breach, "breach-scope",
-       [&](Context& c) { return itaku::gateway::BreachScope(c, b_contractor, b_since, b_until); });
+    OutputFile(breach->add_option(
+        "--subscribers-csv", b_csv,
+        "write the affected subscribers and the fields each received to FILE (policy 7(1) "
+        "notices)"));
+    on(breach, "breach-scope", [&](Context& c) {
+      return itaku::gateway::BreachScope(c, b_contractor, b_since, b_until, b_csv);
+    });
     CLI::App* audit = Group(app, "audit", "the hash-chained audit trail");
     CLI::App* verify =
         Sub(*audit, "verify", "check that no audit event was edited, inserted or deleted");
+    InputOrWord(verify->add_option(
+        "--checkpoint", checkpoints,
+        "a checkpoint kept elsewhere: a file (audit checkpoint --json, an e-mailed one, or a "
+        "package's manifest.json) or a code from the paper ledger; repeatable"));
     on_self_audited(verify, "audit.verify",
-                    [](Context& c) { return itaku::gateway::AuditVerify(c); });
+                    [&](Context& c) { return itaku::gateway::AuditVerify(c, checkpoints); });
+    CLI::App* checkpoint = Sub(*audit, "checkpoint",
+                               "sign the audit chain's newest event now and print its code for "
+                               "the paper ledger");
+    on(checkpoint, "audit.checkpoint",
+       [](Context& c) { return itaku::gateway::AuditCheckpoint(c); });
   }
 
   itaku::gateway::DeliverRequest dreq;
@@ -103,7 +117,8 @@ class Deliveries : public CommandGroup {
   double connect_timeout_s = 10, io_timeout_s = 30;
   int64_t d_id = 0;
   std::string subscriber;
-  std::string b_contractor, b_since;
+  std::vector<std::string> checkpoints;
+  std::string b_contractor, b_since, b_csv;
   std::optional<std::string> b_until;
 };
 
@@ -134,6 +149,13 @@ class MediaPortal : public CommandGroup {
       on(m, std::string(policies::AuditAction(step)),
          [&, step](Context& c) { return itaku::gateway::MediaClose(c, m_delivery, step); });
     }
+    CLI::App* m_cancel =
+        Sub(*media, "cancel", "cancel a package written but never handed over (with a reason)");
+    m_cancel->add_option("delivery", m_delivery)->required();
+    m_cancel->add_option("--reason", m_reason, "why (kept on the delivery and in the audit trail)")
+        ->required();
+    on(m_cancel, "media.cancel",
+       [&](Context& c) { return itaku::gateway::MediaCancel(c, m_delivery, m_reason); });
     CLI::App* m_list = Sub(*media, "list", "list media packages");
     m_list->add_flag("--outstanding", m_outstanding, "only media not yet returned or destroyed");
     on(m_list, "media.list",
@@ -166,7 +188,7 @@ class MediaPortal : public CommandGroup {
   }
 
   int64_t m_delivery = 0;
-  std::string m_medium, m_to;
+  std::string m_medium, m_to, m_reason;
   bool m_outstanding = false;
   std::optional<std::string> po_contractor;
   std::string po_id;

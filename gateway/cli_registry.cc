@@ -104,6 +104,13 @@ class Registry : public CommandGroup {
     n_list->add_option("--expiring-within", n_within, "only NDAs ending within DAYS");
     on(n_list, "nda.list",
        [&](Context& c) { return itaku::gateway::NdaList(c, n_contractor, n_within); });
+    CLI::App* n_withdraw =
+        Sub(*nda, "withdraw", "withdraw an NDA entered in error (privacy officer)");
+    n_withdraw->add_option("id", n_id)->required();
+    n_withdraw->add_option("--reason", n_reason, "why (kept on the NDA and in the audit trail)")
+        ->required();
+    on(n_withdraw, "nda.withdraw",
+       [&](Context& c) { return itaku::gateway::NdaWithdraw(c, n_id, n_reason); });
   }
   void RegisterProfileCommands(CLI::App& app) {
     CLI::App* profile = Group(app, "profile", "contract profiles: what a contractor may receive");
@@ -124,6 +131,8 @@ class Registry : public CommandGroup {
   itaku::gateway::NdaArgs nargs;
   std::optional<std::string> n_contractor;
   std::optional<int> n_within;
+  int64_t n_id = 0;
+  std::string n_reason;
   std::string pfile, pid;
   std::optional<int> pversion;
 };

@@ -73,9 +73,11 @@ class StaffSpecial : public CommandGroup {
     sp_list->add_flag("--all", sp_all, "ended ones too");
     on(sp_list, "special.list",
        [&](Context& c) { return itaku::gateway::SpecialList(c, sp_subscriber, sp_all); });
-    CLI::App* sp_end = Sub(*special, "end", "end a special request (privacy officer)");
+    CLI::App* sp_end = Sub(*special, "end",
+                           "end a special request (the staff member who entered it, or a "
+                           "privacy officer)");
     sp_end->add_option("id", sp_id)->required();
-    sp_end->add_option("--reason", sp_reason, "why (kept in the audit trail)");
+    sp_end->add_option("--reason", sp_reason, "why (kept in the audit trail)")->required();
     on(sp_end, "special.end",
        [&](Context& c) { return itaku::gateway::SpecialEnd(c, sp_id, sp_reason); });
   }

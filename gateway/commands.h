@@ -50,6 +50,10 @@ struct NdaArgs {
 Result<Output> NdaAdd(Context& ctx, const NdaArgs& args);
 Result<Output> NdaList(Context& ctx, const std::optional<std::string>& contractor,
                        std::optional<int> expiring_within_days);
+// A privacy officer withdraws an NDA entered in error (never deleted; a
+// withdrawn NDA covers no delivery), with a reason; the output lists the
+// deliveries that relied on it.
+Result<Output> NdaWithdraw(Context& ctx, int64_t id, const std::string& reason);
 
 Result<Output> ProfileImport(Context& ctx, const std::string& file);
 Result<Output> ProfileShow(Context& ctx, const std::string& id, std::optional<int> version);
@@ -60,15 +64,28 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& request);
 Result<Output> DeliveryShow(Context& ctx, int64_t delivery_id);
 
 Result<Output> History(Context& ctx, const std::string& subscriber_id);
+// --subscribers-csv FILE: the affected subscribers and the fields each
+// received go to FILE (for notices under 7(1)) instead of the JSON answer.
 Result<Output> BreachScope(Context& ctx, const std::string& contractor, const std::string& since,
-                           const std::optional<std::string>& until);
+                           const std::optional<std::string>& until,
+                           const std::string& subscribers_csv = "");
 
-Result<Output> AuditVerify(Context& ctx);
+// audit verify [--checkpoint FILE|CODE]...: each value with a '/' is a
+// checkpoint file (the daemon's copy of what the caller sent), any other a
+// code from the paper ledger.
+Result<Output> AuditVerify(Context& ctx, const std::vector<std::string>& checkpoints);
+// audit checkpoint: signs the chain's newest event now; prints the short
+// code for the paper ledger and (--json) the checkpoint to keep elsewhere.
+Result<Output> AuditCheckpoint(Context& ctx);
 
 // The physical medium of a media delivery (電子記録媒体の引渡し).
 Result<Output> MediaHandover(Context& ctx, int64_t delivery_id, const std::string& medium,
                              const std::string& to);
 Result<Output> MediaClose(Context& ctx, int64_t delivery_id, policies::MediaStep step);
+// A package written but never handed over is cancelled, with a reason: the
+// medium's record and the delivery say so, and it no longer counts as
+// received. Refused (conflict) once the medium was handed over.
+Result<Output> MediaCancel(Context& ctx, int64_t delivery_id, const std::string& reason);
 Result<Output> MediaList(Context& ctx, bool outstanding_only);
 
 }  // namespace itaku::gateway

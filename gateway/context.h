@@ -10,6 +10,7 @@
 #include "contracts/store.h"
 #include "gateway/audit.h"
 #include "gateway/clock.h"
+#include "policies/subscriber_id.h"
 
 namespace itaku::gateway {
 
@@ -36,6 +37,11 @@ struct Context {
   // The daemon's own config file (serve --config): [smtp] and [requests]
   // settings no command may override; empty for none.
   std::string daemon_config;
+  // The daemon's [records] subscriber_id_pattern (serve --config), compiled
+  // once at start: what a subscriber id looks like here, for ids staff type
+  // and ids in exports. Unset: policies::kDefaultSubscriberIdPattern. Read
+  // it through SubscriberIds().
+  std::optional<policies::SubscriberIdPattern> subscriber_id_pattern;
   // The staff member the staff API identified by the socket's peer uid;
   // unset for `init`, `serve` and unit tests, which act as `actor`.
   std::optional<contracts::StaffMember> staff;
@@ -55,5 +61,28 @@ struct Context {
 // approved proposal no longer matches what is there now).
 std::optional<Result<Output>> ProposeIfWidening(Context& ctx, const std::string& subject,
                                                 const nlohmann::json& changes);
+
+// The configured subscriber id pattern, or the default.
+inline const policies::SubscriberIdPattern& SubscriberIds(const Context& ctx) {
+  return ctx.subscriber_id_pattern ? *ctx.subscriber_id_pattern
+                                   : policies::DefaultSubscriberIdPattern();
+}
+
+// An id a person typed (--subscriber), normalised (policies/subscriber_id.h)
+// and checked against SubscriberIds(ctx), so that "S9OO12" for S90012 is
+// refused instead of matching nobody. The message repeats what was typed
+// (the person needs to see it; it is an id, not personal data):
+//   "subscriber id S9OO12 does not match the configured pattern S[0-9]{5}"
+//   "subscriber id is empty"
+inline Result<std::string> TypedSubscriberId(const Context& ctx, const std::string& typed) {
+  const std::string id = policies::NormalizeSubscriberId(typed);
+  if (id.empty()) return Result<std::string>::Error("subscriber id is empty");
+  if (!SubscriberIds(ctx).Matches(id)) {
+    return Result<std::string>::Error("subscriber id " + typed +
+                                      " does not match the configured pattern " +
+                                      SubscriberIds(ctx).text());
+  }
+  return id;
+}
 
 }  // namespace itaku::gateway

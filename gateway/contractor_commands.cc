@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "contracts/base/atomic_file.h"
+#include "contracts/base/date.h"
 #include "contracts/base/files.h"
 #include "contracts/base/layout.h"
 #include "contracts/base/strings.h"
@@ -93,7 +94,7 @@ Output WithCertificate(Json j, std::string text,
   if (cert) {
     j["certificate"] = ToJson(*cert);
     text += "\ncertificate " + cert->fingerprint + " (" + cert->subject + ", valid until " +
-            cert->not_after + ")";
+            ShowJst(cert->not_after) + ")";
   }
   return Output{j, text};
 }
@@ -253,7 +254,7 @@ void AddPortalCertificate(Output& out,
   if (!cert) return;
   out.json["portal_certificate"] = ToJson(*cert);
   out.text += "\nportal certificate " + cert->fingerprint + " (" + cert->subject +
-              ", valid until " + cert->not_after + ")";
+              ", valid until " + ShowJst(cert->not_after) + ")";
 }
 
 // The contractor's certificates and SFTP server, when given; inside the
@@ -417,9 +418,11 @@ Result<Output> ContractorShow(Context& ctx, const std::string& id) {
   out.json["certificate"] = cert.value() ? ToJson(*cert.value()) : Json();
   std::ostringstream text;
   text << c->id << ": " << c->name << "\nstatus: " << contracts::ToString(c->status)
-       << "\nemail: " << c->email << "\nregistered: " << c->created_at << "\ncertificate: "
+       << "\nemail: " << c->email << "\nregistered: " << ShowJst(c->created_at)
+       << "\ncertificate: "
        << (cert.value()
-               ? cert.value()->fingerprint + " (valid until " + cert.value()->not_after + ")"
+               ? cert.value()->fingerprint + " (valid until " + ShowJst(cert.value()->not_after) +
+                     ")"
                : std::string("none"))
        << "\nSFTP: ";
   auto sftp = ctx.store->FindSftpEndpoint(id);

@@ -8,10 +8,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <unordered_map>
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
 
+#include "contracts/base/atomic_file.h"
 #include "contracts/base/files.h"
 #include "contracts/base/layout.h"
 #include "contracts/base/strings.h"
@@ -64,7 +67,7 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
       j["max_downloads"] = req.max_downloads;
       text << "delivery " << rec.id << ": published on the portal as package "
            << r->portal_package_id << " for " << rec.contractor_id << " until "
-           << r->portal_expires_at << ", " << req.max_downloads << " downloads\n";
+           << ShowJst(r->portal_expires_at) << ", " << req.max_downloads << " downloads\n";
     } else {
       text << "delivery " << rec.id << ": written " << r->package_path << "\n";
     }
@@ -109,38 +112,89 @@ Result<Output> DeliveryShow(Context& ctx, int64_t delivery_id) {
   text << "delivery " << rec.id << ": " << contracts::ToString(rec.outcome)
        << "\ncontractor: " << rec.contractor_id << "\nprofile: " << rec.profile_id << " v"
        << rec.profile_version << "\ntransport: " << contracts::ToString(rec.transport)
-       << "\nordered: " << rec.ordered_at << " by " << rec.ordered_by
+       << "\nordered: " << ShowJst(rec.ordered_at) << " by " << rec.ordered_by
        << "\nrecords: " << rec.record_count << "\nfields: " << Join(rec.fields);
   if (!rec.reason.empty()) text << "\nreason: " << rec.reason;
   if (!rec.package_sha256.empty()) text << "\npackage sha256: " << rec.package_sha256;
   for (const auto& a : attempts.value()) {
-    text << "\nattempt " << a.attempt << " " << a.started_at << " "
+    text << "\nattempt " << a.attempt << " " << ShowJst(a.started_at) << " "
          << contracts::ToString(a.outcome);
     if (!a.error.empty()) text << ": " << a.error;
   }
   return Output{j, text.str()};
 }
 
-Result<Output> History(Context& ctx, const std::string& subscriber_id) {
+Result<Output> History(Context& ctx, const std::string& typed) {
+  auto id = TypedSubscriberId(ctx, typed);
+  if (!id.ok()) return Result<Output>::Error("--subscriber: " + id.message());
+  const std::string& subscriber_id = id.value();
   auto receipts = ctx.store->History(subscriber_id);
   if (!receipts.ok()) return receipts.status();
+  auto specials = ctx.store->ListSpecialRequests(subscriber_id, /*include_ended=*/true);
+  if (!specials.ok()) return specials.status();
+  auto correctives = ctx.store->ListCorrectiveRequests(std::nullopt, std::nullopt);
+  if (!correctives.ok()) return correctives.status();
   Output out;
-  out.json = {{"subscriber", subscriber_id}, {"receipts", Json::array()}};
+  out.json = {{"subscriber", subscriber_id},
+              {"receipts", Json::array()},
+              {"special_requests", Json::array()},
+              {"corrective_requests", Json::array()}};
+  std::string text;
   for (const auto& r : receipts.value()) {
     out.json["receipts"].push_back(ToJson(r));
-    out.text += r.delivered_at + "\t" + r.contractor_id + "\t" +
-                std::string(contracts::ToString(r.transport)) + "\t" + Join(r.fields) + "\n";
+    text += "\n  " + ShowJst(r.delivered_at) + "  delivery " + std::to_string(r.delivery_id) +
+            "  " + r.contractor_id + "  " + std::string(contracts::ToString(r.transport)) + "  " +
+            (r.fields.empty() ? "(no field had a value)" : Join(r.fields));
   }
-  if (out.text.empty()) {
-    out.text = "no contractor has received data about " + subscriber_id;
-  } else {
-    out.text.pop_back();
+  out.text = receipts->empty()
+                 ? "no contractor has received data about " + subscriber_id
+                 : subscriber_id + ": " + std::to_string(receipts->size()) +
+                       (receipts->size() == 1 ? " delivery" : " deliveries") +
+                       " (the fields each carried)" + text;
+  std::string special_text;
+  for (const auto& sr : specials.value()) {
+    out.json["special_requests"].push_back(ToJson(sr));
+    special_text += "\n  #" + std::to_string(sr.id) + " " +
+                    std::string(contracts::ToString(sr.kind)) +
+                    (sr.fields.empty() ? "" : " " + Join(sr.fields)) + " for " +
+                    (sr.contractor_id.empty() ? "purpose " + sr.purpose : sr.contractor_id) +
+                    " from " + FormatDate(sr.valid_from) +
+                    (sr.valid_until ? " to " + FormatDate(*sr.valid_until) : "") +
+                    (sr.ended_at.empty() ? "" : ", ended " + ShowJst(sr.ended_at));
+  }
+  if (!special_text.empty()) out.text += "\nspecial requests (policy 6(1)):" + special_text;
+  std::string corrective_text;
+  for (const auto& cr : correctives.value()) {
+    if (cr.subscriber_id != subscriber_id) continue;
+    out.json["corrective_requests"].push_back({{"id", cr.id},
+                                                {"contractor", cr.contractor_id},
+                                                {"received_at", cr.received_at},
+                                                {"state", contracts::ToString(cr.state)}});
+    corrective_text += "\n  #" + std::to_string(cr.id) + " about " + cr.contractor_id +
+                       ", received " + ShowJst(cr.received_at) + ", " +
+                       std::string(contracts::ToString(cr.state));
+  }
+  if (!corrective_text.empty()) {
+    out.text += "\ncorrective-action requests (policy 6(3)):" + corrective_text;
   }
   return out;
 }
 
+namespace {
+
+// One line of --subscribers-csv: id, then the fields received, ";"-joined,
+// then the deliveries. Ids match the configured pattern, so they need no
+// quoting; field names are catalog ids.
+struct Affected {
+  uint64_t fields = 0;  // bits over BreachScope's field table
+  std::vector<int64_t> deliveries;
+};
+
+}  // namespace
+
 Result<Output> BreachScope(Context& ctx, const std::string& contractor, const std::string& since,
-                           const std::optional<std::string>& until) {
+                           const std::optional<std::string>& until,
+                           const std::string& subscribers_csv) {
   auto c = RequireContractor(ctx, contractor);
   if (!c.ok()) return c.status();
   auto from = ParseDateArg("--since", since);
@@ -152,36 +206,114 @@ Result<Output> BreachScope(Context& ctx, const std::string& contractor, const st
     to = u.value();
   }
   if (to < from.value()) return Result<Output>::Error("--until is before --since");
+  // The operator's days: 2026-12-03 is 2026-12-02T15:00:00Z up to the next
+  // day's 15:00 UTC.
+  const auto [from_utc, to_utc] = JapanDayBoundsUtc(from.value(), to);
 
-  // Per subscriber: every field received in the period and the deliveries.
-  std::map<std::string, std::pair<std::set<std::string>, std::vector<int64_t>>> subs;
+  // Field names get one bit each, in the order first met; each delivery's
+  // columns map onto them once.
+  std::vector<std::string> names;
+  auto bit_of = [&](const std::string& f) -> size_t {
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == f) return i;
+    }
+    names.push_back(f);
+    return names.size() - 1;
+  };
+  std::unordered_map<std::string, Affected> subs;
   std::map<int64_t, Json> deliveries;
-  Status s =
-      ctx.store->ForEachReceipt(contractor, from.value(), to, [&](const contracts::Receipt& r) {
-        auto& [fields, ids] = subs[r.subscriber_id];
-        fields.insert(r.fields.begin(), r.fields.end());
-        if (ids.empty() || ids.back() != r.delivery_id) ids.push_back(r.delivery_id);
-        if (!deliveries.count(r.delivery_id)) deliveries[r.delivery_id] = ToJson(r);
+  std::map<int64_t, uint64_t> delivery_fields;  // union of what its receipts carried
+  int64_t current = -1;
+  std::vector<size_t> column_bits;  // the current delivery's columns -> name bits
+  Status failed;
+  Status s = ctx.store->ForEachReceipt(
+      contractor, from_utc, to_utc, [&](const contracts::Receipt& r) {
+        if (!failed.ok()) return;
+        if (r.delivery_id != current) {
+          current = r.delivery_id;
+          auto d = ctx.store->FindDelivery(current);
+          if (!d.ok() || !d.value()) {
+            failed = d.ok() ? Status::NotFound("delivery " + std::to_string(current)) : d.status();
+            return;
+          }
+          column_bits.clear();
+          for (const auto& f : d.value()->fields) column_bits.push_back(bit_of(f));
+          for (const auto& f : d.value()->extra_fields) column_bits.push_back(bit_of(f));
+          Json j = ToJson(r);
+          j.erase("subscriber_id");
+          deliveries[current] = j;
+        }
+        uint64_t bits = 0;
+        const auto carried = static_cast<uint64_t>(r.carried);
+        for (size_t i = 0; i < column_bits.size() && i < 64; ++i) {
+          // -1: recorded before schema 7, every field of the delivery.
+          const bool sent = r.carried == -1 ? i < column_bits.size() - 0 : ((carried >> i) & 1);
+          if (sent && column_bits[i] < 64) bits |= uint64_t{1} << column_bits[i];
+        }
+        Affected& a = subs[r.subscriber_id];
+        a.fields |= bits;
+        if (a.deliveries.empty() || a.deliveries.back() != current) a.deliveries.push_back(current);
+        delivery_fields[current] |= bits;
       });
   if (!s.ok()) return s;
+  if (!failed.ok()) return failed;
+  auto names_of = [&](uint64_t bits) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < names.size() && i < 64; ++i) {
+      if ((bits >> i) & 1) out.push_back(names[i]);
+    }
+    return out;
+  };
+  std::vector<const std::string*> ids;
+  ids.reserve(subs.size());
+  for (const auto& [sid, a] : subs) ids.push_back(&sid);
+  std::sort(ids.begin(), ids.end(), [](const auto* a, const auto* b) { return *a < *b; });
+
   Output out;
   out.json = {{"contractor", contractor},        {"since", FormatDate(from.value())},
               {"until", FormatDate(to)},         {"deliveries", Json::array()},
               {"subscriber_count", subs.size()}, {"subscribers", Json::array()}};
-  for (auto& [id, d] : deliveries) out.json["deliveries"].push_back(d);
-  for (const auto& [sid, v] : subs) {
-    out.json["subscribers"].push_back(
-        {{"subscriber_id", sid},
-         {"fields", std::vector<std::string>(v.first.begin(), v.first.end())},
-         {"deliveries", v.second}});
+  for (auto& [id, d] : deliveries) {
+    d["fields_received"] = names_of(delivery_fields[id]);
+    out.json["deliveries"].push_back(d);
+  }
+  if (subscribers_csv.empty()) {
+    for (const std::string* sid : ids) {
+      const Affected& a = subs[*sid];
+      out.json["subscribers"].push_back(
+          {{"subscriber_id", *sid}, {"fields", names_of(a.fields)}, {"deliveries", a.deliveries}});
+    }
+  } else {
+    // For notices under 7(1): every affected subscriber and what they lost.
+    auto file = AtomicFile::Create(subscribers_csv);
+    if (!file.ok()) return file.status();
+    {
+      std::ofstream csv(file->temp_path(), std::ios::binary | std::ios::trunc);
+      csv << "subscriber_id,fields,deliveries\r\n";
+      for (const std::string* sid : ids) {
+        const Affected& a = subs[*sid];
+        std::vector<std::string> d;
+        for (int64_t id : a.deliveries) d.push_back(std::to_string(id));
+        csv << *sid << "," << Join(names_of(a.fields), ";") << "," << Join(d, ";") << "\r\n";
+      }
+      csv.flush();
+      if (!csv) return file->Abandon(Status::Io("cannot write " + subscribers_csv));
+    }
+    if (Status committed = file->Commit(); !committed.ok()) return committed;
+    out.json.erase("subscribers");
+    out.json["subscribers_csv"] = subscribers_csv;
   }
   out.text = contractor + " received data about " + std::to_string(subs.size()) +
              " subscribers in " + std::to_string(deliveries.size()) + " deliveries between " +
-             FormatDate(from.value()) + " and " + FormatDate(to);
+             FormatDate(from.value()) + " and " + FormatDate(to) + " (days in JST)";
   for (auto& [id, d] : deliveries) {
-    out.text += "\n  delivery " + std::to_string(id) + " " + d["delivered_at"].get<std::string>() +
-                " via " + d["transport"].get<std::string>() + ": " +
-                Join(d["fields"].get<std::vector<std::string>>());
+    out.text += "\n  delivery " + std::to_string(id) + " " +
+                ShowJst(d["delivered_at"].get<std::string>()) + " via " +
+                d["transport"].get<std::string>() + ": " +
+                Join(d["fields_received"].get<std::vector<std::string>>());
+  }
+  if (!subscribers_csv.empty()) {
+    out.text += "\nsubscribers and the fields each received: " + subscribers_csv;
   }
   return out;
 }
@@ -247,6 +379,50 @@ Result<Output> MediaClose(Context& ctx, int64_t delivery_id, policies::MediaStep
   if (!s.ok()) return s;
   return Output{ToJson(r), "delivery " + std::to_string(delivery_id) + ": medium " +
                                std::string(contracts::ToString(r.state))};
+}
+
+Result<Output> MediaCancel(Context& ctx, int64_t delivery_id, const std::string& reason) {
+  auto m = RequireMedium(ctx, delivery_id);
+  if (!m.ok()) return m.status();
+  const std::string name = "delivery " + std::to_string(delivery_id);
+  const std::string refusal = policies::MediaStepRefusal(m->state, policies::MediaStep::kCancel);
+  if (!refusal.empty()) return Status::Conflict(name + ": " + refusal);
+  if (reason.empty()) return Result<Output>::Error("media cancel needs --reason");
+  auto found = ctx.store->FindDelivery(delivery_id);
+  if (!found.ok()) return found.status();
+  if (!found.value()) return Status::NotFound("unknown " + name);
+  const contracts::DeliveryRecord& d = *found.value();
+  contracts::MediaRecord r = m.value();
+  r.state = policies::MediaStateAfter(policies::MediaStep::kCancel);
+  r.closed_at = ctx.clock->NowUtc();
+  r.closed_by = ctx.actor;
+  // The delivery stays on record, saying why it no longer counts as
+  // received; its count and package hash are what was written.
+  const std::string outcome_reason = "cancelled by " + ctx.actor + ": " + reason;
+  const std::string subject = "delivery:" + std::to_string(delivery_id);
+  Json details = ToJson(r);
+  details.update({{"corrects", subject},
+                  {"reason", reason},
+                  {"package", r.package_name},
+                  {"outcome", contracts::ToString(contracts::DeliveryOutcome::kCancelled)},
+                  {"outcome_reason", outcome_reason}});
+  Status s = ctx.store->Transaction([&]() -> Status {
+    if (Status u = ctx.store->UpdateMediaRecord(r); !u.ok()) return u;
+    if (Status o =
+            ctx.store->SetDeliveryOutcome(delivery_id, contracts::DeliveryOutcome::kCancelled,
+                                          outcome_reason, d.record_count, d.package_sha256);
+        !o.ok()) {
+      return o;
+    }
+    return ctx.audit->Append(ctx.actor,
+                             std::string(policies::AuditAction(policies::MediaStep::kCancel)),
+                             subject, details);
+  });
+  if (!s.ok()) return s;
+  Json j = ToJson(r);
+  j.update({{"outcome", contracts::ToString(contracts::DeliveryOutcome::kCancelled)},
+            {"reason", reason}});
+  return Output{j, name + ": " + r.package_name + " cancelled (never handed over): " + reason};
 }
 
 Result<Output> MediaList(Context& ctx, bool outstanding_only) {

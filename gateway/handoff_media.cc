@@ -1,7 +1,6 @@
-// The media and portal handoffs: the package is built, recorded and handed
-// over in one transaction, so the delivery row, the subscriber ids (streamed
-// in batches), the package, the medium or the publication, and the audit
-// event land together or not at all.
+// The media and portal handoffs: the delivery is on record ("writing")
+// before its package exists, and the package, the medium or the
+// publication and the audit event complete it together.
 #include <filesystem>
 
 #include "contracts/base/files.h"
@@ -13,29 +12,33 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class InOneTransaction : public Handoff {
+// Recorded as "writing" before the package exists; written under a
+// temporary name and renamed when complete; then, in one transaction, the
+// outcome, the medium or the publication and the audit event. A package
+// whose record could not be completed is removed again and the delivery
+// recorded as failed; one left by a daemon that died is found by the
+// start-up reconciliation (reconcile.h).
+class InTwoSteps : public Handoff {
  public:
   Status Run(PackageJob& job, DeliverResult& result, const RecordFailure& record_failure) override {
     Context& ctx = job.ctx;
+    if (Status b = BeginDelivery(job, ".zip.p7m"); !b.ok()) return record_failure(b).status();
     const std::string dir = Folder(ctx);
-    std::string package_path;
+    auto recorded = WriteDeliveryPackage(job, dir, result);
+    if (!recorded.ok()) return FailDelivery(ctx, job.rec, recorded.status());
     Status s = ctx.store->Transaction([&]() -> Status {
-      auto recorded =
-          RecordWithPackage(job, dir, contracts::DeliveryOutcome::kDelivered, ".zip.p7m", result);
-      if (!recorded.ok()) return recorded.status();
-      package_path = recorded->path;
+      if (Status f = FinishDelivery(job, contracts::DeliveryOutcome::kDelivered, result); !f.ok()) {
+        return f;
+      }
       return HandOver(job, *recorded, result);
     });
     if (!s.ok()) {
-      // The transaction rolled back; a package renamed just before a failed
-      // commit must not outlive its record.
-      if (!package_path.empty()) {
-        std::error_code ec;
-        fs::remove(package_path, ec);
-      }
-      return record_failure(s).status();
+      // The package must not outlive a record that says it was not made.
+      std::error_code ec;
+      fs::remove(recorded->path, ec);
+      return FailDelivery(ctx, job.rec, s);
     }
-    result.package_path = package_path;
+    result.package_path = recorded->path;
     result.passphrase = job.recipient.recipient.passphrase;
     return Status::Ok();
   }
@@ -48,7 +51,7 @@ class InOneTransaction : public Handoff {
   virtual Status HandOver(PackageJob& job, Recorded& recorded, DeliverResult& result) = 0;
 };
 
-class Media : public InOneTransaction {
+class Media : public InTwoSteps {
  public:
   explicit Media(std::string out_dir) : out_dir_(std::move(out_dir)) {}
 
@@ -67,7 +70,7 @@ class Media : public InOneTransaction {
   const std::string out_dir_;
 };
 
-class Portal : public InOneTransaction {
+class Portal : public InTwoSteps {
  public:
   Portal(std::chrono::seconds lifetime, int max_downloads)
       : lifetime_(lifetime), max_downloads_(max_downloads) {}

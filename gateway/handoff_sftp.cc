@@ -39,9 +39,13 @@ class Sftp : public Handoff {
       : endpoint_(std::move(endpoint)), req_(req) {}
 
   Status Run(PackageJob& job, DeliverResult& result, const RecordFailure& record_failure) override {
+    if (Status b = BeginDelivery(job, job.profile.output_package == "csv" ? ".csv" : ".zip.p7m");
+        !b.ok()) {
+      return record_failure(b).status();
+    }
     if (Status b = Build(job, result); !b.ok()) {
       DropPackage();
-      return record_failure(b).status();
+      return FailDelivery(job.ctx, job.rec, b);
     }
     Status tried = UploadWithRetries(job, result);
     DropPackage();
@@ -50,9 +54,8 @@ class Sftp : public Handoff {
   }
 
  private:
-  // The package in the outbox, recorded before a byte leaves: from here on
-  // the delivery counts as received ("sending") until the upload says
-  // otherwise.
+  // The package in the outbox, recorded as "sending" before a byte leaves:
+  // the delivery counts as received until the upload says otherwise.
   Status Build(PackageJob& job, DeliverResult& result) {
     Context& ctx = job.ctx;
     const std::string outbox = StoreLayout(ctx.db_path).Outbox();
@@ -60,14 +63,17 @@ class Sftp : public Handoff {
     fs::create_directories(outbox, ec);
     if (ec) return Status::Io("cannot create the outbox " + outbox);
     fs::permissions(outbox, fs::perms::owner_all, fs::perm_options::replace, ec);
+    auto recorded = WriteDeliveryPackage(job, outbox, result);
+    if (!recorded.ok()) return recorded.status();
+    package_path_ = recorded->path;
+    name_ = recorded->name;
     return ctx.store->Transaction([&]() -> Status {
-      auto recorded =
-          RecordWithPackage(job, outbox, DeliveryOutcome::kSending,
-                            job.profile.output_package == "csv" ? ".csv" : ".zip.p7m", result);
-      if (!recorded.ok()) return recorded.status();
-      package_path_ = recorded->path;
-      name_ = recorded->name;
+      if (Status f = FinishDelivery(job, DeliveryOutcome::kSending, result); !f.ok()) return f;
+      recorded->details = ToJson(job.rec);
+      recorded->details["package"] = name_;
       recorded->details["server"] = ServerText(endpoint_);
+      recorded->details["withheld"] = result.withheld;
+      recorded->details["special_requests"] = result.special_requests;
       return ctx.audit->Append(ctx.actor, "delivery.sending",
                                "delivery:" + std::to_string(job.rec.id), recorded->details);
     });

@@ -11,9 +11,11 @@
 #include <filesystem>
 #include <iostream>
 
+#include "contracts/base/layout.h"
 #include "gateway/audit.h"
 #include "gateway/cli_commands.h"
 #include "gateway/commands.h"
+#include "gateway/records_json.h"
 #include "gateway/staff_api.h"
 #include "gateway/staff_client.h"
 
@@ -60,7 +62,11 @@ int RunLocally(itaku::gateway::CommandLine& line, const std::string& db, bool js
   auto store = itaku::contracts::Store::OpenSqlite(db);
   if (!store.ok()) return Fail(store.status(), json);
   ctx.store = std::move(store).value();
-  ctx.audit = std::make_unique<itaku::gateway::AuditTrail>(*ctx.store, *ctx.clock);
+  // The audit keys live beside the store, never in it (init creates them).
+  auto keys = itaku::gateway::AuditKeys::LoadOrCreate(itaku::StoreLayout(db).AuditKeys());
+  if (!keys.ok()) return Fail(keys.status(), json);
+  ctx.audit = std::make_unique<itaku::gateway::AuditTrail>(*ctx.store, *ctx.clock,
+                                                           std::move(keys).value());
   Result<Output> out = line.run(ctx);
   if (!out.ok()) {
     Status audited = ctx.audit->Append(ctx.actor, line.command + ".refused", line.command,
@@ -68,7 +74,7 @@ int RunLocally(itaku::gateway::CommandLine& line, const std::string& db, bool js
     return Fail(out.status().WithMessage(itaku::gateway::WithAuditFailure(out.message(), audited)),
                 json);
   }
-  std::cout << (json ? out->json.dump(2) : out->text) << "\n";
+  std::cout << (json ? itaku::gateway::ForPeople(out->json).dump(2) : out->text) << "\n";
   return 0;
 }
 

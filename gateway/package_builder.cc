@@ -1,5 +1,6 @@
 #include "gateway/package_builder.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -20,11 +21,14 @@ namespace fs = std::filesystem;
 
 constexpr size_t kSubscriberBatch = 10000;
 
-// Records the subscriber ids of a delivery on a thread of its own, so that
+// Records the receipts of a delivery on a thread of its own, so that
 // SQLite's index work overlaps projection and deflate instead of stalling
-// them. At most kMaxQueued batches wait, so memory stays flat. The store is
-// touched only by this thread while it runs (the caller's thread is busy
-// deflating), and Finish() joins it before anyone else uses the store.
+// them. At most kMaxQueued batches wait, so memory stays flat. Each batch
+// is sorted by subscriber id (the index then grows in key order), digested
+// in that order and stored in it, so the digest matches the store's order.
+// The store is touched only by this thread while it runs (the caller's
+// thread is busy deflating), and Finish() joins it before anyone else uses
+// the store.
 class SubscriberRecorder {
  public:
   SubscriberRecorder(contracts::Store& store, int64_t delivery_id)
@@ -33,10 +37,10 @@ class SubscriberRecorder {
   SubscriberRecorder(const SubscriberRecorder&) = delete;
   SubscriberRecorder& operator=(const SubscriberRecorder&) = delete;
 
-  // Adds one id; hands a full batch to the thread. Returns the thread's
-  // first error, if any.
-  Status Add(std::string_view subscriber_id) {
-    batch_.emplace_back(subscriber_id);
+  // Adds one receipt; hands a full batch to the thread. Returns the
+  // thread's first error, if any.
+  Status Add(std::string_view subscriber_id, int64_t carried) {
+    batch_.push_back({std::string(subscriber_id), carried});
     if (batch_.size() < kSubscriberBatch) return Status::Ok();
     return Flush();
   }
@@ -56,6 +60,10 @@ class SubscriberRecorder {
     return error_;
   }
 
+  // After Finish(): how many receipts were stored and their digest.
+  int64_t count() const { return digest_.count(); }
+  std::string Digest() { return digest_.count() == 0 ? std::string() : digest_.Finish(); }
+
  private:
   static constexpr size_t kMaxQueued = 4;
 
@@ -71,17 +79,21 @@ class SubscriberRecorder {
 
   void Run() {
     for (;;) {
-      std::vector<std::string> ids;
+      std::vector<contracts::ReceiptEntry> receipts;
       {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return !queue_.empty() || done_; });
         if (queue_.empty()) return;
-        ids = std::move(queue_.front());
+        receipts = std::move(queue_.front());
         queue_.pop_front();
       }
       cv_.notify_all();
-      Status s = store_.AddDeliverySubscribers(delivery_id_, ids);
-      if (!s.ok()) {
+      std::sort(receipts.begin(), receipts.end(),
+                [](const auto& a, const auto& b) { return a.subscriber_id < b.subscriber_id; });
+      Status s = store_.AddDeliveryReceipts(delivery_id_, receipts);
+      if (s.ok()) {
+        for (const auto& r : receipts) digest_.Add(r.subscriber_id, r.carried);
+      } else {
         std::lock_guard lock(mu_);
         if (error_.ok()) error_ = s;
         queue_.clear();
@@ -92,14 +104,29 @@ class SubscriberRecorder {
 
   contracts::Store& store_;
   const int64_t delivery_id_;
-  std::vector<std::string> batch_;  // filled by the producer only
+  std::vector<contracts::ReceiptEntry> batch_;  // filled by the producer only
+  ReceiptsDigest digest_;                       // the thread's until Finish()
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::vector<std::string>> queue_;
+  std::deque<std::vector<contracts::ReceiptEntry>> queue_;
   bool done_ = false;
   Status error_;
   std::thread thread_;  // last: starts after everything above exists
 };
+
+// The output column of house_drawing (fields ++ extra_fields), or 64 when
+// the package has none. A drawing counts as sent only when its file went
+// into the package.
+size_t HouseDrawingColumn(const policies::ProjectionSpec& spec) {
+  size_t i = 0;
+  for (const auto* list : {&spec.fields, &spec.extra_fields}) {
+    for (const std::string& f : *list) {
+      if (f == "house_drawing") return i;
+      ++i;
+    }
+  }
+  return 64;
+}
 
 struct PackageWritten {
   std::string path;  // the package under its final name
@@ -112,7 +139,7 @@ struct PackageWritten {
 // manifest.json, the package's own account of itself: who it is for, under
 // which profile, NDA and retention, and every file with its hash.
 nlohmann::json ManifestJson(const PackageJob& job, int64_t records, const nlohmann::json& files,
-                            const nlohmann::json& recipient) {
+                            const nlohmann::json& recipient, const nlohmann::json& checkpoint) {
   const contracts::ContractProfile& p = job.profile;
   const contracts::DeliveryRecord& rec = job.rec;
   const contracts::Nda* nda = nullptr;
@@ -136,7 +163,11 @@ nlohmann::json ManifestJson(const PackageJob& job, int64_t records, const nlohma
                                        {"in_force_until", FormatDate(nda->in_force_until)},
                                        {"document_sha256", nda->document_sha256}}
                       : nlohmann::json()},
-          {"recipient", recipient}};
+          {"recipient", recipient},
+          // The audit chain's newest signed checkpoint: the contractor keeps
+          // a copy of what the operator's record held (audit verify
+          // --checkpoint).
+          {"audit_checkpoint", checkpoint}};
 }
 
 // The encrypted package of the media issue (ZIP of data.csv, drawings and
@@ -154,18 +185,23 @@ Result<PackageWritten> WriteEncryptedPackage(PackageJob& job, const std::string&
   PackageWritten out;
   nlohmann::json files = nlohmann::json::array();
   SubscriberRecorder recorder(*job.ctx.store, rec.id);
+  const size_t drawing_bit = HouseDrawingColumn(job.spec);
   auto data = writer.value()->AddStream("data.csv", [&](std::ostream& os) -> Status {
     auto summary = policies::Project(
         job.spec, job.in, rec.input_name, &os,
-        [&](std::string_view subscriber, std::string_view drawing) -> Status {
-          if (job.drawings && !drawing.empty()) {
-            if (!policies::PlainDrawingName(drawing)) {
-              return Status::Error("subscriber " + std::string(subscriber) +
+        [&](const policies::RecordFacts& r) -> Status {
+          uint64_t carried = r.carried;
+          if (job.drawings && !r.house_drawing.empty()) {
+            if (!policies::PlainDrawingName(r.house_drawing)) {
+              return Status::Error("subscriber " + std::string(r.subscriber_id) +
                                    ": house drawing name is not a plain file name");
             }
-            drawing_files.emplace_back(subscriber, drawing);
+            drawing_files.emplace_back(r.subscriber_id, r.house_drawing);
+          } else if (drawing_bit < 64) {
+            // The cell named a file, but no drawing went with the record.
+            carried &= ~(uint64_t{1} << drawing_bit);
           }
-          return recorder.Add(subscriber);
+          return recorder.Add(r.subscriber_id, static_cast<int64_t>(carried));
         });
     if (!summary.ok()) return summary.status();
     records = summary->records;
@@ -177,6 +213,8 @@ Result<PackageWritten> WriteEncryptedPackage(PackageJob& job, const std::string&
   Status recorded = recorder.Finish();
   if (!data.ok()) return data.status();
   if (!recorded.ok()) return recorded;
+  rec.receipts_count = recorder.count();
+  rec.receipts_sha256 = recorder.Digest();
   files.push_back({{"name", "data.csv"}, {"size", data->size}, {"sha256", data->sha256}});
   for (const auto& [subscriber, file] : drawing_files) {
     const std::string source = (fs::path(job.attachments) / file).string();
@@ -191,7 +229,11 @@ Result<PackageWritten> WriteEncryptedPackage(PackageJob& job, const std::string&
   }
   out.recipient =
       job.recipient.fingerprint.empty() ? "password (PBKDF2)" : job.recipient.fingerprint;
-  const nlohmann::json manifest = ManifestJson(job, records, files, out.recipient);
+  auto checkpoint = job.ctx.audit->LatestCheckpoint();
+  if (!checkpoint.ok()) return checkpoint.status();
+  const nlohmann::json manifest =
+      ManifestJson(job, records, files, out.recipient,
+                   checkpoint.value() ? checkpoint.value()->ToJson() : nlohmann::json());
   const std::string manifest_text = manifest.dump(2) + "\n";
   auto m = writer.value()->AddStream("manifest.json", [&](std::ostream& os) {
     os << manifest_text;
@@ -225,13 +267,19 @@ Result<PackageWritten> WriteCsvPackage(PackageJob& job, const std::string& dir,
     std::ofstream os(temp, std::ios::binary | std::ios::trunc);
     if (!os) return fail(Status::Io("cannot write " + temp));
     SubscriberRecorder recorder(*job.ctx.store, rec.id);
-    auto summary = policies::Project(job.spec, job.in, rec.input_name, &os,
-                                     [&](std::string_view subscriber, std::string_view) -> Status {
-                                       return recorder.Add(subscriber);
-                                     });
+    const size_t drawing_bit = HouseDrawingColumn(job.spec);
+    auto summary = policies::Project(
+        job.spec, job.in, rec.input_name, &os, [&](const policies::RecordFacts& r) -> Status {
+          uint64_t carried = r.carried;
+          // A plain CSV carries no drawing files, only their names.
+          if (drawing_bit < 64) carried &= ~(uint64_t{1} << drawing_bit);
+          return recorder.Add(r.subscriber_id, static_cast<int64_t>(carried));
+        });
     Status recorded = recorder.Finish();
     if (!summary.ok()) return fail(summary.status());
     if (!recorded.ok()) return fail(recorded);
+    rec.receipts_count = recorder.count();
+    rec.receipts_sha256 = recorder.Digest();
     os.flush();
     if (!os) return fail(Status::Io("cannot write " + temp + " (disk full?)"));
     rec.record_count = summary->records;
@@ -288,30 +336,34 @@ Result<RecipientChoice> ChooseRecipient(Context& ctx, const std::string& contrac
   return choice;
 }
 
-Result<Recorded> RecordWithPackage(PackageJob& job, const std::string& dir,
-                                   contracts::DeliveryOutcome outcome, const std::string& suffix,
-                                   DeliverResult& result) {
+Status BeginDelivery(PackageJob& job, const std::string& suffix) {
   contracts::DeliveryRecord& rec = job.rec;
-  contracts::Store& store = *job.ctx.store;
-  rec.outcome = outcome;
-  auto id = store.AddDelivery(rec);
-  if (!id.ok()) return id.status();
-  rec.id = id.value();
+  Context& ctx = job.ctx;
+  rec.outcome = contracts::DeliveryOutcome::kWriting;
+  rec.extra_fields = job.spec.extra_fields;
+  return ctx.store->Transaction([&]() -> Status {
+    auto id = ctx.store->AddDelivery(rec);
+    if (!id.ok()) return id.status();
+    rec.id = id.value();
+    rec.package_name = job.profile.contractor_id + "-" + std::to_string(rec.id) + suffix;
+    if (Status u = ctx.store->UpdateDelivery(rec); !u.ok()) return u;
+    nlohmann::json details = ToJson(rec);
+    details["package"] = rec.package_name;
+    return ctx.audit->Append(ctx.actor, "delivery.writing", "delivery:" + std::to_string(rec.id),
+                             details);
+  });
+}
+
+Result<Recorded> WriteDeliveryPackage(PackageJob& job, const std::string& dir,
+                                      DeliverResult& result) {
+  contracts::DeliveryRecord& rec = job.rec;
   Recorded out;
-  out.name = job.profile.contractor_id + "-" + std::to_string(rec.id) + suffix;
+  out.name = rec.package_name;
   auto written = WritePackage(job, dir, out.name);
   if (!written.ok()) return written.status();
   out.path = written->path;
   result.withheld = written->withheld;
   result.special_requests = written->special_requests;
-  if (Status sr = store.AddDeliverySpecialRequests(rec.id, written->special_requests); !sr.ok()) {
-    return sr;
-  }
-  if (Status o =
-          store.SetDeliveryOutcome(rec.id, outcome, "", rec.record_count, rec.package_sha256);
-      !o.ok()) {
-    return o;
-  }
   out.details = ToJson(rec);
   out.details["withheld"] = written->withheld;
   out.details["package"] = out.name;
@@ -319,6 +371,37 @@ Result<Recorded> RecordWithPackage(PackageJob& job, const std::string& dir,
   out.details["drawings"] = written->drawings;
   out.details["special_requests"] = written->special_requests;
   return out;
+}
+
+Status FinishDelivery(PackageJob& job, contracts::DeliveryOutcome outcome,
+                      const DeliverResult& result) {
+  contracts::DeliveryRecord& rec = job.rec;
+  rec.outcome = outcome;
+  contracts::Store& store = *job.ctx.store;
+  if (Status sr = store.AddDeliverySpecialRequests(rec.id, result.special_requests); !sr.ok()) {
+    return sr;
+  }
+  return store.UpdateDelivery(rec);
+}
+
+Status FailDelivery(Context& ctx, contracts::DeliveryRecord& rec, const Status& why) {
+  rec.outcome = contracts::DeliveryOutcome::kFailed;
+  rec.reason = why.message();
+  Status recorded = ctx.store->Transaction([&]() -> Status {
+    // What the store holds is what counts: a run cut short stored some.
+    auto stored = StoredReceiptsDigest(*ctx.store, rec.id);
+    if (!stored.ok()) return stored.status();
+    rec.receipts_count = stored->first;
+    rec.receipts_sha256 = stored->second;
+    if (Status u = ctx.store->UpdateDelivery(rec); !u.ok()) return u;
+    nlohmann::json details = ToJson(rec);
+    details["package"] = rec.package_name;
+    return ctx.audit->Append(ctx.actor, "delivery.failed", "delivery:" + std::to_string(rec.id),
+                             details);
+  });
+  if (recorded.ok()) return why;
+  return why.WithMessage(why.message() + " (and the failure could not be recorded: " +
+                         recorded.message() + ")");
 }
 
 }  // namespace itaku::gateway

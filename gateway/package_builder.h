@@ -48,13 +48,30 @@ struct Recorded {
   nlohmann::json details;  // the audit event's details
 };
 
-// Inside the caller's transaction: records the delivery with `outcome`,
-// writes its package as `dir`/<contractor>-<id><suffix> (the final name
-// appears only once it is complete), links the special requests that
-// shaped it and stores its hash. `result` gets what was withheld and the
-// special requests.
-Result<Recorded> RecordWithPackage(PackageJob& job, const std::string& dir,
-                                   contracts::DeliveryOutcome outcome, const std::string& suffix,
-                                   DeliverResult& result);
+// Step one of recording: the delivery is in the store as "writing" (it
+// counts as received from here on), committed with its audit event
+// "delivery.writing", before any byte of its package exists. Sets rec.id
+// and rec.package_name ("<contractor>-<id><suffix>").
+Status BeginDelivery(PackageJob& job, const std::string& suffix);
+
+// Step two: writes the package as `dir`/rec.package_name (the final name
+// appears only once the package is complete), recording each receipt with
+// the fields its row carried as the records stream. Fills rec's
+// record_count, package_sha256, extra_fields and receipts digest, and
+// `result`'s withheld fields and special requests. Leaves the outcome in
+// the store as it was: the caller records what happens next, with
+// FinishDelivery or FailDelivery.
+Result<Recorded> WriteDeliveryPackage(PackageJob& job, const std::string& dir,
+                                      DeliverResult& result);
+
+// Inside the caller's transaction: the delivery's row as rec says (outcome
+// `outcome`) and the special requests that shaped it.
+Status FinishDelivery(PackageJob& job, contracts::DeliveryOutcome outcome,
+                      const DeliverResult& result);
+
+// A delivery begun but not completed: recorded "failed" with `why` and
+// the receipts the store holds for it, audited "delivery.failed"; returns
+// `why` (extended when the record could not be written).
+Status FailDelivery(Context& ctx, contracts::DeliveryRecord& rec, const Status& why);
 
 }  // namespace itaku::gateway

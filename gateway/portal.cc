@@ -11,10 +11,12 @@
 #include <sstream>
 #include <thread>
 
+#include "contracts/base/date.h"
 #include "contracts/base/layout.h"
 #include "contracts/base/strings.h"
 #include "contracts/config.h"
 #include "gateway/portal_commands.h"
+#include "gateway/reconcile.h"
 #include "gateway/staff_api.h"
 #include "gateway/requests.h"
 #include "policies/delivery_rules.h"
@@ -193,13 +195,13 @@ Result<Output> PortalList(Context& ctx, const std::optional<std::string>& contra
                                    {"bytes", d.bytes},
                                    {"complete", d.complete},
                                    {"counted", d.counted}});
-      log += "\n    " + d.at + " " + d.contractor_id + " from " + d.address + ": " +
+      log += "\n    " + ShowJst(d.at) + " " + d.contractor_id + " from " + d.address + ": " +
              std::to_string(d.bytes) + " bytes from " + std::to_string(d.first_byte) +
              (d.complete ? (d.counted ? ", complete" : ", complete part") : ", broken off");
     }
     out.json.push_back(j);
     out.text += r.id + "\t" + r.contractor_id + "\t" + r.file_name + "\t" +
-                j["state"].get<std::string>() + "\tuntil " + r.expires_at + "\t" +
+                j["state"].get<std::string>() + "\tuntil " + ShowJst(r.expires_at) + "\t" +
                 std::to_string(r.downloads) + "/" + std::to_string(r.max_downloads) + " downloads" +
                 log + "\n";
   }
@@ -214,7 +216,7 @@ Result<Output> PortalRevoke(Context& ctx, const std::string& package_id) {
   if (!found.value()) return Status::NotFound("unknown portal package " + package_id);
   if (!found.value()->revoked_at.empty()) {
     return Result<Output>::Error("portal package " + package_id + " was already revoked on " +
-                                 found.value()->revoked_at);
+                                 ShowJst(found.value()->revoked_at));
   }
   const std::string at = ctx.clock->NowUtc();
   Status s = ctx.store->Transaction([&]() -> Status {
@@ -320,9 +322,23 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
   StaffApiOptions api;
   api.db_path = ctx.db_path;
   api.config_file = args.config_file;
+  api.audit_keys = ctx.audit->keys();
   api.socket_path = file->String("staff_api", "socket", args.socket_path);
   api.max_connections =
       static_cast<int>(file->Int("staff_api", "max_connections", api.max_connections));
+  // What a subscriber id looks like here (policies/subscriber_id.h), for
+  // every command and delivery. Compiled now: a daemon whose pattern does
+  // not compile does not start. Unset or "": the default pattern.
+  const std::string id_pattern = file->String("records", "subscriber_id_pattern", "");
+  if (!id_pattern.empty()) {
+    auto compiled = policies::SubscriberIdPattern::Compile(id_pattern);
+    if (!compiled.ok()) {
+      return R::Error(args.config_file +
+                      ": [records] subscriber_id_pattern: " + compiled.message());
+    }
+    api.subscriber_id_pattern = compiled.value();
+    ctx.subscriber_id_pattern = compiled.value();
+  }
   if (!file->status().ok()) return file->status();
   // Flags win over the config file.
   if (!args.listen.empty()) options.listen = args.listen;
@@ -342,16 +358,12 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // What a stopped daemon left half-done is settled before anyone asks.
+  auto settled = Reconcile(ctx);
+  if (!settled.ok()) return R::Error("serve: cannot settle unfinished deliveries: " + settled.message());
+  for (const std::string& line : settled.value()) std::cout << "settled " << line << std::endl;
   auto staff_api = StaffApiServer::Create(api);
   if (!staff_api.ok()) return staff_api.status();
-  // Packages a stopped daemon was sending are not sent by anyone now:
-  // nothing stays in the outbox (the delivery record says what happened).
-  {
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(StoreLayout(ctx.db_path).Outbox(), ec)) {
-      std::filesystem::remove_all(entry.path(), ec);
-    }
-  }
   StorePortalBackend backend(ctx);
   std::unique_ptr<PortalServer> server;
   std::string where;

@@ -1,5 +1,6 @@
 #include "gateway/records_json.h"
 
+#include "contracts/base/date.h"
 #include "contracts/record_json.h"
 
 namespace itaku::gateway {
@@ -53,7 +54,10 @@ nlohmann::json ToJson(const contracts::Nda& n) {
           {"document_sha256", n.document_sha256},
           {"document_path", n.document_path},
           {"registered_by", n.registered_by},
-          {"registered_at", n.registered_at}};
+          {"registered_at", n.registered_at},
+          {"withdrawn_at", n.withdrawn_at},
+          {"withdrawn_by", n.withdrawn_by},
+          {"withdrawn_reason", n.withdrawn_reason}};
 }
 
 nlohmann::json ToJson(const contracts::ContractProfile& p) {
@@ -146,6 +150,16 @@ nlohmann::json ToJson(const contracts::SpecialRequest& s) {
   j.erase("consent_path");
   j["id"] = s.id;
   return j;
+}
+
+nlohmann::json ForPeople(nlohmann::json json) {
+  if (json.is_string()) {
+    const std::string& text = json.get_ref<const std::string&>();
+    if (ParseUtc(text)) return IsoJst(text);
+  } else if (json.is_structured()) {
+    for (auto& value : json) value = ForPeople(std::move(value));
+  }
+  return json;
 }
 
 }  // namespace itaku::gateway

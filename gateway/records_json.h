@@ -26,4 +26,13 @@ nlohmann::json ToJson(const contracts::Proposal& proposal);
 nlohmann::json ToJson(const contracts::SpecialRequest& special);
 nlohmann::json ToJson(const std::vector<contracts::DeliveryAttempt>& attempts);
 
+// What a command's JSON says to people and their programs: every stored
+// instant ("2026-12-02T16:00:00Z", a string equal to nothing else) becomes
+// ISO 8601 in Japan's time with the offset ("2026-12-03T01:00:00+09:00"), at
+// any depth; dates ("2026-12-03") and everything else stay as they are.
+// Applied once, where a reply leaves the daemon (staff_api.cc) or the CLI
+// prints a local command's output. ToJson above keeps the stored UTC: the
+// audit trail's details are built from it and must say what the store says.
+nlohmann::json ForPeople(nlohmann::json json);
+
 }  // namespace itaku::gateway

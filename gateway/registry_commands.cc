@@ -115,21 +115,27 @@ Result<Output> NdaList(Context& ctx, const std::optional<std::string>& contracto
   out.json = Json::array();
   for (const auto& n : ndas.value()) {
     const int days_left = DaysBetween(today, n.in_force_until);
+    const bool withdrawn = !n.withdrawn_at.empty();
     if (within) {
-      // Expiry warnings: NDAs in force (or not yet started) ending soon.
-      if (days_left < 0 || days_left > *within) continue;
+      // Expiry warnings: NDAs in force (or not yet started) ending soon; a
+      // withdrawn one ends nothing.
+      if (withdrawn || days_left < 0 || days_left > *within) continue;
     }
     Json j = ToJson(n);
     j["days_left"] = days_left;
-    const bool in_force = n.in_force_from <= today && today <= n.in_force_until;
+    // A withdrawn NDA was entered in error: it covers no day.
+    const bool in_force = !withdrawn && n.in_force_from <= today && today <= n.in_force_until;
     j["in_force"] = in_force;
     out.json.push_back(j);
-    out.text +=
-        "#" + std::to_string(n.id) + "\t" + n.contractor_id + "\t" + FormatDate(n.in_force_from) +
-        " to " + FormatDate(n.in_force_until) + "\t" +
-        (in_force ? "in force, " + std::to_string(days_left) + " days left"
-                  : (days_left < 0 ? std::string("ended") : std::string("not yet in force"))) +
-        "\n";
+    std::string state = days_left < 0 ? "ended" : "not yet in force";
+    if (withdrawn) {
+      state = "not in force (withdrawn: " + n.withdrawn_reason + ")";
+    } else if (in_force) {
+      state = "in force, " + std::to_string(days_left) + " days left";
+    }
+    out.text += "#" + std::to_string(n.id) + "\t" + n.contractor_id + "\t" +
+                FormatDate(n.in_force_from) + " to " + FormatDate(n.in_force_until) + "\t" + state +
+                "\n";
   }
   if (out.text.empty()) {
     out.text = within ? "no NDA ends within " + std::to_string(*within) + " days" : "no NDAs";
@@ -137,6 +143,48 @@ Result<Output> NdaList(Context& ctx, const std::optional<std::string>& contracto
     out.text.pop_back();
   }
   return out;
+}
+
+Result<Output> NdaWithdraw(Context& ctx, int64_t id, const std::string& reason) {
+  auto role = ActorRole(ctx);
+  if (!role.ok()) return role.status();
+  if (role.value() != contracts::StaffRole::kPrivacyOfficer) {
+    return Status::Refused("only a privacy officer withdraws an NDA (" + ctx.actor + " is " +
+                           policies::RoleName(role.value()) + ")");
+  }
+  if (reason.empty()) return Result<Output>::Error("nda withdraw needs --reason");
+  const std::string subject = "nda:" + std::to_string(id);
+  contracts::Nda nda;
+  std::vector<int64_t> relied;
+  Status s = ctx.store->Transaction([&]() -> Status {
+    if (Status w = ctx.store->WithdrawNda(id, ctx.clock->NowUtc(), ctx.actor, reason); !w.ok()) {
+      return w;
+    }
+    auto ndas = ctx.store->ListNdas(std::nullopt);
+    if (!ndas.ok()) return ndas.status();
+    for (const auto& n : ndas.value()) {
+      if (n.id == id) nda = n;
+    }
+    // Deliveries made under it stay on record as they were; the officer is
+    // shown them to judge what the error means for each.
+    auto deliveries = ctx.store->ListDeliveriesByNda(id);
+    if (!deliveries.ok()) return deliveries.status();
+    for (const auto& d : deliveries.value()) relied.push_back(d.id);
+    return ctx.audit->Append(ctx.actor, "nda.withdraw", subject,
+                             {{"corrects", subject},
+                              {"contractor", nda.contractor_id},
+                              {"reason", reason},
+                              {"deliveries", relied}});
+  });
+  if (!s.ok()) return s;
+  Json j = ToJson(nda);
+  j["deliveries"] = relied;
+  std::vector<std::string> ids;
+  for (int64_t d : relied) ids.push_back(std::to_string(d));
+  return Output{j, "NDA " + std::to_string(id) + " of " + nda.contractor_id +
+                       " withdrawn: " + reason + "\n" +
+                       (ids.empty() ? std::string("no delivery relied on it")
+                                    : "deliveries that relied on it: " + Join(ids))};
 }
 
 namespace {
@@ -255,12 +303,69 @@ Result<Output> ProfileList(Context& ctx) {
       "no profiles");
 }
 
-Result<Output> AuditVerify(Context& ctx) {
-  auto v = ctx.audit->Verify();
+namespace {
+
+// A checkpoint's time as signed: UTC. Output for people carries it as
+// "+09:00" (ForPeople), so a saved --json file may hold either.
+std::string SignedTime(const std::string& at) {
+  if (at.size() == 25 && at.compare(19, 6, "+09:00") == 0) {
+    if (auto t = ParseUtc(at.substr(0, 19) + "Z")) {
+      return FormatUtc(*t - std::chrono::hours(9));
+    }
+  }
+  return at;
+}
+
+}  // namespace
+
+Result<Output> AuditVerify(Context& ctx, const std::vector<std::string>& checkpoints) {
+  std::vector<CheckpointClaim> claims;
+  for (const std::string& value : checkpoints) {
+    CheckpointClaim claim;
+    if (value.find('/') == std::string::npos) {
+      claim.source = "code " + value;
+      claim.code = value;
+    } else {
+      std::ifstream in(value, std::ios::binary);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (!in && text.empty()) return Result<Output>::Error("cannot read checkpoint " + value);
+      auto parsed = nlohmann::json::parse(text, nullptr, false);
+      // A package's manifest.json carries one under "audit_checkpoint".
+      if (parsed.is_object() && parsed.contains("audit_checkpoint")) {
+        parsed = parsed["audit_checkpoint"];
+      }
+      if (!parsed.is_object()) {
+        return Result<Output>::Error("checkpoint " + value +
+                                     " is neither a checkpoint file nor a package manifest");
+      }
+      if (parsed.contains("at") && parsed["at"].is_string()) {
+        parsed["at"] = SignedTime(parsed["at"].get<std::string>());
+      }
+      claim.source = "checkpoint " + value;
+      claim.file = parsed;
+    }
+    claims.push_back(std::move(claim));
+  }
+  auto v = ctx.audit->Verify(claims);
   if (!v.ok()) return v.status();
-  if (!v->intact) return Result<Output>::Error("audit trail broken: " + v->problem);
-  return Output{{{"intact", true}, {"events", v->events}},
-                "audit trail intact: " + std::to_string(v->events) + " events"};
+  if (!v->intact) {
+    std::string more;
+    for (size_t i = 1; i < v->problems.size(); ++i) more += "; " + v->problems[i];
+    return Result<Output>::Error("audit trail broken: " + v->problem + more);
+  }
+  std::string text = "audit trail intact: " + std::to_string(v->events) + " events";
+  for (const auto& line : v->checked) text += "\n  checked: " + line;
+  for (const auto& line : v->not_ruled_out) text += "\n  not ruled out: " + line;
+  return Output{v->ToJson(), text};
+}
+
+Result<Output> AuditCheckpoint(Context& ctx) {
+  auto c = ctx.audit->Checkpoint(ctx.actor);
+  if (!c.ok()) return c.status();
+  return Output{c->ToJson(), "checkpoint of audit event " + std::to_string(c->checkpoint.seq) +
+                                 " (" + ShowJst(c->checkpoint.at) + "), signed by audit key " +
+                                 c->checkpoint.key_id + "\ncode for the paper ledger: " +
+                                 c->code};
 }
 
 }  // namespace itaku::gateway

@@ -153,6 +153,9 @@ std::string Today(Context& ctx) { return FormatDate(ctx.clock->Today()); }
 Result<Output> RequestAdd(Context& ctx, const RequestAddArgs& a) {
   using R = Result<Output>;
   if (a.subscriber.empty()) return R::Error("request: --subscriber is required");
+  // Kept as normalised, as deliveries record their subscribers.
+  auto subscriber = TypedSubscriberId(ctx, a.subscriber);
+  if (!subscriber.ok()) return R::Error("request: " + subscriber.message());
   if (!OneOf(a.channel, kChannels)) {
     return R::Error("request: --channel must be phone, letter, web or counter");
   }
@@ -161,7 +164,7 @@ Result<Output> RequestAdd(Context& ctx, const RequestAddArgs& a) {
   if (!c.ok()) return c.status();
   if (!c.value()) return R::Error("request: unknown contractor " + a.contractor);
   CorrectiveRequest r;
-  r.subscriber_id = a.subscriber;
+  r.subscriber_id = *subscriber;
   r.contractor_id = a.contractor;
   r.channel = a.channel;
   r.request_text = a.text;
@@ -455,27 +458,31 @@ Result<Output> RequestShow(Context& ctx, int64_t id) {
   std::ostringstream t;
   t << "request " << q.id << ": " << contracts::ToString(q.state)
     << (overdue.empty() ? "" : " — " + Join(overdue)) << "\nsubscriber: " << q.subscriber_id
-    << "\ncontractor: " << q.contractor_id << "\nreceived: " << q.received_at << " by "
+    << "\ncontractor: " << q.contractor_id << "\nreceived: " << ShowJst(q.received_at) << " by "
     << q.received_by << " (" << q.channel << ")"
     << "\nasked: " << q.request_text;
   if (!q.decided_at.empty()) {
-    t << "\ndecided: " << q.decided_at << " by " << q.decided_by << ": "
+    t << "\ndecided: " << ShowJst(q.decided_at) << " by " << q.decided_by << ": "
       << (*q.justified ? "justified" : "not justified") << " — " << q.decision_reason;
   }
   if (!q.instructed_at.empty()) {
-    t << "\ninstructed: " << q.instructed_at << " by " << q.instructed_by << " via "
+    t << "\ninstructed: " << ShowJst(q.instructed_at) << " by " << q.instructed_by << " via "
       << q.instruction_via << ": " << q.instruction_text;
   }
-  if (!q.answered_at.empty()) t << "\nanswered: " << q.answered_at << ": " << q.answer_text;
+  if (!q.answered_at.empty()) {
+    t << "\nanswered: " << ShowJst(q.answered_at) << ": " << q.answer_text;
+  }
   if (!q.closed_at.empty()) {
-    t << "\nclosed: " << q.closed_at << " by " << q.closed_by << ": "
+    t << "\nclosed: " << ShowJst(q.closed_at) << " by " << q.closed_by << ": "
       << (*q.carried_out ? "carried out" : "not carried out")
       << (q.close_reason.empty() ? "" : " — " + q.close_reason);
   }
   if (!q.notified_at.empty()) {
-    t << "\nnotified: " << q.notified_at << " by " << q.notified_by << " via " << q.notice_via;
+    t << "\nnotified: " << ShowJst(q.notified_at) << " by " << q.notified_by << " via "
+      << q.notice_via;
   } else if (!q.notice_error.empty()) {
-    t << "\nnot yet notified: last attempt " << q.notice_error_at << " failed: " << q.notice_error;
+    t << "\nnot yet notified: last attempt " << ShowJst(q.notice_error_at)
+      << " failed: " << q.notice_error;
   }
   return Output{j, t.str()};
 }
@@ -525,7 +532,7 @@ Result<Output> RequestList(Context& ctx, bool overdue_only,
     out.json.push_back(j);
     out.text +=
         "#" + std::to_string(r.id) + "\t" + std::string(contracts::ToString(r.state)) + "\t" +
-        r.subscriber_id + "\t" + r.contractor_id + "\treceived " + r.received_at +
+        r.subscriber_id + "\t" + r.contractor_id + "\treceived " + ShowJst(r.received_at) +
         (r.state != RequestState::kNotified && !r.notice_error.empty() ? "\tnot yet notified"
                                                                        : "") +
         (overdue.empty() ? "" : "\t" + Join(overdue)) + "\n";

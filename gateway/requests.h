@@ -50,9 +50,12 @@ struct SpecialArgs {
   std::string from;          // default: today
   std::string until;         // default: open-ended
 };
+// Accepted for an id no delivery has carried so far, with a warning (text
+// "warning: ..." lines, JSON "warnings"): it may be mistyped.
 Result<Output> SpecialAdd(Context& ctx, const SpecialArgs& args);
 Result<Output> SpecialList(Context& ctx, const std::optional<std::string>& subscriber, bool all);
-// Only a privacy officer ends a special request.
+// The operator who entered a special request, or a privacy officer, ends
+// it, with a reason (policies::SpecialEndRefusal).
 Result<Output> SpecialEnd(Context& ctx, int64_t id, const std::string& reason);
 
 // The special requests in force today for a delivery to `contractor` under

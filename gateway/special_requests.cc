@@ -8,6 +8,7 @@
 #include "gateway/records_json.h"
 #include "gateway/requests.h"
 #include "policies/request_rules.h"
+#include "policies/subscriber_id.h"
 
 namespace itaku::gateway {
 
@@ -25,7 +26,7 @@ std::string SpecialLine(const SpecialRequest& s) {
          (s.contractor_id.empty() ? "purpose " + s.purpose : "contractor " + s.contractor_id) +
          "\t" + what + "\t" + FormatDate(s.valid_from) + " to " +
          (s.valid_until ? FormatDate(*s.valid_until) : std::string("open")) +
-         (s.ended_at.empty() ? "" : "\tended " + s.ended_at + " by " + s.ended_by);
+         (s.ended_at.empty() ? "" : "\tended " + ShowJst(s.ended_at) + " by " + s.ended_by);
 }
 
 // ---- Corrective-action requests ------------------------------------------------
@@ -51,8 +52,11 @@ Status KeepConsent(Context& ctx, const std::string& file, SpecialRequest& s) {
 
 Result<Output> SpecialAdd(Context& ctx, const SpecialArgs& a) {
   using R = Result<Output>;
-  const std::string who = "special request for subscriber " + a.subscriber + ": ";
   if (a.subscriber.empty()) return R::Error("special request: --subscriber is required");
+  // Kept as normalised: exports are matched by their normalised ids.
+  auto subscriber = TypedSubscriberId(ctx, a.subscriber);
+  if (!subscriber.ok()) return R::Error("special request: " + subscriber.message());
+  const std::string who = "special request for subscriber " + *subscriber + ": ";
   if (a.contractor.empty() == a.purpose.empty()) {
     return R::Error(who + "give exactly one of --contractor and --purpose");
   }
@@ -64,7 +68,7 @@ Result<Output> SpecialAdd(Context& ctx, const SpecialArgs& a) {
     if (!c.value()) return R::Error(who + "unknown contractor " + a.contractor);
   }
   SpecialRequest s;
-  s.subscriber_id = a.subscriber;
+  s.subscriber_id = *subscriber;
   s.contractor_id = a.contractor;
   s.purpose = a.purpose;
   s.kind = a.exclude             ? SpecialKind::kExclude
@@ -93,44 +97,73 @@ Result<Output> SpecialAdd(Context& ctx, const SpecialArgs& a) {
     if (!s.valid_until) return R::Error(who + "--until must be a date like 2027-03-31");
     if (*s.valid_until < s.valid_from) return R::Error(who + "--until is before --from");
   }
+  // An id no delivery ever carried may be mistyped (S9OO12 for S90012): the
+  // request is kept (the subscriber may be in next month's export), but
+  // whoever entered it is told to check.
+  std::vector<std::string> warnings;
+  auto seen = ctx.store->SubscriberSeen(s.subscriber_id);
+  if (!seen.ok()) return seen.status();
+  if (!seen.value()) {
+    warnings.push_back("subscriber " + s.subscriber_id +
+                       " appears in no delivery so far; check the id");
+  }
   s.created_at = ctx.clock->NowUtc();
   Status st = ctx.store->Transaction([&]() -> Status {
     auto id = ctx.store->AddSpecialRequest(s);
     if (!id.ok()) return id.status();
     s.id = id.value();
     Json details = ToJson(s);
+    if (!warnings.empty()) details["warnings"] = warnings;
     return ctx.audit->Append(ctx.actor, "special.add", "special:" + std::to_string(s.id), details);
   });
   if (!st.ok()) return st;
-  return Output{ToJson(s), "special request " + SpecialLine(s)};
+  Output out{ToJson(s), "special request " + SpecialLine(s)};
+  out.json["warnings"] = warnings;
+  for (const auto& w : warnings) out.text += "\nwarning: " + w;
+  return out;
 }
 
 Result<Output> SpecialList(Context& ctx, const std::optional<std::string>& subscriber, bool all) {
-  return Listing(ctx.store->ListSpecialRequests(subscriber, all), SpecialLine,
-                 "no special requests");
+  if (!subscriber) {
+    return Listing(ctx.store->ListSpecialRequests(std::nullopt, all), SpecialLine,
+                   "no special requests");
+  }
+  // Compared normalised on both sides: " S90001" finds S90001, and so do
+  // requests stored before ids were normalised.
+  auto list = ctx.store->ListSpecialRequests(std::nullopt, all);
+  if (!list.ok()) return list.status();
+  const std::string wanted = policies::NormalizeSubscriberId(*subscriber);
+  std::vector<SpecialRequest> found;
+  for (SpecialRequest& s : list.value()) {
+    if (policies::NormalizeSubscriberId(s.subscriber_id) == wanted) found.push_back(std::move(s));
+  }
+  return Listing(found, SpecialLine, "no special requests");
 }
 
 Result<Output> SpecialEnd(Context& ctx, int64_t id, const std::string& reason) {
   auto role = ActorRole(ctx);
   if (!role.ok()) return role.status();
-  if (std::string why = policies::SpecialEndRefusal(role.value(), ctx.actor); !why.empty()) {
-    return Status::Refused(why);
-  }
   auto found = ctx.store->FindSpecialRequest(id);
   if (!found.ok()) return found.status();
   if (!found.value()) return Status::NotFound("unknown special request " + std::to_string(id));
   SpecialRequest s = *found.value();
+  if (std::string why = policies::SpecialEndRefusal(s, role.value(), ctx.actor); !why.empty()) {
+    return Status::Refused(why);
+  }
   if (!s.ended_at.empty()) {
     return Result<Output>::Error("special request " + std::to_string(id) + " already ended on " +
-                                 s.ended_at);
+                                 ShowJst(s.ended_at));
   }
+  if (reason.empty()) return Result<Output>::Error("special end needs --reason");
   s.ended_by = ctx.actor;
   s.ended_at = ctx.clock->NowUtc();
   s.end_reason = reason;
+  const std::string subject = "special:" + std::to_string(id);
   Status st = ctx.store->Transaction([&]() -> Status {
     if (Status u = ctx.store->UpdateSpecialRequest(s); !u.ok()) return u;
-    return ctx.audit->Append(ctx.actor, "special.end", "special:" + std::to_string(id),
-                             {{"subscriber", s.subscriber_id}, {"reason", reason}});
+    return ctx.audit->Append(
+        ctx.actor, "special.end", subject,
+        {{"corrects", subject}, {"subscriber", s.subscriber_id}, {"reason", reason}});
   });
   if (!st.ok()) return st;
   return Output{ToJson(s), "ended special request " + SpecialLine(s)};
@@ -141,6 +174,11 @@ Result<SpecialShaping> ShapeBySpecialRequests(Context& ctx, const std::string& c
                                               const std::vector<std::string>& profile_fields) {
   auto list = ctx.store->ListSpecialRequests(std::nullopt, false);
   if (!list.ok()) return list.status();
+  // The projector looks records up by their normalised id; a request
+  // stored before ids were normalised (" S90001") still finds its records.
+  for (SpecialRequest& s : list.value()) {
+    s.subscriber_id = policies::NormalizeSubscriberId(s.subscriber_id);
+  }
   return policies::ShapeBySpecialRequests(list.value(), contractor, purpose, profile_fields,
                                           ctx.clock->Today());
 }

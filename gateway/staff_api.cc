@@ -19,6 +19,7 @@
 #include <mutex>
 #include <thread>
 
+#include "contracts/base/date.h"
 #include "contracts/base/files.h"
 #include "contracts/base/layout.h"
 #include "gateway/cli_commands.h"
@@ -160,9 +161,11 @@ class Connection {
     if (!store.ok()) return;  // nothing to answer with; the daemon logged at start
     ctx_.store = std::move(store).value();
     ctx_.clock = std::make_unique<SystemClock>();
-    ctx_.audit = std::make_unique<AuditTrail>(*ctx_.store, *ctx_.clock);
+    ctx_.audit =
+        std::make_unique<AuditTrail>(*ctx_.store, *ctx_.clock, server_.options.audit_keys);
     ctx_.db_path = server_.options.db_path;
     ctx_.daemon_config = server_.options.config_file;
+    ctx_.subscriber_id_pattern = server_.options.subscriber_id_pattern;
     for (;;) {
       pollfd p{socket_.native_handle(), POLLIN, 0};
       if (::poll(&p, 1, server_.options.idle_timeout_ms) <= 0 || server_.stopping) return;
@@ -206,7 +209,7 @@ class Connection {
       return Download(target.substr(sizeof kDownloads - 1), keep);
     }
     if (req.method() == http::verb::get && target == "/v1/whoami") {
-      Json me = ToJson(*caller_.staff);
+      Json me = ForPeople(ToJson(*caller_.staff));
       return Reply(http::status::ok, {{"ok", true}, {"json", me}, {"text", caller_.staff->name}},
                    keep);
     }
@@ -374,8 +377,9 @@ class Connection {
       return Reply(StatusOf(out.kind()),
                    ErrorBody(out.status().WithMessage(Unspool(out.message()))), keep);
     }
+    // The one place a command's JSON leaves the daemon: instants in JST.
     Json reply = {{"ok", true},
-                  {"json", out->json},
+                  {"json", ForPeople(out->json)},
                   {"text", out->text},
                   {"downloads", Json::array()}};
     for (const auto& [id, path] : downloads_) {
@@ -457,6 +461,12 @@ class Connection {
       if (o == nullptr) continue;
       for (auto& value : entry[1]) {
         if (!value.is_string()) continue;
+        if (line.IsInput(o) && line.IsWordAllowed(o) &&
+            value.get<std::string>().rfind("upload:", 0) != 0 &&
+            value.get<std::string>().rfind("kept:", 0) != 0 &&
+            value.get<std::string>().find('/') == std::string::npos) {
+          continue;  // a word (a checkpoint code), never opened as a file
+        }
         if (line.IsInput(o)) {
           auto path = InputPath(o->get_name(), value.get<std::string>(), kept);
           if (!path.ok()) return path.status();
@@ -464,8 +474,21 @@ class Connection {
         } else if (line.IsOutput(o)) {
           auto dir = NewFolder();
           if (!dir.ok()) return dir.status();
-          outputs_.push_back({value.get<std::string>(), spool_ + "/" + dir.value()});
-          value = outputs_.back().second;
+          if (line.IsOutputFile(o)) {
+            // One file: written under its own name in a folder of ours.
+            const fs::path asked(value.get<std::string>());
+            const std::string name = asked.filename().string();
+            if (name.empty() || name == "." || name == "..") {
+              return Status::Error(o->get_name() + " must name a file");
+            }
+            const std::string parent =
+                asked.parent_path().empty() ? "." : asked.parent_path().string();
+            outputs_.push_back({parent, spool_ + "/" + dir.value()});
+            value = outputs_.back().second + "/" + name;
+          } else {
+            outputs_.push_back({value.get<std::string>(), spool_ + "/" + dir.value()});
+            value = outputs_.back().second;
+          }
         }
       }
     }
@@ -571,7 +594,8 @@ class Connection {
     out.json["proposal"] = p.id;
     out.text = "proposed: " + subject + " widens what or where data goes; it takes effect when a "
                "second person approves it (itaku approval show " + std::to_string(p.id) +
-               ", itaku approval approve " + std::to_string(p.id) + "); expires " + p.expires_at;
+               ", itaku approval approve " + std::to_string(p.id) + "); expires " +
+               ShowJst(p.expires_at);
     return out;
   }
 

@@ -9,9 +9,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "contracts/base/status.h"
+
+#include "gateway/audit_keys.h"
+#include "policies/subscriber_id.h"
 
 namespace itaku::gateway {
 
@@ -19,6 +23,9 @@ struct StaffApiOptions {
   std::string socket_path;  // created 0666: anyone may ask, the uid decides
   std::string db_path;      // the store; its "<db>.d/spool" holds uploads in flight
   std::string config_file;  // serve --config: the daemon's [smtp] and [requests]
+  AuditKeys audit_keys;     // the daemon's, loaded once at start
+  // [records] subscriber_id_pattern, compiled at start; unset: the default.
+  std::optional<policies::SubscriberIdPattern> subscriber_id_pattern;
   size_t max_json_bytes = 1 << 20;                   // a command's JSON body (else 413)
   uint64_t max_upload_bytes = uint64_t{64} << 30;    // one uploaded file (else 413)
   int max_connections = 32;                          // in flight at once (else 503)

@@ -246,11 +246,26 @@ int RunThroughDaemon(const CLI::App& app, const CommandLine& line, const std::st
     if (option == nullptr) continue;
     for (auto& value : entry[1]) {
       const std::string v = value.get<std::string>();
+      if (line.IsInput(option) && line.IsWordAllowed(option) && !fs::exists(v)) {
+        continue;  // a word (a checkpoint code) travels as it is
+      }
       if (line.IsInput(option)) {
         auto sent = Upload(client, name, v);
         if (!sent.ok()) return Fail(sent.status(), json);
         uploads.Add(sent.value(), v);
         value = sent.value();
+      } else if (line.IsOutputFile(option)) {
+        const fs::path file(v);
+        const std::string parent = file.parent_path().empty() ? "." : file.parent_path().string();
+        if (!fs::is_directory(parent)) {
+          return Fail(Status::Error(name + " " + v + ": " + parent + " is not a folder"), json);
+        }
+        std::error_code ec;
+        if (fs::exists(fs::symlink_status(file, ec))) {
+          return Fail(Status::Error(name + " " + v + " already exists; refusing to overwrite"),
+                      json);
+        }
+        out_folder = parent;
       } else if (line.IsOutput(option)) {
         if (!fs::is_directory(v)) {
           return Fail(Status::Error(name + " " + v + " is not a folder"), json);

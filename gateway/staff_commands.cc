@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "contracts/base/date.h"
 #include "contracts/base/layout.h"
 #include "contracts/base/strings.h"
 #include "gateway/detail/command_util.h"
@@ -98,7 +99,7 @@ Result<Output> StaffList(Context& ctx) {
       ctx.store->ListStaff(),
       [](const contracts::StaffMember& m) {
         return m.name + "\t" + std::string(contracts::ToString(m.role)) + "\t" + m.os_user +
-               "\tadded " + m.added_at + " by " + m.added_by;
+               "\tadded " + ShowJst(m.added_at) + " by " + m.added_by;
       },
       "no staff registered");
 }
@@ -154,9 +155,9 @@ std::string ChangeLine(const Json& c) {
 
 std::string Summary(const Proposal& p) {
   return std::to_string(p.id) + "\t" + std::string(contracts::ToString(p.state)) + "\t" +
-         p.command + "\t" + p.subject + "\tby " + p.proposed_by + " " + p.proposed_at +
-         (p.state == ProposalState::kPending ? "\texpires " + p.expires_at
-                                             : "\t" + p.decided_by + " " + p.decided_at);
+         p.command + "\t" + p.subject + "\tby " + p.proposed_by + " " + ShowJst(p.proposed_at) +
+         (p.state == ProposalState::kPending ? "\texpires " + ShowJst(p.expires_at)
+                                             : "\t" + p.decided_by + " " + ShowJst(p.decided_at));
 }
 
 Result<Proposal> LoadProposal(Context& ctx, int64_t id) {
@@ -241,7 +242,8 @@ Result<Output> ApprovalDecide(Context& ctx, int64_t id, bool approve, const std:
                    ctx.actor + ")",
                "itaku");
     if (!expired.ok()) return expired;
-    return Status::Conflict(name + " expired at " + p->expires_at + "; propose it again");
+    return Status::Conflict(name + " expired at " + ShowJst(p->expires_at) +
+                            "; propose it again");
   }
   if (!ctx.staff) return Status::Refused(name + ": only registered staff decide proposals");
   auto staff = ctx.store->ListStaff();

@@ -16,7 +16,7 @@ namespace itaku::policies {
 enum class Access {
   kRead,     // every role: lists, shows, history, breach scope, the audit check
   kOperate,  // operators and privacy officers: the daily work
-  kOfficer,  // privacy officers only: staff, decisions, ending special requests
+  kOfficer,  // privacy officers only: staff, decisions, withdrawing an NDA
   kApprove,  // deciding a proposal: see ApprovalRefusal
 };
 std::string_view ToString(Access access);  // "read", "operate", "officer", "approve"

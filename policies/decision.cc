@@ -28,6 +28,8 @@ Decision Decide(const DeliveryRequest& request, const RegistrySnapshot& snap, co
   const contracts::Nda* latest_ended = nullptr;
   for (const auto& n : snap.ndas) {
     if (n.contractor_id != c.id) continue;
+    // Withdrawn as entered in error: it never covered anything.
+    if (!n.withdrawn_at.empty()) continue;
     if (n.in_force_from <= today && today <= n.in_force_until) {
       if (!in_force || n.in_force_until > in_force->in_force_until) in_force = &n;
     } else if (n.in_force_until < today) {

@@ -85,11 +85,9 @@ Status CheckSpecialRequests(const ProjectionSpec& spec) {
 Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
                                   std::string_view input_name, std::ostream* out,
                                   const RecordCallback& on_record) {
-  RecordDrawingCallback forward;
+  RecordFactsCallback forward;
   if (on_record) {
-    forward = [&on_record](std::string_view subscriber_id, std::string_view) {
-      return on_record(subscriber_id);
-    };
+    forward = [&on_record](const RecordFacts& facts) { return on_record(facts.subscriber_id); };
   }
   return Project(spec, in, input_name, out, forward);
 }
@@ -97,7 +95,24 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
 Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
                                   std::string_view input_name, std::ostream* out,
                                   const RecordDrawingCallback& on_record) {
+  RecordFactsCallback forward;
+  if (on_record) {
+    forward = [&on_record](const RecordFacts& facts) {
+      return on_record(facts.subscriber_id, facts.house_drawing);
+    };
+  }
+  return Project(spec, in, input_name, out, forward);
+}
+
+Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
+                                  std::string_view input_name, std::ostream* out,
+                                  const RecordFactsCallback& on_record) {
   using R = Result<ProjectionSummary>;
+  if (spec.fields.size() + spec.extra_fields.size() > kMaxOutputColumns) {
+    return R::Error("a profile may send at most " + std::to_string(kMaxOutputColumns) + " columns");
+  }
+  const SubscriberIdPattern& id_pattern =
+      spec.subscriber_id_pattern ? *spec.subscriber_id_pattern : DefaultSubscriberIdPattern();
   for (const auto& [field, mask] : spec.masks) {
     if (mask == Mask::kPseudonym && spec.pseudonym_key.empty()) {
       return R::Error("mask pseudonym on " + field + " needs a pseudonym key");
@@ -222,8 +237,13 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
   std::vector<OutputColumn> record_plan;    // plan under one subscriber's override
   std::set<int64_t> applied;                // sources of the overrides that matched
   std::string decoded;                      // CP932 input decoded to UTF-8, whole record
-  std::string masked;                       // one masked value
-  std::string encoded;                      // one value encoded to CP932
+  std::string normalized_id;                // a subscriber_id that normalising changed
+  // One record's output values, complete before the callback hears of the
+  // record (it is told what the record carried) and before anything is
+  // written; a masked or encoded value lives in its column's buffer.
+  std::vector<std::string_view> written(out_names.size());
+  std::vector<std::string> masked(out_names.size());
+  std::vector<std::string> encoded(out_names.size());
   const bool cp932_in = encoding == Encoding::kCp932;
   const bool cp932_out = spec.output_encoding == Encoding::kCp932;
 
@@ -269,11 +289,17 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
       std::copy(fields.begin(), fields.end(), values.begin());  // same count: checked
     }
 
-    const std::string_view subscriber_id = values[subscriber_index];
+    // Matched, recorded and written as normalised: " S90001" is S90001.
+    const std::string_view subscriber_id =
+        NormalizeSubscriberId(values[subscriber_index], &normalized_id);
     if (subscriber_id.empty()) {
       return cell_error(subscriber_index,
                         "empty subscriber_id (needed to record who received what, policy 5)");
     }
+    if (!id_pattern.Matches(subscriber_id)) {
+      return R::Error(At(input_name, line) + SubscriberIdMismatch(id_pattern));
+    }
+    values[subscriber_index] = subscriber_id;
     const std::vector<OutputColumn>* record_columns = &plan;
     size_t record_drawing = drawing_source;
     if (!spec.overrides.empty()) {
@@ -298,28 +324,31 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
         record_drawing = DrawingSource(out_names, record_plan, blank);
       }
     }
-    if (on_record) {
-      Status s = on_record(subscriber_id, values[record_drawing]);
-      if (!s.ok()) return s;
-    }
-
-    for (const OutputColumn& col : *record_columns) {
+    uint64_t carried = 0;
+    for (size_t i = 0; i < record_columns->size(); ++i) {
+      const OutputColumn& col = (*record_columns)[i];
       std::string_view v = values[col.source];
       if (col.mask != Mask::kNone) {
-        masked.clear();
-        Status s = AppendMasked(col.mask, v, spec.pseudonym_key, &masked);
+        masked[i].clear();
+        Status s = AppendMasked(col.mask, v, spec.pseudonym_key, &masked[i]);
         if (!s.ok()) return cell_error(col.source, s.message());
-        v = masked;
+        v = masked[i];
       }
+      if (!v.empty()) carried |= uint64_t{1} << i;
       if (cp932_out) {
-        if (encoded.size() < v.size()) encoded.resize(v.size());
+        if (encoded[i].size() < v.size()) encoded[i].resize(v.size());
         size_t bad = 0;
-        char* end = Utf8ToCp932(v, encoded.data(), &bad);
+        char* end = Utf8ToCp932(v, encoded[i].data(), &bad);
         if (end == nullptr) return cell_error(col.source, "a character has no CP932 encoding");
-        v = std::string_view(encoded.data(), end - encoded.data());
+        v = std::string_view(encoded[i].data(), end - encoded[i].data());
       }
-      writer.Field(v);
+      written[i] = v;
     }
+    if (on_record) {
+      Status s = on_record(RecordFacts{subscriber_id, values[record_drawing], carried});
+      if (!s.ok()) return s;
+    }
+    for (std::string_view v : written) writer.Field(v);
     writer.EndRecord();
     ++summary.records;
   }

@@ -5,6 +5,9 @@
 // masks applied. Memory does not grow with the number of records.
 // Per-subscriber special requests (policy 6(1)) can leave a record out,
 // empty a field for one subscriber, or fill a consented extra column.
+// Every record's subscriber_id is normalised (policies/subscriber_id.h) and
+// checked against the operator's id pattern: the normalised id is what
+// special requests are matched by, what callbacks see and what is written.
 //
 // Pure: reads only the stream it is handed, writes only the stream it is
 // handed, no clock. Not thread-safe; one Project() call per thread.
@@ -15,6 +18,7 @@
 #include <functional>
 #include <istream>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <string>
@@ -24,6 +28,7 @@
 
 #include "contracts/base/status.h"
 #include "policies/catalog.h"
+#include "policies/subscriber_id.h"
 
 namespace itaku::policies {
 
@@ -53,7 +58,10 @@ struct SubscriberIdHash {
   using is_transparent = void;
   size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
 };
-// By raw subscriber_id (as in the export, decoded to UTF-8, before any mask).
+// By normalised subscriber_id (NormalizeSubscriberId of the export's value,
+// decoded to UTF-8, before any mask): the caller normalises the ids of its
+// special requests the same way, so "S90001 " and "Ｓ90001" in an export
+// are the S90001 a request names.
 using SubscriberOverrides =
     std::unordered_map<std::string, SubscriberOverride, SubscriberIdHash, std::equal_to<>>;
 
@@ -71,7 +79,15 @@ struct ProjectionSpec {
   // Looked up once per record, only when non-empty: an empty map costs
   // nothing per record.
   SubscriberOverrides overrides;
+  // What a subscriber id looks like here ([records] subscriber_id_pattern);
+  // unset: kDefaultSubscriberIdPattern.
+  std::optional<SubscriberIdPattern> subscriber_id_pattern;
 };
+
+// At most this many output columns (fields then extra_fields): which of
+// them a record carried fits one 64-bit mask (RecordFacts::carried), the
+// store keeping all bits set (-1) for "every field" of older receipts.
+inline constexpr size_t kMaxOutputColumns = 63;
 
 struct ProjectionSummary {
   int64_t records = 0;                        // records written (callback called)
@@ -85,10 +101,10 @@ struct ProjectionSummary {
   std::vector<int64_t> applied_overrides;
 };
 
-// Called once per record written with the record's raw subscriber_id
-// (before any mask; also when the override withholds subscriber_id), never
-// for an excluded record. Returning an error stops the projection with that
-// error.
+// Called once per record written with the record's normalised
+// subscriber_id (before any mask; also when the override withholds
+// subscriber_id), never for an excluded record, before the record is
+// written. Returning an error stops the projection with that error.
 using RecordCallback = std::function<Status(std::string_view subscriber_id)>;
 // The same, also given the record's raw house_drawing value (a file name)
 // when the record's house_drawing column goes out with its value: the spec
@@ -98,6 +114,20 @@ using RecordCallback = std::function<Status(std::string_view subscriber_id)>;
 // exactly the delivered records' drawings.
 using RecordDrawingCallback =
     std::function<Status(std::string_view subscriber_id, std::string_view house_drawing)>;
+// What one written record carried, for the history of who received what
+// (policy 5). The views are valid during the call only.
+struct RecordFacts {
+  std::string_view subscriber_id;  // normalised, before any mask
+  std::string_view house_drawing;  // as RecordDrawingCallback is given it
+  // Bit i is set when output column i (spec.fields then spec.extra_fields,
+  // the header's order) was written non-empty for this record: after masks
+  // and the subscriber's override. A withheld field, a field the export has
+  // empty, a value a mask empties (redact) and an extra field this
+  // subscriber's override does not extend are clear; a masked non-empty
+  // value is set.
+  uint64_t carried = 0;
+};
+using RecordFactsCallback = std::function<Status(const RecordFacts&)>;
 
 // Projects `in` to `out`. `out` may be nullptr (dry run: everything is read
 // and checked, nothing written). `input_name` names the file in errors:
@@ -108,8 +138,15 @@ using RecordDrawingCallback =
 // field) of the spec:
 //   "export.csv:1: column phone required by the profile is missing"
 //   "export.csv:1: column phone extended by a special request (policy 6(1)) is missing"
+// Every record's subscriber_id, normalised, must be non-empty and match the
+// spec's pattern; the value is never echoed (a shifted column puts a name
+// there):
+//   "export.csv:4: column 1 (subscriber_id): empty subscriber_id (needed to record who
+//    received what, policy 5)"
+//   "export.csv:5: subscriber id does not match the configured pattern S[0-9]{5}"
 // Spec errors (programming errors, no file prefix) come before the export is
 // read:
+//   "a profile may send at most 63 columns"
 //   "extra field foo is not a catalog field id (policy 1)"
 //   "extra field name is also one of the profile's fields"
 //   "extra field phone is given twice"
@@ -125,6 +162,9 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
 Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
                                   std::string_view input_name, std::ostream* out,
                                   const RecordDrawingCallback& on_record);
+Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
+                                  std::string_view input_name, std::ostream* out,
+                                  const RecordFactsCallback& on_record);
 
 // The catalog ids of an export's columns, in order, from its header row
 // alone (checked as Project checks it; only the first line of `in` is read).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "contracts/base/date.h"
 #include "contracts/base/names.h"
 #include "policies/catalog.h"
 
@@ -47,7 +48,7 @@ std::vector<std::string> RefuseStep(const contracts::CorrectiveRequest& r, Reque
   std::vector<std::string> why;
   const std::string name = Name(r);
   if (Notified(r)) {
-    why.push_back(name + " is finished: the requester was told on " + r.notified_at);
+    why.push_back(name + " is finished: the requester was told on " + ShowJst(r.notified_at));
     return why;
   }
   const bool unjustified = r.justified.has_value() && !*r.justified;
@@ -63,7 +64,8 @@ std::vector<std::string> RefuseStep(const contracts::CorrectiveRequest& r, Reque
                       RoleName(in.actor_role) + ")");
       }
       if (r.state != RequestState::kReceived) {
-        why.push_back(name + " was already decided by " + r.decided_by + " on " + r.decided_at);
+        why.push_back(name + " was already decided by " + r.decided_by + " on " +
+                      ShowJst(r.decided_at));
       }
       if (!in.justified) why.push_back("say whether the request is justified or not");
       if (in.reason.empty()) why.push_back("a decision needs its reason");
@@ -74,7 +76,7 @@ std::vector<std::string> RefuseStep(const contracts::CorrectiveRequest& r, Reque
       } else if (unjustified) {
         why.push_back(name + " was judged not justified; there is nothing to instruct");
       } else if (r.state != RequestState::kDecided) {
-        why.push_back(name + " was already instructed on " + r.instructed_at);
+        why.push_back(name + " was already instructed on " + ShowJst(r.instructed_at));
       }
       if (in.text.empty()) why.push_back("the instruction needs its text");
       break;
@@ -89,7 +91,7 @@ std::vector<std::string> RefuseStep(const contracts::CorrectiveRequest& r, Reque
       if (r.state == RequestState::kReceived) {
         why.push_back(NotDecidedYet(name, step));
       } else if (r.state == RequestState::kClosed) {
-        why.push_back(name + " was already closed on " + r.closed_at);
+        why.push_back(name + " was already closed on " + ShowJst(r.closed_at));
       } else if (unjustified) {
         if (in.carried_out.value_or(false)) {
           why.push_back(name + " was judged not justified; it cannot be closed as carried out");
@@ -190,9 +192,12 @@ std::string SpecialRequestRefusal(const contracts::SpecialRequest& s,
   return "";
 }
 
-std::string SpecialEndRefusal(std::optional<StaffRole> role, const std::string& actor) {
+std::string SpecialEndRefusal(const contracts::SpecialRequest& s, std::optional<StaffRole> role,
+                              const std::string& actor) {
   if (role == StaffRole::kPrivacyOfficer) return "";
-  return "only a privacy officer ends a special request (" + actor + " is " + RoleName(role) + ")";
+  if (role == StaffRole::kOperator && actor == s.created_by) return "";
+  return "special request " + std::to_string(s.id) + " was entered by " + s.created_by +
+         "; only they or a privacy officer end it (" + actor + " is " + RoleName(role) + ")";
 }
 
 std::string DeadlinesRefusal(const RequestDeadlines& d) {

@@ -50,9 +50,11 @@ std::string SpecialRequestRefusal(const contracts::SpecialRequest& request,
                                   std::optional<contracts::StaffRole> actor_role,
                                   bool consent_on_file);
 
-// Only a privacy officer ends a special request: why `actor` (of `role`,
-// nullopt when not staff) may not, or empty.
-std::string SpecialEndRefusal(std::optional<contracts::StaffRole> role, const std::string& actor);
+// A special request is ended by the operator who entered it (one entered in
+// error, or withdrawn by the subscriber) or by a privacy officer: why
+// `actor` (of `role`, nullopt when not staff) may not end `request`, or empty.
+std::string SpecialEndRefusal(const contracts::SpecialRequest& request,
+                              std::optional<contracts::StaffRole> role, const std::string& actor);
 
 // "operator", "privacy-officer", "auditor", or "not registered staff".
 std::string RoleName(std::optional<contracts::StaffRole> role);

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "contracts/base/date.h"
+
 namespace itaku::transports {
 namespace {
 
@@ -35,7 +37,7 @@ std::string ListBody(const std::vector<PortalPackage>& packages) {
                    {"file_name", p.file_name},
                    {"size", p.size},
                    {"sha256", p.sha256},
-                   {"expires_at", p.expires_at},
+                   {"expires_at", IsoJst(p.expires_at)},  // the operator's time, with offset
                    {"downloads_left", p.downloads_left()}});
   }
   return out.dump();

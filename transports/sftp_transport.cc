@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "contracts/base/hex.h"
 #include "transports/detail/ssh_handles.h"
 
 namespace itaku::transports {
@@ -383,23 +385,65 @@ struct UploadPaths {
   std::string on;  // " on host:port", for messages
 };
 
-SftpResult<UploadSource> OpenSource(const SftpEndpoint& endpoint, const std::string& local_file,
-                                    const std::string& final_name) {
-  UploadSource src;
-  src.where = HostPort(endpoint);
+// The checks SftpUpload and SftpInspect make before any connection: a
+// plain final name, a well-formed pin, a user name.
+struct Target {
+  std::string where;  // "host:port"
+  std::string pin;    // SHA256:<43 base64>, padding dropped
+};
+
+SftpResult<Target> CheckTarget(const SftpEndpoint& endpoint, const std::string& final_name) {
+  Target t;
+  t.where = HostPort(endpoint);
   if (!IsPlainFileName(final_name)) {
     return Refused("final name must be a plain file name: " + final_name);
   }
-  src.pin = endpoint.pinned_host_key;
-  while (!src.pin.empty() && src.pin.back() == '=') src.pin.pop_back();
-  if (src.pin.empty()) {
-    return Refused("no pinned host key for " + src.where + "; pin the SHA256: fingerprint first");
+  t.pin = endpoint.pinned_host_key;
+  while (!t.pin.empty() && t.pin.back() == '=') t.pin.pop_back();
+  if (t.pin.empty()) {
+    return Refused("no pinned host key for " + t.where + "; pin the SHA256: fingerprint first");
   }
-  if (src.pin.rfind("SHA256:", 0) != 0 || src.pin.size() != 7 + 43) {
-    return Refused("pinned host key for " + src.where +
+  if (t.pin.rfind("SHA256:", 0) != 0 || t.pin.size() != 7 + 43) {
+    return Refused("pinned host key for " + t.where +
                    " must read SHA256:<base64>, as ssh-keygen -lf prints it");
   }
-  if (endpoint.user.empty()) return Refused("no user name for " + src.where);
+  if (endpoint.user.empty()) return Refused("no user name for " + t.where);
+  return t;
+}
+
+// Opened before any connection so that a missing or unreadable key is
+// named with its errno, and the server never sees an attempt with it.
+SftpResult<bool> CheckPrivateKey(const SftpEndpoint& endpoint) {
+  if (UniqueFd key(::open(endpoint.private_key_file.c_str(), O_RDONLY | O_CLOEXEC));
+      key.get() < 0) {
+    return Refused("cannot read private key " + endpoint.private_key_file + ": " +
+                   ErrnoText(errno));
+  }
+  return true;
+}
+
+// The final name and its .part inside remote_dir. Only this function
+// derives the .part name: SftpInspect must look for exactly what
+// SftpUpload leaves behind.
+UploadPaths PathsOf(const SftpEndpoint& endpoint, const std::string& final_name,
+                    const std::string& where) {
+  UploadPaths p;
+  std::string prefix = endpoint.remote_dir;
+  if (!prefix.empty() && prefix.back() != '/') prefix += '/';
+  p.final_name = final_name;
+  p.final_path = prefix + final_name;
+  p.part_path = p.final_path + ".part";
+  p.on = " on " + where;
+  return p;
+}
+
+SftpResult<UploadSource> OpenSource(const SftpEndpoint& endpoint, const std::string& local_file,
+                                    const std::string& final_name) {
+  SftpResult<Target> target = CheckTarget(endpoint, final_name);
+  if (!target.ok()) return target.error();
+  UploadSource src;
+  src.where = target->where;
+  src.pin = target->pin;
   src.local = UniqueFd(::open(local_file.c_str(), O_RDONLY | O_CLOEXEC));
   if (src.local.get() < 0) return Refused("cannot read " + local_file + ": " + ErrnoText(errno));
   struct stat st {};
@@ -408,11 +452,8 @@ SftpResult<UploadSource> OpenSource(const SftpEndpoint& endpoint, const std::str
   }
   if (!S_ISREG(st.st_mode)) return Refused("cannot read " + local_file + ": not a regular file");
   src.size = static_cast<uint64_t>(st.st_size);
-  if (UniqueFd key(::open(endpoint.private_key_file.c_str(), O_RDONLY | O_CLOEXEC));
-      key.get() < 0) {
-    return Refused("cannot read private key " + endpoint.private_key_file + ": " +
-                   ErrnoText(errno));
-  }
+  SftpResult<bool> key = CheckPrivateKey(endpoint);
+  if (!key.ok()) return key.error();
   return src;
 }
 
@@ -532,6 +573,59 @@ SftpResult<UploadResult> CommitPart(Connection& c, SftpHandlePtr h, UploadSource
   return rename_error;
 }
 
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+
+// Reads the remote file `path` to its end through one kChunk buffer,
+// hashing as it goes: memory stays flat whatever the file's size.
+SftpResult<RemoteFile> HashRemote(Connection& c, const std::string& path, const std::string& on) {
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> md(EVP_MD_CTX_new());
+  if (!md || EVP_DigestInit_ex(md.get(), EVP_sha256(), nullptr) != 1) {
+    return Refused("cannot start SHA-256 for " + path + on);
+  }
+  SftpHandlePtr h(libssh2_sftp_open_ex(c.sftp.get(), path.c_str(),
+                                       static_cast<unsigned>(path.size()), LIBSSH2_FXF_READ, 0,
+                                       LIBSSH2_SFTP_OPENFILE));
+  if (!h) return c.Fail(libssh2_session_last_errno(c.session.get()), "cannot open " + path + on);
+  RemoteFile file;
+  file.exists = true;
+  std::vector<char> buffer(kChunk);
+  for (;;) {
+    const ssize_t n = libssh2_sftp_read(h.get(), buffer.data(), buffer.size());
+    if (n < 0) return c.Fail(static_cast<int>(n), "cannot read back " + path + on);
+    if (n == 0) break;
+    EVP_DigestUpdate(md.get(), buffer.data(), static_cast<size_t>(n));
+    file.size += static_cast<uint64_t>(n);
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_DigestFinal_ex(md.get(), digest, &length) != 1) {
+    return Refused("cannot finish SHA-256 for " + path + on);
+  }
+  file.sha256 = Hex(digest, length);
+  return file;
+}
+
+// Whether `path` is there: true, false for "no such file", or the error.
+// `regular` (optional) is set to whether it is a regular file; a server
+// that sends no permissions is taken at its word that a file is there.
+SftpResult<bool> LookUp(Connection& c, const std::string& path, const std::string& on,
+                        bool* regular) {
+  LIBSSH2_SFTP_ATTRIBUTES attrs{};
+  const int rc = libssh2_sftp_stat_ex(
+      c.sftp.get(), path.c_str(), static_cast<unsigned>(path.size()), LIBSSH2_SFTP_STAT, &attrs);
+  if (rc != 0) {
+    if (c.SftpStatusIs(rc, LIBSSH2_FX_NO_SUCH_FILE)) return false;
+    return c.Fail(rc, "cannot look up " + path + on);
+  }
+  if (regular != nullptr) {
+    *regular =
+        !(attrs.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) || LIBSSH2_SFTP_S_ISREG(attrs.permissions);
+  }
+  return true;
+}
+
 }  // namespace
 
 SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::string& local_file,
@@ -544,13 +638,7 @@ SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::str
   Connection& c = *connected.value();
   LIBSSH2_SFTP* sftp = c.sftp.get();
 
-  UploadPaths p;
-  std::string prefix = endpoint.remote_dir;
-  if (!prefix.empty() && prefix.back() != '/') prefix += '/';
-  p.final_name = final_name;
-  p.final_path = prefix + final_name;
-  p.part_path = p.final_path + ".part";
-  p.on = " on " + src.where;
+  const UploadPaths p = PathsOf(endpoint, final_name, src.where);
 
   // Already delivered (say the answer to an earlier rename was lost)? Then
   // there is nothing to send.
@@ -576,6 +664,36 @@ SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::str
   SftpResult<bool> written = WriteParts(c, h.get(), endpoint, timeouts, src, p, local_file);
   if (!written.ok()) return written.error();
   return CommitPart(c, std::move(h), src, p, local_file);
+}
+
+SftpResult<RemoteFile> SftpInspect(const SftpEndpoint& endpoint, const std::string& final_name,
+                                   const SftpTimeouts& timeouts) {
+  SftpResult<Target> target = CheckTarget(endpoint, final_name);
+  if (!target.ok()) return target.error();
+  SftpResult<bool> key = CheckPrivateKey(endpoint);
+  if (!key.ok()) return key.error();
+  SftpResult<std::unique_ptr<Connection>> connected =
+      Login(endpoint, timeouts, target->pin, target->where);
+  if (!connected.ok()) return connected.error();
+  Connection& c = *connected.value();
+  const UploadPaths p = PathsOf(endpoint, final_name, target->where);
+
+  SftpResult<bool> part = LookUp(c, p.part_path, p.on, nullptr);
+  if (!part.ok()) return part.error();
+  bool regular = false;
+  SftpResult<bool> final_there = LookUp(c, p.final_path, p.on, &regular);
+  if (!final_there.ok()) return final_there.error();
+
+  RemoteFile found;
+  // A folder or device under the final name is no delivery; SftpUpload
+  // would refuse to replace it.
+  if (*final_there && regular) {
+    SftpResult<RemoteFile> hashed = HashRemote(c, p.final_path, p.on);
+    if (!hashed.ok()) return hashed.error();
+    found = std::move(hashed.value());
+  }
+  found.part_exists = *part;
+  return found;
 }
 
 }  // namespace itaku::transports

@@ -162,4 +162,39 @@ struct UploadResult {
 SftpResult<UploadResult> SftpUpload(const SftpEndpoint& endpoint, const std::string& local_file,
                                     const std::string& final_name, const SftpTimeouts& timeouts);
 
+struct RemoteFile {
+  bool exists = false;       // a regular file under the final name
+  uint64_t size = 0;         // bytes read back and hashed; 0 when !exists
+  std::string sha256;        // lowercase hex of those bytes; empty when !exists
+  bool part_exists = false;  // "<final>.part" (an upload cut off) is there
+};
+
+// What the server holds under `<remote_dir>/<final_name>`, for settling an
+// upload whose answer was never recorded (the daemon stopped mid-way): the
+// final name holding the bytes that were sent means delivered. Checks the
+// arguments, the pin (before authenticating) and logs in exactly as
+// SftpUpload does, looks up the final name and the "<final>.part" SftpUpload
+// writes, and when the final name is a regular file reads it back to its end
+// and hashes it (SHA-256, streamed: memory stays flat whatever its size).
+// Changes nothing on the server. Anything other than a regular file under
+// the final name (a folder) counts as !exists, and so does a missing
+// remote_dir: the server answers "no such file" for both.
+// Errors, each on one line and worded as SftpUpload's:
+//   the errors of ProbeHostKey
+//   kRefused "final name must be a plain file name: NAME"
+//   kRefused "no pinned host key for HOST:PORT; pin the SHA256: fingerprint first"
+//   kRefused "pinned host key for HOST:PORT must read SHA256:<base64>, as ssh-keygen -lf
+//             prints it"
+//   kRefused "no user name for HOST:PORT"
+//   kRefused "cannot read private key FILE: <strerror>"
+//   kRefused "host key SHA256:X does not match the pinned SHA256:Y"
+//   kRefused "cannot use private key FILE: <libssh2 reason>"
+//   kRefused "public-key authentication as USER at HOST:PORT failed: the server did not
+//             accept key FILE"
+//   either   "cannot <look up|open|read back> PATH on HOST:PORT: <reason>"
+//   kRefused "cannot <start|finish> SHA-256 for PATH on HOST:PORT"   (OpenSSL failed)
+// with <reason> and the kinds as for SftpUpload.
+SftpResult<RemoteFile> SftpInspect(const SftpEndpoint& endpoint, const std::string& final_name,
+                                   const SftpTimeouts& timeouts);
+
 }  // namespace itaku::transports

@@ -67,6 +67,53 @@ Date JapanDay(std::chrono::system_clock::time_point t) {
   return Date{std::chrono::floor<std::chrono::days>(t + std::chrono::hours(9))};
 }
 
+namespace {
+
+constexpr std::chrono::hours kJapanOffset{9};
+
+// "YYYY-MM-DDTHH:MM:SS" in whole seconds throughout: system_clock's
+// nanoseconds (FormatUtc) end in 2262, the days staff may type in 9999.
+std::string FormatSeconds(Instant t) {
+  const auto day = std::chrono::floor<std::chrono::days>(t);
+  const std::chrono::hh_mm_ss<std::chrono::seconds> hms(t - day);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "T%02d:%02d:%02d", static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()));
+  return FormatDate(Date{day}) + buf;
+}
+
+// The wall clock in Japan at a stored instant, "2026-12-03T01:00:00";
+// nullopt when `utc` is not a stored instant or Japan is already in 10000.
+std::optional<std::string> JapanWallClock(std::string_view utc) {
+  std::optional<Instant> t = ParseUtc(utc);
+  if (!t) return std::nullopt;
+  const Instant local = *t + kJapanOffset;
+  const Date day{std::chrono::floor<std::chrono::days>(local)};
+  if (static_cast<int>(day.year()) > 9999) return std::nullopt;
+  return FormatSeconds(local);
+}
+
+}  // namespace
+
+std::string ShowJst(std::string_view utc) {
+  std::optional<std::string> local = JapanWallClock(utc);
+  if (!local) return std::string(utc);
+  return local->substr(0, 10) + " " + local->substr(11, 5) + " JST";
+}
+
+std::string IsoJst(std::string_view utc) {
+  std::optional<std::string> local = JapanWallClock(utc);
+  if (!local) return std::string(utc);
+  return *local + "+09:00";
+}
+
+std::pair<std::string, std::string> JapanDayBoundsUtc(const Date& first, const Date& last) {
+  const auto midnight = [](const Date& day) {
+    return FormatSeconds(std::chrono::sys_days{day} - kJapanOffset) + "Z";
+  };
+  return {midnight(first), midnight(AddDays(last, 1))};
+}
+
 std::optional<Date> JapanDayOf(std::string_view utc) {
   if (utc.size() == 10) {
     std::optional<Date> day = ParseDate(utc);

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace itaku {
 
@@ -32,5 +33,22 @@ Date JapanDay(std::chrono::system_clock::time_point t);
 // The same for a stored UTC instant ("YYYY-MM-DDTHH:MM:SSZ"); a bare
 // "YYYY-MM-DD" counts as its midnight UTC. nullopt when malformed.
 std::optional<Date> JapanDayOf(std::string_view utc);
+
+// Stored instants as staff see them, in Japan's time (JST, UTC+9). Only
+// what is shown changes: the store and the audit trail keep UTC.
+//
+// For people, to the minute: "2026-12-02T16:00:00Z" -> "2026-12-03 01:00 JST".
+// Anything that is not a stored instant (empty, malformed, a bare date) is
+// returned unchanged, so a caller can pass an optional field as it is.
+std::string ShowJst(std::string_view utc);
+// For machines, ISO 8601 with the offset: "2026-12-02T16:00:00Z" ->
+// "2026-12-03T01:00:00+09:00". Anything else is returned unchanged.
+std::string IsoJst(std::string_view utc);
+// The operator's calendar days `first` through `last` as stored instants,
+// [start, end): start is 00:00 JST on `first`, end 00:00 JST on the day
+// after `last` ({"2026-12-01T15:00:00Z", "2026-12-02T15:00:00Z"} for
+// 2026-12-02 through 2026-12-02). Stored instants compare as strings, so a
+// range query is `start <= at && at < end`.
+std::pair<std::string, std::string> JapanDayBoundsUtc(const Date& first, const Date& last);
 
 }  // namespace itaku

@@ -16,6 +16,7 @@ class StoreLayout {
   std::string Outbox() const { return root_ + "/outbox"; }        // SFTP packages being sent
   std::string Portal() const { return root_ + "/portal"; }        // packages on the portal
   std::string Keys() const { return root_ + "/keys"; }            // SFTP client keys
+  std::string AuditKeys() const { return root_ + "/audit-keys"; }  // the chain's HMAC and signing keys
   std::string Letters() const { return root_ + "/letters"; }      // printable letters
   std::string Templates() const { return root_ + "/templates"; }  // the operator's notice texts
 

@@ -233,6 +233,29 @@ const std::vector<std::string> kVersion6 = {
     " details TEXT NOT NULL)",
 };
 
+// Version 7: a record that cannot be quietly rewritten. Each receipt keeps
+// the fields its row carried (bits over the delivery's fields ++
+// extra_fields; -1 = all, for receipts recorded before); each delivery its
+// package name and the digest of its receipts, which the audit chain
+// commits to; NDAs can be withdrawn (never deleted); signed checkpoints of
+// the chain are kept (they also leave the machine).
+const std::vector<std::string> kVersion7 = {
+    "ALTER TABLE delivery_subscriber ADD COLUMN carried INTEGER NOT NULL DEFAULT -1",
+    "ALTER TABLE delivery ADD COLUMN extra_fields TEXT NOT NULL DEFAULT '[]'",
+    "ALTER TABLE delivery ADD COLUMN package_name TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE delivery ADD COLUMN receipts_count BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE delivery ADD COLUMN receipts_sha256 TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE nda ADD COLUMN withdrawn_at TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE nda ADD COLUMN withdrawn_by TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE nda ADD COLUMN withdrawn_reason TEXT NOT NULL DEFAULT ''",
+    "CREATE TABLE audit_checkpoint ("
+    " seq INTEGER PRIMARY KEY,"
+    " head TEXT NOT NULL,"
+    " at TEXT NOT NULL,"
+    " key_id TEXT NOT NULL,"
+    " signature TEXT NOT NULL)",
+};
+
 #undef ITAKU_AUTO_ID
 
 }  // namespace
@@ -244,7 +267,7 @@ const char* const kCreateSchemaMigrations =
 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
-      {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5}, {6, kVersion6}};
+      {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5}, {6, kVersion6}, {7, kVersion7}};
   return kMigrations;
 }
 

@@ -53,9 +53,10 @@ Result<Contractor> ToContractor(const ContractorRow& row) {
 
 constexpr const char* kNdaColumns =
     "id, contractor_id, signed_on, in_force_from, in_force_until, signatories, document_sha256,"
-    " document_path, registered_by, registered_at";
-using NdaRow = Poco::Tuple<Int64, std::string, std::string, std::string, std::string, std::string,
-                           std::string, std::string, std::string, std::string>;
+    " document_path, registered_by, registered_at, withdrawn_at, withdrawn_by, withdrawn_reason";
+using NdaRow =
+    Poco::Tuple<Int64, std::string, std::string, std::string, std::string, std::string, std::string,
+                std::string, std::string, std::string, std::string, std::string, std::string>;
 
 Result<Nda> ToNda(const NdaRow& row) {
   Nda n;
@@ -70,6 +71,9 @@ Result<Nda> ToNda(const NdaRow& row) {
   n.document_path = row.get<7>();
   n.registered_by = row.get<8>();
   n.registered_at = row.get<9>();
+  n.withdrawn_at = row.get<10>();
+  n.withdrawn_by = row.get<11>();
+  n.withdrawn_reason = row.get<12>();
   if (!decode.status().ok()) return decode.status();
   return n;
 }
@@ -336,6 +340,61 @@ Result<std::vector<Nda>> SqliteStore::ListNdas(const std::optional<std::string>&
   });
 }
 
+Status SqliteStore::WithdrawNda(int64_t id, const std::string& at, const std::string& by,
+                                const std::string& reason) {
+  const std::string name = "NDA " + std::to_string(id);
+  return RunTransaction("cannot withdraw " + name, [&]() -> Status {
+    std::vector<std::string> withdrawn_at;
+    session_ << "SELECT withdrawn_at FROM nda WHERE id = ?", into(withdrawn_at), bind(Int64{id}),
+        now;
+    if (withdrawn_at.empty()) return Status::NotFound("unknown " + name);
+    if (!withdrawn_at.front().empty()) {
+      return Status::Conflict(name + " was already withdrawn on " + ShowJst(withdrawn_at.front()));
+    }
+    // The row stays: what was registered, and that it was withdrawn, by whom
+    // and why, are both on record.
+    session_ << "UPDATE nda SET withdrawn_at = ?, withdrawn_by = ?, withdrawn_reason = ?"
+                " WHERE id = ? AND withdrawn_at = ''",
+        bind(at), bind(by), bind(reason), bind(Int64{id}), now;
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<DeliveryRecord>> SqliteStore::ListDeliveriesByNda(int64_t nda_id) {
+  using Listed = Result<std::vector<DeliveryRecord>>;
+  return Guard("cannot list deliveries under NDA " + std::to_string(nda_id), [&]() -> Listed {
+    // What may have left the gateway under the NDA: the outcomes that count
+    // as received.
+    const std::string delivered(ToString(DeliveryOutcome::kDelivered));
+    const std::string sending(ToString(DeliveryOutcome::kSending));
+    const std::string writing(ToString(DeliveryOutcome::kWriting));
+    using Row = Poco::Tuple<Int64, std::string, std::string, std::string, std::string, int,
+                            std::string, std::string>;
+    std::vector<Row> rows;
+    session_ << "SELECT id, ordered_by, ordered_at, contractor_id, profile_id, profile_version,"
+                " transport, outcome FROM delivery"
+                " WHERE nda_id = ? AND outcome IN (?, ?, ?) ORDER BY id",
+        into(rows), bind(Int64{nda_id}), bind(delivered), bind(sending), bind(writing), now;
+    std::vector<DeliveryRecord> out;
+    for (const Row& r : rows) {
+      DeliveryRecord d;
+      d.id = r.get<0>();
+      d.ordered_by = r.get<1>();
+      d.ordered_at = r.get<2>();
+      d.contractor_id = r.get<3>();
+      d.profile_id = r.get<4>();
+      d.profile_version = r.get<5>();
+      d.nda_id = nda_id;
+      Decoder decode("delivery " + std::to_string(d.id));
+      decode.Word("transport", r.get<6>(), &d.transport);
+      decode.Word("outcome", r.get<7>(), &d.outcome);
+      if (!decode.status().ok()) return decode.status();
+      out.push_back(std::move(d));
+    }
+    return out;
+  });
+}
+
 // ---- Profiles --------------------------------------------------------------
 
 Result<int> SqliteStore::PutProfile(const ContractProfile& p, bool* created) {
@@ -421,6 +480,30 @@ Status SqliteStore::AppendAuditEvent(const AuditEvent& e) {
         bind(Int64{e.seq}), bind(e.at), bind(e.actor), bind(e.action), bind(e.subject),
         bind(e.details), bind(e.prev_hash), bind(e.hash), now;
     return Status::Ok();
+  });
+}
+
+Status SqliteStore::AddAuditCheckpoint(const AuditCheckpoint& c) {
+  return RunTransaction("cannot add audit checkpoint " + std::to_string(c.seq), [&]() -> Status {
+    session_ << "INSERT INTO audit_checkpoint (seq, head, at, key_id, signature)"
+                " VALUES (?, ?, ?, ?, ?)",
+        bind(Int64{c.seq}), bind(c.head), bind(c.at), bind(c.key_id), bind(c.signature), now;
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<AuditCheckpoint>> SqliteStore::ListAuditCheckpoints() {
+  using Listed = Result<std::vector<AuditCheckpoint>>;
+  return Guard("cannot read audit checkpoints", [&]() -> Listed {
+    using Row = Poco::Tuple<Int64, std::string, std::string, std::string, std::string>;
+    std::vector<Row> rows;
+    session_ << "SELECT seq, head, at, key_id, signature FROM audit_checkpoint ORDER BY seq",
+        into(rows), now;
+    std::vector<AuditCheckpoint> out;
+    for (const Row& r : rows) {
+      out.push_back({r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>(), r.get<4>()});
+    }
+    return out;
   });
 }
 

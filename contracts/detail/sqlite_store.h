@@ -38,6 +38,9 @@ class SqliteStore final : public Store {
 
   Result<int64_t> AddNda(const Nda& nda) override;
   Result<std::vector<Nda>> ListNdas(const std::optional<std::string>& contractor_id) override;
+  Status WithdrawNda(int64_t id, const std::string& at, const std::string& by,
+                     const std::string& reason) override;
+  Result<std::vector<DeliveryRecord>> ListDeliveriesByNda(int64_t nda_id) override;
 
   Result<int> PutProfile(const ContractProfile& profile, bool* created) override;
   Result<std::optional<ContractProfile>> FindProfile(const std::string& id,
@@ -47,11 +50,23 @@ class SqliteStore final : public Store {
   Result<int64_t> AddDelivery(const DeliveryRecord& delivery) override;
   Status AddDeliverySubscribers(int64_t delivery_id,
                                 const std::vector<std::string>& subscriber_ids) override;
+  Status AddDeliveryReceipts(int64_t delivery_id,
+                             const std::vector<ReceiptEntry>& receipts) override;
+  Status UpdateDelivery(const DeliveryRecord& delivery) override;
+  Result<std::vector<DeliveryRecord>> ListDeliveriesWithOutcome(
+      const std::vector<DeliveryOutcome>& outcomes) override;
+  Status ForEachRecordRow(const std::string& table, std::optional<int64_t> delivery_id,
+                          const std::function<void(int64_t, const std::string&,
+                                                   const std::string&)>& visit) override;
+  Status ForEachReceiptRow(
+      std::optional<int64_t> delivery_id,
+      const std::function<void(int64_t, std::string_view, int64_t)>& visit) override;
   Status SetDeliveryOutcome(int64_t delivery_id, DeliveryOutcome outcome, const std::string& reason,
                             int64_t record_count, const std::string& package_sha256) override;
   Result<std::optional<DeliveryRecord>> FindDelivery(int64_t id) override;
   Result<std::vector<Receipt>> History(const std::string& subscriber_id) override;
-  Status ForEachReceipt(const std::string& contractor_id, const Date& since, const Date& until,
+  Status ForEachReceipt(const std::string& contractor_id, const std::string& from_utc,
+                        const std::string& to_utc,
                         const std::function<void(const Receipt&)>& visit) override;
 
   Status PutContractorCertificate(const ContractorCertificate& cert) override;
@@ -87,6 +102,7 @@ class SqliteStore final : public Store {
   Status AddDeliverySpecialRequests(int64_t delivery_id,
                                     const std::vector<int64_t>& request_ids) override;
   Result<std::vector<int64_t>> ListDeliverySpecialRequests(int64_t delivery_id) override;
+  Result<bool> SubscriberSeen(const std::string& subscriber_id) override;
 
   Result<int64_t> AddCorrectiveRequest(const CorrectiveRequest& request) override;
   Status UpdateCorrectiveRequest(const CorrectiveRequest& request) override;
@@ -105,6 +121,8 @@ class SqliteStore final : public Store {
   Status AddPortalDownload(const PortalDownload& download) override;
   Result<std::vector<PortalDownload>> ListPortalDownloads(const std::string& package_id) override;
 
+  Status AddAuditCheckpoint(const AuditCheckpoint& checkpoint) override;
+  Result<std::vector<AuditCheckpoint>> ListAuditCheckpoints() override;
   Result<std::optional<AuditEvent>> LastAuditEvent() override;
   Status AppendAuditEvent(const AuditEvent& event) override;
   Status ForEachAuditEvent(const std::function<bool(const AuditEvent&)>& visit) override;

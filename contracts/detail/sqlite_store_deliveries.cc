@@ -15,12 +15,18 @@ const std::string kDelivered(ToString(DeliveryOutcome::kDelivered));
 // died): the data may have reached the contractor, so it counts as received.
 const std::string kSending(ToString(DeliveryOutcome::kSending));
 
+// Writing: a package being written counts as received until it is known
+// not to have left (the daemon's start-up reconciliation decides).
+const std::string kWriting(ToString(DeliveryOutcome::kWriting));
+
 constexpr const char* kDeliveryColumns =
     "id, ordered_by, ordered_at, contractor_id, profile_id, profile_version, nda_id, transport,"
-    " outcome, reason, fields, record_count, input_name, package_sha256";
+    " outcome, reason, fields, record_count, input_name, package_sha256, extra_fields,"
+    " package_name, receipts_count, receipts_sha256";
 using DeliveryRow = Poco::Tuple<Int64, std::string, std::string, std::string, std::string, int,
                                 Poco::Nullable<Int64>, std::string, std::string, std::string,
-                                std::string, Int64, std::string, std::string>;
+                                std::string, Int64, std::string, std::string, std::string,
+                                std::string, Int64, std::string>;
 
 Result<DeliveryRecord> ToDelivery(const DeliveryRow& row) {
   DeliveryRecord d;
@@ -39,19 +45,26 @@ Result<DeliveryRecord> ToDelivery(const DeliveryRow& row) {
   d.record_count = row.get<11>();
   d.input_name = row.get<12>();
   d.package_sha256 = row.get<13>();
+  decode.Json("extra_fields", row.get<14>(), &d.extra_fields);
+  d.package_name = row.get<15>();
+  d.receipts_count = row.get<16>();
+  d.receipts_sha256 = row.get<17>();
   if (!decode.status().ok()) return decode.status();
   return d;
 }
 
 constexpr const char* kReceiptColumns =
     "d.id, s.subscriber_id, d.ordered_at, d.contractor_id, d.profile_id, d.profile_version,"
-    " d.transport, d.fields";
+    " d.transport, d.fields, d.extra_fields, s.carried";
 using ReceiptRow = Poco::Tuple<Int64, std::string, std::string, std::string, std::string, int,
-                               std::string, std::string>;
+                               std::string, std::string, std::string, Int64>;
 
-// Receipts of one delivery share its field list: decode it once per delivery.
+// Receipts of one delivery share its field lists: decode them once per
+// delivery. `with_fields`: each receipt gets the field names its bits name.
 class ReceiptDecoder {
  public:
+  explicit ReceiptDecoder(bool with_fields) : with_fields_(with_fields) {}
+
   Result<Receipt> operator()(const ReceiptRow& row) {
     Receipt r;
     r.delivery_id = row.get<0>();
@@ -60,23 +73,25 @@ class ReceiptDecoder {
     r.contractor_id = row.get<3>();
     r.profile_id = row.get<4>();
     r.profile_version = row.get<5>();
-    Decoder decode("delivery " + std::to_string(r.delivery_id));
-    decode.Word("transport", row.get<6>(), &r.transport);
-    if (!decode.status().ok()) return decode.status();
-    if (r.delivery_id != fields_of_ || fields_text_ != row.get<7>()) {
+    r.carried = row.get<9>();
+    if (r.delivery_id != decoded_of_) {
+      Decoder decode("delivery " + std::to_string(r.delivery_id));
+      decode.Word("transport", row.get<6>(), &transport_);
       decode.Json("fields", row.get<7>(), &fields_);
+      decode.Json("extra_fields", row.get<8>(), &extra_);
       if (!decode.status().ok()) return decode.status();
-      fields_of_ = r.delivery_id;
-      fields_text_ = row.get<7>();
+      decoded_of_ = r.delivery_id;
     }
-    r.fields = fields_;
+    r.transport = transport_;
+    if (with_fields_) r.fields = CarriedFields(fields_, extra_, r.carried);
     return r;
   }
 
  private:
-  int64_t fields_of_ = -1;
-  std::string fields_text_;
-  std::vector<std::string> fields_;
+  const bool with_fields_;
+  int64_t decoded_of_ = -1;
+  Transport transport_ = Transport::kMedia;
+  std::vector<std::string> fields_, extra_;
 };
 
 }  // namespace
@@ -96,12 +111,13 @@ Result<int64_t> SqliteStore::AddDelivery(const DeliveryRecord& d) {
     if (d.nda_id) nda_id = *d.nda_id;
     session_ << "INSERT INTO delivery (ordered_by, ordered_at, contractor_id, profile_id,"
                 " profile_version, nda_id, transport, outcome, reason, fields, record_count,"
-                " input_name, package_sha256)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " input_name, package_sha256, extra_fields, package_name)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         into(id), bind(d.ordered_by), bind(d.ordered_at), bind(d.contractor_id), bind(d.profile_id),
         bind(d.profile_version), use(nda_id), bind(std::string(ToString(d.transport))),
         bind(std::string(ToString(d.outcome))), bind(d.reason), bind(ToJson(d.fields)),
-        bind(Int64{d.record_count}), bind(d.input_name), bind(d.package_sha256), now;
+        bind(Int64{d.record_count}), bind(d.input_name), bind(d.package_sha256),
+        bind(ToJson(d.extra_fields)), bind(d.package_name), now;
     return int64_t{id};
   });
 }
@@ -131,6 +147,147 @@ Status SqliteStore::AddDeliverySubscribers(int64_t delivery_id,
     session_ << "UPDATE delivery SET first_receipt = COALESCE(first_receipt, ?),"
                 " last_receipt = ? WHERE id = ?",
         bind(first), bind(last), bind(Int64{delivery_id}), now;
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::AddDeliveryReceipts(int64_t delivery_id,
+                                        const std::vector<ReceiptEntry>& receipts) {
+  const std::string what = "cannot add subscribers to delivery " + std::to_string(delivery_id);
+  return RunTransaction(what, [&]() -> Status {
+    if (!DeliveryExists(delivery_id)) {
+      return Status::NotFound("unknown delivery " + std::to_string(delivery_id));
+    }
+    if (receipts.empty()) return Status::Ok();
+    std::vector<std::string> ids;
+    std::vector<Int64> carried;
+    ids.reserve(receipts.size());
+    carried.reserve(receipts.size());
+    for (const ReceiptEntry& r : receipts) {
+      ids.push_back(r.subscriber_id);
+      carried.push_back(r.carried);
+    }
+    std::vector<Int64> delivery_ids(ids.size(), delivery_id);
+    Poco::Nullable<Int64> before;
+    session_ << "SELECT MAX(seq) FROM delivery_subscriber", into(before), now;
+    const Int64 first = before.isNull() ? 1 : before.value() + 1;
+    session_ << "INSERT INTO delivery_subscriber (delivery_id, subscriber_id, carried)"
+                " VALUES (?, ?, ?)",
+        use(delivery_ids), use(ids), use(carried), now;
+    const Int64 last = first + static_cast<Int64>(ids.size()) - 1;
+    session_ << "UPDATE delivery SET first_receipt = COALESCE(first_receipt, ?),"
+                " last_receipt = ? WHERE id = ?",
+        bind(first), bind(last), bind(Int64{delivery_id}), now;
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::UpdateDelivery(const DeliveryRecord& d) {
+  const std::string what = "cannot update delivery " + std::to_string(d.id);
+  return RunTransaction(what, [&]() -> Status {
+    if (!DeliveryExists(d.id)) return Status::NotFound("unknown delivery " + std::to_string(d.id));
+    session_ << "UPDATE delivery SET outcome = ?, reason = ?, record_count = ?,"
+                " package_sha256 = ?, extra_fields = ?, package_name = ?, receipts_count = ?,"
+                " receipts_sha256 = ? WHERE id = ?",
+        bind(std::string(ToString(d.outcome))), bind(d.reason), bind(Int64{d.record_count}),
+        bind(d.package_sha256), bind(ToJson(d.extra_fields)), bind(d.package_name),
+        bind(Int64{d.receipts_count}), bind(d.receipts_sha256), bind(Int64{d.id}), now;
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<DeliveryRecord>> SqliteStore::ListDeliveriesWithOutcome(
+    const std::vector<DeliveryOutcome>& outcomes) {
+  using Listed = Result<std::vector<DeliveryRecord>>;
+  return Guard("cannot list deliveries", [&]() -> Listed {
+    std::vector<DeliveryRecord> out;
+    for (DeliveryOutcome o : outcomes) {
+      std::vector<DeliveryRow> rows;
+      session_ << "SELECT " + std::string(kDeliveryColumns) +
+                      " FROM delivery WHERE outcome = ? ORDER BY id",
+          into(rows), bind(std::string(ToString(o))), now;
+      auto decoded = DecodeAll<DeliveryRecord>(rows, ToDelivery);
+      if (!decoded.ok()) return decoded.status();
+      for (auto& d : decoded.value()) out.push_back(std::move(d));
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    return out;
+  });
+}
+
+Status SqliteStore::ForEachRecordRow(
+    const std::string& table, std::optional<int64_t> delivery_id,
+    const std::function<void(int64_t, const std::string&, const std::string&)>& visit) {
+  // The SQL is one of three fixed texts chosen by name, never built from
+  // data; json_array() spells every column the same way each time.
+  std::string sql;
+  if (table == "delivery") {
+    sql =
+        "SELECT id, CAST(id AS TEXT), json_array(id, ordered_by, ordered_at, contractor_id,"
+        " profile_id, profile_version, nda_id, transport, outcome, reason, fields, record_count,"
+        " input_name, package_sha256, first_receipt, last_receipt, extra_fields, package_name,"
+        " receipts_count, receipts_sha256) FROM delivery";
+    sql += delivery_id ? " WHERE id = ?" : " WHERE ? IS NULL";
+  } else if (table == "media") {
+    sql =
+        "SELECT delivery_id, CAST(delivery_id AS TEXT), json_array(delivery_id, package_name,"
+        " state, medium, handed_to, handed_over_at, handed_over_by, closed_at, closed_by)"
+        " FROM media";
+    sql += delivery_id ? " WHERE delivery_id = ?" : " WHERE ? IS NULL";
+  } else if (table == "portal") {
+    sql =
+        "SELECT p.delivery_id, p.id, json_array(p.id, p.delivery_id, p.contractor_id, p.file_name,"
+        " p.path, p.size, p.sha256, p.expires_at, p.max_downloads, p.downloads, p.published_by,"
+        " p.published_at, p.revoked_by, p.revoked_at,"
+        " (SELECT COUNT(*) FROM portal_download d WHERE d.package_id = p.id)) FROM portal_package p";
+    sql += delivery_id ? " WHERE p.delivery_id = ?" : " WHERE ? IS NULL";
+  } else {
+    return Status::Error("no record table " + table);
+  }
+  sql += " ORDER BY 1, 2";
+  return Guard("cannot read " + table + " records", [&]() -> Status {
+    using Row = Poco::Tuple<Int64, std::string, std::string>;
+    std::vector<Row> rows;
+    Poco::Nullable<Int64> key;
+    if (delivery_id) key = *delivery_id;
+    Statement select(session_);
+    select << sql, into(rows), use(key), limit(kStreamBatch);
+    while (!select.done()) {
+      rows.clear();
+      select.execute();
+      for (const Row& r : rows) visit(r.get<0>(), r.get<1>(), r.get<2>());
+    }
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::ForEachReceiptRow(
+    std::optional<int64_t> delivery_id,
+    const std::function<void(int64_t, std::string_view, int64_t)>& visit) {
+  return Guard("cannot read receipts", [&]() -> Status {
+    std::vector<Int64> deliveries, carried;
+    std::vector<std::string> ids;
+    Poco::Nullable<Int64> key;
+    if (delivery_id) key = *delivery_id;
+    Statement select(session_);
+    if (delivery_id) {
+      // The delivery's own seq range: no index on delivery_id is needed.
+      select << "SELECT s.delivery_id, s.subscriber_id, s.carried FROM delivery d"
+                " JOIN delivery_subscriber s ON s.seq BETWEEN d.first_receipt AND d.last_receipt"
+                " WHERE d.id = ? AND s.delivery_id = d.id ORDER BY s.seq",
+          into(deliveries), into(ids), into(carried), use(key), limit(kStreamBatch * 10);
+    } else {
+      select << "SELECT delivery_id, subscriber_id, carried FROM delivery_subscriber"
+                " WHERE ? IS NULL ORDER BY seq",
+          into(deliveries), into(ids), into(carried), use(key), limit(kStreamBatch * 10);
+    }
+    while (!select.done()) {
+      deliveries.clear();
+      ids.clear();
+      carried.clear();
+      select.execute();
+      for (size_t i = 0; i < ids.size(); ++i) visit(deliveries[i], ids[i], carried[i]);
+    }
     return Status::Ok();
   });
 }
@@ -168,31 +325,32 @@ Result<std::vector<Receipt>> SqliteStore::History(const std::string& subscriber_
                  session_ << "SELECT " + std::string(kReceiptColumns) +
                                  " FROM delivery_subscriber s JOIN delivery d"
                                  " ON d.id = s.delivery_id"
-                                 " WHERE s.subscriber_id = ? AND d.outcome IN (?, ?)"
+                                 " WHERE s.subscriber_id = ? AND d.outcome IN (?, ?, ?)"
                                  " ORDER BY d.ordered_at, d.id",
-                     into(rows), bind(subscriber_id), bind(kDelivered), bind(kSending), now;
-                 ReceiptDecoder decode;
+                     into(rows), bind(subscriber_id), bind(kDelivered), bind(kSending),
+                     bind(kWriting), now;
+                 ReceiptDecoder decode(/*with_fields=*/true);
                  return DecodeAll<Receipt>(rows, decode);
                });
 }
 
-Status SqliteStore::ForEachReceipt(const std::string& contractor_id, const Date& since,
-                                   const Date& until,
+Status SqliteStore::ForEachReceipt(const std::string& contractor_id, const std::string& from_utc,
+                                   const std::string& to_utc,
                                    const std::function<void(const Receipt&)>& visit) {
   return Guard("cannot read receipts of contractor " + contractor_id, [&]() -> Status {
-    // ordered_at is "YYYY-MM-DDTHH:MM:SSZ" in UTC: its first ten characters
-    // are the UTC date, and ISO dates compare as text.
+    // ordered_at is "YYYY-MM-DDTHH:MM:SSZ" in UTC, so instants compare as
+    // text.
     std::vector<ReceiptRow> rows;
     Statement select(session_);
     select << "SELECT " + std::string(kReceiptColumns) +
                   " FROM delivery d JOIN delivery_subscriber s"
                   " ON s.seq BETWEEN d.first_receipt AND d.last_receipt AND s.delivery_id = d.id"
-                  " WHERE d.contractor_id = ? AND d.outcome IN (?, ?)"
-                  " AND substr(d.ordered_at, 1, 10) >= ? AND substr(d.ordered_at, 1, 10) <= ?"
+                  " WHERE d.contractor_id = ? AND d.outcome IN (?, ?, ?)"
+                  " AND d.ordered_at >= ? AND d.ordered_at < ?"
                   " ORDER BY d.id, s.seq",
-        into(rows), bind(contractor_id), bind(kDelivered), bind(kSending), bind(FormatDate(since)),
-        bind(FormatDate(until)), limit(kStreamBatch);
-    ReceiptDecoder decode;
+        into(rows), bind(contractor_id), bind(kDelivered), bind(kSending), bind(kWriting),
+        bind(from_utc), bind(to_utc), limit(kStreamBatch * 10);
+    ReceiptDecoder decode(/*with_fields=*/false);
     while (!select.done()) {
       rows.clear();
       select.execute();

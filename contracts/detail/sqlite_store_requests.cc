@@ -306,6 +306,16 @@ Result<std::vector<int64_t>> SqliteStore::ListDeliverySpecialRequests(int64_t de
                });
 }
 
+Result<bool> SqliteStore::SubscriberSeen(const std::string& subscriber_id) {
+  return Guard("cannot look up subscriber " + subscriber_id, [&]() -> Result<bool> {
+    // One probe of delivery_subscriber_by_subscriber, however many receipts.
+    std::vector<int> found;
+    session_ << "SELECT 1 FROM delivery_subscriber WHERE subscriber_id = ? LIMIT 1", into(found),
+        bind(subscriber_id), now;
+    return !found.empty();
+  });
+}
+
 // ---- Corrective-action requests --------------------------------------------
 
 namespace {

@@ -39,6 +39,39 @@ TEST(BaseDateTest, TheOperatorsDayIsJapans) {
   EXPECT_FALSE(JapanDayOf("yesterday").has_value());
 }
 
+// Issue 12: staff work in JST; a delivery at 01:00 on 12-03 in Japan is
+// stored as 16:00 UTC on 12-02 and shown as Japan's time.
+TEST(BaseDateTest, InstantsAreShownInJapansTime) {
+  EXPECT_EQ(ShowJst("2026-12-02T16:00:00Z"), "2026-12-03 01:00 JST");
+  EXPECT_EQ(ShowJst("2026-12-02T14:59:59Z"), "2026-12-02 23:59 JST");
+  EXPECT_EQ(ShowJst("2026-12-31T15:00:00Z"), "2027-01-01 00:00 JST");
+  EXPECT_EQ(IsoJst("2026-12-02T16:00:00Z"), "2026-12-03T01:00:00+09:00");
+  EXPECT_EQ(IsoJst("2026-12-31T14:59:59Z"), "2026-12-31T23:59:59+09:00");
+  // Not a stored instant (or one already in year 10000 in Japan): unchanged,
+  // so optional fields and dates pass as they are.
+  for (const char* other : {"", "2026-12-03", "2026-12-31T24:00:00Z", "2026-12-03T01:00:00+09:00",
+                            "never", "9999-12-31T15:00:00Z"}) {
+    EXPECT_EQ(ShowJst(other), other);
+    EXPECT_EQ(IsoJst(other), other);
+  }
+}
+
+// Regression for issue 12: `breach-scope --since 2026-12-03` missed a
+// delivery at 01:00 JST on 12-03 because days were cut at UTC midnight.
+TEST(BaseDateTest, JapanDaysAsUtcBoundsStartAtJapansMidnight) {
+  const Date d = *ParseDate("2026-12-02");
+  EXPECT_EQ(JapanDayBoundsUtc(d, d),
+            (std::pair<std::string, std::string>{"2026-12-01T15:00:00Z", "2026-12-02T15:00:00Z"}));
+  EXPECT_EQ(JapanDayBoundsUtc(*ParseDate("2026-12-03"), *ParseDate("2026-12-31")),
+            (std::pair<std::string, std::string>{"2026-12-02T15:00:00Z", "2026-12-31T15:00:00Z"}));
+  const auto [start, end] = JapanDayBoundsUtc(*ParseDate("2026-12-03"), *ParseDate("2026-12-03"));
+  const std::string delivered = "2026-12-02T16:00:00Z";  // 01:00 JST on 12-03
+  EXPECT_TRUE(start <= delivered && delivered < end);
+  EXPECT_LE(JapanDayBoundsUtc(d, d).second, delivered);  // not on 12-02
+  // The last day staff can type ends in 9999 (past system_clock's 2262).
+  EXPECT_EQ(JapanDayBoundsUtc(d, *ParseDate("9999-12-31")).second, "9999-12-31T15:00:00Z");
+}
+
 TEST(BaseHexTest, LowerUpperAndBytes) {
   const unsigned char bytes[] = {0x00, 0x8f, 0xff};
   EXPECT_EQ(Hex(bytes, 3), "008fff");

@@ -93,7 +93,7 @@ TEST_F(StoreTest, ForEachReceiptFiltersByUtcDateInclusiveAndOutcome) {
 
   std::vector<std::pair<int64_t, std::string>> seen;
   Status status = store_->ForEachReceipt(
-      "agency-a", D("2026-04-01"), D("2026-04-30"),
+      "agency-a", "2026-04-01T00:00:00Z", "2026-05-01T00:00:00Z",
       [&](const Receipt& r) { seen.emplace_back(r.delivery_id, r.subscriber_id); });
   ASSERT_TRUE(status.ok()) << status.message();
   EXPECT_EQ(seen, (std::vector<std::pair<int64_t, std::string>>{
@@ -107,7 +107,7 @@ TEST_F(StoreTest, ForEachReceiptStreamsPastOneBatch) {
   AddDeliveryWith("2026-04-01T00:00:00Z", "delivered", ids);
   std::vector<std::string> seen;
   ASSERT_TRUE(store_
-                  ->ForEachReceipt("agency-a", D("2026-04-01"), D("2026-04-01"),
+                  ->ForEachReceipt("agency-a", "2026-04-01T00:00:00Z", "2026-04-02T00:00:00Z",
                                    [&](const Receipt& r) { seen.push_back(r.subscriber_id); })
                   .ok());
   EXPECT_EQ(seen, ids);
@@ -170,6 +170,28 @@ TEST_F(StoreMediaTest, ANewCertificateReplacesTheOldOne) {
   EXPECT_FALSE(store_->FindContractorCertificate("agency-a", "portal")->has_value());
   cert.contractor_id = "agency-x";
   EXPECT_EQ(store_->PutContractorCertificate(cert).message(), "unknown contractor agency-x");
+}
+
+// A package never handed over, cancelled, is no longer outstanding.
+TEST_F(StoreMediaTest, ACancelledMediumIsNotOutstanding) {
+  DeliveryRecord d = Delivery("2026-11-28T00:00:00Z", "delivered");
+  d.transport = Transport::kMedia;
+  auto id = store_->AddDelivery(d);
+  ASSERT_TRUE(id.ok()) << id.message();
+  MediaRecord m;
+  m.delivery_id = *id;
+  m.package_name = "agency-a-1.zip.p7m";
+  ASSERT_TRUE(store_->AddMediaRecord(m).ok());
+  m.state = MediaState::kCancelled;
+  m.closed_at = "2026-11-28T02:00:00Z";
+  m.closed_by = "sato";
+  ASSERT_TRUE(store_->UpdateMediaRecord(m).ok());
+  EXPECT_TRUE(store_->ListMediaRecords(true)->empty());
+  auto all = store_->ListMediaRecords(false);
+  ASSERT_TRUE(all.ok()) << all.message();
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].state, MediaState::kCancelled);
+  EXPECT_EQ((*all)[0].closed_by, "sato");
 }
 
 TEST_F(StoreMediaTest, MediaMoveFromWrittenToDestroyedAndLeaveTheOutstandingList) {
@@ -246,13 +268,13 @@ TEST_F(StoreMediaTest, ReceiptsOfInterleavedBatchesStayWithTheirDelivery) {
   ASSERT_TRUE(store_->AddDeliverySubscribers(b_id, {"S9"}).ok());
   ASSERT_TRUE(store_->AddDeliverySubscribers(a_id, {"S3"}).ok());
   std::vector<std::string> a_seen, b_seen;
-  const Date day = *ParseDate("2026-11-28");
+  const std::string day = "2026-11-28T00:00:00Z", next = "2026-11-29T00:00:00Z";
   ASSERT_TRUE(store_
-                  ->ForEachReceipt("agency-a", day, day,
+                  ->ForEachReceipt("agency-a", day, next,
                                    [&](const Receipt& r) { a_seen.push_back(r.subscriber_id); })
                   .ok());
   ASSERT_TRUE(store_
-                  ->ForEachReceipt("agency-b", day, day,
+                  ->ForEachReceipt("agency-b", day, next,
                                    [&](const Receipt& r) { b_seen.push_back(r.subscriber_id); })
                   .ok());
   EXPECT_EQ(a_seen, (std::vector<std::string>{"S1", "S2", "S3"}));

@@ -326,5 +326,110 @@ TEST_F(StoreTest, TwoStoresShareOneFile) {
   EXPECT_EQ(second->GetMeta("k")->value(), "from first");
 }
 
+// An NDA agency-a signed, in force 2026-02-01 to 2027-01-31; its id.
+int64_t AddAgencyNda(Store& store) {
+  Nda nda;
+  nda.contractor_id = "agency-a";
+  nda.signed_on = D("2026-01-10");
+  nda.in_force_from = D("2026-02-01");
+  nda.in_force_until = D("2027-01-31");
+  nda.signatories = {"山田 太郎"};
+  nda.document_sha256 = "ab12";
+  nda.registered_by = "tanaka";
+  nda.registered_at = "2026-01-11T00:00:00Z";
+  auto id = store.AddNda(nda);
+  EXPECT_TRUE(id.ok()) << id.message();
+  return id.ok() ? *id : 0;
+}
+
+// Corrections, never deletions: the NDA stays, saying who withdrew it, when
+// and why.
+TEST_F(StoreTest, AnNdaIsWithdrawnOnceAndStaysListed) {
+  AddContractor("agency-a");
+  const int64_t id = AddAgencyNda(*store_);
+  const int64_t other = AddAgencyNda(*store_);
+  ASSERT_TRUE(store_->WithdrawNda(id, "2026-12-01T01:00:00Z", "鈴木", "dates entered wrong").ok());
+  EXPECT_EQ(store_->WithdrawNda(id, "2026-12-02T01:00:00Z", "佐藤", "again").message(),
+            "NDA 1 was already withdrawn on " + ShowJst("2026-12-01T01:00:00Z"));
+  EXPECT_EQ(store_->WithdrawNda(99, "2026-12-01T01:00:00Z", "鈴木", "x").message(),
+            "unknown NDA 99");
+  EXPECT_EQ(store_->WithdrawNda(99, "2026-12-01T01:00:00Z", "鈴木", "x").kind(),
+            ErrorKind::kNotFound);
+
+  auto ndas = store_->ListNdas("agency-a");
+  ASSERT_TRUE(ndas.ok()) << ndas.message();
+  ASSERT_EQ(ndas->size(), 2u);
+  EXPECT_EQ((*ndas)[0].id, id);
+  EXPECT_EQ((*ndas)[0].withdrawn_at, "2026-12-01T01:00:00Z");
+  EXPECT_EQ((*ndas)[0].withdrawn_by, "鈴木");
+  EXPECT_EQ((*ndas)[0].withdrawn_reason, "dates entered wrong");
+  EXPECT_EQ((*ndas)[0].signatories, std::vector<std::string>{"山田 太郎"});
+  EXPECT_EQ((*ndas)[1].id, other);
+  EXPECT_EQ((*ndas)[1].withdrawn_at, "");
+  EXPECT_EQ((*ndas)[1].withdrawn_by, "");
+  EXPECT_EQ((*ndas)[1].withdrawn_reason, "");
+}
+
+TEST_F(StoreTest, AnNdaWithdrawnTwiceAtOnceIsAConflict) {
+  AddContractor("agency-a");
+  const int64_t id = AddAgencyNda(*store_);
+  ASSERT_TRUE(store_->WithdrawNda(id, "2026-12-01T01:00:00Z", "鈴木", "first").ok());
+  EXPECT_EQ(store_->WithdrawNda(id, "2026-12-01T01:00:01Z", "佐藤", "second").kind(),
+            ErrorKind::kConflict);
+  EXPECT_EQ(store_->ListNdas(std::nullopt)->front().withdrawn_reason, "first");
+}
+
+// The deliveries that may have left under an NDA: delivered, sending or
+// writing; not refused, dry runs, failed or cancelled ones, nor another
+// NDA's.
+TEST_F(StoreTest, DeliveriesByNdaAreThoseThatMayHaveLeft) {
+  AddContractor("agency-a");
+  const int64_t nda = AddAgencyNda(*store_);
+  const int64_t other = AddAgencyNda(*store_);
+  std::vector<int64_t> ids;
+  for (const char* outcome :
+       {"delivered", "refused", "dry-run", "sending", "failed", "writing", "cancelled"}) {
+    DeliveryRecord d = Delivery("2026-11-28T00:00:00Z", outcome);
+    d.nda_id = nda;
+    auto id = store_->AddDelivery(d);
+    ASSERT_TRUE(id.ok()) << id.message();
+    ids.push_back(*id);
+  }
+  DeliveryRecord elsewhere = Delivery("2026-11-29T00:00:00Z", "delivered");
+  elsewhere.nda_id = other;
+  ASSERT_TRUE(store_->AddDelivery(elsewhere).ok());
+
+  auto relied = store_->ListDeliveriesByNda(nda);
+  ASSERT_TRUE(relied.ok()) << relied.message();
+  ASSERT_EQ(relied->size(), 3u);
+  EXPECT_EQ((*relied)[0].id, ids[0]);
+  EXPECT_EQ((*relied)[0].outcome, DeliveryOutcome::kDelivered);
+  EXPECT_EQ((*relied)[1].id, ids[3]);
+  EXPECT_EQ((*relied)[1].outcome, DeliveryOutcome::kSending);
+  EXPECT_EQ((*relied)[2].id, ids[5]);
+  EXPECT_EQ((*relied)[2].outcome, DeliveryOutcome::kWriting);
+  const DeliveryRecord& first = (*relied)[0];
+  EXPECT_EQ(first.ordered_by, "suzuki");
+  EXPECT_EQ(first.ordered_at, "2026-11-28T00:00:00Z");
+  EXPECT_EQ(first.contractor_id, "agency-a");
+  EXPECT_EQ(first.profile_id, "agency-billing");
+  EXPECT_EQ(first.profile_version, 1);
+  EXPECT_EQ(first.nda_id, nda);
+  EXPECT_EQ(first.transport, Transport::kSftp);
+  EXPECT_EQ(store_->ListDeliveriesByNda(other)->size(), 1u);
+  EXPECT_TRUE(store_->ListDeliveriesByNda(99)->empty());
+}
+
+// A special request for an id no delivery carried may be a typo.
+TEST_F(StoreTest, ASubscriberIsSeenOnceADeliveryCarriedThem) {
+  AddContractor("agency-a");
+  EXPECT_FALSE(*store_->SubscriberSeen("S90012"));
+  AddDeliveryWith("2026-11-28T00:00:00Z", "delivered", {"S90011", "S90012"});
+  EXPECT_TRUE(*store_->SubscriberSeen("S90012"));
+  EXPECT_FALSE(*store_->SubscriberSeen("S9OO12"));
+  EXPECT_FALSE(*store_->SubscriberSeen("S9001"));  // exact, not a prefix
+  EXPECT_FALSE(*store_->SubscriberSeen("' OR 1=1 --"));
+}
+
 }  // namespace
 }  // namespace itaku::contracts::store_test

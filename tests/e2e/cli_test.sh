@@ -84,11 +84,34 @@ check "breach-scope json" "agency-a $(day now) 0" \
 # The transcript's events: contractor, NDA, the proposal, the import, its
 # approval, the dry run.
 run audit verify
-check "audit verify" "audit trail intact: $((base + 6)) events" "$out"
+check "audit verify" "audit trail intact: $((base + 6)) events" "$(head -1 <<<"$out")"
+contains "audit verify: the records" "  checked: 1 deliveries, 0 receipts, 0 media and 0 portal packages match what the trail recorded" "$out"
+contains "audit verify: what it cannot rule out" "  not ruled out: no checkpoint from outside this machine was given" "$out"
 
 # --json everywhere, machine-readable.
 run deliver --profile agency-billing --input "$work/export.csv" --via sftp --dry-run --json
 check "dry run json" "allow 500 True" "$(echo "$out" | jq_ 'd["decision"], d["records"], d["dry_run"]')"
+
+# Times as staff see them (issue 12): Japan's time to the minute in text,
+# ISO 8601 with +09:00 in JSON; the store and the audit trail keep UTC.
+jst() { TZ=Asia/Tokyo date -d "$1" "+$2"; }  # jst UTC FORMAT
+dry=$(echo "$out" | jq_ 'd["delivery_id"]')
+ordered=$(sql "SELECT ordered_at FROM delivery WHERE id = $dry")
+check "ordered_at stored in UTC" "$(utc "$ordered")" "$ordered"
+check "deliver json: ordered_at in JST" "$(jst "$ordered" '%Y-%m-%dT%H:%M:%S+09:00')" \
+  "$(echo "$out" | jq_ 'd["ordered_at"]')"
+run delivery show "$dry"
+contains "delivery show: ordered in JST" "ordered: $(jst "$ordered" '%Y-%m-%d %H:%M JST') by $OFFICER" "$out"
+run delivery show "$dry" --json
+check "delivery show json: ordered_at in JST" "$(jst "$ordered" '%Y-%m-%dT%H:%M:%S+09:00')" \
+  "$(echo "$out" | jq_ 'd["ordered_at"]')"
+added=$(sql "SELECT added_at FROM staff WHERE name = '$OFFICER'")
+run staff list
+contains "staff list: added in JST" "$(printf '\tadded %s by %s' "$(jst "$added" '%Y-%m-%d %H:%M JST')" "$SVC")" "$out"
+run staff list --json
+check "staff list json: added_at in JST" "$(jst "$added" '%Y-%m-%dT%H:%M:%S+09:00')" \
+  "$(echo "$out" | jq_ "[m['added_at'] for m in d if m['name'] == '$OFFICER'][0]")"
+check "the audit trail keeps UTC" 0 "$(sql "SELECT count(*) FROM audit_event WHERE details LIKE '%+09:00%' OR at NOT LIKE '%Z'")"
 
 # Re-importing the same profile makes no new version; a changed one does.
 run profile import "$work/billing.toml"
@@ -195,7 +218,7 @@ seq=$(sql "SELECT min(seq) FROM audit_event WHERE action='profile.import'")
 sqlite3 "$ITAKU_DB" "UPDATE audit_event SET actor='mallory' WHERE seq=$seq"
 run audit verify
 check "tamper exit" 1 "$rc"
-check "tamper reason" "itaku: audit trail broken: audit event $seq (profile.import): contents do not match its hash (edited)" "$err"
+check "tamper reason" "itaku: audit trail broken: audit event $seq (profile.import): contents do not match its keyed hash (edited, or the chain was recomputed without this machine's audit key)" "$err"
 
 run --help
 check "help" 0 "$rc"

@@ -275,10 +275,10 @@ check "withholding wins over an extension" "" "$(python3 -c "
 import csv
 for r in csv.DictReader(open('$work/cancelled/data.csv', encoding='utf-8-sig')):
     if r['subscriber_id'] == '$s3': print(r['email'])")"
-AS=$SUZUKI itaku special end "$withhold_id" >/dev/null
+AS=$SUZUKI itaku special end "$withhold_id" --reason "entered for the wrong contractor" >/dev/null
 run special end "$ext_id" --reason "consent withdrawn"
-check "operator ending refused" 1 "$rc"
-contains "operator ending reason" "special.end is not open to an operator (privacy officers only)" "$err"
+check "operator ending another's request refused" 1 "$rc"
+check "operator ending reason" "itaku: special request $ext_id was entered by 鈴木; only they or a privacy officer end it (窓口担当 is operator)" "$err"
 AS=$SUZUKI run special end "$ext_id" --reason "consent withdrawn"
 check "officer ends" 0 "$rc"
 deliver ended

@@ -273,7 +273,7 @@ check "daemon kill: never delivered" 0 \
   "$(sql "SELECT count(*) FROM delivery_attempt WHERE delivery_id = $id AND outcome IN ('delivered', 'already-there')")"
 check "daemon kill: every receipt or none" "600000 600000" \
   "$(sql "SELECT (SELECT record_count FROM delivery WHERE id = $id) || ' ' || (SELECT count(*) FROM delivery_subscriber WHERE delivery_id = $id)")"
-check "daemon kill: sending audited, no outcome" "delivery.sending" \
+check "daemon kill: writing then sending audited, no outcome" "delivery.writing delivery.sending" \
   "$(sql "SELECT group_concat(action, ' ') FROM audit_event WHERE subject = 'delivery:$id'")"
 # The dead daemon left its socket: start_daemon sees it at once, so wait
 # until the new daemon answers on it.

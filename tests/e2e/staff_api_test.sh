@@ -49,6 +49,7 @@ contractor.activate    ok ok       read-only
 contractor.terminate   ok ok       read-only
 nda.list               ok ok       ok
 nda.add                ok ok       read-only
+nda.withdraw           ok officers officers
 profile.list           ok ok       ok
 profile.show           ok ok       ok
 profile.import         ok ok       read-only
@@ -57,10 +58,12 @@ delivery.show          ok ok       ok
 history                ok ok       ok
 breach-scope           ok ok       ok
 audit.verify           ok ok       ok
+audit.checkpoint       ok ok       read-only
 media.list             ok ok       ok
 media.handover         ok ok       read-only
 media.returned         ok ok       read-only
 media.destroyed        ok ok       read-only
+media.cancel           ok ok       read-only
 portal.list            ok ok       ok
 portal.revoke          ok ok       read-only
 staff.list             ok ok       ok
@@ -68,7 +71,7 @@ staff.add              ok officers officers
 staff.remove           ok officers officers
 special.list           ok ok       ok
 special.add            ok ok       read-only
-special.end            ok officers officers
+special.end            ok ok       read-only
 request.list           ok ok       ok
 request.show           ok ok       ok
 request.add            ok ok       read-only
@@ -98,7 +101,7 @@ from_source=$(grep -o '{"[a-z.-]*", Access::k[A-Za-z]*}' "$SRC/policies/access_r
   done)
 check "table is the source's matrix" "$from_source" "$(echo "$matrix_table" | awk 'NF {print $1, $2, $3, $4}')"
 commands=($(echo "$matrix_table" | awk 'NF {print $1}'))
-check "matrix has every command" 45 "${#commands[@]}"
+check "matrix has every command" 48 "${#commands[@]}"
 
 # matrix_replies USER: every command asked as USER, in one curl (one
 # request each, arguments empty: the role is checked before they are
@@ -165,7 +168,7 @@ missing=0
 for cell in "${refused_cells[@]}"; do
   [ -n "${on_record[$cell]:-}" ] || { missing=$((missing + 1)); echo "not audited: $cell"; }
 done
-check "role refusals counted" 29 "${#refused_cells[@]}"
+check "role refusals counted" 32 "${#refused_cells[@]}"
 check "every role refusal audited as <command>.refused" 0 "$missing"
 check "the unregistered uid's refusals audited with the uid" \
   "${#commands[@]}" "$(sql "SELECT count(DISTINCT subject) FROM audit_event WHERE action='api.refused'
@@ -384,7 +387,8 @@ ahead=$(sql "SELECT at FROM audit_event ORDER BY seq DESC LIMIT 1")
 set_clock "+1 hour"
 AS=$CLERK run deliver --profile no-such-profile --input "$work/tiny.csv" --via media --dry-run
 check "delivery refused while the clock is behind" 1 "$rc"
-contains "clock refusal names the reason" "behind the newest audit event ($ahead); deliveries wait until the clock is right again" "$err"
+ahead_jst=$(TZ=Asia/Tokyo date -d "$ahead" +%Y-%m-%dT%H:%M:%S+09:00)
+contains "clock refusal names the reason" "behind the newest audit event ($ahead_jst); deliveries wait until the clock is right again" "$err"
 check "one clock anomaly on record" 1 "$(sql "SELECT count(*) FROM audit_event WHERE action='clock.anomaly'")"
 AS=$CLERK run deliver --profile no-such-profile --input "$work/tiny.csv" --via media --dry-run
 check "still one clock anomaly" 1 "$(sql "SELECT count(*) FROM audit_event WHERE action='clock.anomaly'")"

@@ -38,6 +38,7 @@ class StoreFixture : public ::testing::Test {
       : prefix_(std::move(prefix)), now_utc_(std::move(now_utc)) {}
 
   void SetUp() override {
+    keys_ = AuditKeys::Generate().value();
     dir_ = TestFolder(prefix_);
     ctx_.db_path = (dir_ / "itaku.db").string();
     ctx_.actor = "tester";
@@ -59,8 +60,10 @@ class StoreFixture : public ::testing::Test {
   // Moves the clock (and the audit trail, which reads it).
   void SetClock(std::unique_ptr<Clock> clock) {
     ctx_.clock = std::move(clock);
-    ctx_.audit = std::make_unique<AuditTrail>(*ctx_.store, *ctx_.clock);
+    ctx_.audit = std::make_unique<AuditTrail>(*ctx_.store, *ctx_.clock, keys_);
   }
+
+  AuditKeys keys_;  // the daemon's audit keys, fresh per test
 
   std::string Path(const std::string& name) const { return (dir_ / name).string(); }
   void Write(const std::string& name, const std::string& text) const {

@@ -315,7 +315,7 @@ TEST_F(RequestsTest, RefusedStepsLeaveTheRequestAsItWas) {
        "request 1: cannot close: request 1 has not been decided yet"},
       {kOperator, answered,
        [&](int64_t id) { return RequestInstruct(ctx_, id, kInstruction, Mail(nullptr)); },
-       "request 2: cannot instruct: request 2 was already instructed on 2026-12-01T01:00:00Z "
+       "request 2: cannot instruct: request 2 was already instructed on 2026-12-01 10:00 JST "
        "(it is answered)"},
       {kOperator, answered, [&](int64_t id) { return RequestClose(ctx_, id, false, ""); },
        "request 2: cannot close: a request not carried out needs the reason, which the "
@@ -388,8 +388,8 @@ TEST_F(RequestsTest, MailTheServerDoesNotTakeIsRecordedAndTheRequestWaits) {
   EXPECT_EQ(AuditCount("request.notify"), 0);
   auto shown = RequestShow(ctx_, id);
   ASSERT_TRUE(shown.ok()) << shown.message();
-  EXPECT_THAT(shown->text, HasSubstr("\nnot yet notified: last attempt " + std::string(kNow) +
-                                     " failed: " + Refused(*smtp)));
+  EXPECT_THAT(shown->text, HasSubstr("\nnot yet notified: last attempt 2026-12-01 10:00 JST "
+                                     "failed: " + Refused(*smtp)));
   auto listed = RequestList(ctx_, false, std::nullopt, std::nullopt);
   ASSERT_TRUE(listed.ok()) << listed.message();
   EXPECT_THAT(listed->text, HasSubstr("\tnot yet notified"));
@@ -481,9 +481,9 @@ TEST_F(RequestsTest, OverdueListNamesEveryMissedDeadline) {
   auto listed = RequestList(ctx_, true, std::nullopt, std::nullopt);
   ASSERT_TRUE(listed.ok()) << listed.message();
   EXPECT_EQ(listed->text,
-            "#1\treceived\tS1\tagency-a\treceived 2026-11-20T00:00:00Z\tdecision overdue since "
+            "#1\treceived\tS1\tagency-a\treceived 2026-11-20 09:00 JST\tdecision overdue since "
             "2026-11-28\n"
-            "#2\treceived\tS1\tbuilder-b\treceived 2026-11-10T03:00:00Z\tdecision overdue since "
+            "#2\treceived\tS1\tbuilder-b\treceived 2026-11-10 12:00 JST\tdecision overdue since "
             "2026-11-18, notice overdue since 2026-11-25");
 
   // Deciding clears the decision deadline; the notice's still runs, and is
@@ -543,21 +543,39 @@ TEST_F(RequestsTest, SpecialRequestsShapeWhatOneContractorOrPurposeGets) {
   }
 }
 
-TEST_F(RequestsTest, OnlyAPrivacyOfficerEndsASpecialRequestAndOnlyOnce) {
+// Regression: a special request entered in error (a mistyped id) could not
+// be ended by the operator who entered it. Anyone else still may not.
+TEST_F(RequestsTest, ItsCreatorOrAnOfficerEndsASpecialRequestAndOnlyOnce) {
   ASSERT_TRUE(SpecialAdd(ctx_, Special("S1").Contractor("agency-a").Withhold({"phone"})).ok());
-  EXPECT_EQ(SpecialEnd(ctx_, 1, "申し出の取下げ").message(),
-            "only a privacy officer ends a special request (窓口担当 is operator)");
+  ctx_.actor = kOfficer;
+  ASSERT_TRUE(SpecialAdd(ctx_, Special("S2").Contractor("agency-a").Exclude()).ok());
+  ctx_.actor = kOperator;
+  EXPECT_EQ(SpecialEnd(ctx_, 2, "申し出の取下げ").message(),
+            "special request 2 was entered by 鈴木; only they or a privacy officer end it "
+            "(窓口担当 is operator)");
   ctx_.actor = kStranger;
   EXPECT_EQ(SpecialEnd(ctx_, 1, "申し出の取下げ").message(),
-            "only a privacy officer ends a special request (通りすがり is not registered staff)");
-  ctx_.actor = kOfficer;
-  EXPECT_EQ(SpecialEnd(ctx_, 9, "").message(), "unknown special request 9");
+            "special request 1 was entered by 窓口担当; only they or a privacy officer end it "
+            "(通りすがり is not registered staff)");
+  ctx_.actor = kOperator;
+  EXPECT_EQ(SpecialEnd(ctx_, 9, "申し出の取下げ").message(), "unknown special request 9");
+  EXPECT_EQ(SpecialEnd(ctx_, 1, "").message(), "special end needs --reason");
+  EXPECT_EQ(AuditCount("special.end"), 0);
   auto ended = SpecialEnd(ctx_, 1, "申し出の取下げ");
   ASSERT_TRUE(ended.ok()) << ended.message();
-  EXPECT_EQ(ended->json["ended_by"], kOfficer);
+  EXPECT_EQ(ended->json["ended_by"], kOperator);
+  auto ends = AuditEvents("special.end");
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].subject, "special:1");
+  EXPECT_EQ(Json::parse(ends[0].details),
+            (Json{{"corrects", "special:1"}, {"reason", "申し出の取下げ"}, {"subscriber", "S1"}}));
+  // The officer ends the one its operator may not.
+  ctx_.actor = kOfficer;
+  ASSERT_TRUE(SpecialEnd(ctx_, 2, "申し出の取下げ").ok());
+  ctx_.actor = kOperator;
+  EXPECT_EQ(AuditCount("special.end"), 2);
   EXPECT_EQ(SpecialEnd(ctx_, 1, "again").message(),
-            "special request 1 already ended on 2026-12-01T01:00:00Z");
-  EXPECT_EQ(AuditCount("special.end"), 1);
+            "special request 1 already ended on 2026-12-01 10:00 JST");
 
   EXPECT_EQ(SpecialList(ctx_, std::nullopt, false)->text, "no special requests");
   auto all = SpecialList(ctx_, std::string("S1"), true);
@@ -592,6 +610,44 @@ TEST_F(RequestsTest, SpecialRequestRefusalsNameWhatIsWrong) {
   }
   EXPECT_TRUE(ctx_.store->ListSpecialRequests(std::nullopt, true)->empty());
   EXPECT_EQ(AuditCount("special.add"), 0);
+}
+
+// Regression: a special request for a mistyped id (S9OO12 for S90012) was
+// accepted silently and matched nobody. It is still accepted (the
+// subscriber may first appear in next month's export), with a warning to
+// check the id, kept in the audit trail as well.
+TEST_F(RequestsTest, ASpecialRequestForAnIdNoDeliveryCarriedWarns) {
+  contracts::DeliveryRecord d;
+  d.ordered_by = kOperator;
+  d.ordered_at = kNow;
+  d.contractor_id = "agency-a";
+  d.profile_id = "agency-billing";
+  d.profile_version = 1;
+  d.outcome = contracts::DeliveryOutcome::kDelivered;
+  d.fields = {"subscriber_id", "name"};
+  auto delivered = ctx_.store->AddDelivery(d);
+  ASSERT_TRUE(delivered.ok()) << delivered.message();
+  ASSERT_TRUE(ctx_.store->AddDeliverySubscribers(*delivered, {"S90012"}).ok());
+
+  auto known = SpecialAdd(ctx_, Special("S90012").Contractor("agency-a").Exclude());
+  ASSERT_TRUE(known.ok()) << known.message();
+  EXPECT_EQ(known->json["warnings"], Json::array());
+  EXPECT_EQ(known->text,
+            "special request #1\tS90012\tcontractor agency-a\texclude\t2026-12-01 to open");
+
+  auto typo = SpecialAdd(ctx_, Special("S9OO12").Contractor("agency-a").Exclude());
+  ASSERT_TRUE(typo.ok()) << typo.message();
+  const std::string warning = "subscriber S9OO12 appears in no delivery so far; check the id";
+  EXPECT_EQ(typo->json["warnings"], Json::array({warning}));
+  EXPECT_EQ(typo->text,
+            "special request #2\tS9OO12\tcontractor agency-a\texclude\t2026-12-01 to open\n"
+            "warning: " +
+                warning);
+  auto added = AuditEvents("special.add");
+  ASSERT_EQ(added.size(), 2u);
+  EXPECT_EQ(Json::parse(added[0].details).count("warnings"), 0u);
+  EXPECT_EQ(Json::parse(added[1].details)["warnings"], Json::array({warning}));
+  EXPECT_EQ(ctx_.store->ListSpecialRequests(std::string("S9OO12"), false)->size(), 1u);
 }
 
 }  // namespace

@@ -67,6 +67,25 @@ TEST_F(DecideTest, RefusesWithoutNdaAndSaysWhenTheLastOneEnded) {
                     "機密保持契約)"});
 }
 
+// An NDA entered in error is withdrawn, never deleted: it covers nothing.
+TEST_F(DecideTest, AWithdrawnNdaIsNotInForce) {
+  snap_.ndas[0].withdrawn_at = "2026-11-27T01:00:00Z";
+  snap_.ndas[0].withdrawn_reason = "wrong dates";
+  Decision d = At("2026-11-28");
+  EXPECT_EQ(d.reasons, Reasons{"contractor agency-a has no NDA in force on 2026-11-28 (policy "
+                               "4(3): 機密保持契約)"});
+  EXPECT_FALSE(d.nda_id.has_value());
+  // The NDA registered in its place covers the delivery.
+  contracts::Nda again = snap_.ndas[0];
+  again.id = 8;
+  again.withdrawn_at.clear();
+  again.withdrawn_reason.clear();
+  snap_.ndas.push_back(again);
+  d = At("2026-11-28");
+  EXPECT_TRUE(d.allowed());
+  EXPECT_EQ(d.nda_id, 8);
+}
+
 TEST_F(DecideTest, IgnoresAnotherContractorsNda) {
   snap_.ndas[0].contractor_id = "agency-b";
   EXPECT_FALSE(At("2026-11-28").allowed());

@@ -22,8 +22,42 @@ TEST(MediaRulesTest, NoStepTwiceAndNoneOutOfOrder) {
             "medium is already handed-over");
   EXPECT_EQ(MediaStepRefusal(MediaState::kWritten, MediaStep::kReturn),
             "medium is written, not handed over");
-  EXPECT_EQ(MediaStepRefusal(MediaState::kReturned, MediaStep::kDestroy),
+  EXPECT_EQ(MediaStepRefusal(MediaState::kReturned, MediaStep::kReturn),
             "medium is returned, not handed over");
+  EXPECT_EQ(MediaStepRefusal(MediaState::kDestroyed, MediaStep::kDestroy),
+            "medium is already destroyed");
+}
+
+// Regression: a returned stick could never be recorded as wiped.
+TEST(MediaRulesTest, AReturnedMediumIsDestroyedLater) {
+  EXPECT_EQ(MediaStepRefusal(MediaState::kReturned, MediaStep::kDestroy), "");
+  EXPECT_EQ(MediaStepRefusal(MediaState::kDestroyed, MediaStep::kReturn),
+            "medium is destroyed, not handed over");
+}
+
+// Regression: a package written but never handed over stayed outstanding
+// forever; `media destroyed` was the only step offered and refused it.
+TEST(MediaRulesTest, OnlyAPackageNeverHandedOverIsCancelled) {
+  EXPECT_EQ(MediaStepRefusal(MediaState::kWritten, MediaStep::kCancel), "");
+  EXPECT_EQ(MediaStateAfter(MediaStep::kCancel), MediaState::kCancelled);
+  EXPECT_EQ(AuditAction(MediaStep::kCancel), "media.cancelled");
+  EXPECT_EQ(MediaStepRefusal(MediaState::kWritten, MediaStep::kDestroy),
+            "medium is written, not handed over (cancel it with: itaku media cancel)");
+  EXPECT_EQ(MediaStepRefusal(MediaState::kHandedOver, MediaStep::kCancel),
+            "medium is handed-over; record its return instead");
+  EXPECT_EQ(MediaStepRefusal(MediaState::kReturned, MediaStep::kCancel),
+            "medium is returned; only a package never handed over is cancelled");
+  EXPECT_EQ(MediaStepRefusal(MediaState::kDestroyed, MediaStep::kCancel),
+            "medium is destroyed; only a package never handed over is cancelled");
+  EXPECT_EQ(MediaStepRefusal(MediaState::kCancelled, MediaStep::kCancel),
+            "medium is already cancelled");
+  // Nothing follows a cancellation.
+  EXPECT_EQ(MediaStepRefusal(MediaState::kCancelled, MediaStep::kHandOver),
+            "medium is already cancelled");
+  EXPECT_EQ(MediaStepRefusal(MediaState::kCancelled, MediaStep::kReturn),
+            "medium is cancelled, not handed over");
+  EXPECT_EQ(MediaStepRefusal(MediaState::kCancelled, MediaStep::kDestroy),
+            "medium is already cancelled");
 }
 
 }  // namespace

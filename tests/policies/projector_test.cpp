@@ -502,5 +502,160 @@ TEST(ProjectorSpecialRequestTest, ExtendedCharacterWithoutCp932EncodingIsAnError
             "export.csv:3: column 2 (name): a character has no CP932 encoding");
 }
 
+// ---- per-record facts (policy 5: what each subscriber's row carried)
+
+struct Fact {
+  std::string subscriber_id;
+  std::string house_drawing;
+  uint64_t carried;
+  bool operator==(const Fact&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const Fact& f) {
+  return os << "{" << f.subscriber_id << ", " << f.house_drawing << ", " << f.carried << "}";
+}
+
+struct FactsOutcome {
+  Result<ProjectionSummary> result = Result<ProjectionSummary>::Error("not run");
+  std::string out;
+  std::vector<Fact> seen;
+};
+
+FactsOutcome ProjectWithFacts(const ProjectionSpec& spec, const std::string& input) {
+  FactsOutcome run;
+  std::istringstream in(input);
+  std::ostringstream out;
+  run.result = policies::Project(spec, in, "export.csv", &out, [&](const RecordFacts& f) {
+    run.seen.push_back({std::string(f.subscriber_id), std::string(f.house_drawing), f.carried});
+    return Status::Ok();
+  });
+  run.out = out.str();
+  return run;
+}
+
+const std::string kThreeOneWithoutDrawing =
+    "subscriber_id,name,birth_date,phone,house_drawing\r\n"
+    "S1,山田　太郎,1980-05-12,079-123-4567,S1.pdf\r\n"
+    "S2,髙橋　花子,1975-01-02,06-1111-2222,S2.pdf\r\n"
+    "S3,佐藤　一郎,1990-12-31,03-3333-4444,\r\n";
+
+TEST(ProjectorFactsTest, CarriedBitsFollowWithheldExtendedAndEmptyCells) {
+  // Output columns: 0 subscriber_id, 1 name, 2 phone, 3 house_drawing, 4 birth_date (extra).
+  ProjectionSpec spec = Spec({"subscriber_id", "name", "phone", "house_drawing"});
+  spec.masks = {{"phone", Mask::kLast4}};  // masked, non-empty: carried
+  spec.extra_fields = {"birth_date"};
+  spec.overrides["S1"].withheld = {"phone"};
+  spec.overrides["S2"].extended = {"birth_date"};
+  FactsOutcome run = ProjectWithFacts(spec, kThreeOneWithoutDrawing);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out,
+            Csv({"subscriber_id,name,phone,house_drawing,birth_date", "S1,山田　太郎,,S1.pdf,",
+                 "S2,髙橋　花子,********2222,S2.pdf,1975-01-02", "S3,佐藤　一郎,********4444,,"}));
+  EXPECT_EQ(run.seen, (std::vector<Fact>{{"S1", "S1.pdf", 0b01011},  // phone withheld
+                                         {"S2", "S2.pdf", 0b11111},  // birth_date extended
+                                         {"S3", "", 0b00111}}));     // no drawing, not extended
+}
+
+TEST(ProjectorFactsTest, RedactedValueIsNotCarriedPseudonymIs) {
+  ProjectionSpec spec = Spec({"subscriber_id", "name", "birth_date"});
+  spec.masks = {
+      {"subscriber_id", Mask::kPseudonym}, {"name", Mask::kRedact}, {"birth_date", Mask::kYear}};
+  spec.pseudonym_key = "k3y";
+  FactsOutcome run = ProjectWithFacts(spec, kThree);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  // The facts name the subscriber, never the pseudonym; a drawing that does
+  // not go out is not handed over.
+  EXPECT_EQ(run.seen, (std::vector<Fact>{{"S1", "", 0b101}, {"S2", "", 0b101}, {"S3", "", 0b101}}));
+}
+
+TEST(ProjectorFactsTest, WithheldHouseDrawingIsNeitherCarriedNorHandedOver) {
+  ProjectionSpec spec = Spec({"subscriber_id", "house_drawing"});
+  spec.overrides["S2"].withheld = {"house_drawing"};
+  spec.overrides["S3"] = Excluded({6});
+  FactsOutcome run = ProjectWithFacts(spec, kThree);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.seen, (std::vector<Fact>{{"S1", "S1.pdf", 0b11}, {"S2", "", 0b01}}));
+}
+
+TEST(ProjectorFactsTest, AtMost63OutputColumns) {
+  ProjectionSpec spec = Spec(std::vector<std::string>(60, "name"));
+  spec.extra_fields = std::vector<std::string>(4, "phone");
+  EXPECT_EQ(ErrorOf(spec, kThree), "a profile may send at most 63 columns");
+}
+
+// ---- subscriber ids: normalised, checked against the configured pattern
+
+const std::string kSpelledFourWays =
+    "subscriber_id,name\r\n"
+    "S90001 ,a\r\n"
+    " S90001,b\r\n"
+    "Ｓ90001,c\r\n"
+    "\u3000Ｓ９０００２\u3000,d\r\n";
+
+TEST(ProjectorSubscriberIdTest, IdsAreWrittenAndReportedNormalised) {
+  Outcome run = Project(Spec({"subscriber_id", "name"}), kSpelledFourWays);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, Csv({"subscriber_id,name", "S90001,a", "S90001,b", "S90001,c", "S90002,d"}));
+  EXPECT_EQ(run.seen, (std::vector<std::string>{"S90001", "S90001", "S90001", "S90002"}));
+}
+
+TEST(ProjectorSubscriberIdTest, ExclusionMatchesEverySpellingOfTheId) {
+  ProjectionSpec spec = Spec({"subscriber_id", "name"});
+  spec.overrides["S90001"] = Excluded({7});
+  Outcome run = Project(spec, kSpelledFourWays);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, Csv({"subscriber_id,name", "S90002,d"}));
+  EXPECT_EQ(run.seen, std::vector<std::string>{"S90002"});
+  EXPECT_EQ(run.result->records, 1);
+  EXPECT_EQ(run.result->excluded, 3);
+  EXPECT_EQ(run.result->applied_overrides, std::vector<int64_t>{7});
+}
+
+TEST(ProjectorSubscriberIdTest, PseudonymIsOfTheNormalisedId) {
+  ProjectionSpec spec = Spec({"subscriber_id"});
+  spec.masks = {{"subscriber_id", Mask::kPseudonym}};
+  spec.pseudonym_key = "k3y";
+  Outcome plain = Project(spec, "subscriber_id\r\nS90001\r\n");
+  Outcome spaced = Project(spec, "subscriber_id\r\nＳ90001 \r\n");
+  ASSERT_TRUE(plain.result.ok()) << plain.result.message();
+  ASSERT_TRUE(spaced.result.ok()) << spaced.result.message();
+  EXPECT_EQ(spaced.out, plain.out);
+}
+
+TEST(ProjectorSubscriberIdTest, Cp932FullWidthIdIsNormalised) {
+  Outcome run =
+      Project(Spec({"subscriber_id", "name"}), ToCp932("加入者番号,氏名\r\nＳ１,山田\r\n"));
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, Csv({"subscriber_id,name", "S1,山田"}));
+}
+
+TEST(ProjectorSubscriberIdTest, IdOutsideTheConfiguredPatternIsRefusedWithoutTheValue) {
+  ProjectionSpec spec = Spec({"subscriber_id", "name"});
+  spec.subscriber_id_pattern = SubscriberIdPattern::Compile("S[0-9]{5}").value();
+  const std::string input = "subscriber_id,name\r\nS90001,a\r\ns90002,b\r\n";
+  std::string err = ErrorOf(spec, input);
+  EXPECT_EQ(err, "export.csv:3: subscriber id does not match the configured pattern S[0-9]{5}");
+  EXPECT_EQ(err.find("s90002"), std::string::npos);
+  // A typed letter O for a zero, in an excluded record: still refused.
+  spec.overrides["S9OO12"] = Excluded({1});
+  EXPECT_EQ(ErrorOf(spec, "subscriber_id,name\r\nS9OO12,a\r\n"),
+            "export.csv:2: subscriber id does not match the configured pattern S[0-9]{5}");
+}
+
+TEST(ProjectorSubscriberIdTest, ShiftedColumnIsRefusedByTheDefaultPattern) {
+  // The name where the id should be: refused, and the name is not repeated.
+  std::string err =
+      ErrorOf(Spec({"subscriber_id"}), "subscriber_id,name\r\nS1,a\r\n山田　太郎,S2\r\n");
+  EXPECT_EQ(err,
+            "export.csv:3: subscriber id does not match the configured pattern "
+            "[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
+}
+
+TEST(ProjectorSubscriberIdTest, IdOfSpacesOnlyIsEmpty) {
+  EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}), "subscriber_id,name\r\n\u3000 ,x\r\n"),
+            "export.csv:2: column 1 (subscriber_id): empty subscriber_id (needed to record who "
+            "received what, policy 5)");
+}
+
 }  // namespace
 }  // namespace itaku::policies

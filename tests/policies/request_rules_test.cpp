@@ -250,12 +250,23 @@ TEST(SpecialRequestRefusalTest, ExtensionsNeedAnOfficerConsentAndNoStatistics) {
             "unknown purpose fortune-telling (policy 2(3))");
 }
 
-TEST(SpecialRequestRulesTest, OnlyAPrivacyOfficerEndsOne) {
-  EXPECT_EQ(SpecialEndRefusal(StaffRole::kPrivacyOfficer, "鈴木"), "");
-  EXPECT_EQ(SpecialEndRefusal(StaffRole::kOperator, "田中"),
-            "only a privacy officer ends a special request (田中 is operator)");
-  EXPECT_EQ(SpecialEndRefusal(std::nullopt, "eve"),
-            "only a privacy officer ends a special request (eve is not registered staff)");
+// Regression: a special request entered in error (a mistyped id) could not
+// be ended by the operator who entered it.
+TEST(SpecialRequestRulesTest, ItsCreatorOrAPrivacyOfficerEndsOne) {
+  contracts::SpecialRequest s;
+  s.id = 4;
+  s.created_by = "田中";
+  EXPECT_EQ(SpecialEndRefusal(s, StaffRole::kPrivacyOfficer, "鈴木"), "");
+  EXPECT_EQ(SpecialEndRefusal(s, StaffRole::kOperator, "田中"), "");
+  EXPECT_EQ(SpecialEndRefusal(s, StaffRole::kOperator, "佐藤"),
+            "special request 4 was entered by 田中; only they or a privacy officer end it (佐藤 "
+            "is operator)");
+  EXPECT_EQ(SpecialEndRefusal(s, StaffRole::kAuditor, "田中"),
+            "special request 4 was entered by 田中; only they or a privacy officer end it (田中 "
+            "is auditor)");
+  EXPECT_EQ(SpecialEndRefusal(s, std::nullopt, "eve"),
+            "special request 4 was entered by 田中; only they or a privacy officer end it (eve "
+            "is not registered staff)");
 }
 
 TEST(RequestRulesTest, DeadlinesAreDaysFromReceiptWithTheNoticeNotBeforeTheDecision) {

@@ -110,7 +110,7 @@ TEST_F(PortalServerTest, ListShowsOnlyOwnAvailablePackages) {
   EXPECT_EQ(list[0]["file_name"], "builder-a-12.zip.p7m");
   EXPECT_EQ(list[0]["size"], content_a_.size());
   EXPECT_EQ(list[0]["sha256"], "5ha" + std::string(kIdA));
-  EXPECT_EQ(list[0]["expires_at"], "2030-01-31T00:00:00Z");
+  EXPECT_EQ(list[0]["expires_at"], "2030-01-31T09:00:00+09:00");  // stored 00:00 UTC
   EXPECT_EQ(list[0]["downloads_left"], 3);
   auto audits = Audits(1u);
   ASSERT_EQ(audits.size(), 1u);

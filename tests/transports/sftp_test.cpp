@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "contracts/base/files.h"
 #include "tests/transports/sshd_fixture.h"
 #include "tests/transports/test_util.h"
 #include "transports/sftp_transport.h"
@@ -183,6 +184,23 @@ TEST(SftpNetworkTest, RefusesBadArgumentsBeforeConnecting) {
   r = SftpUpload(e, dir / "f", "f", t);
   EXPECT_EQ(r.message(),
             "cannot read private key " + (dir / "no_key") + ": No such file or directory");
+}
+
+TEST(SftpNetworkTest, InspectRefusesANonPlainNameAsUploadDoes) {
+  SftpEndpoint e;
+  e.host = "127.0.0.1";
+  e.port = FreePort();
+  e.user = "u";
+  e.pinned_host_key = "SHA256:" + std::string(43, 'A');
+  auto r = SftpInspect(e, "../f", SftpTimeouts{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.kind(), SftpErrorKind::kRefused);
+  EXPECT_EQ(r.message(), "final name must be a plain file name: ../f");
+  e.pinned_host_key.clear();
+  r = SftpInspect(e, "f", SftpTimeouts{});
+  EXPECT_EQ(r.kind(), SftpErrorKind::kRefused);
+  EXPECT_EQ(r.message(), "no pinned host key for 127.0.0.1:" + std::to_string(e.port) +
+                             "; pin the SHA256: fingerprint first");
 }
 
 // ---- Against a real sshd -----------------------------------------------------
@@ -427,6 +445,94 @@ TEST_F(SftpTest, StalledServerTimesOutTheUpload) {
   EXPECT_GE(waited, 900);
   EXPECT_LT(waited, 4000);  // one timeout, not one per cleanup call
   std::printf("stalled: %s (after %lld ms)\n", r.message().c_str(), waited);
+}
+
+// ---- SftpInspect -------------------------------------------------------------
+
+// SftpInspect found nothing under the final name and, per `part_exists`,
+// a .part or none.
+void ExpectNoFinalFile(const SftpResult<RemoteFile>& r, bool part_exists) {
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_FALSE(r->exists);
+  EXPECT_EQ(r->size, 0u);
+  EXPECT_EQ(r->sha256, "");
+  EXPECT_EQ(r->part_exists, part_exists);
+}
+
+TEST_F(SftpTest, InspectAfterAnUploadReportsItsSizeAndHash) {
+  // Several read-back chunks, the last one short.
+  WritePseudoRandomFile(local_ / "billing.p7m", 3'000'001, 12);
+  ExpectSent(Upload("billing.p7m", "billing-2026-01.p7m"), 3'000'001u, /*already_there=*/false);
+  auto local_sha256 = Sha256File(local_ / "billing.p7m");
+  ASSERT_TRUE(local_sha256.ok()) << local_sha256.message();
+
+  auto r = SftpInspect(Endpoint(), "billing-2026-01.p7m", timeouts_);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_TRUE(r->exists);
+  EXPECT_EQ(r->size, 3'000'001u);
+  EXPECT_EQ(r->sha256, *local_sha256);
+  EXPECT_FALSE(r->part_exists);
+  ExpectOnlyInTheInbox("billing-2026-01.p7m", local_ / "billing.p7m");
+}
+
+TEST_F(SftpTest, InspectOfAnEmptyUploadHashesNoBytes) {
+  WriteFile(local_ / "empty.csv", "");
+  ExpectSent(Upload("empty.csv", "empty.csv"), 0u, /*already_there=*/false);
+  auto r = SftpInspect(Endpoint(), "empty.csv", timeouts_);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_TRUE(r->exists);
+  EXPECT_EQ(r->size, 0u);
+  EXPECT_EQ(r->sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_FALSE(r->part_exists);
+}
+
+TEST_F(SftpTest, InspectOfANameNeverUploadedFindsNothing) {
+  WriteFile(Remote("other.p7m"), "another delivery");
+  ExpectNoFinalFile(SftpInspect(Endpoint(), "never.p7m", timeouts_), /*part_exists=*/false);
+  EXPECT_EQ(Names(sshd_->inbox()), std::set<std::string>{"other.p7m"});
+}
+
+TEST_F(SftpTest, InspectSeesAPartLeftByAnUploadCutOff) {
+  WriteFile(Remote("f.p7m.part"), "half an upload");
+  ExpectNoFinalFile(SftpInspect(Endpoint(), "f.p7m", timeouts_), /*part_exists=*/true);
+
+  // Both: the final name is hashed, the .part still reported.
+  WriteFile(Remote("f.p7m"), "abc");
+  auto r = SftpInspect(Endpoint(), "f.p7m", timeouts_);
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_TRUE(r->exists);
+  EXPECT_EQ(r->size, 3u);
+  EXPECT_EQ(r->sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_TRUE(r->part_exists);
+  // Inspecting changes nothing.
+  EXPECT_EQ(Names(sshd_->inbox()), (std::set<std::string>{"f.p7m", "f.p7m.part"}));
+  EXPECT_EQ(ReadFile(Remote("f.p7m.part")), "half an upload");
+}
+
+TEST_F(SftpTest, InspectDoesNotCountAFolderUnderTheFinalName) {
+  fs::create_directory(Remote("f.p7m"));
+  ExpectNoFinalFile(SftpInspect(Endpoint(), "f.p7m", timeouts_), /*part_exists=*/false);
+}
+
+TEST_F(SftpTest, InspectWithAWrongPinIsRefusedAsUploadIsBeforeAuthentication) {
+  WriteFile(local_ / "f.p7m", "data");
+  WriteFile(Remote("f.p7m"), "data");
+  std::istringstream fields(Output("ssh-keygen -lf " + sshd_->stranger_key() + ".pub"));
+  std::string bits, other;
+  fields >> bits >> other;
+  SftpEndpoint e = Endpoint();
+  e.pinned_host_key = other;
+
+  auto r = SftpInspect(e, "f.p7m", timeouts_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.kind(), SftpErrorKind::kRefused);
+  EXPECT_FALSE(r.retryable());
+  const std::string refusal =
+      "host key " + sshd_->host_key_fingerprint() + " does not match the pinned " + other;
+  EXPECT_EQ(r.message(), refusal);
+  EXPECT_EQ(SftpUpload(e, local_ / "f.p7m", "g.p7m", timeouts_).message(), refusal);
+  // As in WrongPinIsRefusedBeforeAuthenticationAndNothingIsSent: no key was offered.
+  EXPECT_EQ(ReadFile(sshd_->log_path()).find("publickey"), std::string::npos);
 }
 
 }  // namespace
