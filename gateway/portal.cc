@@ -19,6 +19,7 @@
 #include "gateway/reconcile.h"
 #include "gateway/staff_api.h"
 #include "gateway/requests.h"
+#include "gateway/detail/request_mail.h"
 #include "policies/delivery_rules.h"
 #include "transports/certificate.h"
 #include "transports/portal_backend.h"
@@ -239,6 +240,115 @@ namespace {
 // each corrective-action request past its deadline (policy 6(4) "without
 // delay"). Runs on its own thread with its own store connection (SQLite
 // allows several); it only reads.
+// Once per operator's day: a signed checkpoint of the audit chain, e-mailed
+// to the privacy officers ([audit] checkpoint_mail_to, comma-separated,
+// with the daemon's [smtp]) so that a copy of what the record held leaves
+// the machine. Checked at start and every hour; a day that already has a
+// checkpoint gets no second one. Mail failures are audited and retried the
+// next hour.
+class CheckpointWatch {
+ public:
+  CheckpointWatch(std::string db_path, std::string config_file, AuditKeys keys)
+      : db_path_(std::move(db_path)),
+        config_file_(std::move(config_file)),
+        keys_(std::move(keys)),
+        thread_([this] { Run(); }) {}
+  ~CheckpointWatch() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    do {
+      lock.unlock();
+      Once();
+      lock.lock();
+    } while (!cv_.wait_for(lock, std::chrono::hours(1), [&] { return stop_; }));
+  }
+
+  void Once() {
+    Context c;
+    c.clock = std::make_unique<SystemClock>();
+    auto store = contracts::Store::OpenSqlite(db_path_);
+    if (!store.ok()) return;
+    c.store = std::move(store).value();
+    c.db_path = db_path_;
+    c.daemon_config = config_file_;
+    c.actor = "itaku";
+    c.audit = std::make_unique<AuditTrail>(*c.store, *c.clock, keys_);
+    const std::string today = FormatDate(c.clock->Today());
+    auto latest = c.audit->LatestCheckpoint();
+    if (!latest.ok()) return;
+    std::optional<SignedCheckpoint> checkpoint = latest.value();
+    const bool mailed_today = c.store->GetMeta("audit_checkpoint_mailed").value().value_or("") == today;
+    if (mailed_today) return;
+    if (!checkpoint || FormatDate(*JapanDayOf(checkpoint->checkpoint.at)) != today) {
+      auto made = c.audit->Checkpoint("itaku");
+      if (!made.ok()) {
+        std::cerr << "itaku serve: cannot make the daily audit checkpoint: " << made.message()
+                  << std::endl;
+        return;
+      }
+      checkpoint = made.value();
+    }
+    auto file = contracts::Config::Load(config_file_);
+    if (!file.ok()) return;
+    std::vector<std::string> to;
+    std::stringstream list(file->String("audit", "checkpoint_mail_to", ""));
+    for (std::string address; std::getline(list, address, ',');) {
+      while (!address.empty() && address.front() == ' ') address.erase(0, 1);
+      while (!address.empty() && address.back() == ' ') address.pop_back();
+      if (!address.empty()) to.push_back(address);
+    }
+    if (to.empty()) return;
+    MailConfig config;
+    config.config_file = config_file_;
+    auto setup = ResolveMail(c, config);
+    if (!setup.ok() || !setup->smtp) {
+      std::cerr << "itaku serve: the daily audit checkpoint is not mailed: no [smtp] url in "
+                << config_file_ << std::endl;
+      return;
+    }
+    const SignedCheckpoint& cp = *checkpoint;
+    transports::MailMessage m;
+    m.subject = "【Itaku】監査証跡チェックポイント " + today + " (" + cp.code + ")";
+    m.body = "個人情報保護管理者 各位\n\n"
+             "Itaku の監査証跡の本日のチェックポイントです。このメールは Itaku "
+             "のサーバーの外で保管してください。\n"
+             "記録が書き換えられていないことは、次のコマンドで確かめられます: itaku audit verify "
+             "--checkpoint <このメールの JSON を保存したファイル、またはコード>\n\n"
+             "コード(紙の台帳用): " + cp.code + "\n"
+             "対象のイベント: " + std::to_string(cp.checkpoint.seq) + "\n"
+             "署名日時: " + ShowJst(cp.checkpoint.at) + "\n"
+             "署名鍵: " + cp.checkpoint.key_id + "\n\n"
+             "--- checkpoint.json ---\n" + cp.ToJson().dump(2) + "\n";
+    std::vector<std::string> sent, failed;
+    for (const std::string& address : to) {
+      m.to = address;
+      auto r = SendWithRetries(*setup->smtp, m, config);
+      (r.ok() ? sent : failed).push_back(address);
+    }
+    (void)c.audit->Append("itaku", failed.empty() ? "audit.checkpoint.mailed" : "audit.checkpoint.mail-failed",
+                          "audit", {{"seq", cp.checkpoint.seq}, {"code", cp.code},
+                                    {"sent", sent.size()}, {"failed", failed.size()}});
+    if (failed.empty()) (void)c.store->SetMeta("audit_checkpoint_mailed", today);
+  }
+
+  const std::string db_path_;
+  const std::string config_file_;
+  const AuditKeys keys_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts after everything above exists
+};
+
 class OverdueWatch {
  public:
   explicit OverdueWatch(std::string db_path)
@@ -375,6 +485,7 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
             std::to_string(server->port());
   }
   OverdueWatch watch(ctx.db_path);
+  CheckpointWatch checkpoints(ctx.db_path, args.config_file, ctx.audit->keys());
   const Json started = {{"socket", api.socket_path}, {"portal", where}};
   if (Status a = ctx.audit->Append(ctx.actor, "serve.start", "daemon", started); !a.ok()) {
     return R::Error("serve: not started: the audit trail cannot be written: " + a.message());

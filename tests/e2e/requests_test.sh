@@ -287,6 +287,30 @@ import csv
 for r in csv.DictReader(open('$work/ended/data.csv', encoding='utf-8-sig')):
     if 'email' in r and r['email']: print(r['subscriber_id'])")"
 
+# The daily checkpoint leaves the machine: mailed to the privacy officers
+# ([audit] checkpoint_mail_to) when the daemon starts a day without one.
+stop_daemon
+printf '[smtp]\nurl = "smtp://127.0.0.1:%s"\nfrom = "itaku@operator.example"\n[audit]\ncheckpoint_mail_to = "privacy@operator.example, dpo@operator.example"\n' \
+  "$SMTP_PORT" >"$work/daemon.toml"
+chmod 644 "$work/daemon.toml"
+start_daemon --config "$work/daemon.toml" || exit 1
+for i in $(seq 1 100); do
+  [[ "$(mail dpo@operator.example subject)" == 【Itaku】* ]] && break
+  sleep 0.1
+done
+contains "checkpoint mailed to an officer" "【Itaku】監査証跡チェックポイント $(TZ=Asia/Tokyo date +%F)" \
+  "$(mail privacy@operator.example subject)"
+body=$(mail dpo@operator.example body | tr -d '\r')
+code=$(echo "$body" | sed -n 's/^コード(紙の台帳用): //p')
+echo "$body" | sed -n '/^--- checkpoint.json ---$/,$p' | tail -n +2 >"$work/cp.json"
+chmod 644 "$work/cp.json"
+seq=$(python3 -c "import json; print(json.load(open('$work/cp.json'))['seq'])")
+run audit verify --checkpoint "$work/cp.json" --checkpoint "$code"
+check "the mailed checkpoint verifies" 0 "$rc"
+contains "the mailed file matches" "checked: checkpoint $work/cp.json: event $seq matches" "$out"
+contains "the mailed code matches" "checked: code $code: event $seq matches" "$out"
+check "mailed once, audited" 1 "$(sql "SELECT count(*) FROM audit_event WHERE action = 'audit.checkpoint.mailed'")"
+
 itaku audit verify >/dev/null
 check "audit chain intact" 0 $?
 finish "requests e2e"
