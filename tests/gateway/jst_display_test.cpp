@@ -6,6 +6,7 @@
 #include <string>
 
 #include "gateway/broker.h"
+#include "gateway/requests.h"
 #include "tests/gateway/gateway_fixture.h"
 
 namespace itaku::gateway {
@@ -122,4 +123,80 @@ TEST_F(JstDisplayTest, HistorySaysJapansTime) {
 }
 
 }  // namespace
+// Issue 12: history names exactly what each subscriber's row carried, and
+// the subscriber's requests; ids typed or exported are normalised; days are
+// Japan's.
+class ExactHistoryTest : public JstDisplayTest {
+ protected:
+  void Register() override {
+    JstDisplayTest::Register();
+    // S2's phone is empty in the export; S1's is withheld by request; the
+    // third row spells S3 with a full-width letter and spaces.
+    Write("export.csv",
+          "subscriber_id,name,address,phone,account_number,account_holder,services\n"
+          "S1,山田太郎,東京都1-1,0312345678,1234567,ヤマダタロウ,TV\n"
+          "S2,佐藤花子,東京都2-2,,7654321,サトウハナコ,TV\n"
+          " Ｓ3 ,鈴木一郎,東京都3-3,0399999999,1111111,スズキイチロウ,TV\n");
+    SpecialArgs sp;
+    sp.subscriber = "S1";
+    sp.contractor = "agency-c";
+    sp.withhold = {"phone"};
+    auto added = SpecialAdd(ctx_, sp);
+    ASSERT_TRUE(added.ok()) << added.message();
+  }
+};
+
+TEST_F(ExactHistoryTest, HistoryListsOnlyTheFieldsEachRowCarriedAndTheRequests) {
+  const int64_t id = DeliverOnce();
+  ASSERT_NE(id, 0);
+  auto s1 = History(ctx_, "S1");
+  ASSERT_TRUE(s1.ok()) << s1.message();
+  EXPECT_EQ(s1->text, "S1: 1 delivery (the fields each carried)\n  2026-12-03 01:00 JST  delivery " +
+                          std::to_string(id) +
+                          "  agency-c  media  subscriber_id, name, address, account_number, "
+                          "account_holder, services\n"
+                          "special requests (policy 6(1)):\n  #1 withhold phone for agency-c from "
+                          "2026-12-03");
+  EXPECT_EQ(s1->json["receipts"][0]["fields"],
+            Json({"subscriber_id", "name", "address", "account_number", "account_holder",
+                  "services"}));
+  EXPECT_EQ(s1->json["special_requests"].size(), 1u);
+  auto s2 = History(ctx_, "S2");
+  ASSERT_TRUE(s2.ok());
+  EXPECT_EQ(s2->json["receipts"][0]["fields"],
+            Json({"subscriber_id", "name", "address", "account_number", "account_holder",
+                  "services"}));
+  // The export's " Ｓ3 " is S3, and so is what staff type.
+  for (const char* typed : {"S3", " S3", "Ｓ3"}) {
+    auto s3 = History(ctx_, typed);
+    ASSERT_TRUE(s3.ok()) << s3.message();
+    EXPECT_EQ(s3->json["subscriber"], "S3");
+    ASSERT_EQ(s3->json["receipts"].size(), 1u) << typed;
+    EXPECT_EQ(s3->json["receipts"][0]["fields"],
+              Json({"subscriber_id", "name", "address", "phone", "account_number",
+                    "account_holder", "services"}));
+  }
+  auto bad = History(ctx_, "S 3");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(bad.message(),
+            "--subscriber: subscriber id S 3 does not match the configured pattern "
+            "[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
+}
+
+TEST_F(ExactHistoryTest, BreachScopeDaysAreJapansAndTheCsvNamesWhatEachReceived) {
+  ASSERT_NE(DeliverOnce(), 0);  // 2026-12-03 01:00 JST = 12-02 16:00 UTC
+  auto on_utc_day = BreachScope(ctx_, "agency-c", "2026-12-02", std::string("2026-12-02"));
+  ASSERT_TRUE(on_utc_day.ok()) << on_utc_day.message();
+  EXPECT_EQ(on_utc_day->json["subscriber_count"], 0);
+  const std::string csv = Path("affected.csv");
+  auto on_jst_day = BreachScope(ctx_, "agency-c", "2026-12-03", std::string("2026-12-03"), csv);
+  ASSERT_TRUE(on_jst_day.ok()) << on_jst_day.message();
+  EXPECT_EQ(on_jst_day->json["subscriber_count"], 3);
+  EXPECT_EQ(ReadFile("affected.csv"),
+            "subscriber_id,fields,deliveries\r\n"
+            "S1,subscriber_id;name;address;account_number;account_holder;services,1\r\n"
+            "S2,subscriber_id;name;address;account_number;account_holder;services,1\r\n"
+            "S3,subscriber_id;name;address;phone;account_number;account_holder;services,1\r\n");
+}
+
 }  // namespace itaku::gateway
