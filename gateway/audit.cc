@@ -1,6 +1,7 @@
 #include "gateway/audit.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <set>
@@ -250,6 +251,31 @@ Status AuditTrail::Append(const std::string& actor, const std::string& action,
       prev = e;
       return Status::Ok();
     };
+    // The head must name the newest event. When it does not (events deleted
+    // behind the daemon's back, the head reset), appending would hide it:
+    // the finding goes into the chain first, where verify reports it.
+    auto head = store_.GetMeta(kHeadKey);
+    if (!head.ok()) return head.status();
+    if (head.value() || prev) {
+      const auto w = Words(head.value().value_or(""));
+      std::string why;
+      if (!head.value()) {
+        why = "the chain head is missing";
+      } else if (w.size() == 3 && keys_.Mac(HeadTagInput(std::atoll(w[0].c_str()), w[1])) != w[2]) {
+        why = "the chain head was changed without the audit key";
+      } else if (w.size() < 2 || !prev || std::atoll(w[0].c_str()) != prev->seq ||
+                 w[1] != prev->hash) {
+        why = "the chain head names event " + (w.empty() ? std::string("?") : w[0]) +
+              ", but the newest event is " + std::to_string(prev ? prev->seq : 0) +
+              " (events deleted or added outside Itaku)";
+      }
+      if (!why.empty()) {
+        const nlohmann::json found = {{"found", why}};
+        if (Status s = append("itaku", "audit.head-mismatch", "audit", found.dump()); !s.ok()) {
+          return s;
+        }
+      }
+    }
     const int64_t behind = prev ? SecondsBehind(now, prev->at) : 0;
     if (behind > kClockSlackSeconds) {
       // Once per episode: while the clock is behind, every event carries the
@@ -446,6 +472,11 @@ Result<AuditVerification> AuditTrail::Verify(const std::vector<CheckpointClaim>&
     }
     if (!chain_problem.empty()) return false;
     if (wanted.count(e.seq)) hash_at[e.seq] = e.hash;
+    if (e.action == "audit.head-mismatch") {
+      auto d = nlohmann::json::parse(e.details, nullptr, false);
+      problem(where + ": when the daemon next wrote, " +
+              (d.is_object() ? d.value("found", std::string()) : std::string()));
+    }
     if (e.details.find("\"commits\"") != std::string::npos) {
       auto d = nlohmann::json::parse(e.details, nullptr, false);
       if (d.is_object() && d.contains("commits") && d["commits"].is_object()) {

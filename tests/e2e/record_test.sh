@@ -27,8 +27,11 @@
 source "$3/tests/e2e/lib.sh" "$@"
 source "$SRC/ops/lib/sshd.sh"
 cleanup() { itaku_sshd_stop; }
+# Arithmetic and parsing in the loops use awk and sed: each kill needs a
+# dozen of them, and a python3 start is slow on some machines.
+calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }
 began=$(date +%s.%N)
-took() { py "print(f'{$(date +%s.%N) - $began:.1f} s')"; }
+took() { echo "$(calc "$(date +%s.%N) - $began") s"; }
 from=$(day "-30 days") until=$(day "+5 years")
 
 itaku_sshd_start "$work/server" || exit 1
@@ -56,26 +59,29 @@ approved contractor update agency-a --sftp "$url" --key "$SSHD_CLIENT_KEY"
 approved contractor update agency-a --host-key "$SSHD_HOST_KEY_FP"
 [ "$rc" -eq 0 ] || { echo "host key: $err" >&2; exit 1; }
 
+delivery_id() { echo "$out" | sed -n '1s/^delivery \([0-9]*\): .*/\1/p'; }
 # media_delivery FILE DIR: a media delivery of FILE into DIR as the officer;
 # its id in $id.
 media_delivery() {
   mkdir -p "$2"
-  run deliver --profile agency-billing --input "$1" --via media --out "$2" --json
-  id=$( [ "$rc" -eq 0 ] && json '["delivery_id"]')
+  run deliver --profile agency-billing --input "$1" --via media --out "$2"
+  id=$(delivery_id)
 }
 verify() { AS=$AUDITOR run audit verify "$@"; }
 events() { echo "$out" | sed -n 's/^audit trail intact: \([0-9]*\) events$/\1/p'; }
 
 # The store as its file: the daemon stopped, edited as root (an attacker
-# with the file), the service account's again, the daemon started.
+# with the file), the service account's again, the daemon started. (A
+# daemon that refuses a tampered store leaves the checks that follow to
+# fail with its log above them.)
 store_files() { local f; for f in "$ITAKU_DB" "$ITAKU_DB-wal" "$ITAKU_DB-shm"; do [ -e "$f" ] && echo "$f"; done; }
 tamper() {  # tamper SQL
   stop_daemon
   sqlite3 "$ITAKU_DB" "$1" || { echo "tamper: sqlite3 failed" >&2; exit 1; }
   chown "$SVC" $(store_files)
-  start_daemon || exit 1
+  start_daemon
 }
-save_store() {  # save_store DIR: a copy of the store (the daemon keeps running)
+save_store() {  # save_store DIR: a copy of the store, taken with the daemon stopped
   stop_daemon
   rm -rf "$1" && mkdir -p "$1" && cp -p $(store_files) "$1"/
   start_daemon || exit 1
@@ -147,6 +153,8 @@ verify
 check "deleted receipt: verify fails" 1 "$rc"
 contains "deleted receipt named" "delivery $t2: its receipts differ from the 300 recorded (299 now; receipts deleted, added or changed outside Itaku)" "$err"
 
+# The newest events deleted. The daemon then starts on the store and
+# appends its own events: the truncation must still show.
 restore_store "$work/pristine"
 tamper "DELETE FROM audit_event WHERE seq > (SELECT max(seq) - 3 FROM audit_event);
   UPDATE meta SET value = (SELECT seq || ' ' || hash FROM audit_event ORDER BY seq DESC LIMIT 1)
@@ -154,6 +162,13 @@ tamper "DELETE FROM audit_event WHERE seq > (SELECT max(seq) - 3 FROM audit_even
 verify
 check "truncated, head reset: verify fails" 1 "$rc"
 contains "truncated, head reset: named" "the chain head was changed without the audit key" "$err"
+restore_store "$work/pristine"
+tamper "DELETE FROM audit_event WHERE seq > (SELECT max(seq) - 3 FROM audit_event)"
+verify
+check "truncated, head kept: verify fails" 1 "$rc"
+# The restarted daemon wrote on: its first event records what it found.
+contains "truncated, head kept: named" "(audit.head-mismatch): when the daemon next wrote, the chain head names event " "$err"
+contains "truncated, head kept: says what" "(events deleted or added outside Itaku)" "$err"
 
 restore_store "$work/pristine"
 tamper "DELETE FROM audit_event"
@@ -216,37 +231,60 @@ check "the real store back" 0 "$rc"
 echo "checkpoints and tampering done after $(took)"
 
 # ---- The kill test ------------------------------------------------------------
-# killer.py DAEMON_PID OUT MODE ARGS... -- CLI...: runs the CLI and kills the
-# daemon (SIGKILL) `after SECONDS`, or once a `file GLOB MIN_BYTES DELAY`
-# exists with at least MIN_BYTES, DELAY seconds later (polled every 0.2 ms,
-# so a rename is caught within a fraction of a millisecond). Prints the
-# moment of the kill, whether the trigger was met before the CLI ended, and
-# the CLI's exit status.
+# The system's python3 (ops/setup) for the killer: it starts before each
+# kill, and a python3 shim on PATH (pyenv) can take most of a second.
+killer_python=$(PATH=/usr/bin:/bin command -v python3 || command -v python3)
+# killer.py DAEMON_PID OUT MODE ARGS... -- CLI...: runs the CLI (its output
+# in OUT.out and OUT.err) and kills the daemon with SIGKILL:
+#   after SECONDS                     that long after the CLI started;
+#   file GLOB MIN_BYTES DELAY         DELAY seconds after a file matching GLOB
+#                                     has MIN_BYTES (polled every 0.2 ms, so
+#                                     a rename is caught within a fraction of
+#                                     a millisecond), or when the CLI ends;
+#   watch GLOB...                     never (DAEMON_PID 0): prints when each
+#                                     GLOB first matched and when the CLI ended.
+# Prints the moment of the kill, whether the trigger was met, and the CLI's
+# exit status.
 cat > "$work/killer.py" <<'PY'
 import glob, os, signal, subprocess, sys, time
 pid, out, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 cut = sys.argv.index("--")
 args, cmd = sys.argv[4:cut], sys.argv[cut + 1:]
+
+def seen(pattern, min_bytes=0):
+    for p in glob.glob(pattern):
+        try:
+            if os.path.getsize(p) >= min_bytes:
+                return True
+        except OSError:
+            pass
+    return False
+
 with open(out + ".out", "wb") as o, open(out + ".err", "wb") as e:
     t0 = time.monotonic()
     cli = subprocess.Popen(cmd, stdout=o, stderr=e)
+    if mode == "watch":
+        first = [None] * len(args)
+        while cli.poll() is None:
+            for i, p in enumerate(args):
+                if first[i] is None and seen(p):
+                    first[i] = time.monotonic() - t0
+            time.sleep(0.0005)
+        total = time.monotonic() - t0
+        print(" ".join("-" if t is None else f"{t:.3f}" for t in first), f"{total:.3f}",
+              cli.returncode)
+        sys.exit(0)
     hit = True
     if mode == "after":
         time.sleep(float(args[0]))
     else:
         pattern, min_bytes, delay = args[0], int(args[1]), float(args[2])
         hit = False
-        while time.monotonic() - t0 < 120 and not hit:
-            for p in glob.glob(pattern):
-                try:
-                    if os.path.getsize(p) >= min_bytes:
-                        hit = True
-                except OSError:
-                    pass
-            if not hit:
-                if cli.poll() is not None:
-                    break
-                time.sleep(0.0002)
+        while time.monotonic() - t0 < 120:
+            hit = seen(pattern, min_bytes)
+            if hit or cli.poll() is not None:
+                break
+            time.sleep(0.0002)
         if hit and delay > 0:
             time.sleep(delay)
     at = time.monotonic() - t0
@@ -261,14 +299,12 @@ PY
 
 declare -A state        # delivery id -> outcome on record ("none": no such delivery)
 declare -A tally        # "transport|what the kill left" -> count
+declare -A packages_left  # transport -> kills after which the dead daemon had left a package file
 last_id=0
 outcome_of() {  # outcome_of ID: refreshes ${state[ID]} from `delivery show`
   local o
-  if o=$(AS=$AUDITOR itaku delivery show "$1" --json 2>/dev/null); then
-    state[$1]=$(echo "$o" | py 'import json,sys; print(json.load(sys.stdin)["outcome"])')
-  else
-    state[$1]=none
-  fi
+  o=$(AS=$AUDITOR itaku delivery show "$1" 2>/dev/null | sed -n "1s/^delivery $1: //p")
+  state[$1]=${o:-none}
 }
 refresh() {  # every delivery so far; only outcomes that may still change are asked again
   local i
@@ -292,15 +328,18 @@ unknown_packages() {
     case ${state[$id]} in delivered|sending) ;; *) echo -n "$f(${state[$id]}) " ;; esac
   done
 }
-# Deliveries made before the kill test.
-last_id=$(AS=$AUDITOR itaku history --subscriber S00000001 --json |
-  py 'import json,sys; print(max(r["delivery_id"] for r in json.load(sys.stdin)["receipts"]))')
+history_ids() {  # the deliveries `history` lists in $out, sorted
+  echo "$out" | sed -n 's/^  .* JST  delivery \([0-9]*\)  .*/\1/p' | sort -n | tr '\n' ' ' | sed 's/ $//'
+}
+# The deliveries made before the kill test (every one carried S00000001).
+run history --subscriber S00000001
+last_id=$(history_ids | awk '{ print $NF }')
 refresh
 
 mkdir -p "$work/usb"
 cli=(runuser -u "$OFFICER" -g root -- "$ITAKU" --socket "$SOCK" deliver --input "$work/big.csv")
-media_args=(--profile agency-billing --via media --out "$work/usb" --json)
-sftp_args=(--profile agency-billing-csv --via sftp --retries 1 --retry-wait 0.2 --json)
+media_args=(--profile agency-billing --via media --out "$work/usb")
+sftp_args=(--profile agency-billing-csv --via sftp --retries 1 --retry-wait 0.2)
 dayno=0
 next_day() {  # the daemon's clock at noon JST of the next day; $today is that day
   dayno=$((dayno + 1))
@@ -309,27 +348,43 @@ next_day() {  # the daemon's clock at noon JST of the next day; $today is that d
 }
 # rerun TRANSPORT: the same delivery again, in full; it must succeed.
 rerun() {
-  local t0 o
-  t0=$(date +%s.%N)
-  if [ "$1" = media ]; then o=$("${cli[@]}" "${media_args[@]}" 2>"$work/rerun.err"); else
-    o=$("${cli[@]}" "${sftp_args[@]}" 2>"$work/rerun.err"); fi
+  if [ "$1" = media ]; then out=$("${cli[@]}" "${media_args[@]}" 2>"$work/rerun.err"); else
+    out=$("${cli[@]}" "${sftp_args[@]}" 2>"$work/rerun.err"); fi
   rc=$?
-  last_rerun=$(py "print($(date +%s.%N) - $t0)")
-  out=$o
-  id=$( [ "$rc" -eq 0 ] && json '["delivery_id"]')
+  id=$(delivery_id)
+  [ -n "$id" ] && { state[$id]=delivered; last_id=$id; }
+}
+# measure TRANSPORT GLOB...: a full delivery, watched: $at holds when each
+# GLOB (@ID@: the delivery's id) first appeared, then the whole run's time.
+measure() {
+  local transport=$1 args=("${media_args[@]}") next=$((last_id + 1)) globs
+  shift
+  [ "$transport" = sftp ] && args=("${sftp_args[@]}")
+  globs=("${@//@ID@/$next}")
+  at=$("$killer_python" "$work/killer.py" 0 "$work/measure-$transport" watch "${globs[@]}" -- \
+    "${cli[@]}" "${args[@]}")
+  rc=${at##* }
+  at=${at% *}
+  out=$(cat "$work/measure-$transport.out")
+  id=$(delivery_id)
   [ -n "$id" ] && { state[$id]=delivered; last_id=$id; }
 }
 
+spool="$ITAKU_DB.d/spool/*/*"
+outbox="$ITAKU_DB.d/outbox"
 echo "measuring one full delivery of each kind"
 next_day
-rerun media
-check "measured media delivery" "0 $work/usb/agency-a-$id.zip.p7m" "$rc $(json '["package"]')"
-media_s=$last_rerun
-rerun sftp
+measure media "$spool/.agency-a-@ID@.zip.p7m.partial-*" "$spool/agency-a-@ID@.zip.p7m"
+check "measured media delivery" "0 delivery $id: written $work/usb/agency-a-$id.zip.p7m" "$rc $(echo "$out" | head -n 1)"
+read -r media_writing media_written media_s <<< "$at"
+measure sftp "$outbox/.agency-a-@ID@.csv.partial-*" "$outbox/agency-a-@ID@.csv" "$SSHD_INBOX/agency-a-@ID@.csv.part"
 check "measured sftp delivery" "0 agency-a-$id.csv" "$rc $(ls "$SSHD_INBOX")"
-sftp_s=$last_rerun
+read -r sftp_writing sftp_built sftp_upload sftp_s <<< "$at"
 sftp_size=$(stat -c %s "$SSHD_INBOX/agency-a-$id.csv")
-echo "media delivery of 200000 records: $(py "print(round($media_s, 2))") s; sftp: $(py "print(round($sftp_s, 2))") s ($sftp_size bytes)"
+echo "a delivery of 200000 records (s from the start: written from, package complete, end):"
+echo "  media: $media_writing, $media_written, $media_s"
+echo "  sftp: $sftp_writing, $sftp_built, upload from $sftp_upload, $sftp_s ($sftp_size bytes)"
+check "the measurement saw every phase" 1 "$([[ "$media_writing $media_written $sftp_writing $sftp_built $sftp_upload" != *-* ]] && echo 1 || echo "$at")"
 
 # kill_at TRANSPORT MODE ARGS...: one kill, the restart, every check, the rerun.
 kills=0
@@ -340,9 +395,15 @@ kill_at() {
   [ "$transport" = sftp ] && args=("${sftp_args[@]}")
   next_day
   mode=("${mode[@]//@ID@/$id}")
-  got=$(python3 "$work/killer.py" "$daemon_pid" "$work/kill-$k" "${mode[@]}" -- "${cli[@]}" "${args[@]}")
+  got=$("$killer_python" "$work/killer.py" "$daemon_pid" "$work/kill-$k" "${mode[@]}" -- "${cli[@]}" "${args[@]}")
   for _ in $(seq 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.05; done
   daemon_pid=""
+  # What the dead daemon left of the package (whole or in part), for the
+  # restart to remove.
+  local left
+  left=$(find "$ITAKU_DB.d/spool" "$ITAKU_DB.d/outbox" -name "agency-a-$id.*" -o -name ".agency-a-$id.*" \
+    2>/dev/null | wc -l)
+  [ "$left" -gt 0 ] && packages_left[$transport]=$(( ${packages_left[$transport]:-0} + 1 ))
   label="$transport kill $k (${mode[*]##*/}; at ${got%% *} s)"
   log_from=$(($(wc -l < "$work/daemon.log") + 1))
   start_daemon || exit 1
@@ -363,7 +424,7 @@ kill_at() {
     *) what="${state[$id]}: ${settled:-no settle line}" ;;
   esac
   tally["$transport|$what"]=$(( ${tally["$transport|$what"]:-0} + 1 ))
-  echo "$label: $what"
+  echo "$label: $what$( [ "$left" -gt 0 ] && echo ", the dead daemon's package files removed")"
   # (a) no package under a final name the store does not count as sent.
   check "$label: no unknown package on the medium" "" "$(unknown_packages "$work/usb")"
   check "$label: no unknown package on the server" "" "$(unknown_packages "$SSHD_INBOX")"
@@ -373,17 +434,21 @@ kill_at() {
   fi
   # (b) nothing left writing; history and breach-scope count what may have left.
   check "$label: nothing left writing" "" "$(for i in $(seq 1 "$last_id"); do [ "${state[$i]}" = writing ] && echo -n "$i "; done)"
-  run history --subscriber S00000001 --json
-  check "$label: history lists exactly what may have left" "$(may_have_left)" \
-    "$(echo "$out" | py 'import json,sys; print(" ".join(str(i) for i in sorted({r["delivery_id"] for r in json.load(sys.stdin)["receipts"]})))')"
+  run history --subscriber S00000001
+  check "$label: history lists exactly what may have left" "$(may_have_left)" "$(history_ids)"
   # The day's deliveries: the killed one, if it may have left (the rerun
-  # comes later).
-  local expected="0 subscribers, 0 deliveries:"
-  case ${state[$id]} in delivered|sending) expected="200000 subscribers, 1 deliveries: $id" ;; esac
-  run breach-scope --contractor agency-a --since "$today" --until "$today"
+  # comes later). The subscribers go to a file, as for notices.
+  local expected="0 subscribers, 0 deliveries:, 0 rows"
+  case ${state[$id]} in
+    delivered|sending) expected="200000 subscribers, 1 deliveries: $id, 200000 rows of delivery $id" ;;
+  esac
+  run breach-scope --contractor agency-a --since "$today" --until "$today" \
+    --subscribers-csv "$work/scope-$k.csv"
   check "$label: breach-scope of the day" "$expected" "$(echo "$out" | sed -n \
     's/^agency-a received data about \([0-9]*\) subscribers in \([0-9]*\) deliver.* between '"$today and $today"' (days in JST)$/\1 subscribers, \2 deliveries:/p'
-    )$(echo "$out" | sed -n 's/^  delivery \([0-9]*\) .*/ \1/p' | tr -d '\n')"
+    )$(echo "$out" | sed -n 's/^  delivery \([0-9]*\) .*/ \1/p' | tr -d '\n'), $(
+    awk -F, -v id="$id" 'NR > 1 { n++; sub(/\r$/, "", $3); if ($3 == id) m++ }
+      END { print n + 0 " rows" (n ? " of delivery " (m == n ? id : "?") : "") }' "$work/scope-$k.csv")"
   # (c) the trail verifies.
   verify
   check "$label: audit verify" "0 audit trail intact" "$rc $(echo "$out" | head -n 1 | sed 's/: [0-9]* events$//')"
@@ -399,23 +464,24 @@ kill_at() {
   fi
 }
 
-spool="$ITAKU_DB.d/spool/*/*"
-# Media: very early, 12 moments spread over the measured delivery, and the
-# moment the package takes its final name in the daemon's spool (between
-# that rename and the commit).
+# Media: very early (the export still on its way to the daemon), 12
+# moments spread over the time the delivery is on record, the moment the
+# package takes its final name in the daemon's spool (before the commit),
+# and just after it (the CLI fetching the package).
 kill_at media after 0.005
 for f in 0.05 0.12 0.2 0.28 0.36 0.44 0.52 0.6 0.68 0.76 0.85 0.95; do
-  kill_at media after "$(py "print(round($f * $media_s, 3))")"
+  kill_at media after "$(calc "$media_writing + $f * ($media_s - $media_writing)")"
 done
 kill_at media file "$spool/agency-a-@ID@.zip.p7m" 0 0
+kill_at media file "$spool/agency-a-@ID@.zip.p7m" 0 0.02
 echo "media kills done after $(took)"
-# SFTP: very early, while the package is built, when it is complete in the
-# outbox, as the upload starts, a third and two thirds of the way, when it
-# takes its final name on the server, and just after.
+# SFTP: very early, twice while the package is built, when it is complete
+# in the outbox, as the upload starts, a third and two thirds of the way,
+# when it takes its final name on the server, and just after.
 kill_at sftp after 0.005
-kill_at sftp after "$(py "print(round(0.3 * $sftp_s, 3))")"
-kill_at sftp after "$(py "print(round(0.55 * $sftp_s, 3))")"
-kill_at sftp file "$ITAKU_DB.d/outbox/agency-a-@ID@.csv" 0 0
+kill_at sftp after "$(calc "$sftp_writing + 0.25 * ($sftp_built - $sftp_writing)")"
+kill_at sftp after "$(calc "$sftp_writing + 0.7 * ($sftp_built - $sftp_writing)")"
+kill_at sftp file "$outbox/agency-a-@ID@.csv" 0 0
 kill_at sftp file "$SSHD_INBOX/agency-a-@ID@.csv.part" 0 0
 kill_at sftp file "$SSHD_INBOX/agency-a-@ID@.csv.part" $((sftp_size / 3)) 0
 kill_at sftp file "$SSHD_INBOX/agency-a-@ID@.csv.part" $((sftp_size * 2 / 3)) 0
@@ -426,6 +492,8 @@ echo "what the $kills kills left:"
 while IFS= read -r k; do echo "  ${k%%|*}: ${k#*|}: ${tally[$k]}"; done < <(printf '%s\n' "${!tally[@]}" | sort)
 kinds() { printf '%s\n' "${!tally[@]}" | grep "^$1|" | wc -l; }
 check "media kills left at least two different outcomes" 1 "$(( $(kinds media) >= 2 ))"
+check "media kills left package files for the restart to remove" 1 "$(( ${packages_left[media]:-0} >= 1 ))"
+check "sftp kills left package files for the restart to remove" 1 "$(( ${packages_left[sftp]:-0} >= 1 ))"
 check "sftp kills left at least two different outcomes" 1 "$(( $(kinds sftp) >= 2 ))"
 check "at least 20 kills" 1 "$(( kills >= 20 ))"
 echo "record e2e took $(took)"
