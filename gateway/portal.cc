@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <sstream>
@@ -236,10 +237,41 @@ Result<Output> PortalRevoke(Context& ctx, const std::string& package_id) {
 
 namespace {
 
-// Once at start and then daily while `serve` runs: a warning on stderr for
-// each corrective-action request past its deadline (policy 6(4) "without
-// delay"). Runs on its own thread with its own store connection (SQLite
-// allows several); it only reads.
+// Runs `work` at once and then every `period` on a thread of its own, until
+// destroyed (which waits for a run under way to finish).
+class Periodically {
+ public:
+  Periodically(std::chrono::seconds period, std::function<void()> work)
+      : period_(period), work_(std::move(work)), thread_([this] { Run(); }) {}
+  ~Periodically() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Periodically(const Periodically&) = delete;
+  Periodically& operator=(const Periodically&) = delete;
+
+ private:
+  void Run() {
+    std::unique_lock lock(mu_);
+    do {
+      lock.unlock();
+      work_();
+      lock.lock();
+    } while (!cv_.wait_for(lock, period_, [&] { return stop_; }));
+  }
+
+  const std::chrono::seconds period_;
+  const std::function<void()> work_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts after everything above exists
+};
+
 // Once per operator's day: a signed checkpoint of the audit chain, e-mailed
 // to the privacy officers ([audit] checkpoint_mail_to, comma-separated,
 // with the daemon's [smtp]) so that a copy of what the record held leaves
@@ -252,26 +284,9 @@ class CheckpointWatch {
       : db_path_(std::move(db_path)),
         config_file_(std::move(config_file)),
         keys_(std::move(keys)),
-        thread_([this] { Run(); }) {}
-  ~CheckpointWatch() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
+        hourly_(std::chrono::hours(1), [this] { Once(); }) {}
 
  private:
-  void Run() {
-    std::unique_lock lock(mu_);
-    do {
-      lock.unlock();
-      Once();
-      lock.lock();
-    } while (!cv_.wait_for(lock, std::chrono::hours(1), [&] { return stop_; }));
-  }
-
   void Once() {
     Context c;
     c.clock = std::make_unique<SystemClock>();
@@ -334,44 +349,32 @@ class CheckpointWatch {
       auto r = SendWithRetries(*setup->smtp, m, config);
       (r.ok() ? sent : failed).push_back(address);
     }
-    (void)c.audit->Append("itaku", failed.empty() ? "audit.checkpoint.mailed" : "audit.checkpoint.mail-failed",
-                          "audit", {{"seq", cp.checkpoint.seq}, {"code", cp.code},
-                                    {"sent", sent.size()}, {"failed", failed.size()}});
+    (void)c.audit->Append(
+        "itaku", failed.empty() ? "audit.checkpoint.mailed" : "audit.checkpoint.mail-failed",
+        "audit",
+        {{"seq", cp.checkpoint.seq},
+         {"code", cp.code},
+         {"sent", sent.size()},
+         {"failed", failed.size()}});
     if (failed.empty()) (void)c.store->SetMeta("audit_checkpoint_mailed", today);
   }
 
   const std::string db_path_;
   const std::string config_file_;
   const AuditKeys keys_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;  // last: starts after everything above exists
+  Periodically hourly_;  // last: runs once everything above exists
 };
 
+// Once at start and then daily while `serve` runs: a warning on stderr for
+// each corrective-action request past its deadline (policy 6(4) "without
+// delay"). Runs on its own thread with its own store connection (SQLite
+// allows several); it only reads.
 class OverdueWatch {
  public:
   explicit OverdueWatch(std::string db_path)
-      : db_path_(std::move(db_path)), thread_([this] { Run(); }) {}
-  ~OverdueWatch() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
+      : db_path_(std::move(db_path)), daily_(std::chrono::hours(24), [this] { WarnOnce(); }) {}
 
  private:
-  void Run() {
-    std::unique_lock lock(mu_);
-    do {
-      lock.unlock();
-      WarnOnce();
-      lock.lock();
-    } while (!cv_.wait_for(lock, std::chrono::hours(24), [&] { return stop_; }));
-  }
-
   void WarnOnce() {
     Context c;
     c.clock = std::make_unique<SystemClock>();
@@ -392,10 +395,7 @@ class OverdueWatch {
   }
 
   const std::string db_path_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;  // last: starts once the rest exists
+  Periodically daily_;  // last: runs once everything above exists
 };
 
 }  // namespace
