@@ -31,7 +31,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // The schema version after migrations (latest known = kSchemaVersion).
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = 8;
   virtual Result<int> SchemaVersion() = 0;
   // Folder beside the database for documents (NDA scans): "<db>.d/documents".
   virtual std::string DocumentDir() const = 0;
@@ -91,6 +91,12 @@ class Store {
   // reconciliation of "writing" and "sending").
   virtual Result<std::vector<DeliveryRecord>> ListDeliveriesWithOutcome(
       const std::vector<DeliveryOutcome>& outcomes) = 0;
+  // Deliveries ordered in [from_utc, to_utc), one contractor's when not
+  // empty, newest first, at most `limit`.
+  virtual Result<std::vector<DeliveryRecord>> ListDeliveries(const std::string& contractor_id,
+                                                             const std::string& from_utc,
+                                                             const std::string& to_utc,
+                                                             int limit) = 0;
   // The record rows the audit chain commits to, each as the JSON array of
   // its columns (stable order), for one delivery or (nullopt) every one.
   // Tables: "delivery" (key: id), "media" (key: delivery id), "portal"
@@ -156,6 +162,21 @@ class Store {
   // The staff member registered for an OS uid.
   virtual Result<std::optional<StaffMember>> FindStaffByUid(int64_t uid) = 0;
 
+  // Console sign-in (types.h StaffCredential, ConsoleSession). Put replaces
+  // a staff member's credential whole. EndConsoleSessions ends every
+  // session of `staff` (sign out everywhere, removal, re-enrolment);
+  // PruneConsoleSessions those last seen before `idle_before` or created
+  // before `created_before`.
+  virtual Result<std::optional<StaffCredential>> FindCredential(const std::string& staff) = 0;
+  virtual Status PutCredential(const StaffCredential& credential) = 0;
+  virtual Status AddConsoleSession(const ConsoleSession& session) = 0;
+  virtual Result<std::optional<ConsoleSession>> FindConsoleSession(const std::string& id_hash) = 0;
+  virtual Status TouchConsoleSession(const std::string& id_hash, const std::string& at) = 0;
+  virtual Status EndConsoleSession(const std::string& id_hash) = 0;
+  virtual Status EndConsoleSessions(const std::string& staff) = 0;
+  virtual Status PruneConsoleSessions(const std::string& idle_before,
+                                      const std::string& created_before) = 0;
+
   // Proposals (two-person rule). Add returns the new id. Decide moves a
   // pending proposal to `p.state` with its decision fields, and fails with
   // a conflict naming the current state when it is no longer pending (two
@@ -217,6 +238,17 @@ class Store {
   virtual Status AppendAuditEvent(const AuditEvent& event) = 0;
   // Visits every row in seq order; stops early when `visit` returns false.
   virtual Status ForEachAuditEvent(const std::function<bool(const AuditEvent&)>& visit) = 0;
+  // Events in [from_utc, to_utc), newest first, at most `limit`. Each
+  // filter applies when not empty: the actor exactly; the action exactly,
+  // or as a prefix when it ends in '.', or as a suffix when it starts with
+  // '.'; the contractor as the subject "contractor:ID" or a "contractor"
+  // detail.
+  virtual Result<std::vector<AuditEvent>> ListAuditEvents(const std::string& from_utc,
+                                                          const std::string& to_utc,
+                                                          const std::string& actor,
+                                                          const std::string& action,
+                                                          const std::string& contractor,
+                                                          int limit) = 0;
 
  protected:
   Store() = default;

@@ -154,6 +154,33 @@ struct StaffMember {
   int64_t os_uid = -1;  // its uid, as resolved when registered
 };
 
+// How a staff member signs in to the console (gateway/console): an argon2id
+// password hash and a TOTP secret sealed with the console key, which lives
+// beside the store, never in it. An officer's one-time enrolment code is
+// kept only as its hash.
+struct StaffCredential {
+  std::string staff;               // staff.name
+  std::string password_hash;       // crypto_pwhash_str (argon2id); "" until enrolled
+  std::string totp_sealed;         // the TOTP secret, sealed; "" until enrolled
+  std::string pending_totp_sealed; // offered during enrolment, not yet confirmed
+  std::string enrolled_at;         // UTC
+  int64_t last_totp_step = 0;      // a code is accepted once (replay guard)
+  std::string enrol_code_hash;     // SHA-256 of the normalised code; "" when none
+  std::string enrol_expires_at;    // UTC
+  std::string enrol_issued_by;
+  int failures = 0;                // consecutive failed sign-ins
+  std::string locked_until;        // UTC; "" when not locked
+};
+
+// A signed-in console session. The cookie carries a random 256-bit id; the
+// store keeps only its SHA-256, so reading the store signs no one in.
+struct ConsoleSession {
+  std::string id_hash;
+  std::string staff;
+  std::string created_at;    // UTC: the absolute limit counts from here
+  std::string last_seen_at;  // UTC: the idle limit counts from here
+};
+
 // A change that widens what or where data goes (a profile field, a weaker
 // mask, an SFTP server, a privacy officer, ...) waits as a proposal until a
 // second person approves it. `command` and `args` are the staff API command

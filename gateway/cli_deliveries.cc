@@ -76,6 +76,14 @@ class Deliveries : public CommandGroup {
   }
   void RegisterDeliveryCommands(CLI::App& app) {
     CLI::App* delivery = Group(app, "delivery", "recorded deliveries");
+    CLI::App* d_list = Sub(*delivery, "list", "deliveries by period (default the last 31 days)");
+    d_list->add_option("--contractor", dl_contractor);
+    d_list->add_option("--since", dl_since, "first JST day (YYYY-MM-DD)");
+    d_list->add_option("--until", dl_until, "last JST day (default today)");
+    d_list->add_option("--limit", dl_limit, "at most this many (default 500)");
+    on(d_list, "delivery.list", [&](Context& c) {
+      return itaku::gateway::DeliveryList(c, dl_contractor, dl_since, dl_until, dl_limit);
+    });
     CLI::App* d_show = Sub(*delivery, "show", "one delivery with every SFTP attempt");
     d_show->add_option("id", d_id)->required();
     on(d_show, "delivery.show", [&](Context& c) { return itaku::gateway::DeliveryShow(c, d_id); });
@@ -110,6 +118,15 @@ class Deliveries : public CommandGroup {
                                "the paper ledger");
     on(checkpoint, "audit.checkpoint",
        [](Context& c) { return itaku::gateway::AuditCheckpoint(c); });
+    CLI::App* events = Sub(*audit, "events", "list audit events by period, actor, action, contractor");
+    events->add_option("--since", ev.since, "first JST day (YYYY-MM-DD; default 7 days ago)");
+    events->add_option("--until", ev.until, "last JST day (default today)");
+    events->add_option("--actor", ev.actor, "who acted");
+    events->add_option("--action", ev.action,
+                       "an action (nda.add), a prefix (deliver.) or a suffix (.refused)");
+    events->add_option("--contractor", ev.contractor);
+    events->add_option("--limit", ev.limit, "at most this many (default 200)");
+    on(events, "audit.events", [&](Context& c) { return itaku::gateway::AuditEvents(c, ev); });
   }
 
   itaku::gateway::DeliverRequest dreq;
@@ -120,6 +137,9 @@ class Deliveries : public CommandGroup {
   std::vector<std::string> checkpoints;
   std::string b_contractor, b_since, b_csv;
   std::optional<std::string> b_until;
+  itaku::gateway::AuditEventFilter ev;
+  std::string dl_contractor, dl_since, dl_until;
+  int dl_limit = 500;
 };
 
 class MediaPortal : public CommandGroup {
@@ -177,6 +197,12 @@ class MediaPortal : public CommandGroup {
     serve->add_option("--config", serve_args.config_file,
                       "TOML with [portal], [staff_api], [smtp] and [requests] tables");
     serve->add_option("--portal-listen", serve_args.listen, "ADDR:PORT (default 127.0.0.1:8443)");
+    serve->add_option("--console-listen", serve_args.console_listen,
+                      "the staff console's ADDR:PORT (default 127.0.0.1:8444)");
+    serve->add_option("--console-cert", serve_args.console_cert,
+                      "the staff console's certificate (PEM)");
+    serve->add_option("--console-key", serve_args.console_key,
+                      "the staff console's private key (PEM)");
     serve->add_option("--portal-cert", serve_args.cert_file, "the portal's certificate (PEM)");
     serve->add_option("--portal-key", serve_args.key_file, "the portal's private key (PEM)");
     serve->add_option("--header-timeout-ms", serve_args.header_timeout_ms,

@@ -32,6 +32,12 @@ class StaffSpecial : public CommandGroup {
     s_remove->add_option("name", s_name)->required();
     on(s_remove, "staff.remove",
        [&](Context& c) { return itaku::gateway::StaffRemove(c, s_name); });
+    CLI::App* s_code = Sub(*staff, "enrol-code",
+                           "issue a one-time code with which a staff member sets their console "
+                           "password and authenticator (TOTP)");
+    s_code->add_option("name", s_name)->required();
+    on(s_code, "staff.enrol-code",
+       [&](Context& c) { return itaku::gateway::StaffEnrolCode(c, s_name); });
   }
   void RegisterApprovalCommands(CLI::App& app) {
     CLI::App* whoami = Sub(app, "whoami", "who the daemon knows you as (your OS account's staff record)");

@@ -74,6 +74,20 @@ Result<Output> BreachScope(Context& ctx, const std::string& contractor, const st
 // checkpoint file (the daemon's copy of what the caller sent), any other a
 // code from the paper ledger.
 Result<Output> AuditVerify(Context& ctx, const std::vector<std::string>& checkpoints);
+// audit events: the trail's events in a period of JST days (default the
+// last 7), newest first, filtered by actor, action ("nda.add"; "deliver."
+// as a prefix; ".refused" as a suffix) and contractor; with the newest
+// event and checkpoint.
+struct AuditEventFilter {
+  std::string since, until, actor, action, contractor;
+  int limit = 200;
+};
+Result<Output> AuditEvents(Context& ctx, const AuditEventFilter& filter);
+// delivery list: deliveries ordered in a period of JST days (default the
+// last 31), one contractor's or all, newest first.
+Result<Output> DeliveryList(Context& ctx, const std::string& contractor, const std::string& since,
+                            const std::string& until, int limit);
+
 // audit checkpoint: signs the chain's newest event now; prints the short
 // code for the paper ledger and (--json) the checkpoint to keep elsewhere.
 Result<Output> AuditCheckpoint(Context& ctx);

@@ -16,11 +16,13 @@
 #include "contracts/base/layout.h"
 #include "contracts/base/strings.h"
 #include "contracts/config.h"
+#include "gateway/console/console_app.h"
+#include "gateway/console/console_server.h"
+#include "gateway/detail/request_mail.h"
 #include "gateway/portal_commands.h"
 #include "gateway/reconcile.h"
-#include "gateway/staff_api.h"
 #include "gateway/requests.h"
-#include "gateway/detail/request_mail.h"
+#include "gateway/staff_api.h"
 #include "policies/delivery_rules.h"
 #include "transports/certificate.h"
 #include "transports/portal_backend.h"
@@ -301,7 +303,8 @@ class CheckpointWatch {
     auto latest = c.audit->LatestCheckpoint();
     if (!latest.ok()) return;
     std::optional<SignedCheckpoint> checkpoint = latest.value();
-    const bool mailed_today = c.store->GetMeta("audit_checkpoint_mailed").value().value_or("") == today;
+    const bool mailed_today =
+        c.store->GetMeta("audit_checkpoint_mailed").value().value_or("") == today;
     if (mailed_today) return;
     if (!checkpoint || FormatDate(*JapanDayOf(checkpoint->checkpoint.at)) != today) {
       auto made = c.audit->Checkpoint("itaku");
@@ -333,16 +336,26 @@ class CheckpointWatch {
     const SignedCheckpoint& cp = *checkpoint;
     transports::MailMessage m;
     m.subject = "【Itaku】監査証跡チェックポイント " + today + " (" + cp.code + ")";
-    m.body = "個人情報保護管理者 各位\n\n"
-             "Itaku の監査証跡の本日のチェックポイントです。このメールは Itaku "
-             "のサーバーの外で保管してください。\n"
-             "記録が書き換えられていないことは、次のコマンドで確かめられます: itaku audit verify "
-             "--checkpoint <このメールの JSON を保存したファイル、またはコード>\n\n"
-             "コード(紙の台帳用): " + cp.code + "\n"
-             "対象のイベント: " + std::to_string(cp.checkpoint.seq) + "\n"
-             "署名日時: " + ShowJst(cp.checkpoint.at) + "\n"
-             "署名鍵: " + cp.checkpoint.key_id + "\n\n"
-             "--- checkpoint.json ---\n" + cp.ToJson().dump(2) + "\n";
+    m.body =
+        "個人情報保護管理者 各位\n\n"
+        "Itaku の監査証跡の本日のチェックポイントです。このメールは Itaku "
+        "のサーバーの外で保管してください。\n"
+        "記録が書き換えられていないことは、次のコマンドで確かめられます: itaku audit verify "
+        "--checkpoint <このメールの JSON を保存したファイル、またはコード>\n\n"
+        "コード(紙の台帳用): " +
+        cp.code +
+        "\n"
+        "対象のイベント: " +
+        std::to_string(cp.checkpoint.seq) +
+        "\n"
+        "署名日時: " +
+        ShowJst(cp.checkpoint.at) +
+        "\n"
+        "署名鍵: " +
+        cp.checkpoint.key_id +
+        "\n\n"
+        "--- checkpoint.json ---\n" +
+        cp.ToJson().dump(2) + "\n";
     std::vector<std::string> sent, failed;
     for (const std::string& address : to) {
       m.to = address;
@@ -470,7 +483,8 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
 
   // What a stopped daemon left half-done is settled before anyone asks.
   auto settled = Reconcile(ctx);
-  if (!settled.ok()) return R::Error("serve: cannot settle unfinished deliveries: " + settled.message());
+  if (!settled.ok())
+    return R::Error("serve: cannot settle unfinished deliveries: " + settled.message());
   for (const std::string& line : settled.value()) std::cout << "settled " << line << std::endl;
   auto staff_api = StaffApiServer::Create(api);
   if (!staff_api.ok()) return staff_api.status();
@@ -481,17 +495,65 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
     auto created = PortalServer::Create(options, backend);
     if (!created.ok()) return created.status();
     server = std::move(created).value();
-    where = options.listen.substr(0, options.listen.rfind(':')) + ":" +
-            std::to_string(server->port());
+    where =
+        options.listen.substr(0, options.listen.rfind(':')) + ":" + std::to_string(server->port());
+  }
+  // The staff console, on its own listener (never the portal's).
+  console::ConsoleServerOptions console_options;
+  console_options.listen = file->String("console", "listen", console_options.listen);
+  console_options.cert_file = file->String("console", "cert", "");
+  console_options.key_file = file->String("console", "key", "");
+  console_options.max_upload_bytes =
+      static_cast<uint64_t>(file->Int("console", "max_upload_mb",
+                                      static_cast<int64_t>(console_options.max_upload_bytes >> 20)))
+      << 20;
+  if (!args.console_listen.empty()) console_options.listen = args.console_listen;
+  if (!args.console_cert.empty()) console_options.cert_file = args.console_cert;
+  if (!args.console_key.empty()) console_options.key_file = args.console_key;
+  std::unique_ptr<console::ConsoleApp> console_app;
+  std::unique_ptr<console::ConsoleServer> console_server;
+  std::string console_where;
+  if (!console_options.cert_file.empty() || !console_options.key_file.empty()) {
+    if (console_options.cert_file.empty() || console_options.key_file.empty()) {
+      return R::Error(
+          "serve: the console needs both --console-cert FILE and --console-key FILE "
+          "(or [console] cert and key in --config)");
+    }
+    if (portal && console_options.listen.substr(console_options.listen.rfind(':')) ==
+                      where.substr(where.rfind(':'))) {
+      return R::Error("serve: the console cannot listen on the portal's port " + where);
+    }
+    console::ConsoleOptions app_options;
+    app_options.staff.db_path = ctx.db_path;
+    app_options.staff.config_file = args.config_file;
+    app_options.staff.audit_keys = ctx.audit->keys();
+    app_options.staff.subscriber_id_pattern = api.subscriber_id_pattern;
+    app_options.staff.spool_root = StoreLayout(ctx.db_path).Root() + "/spool/console";
+    app_options.staff.writer = staff_api.value()->writer();
+    app_options.keys_dir = StoreLayout(ctx.db_path).ConsoleKeys();
+    app_options.staged_root = StoreLayout(ctx.db_path).Root() + "/console";
+    auto made = console::ConsoleApp::Create(app_options);
+    if (!made.ok()) return made.status();
+    console_app = std::move(made).value();
+    auto listening = console::ConsoleServer::Create(console_options, *console_app);
+    if (!listening.ok()) return listening.status();
+    console_server = std::move(listening).value();
+    console_where = console_options.listen.substr(0, console_options.listen.rfind(':')) + ":" +
+                    std::to_string(console_server->port());
   }
   OverdueWatch watch(ctx.db_path);
   CheckpointWatch checkpoints(ctx.db_path, args.config_file, ctx.audit->keys());
-  const Json started = {{"socket", api.socket_path}, {"portal", where}};
+  const Json started = {{"socket", api.socket_path}, {"portal", where}, {"console", console_where}};
   if (Status a = ctx.audit->Append(ctx.actor, "serve.start", "daemon", started); !a.ok()) {
     return R::Error("serve: not started: the audit trail cannot be written: " + a.message());
   }
   std::thread api_thread([&] { staff_api.value()->Run(); });
   std::cout << "staff API listening on " << api.socket_path << std::endl;
+  std::thread console_thread;
+  if (console_server) {
+    console_thread = std::thread([&] { console_server->Run(); });
+    std::cout << "console listening on https://" << console_where << "/" << std::endl;
+  }
   Status ran = Status::Ok();
   if (server) {
     std::cout << "portal listening on https://" << where << "/portal/v1/packages" << std::endl;
@@ -502,6 +564,10 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
   }
   staff_api.value()->Stop();
   api_thread.join();
+  if (console_server) {
+    console_server->Stop();
+    console_thread.join();
+  }
   Status stopped = ctx.audit->Append(ctx.actor, "serve.stop", "daemon", started);
   if (!ran.ok()) return Status::Error(WithAuditFailure(ran.message(), stopped));
   if (!stopped.ok()) {

@@ -51,6 +51,10 @@ struct ServeArgs {
   std::string key_file;
   int header_timeout_ms = 0;  // 0: the default
   std::string socket_path;    // the staff API's Unix socket
+  // The staff console (gateway/console): served when a certificate and key
+  // are given here or as [console] cert and key; listen defaults to
+  // 127.0.0.1:8444 ([console] listen).
+  std::string console_listen, console_cert, console_key;
 };
 // Runs the staff API on its Unix socket, and the contractor portal when a
 // certificate and key are configured, until SIGTERM or SIGINT.

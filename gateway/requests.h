@@ -26,6 +26,13 @@ Result<Output> StaffAdd(Context& ctx, const std::string& name, const std::string
 Result<Output> StaffList(Context& ctx);
 // Refuses to remove the only privacy officer.
 Result<Output> StaffRemove(Context& ctx, const std::string& name);
+// A one-time code with which `name` sets their console password and TOTP
+// (gateway/console): valid for kEnrolmentHours, shown once, kept only as
+// its hash. Issuing a new one replaces any earlier code; enrolling with it
+// replaces the member's password and TOTP and ends their sessions (a lost
+// phone, a forgotten password).
+Result<Output> StaffEnrolCode(Context& ctx, const std::string& name);
+constexpr int kEnrolmentHours = 72;
 // `itaku init --officer OSUSER`: the first privacy officer, on an empty staff list.
 Result<Output> InitOfficer(Context& ctx, const std::string& os_user);
 

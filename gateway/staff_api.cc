@@ -25,6 +25,7 @@
 #include "gateway/cli_commands.h"
 #include "gateway/commands.h"
 #include "gateway/records_json.h"
+#include "gateway/staff_session.h"
 #include "policies/access_rules.h"
 
 namespace itaku::gateway {
@@ -39,8 +40,6 @@ using Json = nlohmann::json;
 constexpr char kCommands[] = "/v1/commands/";
 constexpr char kUploads[] = "/v1/uploads";
 constexpr char kDownloads[] = "/v1/downloads/";
-constexpr char kUploadRef[] = "upload:";
-constexpr char kKeptRef[] = "kept:";
 
 http::status StatusOf(ErrorKind kind) {
   switch (kind) {
@@ -63,24 +62,6 @@ http::status StatusOf(ErrorKind kind) {
 
 Json ErrorBody(const Status& why) {
   return {{"ok", false}, {"error", why.message()}, {"kind", ToString(why.kind())}};
-}
-
-// A name a caller gives an uploaded file: one path component, printable.
-bool SafeName(const std::string& name) {
-  if (name.empty() || name.size() > 255 || name == "." || name == "..") return false;
-  for (unsigned char c : name) {
-    if (c == '/' || c < 0x20 || c == 0x7f) return false;
-  }
-  return true;
-}
-
-// An upload id as NewFolder makes them: RandomHex32's 64 hex digits.
-bool SafeId(const std::string& id) {
-  if (id.size() != 64) return false;
-  for (char c : id) {
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
 }
 
 // A path segment as the client percent-encoded it; nullopt when malformed.
@@ -150,22 +131,19 @@ class Connection {
       : server_(server), io_(), socket_(io_) {
     socket_.assign(Local(), fd);
   }
-  ~Connection() {
-    std::error_code ec;
-    if (!spool_.empty()) fs::remove_all(spool_, ec);
-  }
 
   void Serve(Caller caller) {
     caller_ = std::move(caller);
-    auto store = contracts::Store::OpenSqlite(server_.options.db_path);
-    if (!store.ok()) return;  // nothing to answer with; the daemon logged at start
-    ctx_.store = std::move(store).value();
-    ctx_.clock = std::make_unique<SystemClock>();
-    ctx_.audit =
-        std::make_unique<AuditTrail>(*ctx_.store, *ctx_.clock, server_.options.audit_keys);
-    ctx_.db_path = server_.options.db_path;
-    ctx_.daemon_config = server_.options.config_file;
-    ctx_.subscriber_id_pattern = server_.options.subscriber_id_pattern;
+    StaffSessionOptions options;
+    options.db_path = server_.options.db_path;
+    options.config_file = server_.options.config_file;
+    options.audit_keys = server_.options.audit_keys;
+    options.subscriber_id_pattern = server_.options.subscriber_id_pattern;
+    options.spool_root = server_.spool_root;
+    options.writer = &server_.writer;
+    auto session = StaffSession::Open(options);
+    if (!session.ok()) return;  // nothing to answer with; the daemon logged at start
+    session_ = std::move(session).value();
     for (;;) {
       pollfd p{socket_.native_handle(), POLLIN, 0};
       if (::poll(&p, 1, server_.options.idle_timeout_ms) <= 0 || server_.stopping) return;
@@ -222,17 +200,17 @@ class Connection {
   // The staff member registered for the caller's uid; an unregistered caller
   // is refused and the refusal audited with the uid.
   bool Identify(const std::string& target) {
-    auto staff = ctx_.store->FindStaffByUid(caller_.uid);
+    Context& ctx = session_->context();
+    auto staff = ctx.store->FindStaffByUid(caller_.uid);
     if (staff.ok() && staff.value()) {
       caller_.staff = *staff.value();
-      ctx_.staff = caller_.staff;
-      ctx_.actor = caller_.staff->name;
+      session_->ActAs(*caller_.staff);
       return true;
     }
     // What an outsider asked for, kept short and printable in the record.
     std::string asked;
     for (unsigned char c : target.substr(0, 200)) asked += c >= 0x20 && c < 0x7f ? c : '?';
-    (void)ctx_.audit->Append(caller_.Label(), "api.refused", asked,
+    (void)ctx.audit->Append(caller_.Label(), "api.refused", asked,
                              {{"reason", staff.ok() ? "not registered staff" : staff.message()}});
     return false;
   }
@@ -249,33 +227,9 @@ class Connection {
     return keep && !ec;
   }
 
-  Result<std::string> Spool() {
-    if (spool_.empty()) {
-      auto id = RandomHex32();
-      if (!id.ok()) return id.status();
-      std::error_code ec;
-      fs::create_directories(server_.spool_root, ec);
-      spool_ = server_.spool_root + "/" + id.value();
-      if (!fs::create_directory(spool_, ec)) return Status::Io("staff API: cannot make a spool folder");
-    }
-    return spool_;
-  }
-
-  Result<std::string> NewFolder() {
-    auto spool = Spool();
-    if (!spool.ok()) return spool.status();
-    auto id = RandomHex32();
-    if (!id.ok()) return id.status();
-    std::error_code ec;
-    if (!fs::create_directory(spool.value() + "/" + id.value(), ec)) {
-      return Status::Io("staff API: cannot make an upload folder");
-    }
-    return id.value();
-  }
-
   bool NewUpload(http::request_parser<http::empty_body>& head, bool keep) {
     if (!Drain(head)) return false;
-    auto id = NewFolder();
+    auto id = session_->NewFolder();
     if (!id.ok()) return Reply(StatusOf(id.kind()), ErrorBody(id.status()), false);
     return Reply(http::status::created, {{"ok", true}, {"upload", id.value()}}, keep);
   }
@@ -297,11 +251,13 @@ class Connection {
     const std::string id = rest.substr(0, slash);
     const std::string name =
         Decoded(slash == std::string::npos ? "" : rest.substr(slash + 1)).value_or("");
-    if (!SafeId(id) || !SafeName(name) || spool_.empty() || !fs::is_directory(spool_ + "/" + id)) {
+    const std::string& spool = session_->spool();
+    if (!SafeUploadId(id) || !SafeUploadName(name) || spool.empty() ||
+        !fs::is_directory(spool + "/" + id)) {
       return Reply(http::status::bad_request,
                    ErrorBody(Status::Error("unknown upload or bad file name")), false);
     }
-    const std::string path = spool_ + "/" + id + "/" + name;
+    const std::string path = spool + "/" + id + "/" + name;
     if (TooLarge(head, server_.options.max_upload_bytes, "upload")) return false;
     http::request_parser<http::file_body> body{std::move(head)};
     body.body_limit(server_.options.max_upload_bytes);
@@ -321,8 +277,9 @@ class Connection {
   }
 
   bool Download(const std::string& rest, bool keep) {
-    auto it = downloads_.find(Decoded(rest).value_or(""));
-    if (it == downloads_.end()) {
+    auto& downloads = session_->downloads();
+    auto it = downloads.find(Decoded(rest).value_or(""));
+    if (it == downloads.end()) {
       return Reply(http::status::not_found, ErrorBody(Status::NotFound("no such download")), false);
     }
     http::response<http::file_body> res{http::status::ok, 11};
@@ -336,7 +293,7 @@ class Connection {
     if (ec) return false;  // not handed over; the spool goes with the connection
     std::error_code rm;
     fs::remove(it->second, rm);  // handed over: the daemon keeps no copy
-    downloads_.erase(it);
+    downloads.erase(it);
     return keep;
   }
 
@@ -372,17 +329,17 @@ class Connection {
       return Reply(http::status::bad_request,
                    ErrorBody(Status::Error("request body is not a JSON object")), false);
     }
-    auto out = Run(command, args);
+    auto out = session_->Run(command, args);
     if (!out.ok()) {
       return Reply(StatusOf(out.kind()),
-                   ErrorBody(out.status().WithMessage(Unspool(out.message()))), keep);
+                   ErrorBody(out.status().WithMessage(session_->Unspool(out.message()))), keep);
     }
     // The one place a command's JSON leaves the daemon: instants in JST.
     Json reply = {{"ok", true},
                   {"json", ForPeople(out->json)},
                   {"text", out->text},
                   {"downloads", Json::array()}};
-    for (const auto& [id, path] : downloads_) {
+    for (const auto& [id, path] : session_->downloads()) {
       std::error_code size_ec;
       reply["downloads"].push_back(
           {{"id", id}, {"name", fs::path(path).filename().string()},
@@ -393,238 +350,12 @@ class Connection {
     return Reply(proposed ? http::status::accepted : http::status::ok, reply, keep);
   }
 
-  // Runs `command` as the caller: authorisation, then the same parse as the
-  // CLI's, with every file the caller named replaced by its upload.
-  Result<Output> Run(const std::string& command, const Json& args) {
-    const auto access = policies::CommandAccess(command);
-    if (!access) return Status::NotFound("no staff API command " + command);
-    if (std::string why = policies::AccessRefusal(command, *access, caller_.staff->role);
-        !why.empty()) {
-      Status refused = Status::Refused(why);
-      Status audited = ctx_.audit->Append(ctx_.actor, command + ".refused", command,
-                                          {{"reason", why}});
-      return refused.WithMessage(WithAuditFailure(why, audited));
-    }
-    std::unique_lock<std::mutex> lock(server_.writer, std::defer_lock);
-    if (*access != policies::Access::kRead) lock.lock();
-    ctx_.propose = [&](const std::string& subject, const Json& changes) {
-      return Propose(command, args, subject, changes);
-    };
-    ctx_.carry_out = [&](const contracts::Proposal& p) { return CarryOut(p); };
-    ctx_.approval.reset();
-    return Execute(command, args, false);
-  }
-
-  // Parses and runs `args` as `command`. `kept` allows the files of an
-  // approved proposal ("kept:") in place of uploads.
-  Result<Output> Execute(const std::string& command, const Json& args, bool kept) {
-    CLI::App app;
-    CommandLine line;
-    line.RegisterAll(app);
-    auto rewritten = Rewrite(app, line, args, kept);
-    if (!rewritten.ok()) return Audited(command, rewritten.status());
-    auto argv = CommandLine::Argv(app, rewritten.value());
-    if (!argv.ok()) return Audited(command, argv.status());
-    std::vector<std::string> reversed(argv->rbegin(), argv->rend());
-    try {
-      app.parse(reversed);
-    } catch (const CLI::ParseError& e) {
-      return Audited(command, Status::Error(command + ": " + e.what()));
-    }
-    if (line.command != command || line.local || !line.run) {
-      return Audited(command, Status::Error("the arguments are for " + line.command + ", not " +
-                                            command));
-    }
-    Result<Output> out = line.run(ctx_);
-    if (!out.ok() && line.audit_refusals) return Audited(command, out.status());
-    if (out.ok()) out = Relabel(std::move(out).value());
-    return out;
-  }
-
-  Status Audited(const std::string& command, const Status& why) {
-    Status audited = ctx_.audit->Append(ctx_.actor, command + ".refused", command,
-                                        {{"reason", why.message()}});
-    return why.WithMessage(WithAuditFailure(why.message(), audited));
-  }
-
-  // Inputs: "upload:ID[/NAME]" becomes the daemon's own copy; anything else
-  // is a path the daemon will not open for the caller. Outputs: the
-  // caller's folder name becomes a spool folder, fetched afterwards.
-  Result<Json> Rewrite(CLI::App& app, const CommandLine& line, Json args, bool kept) {
-    if (!args.contains("args") || !args["args"].is_array()) return args;  // Argv says why
-    CLI::App* leaf = CommandLine::Leaf(app, args.value("path", Json()));
-    if (leaf == nullptr) return args;
-    for (auto& entry : args["args"]) {
-      if (!entry.is_array() || entry.size() != 2 || !entry[0].is_string() || !entry[1].is_array())
-        continue;
-      CLI::Option* o = CommandLine::OptionNamed(*leaf, entry[0].get<std::string>());
-      if (o == nullptr) continue;
-      for (auto& value : entry[1]) {
-        if (!value.is_string()) continue;
-        if (line.IsInput(o) && line.IsWordAllowed(o) &&
-            value.get<std::string>().rfind("upload:", 0) != 0 &&
-            value.get<std::string>().rfind("kept:", 0) != 0 &&
-            value.get<std::string>().find('/') == std::string::npos) {
-          continue;  // a word (a checkpoint code), never opened as a file
-        }
-        if (line.IsInput(o)) {
-          auto path = InputPath(o->get_name(), value.get<std::string>(), kept);
-          if (!path.ok()) return path.status();
-          value = path.value();
-        } else if (line.IsOutput(o)) {
-          auto dir = NewFolder();
-          if (!dir.ok()) return dir.status();
-          if (line.IsOutputFile(o)) {
-            // One file: written under its own name in a folder of ours.
-            const fs::path asked(value.get<std::string>());
-            const std::string name = asked.filename().string();
-            if (name.empty() || name == "." || name == "..") {
-              return Status::Error(o->get_name() + " must name a file");
-            }
-            const std::string parent =
-                asked.parent_path().empty() ? "." : asked.parent_path().string();
-            outputs_.push_back({parent, spool_ + "/" + dir.value()});
-            value = outputs_.back().second + "/" + name;
-          } else {
-            outputs_.push_back({value.get<std::string>(), spool_ + "/" + dir.value()});
-            value = outputs_.back().second;
-          }
-        }
-      }
-    }
-    return args;
-  }
-
-  Result<std::string> InputPath(const std::string& option, const std::string& value, bool kept) {
-    const std::string refusal =
-        option + ": the daemon does not open files by name for its callers; send the file's "
-                 "content (the itaku command does)";
-    if (kept && value.rfind(kKeptRef, 0) == 0) {
-      return StoreLayout(ctx_.db_path).Root() + "/proposals/" + value.substr(sizeof kKeptRef - 1);
-    }
-    if (value.rfind(kUploadRef, 0) != 0 || spool_.empty()) return Status::Error(refusal);
-    const std::string ref = value.substr(sizeof kUploadRef - 1);
-    const auto slash = ref.find('/');
-    const std::string id = ref.substr(0, slash);
-    const std::string name = slash == std::string::npos ? "" : ref.substr(slash + 1);
-    if (!SafeId(id) || (!name.empty() && !SafeName(name))) return Status::Error(refusal);
-    const std::string path = spool_ + "/" + ref;
-    std::error_code ec;
-    if (!fs::exists(path, ec)) return Status::Error(option + ": unknown upload " + ref);
-    return path;
-  }
-
-  // The daemon's copy of an upload, in what a command says, as the caller
-  // named it: "upload:ID/NAME" (the CLI puts its own path back).
-  std::string Unspool(std::string text) const {
-    if (spool_.empty()) return text;
-    const std::string from = spool_ + "/";
-    for (size_t at = 0; (at = text.find(from, at)) != std::string::npos;) {
-      text.replace(at, from.size(), kUploadRef);
-      at += sizeof kUploadRef - 1;
-    }
-    return text;
-  }
-
-  // After a command: each file it wrote into an output folder becomes a
-  // download, and the spool folder's name in what it printed becomes the
-  // caller's.
-  Output Relabel(Output out) {
-    for (const auto& [label, dir] : outputs_) {
-      std::error_code ec;
-      for (const auto& entry : fs::directory_iterator(dir, ec)) {
-        if (!entry.is_regular_file()) continue;
-        const std::string id = fs::path(dir).filename().string() + "/" +
-                               entry.path().filename().string();
-        downloads_[id] = entry.path().string();
-      }
-      auto swap = [&](std::string text) {
-        for (size_t at = 0; (at = text.find(dir, at)) != std::string::npos; at += label.size()) {
-          text.replace(at, dir.size(), label);
-        }
-        return text;
-      };
-      out.text = swap(out.text);
-      out.json = Json::parse(swap(out.json.dump()), nullptr, false);
-    }
-    out.text = Unspool(out.text);
-    out.json = Json::parse(Unspool(out.json.dump()), nullptr, false);
-    return out;
-  }
-
-  // A widening change waits: its files move from the spool to the
-  // proposal's folder, and the record keeps the arguments that carry it out.
-  Result<Output> Propose(const std::string& command, Json args, const std::string& subject,
-                         const Json& changes) {
-    auto folder = RandomHex32();
-    if (!folder.ok()) return folder.status();
-    const std::string keep_root = StoreLayout(ctx_.db_path).Root() + "/proposals";
-    std::error_code ec;
-    fs::create_directories(keep_root + "/" + folder.value(), ec);
-    for (auto& entry : args["args"]) {
-      for (auto& value : entry[1]) {
-        const std::string v = value.get<std::string>();
-        if (v.rfind(kUploadRef, 0) != 0) continue;
-        const std::string ref = v.substr(sizeof kUploadRef - 1);
-        const std::string id = ref.substr(0, ref.find('/'));
-        fs::rename(spool_ + "/" + id, keep_root + "/" + folder.value() + "/" + id, ec);
-        if (ec) return Status::Io("cannot keep the files of the proposal");
-        value = std::string(kKeptRef) + folder.value() + "/" + ref;
-      }
-    }
-    contracts::Proposal p;
-    p.command = command;
-    p.subject = subject;
-    p.args = args.dump();
-    p.changes = changes.dump();
-    p.proposed_by = ctx_.actor;
-    p.proposed_at = ctx_.clock->NowUtc();
-    p.expires_at = FormatUtc(ctx_.clock->Now() + std::chrono::hours(24 * policies::kProposalDays));
-    Result<int64_t> id = 0;
-    Status s = ctx_.store->Transaction([&]() -> Status {
-      id = ctx_.store->AddProposal(p);
-      if (!id.ok()) return id.status();
-      return ctx_.audit->Append(ctx_.actor, "proposal.add", "proposal:" + std::to_string(*id),
-                                {{"command", command}, {"subject", subject}, {"changes", changes}});
-    });
-    if (!s.ok()) return s;
-    p.id = id.value();
-    Output out;
-    out.json = ToJson(p);
-    out.json["proposal"] = p.id;
-    out.text = "proposed: " + subject + " widens what or where data goes; it takes effect when a "
-               "second person approves it (itaku approval show " + std::to_string(p.id) +
-               ", itaku approval approve " + std::to_string(p.id) + "); expires " +
-               ShowJst(p.expires_at);
-    return out;
-  }
-
-  // Runs an approved proposal's command as its proposer.
-  Result<Output> CarryOut(const contracts::Proposal& p) {
-    Json args = Json::parse(p.args, nullptr, false);
-    Json changes = Json::parse(p.changes, nullptr, false);
-    if (args.is_discarded() || changes.is_discarded()) {
-      return Status::Internal("proposal " + std::to_string(p.id) + ": stored record is damaged");
-    }
-    const std::string approver = ctx_.actor;
-    ctx_.actor = p.proposed_by;
-    ctx_.approval = Approval{p.id, approver, changes};
-    ctx_.propose = nullptr;
-    Result<Output> out = Execute(p.command, args, true);
-    ctx_.actor = approver;
-    ctx_.approval.reset();
-    return out;
-  }
-
   StaffApiServer::Impl& server_;
   boost::asio::io_context io_;
   Local::socket socket_;
   beast::flat_buffer buffer_;
   Caller caller_;
-  Context ctx_;
-  std::string spool_;
-  std::vector<std::pair<std::string, std::string>> outputs_;  // caller's label, spool folder
-  std::map<std::string, std::string> downloads_;              // id -> spool path
+  std::unique_ptr<StaffSession> session_;
 };
 
 }  // namespace
@@ -683,6 +414,8 @@ StaffApiServer::~StaffApiServer() {
 }
 
 void StaffApiServer::Stop() { impl_->stopping = true; }
+
+std::mutex* StaffApiServer::writer() { return &impl_->writer; }
 
 void StaffApiServer::Run() {
   Impl& s = *impl_;

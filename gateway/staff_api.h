@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -39,6 +40,9 @@ class StaffApiServer {
   // Accepts and serves until Stop() (from another thread).
   void Run();
   void Stop();
+  // Commands that change anything run one at a time under this mutex; the
+  // console's sessions share it.
+  std::mutex* writer();
 
   struct Impl;  // staff_api.cc
 

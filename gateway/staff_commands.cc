@@ -11,6 +11,7 @@
 #include "gateway/detail/command_util.h"
 #include "gateway/records_json.h"
 #include "gateway/requests.h"
+#include "gateway/console/credentials.h"
 #include "policies/access_rules.h"
 
 namespace itaku::gateway {
@@ -123,6 +124,34 @@ Result<Output> StaffRemove(Context& ctx, const std::string& name) {
   });
   if (!s.ok()) return s;
   return Output{{{"name", name}, {"removed", true}}, "removed " + name};
+}
+
+Result<Output> StaffEnrolCode(Context& ctx, const std::string& name) {
+  auto staff = ctx.store->FindStaff(name);
+  if (!staff.ok()) return staff.status();
+  if (!staff.value()) return Status::NotFound("unknown staff member " + name);
+  auto code = console::NewEnrolmentCode();
+  if (!code.ok()) return code.status();
+  auto found = ctx.store->FindCredential(name);
+  if (!found.ok()) return found.status();
+  contracts::StaffCredential c = found.value().value_or(contracts::StaffCredential{});
+  c.staff = name;
+  c.enrol_code_hash = console::EnrolmentCodeHash(code.value());
+  c.enrol_expires_at = FormatUtc(ctx.clock->Now() + std::chrono::hours(kEnrolmentHours));
+  c.enrol_issued_by = ctx.actor;
+  c.pending_totp_sealed.clear();
+  Status s = ctx.store->Transaction([&]() -> Status {
+    if (Status put = ctx.store->PutCredential(c); !put.ok()) return put;
+    return ctx.audit->Append(ctx.actor, "staff.enrol-code", "staff:" + name,
+                             {{"expires_at", c.enrol_expires_at}});
+  });
+  if (!s.ok()) return s;
+  return Output{{{"staff", name}, {"code", code.value()}, {"expires_at", c.enrol_expires_at}},
+                "enrolment code for " + name + ": " + code.value() + " (one use, until " +
+                    ShowJst(c.enrol_expires_at) +
+                    "); hand it over in person. They open the console's /enrol page, enter "
+                    "their staff name and this code, and set their password and authenticator "
+                    "app (TOTP)."};
 }
 
 // ---- Proposals (two-person rule) -------------------------------------------------

@@ -77,6 +77,11 @@ class Result {
   const T& value() const& { return std::get<T>(v_); }
   T& value() & { return std::get<T>(v_); }
   T&& value() && { return std::get<T>(std::move(v_)); }
+  // The value, or `fallback` when this holds an error.
+  template <typename U>
+  T value_or(U&& fallback) const& {
+    return ok() ? value() : static_cast<T>(std::forward<U>(fallback));
+  }
   const T* operator->() const { return &std::get<T>(v_); }
   T* operator->() { return &std::get<T>(v_); }
   const T& operator*() const& { return value(); }

@@ -256,6 +256,20 @@ const std::vector<std::string> kVersion7 = {
     " signature TEXT NOT NULL)",
 };
 
+// Schema 8: console sign-in. A credential is its staff name and a JSON blob
+// (types.h StaffCredential); a session is the hash of its id.
+const std::vector<std::string> kVersion8 = {
+    "CREATE TABLE staff_credential ("
+    " staff TEXT PRIMARY KEY,"
+    " details TEXT NOT NULL)",
+    "CREATE TABLE console_session ("
+    " id_hash TEXT PRIMARY KEY,"
+    " staff TEXT NOT NULL,"
+    " created_at TEXT NOT NULL,"
+    " last_seen_at TEXT NOT NULL)",
+    "CREATE INDEX console_session_staff ON console_session (staff)",
+};
+
 #undef ITAKU_AUTO_ID
 
 }  // namespace
@@ -267,7 +281,7 @@ const char* const kCreateSchemaMigrations =
 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
-      {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5}, {6, kVersion6}, {7, kVersion7}};
+      {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5}, {6, kVersion6}, {7, kVersion7}, {8, kVersion8}};
   return kMigrations;
 }
 

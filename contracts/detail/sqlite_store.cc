@@ -507,6 +507,50 @@ Result<std::vector<AuditCheckpoint>> SqliteStore::ListAuditCheckpoints() {
   });
 }
 
+Result<std::vector<AuditEvent>> SqliteStore::ListAuditEvents(const std::string& from_utc,
+                                                          const std::string& to_utc,
+                                                          const std::string& actor,
+                                                          const std::string& action,
+                                                          const std::string& contractor,
+                                                          int limit) {
+  // LIKE patterns are built from the filter with its wildcards escaped.
+  auto escaped = [](const std::string& text) {
+    std::string out;
+    for (char c : text) {
+      if (c == '%' || c == '_' || c == '\\') out += '\\';
+      out += c;
+    }
+    return out;
+  };
+  std::string action_like;
+  if (!action.empty()) {
+    if (action.back() == '.') {
+      action_like = escaped(action) + "%";
+    } else if (action.front() == '.') {
+      action_like = "%" + escaped(action);
+    } else {
+      action_like = escaped(action);
+    }
+  }
+  const std::string detail_like =
+      contractor.empty() ? "" : "%\"contractor\":\"" + escaped(contractor) + "\"%";
+  return Guard("cannot read audit trail", [&]() -> Result<std::vector<AuditEvent>> {
+    std::vector<AuditRow> rows;
+    session_ << "SELECT " + std::string(kAuditColumns) +
+                    " FROM audit_event WHERE at >= ? AND at < ?"
+                    " AND (? = '' OR actor = ?)"
+                    " AND (? = '' OR action LIKE ? ESCAPE '\\')"
+                    " AND (? = '' OR subject = ? OR details LIKE ? ESCAPE '\\')"
+                    " ORDER BY seq DESC LIMIT ?",
+        into(rows), bind(from_utc), bind(to_utc), bind(actor), bind(actor), bind(action_like),
+        bind(action_like), bind(contractor), bind("contractor:" + contractor), bind(detail_like),
+        bind(limit), now;
+    std::vector<AuditEvent> out;
+    for (const AuditRow& row : rows) out.push_back(ToAuditEvent(row));
+    return out;
+  });
+}
+
 Status SqliteStore::ForEachAuditEvent(const std::function<bool(const AuditEvent&)>& visit) {
   return Guard("cannot read audit trail", [&]() -> Status {
     std::vector<AuditRow> rows;

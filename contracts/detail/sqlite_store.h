@@ -89,6 +89,25 @@ class SqliteStore final : public Store {
   Result<std::vector<StaffMember>> ListStaff() override;
   Status RemoveStaff(const std::string& name) override;
   Result<std::optional<StaffMember>> FindStaffByUid(int64_t uid) override;
+  Result<std::vector<DeliveryRecord>> ListDeliveries(const std::string& contractor_id,
+                                                     const std::string& from_utc,
+                                                     const std::string& to_utc,
+                                                     int limit) override;
+  Result<std::vector<AuditEvent>> ListAuditEvents(const std::string& from_utc,
+                                                  const std::string& to_utc,
+                                                  const std::string& actor,
+                                                  const std::string& action,
+                                                  const std::string& contractor,
+                                                  int limit) override;
+  Result<std::optional<StaffCredential>> FindCredential(const std::string& staff) override;
+  Status PutCredential(const StaffCredential& credential) override;
+  Status AddConsoleSession(const ConsoleSession& session) override;
+  Result<std::optional<ConsoleSession>> FindConsoleSession(const std::string& id_hash) override;
+  Status TouchConsoleSession(const std::string& id_hash, const std::string& at) override;
+  Status EndConsoleSession(const std::string& id_hash) override;
+  Status EndConsoleSessions(const std::string& staff) override;
+  Status PruneConsoleSessions(const std::string& idle_before,
+                              const std::string& created_before) override;
   Result<int64_t> AddProposal(const Proposal& proposal) override;
   Result<std::optional<Proposal>> FindProposal(int64_t id) override;
   Result<std::vector<Proposal>> ListProposals(bool pending_only) override;

@@ -215,6 +215,22 @@ Result<std::vector<DeliveryRecord>> SqliteStore::ListDeliveriesWithOutcome(
   });
 }
 
+Result<std::vector<DeliveryRecord>> SqliteStore::ListDeliveries(const std::string& contractor_id,
+                                                              const std::string& from_utc,
+                                                              const std::string& to_utc,
+                                                              int limit) {
+  using Listed = Result<std::vector<DeliveryRecord>>;
+  return Guard("cannot list deliveries", [&]() -> Listed {
+    std::vector<DeliveryRow> rows;
+    session_ << "SELECT " + std::string(kDeliveryColumns) +
+                    " FROM delivery WHERE (? = '' OR contractor_id = ?) AND ordered_at >= ?"
+                    " AND ordered_at < ? ORDER BY id DESC LIMIT ?",
+        into(rows), bind(contractor_id), bind(contractor_id), bind(from_utc), bind(to_utc),
+        bind(limit), now;
+    return DecodeAll<DeliveryRecord>(rows, ToDelivery);
+  });
+}
+
 Status SqliteStore::ForEachRecordRow(
     const std::string& table, std::optional<int64_t> delivery_id,
     const std::function<void(int64_t, const std::string&, const std::string&)>& visit) {

@@ -89,6 +89,107 @@ Status SqliteStore::RemoveStaff(const std::string& name) {
     session_ << "SELECT COUNT(*) FROM staff WHERE name = ?", into(count), bind(name), now;
     if (count == 0) return Status::NotFound("unknown staff member " + name);
     session_ << "DELETE FROM staff WHERE name = ?", bind(name), now;
+    // A removed member can no longer sign in to the console, at once.
+    session_ << "DELETE FROM staff_credential WHERE staff = ?", bind(name), now;
+    session_ << "DELETE FROM console_session WHERE staff = ?", bind(name), now;
+    return Status::Ok();
+  });
+}
+
+// ---- Console sign-in --------------------------------------------------------
+
+Result<std::optional<StaffCredential>> SqliteStore::FindCredential(const std::string& staff) {
+  using Found = Result<std::optional<StaffCredential>>;
+  return Guard("cannot read the sign-in of " + staff, [&]() -> Found {
+    std::vector<std::string> rows;
+    session_ << "SELECT details FROM staff_credential WHERE staff = ?", into(rows), bind(staff),
+        now;
+    if (rows.empty()) return std::optional<StaffCredential>();
+    auto j = nlohmann::json::parse(rows.front(), nullptr, false);
+    if (!j.is_object()) return Status::Internal("sign-in of " + staff + ": stored record is damaged");
+    StaffCredential c;
+    c.staff = staff;
+    c.password_hash = j.value("password_hash", "");
+    c.totp_sealed = j.value("totp_sealed", "");
+    c.pending_totp_sealed = j.value("pending_totp_sealed", "");
+    c.enrolled_at = j.value("enrolled_at", "");
+    c.last_totp_step = j.value("last_totp_step", int64_t{0});
+    c.enrol_code_hash = j.value("enrol_code_hash", "");
+    c.enrol_expires_at = j.value("enrol_expires_at", "");
+    c.enrol_issued_by = j.value("enrol_issued_by", "");
+    c.failures = j.value("failures", 0);
+    c.locked_until = j.value("locked_until", "");
+    return std::optional<StaffCredential>(std::move(c));
+  });
+}
+
+Status SqliteStore::PutCredential(const StaffCredential& c) {
+  const nlohmann::json j = {{"password_hash", c.password_hash},
+                            {"totp_sealed", c.totp_sealed},
+                            {"pending_totp_sealed", c.pending_totp_sealed},
+                            {"enrolled_at", c.enrolled_at},
+                            {"last_totp_step", c.last_totp_step},
+                            {"enrol_code_hash", c.enrol_code_hash},
+                            {"enrol_expires_at", c.enrol_expires_at},
+                            {"enrol_issued_by", c.enrol_issued_by},
+                            {"failures", c.failures},
+                            {"locked_until", c.locked_until}};
+  return Guard("cannot write the sign-in of " + c.staff, [&] {
+    session_ << "INSERT INTO staff_credential (staff, details) VALUES (?, ?)"
+                " ON CONFLICT (staff) DO UPDATE SET details = excluded.details",
+        bind(c.staff), bind(j.dump()), now;
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::AddConsoleSession(const ConsoleSession& s) {
+  return Guard("cannot start a console session", [&] {
+    session_ << "INSERT INTO console_session (id_hash, staff, created_at, last_seen_at)"
+                " VALUES (?, ?, ?, ?)",
+        bind(s.id_hash), bind(s.staff), bind(s.created_at), bind(s.last_seen_at), now;
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<ConsoleSession>> SqliteStore::FindConsoleSession(const std::string& id_hash) {
+  using Found = Result<std::optional<ConsoleSession>>;
+  return Guard("cannot read a console session", [&]() -> Found {
+    std::vector<Poco::Tuple<std::string, std::string, std::string>> rows;
+    session_ << "SELECT staff, created_at, last_seen_at FROM console_session WHERE id_hash = ?",
+        into(rows), bind(id_hash), now;
+    if (rows.empty()) return std::optional<ConsoleSession>();
+    return std::optional<ConsoleSession>(
+        ConsoleSession{id_hash, rows[0].get<0>(), rows[0].get<1>(), rows[0].get<2>()});
+  });
+}
+
+Status SqliteStore::TouchConsoleSession(const std::string& id_hash, const std::string& at) {
+  return Guard("cannot update a console session", [&] {
+    session_ << "UPDATE console_session SET last_seen_at = ? WHERE id_hash = ?", bind(at),
+        bind(id_hash), now;
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::EndConsoleSession(const std::string& id_hash) {
+  return Guard("cannot end a console session", [&] {
+    session_ << "DELETE FROM console_session WHERE id_hash = ?", bind(id_hash), now;
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::EndConsoleSessions(const std::string& staff) {
+  return Guard("cannot end the console sessions of " + staff, [&] {
+    session_ << "DELETE FROM console_session WHERE staff = ?", bind(staff), now;
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::PruneConsoleSessions(const std::string& idle_before,
+                                         const std::string& created_before) {
+  return Guard("cannot prune console sessions", [&] {
+    session_ << "DELETE FROM console_session WHERE last_seen_at < ? OR created_at < ?",
+        bind(idle_before), bind(created_before), now;
     return Status::Ok();
   });
 }

@@ -59,6 +59,8 @@ history                ok ok       ok
 breach-scope           ok ok       ok
 audit.verify           ok ok       ok
 audit.checkpoint       ok ok       read-only
+audit.events           ok ok       ok
+delivery.list          ok ok       ok
 media.list             ok ok       ok
 media.handover         ok ok       read-only
 media.returned         ok ok       read-only
@@ -69,6 +71,7 @@ portal.revoke          ok ok       read-only
 staff.list             ok ok       ok
 staff.add              ok officers officers
 staff.remove           ok officers officers
+staff.enrol-code       ok officers officers
 special.list           ok ok       ok
 special.add            ok ok       read-only
 special.end            ok ok       read-only
@@ -101,7 +104,7 @@ from_source=$(grep -o '{"[a-z.-]*", Access::k[A-Za-z]*}' "$SRC/policies/access_r
   done)
 check "table is the source's matrix" "$from_source" "$(echo "$matrix_table" | awk 'NF {print $1, $2, $3, $4}')"
 commands=($(echo "$matrix_table" | awk 'NF {print $1}'))
-check "matrix has every command" 48 "${#commands[@]}"
+check "matrix has every command" 51 "${#commands[@]}"
 
 # matrix_replies USER: every command asked as USER, in one curl (one
 # request each, arguments empty: the role is checked before they are
@@ -168,7 +171,7 @@ missing=0
 for cell in "${refused_cells[@]}"; do
   [ -n "${on_record[$cell]:-}" ] || { missing=$((missing + 1)); echo "not audited: $cell"; }
 done
-check "role refusals counted" 32 "${#refused_cells[@]}"
+check "role refusals counted" 34 "${#refused_cells[@]}"
 check "every role refusal audited as <command>.refused" 0 "$missing"
 check "the unregistered uid's refusals audited with the uid" \
   "${#commands[@]}" "$(sql "SELECT count(DISTINCT subject) FROM audit_event WHERE action='api.refused'

@@ -1,0 +1,111 @@
+// Inside the console: what every page handler shares (console_app.cc holds
+// sign-in and routing, console_pages.cc the pages, templates.cc the HTML).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gateway/console/console_app.h"
+
+namespace itaku::gateway::console {
+
+using Json = nlohmann::json;
+
+// One request being answered.
+struct Visit {
+  WebRequest& req;
+  std::unique_ptr<StaffSession> session;  // acts as the signed-in member
+  std::string csrf;                       // the token this page's forms carry
+};
+
+// A command's arguments: (option or positional name, values).
+using Args = std::vector<std::pair<std::string, std::vector<std::string>>>;
+
+// A delivery being prepared: its uploads, kept between the dry run and the
+// confirmation, for the staff member who made them.
+struct Stage {
+  std::string staff;
+  std::string folder;                         // staged_root/ID: the StaffSession's spool
+  std::map<std::string, std::string> refs;    // form field -> "upload:ID/NAME" or "upload:ID"
+  std::map<std::string, std::string> values;  // profile, via, ...
+  std::chrono::steady_clock::time_point made;
+};
+
+// A command run in the background (a delivery), shown at /jobs/ID.
+struct Job {
+  std::string staff;
+  std::string title;
+  bool done = false;
+  bool ok = false;
+  Json json;
+  std::string text;
+  std::string error;
+  std::map<std::string, std::string> downloads;  // id -> file kept for the staff member
+  std::chrono::steady_clock::time_point started;
+};
+
+struct ConsoleApp::Impl {
+  ConsoleOptions options;
+  ConsoleKey key;
+  std::mutex mutex;  // stages_, jobs_
+  std::map<std::string, Stage> stages;
+  std::map<std::string, std::shared_ptr<Job>> jobs;
+
+  // Runs a command as the visit's staff member.
+  Result<Output> Run(Visit& v, const std::string& command, const std::vector<std::string>& path,
+                     const Args& args = {});
+  // A page in the layout: `content` is the template's output for `view`.
+  WebResponse Page(Visit& v, const std::string& title, const std::string& tmpl, Json view,
+                   int status = 200);
+  // An error page (403 for a refusal, 404, 409, ...).
+  WebResponse Problem(Visit& v, const Status& why);
+
+  WebResponse Route(Visit& v);
+  // The pages (console_pages.cc).
+  WebResponse Dashboard(Visit& v);
+  WebResponse Contractors(Visit& v);
+  WebResponse Contractor(Visit& v, const std::string& id);
+  WebResponse NdaAdd(Visit& v, const std::string& id);
+  WebResponse Profiles(Visit& v);
+  WebResponse Profile(Visit& v, const std::string& id);
+  WebResponse ProfilePropose(Visit& v);
+  WebResponse Approvals(Visit& v);
+  WebResponse Approval(Visit& v, const std::string& id);
+  WebResponse ApprovalDecide(Visit& v, const std::string& id, const std::string& how);
+  WebResponse DeliverForm(Visit& v, const std::string& error = "");
+  WebResponse DeliverUpload(Visit& v);
+  WebResponse DeliverStage(Visit& v, const std::string& id);
+  WebResponse DeliverConfirm(Visit& v, const std::string& id);
+  WebResponse JobPage(Visit& v, const std::string& id);
+  WebResponse JobDownload(Visit& v, const std::string& id, const std::string& file);
+  WebResponse History(Visit& v);
+  WebResponse BreachScope(Visit& v, bool csv);
+  WebResponse Requests(Visit& v);
+  WebResponse Request(Visit& v, const std::string& id);
+  WebResponse RequestStep(Visit& v, const std::string& id, const std::string& step);
+  WebResponse Audit(Visit& v);
+  WebResponse AuditVerify(Visit& v);
+  WebResponse Staff(Visit& v);
+  WebResponse StaffEnrolCode(Visit& v, const std::string& name);
+};
+
+// templates.cc
+const std::string& Template(const std::string& name);
+std::string Render(const std::string& tmpl, const Json& view);
+// Static files: /static/NAME -> (content type, body); nullptr when unknown.
+const std::pair<std::string, std::string>* StaticFile(const std::string& name);
+
+// Japanese for what commands print in English (roles, states, keys).
+std::string RoleLabel(const std::string& role);
+std::string StateLabel(const std::string& state);
+// A UTC or +09:00 instant as staff read it: "2026-12-02 19:04 JST".
+std::string Jst(const std::string& instant);
+
+}  // namespace itaku::gateway::console

@@ -1,0 +1,487 @@
+#include "gateway/console/console_server.h"
+
+#include <Poco/Net/MessageHeader.h>
+#include <Poco/Net/MultipartReader.h>
+#include <Poco/Net/NameValueCollection.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <istream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace itaku::gateway::console {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace fs = std::filesystem;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using Stream = ssl::stream<tcp::socket>;
+
+constexpr char kTls12Ciphers[] =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+// Every response, whatever produced it: no inline script or style, no
+// framing, nothing cached, nothing sniffed, no referrer.
+constexpr char kPolicy[] =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+std::optional<tcp::endpoint> ParseListen(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned port = 0;
+  const char* first = text.data() + colon + 1;
+  const char* last = text.data() + text.size();
+  auto [end, ec] = std::from_chars(first, last, port);
+  if (ec != std::errc() || end != last || port > 65535) return std::nullopt;
+  boost::system::error_code aec;
+  auto address = net::ip::make_address(host, aec);
+  if (aec) return std::nullopt;
+  return tcp::endpoint(address, static_cast<unsigned short>(port));
+}
+
+// The file name a browser sent, as one printable path component.
+std::string SafeFileName(std::string name) {
+  const auto slash = name.find_last_of("/\\");
+  if (slash != std::string::npos) name = name.substr(slash + 1);
+  std::string out;
+  for (unsigned char c : name) {
+    if (c >= 0x20 && c != 0x7f) out += static_cast<char>(c);
+  }
+  if (out.empty() || out == "." || out == ".." || out.size() > 200) return "";
+  return out;
+}
+
+bool SafeFieldName(const std::string& name) {
+  if (name.empty() || name.size() > 40) return false;
+  for (char c : name) {
+    if (!(std::islower(static_cast<unsigned char>(c)) || c == '_')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+struct ConsoleServer::Impl {
+  ConsoleServerOptions options;
+  ConsoleHandler* handler = nullptr;
+  net::io_context io;
+  ssl::context tls{ssl::context::tls_server};
+  tcp::acceptor acceptor{io};
+  std::atomic<bool> stopping{false};
+  std::atomic<int> in_flight{0};
+  // The watchdog: fd -> when it is shut down unless the deadline moves.
+  std::mutex deadlines_mutex;
+  std::map<int, Clock::time_point> deadlines;
+  std::thread watchdog;
+
+  void SetDeadline(int fd, int ms) {
+    std::lock_guard<std::mutex> lock(deadlines_mutex);
+    deadlines[fd] = Clock::now() + std::chrono::milliseconds(ms);
+  }
+  void ClearDeadline(int fd) {
+    std::lock_guard<std::mutex> lock(deadlines_mutex);
+    deadlines.erase(fd);
+  }
+  void Watch() {
+    while (!stopping || in_flight > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      std::lock_guard<std::mutex> lock(deadlines_mutex);
+      const auto now = Clock::now();
+      for (auto it = deadlines.begin(); it != deadlines.end();) {
+        if (it->second <= now) {
+          ::shutdown(it->first, SHUT_RDWR);  // the blocked read returns; the thread ends
+          it = deadlines.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+  }
+  void Serve(tcp::socket socket);
+};
+
+namespace {
+
+// The request body as an istream, read from the connection as it is
+// consumed (Beast's buffer_body), for Poco's MultipartReader.
+class BodyStreamBuf : public std::streambuf {
+ public:
+  BodyStreamBuf(Stream& stream, beast::flat_buffer& buffer,
+                http::request_parser<http::buffer_body>& parser, std::function<void()> progress)
+      : stream_(stream), buffer_(buffer), parser_(parser), progress_(std::move(progress)) {}
+  bool failed() const { return failed_; }
+  bool too_large() const { return too_large_; }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    while (!parser_.is_done()) {
+      parser_.get().body().data = chunk_;
+      parser_.get().body().size = sizeof chunk_;
+      beast::error_code ec;
+      http::read_some(stream_, buffer_, parser_, ec);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        failed_ = true;
+        too_large_ = ec == http::error::body_limit;
+        return traits_type::eof();
+      }
+      const size_t n = sizeof chunk_ - parser_.get().body().size;
+      progress_();
+      if (n > 0) {
+        setg(chunk_, chunk_, chunk_ + n);
+        return traits_type::to_int_type(*gptr());
+      }
+    }
+    return traits_type::eof();
+  }
+
+ private:
+  Stream& stream_;
+  beast::flat_buffer& buffer_;
+  http::request_parser<http::buffer_body>& parser_;
+  std::function<void()> progress_;
+  char chunk_[64 * 1024];
+  bool failed_ = false;
+  bool too_large_ = false;
+};
+
+class Connection {
+ public:
+  Connection(ConsoleServer::Impl& server, tcp::socket socket)
+      : server_(server), stream_(std::move(socket), server.tls) {
+    fd_ = stream_.next_layer().native_handle();
+    try {
+      peer_ = stream_.next_layer().remote_endpoint().address().to_string() + ":" +
+              std::to_string(stream_.next_layer().remote_endpoint().port());
+    } catch (...) {
+    }
+  }
+  ~Connection() { server_.ClearDeadline(fd_); }
+
+  void Serve() {
+    beast::error_code ec;
+    server_.SetDeadline(fd_, server_.options.header_timeout_ms);
+    stream_.handshake(ssl::stream_base::server, ec);
+    if (ec) return;
+    for (;;) {
+      if (server_.stopping) return;
+      server_.SetDeadline(fd_, server_.options.header_timeout_ms);
+      http::request_parser<http::empty_body> head;
+      head.header_limit(16 * 1024);
+      head.body_limit(std::numeric_limits<std::uint64_t>::max());
+      http::read_header(stream_, buffer_, head, ec);
+      if (ec) return;
+      WebResponse res;
+      bool keep = head.get().keep_alive();
+      if (!Read(head, &res, &keep)) {
+        Write(res, false);
+        return;
+      }
+      server_.ClearDeadline(fd_);
+      if (res.status == 0) res = server_.handler->Handle(request_);
+      for (const auto& f : request_.files) {
+        std::error_code rm;
+        fs::remove(f.path, rm);  // the handler moved what it keeps
+      }
+      if (!Write(res, keep) || !keep) return;
+    }
+  }
+
+ private:
+  // Reads the rest of the request into request_; false (with `res` set)
+  // when it is refused before the handler sees it. res->status stays 0 when
+  // the handler is to answer.
+  bool Read(http::request_parser<http::empty_body>& head, WebResponse* res, bool* keep) {
+    const auto& req = head.get();
+    request_ = WebRequest();
+    request_.method = std::string(req.method_string());
+    const std::string target(req.target());
+    const auto q = target.find('?');
+    request_.path = PercentDecode(target.substr(0, q), false);
+    if (q != std::string::npos) request_.query = ParseUrlEncoded(target.substr(q + 1));
+    request_.cookies = ParseCookies(std::string(req[http::field::cookie]));
+    request_.peer = peer_;
+    res->status = 0;
+    const uint64_t length = head.content_length().value_or(0);
+    const bool has_body = length > 0 || head.chunked();
+    if (req.method() != http::verb::post) {
+      if (has_body) return Refuse(res, 400, "このリクエストには本文を付けられません");
+      return true;
+    }
+    const std::string type(req[http::field::content_type]);
+    if (type.rfind("multipart/form-data", 0) == 0) {
+      if (length > server_.options.max_upload_bytes) return TooLarge(res);
+      auto folder = server_.handler->UploadFolder(request_);
+      if (auto* refused = std::get_if<WebResponse>(&folder)) {
+        *res = std::move(*refused);
+        *keep = false;
+        return false;
+      }
+      return ReadMultipart(head, type, std::get<std::string>(folder), res);
+    }
+    if (length > server_.options.max_form_bytes) return TooLarge(res);
+    http::request_parser<http::string_body> body{std::move(head)};
+    body.body_limit(server_.options.max_form_bytes);
+    beast::error_code ec;
+    server_.SetDeadline(fd_, server_.options.io_timeout_ms);
+    http::read(stream_, buffer_, body, ec);
+    if (ec == http::error::body_limit) return TooLarge(res);
+    if (ec) return Refuse(res, 400, "リクエストを読み取れませんでした");
+    if (type.rfind("application/x-www-form-urlencoded", 0) == 0) {
+      request_.form = ParseUrlEncoded(body.get().body());
+    } else if (!body.get().body().empty()) {
+      return Refuse(res, 415, "この形式の本文は受け付けません");
+    }
+    return true;
+  }
+
+  bool ReadMultipart(http::request_parser<http::empty_body>& head, const std::string& type,
+                     const std::string& folder, WebResponse* res) {
+    std::string kind;
+    Poco::Net::NameValueCollection params;
+    Poco::Net::MessageHeader::splitParameters(type, kind, params);
+    const std::string boundary = params.get("boundary", "");
+    if (boundary.empty() || boundary.size() > 200) {
+      return Refuse(res, 400, "マルチパートの区切りがありません");
+    }
+    http::request_parser<http::buffer_body> parser{std::move(head)};
+    parser.body_limit(server_.options.max_upload_bytes);
+    BodyStreamBuf buf(stream_, buffer_, parser,
+                      [this] { server_.SetDeadline(fd_, server_.options.io_timeout_ms); });
+    std::istream in(&buf);
+    server_.SetDeadline(fd_, server_.options.io_timeout_ms);
+    size_t text_bytes = 0;
+    try {
+      Poco::Net::MultipartReader reader(in, boundary);
+      int parts = 0;
+      while (reader.hasNextPart()) {
+        if (++parts > 10000) return Refuse(res, 413, "ファイルが多すぎます");
+        Poco::Net::MessageHeader part;
+        reader.nextPart(part);
+        std::string disposition;
+        Poco::Net::NameValueCollection p;
+        Poco::Net::MessageHeader::splitParameters(part.get("Content-Disposition", ""), disposition,
+                                                  p);
+        const std::string field = p.get("name", "");
+        std::istream& data = reader.stream();
+        if (!p.has("filename")) {
+          std::string value;
+          char c;
+          while (data.get(c)) {
+            value += c;
+            if (++text_bytes > server_.options.max_form_bytes) return TooLarge(res);
+          }
+          request_.form.emplace(field, std::move(value));
+          continue;
+        }
+        const std::string name = SafeFileName(p.get("filename", ""));
+        if (name.empty()) {  // an empty file input sends a part with no name
+          data.ignore(std::numeric_limits<std::streamsize>::max());
+          continue;
+        }
+        if (!SafeFieldName(field)) return Refuse(res, 400, "フォームの項目名が不正です");
+        std::error_code ec;
+        fs::create_directories(folder + "/" + field, ec);
+        const std::string path = folder + "/" + field + "/" + name;
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) return Refuse(res, 400, "同じ名前のファイルが2つあります: " + name);
+        uint64_t size = 0;
+        char chunk[64 * 1024];
+        bool ok = true;
+        while (data) {
+          data.read(chunk, sizeof chunk);
+          const auto n = data.gcount();
+          if (n <= 0) break;
+          if (::write(fd, chunk, static_cast<size_t>(n)) != n) ok = false;
+          size += static_cast<uint64_t>(n);
+        }
+        ::close(fd);
+        request_.files.push_back({field, name, path, size});
+        if (!ok) return Refuse(res, 507, "ファイルを保存できませんでした(ディスクの空き容量)");
+      }
+    } catch (const std::exception&) {
+      if (buf.too_large()) return TooLarge(res);
+      return Refuse(res, 400, "アップロードが途中で切れたか、形式が正しくありません");
+    }
+    if (buf.failed()) {
+      if (buf.too_large()) return TooLarge(res);
+      return Refuse(res, 400, "アップロードが途中で切れました");
+    }
+    return true;
+  }
+
+  bool Refuse(WebResponse* res, int status, const std::string& why) {
+    for (const auto& f : request_.files) {
+      std::error_code ec;
+      fs::remove(f.path, ec);
+    }
+    request_.files.clear();
+    res->status = status;
+    res->body =
+        "<!doctype html><html lang=\"ja\"><meta charset=\"utf-8\"><title>エラー</title>"
+        "<p role=\"alert\">" +
+        HtmlEscape(why) + "</p><p><a href=\"/\">戻る</a></p></html>";
+    return false;
+  }
+  bool TooLarge(WebResponse* res) {
+    return Refuse(
+        res, 413,
+        "大きすぎます(上限 " + std::to_string(server_.options.max_upload_bytes >> 20) + " MiB)");
+  }
+
+  bool Write(const WebResponse& r, bool keep) {
+    server_.SetDeadline(fd_, server_.options.io_timeout_ms);
+    auto fill = [&](auto& res) {
+      res.set(http::field::content_type, r.content_type);
+      res.set("Content-Security-Policy", kPolicy);
+      res.set("X-Frame-Options", "DENY");
+      res.set("X-Content-Type-Options", "nosniff");
+      res.set("Referrer-Policy", "no-referrer");
+      res.set("Strict-Transport-Security", "max-age=31536000");
+      res.set("Cross-Origin-Opener-Policy", "same-origin");
+      res.set(http::field::cache_control, "no-store");
+      for (const auto& [k, v] : r.headers) res.insert(k, v);
+      res.keep_alive(keep);
+    };
+    beast::error_code ec;
+    if (!r.file.empty()) {
+      http::response<http::file_body> res{static_cast<http::status>(r.status), 11};
+      res.body().open(r.file.c_str(), beast::file_mode::scan, ec);
+      if (ec) return false;
+      fill(res);
+      res.prepare_payload();
+      http::write(stream_, res, ec);
+      if (r.delete_file && !ec) {
+        std::error_code rm;
+        fs::remove(r.file, rm);
+      }
+    } else {
+      http::response<http::string_body> res{static_cast<http::status>(r.status), 11};
+      fill(res);
+      res.body() = r.body;
+      res.prepare_payload();
+      http::write(stream_, res, ec);
+    }
+    return !ec;
+  }
+
+  ConsoleServer::Impl& server_;
+  Stream stream_;
+  int fd_ = -1;
+  std::string peer_;
+  beast::flat_buffer buffer_;
+  WebRequest request_;
+};
+
+}  // namespace
+
+void ConsoleServer::Impl::Serve(tcp::socket socket) {
+  Connection c(*this, std::move(socket));
+  c.Serve();
+}
+
+Result<std::unique_ptr<ConsoleServer>> ConsoleServer::Create(const ConsoleServerOptions& options,
+                                                             ConsoleHandler& handler) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->handler = &handler;
+  boost::system::error_code ec;
+  impl->tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                            ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                            ssl::context::no_tlsv1_1,
+                        ec);
+  SSL_CTX* ctx = impl->tls.native_handle();
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(
+      ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_cipher_list(ctx, kTls12Ciphers);
+  if (::access(options.cert_file.c_str(), R_OK) != 0) {
+    return Status::Error("console certificate " + options.cert_file + ": " + std::strerror(errno));
+  }
+  impl->tls.use_certificate_chain_file(options.cert_file, ec);
+  if (ec) return Status::Error("console certificate " + options.cert_file + ": " + ec.message());
+  if (::access(options.key_file.c_str(), R_OK) != 0) {
+    return Status::Error("console key " + options.key_file + ": " + std::strerror(errno));
+  }
+  impl->tls.use_private_key_file(options.key_file, ssl::context::pem, ec);
+  if (ec) return Status::Error("console key " + options.key_file + ": " + ec.message());
+  auto endpoint = ParseListen(options.listen);
+  if (!endpoint) {
+    return Status::Error("console listen address \"" + options.listen + "\": expected ADDR:PORT");
+  }
+  impl->acceptor.open(endpoint->protocol(), ec);
+  if (!ec) impl->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(*endpoint, ec);
+  if (!ec) impl->acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return Status::Io("cannot listen on " + options.listen + ": " + ec.message());
+  return std::unique_ptr<ConsoleServer>(new ConsoleServer(std::move(impl)));
+}
+
+ConsoleServer::ConsoleServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ConsoleServer::~ConsoleServer() {
+  Stop();
+  while (impl_->in_flight > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (impl_->watchdog.joinable()) impl_->watchdog.join();
+}
+
+int ConsoleServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void ConsoleServer::Stop() { impl_->stopping = true; }
+
+void ConsoleServer::Run() {
+  Impl& s = *impl_;
+  s.watchdog = std::thread([&s] { s.Watch(); });
+  const int listen_fd = s.acceptor.native_handle();
+  while (!s.stopping) {
+    pollfd p{listen_fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) continue;
+    boost::system::error_code ec;
+    tcp::socket socket(s.io);
+    s.acceptor.accept(socket, ec);
+    if (ec) continue;
+    if (s.in_flight >= s.options.max_connections) continue;  // closed as it goes out of scope
+    ++s.in_flight;
+    std::thread([&s, sock = std::move(socket)]() mutable {
+      s.Serve(std::move(sock));
+      --s.in_flight;
+    }).detach();
+  }
+  // Connections in flight finish (or meet their deadline).
+  {
+    std::lock_guard<std::mutex> lock(s.deadlines_mutex);
+    for (auto& [fd, when] : s.deadlines)
+      when = std::min(when, Clock::now() + std::chrono::seconds(5));
+  }
+  while (s.in_flight > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
+}  // namespace itaku::gateway::console

@@ -1,0 +1,693 @@
+// The console's working pages: 提供 (upload, dry run, delivery in the
+// background), 履歴, 漏えい範囲, 申し入れ, 監査ログ and 職員.
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "contracts/base/date.h"
+#include "contracts/base/files.h"
+#include "gateway/console/console_impl.h"
+#include "gateway/requests.h"
+#include "policies/access_rules.h"
+#include "policies/catalog.h"
+
+namespace itaku::gateway::console {
+namespace {
+
+namespace fs = std::filesystem;
+
+Json Cell(const std::string& text, const std::string& href = "", const std::string& cls = "") {
+  return {{"text", text}, {"href", href}, {"cls", cls}};
+}
+std::string Str(const Json& j, const char* key) {
+  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return "";
+  return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+}
+std::string Joined(const Json& j, bool labels = false) {
+  std::string out;
+  if (!j.is_array()) return out;
+  for (const auto& e : j) {
+    std::string one = e.is_string() ? e.get<std::string>() : e.dump();
+    if (labels) {
+      if (const auto* f = policies::FindField(one)) one = std::string(f->label);
+    }
+    out += (out.empty() ? "" : "、") + one;
+  }
+  return out;
+}
+Json Section(const std::string& heading, const std::string& sid,
+             const std::vector<std::string>& columns, const Json& rows, const std::string& empty,
+             const std::string& note = "") {
+  Json cols = Json::array();
+  for (const auto& c : columns) cols.push_back({{"label", c}});
+  Json r = Json::array();
+  for (const auto& row : rows) r.push_back({{"cells", row}});
+  return {{"heading", heading},
+          {"sid", sid},
+          {"columns", cols},
+          {"rows", r},
+          {"has_rows", !r.empty()},
+          {"table", !cols.empty()},
+          {"empty", empty},
+          {"note", note},
+          {"pre", ""},
+          {"link", ""},
+          {"link_href", ""}};
+}
+Json Pre(const std::string& heading, const std::string& sid, const std::string& text) {
+  Json s = Section(heading, sid, {}, Json::array(), "");
+  s["has_rows"] = true;
+  s["pre"] = text;
+  return s;
+}
+Json Field(const std::string& name, const std::string& label, const std::string& type = "text",
+           const std::string& value = "", const std::string& hint = "") {
+  return {{"id", "f-" + name},        {"name", name},      {"label", label},  {"type", type},
+          {"value", value},           {"input", true},     {"select", false}, {"textarea", false},
+          {"options", Json::array()}, {"multiple", false}, {"hint", hint},    {"field_error", ""}};
+}
+Json Select(const std::string& name, const std::string& label,
+            const std::vector<std::pair<std::string, std::string>>& options,
+            const std::string& selected = "") {
+  Json f = Field(name, label);
+  f["input"] = false;
+  f["select"] = true;
+  for (const auto& [value, text] : options) {
+    f["options"].push_back({{"value", value}, {"text", text}, {"selected", value == selected}});
+  }
+  return f;
+}
+Json TextArea(const std::string& name, const std::string& label) {
+  Json f = Field(name, label);
+  f["input"] = false;
+  f["textarea"] = true;
+  return f;
+}
+Json Form(const std::string& heading, const std::string& action, Json fields,
+          const std::string& button, const std::map<std::string, std::string>& hidden = {},
+          bool multipart = false, const std::string& button_class = "") {
+  Json h = Json::array();
+  for (const auto& [k, val] : hidden) h.push_back({{"name", k}, {"value", val}});
+  return {{"heading", heading},     {"action", action},
+          {"fields", fields},       {"hidden", h},
+          {"button", button},       {"button_class", button_class},
+          {"multipart", multipart}, {"progress", "upload-progress"},
+          {"form_error", ""}};
+}
+Json View(Json sections, Json forms = Json::array(), const std::string& intro = "") {
+  return {{"sections", sections}, {"forms", forms}, {"intro", intro}, {"error_text", ""}};
+}
+bool May(Visit& v, const std::string& command) {
+  const auto access = policies::CommandAccess(command);
+  return access && policies::AccessRefusal(command, *access, v.session->staff()->role).empty();
+}
+
+}  // namespace
+
+// ---- 提供 --------------------------------------------------------------------
+
+WebResponse ConsoleApp::Impl::DeliverForm(Visit& v, const std::string& error) {
+  auto profiles = Run(v, "profile.list", {"profile", "list"});
+  if (!profiles.ok()) return Problem(v, profiles.status());
+  std::vector<std::pair<std::string, std::string>> options;
+  for (const auto& p : profiles->json) {
+    options.push_back({Str(p, "id"), Str(p, "id") + "(" + Str(p, "contractor") + "、" +
+                                         Str(p, "purpose") + "、v" + Str(p, "version") + ")"});
+  }
+  Json fields = Json::array(
+      {Select("profile", "契約プロファイル", options, v.req.Form("profile")),
+       Select("via", "提供方法",
+              {{"media", "電子媒体の引渡し(暗号化パッケージをダウンロード)"},
+               {"sftp", "電子的な送信(SFTP)"},
+               {"portal", "サーバへのアクセス(委託先ポータル)"}}),
+       Select("encoding", "エクスポートの文字コード",
+              {{"auto", "自動判定"}, {"cp932", "Shift_JIS(CP932)"}, {"utf-8", "UTF-8"}}),
+       Field("export", "エクスポート(CSV)", "file"),
+       Field("drawings", "宅内図面(複数選択可、図面を提供するプロファイルのみ)", "file")});
+  fields[4]["multiple"] = true;
+  Json form =
+      Form("提供するデータを選ぶ", "/deliver", fields, "アップロードして事前確認する", {}, true);
+  form["form_error"] = error;
+  return Page(v, "提供", "page",
+              View(Json::array(), Json::array({form}),
+                   "アップロードしたファイルはまず事前確認(送信なし)"
+                   "に使われます。内容を確認してから提供を確定してください。"),
+              error.empty() ? 200 : 400);
+}
+
+WebResponse ConsoleApp::Impl::DeliverUpload(Visit& v) {
+  if (!May(v, "deliver")) return Problem(v, Status::Refused("deliver: not allowed for this role"));
+  Stage stage;
+  stage.staff = v.session->staff()->name;
+  stage.made = std::chrono::steady_clock::now();
+  stage.values = {{"profile", v.req.Form("profile")},
+                  {"via", v.req.Form("via")},
+                  {"encoding", v.req.Form("encoding")}};
+  std::string export_name;
+  std::string stage_folder;
+  for (const auto& f : v.req.files) {
+    stage_folder = fs::path(f.path).parent_path().parent_path().string();
+    if (f.field == "export") export_name = f.name;
+  }
+  if (export_name.empty()) return DeliverForm(v, "エクスポート(CSV)のファイルを選んでください。");
+  auto id = RandomHex32();
+  if (!id.ok()) return Problem(v, id.status());
+  // The stage folder holds one folder per form field ("export", "drawings").
+  stage.folder = stage_folder;
+  stage.refs["export"] = export_name;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    // Stages older than an hour are dropped with their files.
+    for (auto it = stages.begin(); it != stages.end();) {
+      if (std::chrono::steady_clock::now() - it->second.made > std::chrono::hours(1)) {
+        std::error_code ec;
+        fs::remove_all(it->second.folder, ec);
+        it = stages.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    stages[id.value()] = stage;
+  }
+  // Keep the files: the listener removes what is left in the request.
+  v.req.files.clear();
+  return WebResponse::Redirect("/deliver/" + id.value());
+}
+
+namespace {
+
+// The deliver command's arguments for a stage, with its folders adopted
+// into `session`'s spool (the ids, to release them again).
+Result<std::vector<std::string>> Adopted(StaffSession& session, const Stage& stage, Args* args) {
+  std::vector<std::string> ids;
+  auto ex = session.Adopt(stage.folder + "/export");
+  if (!ex.ok()) return ex.status();
+  ids.push_back(ex.value());
+  args->push_back({"--profile", {stage.values.at("profile")}});
+  args->push_back({"--input", {"upload:" + ex.value() + "/" + stage.refs.at("export")}});
+  if (!stage.values.at("via").empty()) args->push_back({"--via", {stage.values.at("via")}});
+  if (!stage.values.at("encoding").empty()) {
+    args->push_back({"--input-encoding", {stage.values.at("encoding")}});
+  }
+  std::error_code ec;
+  if (fs::is_directory(stage.folder + "/drawings", ec)) {
+    auto dr = session.Adopt(stage.folder + "/drawings");
+    if (!dr.ok()) return dr.status();
+    ids.push_back(dr.value());
+    args->push_back({"--attachments", {"upload:" + dr.value()}});
+  }
+  return ids;
+}
+
+}  // namespace
+
+WebResponse ConsoleApp::Impl::DeliverStage(Visit& v, const std::string& id) {
+  Stage stage;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = stages.find(id);
+    if (it == stages.end() || it->second.staff != v.session->staff()->name) {
+      return Problem(v, Status::NotFound("この事前確認は見つかりません(1時間で消えます)。"));
+    }
+    stage = it->second;
+  }
+  Args args;
+  auto ids = Adopted(*v.session, stage, &args);
+  if (!ids.ok()) return Problem(v, ids.status());
+  args.push_back({"--dry-run", {}});
+  auto out = Run(v, "deliver", {"deliver"}, args);
+  // The files go back to the stage for the real run.
+  (void)v.session->Release(ids.value()[0], stage.folder + "/export");
+  if (ids->size() > 1) (void)v.session->Release(ids.value()[1], stage.folder + "/drawings");
+  if (!out.ok()) {
+    return Page(
+        v, "提供: 事前確認", "page",
+        View(Json::array({Pre("提供できません", "problems", v.session->Unspool(out.message()))}),
+             Json::array(),
+             "次の理由で、この提供は行えません。内容を直して、もう一度アップロードしてください。"),
+        out.kind() == ErrorKind::kRefused ? 403 : 400);
+  }
+  const Json& j = out->json;
+  Json rows = Json::array();
+  std::set<std::string> masked;
+  if (j["masks"].is_object()) {
+    for (auto it = j["masks"].begin(); it != j["masks"].end(); ++it) masked.insert(it.key());
+  }
+  for (const auto& f : j["fields"]) {
+    const std::string id_ = f.get<std::string>();
+    const auto* info = policies::FindField(id_);
+    rows.push_back(
+        {Cell(info ? std::string(info->label) : id_), Cell(id_),
+         Cell(masked.count(id_) ? "提供(マスク: " + Str(j["masks"], id_.c_str()) + ")" : "提供")});
+  }
+  for (const auto& f : j["withheld"]) {
+    const std::string id_ = f.get<std::string>();
+    const auto* info = policies::FindField(id_);
+    rows.push_back({Cell(info ? std::string(info->label) : id_, "", "withheld"),
+                    Cell(id_, "", "withheld"), Cell("提供しない", "", "withheld")});
+  }
+  Json summary = Json::array(
+      {Json::array({Cell("委託先"), Cell(Str(j, "contractor"))}),
+       Json::array(
+           {Cell("契約プロファイル"), Cell(Str(j, "profile") + " v" + Str(j, "profile_version"))}),
+       Json::array({Cell("NDA"), Cell("#" + Str(j, "nda_id"))}),
+       Json::array({Cell("提供方法"), Cell(Str(j, "transport"))}),
+       Json::array({Cell("件数"), Cell(Str(j, "records") + " 件")}),
+       Json::array(
+           {Cell("適用される特別な申し入れ"),
+            Cell(j["special_requests"].empty() ? "なし" : "#" + Joined(j["special_requests"]))})});
+  Json notes = Json::array();
+  for (const auto& n : j["notes"]) notes.push_back({Cell(n.get<std::string>(), "", "warn")});
+  Json sections =
+      Json::array({Section("概要", "summary", {"項目", "内容"}, summary, ""),
+                   Section("項目ごとの扱い", "fields", {"項目", "ID", "扱い"}, rows, ""),
+                   Section("確認が必要な点", "notes", {"内容"}, notes, "ありません。")});
+  Json forms = Json::array(
+      {Form("この内容で提供する", "/deliver/" + id + "/confirm", Json::array(), "提供を確定する")});
+  return Page(
+      v, "提供: 事前確認", "page",
+      View(sections, forms, "まだ何も送信していません。内容を確認して、提供を確定してください。"));
+}
+
+WebResponse ConsoleApp::Impl::DeliverConfirm(Visit& v, const std::string& id) {
+  Stage stage;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = stages.find(id);
+    if (it == stages.end() || it->second.staff != v.session->staff()->name) {
+      return Problem(v, Status::NotFound("この事前確認は見つかりません(1時間で消えます)。"));
+    }
+    stage = it->second;
+    stages.erase(it);
+  }
+  auto job_id = RandomHex32();
+  if (!job_id.ok()) return Problem(v, job_id.status());
+  auto job = std::make_shared<Job>();
+  job->staff = v.session->staff()->name;
+  job->title = "提供: " + stage.values["profile"];
+  job->started = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    jobs[job_id.value()] = job;
+  }
+  // The delivery runs on its own thread with its own session (its own
+  // store connection), as the same staff member; the page polls.
+  std::thread([this, job, stage, staff = *v.session->staff(), folder = job_id.value()]() {
+    auto session = StaffSession::Open(options.staff);
+    Result<Output> out = Status::Internal("the store cannot be opened");
+    std::map<std::string, std::string> kept;
+    if (session.ok()) {
+      session.value()->ActAs(staff);
+      Args args;
+      auto ids = Adopted(*session.value(), stage, &args);
+      if (ids.ok()) {
+        if (stage.values.at("via") == "media" || stage.values.at("via").empty()) {
+          args.push_back({"--out", {"package"}});
+        }
+        Json a = Json::array();
+        for (const auto& [name, values] : args) a.push_back({name, values});
+        out = session.value()->Run("deliver", {{"path", {"deliver"}}, {"args", a}});
+        // Files written for the staff member move to the job's folder.
+        const std::string keep = options.staged_root + "/job-" + folder;
+        std::error_code ec;
+        fs::create_directories(keep, ec);
+        for (const auto& [did, path] : session.value()->downloads()) {
+          const std::string name = fs::path(path).filename().string();
+          fs::rename(path, keep + "/" + name, ec);
+          if (!ec) kept[name] = keep + "/" + name;
+        }
+      } else {
+        out = ids.status();
+      }
+    }
+    std::error_code ec;
+    fs::remove_all(stage.folder, ec);
+    std::lock_guard<std::mutex> lock(mutex);
+    job->done = true;
+    job->ok = out.ok();
+    if (out.ok()) {
+      job->json = out->json;
+      job->text = out->text;
+    } else {
+      job->error = session.ok() ? session.value()->Unspool(out.message()) : out.message();
+    }
+    job->downloads = kept;
+  }).detach();
+  return WebResponse::Redirect("/jobs/" + job_id.value());
+}
+
+WebResponse ConsoleApp::Impl::JobPage(Visit& v, const std::string& id) {
+  std::shared_ptr<Job> job;
+  Job copy;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = jobs.find(id);
+    if (it == jobs.end() || it->second->staff != v.session->staff()->name) {
+      return Problem(v, Status::NotFound("この処理は見つかりません。"));
+    }
+    copy = *it->second;
+  }
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::steady_clock::now() - copy.started)
+                           .count();
+  if (!copy.done) {
+    Json view = View(Json::array({Pre("実行中", "progress",
+                                      "提供を実行しています(経過 " + std::to_string(seconds) +
+                                          " 秒)。このページは自動で更新されます。")}));
+    view["refresh"] = true;
+    return Page(v, copy.title, "page", view);
+  }
+  if (!copy.ok) {
+    return Page(v, copy.title, "page",
+                View(Json::array({Pre("提供できませんでした", "result", copy.error)})), 200);
+  }
+  const Json& j = copy.json;
+  Json rows = Json::array(
+      {Json::array({Cell("提供番号"), Cell("#" + Str(j, "delivery_id"))}),
+       Json::array({Cell("委託先"),
+                    Cell(Str(j, "contractor"), "/contractors/" + UrlEncode(Str(j, "contractor")))}),
+       Json::array({Cell("件数"), Cell(Str(j, "records") + " 件")}),
+       Json::array({Cell("提供した項目"), Cell(Joined(j["fields"], true))}),
+       Json::array({Cell("提供しなかった項目"), Cell(Joined(j["withheld"], true))}),
+       Json::array({Cell("パッケージの SHA-256"), Cell(Str(j, "package_sha256"))})});
+  Json files = Json::array();
+  for (const auto& [name, path] : copy.downloads) {
+    files.push_back({Cell(name, "/jobs/" + id + "/files/" + UrlEncode(name))});
+  }
+  Json sections = Json::array({Section("提供しました", "result", {"項目", "内容"}, rows, "")});
+  if (!files.empty()) {
+    sections.push_back(
+        Section("ダウンロード", "downloads", {"ファイル"}, files, "",
+                "委託先の証明書で暗号化されています。媒体に書き込み、引き渡してください。"
+                "ダウンロードは1回限りです。"));
+  }
+  if (j.contains("passphrase")) {
+    sections.push_back(Pre("パスフレーズ(電話で伝えてください。再表示できません)", "passphrase",
+                           Str(j, "passphrase")));
+  }
+  return Page(v, copy.title, "page", View(sections));
+}
+
+WebResponse ConsoleApp::Impl::JobDownload(Visit& v, const std::string& id,
+                                          const std::string& file) {
+  std::string path;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = jobs.find(id);
+    if (it == jobs.end() || it->second->staff != v.session->staff()->name) {
+      return Problem(v, Status::NotFound("この処理は見つかりません。"));
+    }
+    auto f = it->second->downloads.find(file);
+    if (f == it->second->downloads.end()) {
+      return Problem(v, Status::NotFound("このファイルはダウンロード済みか、ありません。"));
+    }
+    path = f->second;
+    it->second->downloads.erase(f);  // handed over once; the daemon keeps no copy
+  }
+  (void)v.session->context().audit->Append(v.session->staff()->name, "console.download",
+                                           "job:" + id.substr(0, 16), {{"file", file}});
+  WebResponse r;
+  r.content_type = "application/octet-stream";
+  r.file = path;
+  r.delete_file = true;
+  r.headers.push_back({"Content-Disposition", "attachment; filename=\"" + file + "\""});
+  return r;
+}
+
+// ---- 履歴 / 漏えい範囲 ------------------------------------------------------------
+
+WebResponse ConsoleApp::Impl::History(Visit& v) {
+  const std::string subscriber = v.req.Query("subscriber");
+  Json forms = Json::array();
+  Json get = {{"action", "/history"},
+              {"fields", Json::array({Field("subscriber", "加入者ID", "text", subscriber)})},
+              {"button", "表示する"}};
+  Json sections = Json::array();
+  if (!subscriber.empty()) {
+    auto out = Run(v, "history", {"history"}, {{"--subscriber", {subscriber}}});
+    if (!out.ok()) {
+      Json view = View(Json::array());
+      view["get_form"] = get;
+      view["get_form"]["field_error"] = v.session->Unspool(out.message());
+      return Page(v, "履歴", "page", view, out.kind() == ErrorKind::kRefused ? 403 : 400);
+    }
+    Json rows = Json::array();
+    for (const auto& r : out->json["receipts"]) {
+      rows.push_back({Cell(Jst(Str(r, "delivered_at"))),
+                      Cell(Str(r, "contractor"), "/contractors/" + UrlEncode(Str(r, "contractor"))),
+                      Cell(Str(r, "profile") + " v" + Str(r, "profile_version")),
+                      Cell(Str(r, "transport")), Cell(Joined(r["fields"], true)),
+                      Cell("#" + Str(r, "delivery_id"))});
+    }
+    sections.push_back(Section("加入者 " + Str(out->json, "subscriber") + " のデータの提供先",
+                               "receipts",
+                               {"日時", "委託先", "プロファイル", "方法", "提供した項目", "提供"},
+                               rows, "この加入者のデータを提供した記録はありません。"));
+    Json sr = Json::array();
+    for (const auto& s : out->json["special_requests"]) {
+      sr.push_back({Cell("#" + Str(s, "id")), Cell(Str(s, "contractor") + Str(s, "purpose")),
+                    Cell(Joined(s.value("withhold", Json::array()), true))});
+    }
+    sections.push_back(Section("特別な申し入れ", "special", {"番号", "対象", "提供しない項目"}, sr,
+                               "ありません。"));
+  }
+  Json view = View(sections);
+  view["get_form"] = get;
+  return Page(v, "履歴", "page", view);
+}
+
+WebResponse ConsoleApp::Impl::BreachScope(Visit& v, bool csv) {
+  const std::string contractor = v.req.Query("contractor");
+  const std::string since = v.req.Query("since");
+  const std::string until = v.req.Query("until");
+  Json get = {{"action", "/breach-scope"},
+              {"fields", Json::array({Field("contractor", "委託先ID", "text", contractor),
+                                      Field("since", "期間の開始日", "date", since),
+                                      Field("until", "期間の終了日", "date", until)})},
+              {"button", "調べる"}};
+  Json sections = Json::array();
+  if (!contractor.empty() && !since.empty()) {
+    Args args = {{"--contractor", {contractor}}, {"--since", {since}}};
+    if (!until.empty()) args.push_back({"--until", {until}});
+    if (csv) args.push_back({"--subscribers-csv", {"subscribers.csv"}});
+    auto out = Run(v, "breach-scope", {"breach-scope"}, args);
+    if (!out.ok()) {
+      Json view = View(Json::array());
+      view["get_form"] = get;
+      view["get_form"]["field_error"] = v.session->Unspool(out.message());
+      return Page(v, "漏えい範囲", "page", view, out.kind() == ErrorKind::kRefused ? 403 : 400);
+    }
+    if (csv) {
+      for (auto& [id, path] : v.session->downloads()) {
+        // Out of the session's spool before the session (and its folder) ends.
+        const std::string kept = options.staged_root + "/csv-" + RandomHex32().value_or("x");
+        std::error_code ec;
+        fs::rename(path, kept, ec);
+        if (ec) break;
+        WebResponse r;
+        r.content_type = "text/csv; charset=utf-8";
+        r.file = kept;
+        r.delete_file = true;
+        r.headers.push_back({"Content-Disposition", "attachment; filename=\"breach-scope-" +
+                                                        contractor + "-" + since + ".csv\""});
+        return r;
+      }
+      return Problem(v, Status::Internal("CSV was not written"));
+    }
+    Json rows = Json::array();
+    for (const auto& d : out->json["deliveries"]) {
+      rows.push_back({Cell("#" + Str(d, "delivery_id")), Cell(Jst(Str(d, "ordered_at"))),
+                      Cell(Str(d, "profile") + " v" + Str(d, "profile_version")),
+                      Cell(Joined(d["fields_received"], true)), Cell(Str(d, "records"))});
+    }
+    Json s = Section("提供 " + std::to_string(out->json["deliveries"].size()) + " 件、加入者 " +
+                         Str(out->json, "subscriber_count") + " 人",
+                     "scope", {"提供", "日時", "プロファイル", "提供した項目", "件数"}, rows,
+                     "この期間の提供はありません。");
+    s["link"] = "対象の加入者一覧をCSVでダウンロード";
+    s["link_href"] = "/breach-scope.csv?contractor=" + UrlEncode(contractor) +
+                     "&since=" + UrlEncode(since) + "&until=" + UrlEncode(until);
+    sections.push_back(s);
+  }
+  Json view = View(sections);
+  view["get_form"] = get;
+  return Page(v, "漏えい範囲", "page", view);
+}
+
+// ---- 申し入れ -------------------------------------------------------------------
+
+WebResponse ConsoleApp::Impl::Requests(Visit& v) {
+  auto list = Run(v, "request.list", {"request", "list"});
+  if (!list.ok()) return Problem(v, list.status());
+  Json rows = Json::array();
+  for (const auto& r : list->json) {
+    const Json req = r.contains("request") ? r["request"] : r;
+    const std::string overdue = r.contains("overdue") ? Joined(r["overdue"]) : "";
+    rows.push_back({Cell("#" + Str(req, "id"), "/requests/" + Str(req, "id")),
+                    Cell(Str(req, "subscriber_id")), Cell(Str(req, "contractor")),
+                    Cell(StateLabel(Str(req, "state"))), Cell(Jst(Str(req, "received_at"))),
+                    Cell(overdue, "", overdue.empty() ? "" : "warn")});
+  }
+  Json sections = Json::array(
+      {Section("是正の申し入れ(6(3)・6(4))", "requests",
+               {"番号", "加入者ID", "委託先", "状態", "受付", "期限超過"}, rows, "ありません。")});
+  auto special = Run(v, "special.list", {"special", "list"});
+  if (special.ok()) {
+    Json srows = Json::array();
+    for (const auto& s : special->json) {
+      srows.push_back({Cell("#" + Str(s, "id")), Cell(Str(s, "subscriber_id")),
+                       Cell(Str(s, "contractor") + Str(s, "purpose")),
+                       Cell(Joined(s.value("withhold", Json::array()), true)),
+                       Cell(Str(s, "from") + " ~ " + Str(s, "until"))});
+    }
+    sections.push_back(Section("特別な申し入れ(6(1))", "special",
+                               {"番号", "加入者ID", "対象", "提供しない項目", "期間"}, srows,
+                               "ありません。"));
+  }
+  return Page(v, "申し入れ", "page", View(sections));
+}
+
+WebResponse ConsoleApp::Impl::Request(Visit& v, const std::string& id) {
+  auto shown = Run(v, "request.show", {"request", "show"}, {{"id", {id}}});
+  if (!shown.ok()) return Problem(v, shown.status());
+  const Json& j = shown->json;
+  const Json r = j.contains("request") ? j["request"] : j;
+  Json rows = Json::array();
+  for (auto it = r.begin(); it != r.end(); ++it) {
+    if (it.value().is_structured()) continue;
+    rows.push_back({Cell(it.key()), Cell(Jst(Str(r, it.key().c_str())))});
+  }
+  Json sections = Json::array({Section("申し入れ #" + id, "request", {"項目", "内容"}, rows, ""),
+                               Pre("経過", "steps", v.session->Unspool(shown->text))});
+  Json forms = Json::array();
+  const std::string base = "/requests/" + id + "/";
+  if (May(v, "request.decide")) {
+    forms.push_back(Form(
+        "判断する(個人情報保護管理者)", base + "decide",
+        Json::array({Select("justified", "判断", {{"yes", "正当である"}, {"no", "正当でない"}}),
+                     TextArea("reason", "理由")}),
+        "判断を記録する"));
+  }
+  if (May(v, "request.instruct")) {
+    forms.push_back(Form("委託先へ指示する", base + "instruct",
+                         Json::array({TextArea("text", "指示の内容")}), "指示を記録する"));
+  }
+  if (May(v, "request.answer")) {
+    forms.push_back(Form("委託先の報告を記録する", base + "answer",
+                         Json::array({TextArea("text", "報告の内容")}), "記録する"));
+  }
+  if (May(v, "request.close")) {
+    forms.push_back(Form(
+        "結果を記録する", base + "close",
+        Json::array({Select("carried", "結果", {{"yes", "実施した"}, {"no", "実施しなかった"}}),
+                     TextArea("reason", "実施しなかった理由(申出者に伝えます)")}),
+        "結果を記録する"));
+  }
+  Json view = View(sections, forms);
+  view["notice"] = v.req.Query("notice");
+  return Page(v, "申し入れ #" + id, "page", view);
+}
+
+WebResponse ConsoleApp::Impl::RequestStep(Visit& v, const std::string& id,
+                                          const std::string& step) {
+  Args args = {{"id", {id}}};
+  if (step == "decide") {
+    args.push_back({v.req.Form("justified") == "yes" ? "--justified" : "--not-justified", {}});
+    args.push_back({"--reason", {v.req.Form("reason")}});
+  } else if (step == "instruct" || step == "answer") {
+    args.push_back({"--text", {v.req.Form("text")}});
+  } else if (step == "close") {
+    args.push_back({v.req.Form("carried") == "yes" ? "--carried-out" : "--not-carried-out", {}});
+    if (!v.req.Form("reason").empty()) args.push_back({"--reason", {v.req.Form("reason")}});
+  }
+  auto out = Run(v, "request." + step, {"request", step}, args);
+  if (!out.ok()) return Problem(v, out.status());
+  return WebResponse::Redirect("/requests/" + id + "?notice=" + UrlEncode("記録しました。"));
+}
+
+// ---- 監査ログ --------------------------------------------------------------------
+
+WebResponse ConsoleApp::Impl::Audit(Visit& v) {
+  Args args;
+  for (const char* key : {"since", "until", "actor", "contractor", "action"}) {
+    const std::string value = v.req.Query(key);
+    if (!value.empty()) args.push_back({std::string("--") + key, {value}});
+  }
+  Json get = {
+      {"action", "/audit"},
+      {"fields", Json::array({Field("since", "開始日", "date", v.req.Query("since")),
+                              Field("until", "終了日", "date", v.req.Query("until")),
+                              Field("actor", "実行者", "text", v.req.Query("actor")),
+                              Field("contractor", "委託先ID", "text", v.req.Query("contractor")),
+                              Field("action", "操作(例: deliver、.refused)", "text",
+                                    v.req.Query("action"))})},
+      {"button", "絞り込む"}};
+  auto out = Run(v, "audit.events", {"audit", "events"}, args);
+  Json view = View(Json::array());
+  view["get_form"] = get;
+  if (!out.ok()) {
+    view["get_form"]["field_error"] = v.session->Unspool(out.message());
+    return Page(v, "監査ログ", "page", view, 400);
+  }
+  Json rows = Json::array();
+  for (const auto& e : out->json["events"]) {
+    rows.push_back({Cell(Str(e, "seq")), Cell(Jst(Str(e, "at"))), Cell(Str(e, "actor")),
+                    Cell(Str(e, "action")), Cell(Str(e, "subject")),
+                    Cell(e["details"].is_object() && e["details"].contains("reason")
+                             ? Str(e["details"], "reason")
+                             : "")});
+  }
+  view["sections"] = Json::array({Section(
+      "イベント(新しい順、最大 " + Str(out->json, "limit") + " 件)", "events",
+      {"番号", "日時", "実行者", "操作", "対象", "理由"}, rows, "該当するイベントはありません。")});
+  view["forms"] =
+      Json::array({Form("監査証跡を検証する", "/audit/verify", Json::array(), "検証する")});
+  return Page(v, "監査ログ", "page", view);
+}
+
+WebResponse ConsoleApp::Impl::AuditVerify(Visit& v) {
+  auto out = Run(v, "audit.verify", {"audit", "verify"});
+  Json sections = Json::array({Pre(
+      out.ok() ? "検証の結果: 改ざんは見つかりませんでした" : "検証の結果: 問題が見つかりました",
+      "verify", out.ok() ? out->text : v.session->Unspool(out.message()))});
+  return Page(v, "監査証跡の検証", "page", View(sections), out.ok() ? 200 : 409);
+}
+
+// ---- 職員 --------------------------------------------------------------------
+
+WebResponse ConsoleApp::Impl::Staff(Visit& v) {
+  auto list = Run(v, "staff.list", {"staff", "list"});
+  if (!list.ok()) return Problem(v, list.status());
+  Json rows = Json::array();
+  Json forms = Json::array();
+  for (const auto& m : list->json) {
+    rows.push_back({Cell(Str(m, "name")), Cell(RoleLabel(Str(m, "role"))), Cell(Str(m, "os_user")),
+                    Cell(Jst(Str(m, "added_at")))});
+    if (May(v, "staff.enrol-code")) {
+      forms.push_back(Form(Str(m, "name") + " の登録コードを発行する",
+                           "/staff/" + UrlEncode(Str(m, "name")) + "/enrol-code", Json::array(),
+                           "登録コードを発行する"));
+    }
+  }
+  return Page(v, "職員", "page",
+              View(Json::array({Section("職員", "staff",
+                                        {"職員名", "役割", "OSアカウント", "登録日時"}, rows, "")}),
+                   forms,
+                   "登録コードは1回限り、" + std::to_string(kEnrolmentHours) +
+                       "時間有効です。本人に直接手渡してください。"));
+}
+
+WebResponse ConsoleApp::Impl::StaffEnrolCode(Visit& v, const std::string& name) {
+  auto out = Run(v, "staff.enrol-code", {"staff", "enrol-code"}, {{"name", {name}}});
+  if (!out.ok()) return Problem(v, out.status());
+  return Page(v, "登録コード", "page",
+              View(Json::array({Pre(name + " の登録コード", "enrol-code",
+                                    Str(out->json, "code") +
+                                        "\n有効期限: " + Jst(Str(out->json, "expires_at")))}),
+                   Json::array(),
+                   "このコードは二度と表示されません。本人に手渡し、コンソールの「初回登録」で使っ"
+                   "てもらってください。"));
+}
+
+}  // namespace itaku::gateway::console
