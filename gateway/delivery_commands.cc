@@ -426,7 +426,7 @@ Result<Output> MediaCancel(Context& ctx, int64_t delivery_id, const std::string&
 }
 
 Result<Output> MediaList(Context& ctx, bool outstanding_only) {
-  return Listing(
+  auto listed = Listing(
       ctx.store->ListMediaRecords(outstanding_only),
       [](const contracts::MediaRecord& m) {
         return std::to_string(m.delivery_id) + "\t" + m.package_name + "\t" +
@@ -434,6 +434,22 @@ Result<Output> MediaList(Context& ctx, bool outstanding_only) {
                (m.medium.empty() ? "" : "\t" + m.medium + "\t" + m.handed_to);
       },
       outstanding_only ? "no media outstanding" : "no media on record");
+  if (!listed.ok() || !listed->json.is_array()) return listed;
+  // Each medium's delete-by day: the delivery's JST day plus its profile's
+  // retention_days (the date written in the package's manifest).
+  const Date today = ctx.clock->Today();
+  for (auto& m : listed->json) {
+    auto d = ctx.store->FindDelivery(m.value("delivery_id", int64_t{0}));
+    if (!d.ok() || !d.value()) continue;
+    auto p = ctx.store->FindProfile(d.value()->profile_id, d.value()->profile_version);
+    auto day = JapanDayOf(d.value()->ordered_at);
+    if (!p.ok() || !p.value() || !day) continue;
+    const Date delete_by = AddDays(*day, p.value()->retention_days);
+    m["delete_by"] = FormatDate(delete_by);
+    const std::string state = m.value("state", "");
+    m["overdue"] = delete_by < today && (state == "written" || state == "handed-over");
+  }
+  return listed;
 }
 
 }  // namespace itaku::gateway

@@ -16,6 +16,7 @@ header { background: #123a5c; color: #fff; padding: .5rem 1rem; display: flex; f
 header a { color: #fff; margin-right: .8rem; }
 header .brand { font-weight: bold; }
 header .me form { display: inline; margin-left: .5rem; }
+header .me button { background: #fff; color: #123a5c; border: 1px solid #fff; }
 main { padding: 1rem 1.5rem; max-width: 80rem; }
 a:focus, button:focus, input:focus, select:focus, textarea:focus { outline: 3px solid #f5a623; outline-offset: 2px; }
 .skip { position: absolute; left: -999px; } .skip:focus { left: 1rem; top: 1rem; background: #fff; color: #000; padding: .3rem; }

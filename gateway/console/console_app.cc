@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <regex>
+#include <thread>
 
 #include "contracts/base/date.h"
 #include "contracts/base/files.h"
@@ -51,7 +52,10 @@ Result<std::unique_ptr<ConsoleApp>> ConsoleApp::Create(const ConsoleOptions& opt
 }
 
 ConsoleApp::ConsoleApp(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-ConsoleApp::~ConsoleApp() = default;
+ConsoleApp::~ConsoleApp() {
+  // A delivery started from a page finishes (and is recorded) first.
+  while (impl_->running > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
 
 namespace {
 
@@ -177,6 +181,11 @@ WebResponse ConsoleApp::Handle(WebRequest& req) {
     for (const auto& c : set_cookies) r.headers.push_back({"Set-Cookie", c});
     return r;
   };
+  const bool sign_in_form =
+      req.path == "/signin" || req.path == "/enrol" || req.path == "/enrol/finish";
+  if (req.method == "POST" && !sign_in_form) {
+    return with_cookies(WebResponse::Redirect(who.expired ? "/signin?expired=1" : "/signin"));
+  }
   if (req.method == "POST" && !SameToken(req.Form("csrf"), v.csrf)) {
     return with_cookies(
         app.Page(v, "サインイン", "signin",

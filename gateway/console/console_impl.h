@@ -2,6 +2,7 @@
 // sign-in and routing, console_pages.cc the pages, templates.cc the HTML).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -57,6 +58,9 @@ struct ConsoleApp::Impl {
   std::mutex mutex;  // stages_, jobs_
   std::map<std::string, Stage> stages;
   std::map<std::string, std::shared_ptr<Job>> jobs;
+  // Deliveries running on their own threads; the console waits for them
+  // before it goes away.
+  std::atomic<int> running{0};
 
   // Runs a command as the visit's staff member.
   Result<Output> Run(Visit& v, const std::string& command, const std::vector<std::string>& path,
@@ -95,6 +99,14 @@ struct ConsoleApp::Impl {
   WebResponse Staff(Visit& v);
   WebResponse StaffEnrolCode(Visit& v, const std::string& name);
 };
+
+// The staff API's JSON for a command's path and arguments; a flag (no
+// values) is sent as ["true"], as the CLI sends it.
+Json CommandArgs(const std::vector<std::string>& path, const Args& args);
+
+// A form field's element id, unique on a page with several forms
+// ("f-requests-3-decide-reason" for /requests/3/decide's "reason").
+std::string FieldId(const std::string& action, const std::string& name);
 
 // templates.cc
 const std::string& Template(const std::string& name);

@@ -93,6 +93,7 @@ Json Form(const std::string& heading, const std::string& action, Json fields,
           bool multipart = false, const std::string& button_class = "") {
   Json h = Json::array();
   for (const auto& [k, val] : hidden) h.push_back({{"name", k}, {"value", val}});
+  for (auto& f : fields) f["id"] = FieldId(action, f["name"].get<std::string>());
   return {{"heading", heading},     {"action", action},
           {"fields", fields},       {"hidden", h},
           {"button", button},       {"button_class", button_class},
@@ -112,6 +113,35 @@ std::string Label(const std::string& field) {
 std::string Str(const Json& j, const char* key) {
   if (!j.is_object() || !j.contains(key) || j[key].is_null()) return "";
   return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
+}
+
+// A proposal's change as the approver reads it: "field postal_code" ->
+// "項目: 郵便番号"; "sent" / "withheld" / a mask in Japanese.
+std::string ChangeItem(const std::string& item) {
+  if (item.rfind("field ", 0) == 0) return "項目: " + Label(item.substr(6));
+  if (item.rfind("mask ", 0) == 0) return "マスク: " + Label(item.substr(5));
+  if (item.rfind("transport ", 0) == 0) return "提供方法: " + item.substr(10);
+  if (item.rfind("destination via ", 0) == 0) return "送付先(" + item.substr(16) + ")";
+  static const std::map<std::string, std::string> k = {{"transports", "提供方法"},
+                                                       {"retention_days", "保存日数"},
+                                                       {"valid_from", "有効期間の開始"},
+                                                       {"valid_until", "有効期間の終了"},
+                                                       {"purpose", "目的"},
+                                                       {"contractor", "委託先"},
+                                                       {"output_package", "パッケージ形式"},
+                                                       {"decide_within_days", "判断の期限(日)"},
+                                                       {"notify_within_days", "通知の期限(日)"}};
+  auto it = k.find(item);
+  return it == k.end() ? item : it->second;
+}
+std::string ChangeValue(const Json& j) {
+  if (j.is_null() || j == "") return "(なし)";
+  if (!j.is_string()) return Text(j)["text"];
+  const std::string v = j.get<std::string>();
+  if (v == "sent") return "提供する";
+  if (v == "allowed") return "許可する";
+  if (v == "withheld" || v == "not sent") return "提供しない";
+  return v;
 }
 
 std::string TodayText(Visit& v) { return FormatDate(v.session->context().clock->Today()); }
@@ -161,11 +191,18 @@ std::string StateLabel(const std::string& state) {
 
 // ---- plumbing ----------------------------------------------------------------
 
+Json CommandArgs(const std::vector<std::string>& path, const Args& args) {
+  Json a = Json::array();
+  for (const auto& [name, values] : args) {
+    // A flag travels as the CLI sends it: one value, "true".
+    a.push_back({name, values.empty() ? std::vector<std::string>{"true"} : values});
+  }
+  return {{"path", path}, {"args", a}};
+}
+
 Result<Output> ConsoleApp::Impl::Run(Visit& v, const std::string& command,
                                      const std::vector<std::string>& path, const Args& args) {
-  Json a = Json::array();
-  for (const auto& [name, values] : args) a.push_back({name, values});
-  return v.session->Run(command, {{"path", path}, {"args", a}});
+  return v.session->Run(command, CommandArgs(path, args));
 }
 
 WebResponse ConsoleApp::Impl::Page(Visit& v, const std::string& title, const std::string& tmpl,
@@ -333,7 +370,7 @@ WebResponse ConsoleApp::Impl::Dashboard(Visit& v) {
     for (const auto& r : overdue->json) {
       const Json req = r.contains("request") ? r["request"] : r;
       const std::string id = Str(req, "id");
-      rows.push_back({Cell("#" + id, "/requests/" + id), Cell(Str(req, "contractor")),
+      rows.push_back({Cell("#" + id, "/requests/" + id), Cell(Str(req, "contractor_id")),
                       Cell(StateLabel(Str(req, "state"))), Text(r.value("overdue", Json()))});
     }
   }
@@ -357,7 +394,8 @@ WebResponse ConsoleApp::Impl::Dashboard(Visit& v) {
                       {{"--action", {".refused"}}, {"--limit", {"50"}}});
   if (refusals.ok()) {
     for (const auto& e : refusals->json["events"]) {
-      rows.push_back({Cell(Jst(Str(e, "at"))), Cell(Str(e, "actor")), Cell(Str(e, "action")),
+      rows.push_back({Cell(Jst(Str(e, "at")), "/audit?action=" + UrlEncode(Str(e, "action"))),
+                      Cell(Str(e, "actor")), Cell(Str(e, "action")),
                       Cell(e["details"].is_object() ? Str(e["details"], "reason") : "")});
     }
   }
@@ -618,7 +656,11 @@ WebResponse ConsoleApp::Impl::Profile(Visit& v, const std::string& id) {
   row("有効期間", Str(L, "valid_from") + " ~ " + Str(L, "valid_until"),
       Str(R, "valid_from") + " ~ " + Str(R, "valid_until"));
   row("保存日数", Str(L, "retention_days"), Str(R, "retention_days"));
-  row("出力形式", L["output"].dump(), R["output"].dump());
+  auto output = [&](const Json& p) {
+    return Str(p["output"], "format") + "、" + Str(p["output"], "encoding") + "、" +
+           Str(p["output"], "package");
+  };
+  row("出力形式", output(L), output(R));
   row("取込み", Str(L, "imported_by") + " " + Jst(Str(L, "imported_at")),
       Str(R, "imported_by") + " " + Jst(Str(R, "imported_at")));
   Json s = Section("版の比較(違いを強調表示)", "compare",
@@ -686,8 +728,8 @@ WebResponse ConsoleApp::Impl::Approval(Visit& v, const std::string& id) {
   Json rows = Json::array();
   if (p["changes"].is_array()) {
     for (const auto& c : p["changes"]) {
-      rows.push_back(
-          {Cell(Str(c, "item")), Text(c.value("from", Json())), Text(c.value("to", Json()))});
+      rows.push_back({Cell(ChangeItem(Str(c, "item"))), Cell(ChangeValue(c.value("from", Json()))),
+                      Cell(ChangeValue(c.value("to", Json())))});
     }
   }
   Json info = Json::array({Json::array({Cell("対象"), Cell(Str(p, "subject"))}),

@@ -1,8 +1,5 @@
 #include "gateway/console/console_server.h"
 
-#include <Poco/Net/MessageHeader.h>
-#include <Poco/Net/MultipartReader.h>
-#include <Poco/Net/NameValueCollection.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -19,11 +16,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <istream>
 #include <map>
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include "gateway/console/multipart.h"
 
 namespace itaku::gateway::console {
 namespace {
@@ -129,50 +127,6 @@ struct ConsoleServer::Impl {
 
 namespace {
 
-// The request body as an istream, read from the connection as it is
-// consumed (Beast's buffer_body), for Poco's MultipartReader.
-class BodyStreamBuf : public std::streambuf {
- public:
-  BodyStreamBuf(Stream& stream, beast::flat_buffer& buffer,
-                http::request_parser<http::buffer_body>& parser, std::function<void()> progress)
-      : stream_(stream), buffer_(buffer), parser_(parser), progress_(std::move(progress)) {}
-  bool failed() const { return failed_; }
-  bool too_large() const { return too_large_; }
-
- protected:
-  int_type underflow() override {
-    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
-    while (!parser_.is_done()) {
-      parser_.get().body().data = chunk_;
-      parser_.get().body().size = sizeof chunk_;
-      beast::error_code ec;
-      http::read_some(stream_, buffer_, parser_, ec);
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec) {
-        failed_ = true;
-        too_large_ = ec == http::error::body_limit;
-        return traits_type::eof();
-      }
-      const size_t n = sizeof chunk_ - parser_.get().body().size;
-      progress_();
-      if (n > 0) {
-        setg(chunk_, chunk_, chunk_ + n);
-        return traits_type::to_int_type(*gptr());
-      }
-    }
-    return traits_type::eof();
-  }
-
- private:
-  Stream& stream_;
-  beast::flat_buffer& buffer_;
-  http::request_parser<http::buffer_body>& parser_;
-  std::function<void()> progress_;
-  char chunk_[64 * 1024];
-  bool failed_ = false;
-  bool too_large_ = false;
-};
-
 class Connection {
  public:
   Connection(ConsoleServer::Impl& server, tcp::socket socket)
@@ -265,75 +219,102 @@ class Connection {
 
   bool ReadMultipart(http::request_parser<http::empty_body>& head, const std::string& type,
                      const std::string& folder, WebResponse* res) {
-    std::string kind;
-    Poco::Net::NameValueCollection params;
-    Poco::Net::MessageHeader::splitParameters(type, kind, params);
-    const std::string boundary = params.get("boundary", "");
+    bool has_boundary = false;
+    const std::string boundary = HeaderParameter(type, "boundary", &has_boundary);
     if (boundary.empty() || boundary.size() > 200) {
       return Refuse(res, 400, "マルチパートの区切りがありません");
     }
-    http::request_parser<http::buffer_body> parser{std::move(head)};
-    parser.body_limit(server_.options.max_upload_bytes);
-    BodyStreamBuf buf(stream_, buffer_, parser,
-                      [this] { server_.SetDeadline(fd_, server_.options.io_timeout_ms); });
-    std::istream in(&buf);
-    server_.SetDeadline(fd_, server_.options.io_timeout_ms);
+    // The part being read: a text field's value, or a file's descriptor.
+    struct Part {
+      std::string field, name, path, text;
+      int fd = -1;  // -1: a text field, or a file part that is skipped
+      bool file = false;
+      uint64_t size = 0;
+    } part;
     size_t text_bytes = 0;
-    try {
-      Poco::Net::MultipartReader reader(in, boundary);
-      int parts = 0;
-      while (reader.hasNextPart()) {
-        if (++parts > 10000) return Refuse(res, 413, "ファイルが多すぎます");
-        Poco::Net::MessageHeader part;
-        reader.nextPart(part);
-        std::string disposition;
-        Poco::Net::NameValueCollection p;
-        Poco::Net::MessageHeader::splitParameters(part.get("Content-Disposition", ""), disposition,
-                                                  p);
-        const std::string field = p.get("name", "");
-        std::istream& data = reader.stream();
-        if (!p.has("filename")) {
-          std::string value;
-          char c;
-          while (data.get(c)) {
-            value += c;
-            if (++text_bytes > server_.options.max_form_bytes) return TooLarge(res);
-          }
-          request_.form.emplace(field, std::move(value));
-          continue;
-        }
-        const std::string name = SafeFileName(p.get("filename", ""));
-        if (name.empty()) {  // an empty file input sends a part with no name
-          data.ignore(std::numeric_limits<std::streamsize>::max());
-          continue;
-        }
-        if (!SafeFieldName(field)) return Refuse(res, 400, "フォームの項目名が不正です");
-        std::error_code ec;
-        fs::create_directories(folder + "/" + field, ec);
-        const std::string path = folder + "/" + field + "/" + name;
-        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) return Refuse(res, 400, "同じ名前のファイルが2つあります: " + name);
-        uint64_t size = 0;
-        char chunk[64 * 1024];
-        bool ok = true;
-        while (data) {
-          data.read(chunk, sizeof chunk);
-          const auto n = data.gcount();
-          if (n <= 0) break;
-          if (::write(fd, chunk, static_cast<size_t>(n)) != n) ok = false;
-          size += static_cast<uint64_t>(n);
-        }
-        ::close(fd);
-        request_.files.push_back({field, name, path, size});
-        if (!ok) return Refuse(res, 507, "ファイルを保存できませんでした(ディスクの空き容量)");
+    int parts = 0;
+    std::string refusal;
+    int refusal_status = 400;
+    auto refuse = [&](int status, const std::string& why) {
+      refusal_status = status;
+      refusal = why;
+      return Status::Error(why);
+    };
+    MultipartParser::Callbacks callbacks;
+    callbacks.begin = [&](const std::string& field, const std::string& filename,
+                          bool is_file) -> Status {
+      if (++parts > 10000) return refuse(413, "ファイルが多すぎます");
+      part = Part();
+      part.field = field;
+      part.file = is_file;
+      if (!is_file) return Status::Ok();
+      part.name = SafeFileName(filename);
+      if (part.name.empty()) return Status::Ok();  // an empty file input: skipped
+      if (!SafeFieldName(field)) return refuse(400, "フォームの項目名が不正です");
+      std::error_code ec;
+      fs::create_directories(folder + "/" + field, ec);
+      part.path = folder + "/" + field + "/" + part.name;
+      part.fd = ::open(part.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (part.fd < 0) return refuse(400, "同じ名前のファイルが2つあります: " + part.name);
+      request_.files.push_back({field, part.name, part.path, 0});
+      return Status::Ok();
+    };
+    callbacks.data = [&](const char* data, size_t size) -> Status {
+      if (!part.file) {
+        text_bytes += size;
+        if (text_bytes > server_.options.max_form_bytes) return refuse(413, "入力が大きすぎます");
+        part.text.append(data, size);
+        return Status::Ok();
       }
-    } catch (const std::exception&) {
-      if (buf.too_large()) return TooLarge(res);
-      return Refuse(res, 400, "アップロードが途中で切れたか、形式が正しくありません");
+      if (part.fd < 0) return Status::Ok();
+      for (size_t done = 0; done < size;) {
+        const ssize_t n = ::write(part.fd, data + done, size - done);
+        if (n <= 0) return refuse(507, "ファイルを保存できませんでした(ディスクの空き容量)");
+        done += static_cast<size_t>(n);
+      }
+      part.size += size;
+      return Status::Ok();
+    };
+    callbacks.end = [&]() -> Status {
+      if (!part.file) {
+        request_.form.emplace(part.field, std::move(part.text));
+      } else if (part.fd >= 0) {
+        ::close(part.fd);
+        part.fd = -1;
+        request_.files.back().size = part.size;
+      }
+      return Status::Ok();
+    };
+    MultipartParser parser(boundary, std::move(callbacks));
+    http::request_parser<http::buffer_body> body{std::move(head)};
+    body.body_limit(server_.options.max_upload_bytes);
+    std::vector<char> chunk(256 * 1024);
+    Status parsed = Status::Ok();
+    while (!body.is_done()) {
+      server_.SetDeadline(fd_, server_.options.io_timeout_ms);
+      body.get().body().data = chunk.data();
+      body.get().body().size = chunk.size();
+      beast::error_code ec;
+      http::read_some(stream_, buffer_, body, ec);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec == http::error::body_limit) {
+        parsed = refuse(413, "");
+        break;
+      }
+      if (ec) {
+        parsed = refuse(400, "アップロードが途中で切れました");
+        break;
+      }
+      const size_t n = chunk.size() - body.get().body().size;
+      parsed = parser.Feed(chunk.data(), n);
+      if (!parsed.ok()) break;
     }
-    if (buf.failed()) {
-      if (buf.too_large()) return TooLarge(res);
-      return Refuse(res, 400, "アップロードが途中で切れました");
+    if (part.fd >= 0) ::close(part.fd);
+    if (parsed.ok()) parsed = parser.Finish();
+    if (!parsed.ok()) {
+      if (refusal_status == 413 && refusal.empty()) return TooLarge(res);
+      return Refuse(res, refusal.empty() ? 400 : refusal_status,
+                    refusal.empty() ? "アップロードの形式が正しくありません" : refusal);
     }
     return true;
   }

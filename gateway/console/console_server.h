@@ -2,8 +2,8 @@
 // with forward-secret AEAD ciphers, no client certificate (staff sign in),
 // one thread per connection up to max_connections. Reads each request whole
 // before handing it on: a urlencoded body up to max_form_bytes, a
-// multipart/form-data body streamed part by part (Poco's MultipartReader)
-// with each file written straight to disk, so memory stays flat for a 1 GB
+// multipart/form-data body streamed part by part (multipart.h) with each
+// file written straight to disk, so memory stays flat for a 1 GB
 // export. A watchdog closes a connection whose request head does not
 // arrive within header_timeout_ms, or that makes no progress for
 // io_timeout_ms.

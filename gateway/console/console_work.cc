@@ -137,7 +137,12 @@ WebResponse ConsoleApp::Impl::DeliverForm(Visit& v, const std::string& error) {
 }
 
 WebResponse ConsoleApp::Impl::DeliverUpload(Visit& v) {
-  if (!May(v, "deliver")) return Problem(v, Status::Refused("deliver: not allowed for this role"));
+  if (!May(v, "deliver")) {
+    // Refused as the staff API refuses it, and on record the same way.
+    const std::string why =
+        policies::AccessRefusal("deliver", policies::Access::kOperate, v.session->staff()->role);
+    return Problem(v, v.session->Audited("deliver", Status::Refused(why)));
+  }
   Stage stage;
   stage.staff = v.session->staff()->name;
   stage.made = std::chrono::steady_clock::now();
@@ -216,6 +221,9 @@ WebResponse ConsoleApp::Impl::DeliverStage(Visit& v, const std::string& id) {
   auto ids = Adopted(*v.session, stage, &args);
   if (!ids.ok()) return Problem(v, ids.status());
   args.push_back({"--dry-run", {}});
+  if (stage.values.at("via") == "media" || stage.values.at("via").empty()) {
+    args.push_back({"--out", {"package"}});  // required for media; nothing is written
+  }
   auto out = Run(v, "deliver", {"deliver"}, args);
   // The files go back to the stage for the real run.
   (void)v.session->Release(ids.value()[0], stage.folder + "/export");
@@ -293,6 +301,7 @@ WebResponse ConsoleApp::Impl::DeliverConfirm(Visit& v, const std::string& id) {
   }
   // The delivery runs on its own thread with its own session (its own
   // store connection), as the same staff member; the page polls.
+  ++running;
   std::thread([this, job, stage, staff = *v.session->staff(), folder = job_id.value()]() {
     auto session = StaffSession::Open(options.staff);
     Result<Output> out = Status::Internal("the store cannot be opened");
@@ -305,9 +314,7 @@ WebResponse ConsoleApp::Impl::DeliverConfirm(Visit& v, const std::string& id) {
         if (stage.values.at("via") == "media" || stage.values.at("via").empty()) {
           args.push_back({"--out", {"package"}});
         }
-        Json a = Json::array();
-        for (const auto& [name, values] : args) a.push_back({name, values});
-        out = session.value()->Run("deliver", {{"path", {"deliver"}}, {"args", a}});
+        out = session.value()->Run("deliver", CommandArgs({"deliver"}, args));
         // Files written for the staff member move to the job's folder.
         const std::string keep = options.staged_root + "/job-" + folder;
         std::error_code ec;
@@ -323,16 +330,20 @@ WebResponse ConsoleApp::Impl::DeliverConfirm(Visit& v, const std::string& id) {
     }
     std::error_code ec;
     fs::remove_all(stage.folder, ec);
-    std::lock_guard<std::mutex> lock(mutex);
-    job->done = true;
-    job->ok = out.ok();
-    if (out.ok()) {
-      job->json = out->json;
-      job->text = out->text;
-    } else {
-      job->error = session.ok() ? session.value()->Unspool(out.message()) : out.message();
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      job->done = true;
+      job->ok = out.ok();
+      if (out.ok()) {
+        job->json = out->json;
+        job->text = out->text;
+      } else {
+        job->error = session.ok() ? session.value()->Unspool(out.message()) : out.message();
+      }
+      job->downloads = kept;
     }
-    job->downloads = kept;
+    if (session.ok()) session.value().reset();  // its spool and store connection, now
+    --running;  // last: the console may go away from here on
   }).detach();
   return WebResponse::Redirect("/jobs/" + job_id.value());
 }
@@ -446,11 +457,13 @@ WebResponse ConsoleApp::Impl::History(Visit& v) {
                                rows, "この加入者のデータを提供した記録はありません。"));
     Json sr = Json::array();
     for (const auto& s : out->json["special_requests"]) {
-      sr.push_back({Cell("#" + Str(s, "id")), Cell(Str(s, "contractor") + Str(s, "purpose")),
-                    Cell(Joined(s.value("withhold", Json::array()), true))});
+      sr.push_back({Cell("#" + Str(s, "id")),
+                    Cell(Str(s, "contractor_id").empty() ? "目的: " + Str(s, "purpose")
+                                                         : Str(s, "contractor_id")),
+                    Cell(Str(s, "kind")), Cell(Joined(s["fields"], true))});
     }
-    sections.push_back(Section("特別な申し入れ", "special", {"番号", "対象", "提供しない項目"}, sr,
-                               "ありません。"));
+    sections.push_back(
+        Section("特別な申し入れ", "special", {"番号", "対象", "種類", "項目"}, sr, "ありません。"));
   }
   Json view = View(sections);
   view["get_form"] = get;
@@ -525,7 +538,7 @@ WebResponse ConsoleApp::Impl::Requests(Visit& v) {
     const Json req = r.contains("request") ? r["request"] : r;
     const std::string overdue = r.contains("overdue") ? Joined(r["overdue"]) : "";
     rows.push_back({Cell("#" + Str(req, "id"), "/requests/" + Str(req, "id")),
-                    Cell(Str(req, "subscriber_id")), Cell(Str(req, "contractor")),
+                    Cell(Str(req, "subscriber_id")), Cell(Str(req, "contractor_id")),
                     Cell(StateLabel(Str(req, "state"))), Cell(Jst(Str(req, "received_at"))),
                     Cell(overdue, "", overdue.empty() ? "" : "warn")});
   }
@@ -536,13 +549,18 @@ WebResponse ConsoleApp::Impl::Requests(Visit& v) {
   if (special.ok()) {
     Json srows = Json::array();
     for (const auto& s : special->json) {
-      srows.push_back({Cell("#" + Str(s, "id")), Cell(Str(s, "subscriber_id")),
-                       Cell(Str(s, "contractor") + Str(s, "purpose")),
-                       Cell(Joined(s.value("withhold", Json::array()), true)),
-                       Cell(Str(s, "from") + " ~ " + Str(s, "until"))});
+      const std::string kind = Str(s, "kind");
+      srows.push_back(
+          {Cell("#" + Str(s, "id")), Cell(Str(s, "subscriber_id")),
+           Cell(Str(s, "contractor_id").empty() ? "目的: " + Str(s, "purpose")
+                                                : Str(s, "contractor_id")),
+           Cell((kind == "exclude"    ? std::string("提供しない(全項目)")
+                 : kind == "withhold" ? "提供しない項目: " + Joined(s["fields"], true)
+                                      : "同意により追加: " + Joined(s["fields"], true))),
+           Cell(Str(s, "valid_from") + " ~ " + Str(s, "valid_until"))});
     }
     sections.push_back(Section("特別な申し入れ(6(1))", "special",
-                               {"番号", "加入者ID", "対象", "提供しない項目", "期間"}, srows,
+                               {"番号", "加入者ID", "対象", "内容", "期間"}, srows,
                                "ありません。"));
   }
   return Page(v, "申し入れ", "page", View(sections));
@@ -553,36 +571,76 @@ WebResponse ConsoleApp::Impl::Request(Visit& v, const std::string& id) {
   if (!shown.ok()) return Problem(v, shown.status());
   const Json& j = shown->json;
   const Json r = j.contains("request") ? j["request"] : j;
+  static const std::vector<std::pair<const char*, const char*>> kLabels = {
+      {"subscriber_id", "加入者ID"},
+      {"contractor_id", "委託先"},
+      {"channel", "受付方法"},
+      {"request_text", "申し入れの内容"},
+      {"received_at", "受付日時"},
+      {"received_by", "受付者"},
+      {"state", "状態"},
+      {"justified", "正当か"},
+      {"decision_reason", "判断の理由"},
+      {"decided_by", "判断者"},
+      {"decided_at", "判断日時"},
+      {"instruction_text", "委託先への指示"},
+      {"instruction_via", "指示の方法"},
+      {"instructed_by", "指示者"},
+      {"instructed_at", "指示日時"},
+      {"answer_text", "委託先の報告"},
+      {"answered_by", "報告の記録者"},
+      {"answered_at", "報告の記録日時"},
+      {"carried_out", "実施したか"},
+      {"close_reason", "実施しなかった理由"},
+      {"closed_by", "結果の記録者"},
+      {"closed_at", "結果の記録日時"},
+      {"notice_via", "申出者への通知方法"},
+      {"notified_by", "通知者"},
+      {"notified_at", "通知日時"},
+      {"notice_error", "通知の失敗"}};
   Json rows = Json::array();
-  for (auto it = r.begin(); it != r.end(); ++it) {
-    if (it.value().is_structured()) continue;
-    rows.push_back({Cell(it.key()), Cell(Jst(Str(r, it.key().c_str())))});
+  for (const auto& [key, label] : kLabels) {
+    if (!r.contains(key) || r[key].is_null() || r[key] == "") continue;
+    std::string value =
+        r[key].is_boolean() ? (r[key].get<bool>() ? "はい" : "いいえ") : Jst(Str(r, key));
+    if (std::string(key) == "state") value = StateLabel(value);
+    rows.push_back({Cell(label), Cell(value)});
   }
-  Json sections = Json::array({Section("申し入れ #" + id, "request", {"項目", "内容"}, rows, ""),
-                               Pre("経過", "steps", v.session->Unspool(shown->text))});
+  Json sections = Json::array({Section("申し入れ #" + id, "request", {"項目", "内容"}, rows, "")});
+  if (j.contains("overdue") && !j["overdue"].empty()) {
+    sections.push_back(Pre("期限超過", "overdue", Joined(j["overdue"])));
+  }
   Json forms = Json::array();
   const std::string base = "/requests/" + id + "/";
-  if (May(v, "request.decide")) {
+  const std::string state = Str(r, "state");
+  const bool justified = r.value("justified", Json()) == Json(true);
+  // Only the next step, and only when the role may take it.
+  if (state == "received" && May(v, "request.decide")) {
     forms.push_back(Form(
         "判断する(個人情報保護管理者)", base + "decide",
         Json::array({Select("justified", "判断", {{"yes", "正当である"}, {"no", "正当でない"}}),
                      TextArea("reason", "理由")}),
         "判断を記録する"));
   }
-  if (May(v, "request.instruct")) {
+  if (state == "decided" && justified && May(v, "request.instruct")) {
     forms.push_back(Form("委託先へ指示する", base + "instruct",
                          Json::array({TextArea("text", "指示の内容")}), "指示を記録する"));
   }
-  if (May(v, "request.answer")) {
+  if (state == "instructed" && May(v, "request.answer")) {
     forms.push_back(Form("委託先の報告を記録する", base + "answer",
                          Json::array({TextArea("text", "報告の内容")}), "記録する"));
   }
-  if (May(v, "request.close")) {
+  if (state == "answered" && May(v, "request.close")) {
     forms.push_back(Form(
         "結果を記録する", base + "close",
         Json::array({Select("carried", "結果", {{"yes", "実施した"}, {"no", "実施しなかった"}}),
                      TextArea("reason", "実施しなかった理由(申出者に伝えます)")}),
         "結果を記録する"));
+  }
+  if ((state == "closed" || (state == "decided" && !justified)) && May(v, "request.notify")) {
+    sections.push_back(Pre("次の手順", "next",
+                           "申出者への結果の通知は、コマンドで行います: itaku request notify " +
+                               id + " [--email ADDRESS | --letter]"));
   }
   Json view = View(sections, forms);
   view["notice"] = v.req.Query("notice");

@@ -70,7 +70,7 @@ const std::map<std::string, std::string>& Templates() {
 <form method="post" action="{{action}}" class="form"{{#multipart}} enctype="multipart/form-data" data-progress="{{progress}}"{{/multipart}}>
 <input type="hidden" name="csrf" value="{{csrf}}">
 {{#hidden}}<input type="hidden" name="{{name}}" value="{{value}}">{{/hidden}}
-{{#fields}}<div class="field"><label for="{{id}}">{{label}}</label>{{#select}}<select id="{{id}}" name="{{name}}">{{#options}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{text}}</option>{{/options}}</select>{{/select}}{{#textarea}}<textarea id="{{id}}" name="{{name}}" rows="8">{{value}}</textarea>{{/textarea}}{{#input}}<input id="{{id}}" name="{{name}}" type="{{type}}" value="{{value}}"{{#multiple}} multiple{{/multiple}}>{{/input}}{{#hint}}<small>{{hint}}</small>{{/hint}}{{#field_error}}<p class="error" role="alert">{{field_error}}</p>{{/field_error}}</div>{{/fields}}
+{{#fields}}<div class="field"><label for="{{id}}">{{label}}</label>{{#select}}<select id="{{id}}" name="{{name}}">{{#options}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{text}}</option>{{/options}}</select>{{/select}}{{#textarea}}<textarea id="{{id}}" name="{{name}}" rows="16" cols="80">{{value}}</textarea>{{/textarea}}{{#input}}<input id="{{id}}" name="{{name}}" type="{{type}}" value="{{value}}"{{#multiple}} multiple{{/multiple}}>{{/input}}{{#hint}}<small>{{hint}}</small>{{/hint}}{{#field_error}}<p class="error" role="alert">{{field_error}}</p>{{/field_error}}</div>{{/fields}}
 {{#multipart}}<progress id="{{progress}}" class="hidden" value="0" max="1">アップロード中</progress> <span id="{{progress}}-text" role="status"></span>{{/multipart}}
 <button type="submit" class="{{button_class}}">{{button}}</button>
 </form></section>{{/forms}}
@@ -158,6 +158,14 @@ std::string Render(const std::string& tmpl, const Json& view) {
   }();
   (void)configured;
   return mstch::render(Template(tmpl), ToNode(view));
+}
+
+std::string FieldId(const std::string& action, const std::string& name) {
+  std::string id = "f";
+  for (char c : action + "/" + name) {
+    id += std::isalnum(static_cast<unsigned char>(c)) || c == '_' ? c : '-';
+  }
+  return id;
 }
 
 std::string RoleLabel(const std::string& role) {
