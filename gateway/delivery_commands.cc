@@ -3,16 +3,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <unordered_map>
-#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "contracts/base/atomic_file.h"
 #include "contracts/base/files.h"
@@ -146,30 +146,28 @@ Result<Output> History(Context& ctx, const std::string& typed) {
             "  " + r.contractor_id + "  " + std::string(contracts::ToString(r.transport)) + "  " +
             (r.fields.empty() ? "(no field had a value)" : Join(r.fields));
   }
-  out.text = receipts->empty()
-                 ? "no contractor has received data about " + subscriber_id
-                 : subscriber_id + ": " + std::to_string(receipts->size()) +
-                       (receipts->size() == 1 ? " delivery" : " deliveries") +
-                       " (the fields each carried)" + text;
+  out.text = receipts->empty() ? "no contractor has received data about " + subscriber_id
+                               : subscriber_id + ": " + std::to_string(receipts->size()) +
+                                     (receipts->size() == 1 ? " delivery" : " deliveries") +
+                                     " (the fields each carried)" + text;
   std::string special_text;
   for (const auto& sr : specials.value()) {
     out.json["special_requests"].push_back(ToJson(sr));
-    special_text += "\n  #" + std::to_string(sr.id) + " " +
-                    std::string(contracts::ToString(sr.kind)) +
-                    (sr.fields.empty() ? "" : " " + Join(sr.fields)) + " for " +
-                    (sr.contractor_id.empty() ? "purpose " + sr.purpose : sr.contractor_id) +
-                    " from " + FormatDate(sr.valid_from) +
-                    (sr.valid_until ? " to " + FormatDate(*sr.valid_until) : "") +
-                    (sr.ended_at.empty() ? "" : ", ended " + ShowJst(sr.ended_at));
+    special_text +=
+        "\n  #" + std::to_string(sr.id) + " " + std::string(contracts::ToString(sr.kind)) +
+        (sr.fields.empty() ? "" : " " + Join(sr.fields)) + " for " +
+        (sr.contractor_id.empty() ? "purpose " + sr.purpose : sr.contractor_id) + " from " +
+        FormatDate(sr.valid_from) + (sr.valid_until ? " to " + FormatDate(*sr.valid_until) : "") +
+        (sr.ended_at.empty() ? "" : ", ended " + ShowJst(sr.ended_at));
   }
   if (!special_text.empty()) out.text += "\nspecial requests (policy 6(1)):" + special_text;
   std::string corrective_text;
   for (const auto& cr : correctives.value()) {
     if (cr.subscriber_id != subscriber_id) continue;
     out.json["corrective_requests"].push_back({{"id", cr.id},
-                                                {"contractor", cr.contractor_id},
-                                                {"received_at", cr.received_at},
-                                                {"state", contracts::ToString(cr.state)}});
+                                               {"contractor", cr.contractor_id},
+                                               {"received_at", cr.received_at},
+                                               {"state", contracts::ToString(cr.state)}});
     corrective_text += "\n  #" + std::to_string(cr.id) + " about " + cr.contractor_id +
                        ", received " + ShowJst(cr.received_at) + ", " +
                        std::string(contracts::ToString(cr.state));
@@ -226,8 +224,8 @@ Result<Output> BreachScope(Context& ctx, const std::string& contractor, const st
   int64_t current = -1;
   std::vector<size_t> column_bits;  // the current delivery's columns -> name bits
   Status failed;
-  Status s = ctx.store->ForEachReceipt(
-      contractor, from_utc, to_utc, [&](const contracts::Receipt& r) {
+  Status s =
+      ctx.store->ForEachReceipt(contractor, from_utc, to_utc, [&](const contracts::Receipt& r) {
         if (!failed.ok()) return;
         if (r.delivery_id != current) {
           current = r.delivery_id;
@@ -438,13 +436,19 @@ Result<Output> MediaList(Context& ctx, bool outstanding_only) {
   // Each medium's delete-by day: the delivery's JST day plus its profile's
   // retention_days (the date written in the package's manifest).
   const Date today = ctx.clock->Today();
+  std::map<std::pair<std::string, int>, int> retention;  // by profile version, read once
   for (auto& m : listed->json) {
     auto d = ctx.store->FindDelivery(m.value("delivery_id", int64_t{0}));
     if (!d.ok() || !d.value()) continue;
-    auto p = ctx.store->FindProfile(d.value()->profile_id, d.value()->profile_version);
+    const auto key = std::make_pair(d.value()->profile_id, d.value()->profile_version);
+    if (!retention.count(key)) {
+      auto p = ctx.store->FindProfile(key.first, key.second);
+      if (!p.ok() || !p.value()) continue;
+      retention[key] = p.value()->retention_days;
+    }
     auto day = JapanDayOf(d.value()->ordered_at);
-    if (!p.ok() || !p.value() || !day) continue;
-    const Date delete_by = AddDays(*day, p.value()->retention_days);
+    if (!day) continue;
+    const Date delete_by = AddDays(*day, retention[key]);
     m["delete_by"] = FormatDate(delete_by);
     const std::string state = m.value("state", "");
     m["overdue"] = delete_by < today && (state == "written" || state == "handed-over");

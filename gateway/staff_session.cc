@@ -126,6 +126,21 @@ Result<Output> StaffSession::Run(const std::string& command, const Json& args) {
   return Execute(command, args, false);
 }
 
+Result<Output> StaffSession::Read(const std::string& command,
+                                  const std::function<Result<Output>(Context&)>& call) {
+  if (!ctx_.staff) return Status::Internal("staff session: no staff member to act as");
+  const auto access = policies::CommandAccess(command);
+  if (!access || *access != policies::Access::kRead) {
+    return Status::Internal("staff session: " + command + " is not a read-only command");
+  }
+  if (std::string why = policies::AccessRefusal(command, *access, ctx_.staff->role); !why.empty()) {
+    return Audited(command, Status::Refused(why));
+  }
+  Result<Output> out = call(ctx_);
+  if (!out.ok()) return Audited(command, out.status());
+  return out;
+}
+
 // Parses and runs `args` as `command`. `kept` allows the files of an
 // approved proposal ("kept:") in place of uploads.
 Result<Output> StaffSession::Execute(const std::string& command, const Json& args, bool kept) {

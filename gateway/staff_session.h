@@ -13,6 +13,7 @@
 // one at a time across the daemon, under the writer mutex in the options.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -68,6 +69,14 @@ class StaffSession {
   // (refusals audited), then the CLI's own parse and the command. Only
   // after ActAs().
   Result<Output> Run(const std::string& command, const nlohmann::json& args);
+
+  // A read-only command (one whose access is "read") called directly, with
+  // the same role check and refusal on record as Run() but without the
+  // CLI's parse: the console's dashboard and history pages, many times a
+  // second. `call` gets the session's context. Refused (internal) for a
+  // command that changes anything: those go through Run().
+  Result<Output> Read(const std::string& command,
+                      const std::function<Result<Output>(Context&)>& call);
 
   // A new upload folder in this session's spool; its id.
   Result<std::string> NewFolder();

@@ -104,6 +104,13 @@ struct ConsoleApp::Impl {
 // values) is sent as ["true"], as the CLI sends it.
 Json CommandArgs(const std::vector<std::string>& path, const Args& args);
 
+// The first of two keys a command's JSON spells a value with (request.list
+// says "contractor", request.show "contractor_id"); "" when neither.
+std::string Either(const Json& j, const char* key, const char* other);
+// A request's overdue deadlines in Japanese ("decision overdue since D" ->
+// "判断の期限超過(D から)").
+std::string Overdue(const Json& list);
+
 // A form field's element id, unique on a page with several forms
 // ("f-requests-3-decide-reason" for /requests/3/decide's "reason").
 std::string FieldId(const std::string& action, const std::string& name);

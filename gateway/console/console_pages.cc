@@ -11,8 +11,10 @@
 
 #include "contracts/base/date.h"
 #include "contracts/base/files.h"
+#include "gateway/commands.h"
 #include "gateway/console/console_impl.h"
 #include "gateway/records_json.h"
+#include "gateway/requests.h"
 #include "policies/access_rules.h"
 #include "policies/catalog.h"
 
@@ -312,7 +314,7 @@ WebResponse ConsoleApp::Impl::Dashboard(Visit& v) {
   const std::string today = TodayText(v);
   // NDAs ending within 30 days.
   Json rows = Json::array();
-  auto ndas = Run(v, "nda.list", {"nda", "list"}, {{"--expiring-within", {"30"}}});
+  auto ndas = v.session->Read("nda.list", [](Context& c) { return NdaList(c, std::nullopt, 30); });
   if (ndas.ok()) {
     for (const auto& n : ndas->json) {
       const std::string c = Str(n, "contractor");
@@ -328,8 +330,10 @@ WebResponse ConsoleApp::Impl::Dashboard(Visit& v) {
                              ndas.ok() ? "ありません。" : "表示できません。"));
   // Contractors without an NDA in force today.
   rows = Json::array();
-  auto contractors = Run(v, "contractor.list", {"contractor", "list"});
-  auto all_ndas = Run(v, "nda.list", {"nda", "list"});
+  auto contractors =
+      v.session->Read("contractor.list", [](Context& c) { return ContractorList(c); });
+  auto all_ndas = v.session->Read(
+      "nda.list", [](Context& c) { return NdaList(c, std::nullopt, std::nullopt); });
   if (contractors.ok() && all_ndas.ok()) {
     std::set<std::string> covered;
     for (const auto& n : all_ndas->json) {
@@ -349,7 +353,7 @@ WebResponse ConsoleApp::Impl::Dashboard(Visit& v) {
       Section("有効なNDAのない委託先", "no-nda", {"委託先", "名称", ""}, rows, "ありません。"));
   // Media outstanding.
   rows = Json::array();
-  auto media = Run(v, "media.list", {"media", "list"}, {{"--outstanding", {}}});
+  auto media = v.session->Read("media.list", [](Context& c) { return MediaList(c, true); });
   if (media.ok()) {
     for (const auto& mrec : media->json) {
       const std::string overdue = Str(mrec, "overdue");
@@ -365,20 +369,23 @@ WebResponse ConsoleApp::Impl::Dashboard(Visit& v) {
                              rows, "ありません。"));
   // Overdue corrective-action requests.
   rows = Json::array();
-  auto overdue = Run(v, "request.list", {"request", "list"}, {{"--overdue", {}}});
+  auto overdue = v.session->Read(
+      "request.list", [](Context& c) { return RequestList(c, true, std::nullopt, std::nullopt); });
   if (overdue.ok()) {
     for (const auto& r : overdue->json) {
       const Json req = r.contains("request") ? r["request"] : r;
       const std::string id = Str(req, "id");
-      rows.push_back({Cell("#" + id, "/requests/" + id), Cell(Str(req, "contractor_id")),
-                      Cell(StateLabel(Str(req, "state"))), Text(r.value("overdue", Json()))});
+      rows.push_back(
+          {Cell("#" + id, "/requests/" + id), Cell(Either(req, "contractor_id", "contractor")),
+           Cell(StateLabel(Str(req, "state"))), Cell(Overdue(r.value("overdue", Json())))});
     }
   }
   sections.push_back(Section("期限を過ぎた是正の申し入れ", "requests-overdue",
                              {"申し入れ", "委託先", "状態", "超過した期限"}, rows, "ありません。"));
   // Proposals waiting.
   rows = Json::array();
-  auto proposals = Run(v, "approval.list", {"approval", "list"});
+  auto proposals =
+      v.session->Read("approval.list", [](Context& c) { return ApprovalList(c, false); });
   if (proposals.ok()) {
     for (const auto& p : proposals->json) {
       const std::string id = Str(p, "id");
@@ -390,8 +397,12 @@ WebResponse ConsoleApp::Impl::Dashboard(Visit& v) {
                              {"提案", "対象", "提案者", "期限"}, rows, "ありません。"));
   // Refusals of the last 7 days, and the chain.
   rows = Json::array();
-  auto refusals = Run(v, "audit.events", {"audit", "events"},
-                      {{"--action", {".refused"}}, {"--limit", {"50"}}});
+  auto refusals = v.session->Read("audit.events", [](Context& c) {
+    AuditEventFilter f;
+    f.action = ".refused";
+    f.limit = 50;
+    return AuditEvents(c, f);
+  });
   if (refusals.ok()) {
     for (const auto& e : refusals->json["events"]) {
       rows.push_back({Cell(Jst(Str(e, "at")), "/audit?action=" + UrlEncode(Str(e, "action"))),

@@ -450,6 +450,9 @@ void ConsoleServer::Run() {
     s.acceptor.accept(socket, ec);
     if (ec) continue;
     if (s.in_flight >= s.options.max_connections) continue;  // closed as it goes out of scope
+    // A page is often two TLS records; without this the second waits for
+    // the browser's delayed ACK (about 40 ms).
+    socket.set_option(tcp::no_delay(true), ec);
     ++s.in_flight;
     std::thread([&s, sock = std::move(socket)]() mutable {
       s.Serve(std::move(sock));

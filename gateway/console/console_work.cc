@@ -7,6 +7,7 @@
 
 #include "contracts/base/date.h"
 #include "contracts/base/files.h"
+#include "gateway/commands.h"
 #include "gateway/console/console_impl.h"
 #include "gateway/requests.h"
 #include "policies/access_rules.h"
@@ -343,7 +344,7 @@ WebResponse ConsoleApp::Impl::DeliverConfirm(Visit& v, const std::string& id) {
       job->downloads = kept;
     }
     if (session.ok()) session.value().reset();  // its spool and store connection, now
-    --running;  // last: the console may go away from here on
+    --running;                                  // last: the console may go away from here on
   }).detach();
   return WebResponse::Redirect("/jobs/" + job_id.value());
 }
@@ -436,7 +437,8 @@ WebResponse ConsoleApp::Impl::History(Visit& v) {
               {"button", "表示する"}};
   Json sections = Json::array();
   if (!subscriber.empty()) {
-    auto out = Run(v, "history", {"history"}, {{"--subscriber", {subscriber}}});
+    auto out = v.session->Read(
+        "history", [&](Context& c) { return ::itaku::gateway::History(c, subscriber); });
     if (!out.ok()) {
       Json view = View(Json::array());
       view["get_form"] = get;
@@ -536,9 +538,10 @@ WebResponse ConsoleApp::Impl::Requests(Visit& v) {
   Json rows = Json::array();
   for (const auto& r : list->json) {
     const Json req = r.contains("request") ? r["request"] : r;
-    const std::string overdue = r.contains("overdue") ? Joined(r["overdue"]) : "";
+    const std::string overdue = Overdue(r.value("overdue", Json()));
     rows.push_back({Cell("#" + Str(req, "id"), "/requests/" + Str(req, "id")),
-                    Cell(Str(req, "subscriber_id")), Cell(Str(req, "contractor_id")),
+                    Cell(Either(req, "subscriber_id", "subscriber")),
+                    Cell(Either(req, "contractor_id", "contractor")),
                     Cell(StateLabel(Str(req, "state"))), Cell(Jst(Str(req, "received_at"))),
                     Cell(overdue, "", overdue.empty() ? "" : "warn")});
   }
@@ -608,7 +611,7 @@ WebResponse ConsoleApp::Impl::Request(Visit& v, const std::string& id) {
   }
   Json sections = Json::array({Section("申し入れ #" + id, "request", {"項目", "内容"}, rows, "")});
   if (j.contains("overdue") && !j["overdue"].empty()) {
-    sections.push_back(Pre("期限超過", "overdue", Joined(j["overdue"])));
+    sections.push_back(Pre("期限超過", "overdue", Overdue(j["overdue"])));
   }
   Json forms = Json::array();
   const std::string base = "/requests/" + id + "/";

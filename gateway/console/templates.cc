@@ -160,6 +160,31 @@ std::string Render(const std::string& tmpl, const Json& view) {
   return mstch::render(Template(tmpl), ToNode(view));
 }
 
+std::string Either(const Json& j, const char* key, const char* other) {
+  for (const char* k : {key, other}) {
+    if (j.is_object() && j.contains(k) && j[k].is_string() && !j[k].get<std::string>().empty()) {
+      return j[k].get<std::string>();
+    }
+  }
+  return "";
+}
+
+std::string Overdue(const Json& list) {
+  std::string out;
+  if (!list.is_array()) return out;
+  for (const auto& e : list) {
+    if (!e.is_string()) continue;
+    std::string line = e.get<std::string>();
+    for (const auto& [en, ja] :
+         {std::pair<std::string, std::string>{"decision overdue since ", "判断の期限超過("},
+          {"notice overdue since ", "通知の期限超過("}}) {
+      if (line.rfind(en, 0) == 0) line = ja + line.substr(en.size()) + " から)";
+    }
+    out += (out.empty() ? "" : "、") + line;
+  }
+  return out;
+}
+
 std::string FieldId(const std::string& action, const std::string& name) {
   std::string id = "f";
   for (char c : action + "/" + name) {
