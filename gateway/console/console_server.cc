@@ -163,7 +163,13 @@ class Connection {
       if (res.status == 0) res = server_.handler->Handle(request_);
       for (const auto& f : request_.files) {
         std::error_code rm;
-        fs::remove(f.path, rm);  // the handler moved what it keeps
+        fs::remove(f.path, rm);                          // the handler moved what it keeps
+        fs::remove(fs::path(f.path).parent_path(), rm);  // the field's folder, when empty
+      }
+      if (!upload_folder_.empty()) {
+        std::error_code rm;
+        fs::remove(upload_folder_, rm);  // only when nothing in it was kept
+        upload_folder_.clear();
       }
       if (!Write(res, keep) || !keep) return;
     }
@@ -199,7 +205,8 @@ class Connection {
         *keep = false;
         return false;
       }
-      return ReadMultipart(head, type, std::get<std::string>(folder), res);
+      upload_folder_ = std::get<std::string>(folder);
+      return ReadMultipart(head, type, upload_folder_, res);
     }
     if (length > server_.options.max_form_bytes) return TooLarge(res);
     http::request_parser<http::string_body> body{std::move(head)};
@@ -323,8 +330,14 @@ class Connection {
     for (const auto& f : request_.files) {
       std::error_code ec;
       fs::remove(f.path, ec);
+      fs::remove(fs::path(f.path).parent_path(), ec);
     }
     request_.files.clear();
+    if (!upload_folder_.empty()) {
+      std::error_code ec;
+      fs::remove(upload_folder_, ec);
+      upload_folder_.clear();
+    }
     res->status = status;
     res->body =
         "<!doctype html><html lang=\"ja\"><meta charset=\"utf-8\"><title>エラー</title>"
@@ -380,6 +393,7 @@ class Connection {
   std::string peer_;
   beast::flat_buffer buffer_;
   WebRequest request_;
+  std::string upload_folder_;  // the handler's folder for this request's files
 };
 
 }  // namespace

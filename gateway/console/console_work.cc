@@ -298,6 +298,17 @@ WebResponse ConsoleApp::Impl::DeliverConfirm(Visit& v, const std::string& id) {
   job->started = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(mutex);
+    // Finished jobs are kept for a working day, then go with their files.
+    for (auto it = jobs.begin(); it != jobs.end();) {
+      if (it->second->done &&
+          std::chrono::steady_clock::now() - it->second->started > std::chrono::hours(8)) {
+        std::error_code ec;
+        fs::remove_all(options.staged_root + "/job-" + it->first, ec);
+        it = jobs.erase(it);
+      } else {
+        ++it;
+      }
+    }
     jobs[job_id.value()] = job;
   }
   // The delivery runs on its own thread with its own session (its own

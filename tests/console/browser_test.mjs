@@ -393,7 +393,7 @@ await visit(officer, 1, 'dashboard-officer');
 {
   const overdue = officer.locator(`#requests-overdue a[href="/requests/${REQUEST_ID}"]`);
   check('dashboard: the overdue request is in #requests-overdue', 1, await overdue.count());
-  contains('dashboard: its overdue deadline is named', 'decision overdue since', await text(officer, '#requests-overdue'));
+  contains('dashboard: its overdue deadline is named in Japanese', '判断の期限超過', await text(officer, '#requests-overdue'));
   const nda = officer.locator(`#ndas-ending a[href="/contractors/${CONTRACTOR}"]`);
   check('dashboard: the NDA ending within 30 days is in #ndas-ending', 1, await nda.count());
   check('dashboard: the days left are shown', '20 日',
