@@ -8,6 +8,7 @@
 #include "transports/portal_server.h"
 
 #include "transports/detail/portal_server_impl.h"
+#include "transports/listen_address.h"
 
 namespace itaku::transports {
 namespace {
@@ -16,24 +17,6 @@ std::string EndpointText(const tcp::endpoint& ep) {
   const std::string ip = ep.address().to_string();
   const std::string port = std::to_string(ep.port());
   return ep.address().is_v6() ? "[" + ip + "]:" + port : ip + ":" + port;
-}
-
-std::optional<tcp::endpoint> ParseListen(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
-  std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  unsigned port = 0;
-  const char* first = text.data() + colon + 1;
-  const char* last = text.data() + text.size();
-  auto [end, ec] = std::from_chars(first, last, port);
-  if (ec != std::errc() || end != last || port > 65535) return std::nullopt;
-  error_code aec;
-  auto address = net::ip::make_address(host, aec);
-  if (aec) return std::nullopt;
-  return tcp::endpoint(address, static_cast<unsigned short>(port));
 }
 
 // TLS 1.2 suites with ECDHE key exchange and an AEAD cipher; TLS 1.3 suites
@@ -87,7 +70,7 @@ Status PortalServer::Impl::Configure() {
                          options_.cert_file);
   }
 
-  std::optional<tcp::endpoint> endpoint = ParseListen(options_.listen);
+  std::optional<tcp::endpoint> endpoint = ParseListenAddress(options_.listen);
   if (!endpoint) {
     return Status::Error("portal listen address \"" + options_.listen + "\": expected ADDR:PORT");
   }

@@ -12,6 +12,7 @@
 #include "contracts/base/files.h"
 #include "gateway/console/console_impl.h"
 #include "gateway/records_json.h"
+#include "policies/access_rules.h"
 
 namespace itaku::gateway::console {
 namespace {
@@ -108,10 +109,19 @@ std::variant<std::string, WebResponse> ConsoleApp::UploadFolder(const WebRequest
   if (!session.ok()) return WebResponse::Plain(500, "store unavailable");
   SignedIn who = Identify(app, *session.value(), head);
   if (!who.staff) return WebResponse::Redirect("/signin");
-  const bool takes_files = head.path == "/deliver" ||
-                           std::regex_match(head.path, std::regex("/contractors/[^/]+/nda")) ||
-                           false;
-  if (!takes_files) return WebResponse::Plain(400, "no files here");
+  // Only two forms take files; a member whose role may not run their
+  // command is refused before anything is read (and on record, as the
+  // command would record it).
+  std::string command;
+  if (head.path == "/deliver") command = "deliver";
+  if (std::regex_match(head.path, std::regex("/contractors/[^/]+/nda"))) command = "nda.add";
+  if (command.empty()) return WebResponse::Plain(400, "このページはファイルを受け付けません");
+  const auto access = policies::CommandAccess(command);
+  if (std::string why = policies::AccessRefusal(command, *access, who.staff->role); !why.empty()) {
+    session.value()->ActAs(*who.staff);
+    (void)session.value()->Audited(command, Status::Refused(why));
+    return WebResponse::Plain(403, "この操作は、あなたの役割では行えません: " + why);
+  }
   auto id = RandomHex32();
   if (!id.ok()) return WebResponse::Plain(500, "no random");
   const std::string folder = app.options.staged_root + "/" + id.value();

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -72,6 +73,9 @@ struct ConsoleApp::Impl {
   WebResponse Problem(Visit& v, const Status& why);
 
   WebResponse Route(Visit& v);
+  // The visit's member's stage `id` (a copy; removed from the table when
+  // `take`), or nullopt when there is none.
+  std::optional<Stage> FindStage(Visit& v, const std::string& id, bool take);
   // The pages (console_pages.cc).
   WebResponse Dashboard(Visit& v);
   WebResponse Contractors(Visit& v);

@@ -13,6 +13,7 @@
 #include "contracts/base/files.h"
 #include "gateway/commands.h"
 #include "gateway/console/console_impl.h"
+#include "gateway/console/views.h"
 #include "gateway/records_json.h"
 #include "gateway/requests.h"
 #include "policies/access_rules.h"
@@ -24,98 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 
 // ---- view builders -----------------------------------------------------------
-
-Json Cell(const std::string& text, const std::string& href = "", const std::string& cls = "") {
-  return {{"text", text}, {"href", href}, {"cls", cls}};
-}
-Json Text(const Json& j) {
-  if (j.is_string()) return Cell(Jst(j.get<std::string>()));
-  if (j.is_null()) return Cell("");
-  if (j.is_array()) {
-    std::string out;
-    for (const auto& e : j)
-      out += (out.empty() ? "" : "、") + (e.is_string() ? e.get<std::string>() : e.dump());
-    return Cell(out);
-  }
-  return Cell(j.dump());
-}
-
-Json Section(const std::string& heading, const std::string& sid,
-             const std::vector<std::string>& columns, const Json& rows, const std::string& empty,
-             const std::string& note = "") {
-  Json cols = Json::array();
-  for (const auto& c : columns) cols.push_back({{"label", c}});
-  Json r = Json::array();
-  for (const auto& row : rows) r.push_back({{"cells", row}});
-  return {{"heading", heading},
-          {"sid", sid},
-          {"columns", cols},
-          {"rows", r},
-          {"has_rows", !r.empty()},
-          {"table", !cols.empty()},
-          {"empty", empty},
-          {"note", note},
-          {"pre", ""},
-          {"link", ""},
-          {"link_href", ""}};
-}
-Json PreSection(const std::string& heading, const std::string& sid, const std::string& pre) {
-  Json s = Section(heading, sid, {}, Json::array(), "", "");
-  s["has_rows"] = true;  // no "empty" line; the text is the content
-  s["columns"] = Json::array();
-  s["pre"] = pre;
-  return s;
-}
-
-Json Field(const std::string& name, const std::string& label, const std::string& type = "text",
-           const std::string& value = "", const std::string& hint = "") {
-  return {{"id", "f-" + name},        {"name", name},      {"label", label},  {"type", type},
-          {"value", value},           {"input", true},     {"select", false}, {"textarea", false},
-          {"options", Json::array()}, {"multiple", false}, {"hint", hint},    {"field_error", ""}};
-}
-Json Select(const std::string& name, const std::string& label,
-            const std::vector<std::pair<std::string, std::string>>& options,
-            const std::string& selected = "") {
-  Json f = Field(name, label);
-  f["input"] = false;
-  f["select"] = true;
-  for (const auto& [value, text] : options) {
-    f["options"].push_back({{"value", value}, {"text", text}, {"selected", value == selected}});
-  }
-  return f;
-}
-Json TextArea(const std::string& name, const std::string& label, const std::string& value = "") {
-  Json f = Field(name, label, "text", value);
-  f["input"] = false;
-  f["textarea"] = true;
-  return f;
-}
-Json Form(const std::string& heading, const std::string& action, Json fields,
-          const std::string& button, const std::map<std::string, std::string>& hidden = {},
-          bool multipart = false, const std::string& button_class = "") {
-  Json h = Json::array();
-  for (const auto& [k, val] : hidden) h.push_back({{"name", k}, {"value", val}});
-  for (auto& f : fields) f["id"] = FieldId(action, f["name"].get<std::string>());
-  return {{"heading", heading},     {"action", action},
-          {"fields", fields},       {"hidden", h},
-          {"button", button},       {"button_class", button_class},
-          {"multipart", multipart}, {"progress", "upload-progress"},
-          {"form_error", ""}};
-}
-
-Json Page(Json sections, Json forms = Json::array(), const std::string& intro = "") {
-  return {{"sections", sections}, {"forms", forms}, {"intro", intro}, {"error_text", ""}};
-}
-
-std::string Label(const std::string& field) {
-  const auto* f = policies::FindField(field);
-  return f ? std::string(f->label) : field;
-}
-
-std::string Str(const Json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return "";
-  return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
-}
 
 // A proposal's change as the approver reads it: "field postal_code" ->
 // "項目: 郵便番号"; "sent" / "withheld" / a mask in Japanese.
@@ -147,11 +56,6 @@ std::string ChangeValue(const Json& j) {
 }
 
 std::string TodayText(Visit& v) { return FormatDate(v.session->context().clock->Today()); }
-
-bool May(Visit& v, const std::string& command) {
-  const auto access = policies::CommandAccess(command);
-  return access && policies::AccessRefusal(command, *access, v.session->staff()->role).empty();
-}
 
 const std::map<std::string, std::string>& States() {
   static const std::map<std::string, std::string> k = {{"active", "有効"},
@@ -423,11 +327,11 @@ WebResponse ConsoleApp::Impl::Dashboard(Visit& v) {
                  : "チェックポイントはまだありません。";
     chain += "\n全体の検証は「監査ログ」の「検証する」で行えます。";
   }
-  Json cs = PreSection("監査証跡の状態", "audit-chain", chain);
+  Json cs = Pre("監査証跡の状態", "audit-chain", chain);
   cs["link"] = "監査ログを開く";
   cs["link_href"] = "/audit";
   sections.push_back(cs);
-  return Page(v, "ダッシュボード", "page", ::itaku::gateway::console::Page(sections));
+  return Page(v, "ダッシュボード", "page", View(sections));
 }
 
 // ---- 委託先 ------------------------------------------------------------------
@@ -453,9 +357,8 @@ WebResponse ConsoleApp::Impl::Contractors(Visit& v) {
                     Cell(nda, "", nda == "なし" ? "warn" : "")});
   }
   return Page(v, "委託先", "page",
-              ::itaku::gateway::console::Page(
-                  Json::array({Section("委託先一覧", "contractors", {"ID", "名称", "状態", "NDA"},
-                                       rows, "委託先は登録されていません。")})));
+              View(Json::array({Section("委託先一覧", "contractors", {"ID", "名称", "状態", "NDA"},
+                                        rows, "委託先は登録されていません。")})));
 }
 
 WebResponse ConsoleApp::Impl::Contractor(Visit& v, const std::string& id) {
@@ -534,7 +437,7 @@ WebResponse ConsoleApp::Impl::Contractor(Visit& v, const std::string& id) {
     f["form_error"] = v.req.Query("error");
     forms.push_back(f);
   }
-  Json view = ::itaku::gateway::console::Page(sections, forms);
+  Json view = View(sections, forms);
   view["notice"] = v.req.Query("notice");
   return Page(v, "委託先: " + Str(c, "name"), "page", view);
 }
@@ -607,12 +510,11 @@ WebResponse ConsoleApp::Impl::Profiles(Visit& v) {
   }
   return Page(
       v, "契約プロファイル", "page",
-      ::itaku::gateway::console::Page(
-          Json::array({Section("契約プロファイル(最新版)", "profiles",
-                               {"ID", "版", "委託先", "目的", "提供する項目", "提供方法"}, rows,
-                               "ありません。")}),
-          forms,
-          "提供する項目・提供方法を広げる変更は、二人目の職員が承認するまで有効になりません。"));
+      View(Json::array({Section("契約プロファイル(最新版)", "profiles",
+                                {"ID", "版", "委託先", "目的", "提供する項目", "提供方法"}, rows,
+                                "ありません。")}),
+           forms,
+           "提供する項目・提供方法を広げる変更は、二人目の職員が承認するまで有効になりません。"));
 }
 
 WebResponse ConsoleApp::Impl::Profile(Visit& v, const std::string& id) {
@@ -681,7 +583,7 @@ WebResponse ConsoleApp::Impl::Profile(Visit& v, const std::string& id) {
     versions.push_back({std::to_string(i), "v" + std::to_string(i)});
   Json pick = Json::array({Select("a", "左の版", versions, std::to_string(a)),
                            Select("b", "右の版", versions, std::to_string(b))});
-  Json view = ::itaku::gateway::console::Page(Json::array({s}));
+  Json view = View(Json::array({s}));
   view["get_form"] = {
       {"action", "/profiles/" + UrlEncode(id)}, {"fields", pick}, {"button", "比較する"}};
   return Page(v, "契約プロファイル: " + id, "page", view);
@@ -725,11 +627,10 @@ WebResponse ConsoleApp::Impl::Approvals(Visit& v) {
                     Cell(StateLabel(Str(p, "state"))), Cell(Str(p, "proposed_by")),
                     Cell(Jst(Str(p, "proposed_at"))), Cell(Str(p, "decided_by"))});
   }
-  return Page(
-      v, "承認", "page",
-      ::itaku::gateway::console::Page(Json::array({Section(
-          "提案された変更", "proposals", {"提案", "対象", "状態", "提案者", "提案日時", "判断者"},
-          rows, "ありません。")})));
+  return Page(v, "承認", "page",
+              View(Json::array({Section("提案された変更", "proposals",
+                                        {"提案", "対象", "状態", "提案者", "提案日時", "判断者"},
+                                        rows, "ありません。")})));
 }
 
 WebResponse ConsoleApp::Impl::Approval(Visit& v, const std::string& id) {
@@ -762,9 +663,9 @@ WebResponse ConsoleApp::Impl::Approval(Visit& v, const std::string& id) {
                          Json::array({Field("note", "却下の理由")}), "却下する", {}, false,
                          "danger"));
   }
-  Json view = ::itaku::gateway::console::Page(
-      sections, forms,
-      mine && Str(p, "state") == "pending" ? "ご自身の提案は、ほかの職員が承認します。" : "");
+  Json view =
+      View(sections, forms,
+           mine && Str(p, "state") == "pending" ? "ご自身の提案は、ほかの職員が承認します。" : "");
   view["notice"] = v.req.Query("notice");
   return Page(v, "提案 #" + id, "page", view);
 }

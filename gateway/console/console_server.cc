@@ -10,7 +10,6 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -22,6 +21,7 @@
 #include <thread>
 
 #include "gateway/console/multipart.h"
+#include "transports/listen_address.h"
 
 namespace itaku::gateway::console {
 namespace {
@@ -45,24 +45,6 @@ constexpr char kTls12Ciphers[] =
 constexpr char kPolicy[] =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-std::optional<tcp::endpoint> ParseListen(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
-  std::string host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  unsigned port = 0;
-  const char* first = text.data() + colon + 1;
-  const char* last = text.data() + text.size();
-  auto [end, ec] = std::from_chars(first, last, port);
-  if (ec != std::errc() || end != last || port > 65535) return std::nullopt;
-  boost::system::error_code aec;
-  auto address = net::ip::make_address(host, aec);
-  if (aec) return std::nullopt;
-  return tcp::endpoint(address, static_cast<unsigned short>(port));
-}
 
 // The file name a browser sent, as one printable path component.
 std::string SafeFileName(std::string name) {
@@ -428,7 +410,7 @@ Result<std::unique_ptr<ConsoleServer>> ConsoleServer::Create(const ConsoleServer
   }
   impl->tls.use_private_key_file(options.key_file, ssl::context::pem, ec);
   if (ec) return Status::Error("console key " + options.key_file + ": " + ec.message());
-  auto endpoint = ParseListen(options.listen);
+  auto endpoint = transports::ParseListenAddress(options.listen);
   if (!endpoint) {
     return Status::Error("console listen address \"" + options.listen + "\": expected ADDR:PORT");
   }

@@ -9,6 +9,7 @@
 #include "contracts/base/files.h"
 #include "gateway/commands.h"
 #include "gateway/console/console_impl.h"
+#include "gateway/console/views.h"
 #include "gateway/requests.h"
 #include "policies/access_rules.h"
 #include "policies/catalog.h"
@@ -17,92 +18,6 @@ namespace itaku::gateway::console {
 namespace {
 
 namespace fs = std::filesystem;
-
-Json Cell(const std::string& text, const std::string& href = "", const std::string& cls = "") {
-  return {{"text", text}, {"href", href}, {"cls", cls}};
-}
-std::string Str(const Json& j, const char* key) {
-  if (!j.is_object() || !j.contains(key) || j[key].is_null()) return "";
-  return j[key].is_string() ? j[key].get<std::string>() : j[key].dump();
-}
-std::string Joined(const Json& j, bool labels = false) {
-  std::string out;
-  if (!j.is_array()) return out;
-  for (const auto& e : j) {
-    std::string one = e.is_string() ? e.get<std::string>() : e.dump();
-    if (labels) {
-      if (const auto* f = policies::FindField(one)) one = std::string(f->label);
-    }
-    out += (out.empty() ? "" : "、") + one;
-  }
-  return out;
-}
-Json Section(const std::string& heading, const std::string& sid,
-             const std::vector<std::string>& columns, const Json& rows, const std::string& empty,
-             const std::string& note = "") {
-  Json cols = Json::array();
-  for (const auto& c : columns) cols.push_back({{"label", c}});
-  Json r = Json::array();
-  for (const auto& row : rows) r.push_back({{"cells", row}});
-  return {{"heading", heading},
-          {"sid", sid},
-          {"columns", cols},
-          {"rows", r},
-          {"has_rows", !r.empty()},
-          {"table", !cols.empty()},
-          {"empty", empty},
-          {"note", note},
-          {"pre", ""},
-          {"link", ""},
-          {"link_href", ""}};
-}
-Json Pre(const std::string& heading, const std::string& sid, const std::string& text) {
-  Json s = Section(heading, sid, {}, Json::array(), "");
-  s["has_rows"] = true;
-  s["pre"] = text;
-  return s;
-}
-Json Field(const std::string& name, const std::string& label, const std::string& type = "text",
-           const std::string& value = "", const std::string& hint = "") {
-  return {{"id", "f-" + name},        {"name", name},      {"label", label},  {"type", type},
-          {"value", value},           {"input", true},     {"select", false}, {"textarea", false},
-          {"options", Json::array()}, {"multiple", false}, {"hint", hint},    {"field_error", ""}};
-}
-Json Select(const std::string& name, const std::string& label,
-            const std::vector<std::pair<std::string, std::string>>& options,
-            const std::string& selected = "") {
-  Json f = Field(name, label);
-  f["input"] = false;
-  f["select"] = true;
-  for (const auto& [value, text] : options) {
-    f["options"].push_back({{"value", value}, {"text", text}, {"selected", value == selected}});
-  }
-  return f;
-}
-Json TextArea(const std::string& name, const std::string& label) {
-  Json f = Field(name, label);
-  f["input"] = false;
-  f["textarea"] = true;
-  return f;
-}
-Json Form(const std::string& heading, const std::string& action, Json fields,
-          const std::string& button, const std::map<std::string, std::string>& hidden = {},
-          bool multipart = false, const std::string& button_class = "") {
-  Json h = Json::array();
-  for (const auto& [k, val] : hidden) h.push_back({{"name", k}, {"value", val}});
-  return {{"heading", heading},     {"action", action},
-          {"fields", fields},       {"hidden", h},
-          {"button", button},       {"button_class", button_class},
-          {"multipart", multipart}, {"progress", "upload-progress"},
-          {"form_error", ""}};
-}
-Json View(Json sections, Json forms = Json::array(), const std::string& intro = "") {
-  return {{"sections", sections}, {"forms", forms}, {"intro", intro}, {"error_text", ""}};
-}
-bool May(Visit& v, const std::string& command) {
-  const auto access = policies::CommandAccess(command);
-  return access && policies::AccessRefusal(command, *access, v.session->staff()->role).empty();
-}
 
 }  // namespace
 
@@ -208,16 +123,20 @@ Result<std::vector<std::string>> Adopted(StaffSession& session, const Stage& sta
 
 }  // namespace
 
+std::optional<Stage> ConsoleApp::Impl::FindStage(Visit& v, const std::string& id, bool take) {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = stages.find(id);
+  if (it == stages.end() || it->second.staff != v.session->staff()->name) return std::nullopt;
+  Stage stage = it->second;
+  if (take) stages.erase(it);
+  return stage;
+}
+
 WebResponse ConsoleApp::Impl::DeliverStage(Visit& v, const std::string& id) {
-  Stage stage;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    auto it = stages.find(id);
-    if (it == stages.end() || it->second.staff != v.session->staff()->name) {
-      return Problem(v, Status::NotFound("この事前確認は見つかりません(1時間で消えます)。"));
-    }
-    stage = it->second;
-  }
+  auto found = FindStage(v, id, false);
+  if (!found)
+    return Problem(v, Status::NotFound("この事前確認は見つかりません(1時間で消えます)。"));
+  const Stage stage = *found;
   Args args;
   auto ids = Adopted(*v.session, stage, &args);
   if (!ids.ok()) return Problem(v, ids.status());
@@ -280,21 +199,15 @@ WebResponse ConsoleApp::Impl::DeliverStage(Visit& v, const std::string& id) {
 }
 
 WebResponse ConsoleApp::Impl::DeliverConfirm(Visit& v, const std::string& id) {
-  Stage stage;
-  {
-    std::lock_guard<std::mutex> lock(mutex);
-    auto it = stages.find(id);
-    if (it == stages.end() || it->second.staff != v.session->staff()->name) {
-      return Problem(v, Status::NotFound("この事前確認は見つかりません(1時間で消えます)。"));
-    }
-    stage = it->second;
-    stages.erase(it);
-  }
+  auto found = FindStage(v, id, true);
+  if (!found)
+    return Problem(v, Status::NotFound("この事前確認は見つかりません(1時間で消えます)。"));
+  const Stage stage = *found;
   auto job_id = RandomHex32();
   if (!job_id.ok()) return Problem(v, job_id.status());
   auto job = std::make_shared<Job>();
   job->staff = v.session->staff()->name;
-  job->title = "提供: " + stage.values["profile"];
+  job->title = "提供: " + stage.values.at("profile");
   job->started = std::chrono::steady_clock::now();
   {
     std::lock_guard<std::mutex> lock(mutex);

@@ -563,10 +563,10 @@ async function deliverThroughTheConsole() {
   check('the export has canaries to find', true, exportBytes.includes('CANARY-'));
   await clerk.goto('/deliver');
   await visit(clerk, 9, 'deliver');
-  await clerk.selectOption('#f-profile', PROFILE_ID);
-  await clerk.selectOption('#f-via', 'media');
-  await clerk.selectOption('#f-encoding', 'cp932');
-  await clerk.setInputFiles('#f-export', EXPORT);
+  await clerk.selectOption('form[action="/deliver"] [name=profile]', PROFILE_ID);
+  await clerk.selectOption('form[action="/deliver"] [name=via]', 'media');
+  await clerk.selectOption('form[action="/deliver"] [name=encoding]', 'cp932');
+  await clerk.setInputFiles('form[action="/deliver"] [name=export]', EXPORT);
   // The form uploads with XMLHttpRequest (a progress bar), which follows the
   // 303 to the dry-run page; the script then opens that page, or writes the
   // answer into the document when it is an error.
