@@ -101,6 +101,11 @@ struct ConsoleApp::Impl {
   WebResponse Audit(Visit& v);
   WebResponse AuditVerify(Visit& v);
   WebResponse Staff(Visit& v);
+  WebResponse Media(Visit& v);
+  WebResponse MediaStep(Visit& v, const std::string& delivery, const std::string& step);
+  WebResponse NdaWithdraw(Visit& v, const std::string& id);
+  WebResponse SpecialAdd(Visit& v);
+  WebResponse SpecialEnd(Visit& v, const std::string& id);
   WebResponse StaffEnrolCode(Visit& v, const std::string& name);
 };
 

@@ -204,6 +204,14 @@ WebResponse ConsoleApp::Impl::Route(Visit& v) {
   if (get && p == "/audit") return Audit(v);
   if (post && p == "/audit/verify") return AuditVerify(v);
   if (get && p == "/staff") return Staff(v);
+  if (get && p == "/media") return Media(v);
+  static const std::regex kMediaStep("/media/([0-9]+)/(handover|returned|destroyed|cancel)");
+  if (post && std::regex_match(p, m, kMediaStep)) return MediaStep(v, m[1], m[2]);
+  static const std::regex kNdaWithdraw("/ndas/([0-9]+)/withdraw");
+  if (post && std::regex_match(p, m, kNdaWithdraw)) return NdaWithdraw(v, m[1]);
+  if (post && p == "/special") return SpecialAdd(v);
+  static const std::regex kSpecialEnd("/special/([0-9]+)/end");
+  if (post && std::regex_match(p, m, kSpecialEnd)) return SpecialEnd(v, m[1]);
   static const std::regex kEnrolCode("/staff/([^/]+)/enrol-code");
   if (post && std::regex_match(p, m, kEnrolCode)) return StaffEnrolCode(v, m[1]);
   return Page(v, "ページが見つかりません", "message",
@@ -261,9 +269,10 @@ WebResponse ConsoleApp::Impl::Dashboard(Visit& v) {
   if (media.ok()) {
     for (const auto& mrec : media->json) {
       const std::string overdue = Str(mrec, "overdue");
-      rows.push_back({Cell("#" + Str(mrec, "delivery_id")), Cell(Str(mrec, "package")),
-                      Cell(StateLabel(Str(mrec, "state"))), Cell(Str(mrec, "handed_to")),
-                      Cell(Jst(Str(mrec, "handed_over_at"))), Cell(Str(mrec, "delete_by")),
+      rows.push_back({Cell("#" + Str(mrec, "delivery_id"), "/media#m-" + Str(mrec, "delivery_id")),
+                      Cell(Str(mrec, "package")), Cell(StateLabel(Str(mrec, "state"))),
+                      Cell(Str(mrec, "handed_to")), Cell(Jst(Str(mrec, "handed_over_at"))),
+                      Cell(Str(mrec, "delete_by")),
                       Cell(overdue.empty() || overdue == "false" ? "" : "消去期限超過", "",
                            overdue.empty() || overdue == "false" ? "" : "warn")});
     }
@@ -436,6 +445,15 @@ WebResponse ConsoleApp::Impl::Contractor(Visit& v, const std::string& id) {
         "登録する", {}, true);
     f["form_error"] = v.req.Query("error");
     forms.push_back(f);
+  }
+  if (May(v, "nda.withdraw")) {
+    for (const auto& n : c["ndas"]) {
+      if (!Str(n, "withdrawn_at").empty()) continue;
+      forms.push_back(Form("NDA #" + Str(n, "id") + " を撤回する(誤って登録した場合)",
+                           "/ndas/" + Str(n, "id") + "/withdraw",
+                           Json::array({TextArea("reason", "撤回の理由")}), "撤回する",
+                           {{"contractor", id}}, false, "danger"));
+    }
   }
   Json view = View(sections, forms);
   view["notice"] = v.req.Query("notice");

@@ -490,7 +490,45 @@ WebResponse ConsoleApp::Impl::Requests(Visit& v) {
                                {"番号", "加入者ID", "対象", "内容", "期間"}, srows,
                                "ありません。"));
   }
-  return Page(v, "申し入れ", "page", View(sections));
+  Json forms = Json::array();
+  if (May(v, "special.add")) {
+    std::vector<std::pair<std::string, std::string>> targets;
+    auto contractors = Run(v, "contractor.list", {"contractor", "list"});
+    if (contractors.ok()) {
+      for (const auto& c : contractors->json) {
+        targets.push_back({Str(c, "id"), Str(c, "id") + "(" + Str(c, "name") + ")"});
+      }
+    }
+    for (const auto& p : policies::Purposes()) {
+      targets.push_back({"purpose:" + std::string(p.id), "目的: " + std::string(p.description)});
+    }
+    Json withhold = Select("fields", "提供しない項目(複数選択: Ctrl または Shift)", {});
+    for (const auto& f : policies::Catalog()) {
+      if (std::string(f.id) == "subscriber_id") continue;
+      withhold["options"].push_back(
+          {{"value", std::string(f.id)}, {"text", std::string(f.label)}, {"selected", false}});
+    }
+    withhold["multiple"] = true;
+    forms.push_back(Form("特別な申し入れを記録する(6(1))", "/special",
+                         Json::array({Field("subscriber", "加入者ID"),
+                                      Select("contractor", "対象の委託先または目的", targets),
+                                      Select("kind", "内容",
+                                             {{"withhold", "選んだ項目を提供しない"},
+                                              {"exclude", "この加入者を提供しない"}}),
+                                      withhold, Field("from", "開始日(省略時は今日)", "date"),
+                                      Field("until", "終了日(省略時は無期限)", "date")}),
+                         "記録する"));
+  }
+  if (special.ok() && May(v, "special.end")) {
+    for (const auto& sr : special->json) {
+      forms.push_back(Form(
+          "特別な申し入れ #" + Str(sr, "id") + " を終了する", "/special/" + Str(sr, "id") + "/end",
+          Json::array({TextArea("reason", "終了の理由")}), "終了する", {}, false, "danger"));
+    }
+  }
+  Json view = View(sections, forms);
+  view["notice"] = v.req.Query("notice");
+  return Page(v, "申し入れ", "page", view);
 }
 
 WebResponse ConsoleApp::Impl::Request(Visit& v, const std::string& id) {
@@ -673,6 +711,103 @@ WebResponse ConsoleApp::Impl::StaffEnrolCode(Visit& v, const std::string& name) 
                    Json::array(),
                    "このコードは二度と表示されません。本人に手渡し、コンソールの「初回登録」で使っ"
                    "てもらってください。"));
+}
+
+// ---- 媒体 --------------------------------------------------------------------
+
+WebResponse ConsoleApp::Impl::Media(Visit& v) {
+  auto list = Run(v, "media.list", {"media", "list"});
+  if (!list.ok()) return Problem(v, list.status());
+  Json rows = Json::array();
+  Json forms = Json::array();
+  const bool operate = May(v, "media.handover");
+  for (const auto& m : list->json) {
+    const std::string id = Str(m, "delivery_id");
+    const std::string state = Str(m, "state");
+    const bool overdue = m.value("overdue", false);
+    rows.push_back({Cell("#" + id), Cell(Str(m, "package")), Cell(StateLabel(state)),
+                    Cell(Str(m, "medium")), Cell(Str(m, "handed_to")),
+                    Cell(Jst(Str(m, "handed_over_at"))), Cell(Str(m, "delete_by")),
+                    Cell(overdue ? "消去期限超過" : "", "", overdue ? "warn" : "")});
+    if (!operate) continue;
+    const std::string base = "/media/" + id + "/";
+    if (state == "written") {
+      Json f = Form("#" + id + " 媒体を引き渡す", base + "handover",
+                    Json::array({Field("medium", "媒体(例: USB 4C530001)"),
+                                 Field("to", "受領者(委託先の担当者)")}),
+                    "引渡しを記録する");
+      f["sid"] = "m-" + id;
+      forms.push_back(f);
+      forms.push_back(Form("#" + id + " 取り消す(引き渡していない場合)", base + "cancel",
+                           Json::array({TextArea("reason", "取消しの理由")}), "取り消す", {}, false,
+                           "danger"));
+    } else if (state == "handed-over") {
+      forms.push_back(
+          Form("#" + id + " 返却を記録する", base + "returned", Json::array(), "返却を記録する"));
+      forms.push_back(
+          Form("#" + id + " 廃棄を記録する", base + "destroyed", Json::array(), "廃棄を記録する"));
+    }
+  }
+  Json view = View(Json::array({Section("媒体(電子記録媒体の引渡し)", "media",
+                                        {"提供", "パッケージ", "状態", "媒体", "受領者",
+                                         "引渡し日時", "消去期限", ""},
+                                        rows, "媒体による提供の記録はありません。")}),
+                   forms);
+  view["notice"] = v.req.Query("notice");
+  return Page(v, "媒体", "page", view);
+}
+
+WebResponse ConsoleApp::Impl::MediaStep(Visit& v, const std::string& delivery,
+                                        const std::string& step) {
+  Args args = {{"delivery", {delivery}}};
+  if (step == "handover") {
+    args.push_back({"--medium", {v.req.Form("medium")}});
+    args.push_back({"--to", {v.req.Form("to")}});
+  } else if (step == "cancel") {
+    args.push_back({"--reason", {v.req.Form("reason")}});
+  }
+  auto out = Run(v, "media." + step, {"media", step}, args);
+  if (!out.ok()) return Problem(v, out.status());
+  return WebResponse::Redirect("/media?notice=" + UrlEncode("記録しました。"));
+}
+
+WebResponse ConsoleApp::Impl::NdaWithdraw(Visit& v, const std::string& id) {
+  auto out = Run(v, "nda.withdraw", {"nda", "withdraw"},
+                 {{"id", {id}}, {"--reason", {v.req.Form("reason")}}});
+  if (!out.ok()) return Problem(v, out.status());
+  return WebResponse::Redirect("/contractors/" + UrlEncode(v.req.Form("contractor")) +
+                               "?notice=" + UrlEncode("NDA #" + id + " を撤回しました。"));
+}
+
+// ---- 特別な申し入れ(6(1)) --------------------------------------------------------------
+
+WebResponse ConsoleApp::Impl::SpecialAdd(Visit& v) {
+  Args args = {{"--subscriber", {v.req.Form("subscriber")}}};
+  const std::string target = v.req.Form("contractor");
+  if (target.rfind("purpose:", 0) == 0) {
+    args.push_back({"--purpose", {target.substr(8)}});
+  } else {
+    args.push_back({"--contractor", {target}});
+  }
+  if (v.req.Form("kind") == "exclude") {
+    args.push_back({"--exclude", {}});
+  } else {
+    std::vector<std::string> fields = v.req.FormAll("fields");
+    args.push_back({"--withhold", fields});
+  }
+  if (!v.req.Form("from").empty()) args.push_back({"--from", {v.req.Form("from")}});
+  if (!v.req.Form("until").empty()) args.push_back({"--until", {v.req.Form("until")}});
+  auto out = Run(v, "special.add", {"special", "add"}, args);
+  if (!out.ok()) return Problem(v, out.status());
+  return WebResponse::Redirect("/requests?notice=" + UrlEncode("特別な申し入れを記録しました。"));
+}
+
+WebResponse ConsoleApp::Impl::SpecialEnd(Visit& v, const std::string& id) {
+  auto out = Run(v, "special.end", {"special", "end"},
+                 {{"id", {id}}, {"--reason", {v.req.Form("reason")}}});
+  if (!out.ok()) return Problem(v, out.status());
+  return WebResponse::Redirect("/requests?notice=" +
+                               UrlEncode("特別な申し入れ #" + id + " を終了しました。"));
 }
 
 }  // namespace itaku::gateway::console

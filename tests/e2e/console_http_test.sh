@@ -354,6 +354,7 @@ section "Options reach the commands"
 post officer /deliver -F "csrf=${csrf[officer]}" -F profile=agency-billing -F via=media \
   -F encoding=auto -F "export=@$work/export.csv;filename=export.csv"
 check "officer uploads an export" 303 "$code"
+stage=$loc  # confirmed below (media, NDA withdrawal and special requests)
 deliveries=$(sql "SELECT count(*) FROM delivery WHERE outcome != 'dry-run'")
 get officer "$loc"
 check "the dry-run page" 200 "$code"
@@ -366,6 +367,51 @@ get officer /
 overdue=$(echo "$body" | sed -n '/id="requests-overdue"/,/<\/section>/p')
 contains "dashboard: no overdue requests (all four are new)" "ありません。" "$overdue"
 lacks "dashboard: a new request is not listed as overdue" "/requests/" "$overdue"
+
+# ---- A media delivery from the console, then its medium -----------------------
+section "Media, NDA withdrawal and special requests"
+post officer "$stage/confirm" --data "csrf=${csrf[officer]}"
+check "the dry run confirmed: a job" 303 "$code"
+job=$loc
+for _ in $(seq 60); do get officer "$job"; [[ $body == *提供しました* ]] && break; sleep 0.5; done
+contains "the job finished" "提供しました" "$body"
+media_id=$(sql "SELECT delivery_id FROM media ORDER BY delivery_id DESC LIMIT 1")
+get "${jar_of[auditor]}" /media
+check "the media page for the auditor" 200 "$code"
+lacks "the auditor sees no handover form" "/media/$media_id/handover" "$body"
+get officer /media
+contains "the media page lists the package as written" "媒体に書込み済み" "$(main_of)"
+contains "the officer sees the handover form" "/media/$media_id/handover" "$body"
+post "${jar_of[auditor]}" "/media/$media_id/handover" --data "csrf=${csrf[auditor]}" \
+  --data-urlencode "medium=USB 1" --data-urlencode "to=佐藤"
+check "the auditor may not record a handover" 403 "$code"
+post "${jar_of[operator]}" "/media/$media_id/handover" --data "csrf=${csrf[operator]}" \
+  --data-urlencode "medium=USB 4C530001" --data-urlencode "to=佐藤"
+check "the operator records the handover" "303 handed-over" "$code $(sql "SELECT state FROM media WHERE delivery_id = $media_id")"
+post "${jar_of[operator]}" "/media/$media_id/returned" --data "csrf=${csrf[operator]}"
+check "and its return" "303 returned" "$code $(sql "SELECT state FROM media WHERE delivery_id = $media_id")"
+# NDA withdrawal: privacy officers only.
+nda_id=$(sql "SELECT id FROM nda WHERE contractor_id = 'agency-a' AND withdrawn_at = '' ORDER BY id DESC LIMIT 1")
+get "${jar_of[operator]}" /contractors/agency-a
+lacks "the operator sees no withdrawal form" "/ndas/$nda_id/withdraw" "$body"
+post "${jar_of[operator]}" "/ndas/$nda_id/withdraw" --data "csrf=${csrf[operator]}" --data "reason=x&contractor=agency-a"
+check "the operator may not withdraw an NDA" 403 "$code"
+get officer /contractors/agency-a
+contains "the officer sees the withdrawal form" "/ndas/$nda_id/withdraw" "$body"
+post officer "/ndas/$nda_id/withdraw" --data "csrf=${csrf[officer]}" \
+  --data-urlencode "reason=登録の誤り" --data "contractor=agency-a"
+check "the officer withdraws it" "303 1" "$code $(sql "SELECT count(*) FROM nda WHERE id = $nda_id AND withdrawn_at != ''")"
+# A special request (6(1)) entered and ended by the operator.
+post "${jar_of[operator]}" /special --data "csrf=${csrf[operator]}" --data "subscriber=S00000042" \
+  --data "contractor=agency-a" --data "kind=withhold" --data "fields=phone" --data "fields=address"
+check "the operator records a special request" 303 "$code"
+sr=$(sql "SELECT id FROM special_request ORDER BY id DESC LIMIT 1")
+get "${jar_of[operator]}" /requests
+contains "it is listed with its fields in Japanese" "提供しない項目: 電話番号、住所" "$(main_of)"
+post "${jar_of[auditor]}" "/special/$sr/end" --data "csrf=${csrf[auditor]}" --data "reason=x"
+check "the auditor may not end it" 403 "$code"
+post "${jar_of[operator]}" "/special/$sr/end" --data "csrf=${csrf[operator]}" --data-urlencode "reason=申出の取下げ"
+check "the operator ends it" 303 "$code"
 
 # ---- No secret in the store --------------------------------------------------
 section "No secret in the store"
