@@ -44,7 +44,12 @@ std::string Printable(const std::string& typed) {
 Result<std::unique_ptr<ConsoleApp>> ConsoleApp::Create(const ConsoleOptions& options) {
   auto key = ConsoleKey::LoadOrCreate(options.keys_dir);
   if (!key.ok()) return key.status();
-  auto impl = std::unique_ptr<Impl>(new Impl{options, std::move(key).value(), {}, {}, {}});
+  auto decoy = NewSessionId();
+  if (!decoy.ok()) return decoy.status();
+  auto decoy_hash = HashPassword(decoy.value());
+  if (!decoy_hash.ok()) return decoy_hash.status();
+  auto impl = std::unique_ptr<Impl>(
+      new Impl{options, std::move(key).value(), decoy_hash.value(), {}, {}, {}});
   std::error_code ec;
   fs::remove_all(options.staged_root, ec);  // uploads of a daemon that stopped
   fs::create_directories(options.staged_root, ec);
@@ -228,8 +233,7 @@ WebResponse ConsoleApp::Handle(WebRequest& req) {
     if (!cred.ok() || !staff.ok()) return app.Problem(v, Status::Io("store unavailable"));
     if (!staff.value() || !cred.value() || cred.value()->password_hash.empty()) {
       // The same work as a real check, so timing does not tell who exists.
-      (void)VerifyPassword("$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
-                           req.Form("password"));
+      (void)VerifyPassword(app.decoy_hash, req.Form("password"));
       return fail("unknown or not enrolled", generic, 401);
     }
     contracts::StaffCredential c = *cred.value();

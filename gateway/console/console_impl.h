@@ -56,7 +56,10 @@ struct Job {
 struct ConsoleApp::Impl {
   ConsoleOptions options;
   ConsoleKey key;
-  std::mutex mutex;  // stages_, jobs_
+  // A real argon2id hash of a random password, checked for unknown names so
+  // that a sign-in takes as long whether or not the name exists.
+  std::string decoy_hash;
+  std::mutex mutex;  // stages, jobs
   std::map<std::string, Stage> stages;
   std::map<std::string, std::shared_ptr<Job>> jobs;
   // Deliveries running on their own threads; the console waits for them
