@@ -1,10 +1,10 @@
 #include "gateway/staff_client.h"
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -12,6 +12,7 @@
 
 #include "contracts/base/atomic_file.h"
 #include "contracts/base/status.h"
+#include "contracts/base/strings.h"
 
 namespace itaku::gateway {
 namespace {
@@ -21,22 +22,6 @@ namespace http = boost::beast::http;
 namespace fs = std::filesystem;
 using Local = boost::asio::local::stream_protocol;
 using Json = nlohmann::json;
-
-// Percent-encodes one path segment (a file name may hold anything).
-std::string Segment(const std::string& s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 class Client {
  public:
@@ -70,8 +55,8 @@ class Client {
 
   // PUT the file at `path` as upload `id`'s `name`, streamed from disk.
   Result<Json> Put(const std::string& id, const std::string& name, const std::string& path) {
-    http::request<http::file_body> req{http::verb::put, "/v1/uploads/" + id + "/" + Segment(name),
-                                       11};
+    http::request<http::file_body> req{http::verb::put,
+                                       "/v1/uploads/" + id + "/" + PercentEncode(name), 11};
     beast::error_code ec;
     req.body().open(path.c_str(), beast::file_mode::scan, ec);
     if (ec) return Status::Io("cannot read " + path + ": " + ec.message());
@@ -88,8 +73,9 @@ class Client {
   // when complete; refuses to replace a file already there.
   Status Fetch(const std::string& id, const std::string& dest) {
     const auto slash = id.find('/');
-    const std::string target = "/v1/downloads/" + id.substr(0, slash) +
-                                (slash == std::string::npos ? "" : "/" + Segment(id.substr(slash + 1)));
+    const std::string target =
+        "/v1/downloads/" + id.substr(0, slash) +
+        (slash == std::string::npos ? "" : "/" + PercentEncode(id.substr(slash + 1)));
     http::request<http::empty_body> req{http::verb::get, target, 11};
     req.set(http::field::host, "itaku");
     req.keep_alive(true);
@@ -217,8 +203,8 @@ class Uploads {
 int Fail(const Status& why, bool json) {
   std::cerr << "itaku: " << why.message() << "\n";
   if (json) {
-    std::cout << Json{{"ok", false}, {"error", why.message()}, {"kind", ToString(why.kind())}}
-                     .dump(2)
+    std::cout << Json{{"ok", false}, {"error", why.message()}, {"kind", ToString(why.kind())}}.dump(
+                     2)
               << "\n";
   }
   return 1;

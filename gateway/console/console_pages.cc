@@ -232,7 +232,7 @@ WebResponse ConsoleApp::Impl::Dashboard(Visit& v) {
       const std::string c = Str(n, "contractor");
       const auto until = ParseDate(Str(n, "in_force_until"));
       const auto now = ParseDate(today);
-      rows.push_back({Cell(c, "/contractors/" + UrlEncode(c)), Cell("#" + Str(n, "id")),
+      rows.push_back({Cell(c, "/contractors/" + PercentEncode(c)), Cell("#" + Str(n, "id")),
                       Cell(Str(n, "in_force_until")),
                       Cell(until && now ? std::to_string(DaysBetween(*now, *until)) + " 日" : "")});
     }
@@ -256,7 +256,7 @@ WebResponse ConsoleApp::Impl::Dashboard(Visit& v) {
     }
     for (const auto& c : contractors->json) {
       if (Str(c, "status") != "active" || covered.count(Str(c, "id"))) continue;
-      rows.push_back({Cell(Str(c, "id"), "/contractors/" + UrlEncode(Str(c, "id"))),
+      rows.push_back({Cell(Str(c, "id"), "/contractors/" + PercentEncode(Str(c, "id"))),
                       Cell(Str(c, "name")),
                       Cell("提供できません(NDAを登録してください)", "", "warn")});
     }
@@ -318,7 +318,7 @@ WebResponse ConsoleApp::Impl::Dashboard(Visit& v) {
   });
   if (refusals.ok()) {
     for (const auto& e : refusals->json["events"]) {
-      rows.push_back({Cell(Jst(Str(e, "at")), "/audit?action=" + UrlEncode(Str(e, "action"))),
+      rows.push_back({Cell(Jst(Str(e, "at")), "/audit?action=" + PercentEncode(Str(e, "action"))),
                       Cell(Str(e, "actor")), Cell(Str(e, "action")),
                       Cell(e["details"].is_object() ? Str(e["details"], "reason") : "")});
     }
@@ -361,7 +361,7 @@ WebResponse ConsoleApp::Impl::Contractors(Visit& v) {
         }
       }
     }
-    rows.push_back({Cell(Str(c, "id"), "/contractors/" + UrlEncode(Str(c, "id"))),
+    rows.push_back({Cell(Str(c, "id"), "/contractors/" + PercentEncode(Str(c, "id"))),
                     Cell(Str(c, "name")), Cell(StateLabel(Str(c, "status"))),
                     Cell(nda, "", nda == "なし" ? "warn" : "")});
   }
@@ -403,7 +403,7 @@ WebResponse ConsoleApp::Impl::Contractor(Visit& v, const std::string& id) {
   if (profiles.ok()) {
     for (const auto& p : profiles->json) {
       if (Str(p, "contractor") != id) continue;
-      rows.push_back({Cell(Str(p, "id"), "/profiles/" + UrlEncode(Str(p, "id"))),
+      rows.push_back({Cell(Str(p, "id"), "/profiles/" + PercentEncode(Str(p, "id"))),
                       Cell("v" + Str(p, "version")), Cell(Str(p, "purpose")),
                       Text(p["transports"])});
     }
@@ -437,7 +437,7 @@ WebResponse ConsoleApp::Impl::Contractor(Visit& v, const std::string& id) {
   Json forms = Json::array();
   if (May(v, "nda.add")) {
     Json f = Form(
-        "NDAを登録する", "/contractors/" + UrlEncode(id) + "/nda",
+        "NDAを登録する", "/contractors/" + PercentEncode(id) + "/nda",
         Json::array({Field("signed", "締結日", "date"), Field("from", "有効期間の開始日", "date"),
                      Field("until", "有効期間の終了日", "date"),
                      Field("signatories", "署名者(複数の場合は読点「、」で区切る)"),
@@ -461,7 +461,7 @@ WebResponse ConsoleApp::Impl::Contractor(Visit& v, const std::string& id) {
 }
 
 WebResponse ConsoleApp::Impl::NdaAdd(Visit& v, const std::string& id) {
-  const std::string back = "/contractors/" + UrlEncode(id);
+  const std::string back = "/contractors/" + PercentEncode(id);
   std::string folder;
   std::string name;
   for (const auto& f : v.req.files) {
@@ -471,8 +471,8 @@ WebResponse ConsoleApp::Impl::NdaAdd(Visit& v, const std::string& id) {
     }
   }
   if (folder.empty())
-    return WebResponse::Redirect(back +
-                                 "?error=" + UrlEncode("署名済みNDAのファイルを選んでください。"));
+    return WebResponse::Redirect(
+        back + "?error=" + PercentEncode("署名済みNDAのファイルを選んでください。"));
   auto upload = v.session->Adopt(folder);
   if (!upload.ok()) return Problem(v, upload.status());
   std::vector<std::string> signatories;
@@ -502,9 +502,10 @@ WebResponse ConsoleApp::Impl::NdaAdd(Visit& v, const std::string& id) {
   if (!out.ok()) {
     if (out.kind() == ErrorKind::kRefused) return Problem(v, out.status());
     return WebResponse::Redirect(
-        back + "?error=" + UrlEncode("登録できませんでした: " + v.session->Unspool(out.message())));
+        back +
+        "?error=" + PercentEncode("登録できませんでした: " + v.session->Unspool(out.message())));
   }
-  return WebResponse::Redirect(back + "?notice=" + UrlEncode("NDAを登録しました。"));
+  return WebResponse::Redirect(back + "?notice=" + PercentEncode("NDAを登録しました。"));
 }
 
 // ---- 契約プロファイル -------------------------------------------------------------
@@ -517,7 +518,7 @@ WebResponse ConsoleApp::Impl::Profiles(Visit& v) {
     std::string fields;
     for (const auto& f : p["fields"])
       fields += (fields.empty() ? "" : "、") + Label(f.get<std::string>());
-    rows.push_back({Cell(Str(p, "id"), "/profiles/" + UrlEncode(Str(p, "id"))),
+    rows.push_back({Cell(Str(p, "id"), "/profiles/" + PercentEncode(Str(p, "id"))),
                     Cell("v" + Str(p, "version")), Cell(Str(p, "contractor")),
                     Cell(Str(p, "purpose")), Cell(fields), Text(p["transports"])});
   }
@@ -603,7 +604,7 @@ WebResponse ConsoleApp::Impl::Profile(Visit& v, const std::string& id) {
                            Select("b", "右の版", versions, std::to_string(b))});
   Json view = View(Json::array({s}));
   view["get_form"] = {
-      {"action", "/profiles/" + UrlEncode(id)}, {"fields", pick}, {"button", "比較する"}};
+      {"action", "/profiles/" + PercentEncode(id)}, {"fields", pick}, {"button", "比較する"}};
   return Page(v, "契約プロファイル: " + id, "page", view);
 }
 
@@ -627,10 +628,10 @@ WebResponse ConsoleApp::Impl::ProfilePropose(Visit& v) {
   if (out->json.is_object() && out->json.contains("proposal")) {
     return WebResponse::Redirect(
         "/approvals/" + Str(out->json, "proposal") +
-        "?notice=" + UrlEncode("提案しました。二人目の職員が承認すると有効になります。"));
+        "?notice=" + PercentEncode("提案しました。二人目の職員が承認すると有効になります。"));
   }
   const std::string pid = Str(out->json, "id");
-  return WebResponse::Redirect(pid.empty() ? "/profiles" : "/profiles/" + UrlEncode(pid));
+  return WebResponse::Redirect(pid.empty() ? "/profiles" : "/profiles/" + PercentEncode(pid));
 }
 
 // ---- 承認 --------------------------------------------------------------------
@@ -694,9 +695,10 @@ WebResponse ConsoleApp::Impl::ApprovalDecide(Visit& v, const std::string& id,
   if (!v.req.Form("note").empty()) args.push_back({"--note", {v.req.Form("note")}});
   auto out = Run(v, "approval." + how, {"approval", how}, args);
   if (!out.ok()) return Problem(v, out.status());
-  return WebResponse::Redirect(
-      "/approvals/" + id + "?notice=" +
-      UrlEncode(how == "approve" ? "承認しました。変更は有効になりました。" : "却下しました。"));
+  return WebResponse::Redirect("/approvals/" + id + "?notice=" +
+                               PercentEncode(how == "approve"
+                                                 ? "承認しました。変更は有効になりました。"
+                                                 : "却下しました。"));
 }
 
 }  // namespace itaku::gateway::console

@@ -301,15 +301,15 @@ WebResponse ConsoleApp::Impl::JobPage(Visit& v, const std::string& id) {
   const Json& j = copy.json;
   Json rows = Json::array(
       {Json::array({Cell("提供番号"), Cell("#" + Str(j, "delivery_id"))}),
-       Json::array({Cell("委託先"),
-                    Cell(Str(j, "contractor"), "/contractors/" + UrlEncode(Str(j, "contractor")))}),
+       Json::array({Cell("委託先"), Cell(Str(j, "contractor"),
+                                         "/contractors/" + PercentEncode(Str(j, "contractor")))}),
        Json::array({Cell("件数"), Cell(Str(j, "records") + " 件")}),
        Json::array({Cell("提供した項目"), Cell(Joined(j["fields"], true))}),
        Json::array({Cell("提供しなかった項目"), Cell(Joined(j["withheld"], true))}),
        Json::array({Cell("パッケージの SHA-256"), Cell(Str(j, "package_sha256"))})});
   Json files = Json::array();
   for (const auto& [name, path] : copy.downloads) {
-    files.push_back({Cell(name, "/jobs/" + id + "/files/" + UrlEncode(name))});
+    files.push_back({Cell(name, "/jobs/" + id + "/files/" + PercentEncode(name))});
   }
   Json sections = Json::array({Section("提供しました", "result", {"項目", "内容"}, rows, "")});
   if (!files.empty()) {
@@ -371,11 +371,11 @@ WebResponse ConsoleApp::Impl::History(Visit& v) {
     }
     Json rows = Json::array();
     for (const auto& r : out->json["receipts"]) {
-      rows.push_back({Cell(Jst(Str(r, "delivered_at"))),
-                      Cell(Str(r, "contractor"), "/contractors/" + UrlEncode(Str(r, "contractor"))),
-                      Cell(Str(r, "profile") + " v" + Str(r, "profile_version")),
-                      Cell(Str(r, "transport")), Cell(Joined(r["fields"], true)),
-                      Cell("#" + Str(r, "delivery_id"))});
+      rows.push_back(
+          {Cell(Jst(Str(r, "delivered_at"))),
+           Cell(Str(r, "contractor"), "/contractors/" + PercentEncode(Str(r, "contractor"))),
+           Cell(Str(r, "profile") + " v" + Str(r, "profile_version")), Cell(Str(r, "transport")),
+           Cell(Joined(r["fields"], true)), Cell("#" + Str(r, "delivery_id"))});
     }
     sections.push_back(Section("加入者 " + Str(out->json, "subscriber") + " のデータの提供先",
                                "receipts",
@@ -445,8 +445,8 @@ WebResponse ConsoleApp::Impl::BreachScope(Visit& v, bool csv) {
                      "scope", {"提供", "日時", "プロファイル", "提供した項目", "件数"}, rows,
                      "この期間の提供はありません。");
     s["link"] = "対象の加入者一覧をCSVでダウンロード";
-    s["link_href"] = "/breach-scope.csv?contractor=" + UrlEncode(contractor) +
-                     "&since=" + UrlEncode(since) + "&until=" + UrlEncode(until);
+    s["link_href"] = "/breach-scope.csv?contractor=" + PercentEncode(contractor) +
+                     "&since=" + PercentEncode(since) + "&until=" + PercentEncode(until);
     sections.push_back(s);
   }
   Json view = View(sections);
@@ -626,7 +626,7 @@ WebResponse ConsoleApp::Impl::RequestStep(Visit& v, const std::string& id,
   }
   auto out = Run(v, "request." + step, {"request", step}, args);
   if (!out.ok()) return Problem(v, out.status());
-  return WebResponse::Redirect("/requests/" + id + "?notice=" + UrlEncode("記録しました。"));
+  return WebResponse::Redirect("/requests/" + id + "?notice=" + PercentEncode("記録しました。"));
 }
 
 // ---- 監査ログ --------------------------------------------------------------------
@@ -689,7 +689,7 @@ WebResponse ConsoleApp::Impl::Staff(Visit& v) {
                     Cell(Jst(Str(m, "added_at")))});
     if (May(v, "staff.enrol-code")) {
       forms.push_back(Form(Str(m, "name") + " の登録コードを発行する",
-                           "/staff/" + UrlEncode(Str(m, "name")) + "/enrol-code", Json::array(),
+                           "/staff/" + PercentEncode(Str(m, "name")) + "/enrol-code", Json::array(),
                            "登録コードを発行する"));
     }
   }
@@ -768,15 +768,15 @@ WebResponse ConsoleApp::Impl::MediaStep(Visit& v, const std::string& delivery,
   }
   auto out = Run(v, "media." + step, {"media", step}, args);
   if (!out.ok()) return Problem(v, out.status());
-  return WebResponse::Redirect("/media?notice=" + UrlEncode("記録しました。"));
+  return WebResponse::Redirect("/media?notice=" + PercentEncode("記録しました。"));
 }
 
 WebResponse ConsoleApp::Impl::NdaWithdraw(Visit& v, const std::string& id) {
   auto out = Run(v, "nda.withdraw", {"nda", "withdraw"},
                  {{"id", {id}}, {"--reason", {v.req.Form("reason")}}});
   if (!out.ok()) return Problem(v, out.status());
-  return WebResponse::Redirect("/contractors/" + UrlEncode(v.req.Form("contractor")) +
-                               "?notice=" + UrlEncode("NDA #" + id + " を撤回しました。"));
+  return WebResponse::Redirect("/contractors/" + PercentEncode(v.req.Form("contractor")) +
+                               "?notice=" + PercentEncode("NDA #" + id + " を撤回しました。"));
 }
 
 // ---- 特別な申し入れ(6(1)) --------------------------------------------------------------
@@ -799,7 +799,8 @@ WebResponse ConsoleApp::Impl::SpecialAdd(Visit& v) {
   if (!v.req.Form("until").empty()) args.push_back({"--until", {v.req.Form("until")}});
   auto out = Run(v, "special.add", {"special", "add"}, args);
   if (!out.ok()) return Problem(v, out.status());
-  return WebResponse::Redirect("/requests?notice=" + UrlEncode("特別な申し入れを記録しました。"));
+  return WebResponse::Redirect("/requests?notice=" +
+                               PercentEncode("特別な申し入れを記録しました。"));
 }
 
 WebResponse ConsoleApp::Impl::SpecialEnd(Visit& v, const std::string& id) {
@@ -807,7 +808,7 @@ WebResponse ConsoleApp::Impl::SpecialEnd(Visit& v, const std::string& id) {
                  {{"id", {id}}, {"--reason", {v.req.Form("reason")}}});
   if (!out.ok()) return Problem(v, out.status());
   return WebResponse::Redirect("/requests?notice=" +
-                               UrlEncode("特別な申し入れ #" + id + " を終了しました。"));
+                               PercentEncode("特別な申し入れ #" + id + " を終了しました。"));
 }
 
 }  // namespace itaku::gateway::console

@@ -75,21 +75,6 @@ std::multimap<std::string, std::string> ParseUrlEncoded(const std::string& text)
   return out;
 }
 
-std::string UrlEncode(const std::string& text) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::map<std::string, std::string> ParseCookies(const std::string& header) {
   std::map<std::string, std::string> out;
   size_t at = 0;

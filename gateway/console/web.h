@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "contracts/base/strings.h"
+
 namespace itaku::gateway::console {
 
 struct UploadedFile {
@@ -52,7 +54,6 @@ struct WebResponse {
 // %XX a byte; malformed escapes are kept as they are.
 std::multimap<std::string, std::string> ParseUrlEncoded(const std::string& text);
 std::string PercentDecode(const std::string& text, bool plus_is_space);
-std::string UrlEncode(const std::string& text);
 // name=value pairs of a Cookie header.
 std::map<std::string, std::string> ParseCookies(const std::string& header);
 // &, <, >, ", ' and ` as character references.

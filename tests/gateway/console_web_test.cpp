@@ -24,9 +24,9 @@ TEST(ConsoleWebTest, UrlEncodedFormsDecodePlusPercentAndJapanese) {
 }
 
 TEST(ConsoleWebTest, UrlEncodeKeepsUnreservedOnly) {
-  EXPECT_EQ(UrlEncode("agency-a_1.~"), "agency-a_1.~");
-  EXPECT_EQ(UrlEncode("a b&c=/"), "a%20b%26c%3D%2F");
-  EXPECT_EQ(PercentDecode(UrlEncode("提供しました。"), true), "提供しました。");
+  EXPECT_EQ(PercentEncode("agency-a_1.~"), "agency-a_1.~");
+  EXPECT_EQ(PercentEncode("a b&c=/"), "a%20b%26c%3D%2F");
+  EXPECT_EQ(PercentDecode(PercentEncode("提供しました。"), true), "提供しました。");
 }
 
 TEST(ConsoleWebTest, CookiesSplitOnSemicolons) {
