@@ -17,7 +17,8 @@ namespace {
 constexpr std::array<std::string_view, 10> kTopLevelKeys = {
     "id",         "contractor",  "purpose",        "fields", "transports",
     "valid_from", "valid_until", "retention_days", "output", "masks"};
-constexpr std::array<std::string_view, 3> kOutputKeys = {"format", "encoding", "package"};
+constexpr std::array<std::string_view, 4> kOutputKeys = {"format", "encoding", "package",
+                                                         "formula_guard"};
 
 template <std::size_t N>
 bool Contains(const std::array<std::string_view, N>& keys, std::string_view key) {
@@ -127,6 +128,11 @@ class Reader {
       }
       profile->output_package = text->get();
     }
+    if (const toml::node* guard = output->get("formula_guard")) {
+      const auto* value = guard->as_boolean();
+      if (value == nullptr) return Error("'output.formula_guard' must be true or false");
+      profile->formula_guard = value->get();
+    }
     return Status::Ok();
   }
 
@@ -151,6 +157,10 @@ class Reader {
 }  // namespace
 
 Result<ContractProfile> ParseProfileToml(const std::string& text, const std::string& file_name) {
+  if (text.size() > kMaxProfileBytes) {
+    return Result<ContractProfile>::Error(file_name +
+                                          ": larger than 1 MiB; a profile is a few kilobytes");
+  }
   toml::table table;
   try {
     table = toml::parse(text, file_name);
@@ -185,6 +195,17 @@ Result<ContractProfile> ParseProfileToml(const std::string& text, const std::str
     return Result<ContractProfile>::Error(file_name + ": cannot compute SHA-256");
   }
   return profile;
+}
+
+bool FormulaGuardOf(const std::string& source) {
+  if (source.size() > kMaxProfileBytes) return true;
+  try {
+    const toml::table table = toml::parse(source);
+    if (const auto* guard = table["output"]["formula_guard"].as_boolean()) return guard->get();
+  } catch (const toml::parse_error&) {
+    // on: the guard errs on
+  }
+  return true;
 }
 
 }  // namespace itaku::contracts

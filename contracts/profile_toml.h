@@ -2,6 +2,7 @@
 // types, dates. Whether the fields fit the purpose is policies/' business.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "contracts/base/status.h"
@@ -9,9 +10,21 @@
 
 namespace itaku::contracts {
 
+// A profile is a few kilobytes; a file larger than this is refused before
+// it is read whole or parsed (a 200 MB file once took 630 MB to refuse):
+//   "billing.toml: larger than 1 MiB; a profile is a few kilobytes"
+inline constexpr std::size_t kMaxProfileBytes = std::size_t{1} << 20;
+
 // `file_name` is used in error messages: "billing.toml: missing key 'purpose'".
 // Fills every ContractProfile member except version and imported_*;
-// source = text, source_sha256 = its SHA-256 in lowercase hex.
+// source = text, source_sha256 = its SHA-256 in lowercase hex. Text longer
+// than kMaxProfileBytes is refused unparsed.
 Result<ContractProfile> ParseProfileToml(const std::string& text, const std::string& file_name);
+
+// [output] formula_guard of a profile's TOML text as imported (a stored
+// version's `source`): false only when the text says so; true when it says
+// nothing, and for a text that does not parse (never the case for a text
+// ParseProfileToml accepted), so that the guard errs on.
+bool FormulaGuardOf(const std::string& source);
 
 }  // namespace itaku::contracts

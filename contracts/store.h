@@ -31,7 +31,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // The schema version after migrations (latest known = kSchemaVersion).
-  static constexpr int kSchemaVersion = 8;
+  static constexpr int kSchemaVersion = 9;
   virtual Result<int> SchemaVersion() = 0;
   // Folder beside the database for documents (NDA scans): "<db>.d/documents".
   virtual std::string DocumentDir() const = 0;
@@ -42,6 +42,8 @@ class Store {
 
   virtual Result<std::optional<std::string>> GetMeta(const std::string& key) = 0;
   virtual Status SetMeta(const std::string& key, const std::string& value) = 0;
+  // Removes a meta row (none: ok); with secure_delete its bytes are zeroed.
+  virtual Status DeleteMeta(const std::string& key) = 0;
 
   // Contractors. AddContractor refuses an existing id.
   virtual Status AddContractor(const Contractor& contractor) = 0;
@@ -228,6 +230,22 @@ class Store {
   virtual Status AddPortalDownload(const PortalDownload& download) = 0;
   virtual Result<std::vector<PortalDownload>> ListPortalDownloads(
       const std::string& package_id) = 0;
+  // Download slots: what keeps max_downloads exact however many downloads
+  // run at once (several daemon threads or processes). Reserve takes one
+  // slot for a download about to start, in one conditional UPDATE: true when
+  // the package is not revoked, expires after `now` (UTC) and its completed
+  // plus reserved downloads are below max_downloads; false, and nothing
+  // changed, otherwise (unknown package included). Reserved slots are not
+  // part of the record row the audit trail commits to.
+  virtual Result<bool> ReservePortalDownload(const std::string& package_id,
+                                             const std::string& now) = 0;
+  // Ends a reserved download in one transaction: records it as
+  // AddPortalDownload does (counting it when `download.counted`) and gives
+  // its slot back.
+  virtual Status EndPortalDownload(const PortalDownload& download) = 0;
+  // Gives back every slot still reserved (a daemon that stopped during
+  // downloads left them); how many. Called before the portal serves.
+  virtual Result<int64_t> ReleasePortalReservations() = 0;
 
   // Signed checkpoints of the audit chain, newest last.
   virtual Status AddAuditCheckpoint(const AuditCheckpoint& checkpoint) = 0;

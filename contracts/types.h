@@ -96,6 +96,11 @@ struct ContractProfile {
   // deliveries (default), or "csv", the projected CSV alone (SSH encrypts
   // the wire) for agencies whose batch job reads CSV directly.
   std::string output_package = "p7m";
+  // [output] formula_guard: a cell a spreadsheet would evaluate (=, +, -,
+  // @, ...) is neutralised in the CSV the contractor receives. Turning it
+  // off (for a batch job that reads raw CSV) widens the profile. Not a
+  // column of the store: read from `source`, as imported with the version.
+  bool formula_guard = true;
   std::map<std::string, std::string> masks;  // field id -> mask name
   std::string source;                        // the TOML text as imported
   std::string source_sha256;                 // of `source`; equal hashes = same version

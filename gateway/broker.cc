@@ -6,9 +6,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "gateway/handoff.h"
 #include "gateway/package_builder.h"
+#include "gateway/pseudonym_key.h"
 #include "gateway/records_json.h"
 #include "gateway/requests.h"
 #include "policies/decision.h"
@@ -19,7 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kPseudonymKey[] = "pseudonym_key";
 
 std::string JoinReasons(const std::vector<std::string>& reasons) {
   std::string out;
@@ -68,15 +69,16 @@ Status PlanTransport(Context& ctx, const DeliverRequest& req, Plan& plan,
   const contracts::ContractProfile& p = plan.profile;
   using contracts::Transport;
   const Transport t = req.transport;
+  // What the package cannot carry is refused in a dry run too.
+  if (t == Transport::kSftp && p.output_package == "csv" && policies::SendsDrawings(p)) {
+    reasons.push_back("profile " + p.id +
+                      " sends house drawings, which a plain CSV package cannot carry");
+  }
   if (req.dry_run) return Status::Ok();
   if (t == Transport::kSftp) {
     auto target = ResolveSftpTarget(ctx, p.contractor_id);
     if (!target.ok()) return target.status();
     if (!target->refusal.empty()) reasons.push_back(target->refusal);
-    if (p.output_package == "csv" && policies::SendsDrawings(p)) {
-      reasons.push_back("profile " + p.id +
-                        " sends house drawings, which a plain CSV package cannot carry");
-    }
     plan.handoff = SftpHandoff(std::move(target->endpoint), req);
   } else if (t == Transport::kMedia) {
     plan.handoff = MediaHandoff(req.out_dir);
@@ -168,11 +170,8 @@ Result<Plan> PlanDelivery(Context& ctx, const DeliverRequest& req, DeliverResult
 Result<policies::ProjectionSpec> ProjectionFor(Context& ctx, const DeliverRequest& req,
                                                const contracts::ContractProfile& p,
                                                DeliverResult& result) {
-  auto key = ctx.store->GetMeta(kPseudonymKey);
+  auto key = LoadPseudonymKey(ctx);  // beside the store; an old store's key moves out here
   if (!key.ok()) return key.status();
-  if (!key.value()) {
-    return Result<policies::ProjectionSpec>::Error("store has no pseudonym key: run itaku init");
-  }
   policies::ProjectionSpec spec;
   spec.fields = p.fields;
   for (const auto& [field, mask] : p.masks) {
@@ -181,7 +180,8 @@ Result<policies::ProjectionSpec> ProjectionFor(Context& ctx, const DeliverReques
   spec.output_encoding =
       p.output_encoding == "cp932" ? policies::Encoding::kCp932 : policies::Encoding::kUtf8;
   spec.input_encoding = req.input_encoding;
-  spec.pseudonym_key = *key.value();
+  spec.formula_guard = p.formula_guard;
+  spec.pseudonym_key = key.value();
   spec.subscriber_id_pattern = SubscriberIds(ctx);  // ids are checked as staff's are
   auto shaping = ShapeBySpecialRequests(ctx, p.contractor_id, p.purpose, p.fields);
   if (!shaping.ok()) return shaping.status();
@@ -219,7 +219,7 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   std::ifstream in(req.input_path, std::ios::binary);
   if (!in) return RefuseEarly(ctx, req, Status::Io("cannot read export " + req.input_path));
   auto spec = ProjectionFor(ctx, req, plan->profile, result);
-  if (!spec.ok()) return spec.status();
+  if (!spec.ok()) return RefuseEarly(ctx, req, spec.status());
 
   // Records a delivery that could not be completed; whatever it wrote is
   // already gone (the package writers remove their temporary files).
@@ -230,33 +230,45 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
     return why;
   };
 
+  // The drawings the package carries (a plain CSV carries only their
+  // names), judged by the same checks in the dry run as in the real run.
+  std::optional<DrawingCheck> drawings;
+  if (policies::SendsDrawings(plan->profile) && plan->profile.output_package != "csv") {
+    auto limits = LoadDrawingLimits(ctx.daemon_config);
+    if (!limits.ok()) return record_failure(limits.status());
+    auto opened = DrawingCheck::Open(plan->profile, req.attachments_dir, *limits);
+    if (!opened.ok()) return record_failure(opened.status());
+    drawings.emplace(std::move(opened).value());
+  }
+
   if (req.dry_run) {
-    // Every record is read, decoded, checked and projected; nothing is
+    // Every record is read, decoded, checked and projected, and every
+    // drawing opened and judged; nothing is read from a drawing, nothing is
     // written anywhere.
     auto summary =
         policies::Project(*spec, in, rec.input_name, nullptr,
-                          [](std::string_view, std::string_view) { return Status::Ok(); });
+                          [&](std::string_view subscriber, std::string_view drawing) -> Status {
+                            if (!drawings || drawing.empty()) return Status::Ok();
+                            return drawings->Check(subscriber, drawing);
+                          });
     if (!summary.ok()) return record_failure(summary.status());
     result.withheld = summary->withheld_fields;
     result.special_requests = summary->applied_overrides;
+    result.formula_guarded = summary->formula_guarded;
     rec.outcome = contracts::DeliveryOutcome::kDryRun;
     rec.record_count = summary->records;
-    Status s = RecordOutcome(
-        ctx, rec, "delivery.dry-run",
-        {{"withheld", result.withheld}, {"special_requests", result.special_requests}},
-        result.special_requests);
+    Status s = RecordOutcome(ctx, rec, "delivery.dry-run",
+                             {{"withheld", result.withheld},
+                              {"special_requests", result.special_requests},
+                              {"formula_guard", spec->formula_guard},
+                              {"formula_guarded_cells", summary->formula_guarded}},
+                             result.special_requests);
     if (!s.ok()) return s;
     return result;
   }
 
-  const bool drawings = policies::SendsDrawings(plan->profile);
-  if (drawings && (req.attachments_dir.empty() || !fs::is_directory(req.attachments_dir))) {
-    return record_failure(Status::Error("profile " + plan->profile.id +
-                                        " sends house drawings: --attachments must name their "
-                                        "folder"));
-  }
-  PackageJob job{ctx,      plan->profile,      *spec, in, rec, plan->recipient, plan->ndas,
-                 drawings, req.attachments_dir};
+  PackageJob job{ctx, plan->profile,   *spec,      in,
+                 rec, plan->recipient, plan->ndas, drawings ? &*drawings : nullptr};
   if (Status s = plan->handoff->Run(job, result, record_failure); !s.ok()) return s;
   return result;
 }

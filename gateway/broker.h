@@ -19,7 +19,7 @@ struct DeliverRequest {
   std::string profile_id;
   std::optional<int> profile_version;  // latest when absent
   std::string input_path;
-  std::string attachments_dir;  // house drawings; used by transports that carry files
+  std::string attachments_dir;  // house drawings, a folder (not a link to one); see Deliver()
   contracts::Transport transport = contracts::Transport::kMedia;
   bool dry_run = false;
   std::string out_dir;              // media: the medium's mount point
@@ -53,12 +53,21 @@ struct DeliverResult {
   std::string portal_package_id;                     // portal: the published package's id
   std::string portal_expires_at;
   std::string passphrase;  // media with a password recipient: shown once, never stored
+  // Cells the formula guard neutralised ([output] formula_guard); 0 when off.
+  int64_t formula_guarded = 0;
   bool allowed() const { return reasons.empty(); }
 };
 
 // Errors (Status) are for what stops a decision or a projection: unknown
 // profile, unreadable or malformed export, store failure. Each is audited
 // and, once a profile is known, recorded as a failed delivery.
+//
+// House drawings (a profile sending house_drawing unmasked in an encrypted
+// package): the --attachments folder and every delivered record's drawing
+// are judged by one DrawingCheck (package_builder.h), in a dry run exactly
+// as in the real run: regular files only, no symbolic link followed, within
+// the daemon's [attachments] limits (read from ctx.daemon_config at each
+// delivery). A dry run opens the drawings but reads none.
 //
 // SFTP: the package is built in the store's outbox ("<db>.d/outbox"), the
 // delivery is recorded as "sending" (it counts as received from then on),

@@ -1,7 +1,8 @@
-// CLI: contractors, NDAs and profiles.
+// CLI: contractors, NDAs, profiles and the daemon's keys.
 #include "gateway/cli_commands.h"
 #include "gateway/commands.h"
 #include "gateway/portal_commands.h"
+#include "gateway/pseudonym_key.h"
 #include "gateway/requests.h"
 
 namespace itaku::gateway {
@@ -84,6 +85,7 @@ class Registry : public CommandGroup {
   void Register(CLI::App& app) override {
     RegisterNdaCommands(app);
     RegisterProfileCommands(app);
+    RegisterKeyCommands(app);
   }
 
  private:
@@ -128,6 +130,21 @@ class Registry : public CommandGroup {
     on(p_list, "profile.list", [](Context& c) { return itaku::gateway::ProfileList(c); });
   }
 
+  void RegisterKeyCommands(CLI::App& app) {
+    CLI::App* keys = Group(app, "keys", "the daemon's keys kept beside the store");
+    // Its effect, stated where staff ask for it (README: the pseudonym key).
+    constexpr char kRotateHelp[] =
+        "replace the pseudonym key (privacy officer). Deliveries from now on carry new "
+        "pseudonyms: a subscriber's pseudonym differs from the one in earlier deliveries, so a "
+        "contractor cannot link records across the rotation. Earlier deliveries are unchanged. "
+        "The old key is kept as <db>.d/pseudonym-keys/pseudonym.key.<UTC>.retired: keep it to "
+        "re-identify earlier pseudonyms, delete it to make that impossible";
+    CLI::App* k_rotate = Sub(*keys, "rotate-pseudonym", kRotateHelp);
+    k_rotate->add_option("--reason", k_reason, "why (kept in the audit trail)")->required();
+    on(k_rotate, "keys.rotate-pseudonym",
+       [&](Context& c) { return itaku::gateway::RotatePseudonymKey(c, k_reason); });
+  }
+
   itaku::gateway::NdaArgs nargs;
   std::optional<std::string> n_contractor;
   std::optional<int> n_within;
@@ -135,6 +152,7 @@ class Registry : public CommandGroup {
   std::string n_reason;
   std::string pfile, pid;
   std::optional<int> pversion;
+  std::string k_reason;
 };
 
 }  // namespace

@@ -270,6 +270,19 @@ Status StoreEndpoints(Context& ctx, const std::optional<contracts::ContractorCer
   return sftp ? StoreSftp(ctx, *sftp) : Status::Ok();
 }
 
+// --name and --email as given (either may be empty: not changed): printed
+// on terminals, in the console and in letters, so free of line breaks,
+// terminal escapes and bidirectional controls. The id is checked already.
+Status CheckNameAndEmail(const ContractorArgs& a) {
+  for (const auto& [what, value] : {std::pair{"name", &a.name}, {"e-mail", &a.email}}) {
+    if (value->empty()) continue;
+    const std::string why =
+        policies::DisplayNameRefusal(std::string(what) + " of contractor " + a.id, *value);
+    if (!why.empty()) return Status::Error(why);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
@@ -277,6 +290,7 @@ Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
     return Result<Output>::Error(why);
   }
   if (a.name.empty()) return Result<Output>::Error("contractor " + a.id + ": --name is required");
+  if (Status s = CheckNameAndEmail(a); !s.ok()) return s;
   contracts::Contractor c;
   c.id = a.id;
   c.name = a.name;
@@ -353,6 +367,7 @@ Result<Json> WhereDataGoesChanges(Context& ctx, const std::string& id,
 Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& a) {
   auto c = RequireContractor(ctx, a.id);
   if (!c.ok()) return c.status();
+  if (Status s = CheckNameAndEmail(a); !s.ok()) return s;
   auto certs = ReadCertificates(ctx, a);
   if (!certs.ok()) return certs.status();
   const auto& [cert, portal_cert] = certs.value();

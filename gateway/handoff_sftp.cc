@@ -74,6 +74,10 @@ class Sftp : public Handoff {
       recorded->details["server"] = ServerText(endpoint_);
       recorded->details["withheld"] = result.withheld;
       recorded->details["special_requests"] = result.special_requests;
+      // A plain CSV goes to the contractor's batch as it is: what the
+      // formula guard did is on record with it.
+      recorded->details["formula_guard"] = job.spec.formula_guard;
+      recorded->details["formula_guarded_cells"] = result.formula_guarded;
       return ctx.audit->Append(ctx.actor, "delivery.sending",
                                "delivery:" + std::to_string(job.rec.id), recorded->details);
     });
@@ -136,6 +140,8 @@ class Sftp : public Handoff {
       details["package"] = name_;
       details["server"] = ServerText(endpoint_);
       details["attempts"] = ToJson(result.attempts);
+      details["formula_guard"] = job.spec.formula_guard;
+      details["formula_guarded_cells"] = result.formula_guarded;
       const std::string event = outcome_ == DeliveryOutcome::kDelivered ? "delivery.sftp"
                                 : outcome_ == DeliveryOutcome::kRefused ? "delivery.refused"
                                                                         : "delivery.failed";

@@ -122,7 +122,7 @@ Result<NoticeTemplate> ParseTemplateFile(const std::string& path, std::string te
   if (!Trim(second).empty()) return error("line 2 must be empty");
   if (second_end == std::string::npos) return error("no body after the subject");
   t.body = normalized.substr(second_end + 1);
-  if (Trim(t.body).find_first_not_of("\n") == std::string::npos) return error("the body is empty");
+  if (t.body.find_first_not_of(" \t\r\n") == std::string::npos) return error("the body is empty");
   return t;
 }
 

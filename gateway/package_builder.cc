@@ -10,6 +10,7 @@
 
 #include "contracts/base/atomic_file.h"
 #include "contracts/base/files.h"
+#include "contracts/config.h"
 #include "gateway/records_json.h"
 #include "policies/delivery_rules.h"
 #include "transports/certificate.h"
@@ -133,13 +134,15 @@ struct PackageWritten {
   std::vector<std::string> withheld;
   std::vector<int64_t> special_requests;  // that shaped it
   size_t drawings = 0;
+  int64_t formula_guarded = 0;  // cells the formula guard neutralised
   nlohmann::json recipient;
 };
 
 // manifest.json, the package's own account of itself: who it is for, under
 // which profile, NDA and retention, and every file with its hash.
-nlohmann::json ManifestJson(const PackageJob& job, int64_t records, const nlohmann::json& files,
-                            const nlohmann::json& recipient, const nlohmann::json& checkpoint) {
+nlohmann::json ManifestJson(const PackageJob& job, int64_t records, int64_t formula_guarded,
+                            const nlohmann::json& files, const nlohmann::json& recipient,
+                            const nlohmann::json& checkpoint) {
   const contracts::ContractProfile& p = job.profile;
   const contracts::DeliveryRecord& rec = job.rec;
   const contracts::Nda* nda = nullptr;
@@ -155,6 +158,10 @@ nlohmann::json ManifestJson(const PackageJob& job, int64_t records, const nlohma
           {"masks", p.masks},
           {"encoding", p.output_encoding},
           {"records", records},
+          // Whether cells a spreadsheet would run as formulas were
+          // neutralised ([output] formula_guard), and how many were.
+          {"formula_guard", job.spec.formula_guard},
+          {"formula_guarded_cells", formula_guarded},
           {"files", files},
           {"created_at", rec.ordered_at},
           {"delete_by", FormatDate(AddDays(job.ctx.clock->Today(), p.retention_days))},
@@ -191,10 +198,11 @@ Result<PackageWritten> WriteEncryptedPackage(PackageJob& job, const std::string&
         job.spec, job.in, rec.input_name, &os,
         [&](const policies::RecordFacts& r) -> Status {
           uint64_t carried = r.carried;
-          if (job.drawings && !r.house_drawing.empty()) {
-            if (!policies::PlainDrawingName(r.house_drawing)) {
-              return Status::Error("subscriber " + std::string(r.subscriber_id) +
-                                   ": house drawing name is not a plain file name");
+          if (job.drawings != nullptr && !r.house_drawing.empty()) {
+            // Judged as the record passes, as the dry run judges it: a
+            // drawing that cannot go stops the delivery before any is read.
+            if (Status d = job.drawings->Check(r.subscriber_id, r.house_drawing); !d.ok()) {
+              return d;
             }
             drawing_files.emplace_back(r.subscriber_id, r.house_drawing);
           } else if (drawing_bit < 64) {
@@ -207,6 +215,7 @@ Result<PackageWritten> WriteEncryptedPackage(PackageJob& job, const std::string&
     records = summary->records;
     out.withheld = summary->withheld_fields;
     out.special_requests = summary->applied_overrides;
+    out.formula_guarded = summary->formula_guarded;
     return Status::Ok();
   });
   // Joined before anything else touches the store, error or not.
@@ -217,12 +226,7 @@ Result<PackageWritten> WriteEncryptedPackage(PackageJob& job, const std::string&
   rec.receipts_sha256 = recorder.Digest();
   files.push_back({{"name", "data.csv"}, {"size", data->size}, {"sha256", data->sha256}});
   for (const auto& [subscriber, file] : drawing_files) {
-    const std::string source = (fs::path(job.attachments) / file).string();
-    if (!fs::is_regular_file(source)) {
-      return Status::Error("subscriber " + subscriber + ": house drawing file missing from " +
-                           job.attachments);
-    }
-    auto added = writer.value()->AddFile("drawings/" + file, source);
+    auto added = job.drawings->AddTo(*writer.value(), subscriber, file);
     if (!added.ok()) return added.status();
     files.push_back(
         {{"name", "drawings/" + file}, {"size", added->size}, {"sha256", added->sha256}});
@@ -232,7 +236,7 @@ Result<PackageWritten> WriteEncryptedPackage(PackageJob& job, const std::string&
   auto checkpoint = job.ctx.audit->LatestCheckpoint();
   if (!checkpoint.ok()) return checkpoint.status();
   const nlohmann::json manifest =
-      ManifestJson(job, records, files, out.recipient,
+      ManifestJson(job, records, out.formula_guarded, files, out.recipient,
                    checkpoint.value() ? checkpoint.value()->ToJson() : nlohmann::json());
   const std::string manifest_text = manifest.dump(2) + "\n";
   auto m = writer.value()->AddStream("manifest.json", [&](std::ostream& os) {
@@ -285,6 +289,7 @@ Result<PackageWritten> WriteCsvPackage(PackageJob& job, const std::string& dir,
     rec.record_count = summary->records;
     out.withheld = summary->withheld_fields;
     out.special_requests = summary->applied_overrides;
+    out.formula_guarded = summary->formula_guarded;
   }
   auto sha = Sha256File(temp);
   if (!sha.ok()) return fail(sha.status());
@@ -302,6 +307,86 @@ Result<PackageWritten> WritePackage(PackageJob& job, const std::string& dir,
 }
 
 }  // namespace
+
+Result<DrawingLimits> LoadDrawingLimits(const std::string& config_file) {
+  constexpr int64_t kMaxMiB = int64_t{1} << 20;  // 1 TiB
+  auto config = contracts::Config::Load(config_file);
+  if (!config.ok()) return config.status();
+  DrawingLimits limits;
+  for (auto [key, bytes] : {std::pair{"max_file_mb", &limits.max_file_bytes},
+                            std::pair{"max_delivery_mb", &limits.max_delivery_bytes}}) {
+    const int64_t mib = config->Int("attachments", key, static_cast<int64_t>(*bytes >> 20));
+    if (!config->status().ok()) return config->status();
+    if (mib < 1 || mib > kMaxMiB) {
+      return Status::Error(config_file + ": [attachments] " + key + " must be 1 to " +
+                           std::to_string(kMaxMiB) + " (MiB)");
+    }
+    *bytes = static_cast<uint64_t>(mib) << 20;
+  }
+  return limits;
+}
+
+Result<DrawingCheck> DrawingCheck::Open(const contracts::ContractProfile& profile,
+                                        const std::string& dir, const DrawingLimits& limits) {
+  const std::string why =
+      "profile " + profile.id + " sends house drawings: --attachments must name their folder";
+  if (dir.empty()) return Status::Error(why);
+  auto folder = transports::SourceFolder::Open(dir);
+  if (!folder.ok()) return folder.status().WithMessage(why + " (" + folder.message() + ")");
+  return DrawingCheck(std::move(folder).value(), limits);
+}
+
+Result<transports::SourceFile> DrawingCheck::OpenDrawing(std::string_view subscriber,
+                                                         std::string_view name) const {
+  // The name is named only once it is known to be plain (printable ASCII,
+  // no folder): anything else in the cell stays out of the message.
+  const std::string who = "subscriber " + std::string(subscriber) + ": house drawing";
+  if (!policies::PlainDrawingName(name)) {
+    return Status::Error(who + " name is not a plain file name");
+  }
+  return transports::SourceFile::Open(folder_, std::string(name), who + " " + std::string(name));
+}
+
+Status DrawingCheck::Judge(const transports::SourceFile& file, uint64_t before) const {
+  using transports::ByteSizeText;
+  if (file.size() > limits_.max_file_bytes) {
+    return Status::Refused(file.label() + " is " + ByteSizeText(file.size()) + ", over the " +
+                           ByteSizeText(limits_.max_file_bytes) +
+                           " limit per file ([attachments] max_file_mb)");
+  }
+  if (before > limits_.max_delivery_bytes || file.size() > limits_.max_delivery_bytes - before) {
+    return Status::Refused(file.label() + " brings the drawings of this delivery to " +
+                           ByteSizeText(before + file.size()) + ", over the " +
+                           ByteSizeText(limits_.max_delivery_bytes) +
+                           " limit per delivery ([attachments] max_delivery_mb)");
+  }
+  return Status::Ok();
+}
+
+Status DrawingCheck::Check(std::string_view subscriber, std::string_view name) {
+  auto file = OpenDrawing(subscriber, name);
+  if (!file.ok()) return file.status();
+  if (!names_.emplace(name).second) {
+    return Status::Error(file->label() +
+                         " is named by an earlier record too (a package holds each drawing once)");
+  }
+  if (Status j = Judge(*file, checked_bytes_); !j.ok()) return j;
+  checked_bytes_ += file->size();
+  return Status::Ok();
+}
+
+Result<transports::PackageFile> DrawingCheck::AddTo(transports::MediaPackageWriter& writer,
+                                                    std::string_view subscriber,
+                                                    const std::string& name) {
+  auto file = OpenDrawing(subscriber, name);
+  if (!file.ok()) return file.status();
+  if (Status j = Judge(*file, added_bytes_); !j.ok()) return j;
+  const uint64_t room = std::min(limits_.max_file_bytes, limits_.max_delivery_bytes - added_bytes_);
+  auto added = writer.AddFile("drawings/" + name, *file, room);
+  if (!added.ok()) return added.status();
+  added_bytes_ += added->size;
+  return added;
+}
 
 Result<RecipientChoice> ChooseRecipient(Context& ctx, const std::string& contractor,
                                         bool password) {
@@ -370,6 +455,9 @@ Result<Recorded> WriteDeliveryPackage(PackageJob& job, const std::string& dir,
   out.details["recipient"] = written->recipient;
   out.details["drawings"] = written->drawings;
   out.details["special_requests"] = written->special_requests;
+  out.details["formula_guard"] = job.spec.formula_guard;
+  out.details["formula_guarded_cells"] = written->formula_guarded;
+  result.formula_guarded = written->formula_guarded;
   return out;
 }
 

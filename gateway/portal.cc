@@ -20,6 +20,7 @@
 #include "gateway/console/console_server.h"
 #include "gateway/detail/request_mail.h"
 #include "gateway/portal_commands.h"
+#include "gateway/pseudonym_key.h"
 #include "gateway/reconcile.h"
 #include "gateway/requests.h"
 #include "gateway/staff_api.h"
@@ -73,6 +74,27 @@ Json PackageJson(const contracts::PortalPackageRecord& r, const std::string& now
 // closed.
 void Report(const std::string& what, const std::string& message) {
   std::cerr << "itaku serve: " << what << ": " << message << "\n";
+}
+
+// Deletes the file of a package that can no longer be downloaded (`reason`:
+// "used up", "expired", "revoked") and puts that on record; the record
+// stays. False when there was no file to delete (nothing is recorded then).
+Result<bool> RemovePortalPackageFile(Context& ctx, const contracts::PortalPackageRecord& r,
+                                     const std::string& reason, const std::string& actor) {
+  std::error_code ec;
+  const bool removed = fs::remove(r.path, ec);
+  if (ec) {
+    return Status::Io("cannot delete the file of portal package " + r.id + " (" + reason +
+                      "): " + r.path + ": " + ec.message());
+  }
+  if (!removed) return false;
+  Status s = ctx.audit->Append(actor, "portal.package-removed", "portal:" + r.id,
+                               {{"contractor", r.contractor_id},
+                                {"delivery_id", r.delivery_id},
+                                {"file_name", r.file_name},
+                                {"reason", reason}});
+  if (!s.ok()) return s;
+  return true;
 }
 
 }  // namespace
@@ -132,10 +154,66 @@ PortalBackend::Access StorePortalBackend::Find(const std::string& contractor_id,
                                                                                   : Access::kGone;
 }
 
+transports::DownloadCoverage* StorePortalBackend::CoverageOf(const std::string& package_id,
+                                                             uint64_t size) {
+  auto it = coverage_.find(package_id);
+  if (it != coverage_.end()) return &it->second;
+  auto log = ctx_.store->ListPortalDownloads(package_id);
+  if (!log.ok()) {
+    Report("download log", log.message());
+    return nullptr;
+  }
+  transports::DownloadCoverage coverage(size);
+  for (const contracts::PortalDownload& d : log.value()) {
+    coverage.Add(static_cast<uint64_t>(d.first_byte), static_cast<uint64_t>(d.bytes));
+  }
+  return &coverage_.emplace(package_id, std::move(coverage)).first->second;
+}
+
+PortalBackend::Slot StorePortalBackend::BeginDownload(const PortalCaller& /*caller*/,
+                                                      const PortalPackage& package,
+                                                      uint64_t first_byte, uint64_t length,
+                                                      std::string* why) {
+  if (first_byte != 0 || length < package.size) {
+    transports::DownloadCoverage* coverage = CoverageOf(package.id, package.size);
+    if (coverage == nullptr) {
+      *why = "store unavailable";
+      return Slot::kBusy;
+    }
+    if (coverage->pieces() >= kMaxCoveragePieces) {
+      *why = "this package was sent in too many separate parts; download it whole";
+      return Slot::kBusy;
+    }
+  }
+  const std::string now = ctx_.clock->NowUtc();
+  auto reserved = ctx_.store->ReservePortalDownload(package.id, now);
+  if (!reserved.ok()) {
+    Report("reserve", reserved.message());
+    *why = "store unavailable";
+    return Slot::kBusy;
+  }
+  if (reserved.value()) return Slot::kGranted;
+  auto found = ctx_.store->FindPortalPackage(package.id);
+  if (found.ok() && found.value()) {
+    if (std::string gone = policies::PortalGoneReason(*found.value(), now); !gone.empty()) {
+      coverage_.erase(package.id);
+      *why = gone;
+      return Slot::kGone;
+    }
+  }
+  *why = "every download left of this package is under way; try again when one ends";
+  return Slot::kBusy;
+}
+
 void StorePortalBackend::RecordDownload(const PortalCaller& caller, const std::string& package_id,
                                         uint64_t first_byte, uint64_t bytes, bool complete) {
   auto found = ctx_.store->FindPortalPackage(package_id);
+  if (!found.ok()) Report("record download", found.message());
   if (!found.ok() || !found.value()) return;
+  const contracts::PortalPackageRecord& package = *found.value();
+  // Read before this download's row is written: the log is what came before.
+  transports::DownloadCoverage* coverage =
+      CoverageOf(package_id, static_cast<uint64_t>(package.size));
   contracts::PortalDownload d;
   d.package_id = package_id;
   d.at = ctx_.clock->NowUtc();
@@ -145,9 +223,9 @@ void StorePortalBackend::RecordDownload(const PortalCaller& caller, const std::s
   d.first_byte = static_cast<int64_t>(first_byte);
   d.bytes = static_cast<int64_t>(bytes);
   d.complete = complete;
-  d.counted = policies::DownloadCounts(complete, first_byte, bytes, found.value()->size);
+  d.counted = coverage != nullptr && coverage->Add(first_byte, bytes);
   Status s = ctx_.store->Transaction([&]() -> Status {
-    if (Status a = ctx_.store->AddPortalDownload(d); !a.ok()) return a;
+    if (Status a = ctx_.store->EndPortalDownload(d); !a.ok()) return a;
     return ctx_.audit->Append(caller.contractor_id.empty() ? "portal" : caller.contractor_id,
                               "portal.download", "portal:" + package_id,
                               {{"contractor", caller.contractor_id},
@@ -158,7 +236,18 @@ void StorePortalBackend::RecordDownload(const PortalCaller& caller, const std::s
                                {"complete", complete},
                                {"counted", d.counted}});
   });
-  if (!s.ok()) Report("record download", s.message());
+  if (!s.ok()) {
+    Report("record download", s.message());
+    coverage_.erase(package_id);  // read again from the log, which lacks this download
+    return;
+  }
+  // The last download allowed: no slot is left or held (completed plus
+  // reserved never pass the limit), so nothing reads the file any more.
+  if (d.counted && package.downloads + 1 >= package.max_downloads) {
+    coverage_.erase(package_id);
+    auto removed = RemovePortalPackageFile(ctx_, package, "used up", "itaku");
+    if (!removed.ok()) Report("remove used-up package " + package_id, removed.message());
+  }
 }
 
 void StorePortalBackend::Audit(const PortalCaller& caller, const std::string& method,
@@ -230,11 +319,32 @@ Result<Output> PortalRevoke(Context& ctx, const std::string& package_id) {
                               {"delivery_id", found.value()->delivery_id}});
   });
   if (!s.ok()) return s;
-  // The file goes too: nothing is served from it any more.
-  std::error_code ec;
-  fs::remove(found.value()->path, ec);
-  return Output{{{"id", package_id}, {"revoked", true}},
-                "revoked portal package " + package_id + " of " + found.value()->contractor_id};
+  // The file goes too: nothing is served from it any more. (Should that
+  // fail, the daemon's sweep tries again.)
+  std::string text = "revoked portal package " + package_id + " of " + found.value()->contractor_id;
+  auto removed = RemovePortalPackageFile(ctx, *found.value(), "revoked", ctx.actor);
+  if (!removed.ok()) text += "; its file is not deleted yet: " + removed.message();
+  return Output{{{"id", package_id}, {"revoked", true}}, text};
+}
+
+Result<int> SweepPortalPackages(Context& ctx) {
+  auto list = ctx.store->ListPortalPackages(std::nullopt);
+  if (!list.ok()) return list.status();
+  const std::string now = ctx.clock->NowUtc();
+  int removed = 0;
+  Status first_error = Status::Ok();
+  for (const contracts::PortalPackageRecord& r : list.value()) {
+    const std::string reason = policies::PortalGoneReason(r, now);
+    if (reason.empty()) continue;
+    auto gone = RemovePortalPackageFile(ctx, r, reason, ctx.actor);
+    if (!gone.ok()) {
+      if (first_error.ok()) first_error = gone.status();
+      continue;
+    }
+    if (gone.value()) ++removed;
+  }
+  if (!first_error.ok()) return first_error;
+  return removed;
 }
 
 namespace {
@@ -411,6 +521,39 @@ class OverdueWatch {
   Periodically daily_;  // last: runs once everything above exists
 };
 
+// At start and then every `period` while `serve` runs: the files of portal
+// packages that can no longer be downloaded are deleted (SweepPortalPackages),
+// so an expired package does not outlive its expiry on disk by more than a
+// period. Used-up and revoked ones go at once; this catches what that
+// missed. Its own store connection, as OverdueWatch.
+class PortalSweep {
+ public:
+  PortalSweep(std::string db_path, AuditKeys keys, std::chrono::seconds period)
+      : db_path_(std::move(db_path)),
+        keys_(std::move(keys)),
+        periodic_(period, [this] { Once(); }) {}
+
+ private:
+  void Once() {
+    Context c;
+    c.clock = std::make_unique<SystemClock>();
+    auto store = contracts::Store::OpenSqlite(db_path_);
+    if (!store.ok()) return;
+    c.store = std::move(store).value();
+    c.db_path = db_path_;
+    c.actor = "itaku";
+    c.audit = std::make_unique<AuditTrail>(*c.store, *c.clock, keys_);
+    auto removed = SweepPortalPackages(c);
+    if (!removed.ok()) {
+      std::cerr << "itaku serve: portal packages: " << removed.message() << std::endl;
+    }
+  }
+
+  const std::string db_path_;
+  const AuditKeys keys_;
+  Periodically periodic_;  // last: runs once everything above exists
+};
+
 }  // namespace
 
 namespace {
@@ -439,9 +582,22 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
   options.cert_file = file->String("portal", "cert", options.cert_file);
   options.key_file = file->String("portal", "key", options.key_file);
   options.max_connections = number("max_connections", options.max_connections);
+  options.max_connections_per_address =
+      number("max_connections_per_address", options.max_connections_per_address);
+  options.handshake_timeout_ms = number("handshake_timeout_ms", options.handshake_timeout_ms);
   options.header_timeout_ms = number("header_timeout_ms", options.header_timeout_ms);
   options.io_timeout_ms = number("io_timeout_ms", options.io_timeout_ms);
   options.shutdown_grace_ms = number("shutdown_grace_ms", options.shutdown_grace_ms);
+  const int sweep_seconds = number("sweep_seconds", 60);
+  for (const auto& [key, value] :
+       {std::pair{"max_connections", options.max_connections},
+        std::pair{"max_connections_per_address", options.max_connections_per_address},
+        std::pair{"handshake_timeout_ms", options.handshake_timeout_ms},
+        std::pair{"sweep_seconds", sweep_seconds}}) {
+    if (value < 1) {
+      return R::Error(args.config_file + ": [portal] " + key + " must be at least 1");
+    }
+  }
   StaffApiOptions api;
   api.db_path = ctx.db_path;
   api.config_file = args.config_file;
@@ -486,6 +642,21 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
   if (!settled.ok())
     return R::Error("serve: cannot settle unfinished deliveries: " + settled.message());
   for (const std::string& line : settled.value()) std::cout << "settled " << line << std::endl;
+  // Slots a stopped daemon held for downloads under way: those downloads
+  // ended with it.
+  auto released = ctx.store->ReleasePortalReservations();
+  if (!released.ok()) {
+    return R::Error("serve: cannot release portal download slots: " + released.message());
+  }
+  if (released.value() > 0) {
+    std::cout << "settled " << released.value()
+              << " portal download slot(s) held by downloads cut off when the daemon stopped"
+              << std::endl;
+  }
+  // A store made before the pseudonym key lived beside it gives it up now.
+  if (auto moved = MovePseudonymKeyOutOfStore(ctx); !moved.ok()) {
+    return R::Error("serve: cannot move the pseudonym key out of the store: " + moved.message());
+  }
   auto staff_api = StaffApiServer::Create(api);
   if (!staff_api.ok()) return staff_api.status();
   StorePortalBackend backend(ctx);
@@ -543,6 +714,7 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
   }
   OverdueWatch watch(ctx.db_path);
   CheckpointWatch checkpoints(ctx.db_path, args.config_file, ctx.audit->keys());
+  PortalSweep sweep(ctx.db_path, ctx.audit->keys(), std::chrono::seconds(sweep_seconds));
   const Json started = {{"socket", api.socket_path}, {"portal", where}, {"console", console_where}};
   if (Status a = ctx.audit->Append(ctx.actor, "serve.start", "daemon", started); !a.ok()) {
     return R::Error("serve: not started: the audit trail cannot be written: " + a.message());

@@ -74,7 +74,8 @@ nlohmann::json ToJson(const contracts::ContractProfile& p) {
           {"output",
            {{"format", p.output_format},
             {"encoding", p.output_encoding},
-            {"package", p.output_package}}},
+            {"package", p.output_package},
+            {"formula_guard", p.formula_guard}}},
           {"source_sha256", p.source_sha256},
           {"imported_by", p.imported_by},
           {"imported_at", p.imported_at}};

@@ -1,5 +1,6 @@
 // The store itself, NDAs (機密保持契約), contract profiles and the audit check.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include "contracts/profile_toml.h"
 #include "gateway/commands.h"
 #include "gateway/detail/command_util.h"
+#include "gateway/pseudonym_key.h"
 #include "gateway/records_json.h"
 #include "gateway/requests.h"
 #include "policies/catalog.h"
@@ -33,20 +35,15 @@ using contracts::ContractorStatus;
 using Json = nlohmann::json;
 
 Result<Output> Init(Context& ctx, const std::string& officer) {
-  auto key = ctx.store->GetMeta("pseudonym_key");
+  // The per-installation secret is the pseudonym key, kept beside the store
+  // (pseudonym_key.h); a store made before it moved out gives it up here.
+  auto key = InitPseudonymKey(ctx, [&](const std::string& fingerprint) {
+    return ctx.audit->Append(
+        ctx.actor, "store.init", "store",
+        {{"schema_version", contracts::Store::kSchemaVersion}, {"pseudonym_key", fingerprint}});
+  });
   if (!key.ok()) return key.status();
-  bool created = false;
-  if (!key.value()) {
-    auto secret = RandomHex32();
-    if (!secret.ok()) return secret.status();
-    Status s = ctx.store->Transaction([&]() -> Status {
-      if (Status m = ctx.store->SetMeta("pseudonym_key", secret.value()); !m.ok()) return m;
-      return ctx.audit->Append(ctx.actor, "store.init", "store",
-                               {{"schema_version", contracts::Store::kSchemaVersion}});
-    });
-    if (!s.ok()) return s;
-    created = true;
-  }
+  const bool created = key.value();
   auto first = InitOfficer(ctx, officer);
   if (!first.ok() && first.kind() != ErrorKind::kConflict) return first.status();
   Output out;
@@ -220,26 +217,66 @@ Result<std::string> Destination(Context& ctx, const std::string& contractor,
   return transport;
 }
 
+// The profile file's text. One larger than any profile is refused by its
+// size before it is read, and a file that grows (or has no size) is read to
+// one byte past the limit at most.
+Result<std::string> ReadProfileFile(const std::string& file, const std::string& name) {
+  const Status too_large =
+      Status::Error(name + ": larger than 1 MiB; a profile is a few kilobytes");
+  const Status unreadable = Status::Io("cannot read profile " + file);
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return unreadable;
+  std::string text;
+  Status status;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    status = unreadable;
+  } else if (S_ISREG(st.st_mode) &&
+             static_cast<uint64_t>(st.st_size) > contracts::kMaxProfileBytes) {
+    status = too_large;
+  } else {
+    char block[16384];
+    while (status.ok() && text.size() <= contracts::kMaxProfileBytes) {
+      const size_t want = std::min(sizeof block, contracts::kMaxProfileBytes + 1 - text.size());
+      const ssize_t got = ::read(fd, block, want);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) status = unreadable;
+      if (got <= 0) break;
+      text.append(block, static_cast<size_t>(got));
+    }
+    if (status.ok() && text.size() > contracts::kMaxProfileBytes) status = too_large;
+  }
+  ::close(fd);
+  if (!status.ok()) return status;
+  return text;
+}
+
 }  // namespace
 
 Result<Output> ProfileImport(Context& ctx, const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return Status::Io("cannot read profile " + file);
-  std::stringstream buf;
-  buf << in.rdbuf();
   const std::string name = fs::path(file).filename().string();
-  auto parsed = contracts::ParseProfileToml(buf.str(), name);
+  auto text = ReadProfileFile(file, name);
+  if (!text.ok()) return text.status();
+  auto parsed = contracts::ParseProfileToml(text.value(), name);
   if (!parsed.ok()) return parsed.status();
   contracts::ContractProfile p = std::move(parsed).value();
+  // An id that breaks the rule is not repeated here: the refusal shows it escaped.
+  const std::string who =
+      policies::ProfileIdRefusal(p.id).empty() ? name + ": profile " + p.id : name + ": profile";
   if (Status v = policies::ValidateProfile(p); !v.ok()) {
-    return Result<Output>::Error(name + ": profile " + p.id + " refused: " + v.message());
+    return Result<Output>::Error(who + " refused: " + v.message());
   }
   auto c = RequireContractor(ctx, p.contractor_id);
-  if (!c.ok())
-    return Result<Output>::Error(name + ": profile " + p.id + " refused: " + c.message());
-  // A version that widens what or where data goes waits for a second person.
+  if (!c.ok()) return Result<Output>::Error(who + " refused: " + c.message());
   auto current = ctx.store->FindProfile(p.id, std::nullopt);
   if (!current.ok()) return current.status();
+  // Checked here, so also when an approved proposal is carried out (it runs
+  // this import again): the id may have been taken by another contractor's
+  // version since it was proposed.
+  if (std::string why = policies::ProfileOwnerRefusal(current.value(), p); !why.empty()) {
+    return Status::Refused(name + ": " + why);
+  }
+  // A version that widens what or where data goes waits for a second person.
   Json changes = Json::array();
   for (const auto& c : policies::ProfileWidening(current.value(), p)) {
     changes.push_back({{"item", c.item},
@@ -272,10 +309,10 @@ Result<Output> ProfileImport(Context& ctx, const std::string& file) {
   Json j = ToJson(p);
   j["created"] = created;
   return Output{
-      j, created
-             ? "imported profile " + p.id + " version " + std::to_string(p.version) + " for " +
-                   p.contractor_id + " (purpose " + p.purpose + "; fields " + Join(p.fields) + ")"
-             : "profile " + p.id + " unchanged (version " + std::to_string(p.version) + ")"};
+      j, created ? "imported profile " + p.id + " version " + std::to_string(p.version) + " for " +
+                       p.contractor_id + " (purpose " + p.purpose + "; fields " + Join(p.fields) +
+                       (p.formula_guard ? "" : "; formula guard off") + ")"
+                 : "profile " + p.id + " unchanged (version " + std::to_string(p.version) + ")"};
 }
 
 Result<Output> ProfileShow(Context& ctx, const std::string& id, std::optional<int> version) {
@@ -288,7 +325,9 @@ Result<Output> ProfileShow(Context& ctx, const std::string& id, std::optional<in
        << "\npurpose: " << pr.purpose << "\nfields: " << Join(pr.fields)
        << "\ntransports: " << Join(pr.transports) << "\nvalid: " << FormatDate(pr.valid_from)
        << " to " << FormatDate(pr.valid_until) << "\nretention: " << pr.retention_days
-       << " days\noutput: " << pr.output_format << ", " << pr.output_encoding;
+       << " days\noutput: " << pr.output_format << ", " << pr.output_encoding << "\nformula guard: "
+       << (pr.formula_guard ? "on (cells a spreadsheet would evaluate are neutralised)"
+                            : "off (cells are sent as they are)");
   for (const auto& [f, m] : pr.masks) text << "\nmask: " << f << " = " << m;
   return Output{ToJson(pr), text.str()};
 }

@@ -24,6 +24,7 @@
 #include "contracts/base/layout.h"
 #include "gateway/cli_commands.h"
 #include "gateway/commands.h"
+#include "gateway/package_builder.h"
 #include "gateway/records_json.h"
 #include "gateway/staff_session.h"
 #include "policies/access_rules.h"
@@ -185,6 +186,18 @@ class Connection {
     }
     if (req.method() == http::verb::get && target.rfind(kDownloads, 0) == 0) {
       return Download(target.substr(sizeof kDownloads - 1), keep);
+    }
+    if (req.method() == http::verb::get && target == "/v1/limits") {
+      // What the CLI checks before it sends a drawings folder: the daemon's
+      // [attachments] limits (each delivery judges its drawings again).
+      auto limits = LoadDrawingLimits(session_->context().daemon_config);
+      if (!limits.ok()) return Reply(StatusOf(limits.kind()), ErrorBody(limits.status()), keep);
+      return Reply(http::status::ok,
+                   {{"ok", true},
+                    {"attachments",
+                     {{"max_file_bytes", limits->max_file_bytes},
+                      {"max_delivery_bytes", limits->max_delivery_bytes}}}},
+                   keep);
     }
     if (req.method() == http::verb::get && target == "/v1/whoami") {
       Json me = ForPeople(ToJson(*caller_.staff));

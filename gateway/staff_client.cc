@@ -13,6 +13,7 @@
 #include "contracts/base/atomic_file.h"
 #include "contracts/base/status.h"
 #include "contracts/base/strings.h"
+#include "transports/media_package.h"
 
 namespace itaku::gateway {
 namespace {
@@ -142,13 +143,59 @@ Status FromReply(const Json& reply) {
   return Status::Internal(message);
 }
 
-// Uploads what an input option names: a file as itself, a folder as the
-// regular files directly in it. Returns the value the daemon resolves.
+// The files of an input folder to send: the regular files directly in it
+// (subfolders are left out). An entry that is a symbolic link, a FIFO, a
+// device or a socket is refused, not followed (the daemon would pack what
+// a link points at, read with the caller's rights), and so is, for
+// --attachments, a file over the daemon's limit per file: then nothing is
+// sent at all.
+Result<std::set<fs::path>> FolderFiles(Client& client, const std::string& option,
+                                       const std::string& path) {
+  uint64_t max_file = std::numeric_limits<uint64_t>::max();
+  if (option == "--attachments") {
+    auto limits = client.Call(http::verb::get, "/v1/limits", "");
+    if (!limits.ok()) return limits.status();
+    if (!limits->value("ok", false)) return FromReply(limits.value());
+    max_file = limits->value("attachments", Json::object()).value("max_file_bytes", max_file);
+  }
+  std::set<fs::path> files;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(path, ec)) {
+    std::error_code entry_ec;
+    const fs::file_status s = entry.symlink_status(entry_ec);
+    if (!entry_ec && fs::is_directory(s)) continue;
+    const std::string name = entry.path().filename().string();
+    if (entry_ec || !fs::is_regular_file(s)) {
+      return Status::Refused(option + " " + path + ": " + name +
+                             " is not a regular file (symlinks are not followed)");
+    }
+    const uint64_t size = entry.file_size(entry_ec);
+    if (entry_ec) return Status::Io("cannot read " + entry.path().string());
+    if (size > max_file) {
+      return Status::Refused(option + " " + path + ": " + name + " is " +
+                             transports::ByteSizeText(size) + ", over the " +
+                             transports::ByteSizeText(max_file) +
+                             " limit per file ([attachments] max_file_mb)");
+    }
+    files.insert(entry.path());
+  }
+  if (ec) return Status::Io("cannot read folder " + path + ": " + ec.message());
+  return files;
+}
+
+// Uploads what an input option names: a file as itself, a folder as
+// FolderFiles says. Returns the value the daemon resolves.
 Result<std::string> Upload(Client& client, const std::string& option, const std::string& path) {
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
   if (ec || (!fs::is_regular_file(st) && !fs::is_directory(st))) {
     return Status::Error(option + " " + path + " is not a readable file or folder");
+  }
+  std::set<fs::path> files;
+  if (fs::is_directory(st)) {
+    auto listed = FolderFiles(client, option, path);
+    if (!listed.ok()) return listed.status();
+    files = std::move(listed).value();
   }
   auto made = client.Call(http::verb::post, "/v1/uploads", "");
   if (!made.ok()) return made.status();
@@ -161,11 +208,6 @@ Result<std::string> Upload(Client& client, const std::string& option, const std:
     if (!put->value("ok", false)) return FromReply(put.value());
     return "upload:" + id + "/" + name;
   }
-  std::set<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(path, ec)) {
-    if (entry.is_regular_file()) files.insert(entry.path());
-  }
-  if (ec) return Status::Io("cannot read folder " + path + ": " + ec.message());
   for (const auto& file : files) {
     auto put = client.Put(id, file.filename().string(), file.string());
     if (!put.ok()) return put.status();

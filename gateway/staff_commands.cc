@@ -13,6 +13,7 @@
 #include "gateway/requests.h"
 #include "gateway/console/credentials.h"
 #include "policies/access_rules.h"
+#include "policies/registry_rules.h"
 
 namespace itaku::gateway {
 
@@ -23,11 +24,12 @@ using Json = nlohmann::json;
 
 namespace {
 
-// The OS account `os_user` names, as the kernel will report it.
+// The OS account `os_user` names, as the kernel will report it. `name` is
+// how the staff member appears everywhere (lists, the audit trail, the
+// console's sign-in): printable text, policies::DisplayNameRefusal.
 Result<contracts::StaffMember> OsAccount(const std::string& name, const std::string& os_user) {
-  if (name.empty()) return Status::Error("staff name must not be empty");
-  for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f) return Status::Error("staff name must not hold control characters");
+  if (std::string why = policies::DisplayNameRefusal("staff name", name); !why.empty()) {
+    return Status::Error(why);
   }
   const passwd* pw = os_user.empty() ? nullptr : ::getpwnam(os_user.c_str());
   if (pw == nullptr) {

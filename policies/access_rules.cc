@@ -30,6 +30,7 @@ const std::vector<std::pair<std::string_view, Access>>& Matrix() {
       {"portal.list", Access::kRead},         {"portal.revoke", Access::kOperate},
       {"staff.list", Access::kRead},          {"staff.add", Access::kOfficer},
       {"staff.remove", Access::kOfficer},     {"staff.enrol-code", Access::kOfficer},
+      {"keys.rotate-pseudonym", Access::kOfficer},
       {"special.list", Access::kRead},
       {"special.add", Access::kOperate},      {"special.end", Access::kOperate},
       {"request.list", Access::kRead},        {"request.show", Access::kRead},

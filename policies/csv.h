@@ -8,7 +8,8 @@
 // character of either).
 //
 // Not thread-safe. Errors are one line naming the input and the physical
-// line (1-based, the header is line 1) and never contain cell content.
+// line (1-based, the header is line 1) and never contain cell content: a
+// cell is named by its column, never quoted.
 #pragma once
 
 #include <cstddef>
@@ -49,9 +50,18 @@ class CsvReader {
   // the end of the input. A UTF-8 byte order mark at the very start is
   // skipped (see had_bom()). Records end at LF or CRLF; the last one may lack
   // it. Lines with no bytes at all are skipped. Quoted fields may hold
-  // commas, doubled quotes and CR/LF; they come back unquoted. Errors:
+  // commas, doubled quotes and CR/LF; they come back unquoted. A NUL byte is
+  // refused anywhere, quoted or not (no export has one; a spreadsheet or a
+  // terminal would cut the value there). An input in UTF-16 or UTF-32 is
+  // refused before anything is parsed: by its byte order mark, or without
+  // one by the NUL bytes beside its ASCII delimiters in the first 512 bytes
+  // (or the first buffer_size, if smaller; DetectWideEncoding in
+  // policies/encoding.h). Errors:
+  //   "NAME: the file is UTF-16; save the export as UTF-8 or Shift_JIS (CP932)"
+  //   "NAME: the file is UTF-32; save the export as UTF-8 or Shift_JIS (CP932)"
   //   "NAME:LINE: unterminated quoted field"      (LINE of the opening quote)
   //   "NAME:LINE: 16 fields, header has 17"       (LINE where the record starts)
+  //   "NAME:LINE: column 3 (name): NUL byte"      (LINE of the NUL byte)
   //   "NAME:LINE: column 3 (name): quote inside an unquoted field"
   //   "NAME:LINE: column 3 (name): characters after a closing quote"
   //   "NAME:LINE: carriage return outside quotes not followed by line feed"
@@ -132,7 +142,9 @@ class CsvWriter {
   // Appends bytes as they are (a byte order mark, say).
   void Raw(std::string_view bytes);
   // Appends one field, after a comma unless it is the first of its record.
-  // Quoted only when it holds a comma, quote, CR or LF; quotes doubled.
+  // Quoted only when it holds a comma, quote, CR, LF or NUL; quotes doubled.
+  // Written as given: neutralising spreadsheet formulas is the projector's
+  // business (ProjectionSpec::formula_guard).
   void Field(std::string_view value);
   // Ends the record with CRLF.
   void EndRecord();
@@ -154,7 +166,7 @@ class CsvWriter {
   std::unique_ptr<Background> background_;
 };
 
-// First byte of [p, end) that is ',', '"', CR or LF, or `end` (SSE2).
+// First byte of [p, end) that is ',', '"', CR, LF or NUL, or `end` (SSE2).
 const char* FindCsvSpecial(const char* p, const char* end);
 
 }  // namespace itaku::policies

@@ -32,11 +32,4 @@ inline bool ValidMaxDownloads(int n) { return n >= 1 && n <= 1000000; }
 // can.
 std::string PortalGoneReason(const contracts::PortalPackageRecord& package, const std::string& now);
 
-// A download counts against the limit once the file's last byte went out in
-// a complete response: a resumed download counts when its last part
-// completes, a broken one never.
-inline bool DownloadCounts(bool complete, uint64_t first_byte, uint64_t bytes, int64_t size) {
-  return complete && static_cast<int64_t>(first_byte + bytes) == size;
-}
-
 }  // namespace itaku::policies

@@ -376,6 +376,53 @@ char* Utf8ToCp932(std::string_view in, char* out, size_t* bad_offset) {
                    });
 }
 
+namespace {
+
+bool IsAsciiDelimiter(unsigned char c) { return c == ',' || c == '\r' || c == '\n'; }
+
+}  // namespace
+
+std::string_view DetectWideEncoding(std::string_view first_bytes) {
+  auto starts = [&](std::string_view bom) { return first_bytes.substr(0, bom.size()) == bom; };
+  // UTF-32 first: its little-endian mark begins with UTF-16's.
+  if (starts(std::string_view("\xFF\xFE\0\0", 4)) || starts(std::string_view("\0\0\xFE\xFF", 4))) {
+    return "UTF-32";
+  }
+  if (starts("\xFF\xFE") || starts("\xFE\xFF")) return "UTF-16";
+
+  const auto* p = reinterpret_cast<const unsigned char*>(first_bytes.data());
+  // UTF-32 without a mark: every unit a code point below U+110000 (one
+  // zero byte and one of at most 0x10), and a delimiter among them.
+  const size_t n4 = first_bytes.size() & ~size_t{3};
+  bool le = n4 > 0, be = n4 > 0, le_delimiter = false, be_delimiter = false;
+  for (size_t i = 0; i < n4; i += 4) {
+    le = le && p[i + 3] == 0 && p[i + 2] <= 0x10;
+    be = be && p[i] == 0 && p[i + 1] <= 0x10;
+    le_delimiter = le_delimiter || (IsAsciiDelimiter(p[i]) && p[i + 1] == 0 && p[i + 2] == 0);
+    be_delimiter = be_delimiter || (p[i + 1] == 0 && p[i + 2] == 0 && IsAsciiDelimiter(p[i + 3]));
+  }
+  if ((le && le_delimiter) || (be && be_delimiter)) return "UTF-32";
+
+  // UTF-16 without a mark: delimiters with their zero byte (two at least:
+  // a stray NUL after a comma is not an encoding), and zero bytes mostly on
+  // that side and in one unit of eight at least (Japanese text has few
+  // others: U+3000 IDEOGRAPHIC SPACE is 00 30 in little-endian).
+  const size_t n2 = first_bytes.size() & ~size_t{1};
+  size_t zero_even = 0, zero_odd = 0, le_delimiters = 0, be_delimiters = 0;
+  for (size_t i = 0; i < n2; i += 2) {
+    zero_even += p[i] == 0;
+    zero_odd += p[i + 1] == 0;
+    le_delimiters += IsAsciiDelimiter(p[i]) && p[i + 1] == 0;
+    be_delimiters += p[i] == 0 && IsAsciiDelimiter(p[i + 1]);
+  }
+  const size_t units = n2 / 2;
+  if ((le_delimiters >= 2 && zero_odd > zero_even && 8 * zero_odd >= units) ||
+      (be_delimiters >= 2 && zero_even > zero_odd && 8 * zero_even >= units)) {
+    return "UTF-16";
+  }
+  return {};
+}
+
 Result<std::string> DecodeCp932(std::string_view cp932) {
   std::string out(cp932.size() * 3, '\0');
   size_t bad = 0;

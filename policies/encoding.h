@@ -42,6 +42,18 @@ bool IsValidUtf8(std::string_view s);
 char* Cp932ToUtf8(std::string_view in, char* out, size_t* bad_offset);
 char* Utf8ToCp932(std::string_view in, char* out, size_t* bad_offset);
 
+// "UTF-16" or "UTF-32" when `first_bytes` (the start of a file; 512 bytes
+// are plenty) is text in one of those encodings, else empty. By the byte
+// order mark (FF FE 00 00 / 00 00 FE FF: UTF-32; FF FE / FE FF: UTF-16), or
+// without one by the zero bytes every ASCII character brings along:
+//   UTF-32: every 4-byte unit a code point below U+110000, one of them a
+//           comma, CR or LF;
+//   UTF-16: two units or more a comma, CR or LF with its zero byte, and the
+//           zero bytes mostly on that side, one unit in eight at least.
+// Input without a zero byte (every UTF-8 or CP932 export the CSV reader
+// accepts) is never taken for either; nor is one with a stray NUL.
+std::string_view DetectWideEncoding(std::string_view first_bytes);
+
 // Convenience wrappers. Error texts:
 //   "byte 0x85 at offset 3 cannot be decoded as CP932"
 //   "character at offset 3 has no CP932 encoding"

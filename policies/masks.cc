@@ -24,8 +24,9 @@ Status AppendMasked(Mask mask, std::string_view value, std::string_view pseudony
     case Mask::kLast4: {
       size_t code_points = 0;
       for (char c : value) code_points += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-      if (code_points <= 4) {
-        out->append(value);
+      if (code_points < kLast4MinLength) {
+        // Four of seven would show more than half: a short value shows none.
+        out->append(code_points, '*');
         return Status::Ok();
       }
       // Keep the bytes of the last four code points.

@@ -8,6 +8,7 @@
 #include "contracts/base/date.h"
 #include "contracts/base/strings.h"
 #include "policies/catalog.h"
+#include "policies/registry_rules.h"
 
 namespace itaku::policies {
 namespace {
@@ -30,21 +31,24 @@ Status CheckMaskFits(const std::string& field, Mask mask) {
 
 Status ValidateProfile(const contracts::ContractProfile& p) {
   std::vector<std::string> problems;
+  for (const std::string& why : {ProfileIdRefusal(p.id), ContractorIdRefusal(p.contractor_id)}) {
+    if (!why.empty()) problems.push_back(why);
+  }
   const PurposeInfo* purpose = FindPurpose(p.purpose);
   if (purpose == nullptr) {
-    problems.push_back("unknown purpose " + p.purpose + " (policy 2(3))");
+    problems.push_back("unknown purpose " + Printable(p.purpose) + " (policy 2(3))");
   }
   if (p.fields.empty()) problems.push_back("the profile names no fields");
 
   std::set<std::string> seen;
   for (const auto& field : p.fields) {
     if (!seen.insert(field).second) {
-      problems.push_back("field " + field + " is listed twice");
+      problems.push_back("field " + Printable(field) + " is listed twice");
       continue;
     }
     const FieldInfo* info = FindField(field);
     if (info == nullptr || info->id != field) {
-      problems.push_back("unknown field " + field + " (policy 1: field catalog)");
+      problems.push_back("unknown field " + Printable(field) + " (policy 1: field catalog)");
       continue;
     }
     Mask mask = Mask::kNone;
@@ -57,25 +61,38 @@ Status ValidateProfile(const contracts::ContractProfile& p) {
       }
     }
   }
+  if (!p.fields.empty() && !seen.count("subscriber_id")) {
+    problems.push_back(
+        "the profile does not send subscriber_id (needed to record who received what, policy 5)");
+  }
 
   for (const auto& [field, name] : p.masks) {
     auto mask = ParseMask(name);
     if (!mask) {
-      problems.push_back("unknown mask " + name + " for " + field +
+      problems.push_back("unknown mask " + Printable(name) + " for " + Printable(field) +
                          " (none, last4, redact, year, prefix3, pseudonym)");
       continue;
     }
     if (!seen.count(field)) {
-      problems.push_back("mask for " + field + ", which the profile does not send");
+      problems.push_back("mask for " + Printable(field) + ", which the profile does not send");
       continue;
     }
-    if (Status s = CheckMaskFits(field, *mask); !s.ok()) problems.push_back(s.message());
+    if (Status s = CheckMaskFits(field, *mask); !s.ok()) {
+      problems.push_back(s.message());
+    } else if (field == "subscriber_id" && *mask != Mask::kNone && p.purpose != "statistics") {
+      // Masked, the contractor's rows carry no id that a receipt, a
+      // correction or a deletion can name. (Statistics send the keyed
+      // pseudonym, CheckFieldForPurpose; the operator can compute it.)
+      problems.push_back("subscriber_id must be sent unmasked, not with mask " + name +
+                         " (needed to record who received what, policy 5)");
+    }
   }
 
   if (p.transports.empty()) problems.push_back("the profile allows no transport (policy 6(2))");
   for (const auto& t : p.transports) {
     if (!contracts::Parse<contracts::Transport>(t)) {
-      problems.push_back("unknown transport " + t + " (policy 6(2): media, sftp, portal, paper)");
+      problems.push_back("unknown transport " + Printable(t) +
+                         " (policy 6(2): media, sftp, portal, paper)");
     }
   }
   if (p.valid_until < p.valid_from) {
@@ -83,9 +100,12 @@ Status ValidateProfile(const contracts::ContractProfile& p) {
                        FormatDate(p.valid_from));
   }
   if (p.retention_days < 0) problems.push_back("retention_days must not be negative");
-  if (p.output_format != "csv") problems.push_back("unknown output format " + p.output_format);
+  if (p.output_format != "csv") {
+    problems.push_back("unknown output format " + Printable(p.output_format));
+  }
   if (p.output_encoding != "utf-8" && p.output_encoding != "cp932") {
-    problems.push_back("unknown output encoding " + p.output_encoding + " (utf-8 or cp932)");
+    problems.push_back("unknown output encoding " + Printable(p.output_encoding) +
+                       " (utf-8 or cp932)");
   }
   if (problems.empty()) return Status::Ok();
   return Status::Error(Join(problems, "; "));
@@ -94,6 +114,13 @@ Status ValidateProfile(const contracts::ContractProfile& p) {
 }  // namespace itaku::policies
 
 namespace itaku::policies {
+
+std::string ProfileOwnerRefusal(const std::optional<contracts::ContractProfile>& current,
+                                const contracts::ContractProfile& next) {
+  if (!current || current->contractor_id == next.contractor_id) return "";
+  return "profile " + next.id + " belongs to " + current->contractor_id +
+         "; a profile id cannot move to " + next.contractor_id + " (policy 6)";
+}
 
 std::vector<ProfileChange> ProfileWidening(const std::optional<contracts::ContractProfile>& current,
                                            const contracts::ContractProfile& next) {
@@ -107,7 +134,8 @@ std::vector<ProfileChange> ProfileWidening(const std::optional<contracts::Contra
     widening.push_back({"profile " + next.id, "",
                         "new, for " + next.contractor_id + " (purpose " + next.purpose +
                             "; fields " + join(next.fields) + "; transports " +
-                            join(next.transports) + ")"});
+                            join(next.transports) +
+                            (next.formula_guard ? "" : "; formula guard off") + ")"});
     return widening;
   }
   const contracts::ContractProfile& cur = *current;
@@ -144,6 +172,11 @@ std::vector<ProfileChange> ProfileWidening(const std::optional<contracts::Contra
   }
   if (next.output_package != cur.output_package && next.output_package == "csv") {
     widening.push_back({"output_package", cur.output_package, next.output_package});
+  }
+  // Off, a cell such as =HYPERLINK(...) reaches the contractor's
+  // spreadsheet as a formula.
+  if (cur.formula_guard && !next.formula_guard) {
+    widening.push_back({"formula_guard", "on", "off"});
   }
   return widening;
 }

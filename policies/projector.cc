@@ -24,6 +24,56 @@ struct OutputColumn {
   Mask mask;
 };
 
+bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+
+// A number: the sign, then digits with at most one '.', at least one digit.
+bool IsSignedNumber(std::string_view cell) {
+  size_t digits = 0;
+  bool point = false;
+  for (size_t i = 1; i < cell.size(); ++i) {
+    if (IsAsciiDigit(cell[i])) {
+      ++digits;
+    } else if (cell[i] == '.' && !point) {
+      point = true;
+    } else {
+      return false;
+    }
+  }
+  return digits > 0;
+}
+
+// E.164: '+', then 7 to 15 digits, grouped by single spaces or hyphens.
+bool IsE164Phone(std::string_view cell) {
+  if (cell.size() < 2 || cell[0] != '+' || !IsAsciiDigit(cell[1])) return false;
+  size_t digits = 0;
+  for (size_t i = 1; i < cell.size(); ++i) {
+    const char c = cell[i];
+    if (IsAsciiDigit(c)) {
+      ++digits;
+    } else if ((c != ' ' && c != '-') || i + 1 == cell.size() || !IsAsciiDigit(cell[i + 1])) {
+      return false;  // a separator stands between two digits
+    }
+  }
+  return digits >= 7 && digits <= 15;
+}
+
+// The cheap test run on every cell: can its first byte start a formula?
+inline bool MayStartFormula(char first) {
+  switch (static_cast<unsigned char>(first)) {
+    case '=':
+    case '+':
+    case '-':
+    case '@':
+    case '\t':
+    case '\r':
+    case 0x81:  // CP932 lead byte of ＝ ＋ － ＠
+    case 0xEF:  // UTF-8 lead byte of ＝ ＋ － ＠
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool IsCatalogId(std::string_view id) {
   const FieldInfo* info = FindField(id);
   return info != nullptr && info->id == id;
@@ -81,6 +131,32 @@ Status CheckSpecialRequests(const ProjectionSpec& spec) {
 }
 
 }  // namespace
+
+bool NeedsFormulaGuard(std::string_view cell, Encoding encoding) {
+  if (cell.empty()) return false;
+  switch (cell[0]) {
+    case '=':
+    case '@':
+    case '\t':
+    case '\r':
+      return true;
+    case '+':
+    case '-':
+      return !IsSignedNumber(cell) && !IsE164Phone(cell);
+    default:
+      break;
+  }
+  if (cell.size() < 2) return false;
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(cell[i]); };
+  if (encoding == Encoding::kCp932) {
+    // ＝ 81 81, ＋ 81 7B, － 81 7C, ＠ 81 97
+    return byte(0) == 0x81 &&
+           (byte(1) == 0x81 || byte(1) == 0x7B || byte(1) == 0x7C || byte(1) == 0x97);
+  }
+  // ＝ EF BC 9D, ＋ EF BC 8B, － EF BC 8D, ＠ EF BC A0
+  return cell.size() >= 3 && byte(0) == 0xEF && byte(1) == 0xBC &&
+         (byte(2) == 0x9D || byte(2) == 0x8B || byte(2) == 0x8D || byte(2) == 0xA0);
+}
 
 Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
                                   std::string_view input_name, std::ostream* out,
@@ -148,7 +224,11 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
   }
   summary.input_encoding = encoding;
 
-  std::vector<std::string> names;  // catalog ids, input order
+  // The header's cells are never quoted in an error: without a header row
+  // the first record is there, and its cells are personal data.
+  std::vector<const FieldInfo*> header_fields(header.size());
+  size_t known = 0;
+  size_t first_unknown = header.size();
   for (size_t i = 0; i < header.size(); ++i) {
     std::string label;
     if (encoding == Encoding::kCp932) {
@@ -167,11 +247,29 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
       }
       label = header[i];
     }
-    const FieldInfo* field = FindField(label);
-    if (field == nullptr) {
-      return R::Error(at_header + "unknown column '" + label +
-                      "' (not in the field catalog, policy 1)");
+    header_fields[i] = FindField(label);
+    if (header_fields[i] != nullptr) {
+      ++known;
+    } else if (first_unknown == header.size()) {
+      first_unknown = i;
     }
+  }
+  if (2 * known < header.size()) {
+    const std::string of = " of " + std::to_string(header.size()) + " columns";
+    const std::string how_many =
+        known == 0   ? "no column is a catalog field id or label"
+        : known == 1 ? "only 1" + of + " is a catalog field id or label"
+                     : "only " + std::to_string(known) + of + " are catalog field ids or labels";
+    return R::Error(at_header + "the first row does not look like a header (" + how_many +
+                    "); the export needs a header row");
+  }
+  if (first_unknown < header.size()) {
+    return R::Error(at_header + "column " + std::to_string(first_unknown + 1) +
+                    " is not a catalog field id or label (policy 1)");
+  }
+  std::vector<std::string> names;  // catalog ids, input order
+  for (size_t i = 0; i < header.size(); ++i) {
+    const FieldInfo* field = header_fields[i];
     auto dup = std::find(names.begin(), names.end(), field->id);
     if (dup != names.end()) {
       return R::Error(at_header + "duplicate column " + std::string(field->id) + " (columns " +
@@ -244,8 +342,10 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
   std::vector<std::string_view> written(out_names.size());
   std::vector<std::string> masked(out_names.size());
   std::vector<std::string> encoded(out_names.size());
+  std::vector<std::string> guarded(out_names.size());  // "'" + the cell, when neutralised
   const bool cp932_in = encoding == Encoding::kCp932;
   const bool cp932_out = spec.output_encoding == Encoding::kCp932;
+  const bool formula_guard = spec.formula_guard;
 
   for (;;) {
     got = reader.Next();
@@ -342,6 +442,14 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
         if (end == nullptr) return cell_error(col.source, "a character has no CP932 encoding");
         v = std::string_view(encoded[i].data(), end - encoded[i].data());
       }
+      // On the bytes written: one switch on the first byte for most cells.
+      if (formula_guard && !v.empty() && MayStartFormula(v[0]) &&
+          NeedsFormulaGuard(v, spec.output_encoding)) {
+        guarded[i].assign(1, '\'');
+        guarded[i].append(v);
+        v = guarded[i];
+        ++summary.formula_guarded;
+      }
       written[i] = v;
     }
     if (on_record) {
@@ -356,7 +464,7 @@ Result<ProjectionSummary> Project(const ProjectionSpec& spec, std::istream& in,
   summary.applied_overrides.assign(applied.begin(), applied.end());
   Status s = writer.Flush();
   if (!s.ok()) {
-    return R::Error("write error while writing the projection of " + std::string(input_name));
+    return R::Error(std::string(input_name) + ": write error while writing its projection");
   }
   return summary;
 }
@@ -365,7 +473,8 @@ Result<std::vector<std::string>> ExportColumns(std::istream& in, std::string_vie
                                                InputEncoding encoding) {
   std::string header;
   if (!in || !std::getline(in, header)) {
-    return Result<std::vector<std::string>>::Error("cannot read " + std::string(input_name));
+    return Result<std::vector<std::string>>::Error(std::string(input_name) +
+                                                   ": cannot read the header row");
   }
   std::istringstream header_only(header + "\n");
   ProjectionSpec spec;

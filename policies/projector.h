@@ -8,6 +8,10 @@
 // Every record's subscriber_id is normalised (policies/subscriber_id.h) and
 // checked against the operator's id pattern: the normalised id is what
 // special requests are matched by, what callbacks see and what is written.
+// Every cell a spreadsheet would run as a formula is neutralised on the way
+// out (ProjectionSpec::formula_guard, NeedsFormulaGuard), and no error
+// carries a cell's content, the header's included: they name the line and
+// the column.
 //
 // Pure: reads only the stream it is handed, writes only the stream it is
 // handed, no clock. Not thread-safe; one Project() call per thread.
@@ -82,7 +86,36 @@ struct ProjectionSpec {
   // What a subscriber id looks like here ([records] subscriber_id_pattern);
   // unset: kDefaultSubscriberIdPattern.
   std::optional<SubscriberIdPattern> subscriber_id_pattern;
+  // CSV injection (OWASP): every output cell, after its mask and encoding,
+  // extra fields included, for which NeedsFormulaGuard holds is written
+  // with a single quote ' in front, which spreadsheets take as "text, not a
+  // formula". Off ([output] formula_guard = false) only for a batch that
+  // reads the raw CSV and never a spreadsheet.
+  bool formula_guard = true;
 };
+
+// Would a spreadsheet (Excel, LibreOffice, Google Sheets) evaluate this
+// output cell, `cell` being the bytes written in `encoding`? The rule, on the
+// first character only unless it is + or -:
+//   = @ TAB (0x09) CR (0x0D)          always
+//   + -                               unless the whole cell is
+//     - a number: the sign, then ASCII digits with at most one '.', at
+//       least one digit ("-1200", "-12.5", "+3"), or
+//     - an E.164 phone number: '+', then 7 to 15 ASCII digits that single
+//       spaces or hyphens may group ("+81312345678", "+81 3-1234-5678").
+//     Neither can call a function or name a cell: no letter, parenthesis,
+//     colon, '!' or '|' (a number with a thousands separator, "-1,200",
+//     is neutralised: a comma is an argument separator).
+//   full-width ＝ ＋ － ＠ (U+FF1D, U+FF0B, U+FF0D, U+FF20; in CP932 81 81,
+//     81 7B, 81 7C, 81 97)              always: Japanese Excel may take them
+//     for their ASCII forms, and a stray quote costs less than a formula.
+//     No number exception: exports write amounts and phone numbers in
+//     ASCII. (In CP932 output U+2212 MINUS SIGN becomes 81 7C too, which is
+//     why the check runs on the bytes written.)
+// A cell starting with anything else is left alone. Called for every cell
+// only when its first byte is one of = + - @ TAB CR or 0xEF (UTF-8) / 0x81
+// (CP932): one switch per cell, no allocation.
+bool NeedsFormulaGuard(std::string_view cell, Encoding encoding);
 
 // At most this many output columns (fields then extra_fields): which of
 // them a record carried fits one 64-bit mask (RecordFacts::carried), the
@@ -99,6 +132,8 @@ struct ProjectionSummary {
   // Sorted, unique: the sources of the overrides that matched a record of
   // this export (excluded records included).
   std::vector<int64_t> applied_overrides;
+  // Cells of the written records neutralised by spec.formula_guard.
+  int64_t formula_guarded = 0;
 };
 
 // Called once per record written with the record's normalised
@@ -130,12 +165,25 @@ struct RecordFacts {
 using RecordFactsCallback = std::function<Status(const RecordFacts&)>;
 
 // Projects `in` to `out`. `out` may be nullptr (dry run: everything is read
-// and checked, nothing written). `input_name` names the file in errors:
-//   "export.csv:1: unknown column 'foo' (not in the field catalog, policy 1)"
+// and checked, nothing written). `input_name` names the file: every error
+// about the export starts with it, and none quotes a cell (a header cell
+// included: an export without a header row has personal data there):
+//   "export.csv: the file is UTF-16; save the export as UTF-8 or Shift_JIS (CP932)"
+//   "export.csv:1: empty file (no header row)"
+//   "export.csv:1: the first row does not look like a header (no column is a catalog
+//    field id or label); the export needs a header row"
+//   "export.csv:1: the first row does not look like a header (only 2 of 9 columns are
+//    catalog field ids or labels); the export needs a header row"
+//   "export.csv:1: column 3 is not a catalog field id or label (policy 1)"
+//   "export.csv:1: duplicate column name (columns 2 and 3)"
 //   "export.csv:7: unterminated quoted field"
+//   "export.csv:8: column 2 (name): NUL byte"
 //   "export.csv:9: column 5 (address): invalid UTF-8"
-// The export must have a subscriber_id column and every field (and extra
-// field) of the spec:
+//   "export.csv: write error while writing its projection"
+// (and the others of CsvReader::Next). The first row is a header when at
+// least half of its columns are catalog ids or labels; then every column
+// must be one. The export must have a subscriber_id column and every field
+// (and extra field) of the spec:
 //   "export.csv:1: column phone required by the profile is missing"
 //   "export.csv:1: column phone extended by a special request (policy 6(1)) is missing"
 // Every record's subscriber_id, normalised, must be non-empty and match the

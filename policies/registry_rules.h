@@ -2,6 +2,7 @@
 // functions returning the refusal a person reads, or empty.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,9 +11,33 @@
 
 namespace itaku::policies {
 
-// A contractor id names files and URL paths: non-empty, no spaces, slashes
-// or colons.
-std::string ContractorIdRefusal(const std::string& id);
+// `text` as it may be shown on a terminal or in a one-line message: control
+// characters (C0, DEL, C1: line breaks, terminal escapes), bidirectional and
+// line-separator controls (U+061C, U+200E, U+200F, U+2028, U+2029,
+// U+202A-U+202E, U+2066-U+2069) and bytes that are not UTF-8 are written as
+// escapes ("\n", "\x1b", "\u{202E}", "\xff"), as are '"' and '\'; with
+// `ascii_only`, every other non-ASCII character too. Past `max_chars`
+// characters it is cut and ends in "…". (The refusals below quote it and add
+// the length of what was cut: got "aaaa…" (5000 bytes).)
+std::string Printable(std::string_view text, bool ascii_only = false, size_t max_chars = 40);
+
+// Contractor ids and profile ids name files, URL paths and audit subjects:
+// 1 to 64 characters of a-z, 0-9, '-', '_' and '.', starting with a letter
+// or a digit, and no "..". The refusal names the rule and shows the id
+// escaped (Printable, ASCII only), e.g.
+//   profile id must be 1 to 64 characters of a-z, 0-9, '-', '_' and '.',
+//   starting with a letter or digit, without "..": got "../x"
+std::string ContractorIdRefusal(std::string_view id);
+std::string ProfileIdRefusal(std::string_view id);
+
+// A staff member's or contractor's name is printed on terminals, in the
+// console, in the audit trail and in letters: valid UTF-8, 1 to 100
+// characters, without control characters (line breaks, terminal escapes)
+// or bidirectional controls (see Printable). `what` names it in the
+// refusal ("staff name", "name of contractor agency-a"):
+//   staff name must not hold control characters (line breaks, terminal
+//   escapes) or bidirectional controls: got "a\nb"
+std::string DisplayNameRefusal(std::string_view what, std::string_view name);
 
 // An NDA (機密保持契約, policy 4(3)) runs forwards and has a signatory. The
 // refusal names the contractor: "NDA for agency-a: --until … is before

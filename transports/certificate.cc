@@ -30,9 +30,26 @@ bool ToTimePoint(const ASN1_TIME* t, system_clock::time_point* out) {
   return true;
 }
 
-Date DayOf(system_clock::time_point t) { return Date(std::chrono::floor<std::chrono::days>(t)); }
+std::string DayOf(system_clock::time_point t) {
+  return FormatDate(Date(std::chrono::floor<std::chrono::days>(t)));
+}
 
 }  // namespace
+
+bool CertificateValidity(X509* cert, system_clock::time_point* not_before,
+                         system_clock::time_point* not_after) {
+  return cert != nullptr && ToTimePoint(X509_get0_notBefore(cert), not_before) &&
+         ToTimePoint(X509_get0_notAfter(cert), not_after);
+}
+
+std::string CertificateValidityRefusal(system_clock::time_point not_before,
+                                       system_clock::time_point not_after,
+                                       system_clock::time_point now) {
+  if (now >= not_before && now <= not_after) return "";
+  const std::string valid = " (valid " + DayOf(not_before) + " to " + DayOf(not_after) + ")";
+  if (now > not_after) return "certificate expired on " + DayOf(not_after) + valid;
+  return "certificate is not valid until " + DayOf(not_before) + valid;
+}
 
 std::string CertificateFingerprint(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -66,19 +83,14 @@ Result<CertificateInfo> InspectCertificate(const std::string& pem, system_clock:
   if (!cert) return Status::Error("not a PEM certificate");
 
   CertificateInfo info;
-  if (!ToTimePoint(X509_get0_notBefore(cert.get()), &info.not_before_time) ||
-      !ToTimePoint(X509_get0_notAfter(cert.get()), &info.not_after_time)) {
+  if (!CertificateValidity(cert.get(), &info.not_before_time, &info.not_after_time)) {
     return Status::Error("not a PEM certificate");
   }
   info.not_before = FormatUtc(info.not_before_time);
   info.not_after = FormatUtc(info.not_after_time);
-  if (now > info.not_after_time) {
-    return Status::Error("certificate expired on " + FormatDate(DayOf(info.not_after_time)) +
-                         " (not after)");
-  }
-  if (now < info.not_before_time) {
-    return Status::Error("certificate is not valid until " +
-                         FormatDate(DayOf(info.not_before_time)) + " (not before)");
+  if (std::string why = CertificateValidityRefusal(info.not_before_time, info.not_after_time, now);
+      !why.empty()) {
+    return Status::Error(why);
   }
 
   EVP_PKEY* key = X509_get0_pubkey(cert.get());

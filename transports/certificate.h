@@ -29,17 +29,32 @@ struct CertificateInfo {
 // Reads the first certificate of `pem` and checks it against `now`.
 // Refuses, with exactly one of these lines:
 //   "not a PEM certificate"
-//   "certificate expired on 2026-01-31 (not after)"
-//   "certificate is not valid until 2026-01-31 (not before)"
+//   "certificate expired on 2026-01-31 (valid 2025-01-31 to 2026-01-31)"
+//   "certificate is not valid until 2026-01-31 (valid 2026-01-31 to 2027-01-31)"
 //   "certificate RSA key is 1024 bits; at least 2048 required"
 //   "certificate key type ED25519 cannot receive packages; RSA or EC required"
 // Dates are UTC. A certificate is valid from not_before to not_after
-// inclusive.
+// inclusive. Registration (package and portal certificates alike) calls
+// this, so a certificate outside its validity is never registered.
 Result<CertificateInfo> InspectCertificate(const std::string& pem,
                                            std::chrono::system_clock::time_point now);
 
 // The certificate's fingerprint as CertificateInfo::fingerprint holds it
 // (the portal's identity of a client); "" when it cannot be computed.
 std::string CertificateFingerprint(X509* cert);
+
+// The validity period of `cert` (notBefore, notAfter); false when its dates
+// cannot be read.
+bool CertificateValidity(X509* cert, std::chrono::system_clock::time_point* not_before,
+                         std::chrono::system_clock::time_point* not_after);
+
+// Why a certificate valid from `not_before` to `not_after` (inclusive) may
+// not be used at `now`, in InspectCertificate's words ("certificate expired
+// on ... (valid ... to ...)", "certificate is not valid until ..."); empty
+// when it may. The portal asks this of every client certificate at the
+// handshake and on every request.
+std::string CertificateValidityRefusal(std::chrono::system_clock::time_point not_before,
+                                       std::chrono::system_clock::time_point not_after,
+                                       std::chrono::system_clock::time_point now);
 
 }  // namespace itaku::transports

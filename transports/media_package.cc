@@ -14,9 +14,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <set>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "contracts/base/hex.h"
@@ -65,7 +65,80 @@ bool IsSafeEntryName(const std::string& name) {
   return true;
 }
 
+Status NotRegular(const std::string& label) {
+  return Status::Refused(label + " is not a regular file (symlinks are not followed)");
+}
+
 }  // namespace
+
+std::string ByteSizeText(uint64_t bytes) {
+  constexpr uint64_t kMiB = uint64_t{1} << 20;
+  if (bytes < kMiB) return std::to_string(bytes) + " bytes";
+  return std::to_string(bytes / kMiB + (bytes % kMiB != 0 ? 1 : 0)) + " MiB";
+}
+
+Result<SourceFolder> SourceFolder::Open(const std::string& path) {
+  // With a trailing '/' the kernel would follow a link named by the last
+  // component, O_NOFOLLOW or not.
+  std::string bare = path;
+  while (bare.size() > 1 && bare.back() == '/') bare.pop_back();
+  if (bare.empty()) return Status::NotFound("no folder named");
+  const int fd = ::open(bare.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) return Status::NotFound(path + " does not exist");
+    if (err == ENOTDIR || err == ELOOP) {
+      return Status::Refused(path + " is not a folder (symlinks are not followed)");
+    }
+    return Status::Io("cannot open " + path + ": " + Errno(err));
+  }
+  return SourceFolder(path, fd);
+}
+
+SourceFolder::SourceFolder(SourceFolder&& other) noexcept
+    : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)) {}
+
+SourceFolder::~SourceFolder() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<SourceFile> SourceFile::Open(const SourceFolder& folder, const std::string& name,
+                                    const std::string& label) {
+  const std::string shown = label.empty() ? name : label;
+  if (!IsPlainFileName(name)) return Status::Error(shown + " is not a plain file name");
+  // lstat first: a FIFO would block the open, a device could act on it.
+  struct stat st {};
+  if (::fstatat(folder.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    const int err = errno;
+    if (err == ENOENT) return Status::NotFound(shown + " is not in " + folder.path());
+    return Status::Io("cannot open " + shown + ": " + Errno(err));
+  }
+  if (!S_ISREG(st.st_mode)) return NotRegular(shown);
+  // The entry may have been swapped since: what the descriptor is counts.
+  const int raw = ::openat(folder.fd(), name.c_str(),
+                           O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (raw < 0) {
+    const int err = errno;
+    if (err == ELOOP) return NotRegular(shown);
+    if (err == ENOENT) return Status::NotFound(shown + " is not in " + folder.path());
+    return Status::Io("cannot open " + shown + ": " + Errno(err));
+  }
+  SourceFile file(raw, 0, shown);  // closes it on the refusals below
+  if (::fstat(raw, &st) != 0) return Status::Io("cannot open " + shown + ": " + Errno(errno));
+  if (!S_ISREG(st.st_mode)) return NotRegular(shown);
+  // Regular files ignore O_NONBLOCK; cleared all the same.
+  const int flags = ::fcntl(raw, F_GETFL);
+  if (flags >= 0) ::fcntl(raw, F_SETFL, flags & ~O_NONBLOCK);
+  file.size_ = static_cast<uint64_t>(st.st_size);
+  return file;
+}
+
+SourceFile::SourceFile(SourceFile&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), size_(other.size_), label_(std::move(other.label_)) {}
+
+SourceFile::~SourceFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
 // The open CMS envelope and the ZIP writing into it. Members are declared
 // in the order they are built; the destructor takes them down in reverse,
@@ -234,11 +307,13 @@ Result<PackageFile> MediaPackageWriter::AddStream(
     try {
       produced = produce(os);
     } catch (const std::exception& e) {
-      produced = Status::Error(std::string("threw ") + e.what());
+      produced = Status::Error("entry " + entry_name + ": threw " + e.what());
     } catch (...) {
-      produced = Status::Error("threw an unknown exception");
+      produced = Status::Error("entry " + entry_name + ": threw an unknown exception");
     }
-    if (produced.ok() && !os) produced = Status::Error("its output stream failed");
+    if (produced.ok() && !os) {
+      produced = Status::Error("entry " + entry_name + ": its output stream failed");
+    }
     produced_bytes.Close();
   });
 
@@ -268,27 +343,44 @@ Result<PackageFile> MediaPackageWriter::AddStream(
         Status::Error("entry " + entry_name + " reached 4 GiB; larger entries are not supported"));
   }
   if (!zipped.ok()) return Abandon(Status::Error("entry " + entry_name + ": " + zipped.message()));
-  if (!produced.ok()) {
-    return Abandon(Status::Error("entry " + entry_name + ": " + produced.message()));
-  }
+  // The source's own error (the export's line and column, a drawing's
+  // limit) is not the entry's: it comes back as it is.
+  if (!produced.ok()) return Abandon(produced);
   envelope_->entries.insert(entry_name);
   return PackageFile{entry_name, produced_bytes.bytes(), produced_bytes.sha256()};
 }
 
 Result<PackageFile> MediaPackageWriter::AddFile(const std::string& entry_name,
-                                                const std::string& path) {
+                                                const SourceFile& file, uint64_t max_bytes) {
   if (Status s = Usable(); !s.ok()) return s;
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return Status::Io("cannot read " + path + ": " + Errno(errno));
-  return AddStream(entry_name, [&](std::ostream& out) {
+  // Judged on fstat's size before a byte is read: a 5 GB file costs nothing.
+  if (file.size() > max_bytes) {
+    return Status::Refused(file.label() + " is " + ByteSizeText(file.size()) +
+                           ", over the limit of " + ByteSizeText(max_bytes));
+  }
+  if (::lseek(file.fd(), 0, SEEK_SET) != 0) {
+    return Status::Io("cannot read " + file.label() + ": " + Errno(errno));
+  }
+  return AddStream(entry_name, [&](std::ostream& out) -> Status {
     std::vector<char> buf(256 * 1024);
-    while (file) {
-      file.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-      if (file.gcount() > 0) out.write(buf.data(), file.gcount());
+    uint64_t total = 0;
+    for (;;) {
+      // Never more than one byte past the limit: a file growing while it
+      // is read is stopped there, not read to its end.
+      const uint64_t room = max_bytes - total;
+      const size_t want = room >= buf.size() ? buf.size() : static_cast<size_t>(room) + 1;
+      const ssize_t got = ::read(file.fd(), buf.data(), want);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return Status::Io("cannot read " + file.label() + ": " + Errno(errno));
+      if (got == 0) return Status::Ok();
+      total += static_cast<uint64_t>(got);
+      if (total > max_bytes) {
+        return Status::Refused(file.label() + " grew past " + ByteSizeText(max_bytes) +
+                               " while it was read");
+      }
+      out.write(buf.data(), got);
       if (!out) return Status::Ok();  // the writer side reports its own failure
     }
-    if (file.bad()) return Status::Io("cannot read " + path);
-    return Status::Ok();
   });
 }
 

@@ -22,8 +22,14 @@
 // killed mid-way may leave one behind, for the caller to sweep.
 //
 // Errors come back as Status/Result, one line each; nothing throws. After
-// any error in AddStream/AddFile the package is abandoned: the temporary
-// file is removed at once and Finish() refuses.
+// any error in AddStream/AddFile, other than a refusal of the arguments, the
+// package is abandoned: the temporary file is removed at once and Finish()
+// refuses.
+//
+// Files from outside (house drawings) come in through a SourceFolder opened
+// once and SourceFiles opened relative to it without following symbolic
+// links: regular files only, read from the descriptor that was checked,
+// never reopened by name.
 //
 // Thread safety: one thread at a time per writer. AddStream runs `produce`
 // on a thread of its own (overlapping it with compression), so `produce`
@@ -35,6 +41,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <utility>
 
 #include "contracts/base/atomic_file.h"
 #include "contracts/base/status.h"
@@ -55,6 +62,71 @@ struct Recipient {
 };
 
 inline constexpr size_t kMinPassphraseLength = 16;
+
+// How a size reads in messages: "512 bytes" below 1 MiB, else whole MiB,
+// rounded up ("5120 MiB"; 50 MiB and one byte is "51 MiB").
+std::string ByteSizeText(uint64_t bytes);
+
+// A folder the package takes files from, opened once with O_DIRECTORY |
+// O_NOFOLLOW: the path must name the folder itself, not a symbolic link to
+// one. Its files are opened relative to this descriptor, so a folder
+// renamed or replaced after Open() cannot redirect a read. Move-only; the
+// destructor closes it.
+class SourceFolder {
+ public:
+  // Errors name the path as given:
+  //   NotFound "DIR does not exist"
+  //   Refused  "DIR is not a folder (symlinks are not followed)"
+  //   Io       "cannot open DIR: <reason>"
+  static Result<SourceFolder> Open(const std::string& path);
+
+  SourceFolder(SourceFolder&& other) noexcept;
+  SourceFolder& operator=(SourceFolder&&) = delete;
+  SourceFolder(const SourceFolder&) = delete;
+  ~SourceFolder();
+
+  const std::string& path() const { return path_; }
+  int fd() const { return fd_; }
+
+ private:
+  SourceFolder(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  std::string path_;
+  int fd_ = -1;
+};
+
+// One file of a SourceFolder, open for reading: a regular file reached
+// without following a symbolic link, with its size as fstat gave it when it
+// was opened. Move-only; the destructor closes it.
+class SourceFile {
+ public:
+  // Opens `name` (one path component) in `folder`: lstat first, so that a
+  // FIFO or a device is refused without being opened; then openat with
+  // O_NOFOLLOW | O_NONBLOCK and fstat on the descriptor, which is what
+  // counts. Reads nothing. `label` is how errors name the file ("" for
+  // `name` itself):
+  //   Error    "LABEL is not a plain file name"
+  //   NotFound "LABEL is not in DIR"
+  //   Refused  "LABEL is not a regular file (symlinks are not followed)"
+  //   Io       "cannot open LABEL: <reason>"
+  static Result<SourceFile> Open(const SourceFolder& folder, const std::string& name,
+                                 const std::string& label = "");
+
+  SourceFile(SourceFile&& other) noexcept;
+  SourceFile& operator=(SourceFile&&) = delete;
+  SourceFile(const SourceFile&) = delete;
+  ~SourceFile();
+
+  int fd() const { return fd_; }
+  uint64_t size() const { return size_; }  // when opened
+  const std::string& label() const { return label_; }
+
+ private:
+  SourceFile(int fd, uint64_t size, std::string label)
+      : fd_(fd), size_(size), label_(std::move(label)) {}
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  std::string label_;
+};
 
 class MediaPackageWriter {
  public:
@@ -77,15 +149,26 @@ class MediaPackageWriter {
   // other names: use "drawings/1001.pdf", not "住宅の図面.pdf"). The bytes
   // are compressed and encrypted while `produce` runs; at most a few MiB
   // are buffered.
-  // Returns the entry's plaintext size and SHA-256. An error from `produce`
-  // (or an exception it throws, or a stream it leaves failed) abandons the
-  // package and comes back as "entry <name>: <message>".
+  // Returns the entry's plaintext size and SHA-256. An error `produce`
+  // returns abandons the package and comes back as it is: it is the
+  // source's ("export.csv:7: unterminated quoted field"), not the entry's.
+  // The writer's own failures say which entry: "entry <name>: <message>"
+  // (ZIP, encryption, output), as do an exception `produce` throws ("entry
+  // <name>: threw ...") and a stream it leaves failed.
   // An entry reaching 4 GiB fails its stream and abandons the package (the
   // ZIP has no ZIP64 records).
   Result<PackageFile> AddStream(const std::string& entry_name,
                                 const std::function<Status(std::ostream&)>& produce);
-  // Adds the file at `path` as entry `entry_name`, streamed.
-  Result<PackageFile> AddFile(const std::string& entry_name, const std::string& path);
+  // Adds `file` as entry `entry_name`, streamed from its descriptor (from
+  // the start; never reopened by name), at most `max_bytes` of it. A file
+  // over `max_bytes` when it was opened is refused before a byte is read
+  // (a refusal of the arguments: the package stays usable):
+  //   "LABEL is 5120 MiB, over the limit of 50 MiB"
+  // One that grows past `max_bytes` while it is read abandons the package:
+  //   "LABEL grew past 50 MiB while it was read"
+  //   "cannot read LABEL: <reason>"
+  Result<PackageFile> AddFile(const std::string& entry_name, const SourceFile& file,
+                              uint64_t max_bytes);
 
   // Ends the ZIP and the envelope, fsyncs the file, renames it to its final
   // name (refusing if that name appeared meanwhile) and fsyncs the folder.

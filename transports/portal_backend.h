@@ -59,9 +59,29 @@ class PortalBackend {
   virtual Access Find(const std::string& contractor_id, const std::string& package_id,
                       PortalPackage* out) = 0;
 
-  // A download ended: `bytes` sent of the requested range; `complete` when
-  // the response body was sent to the end. A complete response that covers
-  // the file's last byte counts as one download against the limit.
+  // A download of `length` bytes from `first_byte` of `package` (as Find()
+  // gave it) is about to be sent. kGranted holds one of the package's
+  // download slots until the matching RecordDownload(), so that
+  // max_downloads holds however many downloads run at once (every response
+  // being sent holds one, a Range as much as the whole file: whether it
+  // completes a copy is known only at its end). kGone: used up, expired or
+  // revoked since Find() (410). kBusy: the slots left are held by downloads
+  // under way, or the request cannot be taken now (429, *why says why; the
+  // client may try again). The default grants every download: a backend
+  // without limits.
+  enum class Slot { kGranted, kGone, kBusy };
+  virtual Slot BeginDownload(const PortalCaller& /*caller*/, const PortalPackage& /*package*/,
+                             uint64_t /*first_byte*/, uint64_t /*length*/, std::string* /*why*/) {
+    return Slot::kGranted;
+  }
+
+  // A download ended, and with it the slot BeginDownload() granted (exactly
+  // one call per grant): `bytes` sent from `first_byte`; `complete` when the
+  // response body was sent to the end. It counts as one download against
+  // the limit when, with what the contractor was sent before, every byte of
+  // the package has now been sent once more than at the last count (so a
+  // 10-byte tail counts nothing, and a broken download resumed with Range
+  // counts once when its last part ends).
   virtual void RecordDownload(const PortalCaller& caller, const std::string& package_id,
                               uint64_t first_byte, uint64_t bytes, bool complete) = 0;
 
@@ -69,6 +89,9 @@ class PortalBackend {
   // (never a body), the package when one was named, bytes sent, the HTTP
   // status, and a short outcome ("listed", "downloaded", "not found",
   // "gone", "unregistered certificate", "suspended", "bad request", ...).
+  // A client certificate refused at the TLS handshake (outside its
+  // validity) comes here too, with status 0, no method or target, and the
+  // certificate's dates as the outcome.
   virtual void Audit(const PortalCaller& caller, const std::string& method,
                      const std::string& target, const std::string& package_id, uint64_t bytes,
                      int status, const std::string& outcome) = 0;

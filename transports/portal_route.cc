@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -84,9 +85,7 @@ PortalResponse Route(const PortalRequest& request, const PortalCaller& caller,
     case PortalBackend::Access::kNotFound:
       return Answer(std::move(r), 404, "no such package", "not found");
     case PortalBackend::Access::kGone:
-      return Answer(std::move(r), 410,
-                    "package expired, used up or withdrawn; ask the operator to publish it again",
-                    "gone");
+      return Answer(std::move(r), 410, kPortalGoneMessage, "gone");
     case PortalBackend::Access::kOk:
       break;
   }
@@ -136,6 +135,57 @@ DownloadPlan PlanDownload(const PortalPackage& pkg, uint64_t size, const std::st
   plan.status = wanted->length == 0 ? 416 : 206;
   plan.range = *wanted;
   return plan;
+}
+
+DownloadCoverage::DownloadCoverage(uint64_t size) : size_(size), missing_(size) { level_[0] = 0; }
+
+// A step starts at `at` (unless `at` is the end of the file).
+void DownloadCoverage::SplitAt(uint64_t at) {
+  if (at >= size_) return;
+  auto it = level_.upper_bound(at);
+  --it;  // level_ always holds 0, so some step starts at or before `at`
+  if (it->first != at) level_.emplace_hint(std::next(it), at, it->second);
+}
+
+// The step at `at` joins the one before when they have the same level.
+void DownloadCoverage::MergeAt(uint64_t at) {
+  auto it = level_.find(at);
+  if (it == level_.end() || it == level_.begin()) return;
+  if (std::prev(it)->second == it->second) level_.erase(it);
+}
+
+bool DownloadCoverage::Add(uint64_t first, uint64_t length) {
+  if (size_ == 0) return true;
+  if (first >= size_ || length == 0) return false;
+  const uint64_t end = length > size_ - first ? size_ : first + length;
+  SplitAt(first);
+  SplitAt(end);
+  for (auto it = level_.find(first); it != level_.end() && it->first < end; ++it) {
+    const auto next = std::next(it);
+    const uint64_t step_end = next == level_.end() ? size_ : next->first;
+    if (it->second == 0) missing_ -= step_end - it->first;
+    ++it->second;
+  }
+  if (missing_ > 0) {
+    MergeAt(end);
+    MergeAt(first);
+    return false;
+  }
+  // One more copy: every byte was at 1 or more, and (at 0 before this
+  // call) at most 1 more than the lowest. Drop a level and merge.
+  std::map<uint64_t, uint32_t> lower;
+  for (auto it = level_.begin(); it != level_.end(); ++it) {
+    const uint32_t level = it->second - 1;
+    if (level == 0) {
+      const auto next = std::next(it);
+      missing_ += (next == level_.end() ? size_ : next->first) - it->first;
+    }
+    if (lower.empty() || std::prev(lower.end())->second != level) {
+      lower.emplace_hint(lower.end(), it->first, level);
+    }
+  }
+  level_ = std::move(lower);
+  return true;
 }
 
 std::string QuotedFileName(const std::string& name) {

@@ -11,7 +11,9 @@
 // 403 and the connection closes. Bodies are JSON {"error": "..."}.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +23,9 @@
 namespace itaku::transports {
 
 inline constexpr char kPortalPackagesPath[] = "/portal/v1/packages";
+// The 410 answer's error, to a package that can no longer be downloaded.
+inline constexpr char kPortalGoneMessage[] =
+    "package expired, used up or withdrawn; ask the operator to publish it again";
 
 struct PortalRequest {
   std::string method;  // as received: "GET"
@@ -64,6 +69,42 @@ struct DownloadPlan {
 // only when If-Range is absent or names the package's ETag.
 DownloadPlan PlanDownload(const PortalPackage& pkg, uint64_t size, const std::string& range,
                           const std::string& if_range);
+
+// Which bytes of a package of `size` bytes one contractor has been sent,
+// and so how many whole copies it holds: a download counts when every byte
+// of the file has been sent once more than at the last count. Each range
+// sent (a whole file, a Range, the part of a broken download that went
+// out) adds one to every byte it covers. The number of counts is always
+// the fewest times any one byte has been sent: so a 10-byte tail counts
+// nothing, a broken download resumed with Range counts once, and no
+// overlap of ranges gives a whole copy that is not counted.
+//
+// Kept as a step function of what was sent beyond the counted copies:
+// pieces() grows only with partial ranges (a whole-file download adds
+// none), so a caller can refuse more partial ranges past a bound. Not
+// thread-safe.
+class DownloadCoverage {
+ public:
+  explicit DownloadCoverage(uint64_t size);
+
+  // Adds [first, first + length), clipped to the file. True when this
+  // made one more whole copy (at most one per call). A 0-byte file counts
+  // every call.
+  bool Add(uint64_t first, uint64_t length);
+
+  // How many steps the function has (1 when every byte was sent equally often).
+  std::size_t pieces() const { return level_.size(); }
+  // Bytes not yet sent since the last copy: the file's size when none.
+  uint64_t missing() const { return missing_; }
+
+ private:
+  void SplitAt(uint64_t at);
+  void MergeAt(uint64_t at);
+
+  const uint64_t size_;
+  std::map<uint64_t, uint32_t> level_;  // [start, next start): times sent since the last copy
+  uint64_t missing_;                    // bytes at level 0
+};
 
 // For Content-Disposition: a quoted-string that cannot break out.
 std::string QuotedFileName(const std::string& name);

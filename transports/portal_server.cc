@@ -43,7 +43,9 @@ Status PortalServer::Impl::Configure() {
   }
   // Client certificates are required, but not judged here: the registry
   // decides, by fingerprint, after the handshake. Without a CA to verify
-  // against, every chain "fails" pre-verification; accept it anyway.
+  // against, every chain "fails" pre-verification; accept it anyway. Each
+  // session puts its own callback over this one, which refuses a
+  // certificate outside its validity (portal_session.cc).
   ssl_.set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
   ssl_.set_verify_callback([](bool, ssl::verify_context&) { return true; });
   static const unsigned char kSessionContext[] = "itaku-portal";
@@ -126,22 +128,33 @@ void PortalServer::Impl::Accept() {
 }
 
 // On strand_ (the acceptor's executor), so one at a time, and never
-// alongside BeginShutdown(). Only this adds sessions, so the count cannot
-// grow between the check and Start()'s Register().
+// alongside BeginShutdown(). Only this adds sessions, so the counts cannot
+// grow between Admits() and Start()'s Register(). A connection over a limit
+// is closed before any TLS: it costs one accept and one close.
 void PortalServer::Impl::OnAccept(error_code ec, tcp::socket socket) {
   if (stopping() || !acceptor_.is_open()) return;
   if (!ec) {
-    if (static_cast<int>(SessionCount()) >= options_.max_connections) {
+    tcp::endpoint peer = socket.remote_endpoint(ec);
+    std::string key = ec ? "" : AddressKey(peer.address());
+    if (ec || !Admits(key)) {
       socket.close(ec);
     } else {
       ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
-      tcp::endpoint peer = socket.remote_endpoint(ec);
-      if (!ec) {
-        StartPortalSession(*this, std::move(socket), EndpointText(peer));
-      }
+      StartPortalSession(*this, std::move(socket), EndpointText(peer), std::move(key));
     }
+  } else if (ec.category() == boost::system::system_category() &&
+             (ec.value() == EMFILE || ec.value() == ENFILE || ec.value() == ENOBUFS ||
+              ec.value() == ENOMEM)) {
+    // Out of descriptors or memory: the connection waits in the backlog, and
+    // accepting again at once would fail again at once. Pause; the sessions
+    // that end meanwhile (handshake deadlines) give some back.
+    accept_retry_.expires_after(std::chrono::milliseconds(100));
+    accept_retry_.async_wait([this](error_code e) {
+      if (!e && !stopping()) Accept();
+    });
+    return;
   }
-  // Accept errors (a connection reset before accept, EMFILE) concern one
+  // Other accept errors (a connection reset before accept) concern one
   // connection; keep listening.
   Accept();
 }
@@ -151,7 +164,12 @@ void PortalServer::Impl::Unregister(PortalSessionBase* s) {
   bool last = false;
   {
     std::lock_guard lock(sessions_mu_);
-    sessions_.erase(s);
+    auto it = sessions_.find(s);
+    if (it != sessions_.end()) {
+      auto count = per_address_.find(it->second.address_key);
+      if (count != per_address_.end() && --count->second <= 0) per_address_.erase(count);
+      sessions_.erase(it);
+    }
     last = stopping() && sessions_.empty();
   }
   // The grace timer belongs to strand_. A cancel that lands before
@@ -166,8 +184,8 @@ void PortalServer::Impl::CloseAll(bool in_flight_too) {
   std::vector<std::shared_ptr<PortalSessionBase>> live;  // released after the lock
   {
     std::lock_guard lock(sessions_mu_);
-    for (auto& [raw, weak] : sessions_) {
-      if (auto s = weak.lock()) live.push_back(std::move(s));
+    for (auto& [raw, entry] : sessions_) {
+      if (auto s = entry.session.lock()) live.push_back(std::move(s));
     }
   }
   for (auto& s : live) {
@@ -190,6 +208,7 @@ void PortalServer::Impl::BeginShutdown() {
   }
   error_code ec;
   acceptor_.close(ec);
+  accept_retry_.cancel();
   if (signals_) signals_->cancel(ec);
   CloseAll(false);
   if (SessionCount() == 0) return;

@@ -1,20 +1,32 @@
 // The contractor portal's HTTPS listener (policy 6(2) サーバへのアクセス).
 //
 // TLS 1.2/1.3 with forward-secret AEAD ciphers only; a client certificate is
-// required at the handshake, but any certificate is accepted there (self-
-// signed is fine): the caller is whoever PortalBackend::Authenticate says the
-// certificate's SHA-256 fingerprint belongs to, asked again on every request
-// and every status_recheck_ms during a download, so a suspension takes effect
-// at once. Serves exactly two things:
+// required at the handshake, and any certificate within its validity is
+// accepted there (self-signed is fine; one before its notBefore or past its
+// notAfter is refused with a certificate_expired alert, and the refusal is
+// audited with status 0): the caller is whoever PortalBackend::Authenticate
+// says the certificate's SHA-256 fingerprint belongs to, asked again on
+// every request and every status_recheck_ms during a download, so a
+// suspension (or the certificate's expiry) takes effect at once. Serves
+// exactly two things:
 //
 //   GET /portal/v1/packages       200, JSON array of the caller's packages
-//   GET /portal/v1/packages/{id}  200/206 the file (single Range), 404, 410, 416
+//   GET /portal/v1/packages/{id}  200/206 the file (single Range), 404, 410, 416, 429
 //
 // Anything else: 404 (unknown path) or 405 (another method), JSON body
 // {"error": "..."}. A refused certificate gets 403 and the connection is
 // closed; so does a malformed request (400), a head over 8 KiB (431) and a
 // request with a body (413). Every request is passed to PortalBackend::Audit
-// exactly once; every download, finished or broken, to RecordDownload.
+// exactly once; every download holds a slot from BeginDownload (410 or 429
+// when none is left) and is passed, finished or broken, to RecordDownload.
+//
+// Hostile networks: a connection is accepted and closed at once, before any
+// TLS, when its address already has max_connections_per_address open (IPv4
+// by address, IPv6 by /64) or the server max_connections; one that has not
+// finished its TLS handshake and sent its first request head within
+// handshake_timeout_ms of being accepted is closed. So idle or slow
+// connections from one address cannot lock out contractors elsewhere, and
+// those from the contractor's own address go within a few seconds.
 //
 // Threading: Run() serves on `threads` threads (itself and threads it
 // starts and joins). The backend is called from one thread at a time: every
@@ -33,12 +45,20 @@ namespace itaku::transports {
 struct PortalServerOptions {
   std::string listen = "127.0.0.1:8443";  // "ADDR:PORT" ("[::1]:8443"); port 0 picks a free one
   std::string cert_file, key_file;        // the portal's own certificate (chain) and key, PEM
-  int header_timeout_ms = 10000;          // TLS handshake, and each request head, within this
-  int io_timeout_ms = 30000;              // any other read or write making no progress
-  int max_connections = 256;              // more are accepted and closed at once
-  int shutdown_grace_ms = 30000;          // on stop: in-flight responses may finish within this
-  int status_recheck_ms = 1000;           // during a download, re-authenticate this often
-  int threads = 0;                        // threads serving; 0: one per core (hardware_concurrency)
+  // From accept: the TLS handshake and the first request head within this
+  // (and within header_timeout_ms, when that is shorter).
+  int handshake_timeout_ms = 5000;
+  // On a kept-alive connection: the next request head within this (the idle
+  // keep-alive timeout).
+  int header_timeout_ms = 10000;
+  int io_timeout_ms = 30000;  // any other read or write making no progress
+  // Open connections, in all and from one address (IPv6: one /64); more
+  // are accepted and closed at once.
+  int max_connections = 256;
+  int max_connections_per_address = 32;
+  int shutdown_grace_ms = 30000;  // on stop: in-flight responses may finish within this
+  int status_recheck_ms = 1000;   // during a download, re-authenticate this often
+  int threads = 0;                // threads serving; 0: one per core (hardware_concurrency)
 };
 
 class PortalServer {

@@ -279,9 +279,15 @@ const char* const kCreateSchemaMigrations =
     " version INTEGER PRIMARY KEY,"
     " applied_at TEXT NOT NULL)";
 
+// Version 9: download slots held by portal downloads under way
+// (Store::ReservePortalDownload); not in the audited record row.
+const std::vector<std::string> kVersion9 = {
+    "ALTER TABLE portal_package ADD COLUMN reserved INTEGER NOT NULL DEFAULT 0",
+};
+
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
-      {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5}, {6, kVersion6}, {7, kVersion7}, {8, kVersion8}};
+      {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5}, {6, kVersion6}, {7, kVersion7}, {8, kVersion8}, {9, kVersion9}};
   return kMigrations;
 }
 

@@ -20,6 +20,7 @@
 #include "contracts/base/layout.h"
 #include "contracts/detail/migrations.h"
 #include "contracts/detail/sqlite_util.h"
+#include "contracts/profile_toml.h"
 
 namespace itaku::contracts {
 
@@ -102,6 +103,7 @@ Result<ContractProfile> ToProfile(const ProfileRow& row) {
   p.output_encoding = row.get<10>();
   decode.Json("masks", row.get<11>(), &p.masks);
   p.source = row.get<12>();
+  p.formula_guard = FormulaGuardOf(p.source);  // kept in the version's text, not a column
   p.source_sha256 = row.get<13>();
   p.imported_by = row.get<14>();
   p.imported_at = row.get<15>();
@@ -146,6 +148,9 @@ Result<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path) {
       return Status::Error(what + ": WAL journal mode refused (got '" + journal_mode + "')");
     }
     session << "PRAGMA foreign_keys=ON", now;
+    // Deleted rows (a key moved out of the store) are zeroed, not left in free pages.
+    int secure_delete = 0;
+    session << "PRAGMA secure_delete=ON", into(secure_delete), now;
     store.reset(new SqliteStore(path, std::move(session)));
     Poco::File(store->document_dir_).createDirectories();
     return Status::Ok();
@@ -243,6 +248,13 @@ Status SqliteStore::SetMeta(const std::string& key, const std::string& value) {
     session_ << "INSERT INTO meta (key, value) VALUES (?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         bind(key), bind(value), now;
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::DeleteMeta(const std::string& key) {
+  return Guard("cannot delete meta " + key, [&] {
+    session_ << "DELETE FROM meta WHERE key = ?", bind(key), now;
     return Status::Ok();
   });
 }

@@ -29,6 +29,7 @@ class SqliteStore final : public Store {
 
   Result<std::optional<std::string>> GetMeta(const std::string& key) override;
   Status SetMeta(const std::string& key, const std::string& value) override;
+  Status DeleteMeta(const std::string& key) override;
 
   Status AddContractor(const Contractor& contractor) override;
   Result<std::optional<Contractor>> FindContractor(const std::string& id) override;
@@ -139,6 +140,9 @@ class SqliteStore final : public Store {
                              const std::string& at) override;
   Status AddPortalDownload(const PortalDownload& download) override;
   Result<std::vector<PortalDownload>> ListPortalDownloads(const std::string& package_id) override;
+  Result<bool> ReservePortalDownload(const std::string& package_id, const std::string& at) override;
+  Status EndPortalDownload(const PortalDownload& download) override;
+  Result<int64_t> ReleasePortalReservations() override;
 
   Status AddAuditCheckpoint(const AuditCheckpoint& checkpoint) override;
   Result<std::vector<AuditCheckpoint>> ListAuditCheckpoints() override;

@@ -117,6 +117,15 @@ PortalPackageRecord ToPortal(const PortalRow& r) {
   p.revoked_at = r.get<13>();
   return p;
 }
+// The download row every way of recording one writes.
+void InsertPortalDownload(Poco::Data::Session& session, const PortalDownload& d) {
+  session << "INSERT INTO portal_download (package_id, at, contractor_id,"
+             " fingerprint, address, first_byte, bytes, complete, counted)"
+             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      bind(d.package_id), bind(d.at), bind(d.contractor_id), bind(d.fingerprint), bind(d.address),
+      bind(Int64{d.first_byte}), bind(Int64{d.bytes}), bind(d.complete ? 1 : 0),
+      bind(d.counted ? 1 : 0), now;
+}
 }  // namespace
 
 Status SqliteStore::AddPortalPackage(const PortalPackageRecord& p) {
@@ -171,21 +180,52 @@ Status SqliteStore::RevokePortalPackage(const std::string& id, const std::string
 }
 
 Status SqliteStore::AddPortalDownload(const PortalDownload& d) {
+  return RunTransaction("cannot record a download of portal package " + d.package_id,
+                        [&]() -> Status {
+                          InsertPortalDownload(session_, d);
+                          if (d.counted) {
+                            session_ << "UPDATE portal_package SET downloads = downloads + 1"
+                                        " WHERE id = ?",
+                                bind(d.package_id), now;
+                          }
+                          return Status::Ok();
+                        });
+}
+
+// One statement, so two connections reserving at once cannot both take the
+// last slot (SQLite runs it under its write lock; PostgreSQL re-checks the
+// WHERE on the row it locks).
+Result<bool> SqliteStore::ReservePortalDownload(const std::string& package_id,
+                                                const std::string& at) {
+  return Guard("cannot reserve a download of portal package " + package_id, [&]() -> Result<bool> {
+    Statement update(session_);
+    update << "UPDATE portal_package SET reserved = reserved + 1"
+              " WHERE id = ? AND revoked_at = '' AND expires_at > ?"
+              " AND downloads + reserved < max_downloads",
+        bind(package_id), bind(at);
+    return update.execute() == 1;
+  });
+}
+
+Status SqliteStore::EndPortalDownload(const PortalDownload& d) {
   return RunTransaction(
       "cannot record a download of portal package " + d.package_id, [&]() -> Status {
-        session_ << "INSERT INTO portal_download (package_id, at, contractor_id,"
-                    " fingerprint, address, first_byte, bytes, complete, counted)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            bind(d.package_id), bind(d.at), bind(d.contractor_id), bind(d.fingerprint),
-            bind(d.address), bind(Int64{d.first_byte}), bind(Int64{d.bytes}),
-            bind(d.complete ? 1 : 0), bind(d.counted ? 1 : 0), now;
-        if (d.counted) {
-          session_ << "UPDATE portal_package SET downloads = downloads + 1"
-                      " WHERE id = ?",
-              bind(d.package_id), now;
-        }
+        InsertPortalDownload(session_, d);
+        session_ << "UPDATE portal_package SET downloads = downloads + ?,"
+                    " reserved = CASE WHEN reserved > 0 THEN reserved - 1 ELSE 0 END"
+                    " WHERE id = ?",
+            bind(d.counted ? 1 : 0), bind(d.package_id), now;
         return Status::Ok();
       });
+}
+
+Result<int64_t> SqliteStore::ReleasePortalReservations() {
+  return Guard("cannot release portal download reservations", [&]() -> Result<int64_t> {
+    Int64 held = 0;
+    session_ << "SELECT COALESCE(SUM(reserved), 0) FROM portal_package", into(held), now;
+    if (held > 0) session_ << "UPDATE portal_package SET reserved = 0 WHERE reserved <> 0", now;
+    return static_cast<int64_t>(held);
+  });
 }
 
 Result<std::vector<PortalDownload>> SqliteStore::ListPortalDownloads(

@@ -40,6 +40,7 @@ std::string ChangeItem(const std::string& item) {
                                                        {"purpose", "目的"},
                                                        {"contractor", "委託先"},
                                                        {"output_package", "パッケージ形式"},
+                                                       {"formula_guard", "数式の無害化"},
                                                        {"decide_within_days", "判断の期限(日)"},
                                                        {"notify_within_days", "通知の期限(日)"}};
   auto it = k.find(item);
@@ -52,6 +53,8 @@ std::string ChangeValue(const Json& j) {
   if (v == "sent") return "提供する";
   if (v == "allowed") return "許可する";
   if (v == "withheld" || v == "not sent") return "提供しない";
+  if (v == "on") return "有効";
+  if (v == "off") return "無効";
   return v;
 }
 

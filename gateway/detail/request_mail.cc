@@ -152,6 +152,7 @@ Result<std::optional<Contact>> FindContact(const std::string& export_path,
   }
   policies::ProjectionSpec spec;
   spec.fields = fields;
+  spec.formula_guard = false;  // read into a notice to the subscriber, not a spreadsheet
   RecordPicker picker(subscriber_id);
   std::ostream out(&picker);
   auto summary =

@@ -160,6 +160,51 @@ TEST(ParseProfileTomlTest, PackageIsTheEncryptedOneUnlessCsvIsAsked) {
             "billing.toml: 'output.package' must be \"p7m\" or \"csv\" (got \"zip\")");
 }
 
+TEST(ParseProfileTomlTest, TheFormulaGuardIsOnUnlessTurnedOff) {
+  auto plain = ParseProfileToml(kGood, "billing.toml");
+  ASSERT_TRUE(plain.ok()) << plain.message();
+  EXPECT_TRUE(plain->formula_guard);
+  EXPECT_TRUE(ParseProfileToml(WithoutTables(""), "billing.toml")->formula_guard);
+  auto off = ParseProfileToml(With("encoding", "encoding = \"utf-8\"\nformula_guard = false"),
+                              "billing.toml");
+  ASSERT_TRUE(off.ok()) << off.message();
+  EXPECT_FALSE(off->formula_guard);
+  auto on = ParseProfileToml(With("encoding", "encoding = \"utf-8\"\nformula_guard = true"),
+                             "billing.toml");
+  ASSERT_TRUE(on.ok()) << on.message();
+  EXPECT_TRUE(on->formula_guard);
+  ExpectErrors({
+      {"encoding", "formula_guard = \"no\"", "'output.formula_guard' must be true or false"},
+      {"encoding", "formula_guard = 0", "'output.formula_guard' must be true or false"},
+  });
+}
+
+// The store keeps each version's text, not a column: the guard is read
+// back from it.
+TEST(ParseProfileTomlTest, TheFormulaGuardIsReadBackFromTheStoredText) {
+  const std::string off = With("encoding", "encoding = \"utf-8\"\nformula_guard = false");
+  EXPECT_FALSE(FormulaGuardOf(off));
+  EXPECT_TRUE(FormulaGuardOf(kGood));
+  EXPECT_TRUE(FormulaGuardOf(""));
+  EXPECT_TRUE(FormulaGuardOf("[output]\nformula_guard = \"off\"\n"));
+  EXPECT_TRUE(FormulaGuardOf("not toml [["));
+  // A [masks] key of that name is no guard.
+  EXPECT_TRUE(FormulaGuardOf("formula_guard = false\n[masks]\nformula_guard = false\n"));
+}
+
+// Regression: a 200 MB TOML took 630 MB of memory before it was refused.
+TEST(ParseProfileTomlTest, TextOverOneMebibyteIsRefusedUnparsed) {
+  std::string text = kGood;
+  text += "# " + std::string(kMaxProfileBytes - text.size() - 3, 'x') + "\n";
+  ASSERT_EQ(text.size(), kMaxProfileBytes);
+  EXPECT_TRUE(ParseProfileToml(text, "billing.toml").ok());
+  text += "\n";
+  EXPECT_EQ(ErrorOf(text), "billing.toml: larger than 1 MiB; a profile is a few kilobytes");
+  // Refused by its size, before the parser could say anything else.
+  EXPECT_EQ(ErrorOf(std::string(kMaxProfileBytes + 1, '[')),
+            "billing.toml: larger than 1 MiB; a profile is a few kilobytes");
+}
+
 TEST(ParseProfileTomlTest, MasksMustMapFieldsToNames) {
   EXPECT_EQ(ErrorOf(With("phone", "phone = 4")), "billing.toml: 'masks.phone' must be a string");
   EXPECT_EQ(ErrorOf(WithoutTables("masks = [\"phone\"]\n")),

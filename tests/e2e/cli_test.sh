@@ -145,7 +145,7 @@ check "media needs --out" "itaku: --via media needs --out DIR (the medium's moun
 printf 'subscriber_id,name,nickname\nS1,x,y\n' > "$work/bad.csv"
 run deliver --profile agency-billing --input "$work/bad.csv" --via media --dry-run
 check "unknown column exit" 1 "$rc"
-check "unknown column reason" "itaku: bad.csv:1: unknown column 'nickname' (not in the field catalog, policy 1)" "$err"
+check "unknown column reason" "itaku: bad.csv:1: column 3 is not a catalog field id or label (policy 1)" "$err"
 run nda add agency-a --signed 2026-03-20 --from 2026-04-01 --until 2026-03-01 --document "$work/nda.pdf" --signatory x
 check "nda dates" "itaku: NDA for agency-a: --until 2026-03-01 is before --from 2026-04-01" "$err"
 run contractor add agency-a --name again

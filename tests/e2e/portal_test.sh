@@ -3,8 +3,10 @@
 # binary (`itaku serve`) with real curl as the contractors: download and
 # byte-for-byte match, the list, the authorisation matrix (another
 # contractor's package, no certificate, an unregistered one, expired, used
-# up, suspended, revoked), a Range resume, old TLS refused, the record of
-# every download, and the leak test on what came through.
+# up, suspended, revoked), a Range resume counted once, used-up and revoked
+# files deleted, old TLS refused, the record of every download, and the leak
+# test on what came through. (portal_hostile_test.sh: connection floods,
+# certificates outside their validity, parallel downloads, Range counting.)
 # Usage: portal_test.sh ITAKU ITAKU_GEN SOURCE_DIR
 source "$3/tests/e2e/lib.sh" "$@"
 from=$(day "-30 days") until=$(day "+5 years")
@@ -75,6 +77,7 @@ publish --max-downloads 2
 check "publish exit" 0 "$rc"
 first=$pkg
 file=$(sql "SELECT path FROM portal_package WHERE id = '$first'")
+cp "$file" "$work/published.p7m"  # the daemon deletes it once used up
 serve
 for _ in $(seq 1 100); do [[ "$serve_log" == *overdue* ]] && break; sleep 0.05; serve_log; done
 contains "serve warns of overdue requests" "warning: request 1 (subscriber S77, contractor builder-b, received): decision overdue since $(day "$received + 8 days")" "$serve_log"
@@ -95,12 +98,16 @@ curl -s -o /dev/null --cacert "$work/server.pem" --cert "$work/builder.pem" --ke
   --tlsv1.2 --tls-max 1.2 "$base" 2>/dev/null
 check "TLS 1.2 accepted" 0 $?
 
-# A broken download resumed with Range gives the identical file.
-head -c 1000 "$file" > "$work/part.p7m"
+# A broken download (its first 1000 bytes) resumed with Range gives the
+# identical file, and counts once: every byte was sent once more.
+check "first part status" 206 "$(OUT="$work/part.p7m" as builder "$base/$first" -r 0-999)"
+check "a first part is not a download" 1 "$(sql "SELECT downloads FROM portal_package WHERE id = '$first'")"
 check "resume status" 206 "$(OUT="$work/part.p7m" as builder "$base/$first" -C -)"
-check "resumed file identical" 0 "$(cmp -s "$work/part.p7m" "$file"; echo $?)"
+check "resumed file identical" 0 "$(cmp -s "$work/part.p7m" "$work/published.p7m"; echo $?)"
 check "two complete downloads counted" 2 "$(sql "SELECT downloads FROM portal_package WHERE id = '$first'")"
 check "used up: 410" 410 "$(as builder "$base/$first")"
+check "used up: its file deleted at once" 0 "$([[ -e "$file" ]] && echo 1 || echo 0)"
+check "used up: its record stays" 1 "$(sql "SELECT count(*) FROM portal_package WHERE id = '$first'")"
 
 # The leak test on what came through the portal.
 mkdir -p "$work/open"
@@ -121,6 +128,8 @@ check "new package downloadable" 200 "$(as builder "$base/$second")"
 itaku portal revoke "$second" >/dev/null
 check "revoked: 410" 410 "$(as builder "$base/$second")"
 check "revoked file removed" 0 "$(sql "SELECT path FROM portal_package WHERE id = '$second'" | xargs ls 2>/dev/null | wc -l)"
+check "removals on record with their reasons" "$first used up,$second revoked" \
+  "$(sql "SELECT group_concat(r, ',') FROM (SELECT substr(subject, 8) || ' ' || json_extract(details, '\$.reason') AS r FROM audit_event WHERE action = 'portal.package-removed' ORDER BY seq)")"
 publish --expires-in 1m
 third=$pkg
 # The daemon's clock stays there: a clock that goes back more than a minute
@@ -139,7 +148,7 @@ check "active again" 200 "$(as builder "$base/$fourth")"
 # On record: every request, and per package who downloaded what and when.
 run portal list --contractor builder-b --json
 check "downloads on record" 1 "$(json "[0]['download_log'][0]['complete']" | grep -c True)"
-check "every request audited (13 made)" 13 "$(sql "SELECT count(*) FROM audit_event WHERE action = 'portal.request'")"
+check "every request audited (14 made)" 14 "$(sql "SELECT count(*) FROM audit_event WHERE action = 'portal.request'")"
 check "refusal audited with its outcome" 1 "$([[ $(sql "SELECT count(*) FROM audit_event WHERE action = 'portal.request' AND details LIKE '%\"status\":404%'") -ge 1 ]] && echo 1 || echo 0)"
 check "no canary in the audit trail" 0 "$(sql "SELECT count(*) FROM audit_event WHERE details LIKE '%CANARY-%'")"
 itaku audit verify >/dev/null

@@ -72,6 +72,7 @@ staff.list             ok ok       ok
 staff.add              ok officers officers
 staff.remove           ok officers officers
 staff.enrol-code       ok officers officers
+keys.rotate-pseudonym  ok officers officers
 special.list           ok ok       ok
 special.add            ok ok       read-only
 special.end            ok ok       read-only
@@ -104,7 +105,7 @@ from_source=$(grep -o '{"[a-z.-]*", Access::k[A-Za-z]*}' "$SRC/policies/access_r
   done)
 check "table is the source's matrix" "$from_source" "$(echo "$matrix_table" | awk 'NF {print $1, $2, $3, $4}')"
 commands=($(echo "$matrix_table" | awk 'NF {print $1}'))
-check "matrix has every command" 51 "${#commands[@]}"
+check "matrix has every command" 52 "${#commands[@]}"
 
 # matrix_replies USER: every command asked as USER, in one curl (one
 # request each, arguments empty: the role is checked before they are
@@ -171,7 +172,7 @@ missing=0
 for cell in "${refused_cells[@]}"; do
   [ -n "${on_record[$cell]:-}" ] || { missing=$((missing + 1)); echo "not audited: $cell"; }
 done
-check "role refusals counted" 34 "${#refused_cells[@]}"
+check "role refusals counted" 36 "${#refused_cells[@]}"
 check "every role refusal audited as <command>.refused" 0 "$missing"
 check "the unregistered uid's refusals audited with the uid" \
   "${#commands[@]}" "$(sql "SELECT count(DISTINCT subject) FROM audit_event WHERE action='api.refused'

@@ -1,7 +1,8 @@
 // libFuzzer target for the projector: arbitrary bytes as an export, in
-// every input encoding, projected with masks to a discarded stream. Finds
-// crashes, overflows (with ASan) and hangs in the CSV reader, the CP932
-// tables and the masks. Built by the `fuzz` preset (clang); run ops/fuzz.
+// every input encoding, projected with masks to a discarded stream, with the
+// formula guard on or off. Finds crashes, overflows (with ASan) and hangs in
+// the CSV reader, the CP932 tables, the masks and the formula guard. Built by
+// the `fuzz` preset (clang); run ops/fuzz.
 #include <cstddef>
 #include <cstdint>
 #include <sstream>
@@ -24,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   spec.pseudonym_key = "fuzz";
   spec.input_encoding = static_cast<p::InputEncoding>(mode % 3);
   spec.output_encoding = (mode & 4) ? p::Encoding::kCp932 : p::Encoding::kUtf8;
+  spec.formula_guard = (mode & 16) == 0;
   std::istringstream in(text);
   std::ostringstream out;
   (void)p::Project(spec, in, "fuzz.csv", (mode & 8) ? nullptr : &out, p::RecordCallback());

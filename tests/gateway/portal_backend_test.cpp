@@ -1,6 +1,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -20,6 +21,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using transports::test_util::CertificateFingerprint;
 using Access = transports::PortalBackend::Access;
+using Slot = transports::PortalBackend::Slot;
 using Json = nlohmann::json;
 
 // The store-backed portal backend (policy 6(2) サーバへのアクセス): packages
@@ -105,6 +107,40 @@ retention_days = 30
   transports::PortalResponse Get(const std::string& id, const std::string& who = "builder-b") {
     return transports::Route({"GET", "/portal/v1/packages/" + id, false}, Caller(who), "",
                              backend_);
+  }
+
+  // The package as the portal server holds it after Find().
+  transports::PortalPackage Package(const std::string& id) {
+    transports::PortalPackage p;
+    EXPECT_EQ(backend_.Find("builder-b", id, &p), Access::kOk);
+    return p;
+  }
+  // The portal server about to send [first, first + length) of the package
+  // (the whole file when length is 0).
+  Slot Begin(const std::string& id, uint64_t first = 0, uint64_t length = 0,
+             std::string* why = nullptr) {
+    transports::PortalPackage p = Package(id);
+    std::string ignored;
+    return backend_.BeginDownload(Caller(), p, first, length == 0 ? p.size - first : length,
+                                  why != nullptr ? why : &ignored);
+  }
+  int DownloadsOf(const std::string& id) { return Stored(id).downloads; }
+  std::vector<bool> Counted(const std::string& id) {
+    std::vector<bool> out;
+    auto downloads = ctx_.store->ListPortalDownloads(id);
+    EXPECT_TRUE(downloads.ok()) << downloads.message();
+    if (downloads.ok()) {
+      for (const auto& d : *downloads) out.push_back(d.counted);
+    }
+    return out;
+  }
+  // The reasons of the "portal.package-removed" events, in order.
+  std::vector<std::string> Removals() {
+    std::vector<std::string> out;
+    for (const auto& e : AuditEvents("portal.package-removed")) {
+      out.push_back(e.subject + " " + Json::parse(e.details)["reason"].get<std::string>());
+    }
+    return out;
   }
 
   std::map<std::string, std::string> fingerprint_;
@@ -202,9 +238,13 @@ TEST_F(PortalBackendTest, ExpiredRevokedOrUsedUpPackageIsGoneWithTheReason) {
   const std::string used_up = Publish("7d", 1);
   const std::string kept = Publish();
   backend_.RecordDownload(Caller(), used_up, 0, static_cast<uint64_t>(Stored(used_up).size), true);
+  EXPECT_FALSE(fs::exists(Stored(used_up).path));  // its one download deleted it
   auto revoke = PortalRevoke(ctx_, revoked);
   ASSERT_TRUE(revoke.ok()) << revoke.message();
   EXPECT_FALSE(fs::exists(Stored(revoked).path));
+  EXPECT_EQ(Removals(), (std::vector<std::string>{"portal:" + used_up + " used up",
+                                                  "portal:" + revoked + " revoked"}));
+  EXPECT_EQ(AuditEvents("portal.package-removed")[1].actor, "tester");
   EXPECT_THAT(PortalRevoke(ctx_, revoked).message(),
               HasSubstr("portal package " + revoked + " was already revoked on "));
   SetClock(std::make_unique<FixedClock>(FormatUtc(ctx_.clock->Now() + std::chrono::hours(25))));
@@ -231,24 +271,190 @@ TEST_F(PortalBackendTest, ExpiredRevokedOrUsedUpPackageIsGoneWithTheReason) {
 TEST_F(PortalBackendTest, PartialDownloadsAreNotCounted) {
   const std::string id = Publish("7d", 1);
   const uint64_t size = static_cast<uint64_t>(Stored(id).size);
-  ASSERT_GT(size, 100u);
-  backend_.RecordDownload(Caller(), id, 0, size, /*complete=*/false);  // broken off
-  backend_.RecordDownload(Caller(), id, 0, 100, /*complete=*/true);    // the first part
+  ASSERT_GT(size, 200u);
+  backend_.RecordDownload(Caller(), id, 0, size / 2, /*complete=*/false);  // broken off
+  backend_.RecordDownload(Caller(), id, 0, 100, /*complete=*/true);        // a first part
   EXPECT_EQ(Stored(id).downloads, 0);
   transports::PortalPackage out;
   EXPECT_EQ(backend_.Find("builder-b", id, &out), Access::kOk);
-  // The rest, resumed: the file's last byte reached, one download.
-  backend_.RecordDownload(Caller(), id, 100, size - 100, /*complete=*/true);
+  // The rest, resumed where the broken one ended: every byte sent, one download.
+  backend_.RecordDownload(Caller(), id, size / 2, size - size / 2, /*complete=*/true);
   EXPECT_EQ(Stored(id).downloads, 1);
   EXPECT_EQ(backend_.Find("builder-b", id, &out), Access::kGone);
-
-  auto downloads = ctx_.store->ListPortalDownloads(id);
-  ASSERT_TRUE(downloads.ok()) << downloads.message();
-  std::vector<bool> counted;
-  for (const auto& d : *downloads) counted.push_back(d.counted);
-  EXPECT_EQ(counted, (std::vector<bool>{false, false, true}));
+  EXPECT_EQ(Counted(id), (std::vector<bool>{false, false, true}));
   EXPECT_EQ(AuditCount("portal.download"), 3);
   EXPECT_EQ(StateOf(id), "used up");
+}
+
+// A 10-byte tail Range counted as a full download.
+TEST_F(PortalBackendTest, ATailRangeCountsNothingRangesCoveringThePackageCountOnce) {
+  const std::string id = Publish("7d", 3);
+  const uint64_t size = static_cast<uint64_t>(Stored(id).size);
+  ASSERT_GT(size, 1000u);
+  ASSERT_EQ(Begin(id, size - 10, 10), Slot::kGranted);
+  backend_.RecordDownload(Caller(), id, size - 10, 10, true);
+  EXPECT_EQ(DownloadsOf(id), 0);
+  ASSERT_EQ(Begin(id, 0, 1000), Slot::kGranted);
+  backend_.RecordDownload(Caller(), id, 0, 1000, true);
+  EXPECT_EQ(DownloadsOf(id), 0);
+  ASSERT_EQ(Begin(id, 1000, size - 1010), Slot::kGranted);
+  backend_.RecordDownload(Caller(), id, 1000, size - 1010, true);  // the gap: now whole
+  EXPECT_EQ(DownloadsOf(id), 1);
+  // The same tail again is not a second download.
+  ASSERT_EQ(Begin(id, size - 10, 10), Slot::kGranted);
+  backend_.RecordDownload(Caller(), id, size - 10, 10, true);
+  EXPECT_EQ(DownloadsOf(id), 1);
+  EXPECT_EQ(Counted(id), (std::vector<bool>{false, false, true, false}));
+  const auto events = AuditEvents("portal.download");
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(Json::parse(events[2].details)["counted"], true);
+  EXPECT_EQ(Json::parse(events[3].details)["counted"], false);
+  ExpectAuditIntact();
+}
+
+// --max-downloads 2 allowed 4 complete downloads under 12 parallel
+// clients: a slot is now reserved in the store before a byte is sent.
+TEST_F(PortalBackendTest, SlotsKeepMaxDownloadsExactAndTheLastDownloadDeletesTheFile) {
+  const std::string id = Publish("7d", 2);
+  const contracts::PortalPackageRecord stored = Stored(id);
+  const uint64_t size = static_cast<uint64_t>(stored.size);
+  std::string why;
+  EXPECT_EQ(Begin(id, 0, 0, &why), Slot::kGranted);
+  EXPECT_EQ(Begin(id, 0, 0, &why), Slot::kGranted);
+  EXPECT_EQ(Begin(id, 0, 0, &why), Slot::kBusy);
+  EXPECT_EQ(why, "every download left of this package is under way; try again when one ends");
+  // One breaks off: its slot comes back, and a new client takes it.
+  backend_.RecordDownload(Caller(), id, 0, 100, /*complete=*/false);
+  EXPECT_EQ(DownloadsOf(id), 0);
+  EXPECT_EQ(Begin(id, 0, 0, &why), Slot::kGranted);
+  EXPECT_EQ(Begin(id, 0, 0, &why), Slot::kBusy);
+  backend_.RecordDownload(Caller(), id, 0, size, true);
+  EXPECT_EQ(DownloadsOf(id), 1);
+  EXPECT_TRUE(fs::exists(stored.path));
+  backend_.RecordDownload(Caller(), id, 0, size, true);
+  EXPECT_EQ(DownloadsOf(id), 2);
+  // The last one allowed: the file goes at once, on record; the record stays.
+  EXPECT_FALSE(fs::exists(stored.path));
+  EXPECT_EQ(Removals(), std::vector<std::string>{"portal:" + id + " used up"});
+  EXPECT_EQ(AuditEvents("portal.package-removed")[0].actor, "itaku");
+  EXPECT_EQ(StateOf(id), "used up");
+  transports::PortalPackage pkg;
+  pkg.id = id;
+  pkg.size = size;
+  EXPECT_EQ(backend_.BeginDownload(Caller(), pkg, 0, size, &why), Slot::kGone);
+  EXPECT_EQ(why, "used up");
+  EXPECT_EQ(Counted(id), (std::vector<bool>{false, true, true}));
+  ExpectAuditIntact();
+}
+
+TEST_F(PortalBackendTest, ExpiredOrRevokedPackageGetsNoSlot) {
+  const std::string expiring = Publish("1d");
+  const std::string revoked = Publish();
+  const transports::PortalPackage a = Package(expiring), b = Package(revoked);
+  ASSERT_TRUE(PortalRevoke(ctx_, revoked).ok());
+  SetClock(std::make_unique<FixedClock>(FormatUtc(ctx_.clock->Now() + std::chrono::hours(25))));
+  std::string why;
+  EXPECT_EQ(backend_.BeginDownload(Caller(), a, 0, a.size, &why), Slot::kGone);
+  EXPECT_EQ(why, "expired");
+  EXPECT_EQ(backend_.BeginDownload(Caller(), b, 0, b.size, &why), Slot::kGone);
+  EXPECT_EQ(why, "revoked");
+}
+
+// A daemon killed during downloads left their slots reserved: `serve`
+// gives them back before the portal opens.
+TEST_F(PortalBackendTest, SlotsLeftByAStoppedDaemonAreReleased) {
+  const std::string id = Publish("7d", 2);
+  ASSERT_EQ(Begin(id), Slot::kGranted);
+  ASSERT_EQ(Begin(id), Slot::kGranted);
+  ASSERT_EQ(Begin(id), Slot::kBusy);
+  auto released = ctx_.store->ReleasePortalReservations();
+  ASSERT_TRUE(released.ok()) << released.message();
+  EXPECT_EQ(released.value(), 2);
+  EXPECT_EQ(ctx_.store->ReleasePortalReservations().value(), 0);
+  EXPECT_EQ(Begin(id), Slot::kGranted);
+  EXPECT_EQ(DownloadsOf(id), 0);
+  ExpectAuditIntact();  // slots are not part of the record
+}
+
+// What a contractor was sent survives a restart: the next daemon reads it
+// from the download log.
+TEST_F(PortalBackendTest, PartsSentBeforeARestartStillCount) {
+  const std::string id = Publish();
+  const uint64_t size = static_cast<uint64_t>(Stored(id).size);
+  backend_.RecordDownload(Caller(), id, 0, 500, true);
+  StorePortalBackend restarted(ctx_);
+  restarted.RecordDownload(Caller(), id, 500, size - 500, true);
+  EXPECT_EQ(DownloadsOf(id), 1);
+  StorePortalBackend again(ctx_);
+  again.RecordDownload(Caller(), id, 500, size - 500, true);  // [0, 500) only once
+  EXPECT_EQ(DownloadsOf(id), 1);
+}
+
+TEST_F(PortalBackendTest, TooManySeparatePartsTakeOnlyWholeDownloads) {
+  std::string csv = "subscriber_id,name,address,phone\n";  // a package of a few KiB
+  for (int i = 0; i < 400; ++i) {
+    csv += "S" + std::to_string(i) + ",山田" + std::to_string(i * 7919 % 10007) + ",兵庫県姫路市" +
+           std::to_string(i * 104729 % 99991) + ",079" +
+           std::to_string(1000000 + int64_t{i} * 15485863 % 8999999) + "\n";
+  }
+  Write("export.csv", csv);
+  const std::string id = Publish("7d", 1000);
+  const uint64_t size = static_cast<uint64_t>(Stored(id).size);
+  const uint64_t parts = StorePortalBackend::kMaxCoveragePieces / 2;
+  ASSERT_GT(size, 2 * parts + 10);
+  for (uint64_t i = 0; i < parts; ++i) {
+    ASSERT_EQ(Begin(id, 2 * i + 1, 1), Slot::kGranted) << i;
+    backend_.RecordDownload(Caller(), id, 2 * i + 1, 1, true);
+  }
+  std::string why;
+  EXPECT_EQ(Begin(id, size - 5, 5, &why), Slot::kBusy);
+  EXPECT_EQ(why, "this package was sent in too many separate parts; download it whole");
+  // The whole file is still served, and counts; the parts sent beyond it
+  // stay on the count, so parts stay refused.
+  EXPECT_EQ(Begin(id), Slot::kGranted);
+  backend_.RecordDownload(Caller(), id, 0, size, true);
+  EXPECT_EQ(DownloadsOf(id), 1);
+  EXPECT_EQ(Begin(id, size - 5, 5), Slot::kBusy);
+}
+
+// Expired, used-up and revoked packages stayed on disk until revoked.
+TEST_F(PortalBackendTest, SweepDeletesTheFilesOfGonePackagesOnceKeepingTheRecords) {
+  const std::string expiring = Publish("1d");
+  const std::string kept = Publish();
+  const std::string revoked = Publish();
+  const std::string used_up = Publish("7d", 1);
+  // Gone while no daemon deleted them: revoked in a store of an older
+  // version, used up by a download recorded elsewhere.
+  ASSERT_TRUE(ctx_.store->RevokePortalPackage(revoked, "tester", ctx_.clock->NowUtc()).ok());
+  contracts::PortalDownload d;
+  d.package_id = used_up;
+  d.at = ctx_.clock->NowUtc();
+  d.contractor_id = "builder-b";
+  d.bytes = Stored(used_up).size;
+  d.complete = d.counted = true;
+  ASSERT_TRUE(ctx_.store->AddPortalDownload(d).ok());
+  SetClock(std::make_unique<FixedClock>(FormatUtc(ctx_.clock->Now() + std::chrono::hours(25))));
+  ctx_.actor = "itaku";
+
+  auto swept = SweepPortalPackages(ctx_);
+  ASSERT_TRUE(swept.ok()) << swept.message();
+  EXPECT_EQ(swept.value(), 3);
+  for (const std::string& id : {expiring, revoked, used_up}) {
+    EXPECT_FALSE(fs::exists(Stored(id).path)) << id;
+    EXPECT_EQ(Stored(id).id, id);  // the record stays
+  }
+  EXPECT_TRUE(fs::exists(Stored(kept).path));
+  auto removals = Removals();
+  std::sort(removals.begin(), removals.end());
+  std::vector<std::string> expected = {"portal:" + expiring + " expired",
+                                       "portal:" + revoked + " revoked",
+                                       "portal:" + used_up + " used up"};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(removals, expected);
+  // Nothing left to delete: nothing more on record.
+  EXPECT_EQ(SweepPortalPackages(ctx_).value(), 0);
+  EXPECT_EQ(AuditCount("portal.package-removed"), 3);
+  ExpectAuditIntact();
 }
 
 }  // namespace

@@ -4,10 +4,13 @@
 
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace itaku::policies {
 namespace {
+
+using namespace std::string_literals;  // "...\0..."s keeps its NUL bytes
 
 using Records = std::vector<std::vector<std::string>>;
 
@@ -169,6 +172,84 @@ TEST(CsvReaderTest, RecordLongerThanTheLimit) {
             "export.csv:2: record longer than 64 bytes");
 }
 
+// ---- hostile input (issue 14): NUL bytes, UTF-16 and UTF-32
+
+TEST(CsvReaderTest, NulByteInAnUnquotedFieldNamesLineAndColumn) {
+  EXPECT_EQ(ErrorOf("a,b\r\n1,2\r\n3,x\0y\r\n"s), "export.csv:3: column 2: NUL byte");
+  EXPECT_EQ(ErrorOf("a,b\r\n\0,2\r\n"s), "export.csv:2: column 1: NUL byte");
+  EXPECT_EQ(ErrorOf("a,b\r\n1,2\0"s), "export.csv:2: column 2: NUL byte");  // no final newline
+  // Past the first 16-byte block, where the SIMD scan finds it.
+  EXPECT_EQ(ErrorOf("a,b\r\n1," + std::string(40, 'z') + "\0"s + "\r\n"),
+            "export.csv:2: column 2: NUL byte");
+}
+
+TEST(CsvReaderTest, NulByteInAQuotedFieldNamesItsOwnLine) {
+  // The field opens on line 2; the NUL is on line 3.
+  EXPECT_EQ(ErrorOf("a,b\r\n1,\"first\r\nsec\0ond\"\r\n"s), "export.csv:3: column 2: NUL byte");
+  EXPECT_EQ(ErrorOf("a,b\r\n\"\0\",2\r\n"s), "export.csv:2: column 1: NUL byte");
+  EXPECT_EQ(ErrorOf("a,b\r\n1,\"x\"\"\0\"\r\n"s), "export.csv:2: column 2: NUL byte");
+}
+
+TEST(CsvReaderTest, NulByteInTheHeader) {
+  EXPECT_EQ(ErrorOf("subscriber_id,na\0me\r\nS1,x\r\n"s), "export.csv:1: column 2: NUL byte");
+}
+
+TEST(CsvReaderTest, NulByteErrorNamesTheColumnAndNeverTheValue) {
+  std::istringstream in("subscriber_id,name\r\nS1,SECRET\0VALUE\r\n"s);
+  CsvReader reader(in, "export.csv");
+  ASSERT_TRUE(*reader.Next());
+  reader.set_column_names({"subscriber_id", "name"});
+  const std::string err = reader.Next().message();
+  EXPECT_EQ(err, "export.csv:2: column 2 (name): NUL byte");
+  EXPECT_EQ(err.find("SECRET"), std::string::npos);
+  EXPECT_EQ(err.find('\0'), std::string::npos);
+}
+
+TEST(CsvReaderTest, NulByteAcrossRefills) {
+  const std::string data = "a,b\r\n" + std::string(50, 'x') + ",\"" + std::string(30, 'y') +
+                           "\r\n" + std::string(30, 'y') + "\0\"\r\n"s;
+  for (size_t size : {16, 17, 23, 64, 1000}) {
+    CsvReader::Options options;
+    options.buffer_size = size;
+    EXPECT_EQ(ErrorOf(data, options), "export.csv:3: column 2: NUL byte") << "buffer " << size;
+  }
+}
+
+// ASCII text as UTF-16 or UTF-32 code units, without a byte order mark.
+std::string Wide(std::string_view ascii, int width, bool little_endian) {
+  std::string out;
+  for (char c : ascii) {
+    std::string unit(static_cast<size_t>(width), '\0');
+    unit[little_endian ? 0 : unit.size() - 1] = c;
+    out += unit;
+  }
+  return out;
+}
+
+TEST(CsvReaderTest, Utf16AndUtf32ExportsAreRefusedByName) {
+  const std::string text = "subscriber_id,name\r\nS1,x\r\n";
+  const std::string utf16 =
+      "export.csv: the file is UTF-16; save the export as UTF-8 or Shift_JIS (CP932)";
+  const std::string utf32 =
+      "export.csv: the file is UTF-32; save the export as UTF-8 or Shift_JIS (CP932)";
+  EXPECT_EQ(ErrorOf("\xFF\xFE" + Wide(text, 2, true)), utf16);   // what Excel calls Unicode text
+  EXPECT_EQ(ErrorOf("\xFE\xFF" + Wide(text, 2, false)), utf16);  // UTF-16 BE
+  EXPECT_EQ(ErrorOf(Wide(text, 2, true)), utf16);                // no byte order mark
+  EXPECT_EQ(ErrorOf(Wide(text, 2, false)), utf16);
+  EXPECT_EQ(ErrorOf("\xFF\xFE\0\0"s + Wide(text, 4, true)), utf32);
+  EXPECT_EQ(ErrorOf("\0\0\xFE\xFF"s + Wide(text, 4, false)), utf32);
+  EXPECT_EQ(ErrorOf(Wide(text, 4, true)), utf32);
+  EXPECT_EQ(ErrorOf("\xFF\xFE"), utf16);  // the mark alone
+  // Detected in the first block read, even a small one.
+  CsvReader::Options options;
+  options.buffer_size = 16;
+  EXPECT_EQ(ErrorOf(Wide("a,b\r\n1,2\r\n", 2, true), options), utf16);
+}
+
+TEST(CsvReaderTest, Utf8ByteOrderMarkIsNotUtf16) {
+  EXPECT_EQ(ReadAll("\xEF\xBB\xBF" "a,b\r\n1,2\r\n"), (Records{{"a", "b"}, {"1", "2"}}));
+}
+
 TEST(CsvWriterTest, QuotesOnlyWhenNeededAndEndsWithCrlf) {
   std::ostringstream out;
   CsvWriter writer(&out);
@@ -228,7 +309,7 @@ TEST(CsvRoundTripTest, WriterOutputReadsBack) {
 
 TEST(FindCsvSpecialTest, FindsFirstDelimiterInAndAfterSimdBlocks) {
   for (size_t at = 0; at < 40; ++at) {
-    for (char c : {',', '"', '\r', '\n'}) {
+    for (char c : {',', '"', '\r', '\n', '\0'}) {
       std::string s(40, 'x');
       s[at] = c;
       EXPECT_EQ(FindCsvSpecial(s.data(), s.data() + s.size()) - s.data(), static_cast<long>(at));

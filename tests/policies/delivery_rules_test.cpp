@@ -51,12 +51,5 @@ TEST(PortalRulesTest, WhenAPackageIsGone) {
   EXPECT_EQ(PortalGoneReason(p, "2026-12-01T00:00:00Z"), "revoked");
 }
 
-TEST(PortalRulesTest, WhenADownloadCounts) {
-  EXPECT_TRUE(DownloadCounts(true, 0, 1000, 1000));
-  EXPECT_TRUE(DownloadCounts(true, 900, 100, 1000));   // the resumed last part
-  EXPECT_FALSE(DownloadCounts(true, 0, 900, 1000));    // a complete first part
-  EXPECT_FALSE(DownloadCounts(false, 0, 1000, 1000));  // broken off
-}
-
 }  // namespace
 }  // namespace itaku::policies

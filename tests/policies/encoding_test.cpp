@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <string_view>
 
 namespace itaku::policies {
 namespace {
@@ -154,6 +155,58 @@ TEST(Utf8Test, FastVerdictOnEveryCodePointClass) {
       }
     }
   }
+}
+
+// ---- UTF-16 and UTF-32 (issue 14: named, not "invalid UTF-8" or a NUL byte)
+
+// Text as UTF-16 or UTF-32 code units (BMP: one char16_t/char32_t each).
+template <typename Unit>
+std::string Wide(std::basic_string_view<Unit> text, bool little_endian) {
+  std::string out;
+  for (Unit u : text) {
+    const uint32_t cp = static_cast<uint32_t>(u);
+    for (size_t i = 0; i < sizeof(Unit); ++i) {
+      const size_t shift = 8 * (little_endian ? i : sizeof(Unit) - 1 - i);
+      out += static_cast<char>((cp >> shift) & 0xFF);
+    }
+  }
+  return out;
+}
+std::string Utf16(std::u16string_view text, bool le) { return Wide(text, le); }
+std::string Utf32(std::u32string_view text, bool le) { return Wide(text, le); }
+
+TEST(WideEncodingTest, ByteOrderMarks) {
+  EXPECT_EQ(DetectWideEncoding("\xFF\xFE"), "UTF-16");
+  EXPECT_EQ(DetectWideEncoding("\xFE\xFF"), "UTF-16");
+  EXPECT_EQ(DetectWideEncoding("\xFF\xFE" + Utf16(u"加入者番号", true)), "UTF-16");
+  EXPECT_EQ(DetectWideEncoding(std::string("\xFF\xFE\0\0", 4)), "UTF-32");
+  EXPECT_EQ(DetectWideEncoding(std::string("\0\0\xFE\xFF", 4)), "UTF-32");
+}
+
+TEST(WideEncodingTest, WithoutAByteOrderMark) {
+  const std::u16string header16 = u"subscriber_id,name\r\n";
+  EXPECT_EQ(DetectWideEncoding(Utf16(header16, true)), "UTF-16");
+  EXPECT_EQ(DetectWideEncoding(Utf16(header16, false)), "UTF-16");
+  // Japanese labels: zero bytes only beside the delimiters, and U+3000
+  // (00 30 in little-endian) on the other side.
+  const std::u16string labels = u"加入者番号,氏名,住所\r\nS1,山田　太郎,兵庫県　姫路市\r\n";
+  EXPECT_EQ(DetectWideEncoding(Utf16(labels, true)), "UTF-16");
+  EXPECT_EQ(DetectWideEncoding(Utf16(labels, false)), "UTF-16");
+  const std::u32string header32 = U"加入者番号,name\r\n";
+  EXPECT_EQ(DetectWideEncoding(Utf32(header32, true)), "UTF-32");
+  EXPECT_EQ(DetectWideEncoding(Utf32(header32, false)), "UTF-32");
+}
+
+TEST(WideEncodingTest, Utf8AndCp932AreNeitherEvenWithJapanese) {
+  EXPECT_EQ(DetectWideEncoding(""), "");
+  EXPECT_EQ(DetectWideEncoding("subscriber_id,name\r\n"), "");
+  EXPECT_EQ(DetectWideEncoding("\xEF\xBB\xBF加入者番号,氏名\r\nS1,山田　太郎\r\n"), "");
+  EXPECT_EQ(DetectWideEncoding(Cp932("加入者番号,氏名\r\nS1,山田　太郎,ｶﾅ\r\n")), "");
+  // Text that happens to hold ASCII in wide-looking pairs, but no zero byte.
+  EXPECT_EQ(DetectWideEncoding("a,b,c\r\n\x82\xA0,\x81\x40\r\n"), "");
+  // A stray NUL after a delimiter is a NUL byte (refused as such), not UTF-16.
+  EXPECT_EQ(DetectWideEncoding(std::string("a,b\r\n\0,2\r\n", 10)), "");
+  EXPECT_EQ(DetectWideEncoding(std::string("ab,\0cd,\0", 8) + std::string(60, 'x')), "");
 }
 
 }  // namespace

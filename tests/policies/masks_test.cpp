@@ -24,12 +24,31 @@ void ExpectMasked(Mask mask,
 TEST(MasksTest, NoneKeepsTheValue) { EXPECT_EQ(Masked(Mask::kNone, "山田　太郎"), "山田　太郎"); }
 
 TEST(MasksTest, Last4CountsCodePoints) {
-  ExpectMasked(Mask::kLast4, {{"1234567", "***4567"},
+  ExpectMasked(Mask::kLast4, {{"12345678", "****5678"},
                               {"079-123-4567", "********4567"},
                               {"ﾔﾏﾀﾞ ﾀﾛｳ", "**** ﾀﾛｳ"},  // ﾞ counts: half-width voicing mark
-                              {"山田　太郎", "*田　太郎"},
-                              {"1234", "1234"},
-                              {"12", "12"}});
+                              {"山田　太郎花子様", "****郎花子様"},
+                              {"山田　太郎", "*****"}});  // 5 code points, 15 bytes
+}
+
+// Issue 14: a value of four characters or fewer went out unmasked, and
+// four of seven digits of an account number were shown.
+TEST(MasksTest, Last4NeverShowsAShortValueWhole) {
+  ExpectMasked(Mask::kLast4, {{"1", "*"},
+                              {"12", "**"},
+                              {"1234", "****"},
+                              {"1234567", "*******"},  // a 7-digit account number
+                              {"１２３４", "****"}});
+  // From kLast4MinLength on, the last four show, never more than half.
+  std::string value;
+  for (size_t n = 1; n <= 20; ++n) {
+    value += static_cast<char>('0' + n % 10);
+    const std::string masked = Masked(Mask::kLast4, value);
+    ASSERT_EQ(masked.size(), n);
+    const size_t shown = masked.size() - masked.find_last_of('*') - 1;
+    EXPECT_EQ(shown, n < kLast4MinLength ? 0u : 4u) << value;
+    EXPECT_LE(2 * shown, n) << value;
+  }
 }
 
 TEST(MasksTest, RedactEmptiesTheValue) { EXPECT_EQ(Masked(Mask::kRedact, "秘密"), ""); }

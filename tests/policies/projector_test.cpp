@@ -14,6 +14,8 @@
 namespace itaku::policies {
 namespace {
 
+using namespace std::string_literals;  // "...\0..."s keeps its NUL bytes
+
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 
 struct Outcome {
@@ -56,6 +58,8 @@ std::string ErrorOf(const ProjectionSpec& spec, const std::string& input) {
   Outcome run = Project(spec, input);
   return run.result.ok() ? "(ok)" : run.result.message();
 }
+
+std::string ToCp932(std::string_view utf8) { return *EncodeCp932(utf8); }
 
 const std::string kExport =
     "subscriber_id,name,birth_date,phone,address,account_holder\r\n"
@@ -143,9 +147,76 @@ TEST(ProjectorTest, CallbackErrorStopsTheProjection) {
   EXPECT_EQ(run.out.find("S00000001"), std::string::npos);
 }
 
-TEST(ProjectorTest, UnknownColumn) {
+TEST(ProjectorTest, UnknownColumnIsNamedByNumberNotByItsText) {
   EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}), "subscriber_id,foo\r\nS1,x\r\n"),
-            "export.csv:1: unknown column 'foo' (not in the field catalog, policy 1)");
+            "export.csv:1: column 2 is not a catalog field id or label (policy 1)");
+  EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}), "subscriber_id,name,nickname\r\nS1,x,y\r\n"),
+            "export.csv:1: column 3 is not a catalog field id or label (policy 1)");
+}
+
+// Issue 14: an export without a header row put its first subscriber's
+// e-mail address into the error, and from there into the delivery record
+// and the audit trail.
+TEST(ProjectorTest, HeaderlessExportErrorQuotesNoCell) {
+  const std::string input =
+      "S00000001,山田　太郎,zq0001.mailcanary@example.invalid,7654321\r\n"
+      "S00000002,髙橋　花子,zq0002.mailcanary@example.invalid,1234567\r\n";
+  const std::string err = ErrorOf(Spec({"subscriber_id"}), input);
+  EXPECT_EQ(err,
+            "export.csv:1: the first row does not look like a header (no column is a catalog "
+            "field id or label); the export needs a header row");
+  for (std::string_view cell : {"S00000001", "山田", "mailcanary", "7654321"}) {
+    EXPECT_EQ(err.find(cell), std::string::npos) << cell;
+  }
+  // The same from the header-only reader the gateway uses.
+  std::istringstream in(input);
+  EXPECT_EQ(ExportColumns(in, "export.csv").message(), err);
+  // CP932 without a header: decoded, then refused the same way.
+  EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}), ToCp932(input)), err);
+}
+
+TEST(ProjectorTest, FirstRowWithFewCatalogColumnsIsNotAHeader) {
+  EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}),
+                    "subscriber_id,zq0001@example.invalid,0123456\r\nS1,a,b\r\n"),
+            "export.csv:1: the first row does not look like a header (only 1 of 3 columns is a "
+            "catalog field id or label); the export needs a header row");
+  EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}), "S1,name,phone,a,b\r\n"),
+            "export.csv:1: the first row does not look like a header (only 2 of 5 columns are "
+            "catalog field ids or labels); the export needs a header row");
+}
+
+TEST(ProjectorTest, ControlCharactersAndNulInTheHeaderAreNeverPrinted) {
+  std::string err = ErrorOf(Spec({"subscriber_id"}), "subscriber_id,na\x1B[2Jme\r\nS1,x\r\n");
+  EXPECT_EQ(err, "export.csv:1: column 2 is not a catalog field id or label (policy 1)");
+  EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}), "subscriber_id,na\0me\r\nS1,x\r\n"s),
+            "export.csv:1: column 2: NUL byte");
+}
+
+// Issue 14: a NUL byte inside a cell was delivered.
+TEST(ProjectorTest, NulByteInACellIsRefusedWithLineAndColumn) {
+  const std::string input = "subscriber_id,name,address\r\nS1,a,b\r\nS2,SECRET\0NAME,c\r\n"s;
+  const std::string err = ErrorOf(Spec({"subscriber_id", "address"}), input);
+  EXPECT_EQ(err, "export.csv:3: column 2 (name): NUL byte");  // refused although name is withheld
+  EXPECT_EQ(err.find("SECRET"), std::string::npos);
+  // CP932 input: the reader refuses it before decoding.
+  ProjectionSpec spec = Spec({"subscriber_id"});
+  spec.input_encoding = InputEncoding::kCp932;
+  EXPECT_EQ(ErrorOf(spec, input), "export.csv:3: column 2 (name): NUL byte");
+}
+
+TEST(ProjectorTest, Utf16ExportIsNamed) {
+  std::string le = "\xFF\xFE", be = "\xFE\xFF";
+  for (char c : std::string_view("subscriber_id,name\r\nS1,x\r\n")) {
+    le.append({c, '\0'});
+    be.append({'\0', c});
+  }
+  const std::string named =
+      "export.csv: the file is UTF-16; save the export as UTF-8 or Shift_JIS (CP932)";
+  EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}), le), named);
+  EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}), be), named);
+  EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}), le.substr(2)), named);  // no byte order mark
+  std::istringstream in(le);
+  EXPECT_EQ(ExportColumns(in, "export.csv").message(), named);
 }
 
 TEST(ProjectorTest, DuplicateColumnEvenUnderIdAndLabel) {
@@ -199,8 +270,6 @@ TEST(ProjectorTest, UnterminatedQuoteAndWrongFieldCount) {
   EXPECT_EQ(ErrorOf(Spec({"subscriber_id"}), "subscriber_id,name\r\nS1,a\r\nS2\r\n"),
             "export.csv:3: 1 fields, header has 2");
 }
-
-std::string ToCp932(std::string_view utf8) { return *EncodeCp932(utf8); }
 
 TEST(ProjectorTest, Cp932InputIsDetectedAndOutputCanBeCp932) {
   const std::string input = ToCp932(
@@ -273,6 +342,151 @@ TEST(ProjectorTest, LargeInputAcrossBufferBoundaries) {
   EXPECT_EQ(run.seen.size(), static_cast<size_t>(kRows));
   EXPECT_EQ(run.seen.back(), "S" + std::to_string(10000000 + kRows - 1));
   EXPECT_EQ(run.out, expected);
+}
+
+// ---- formula guard (issue 14: CSV injection, OWASP)
+
+const std::string kFormulas =
+    "subscriber_id,name,address,phone,services\r\n"
+    "S1,\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",+cmd|' /C calc'!A0,+81312345678,@SUM(1+1)\r\n"
+    "S2,\"\t=1+1\",\"\r=1+1\",+81 3-1234-5678,-1200\r\n"
+    "S3,-12.5,＝1+1,-,山田\r\n";
+
+TEST(ProjectorFormulaGuardTest, FormulasAreNeutralisedNumbersAndPhonesAreNot) {
+  Outcome run = Project(Spec({"subscriber_id", "name", "address", "phone", "services"}), kFormulas);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out,
+            Csv({"subscriber_id,name,address,phone,services",
+                 "S1,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'+cmd|' /C calc'!A0,+81312345678,"
+                 "'@SUM(1+1)",
+                 "S2,'\t=1+1,\"'\r=1+1\",+81 3-1234-5678,-1200",
+                 // A lone '-' is no number: quoted too (the rule is documented).
+                 "S3,-12.5,'＝1+1,'-,山田"}));
+  EXPECT_EQ(run.result->formula_guarded, 7);
+  EXPECT_EQ(run.result->records, 3);
+  // A dry run counts the same.
+  run = Project(Spec({"subscriber_id", "name", "address", "phone", "services"}), kFormulas,
+                /*dry_run=*/true);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.result->formula_guarded, 7);
+}
+
+TEST(ProjectorFormulaGuardTest, OffLeavesEveryCellRaw) {
+  ProjectionSpec spec = Spec({"subscriber_id", "name", "address", "phone", "services"});
+  spec.formula_guard = false;
+  Outcome run = Project(spec, kFormulas);
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out,
+            Csv({"subscriber_id,name,address,phone,services",
+                 "S1,\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",+cmd|' /C calc'!A0,+81312345678,"
+                 "@SUM(1+1)",
+                 "S2,\t=1+1,\"\r=1+1\",+81 3-1234-5678,-1200", "S3,-12.5,＝1+1,-,山田"}));
+  EXPECT_EQ(run.result->formula_guarded, 0);
+}
+
+TEST(ProjectorFormulaGuardTest, ChecksTheBytesWrittenInCp932) {
+  ProjectionSpec spec = Spec({"subscriber_id", "name", "address"});
+  spec.output_encoding = Encoding::kCp932;
+  // U+2212 MINUS SIGN is written as CP932 81 7C, the full-width minus.
+  Outcome run = Project(spec,
+                        "subscriber_id,name,address\r\n"
+                        "S1,＝1+1,−1\r\n"
+                        "S2,＠x,＋1\r\n"
+                        "S3,ｶﾅ,　=1\r\n");
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, "subscriber_id,name,address\r\n" +
+                         ToCp932("S1,'＝1+1,'－1\r\nS2,'＠x,'＋1\r\nS3,ｶﾅ,　=1\r\n"));
+  EXPECT_EQ(run.result->formula_guarded, 4);
+  // In UTF-8 output U+2212 stays what it is, which no spreadsheet runs.
+  spec.output_encoding = Encoding::kUtf8;
+  run = Project(spec, "subscriber_id,name,address\r\nS1,−1,=1\r\n");
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  EXPECT_EQ(run.out, Csv({"subscriber_id,name,address", "S1,−1,'=1"}));
+}
+
+TEST(ProjectorFormulaGuardTest, ExtraFieldsAndMaskedValuesAreGuardedToo) {
+  ProjectionSpec spec = Spec({"subscriber_id", "phone"});
+  spec.masks = {{"phone", Mask::kLast4}};
+  spec.extra_fields = {"name"};
+  spec.overrides["S1"].extended = {"name"};
+  Outcome run = Project(spec, "subscriber_id,name,phone\r\nS1,=1+1,-1-2-3-4-5\r\nS2,=2,x\r\n");
+  ASSERT_TRUE(run.result.ok()) << run.result.message();
+  // The mask's stars come first, so a masked value never needs the quote.
+  EXPECT_EQ(run.out, Csv({"subscriber_id,phone,name", "S1,******-4-5,'=1+1", "S2,*,"}));
+  EXPECT_EQ(run.result->formula_guarded, 1);
+}
+
+TEST(ProjectorFormulaGuardTest, TheRule) {
+  struct Case {
+    std::string_view cell;
+    bool guarded;
+  };
+  const Case utf8[] = {
+      {"=1+1", true},
+      {"@SUM(1+1)", true},
+      {"\t=1+1", true},
+      {"\r=1+1", true},
+      {"\t", true},
+      {"+cmd|' /C calc'!A0", true},
+      {"-2+3+cmd|' /C calc'!A0", true},
+      {"-1,200", true},  // a comma separates arguments
+      {"--1", true},
+      {"-1.2.3", true},
+      {"-", true},
+      {"+", true},
+      {"-.", true},
+      {"+81 3-1234-5678 ", true},  // a separator must stand between digits
+      {"+81  3-1234-5678", true},
+      {"+1 234", true},               // 4 digits: no phone number
+      {"+1234567890 12345 6", true},  // 16 digits
+      {"-1 200", true},               // a space only in a phone number
+      {"＝1+1", true},
+      {"＋1", true},
+      {"－1200", true},
+      {"＠x", true},
+      {"+81312345678", false},
+      {"+81 3-1234-5678", false},
+      {"+81-3-1234-5678", false},
+      {"+1 234 5678", false},
+      {"-1200", false},
+      {"-12.5", false},
+      {"+3", false},
+      {"-.5", false},
+      {"", false},
+      {"1+1", false},
+      {"a=1", false},
+      {" =1", false},
+      {"'=1", false},
+      {"ｶﾅ", false},      // EF BD B6
+      {"（株）", false},  // EF BC 88
+      {"−1", false},      // U+2212: not a sign to a spreadsheet
+  };
+  for (const Case& c : utf8) {
+    EXPECT_EQ(NeedsFormulaGuard(c.cell, Encoding::kUtf8), c.guarded) << "UTF-8 " << c.cell;
+  }
+  const Case cp932[] = {
+      {"=1", true},
+      {"+1 2", true},
+      {"\x81\x81"
+       "1",
+       true},
+      {"\x81\x7B"
+       "1",
+       true},
+      {"\x81\x7C"
+       "1",
+       true},
+      {"\x81\x97", true},
+      {"-1200", false},
+      {"+81312345678", false},
+      {"\x81\x40", false},  // 　
+      {"\x81\x60", false},
+      {"\xB6\xC5", false},
+      {"\xEF\xBC\x9D", false},
+  };
+  for (const Case& c : cp932) {
+    EXPECT_EQ(NeedsFormulaGuard(c.cell, Encoding::kCp932), c.guarded) << "CP932 " << c.cell;
+  }
 }
 
 // ---- special requests (policy 6(1)): per-subscriber overrides

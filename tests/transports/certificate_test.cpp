@@ -66,18 +66,41 @@ TEST_F(CertificateTest, EcP256IsAccepted) {
   EXPECT_EQ(info->key_bits, 256);
 }
 
-TEST_F(CertificateTest, ExpiredIsRefusedWithNotAfterDate) {
+TEST_F(CertificateTest, ExpiredIsRefusedWithItsDates) {
   std::string pem = MakeCert("old", "-newkey ec -pkeyopt ec_paramgen_curve:P-256", 1);
+  std::string start_day = OpensslSays("old", "startdate").substr(0, 10);
   std::string end_day = OpensslSays("old", "enddate").substr(0, 10);
   auto info = InspectCertificate(pem, system_clock::now() + std::chrono::hours(72));
-  EXPECT_EQ(info.message(), "certificate expired on " + end_day + " (not after)");
+  EXPECT_EQ(info.message(),
+            "certificate expired on " + end_day + " (valid " + start_day + " to " + end_day + ")");
 }
 
-TEST_F(CertificateTest, NotYetValidIsRefusedWithNotBeforeDate) {
+TEST_F(CertificateTest, NotYetValidIsRefusedWithItsDates) {
   std::string pem = MakeCert("early", "-newkey ec -pkeyopt ec_paramgen_curve:P-256");
   std::string start_day = OpensslSays("early", "startdate").substr(0, 10);
+  std::string end_day = OpensslSays("early", "enddate").substr(0, 10);
   auto info = InspectCertificate(pem, system_clock::now() - std::chrono::hours(72));
-  EXPECT_EQ(info.message(), "certificate is not valid until " + start_day + " (not before)");
+  EXPECT_EQ(info.message(), "certificate is not valid until " + start_day + " (valid " + start_day +
+                                " to " + end_day + ")");
+}
+
+// What the portal asks of a client certificate at the handshake: the ends
+// are inclusive, one second past either is refused.
+TEST(CertificateValidityRefusalTest, BothEndsInclusive) {
+  const auto from = std::chrono::sys_days(std::chrono::year(2026) / 1 / 31) + std::chrono::hours(9);
+  const auto until = from + std::chrono::hours(24 * 365);
+  const std::string valid = " (valid 2026-01-31 to 2027-01-31)";
+  EXPECT_EQ(CertificateValidityRefusal(from, until, from), "");
+  EXPECT_EQ(CertificateValidityRefusal(from, until, until), "");
+  EXPECT_EQ(CertificateValidityRefusal(from, until, until + std::chrono::seconds(1)),
+            "certificate expired on 2027-01-31" + valid);
+  EXPECT_EQ(CertificateValidityRefusal(from, until, from - std::chrono::seconds(1)),
+            "certificate is not valid until 2026-01-31" + valid);
+}
+
+TEST(CertificateValidityTest, NoCertificateHasNoDates) {
+  system_clock::time_point not_before, not_after;
+  EXPECT_FALSE(CertificateValidity(nullptr, &not_before, &not_after));
 }
 
 TEST_F(CertificateTest, Rsa1024IsRefused) {

@@ -1,5 +1,6 @@
 #include "transports/media_package.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <stdexcept>
@@ -112,7 +114,12 @@ TEST_F(MediaPackageTest, CertificateRecipientOpensWithStockOpensslAndUnzip) {
 
   auto csv = (*writer)->AddStream("billing.csv", WriteCsv);
   ASSERT_TRUE(csv.ok()) << csv.message();
-  auto pdf = (*writer)->AddFile("drawings/1001.pdf", work_ / "drawing.pdf");
+  auto folder = SourceFolder::Open(work_.path());
+  ASSERT_TRUE(folder.ok()) << folder.message();
+  auto source = SourceFile::Open(*folder, "drawing.pdf");
+  ASSERT_TRUE(source.ok()) << source.message();
+  EXPECT_EQ(source->size(), drawing.size());
+  auto pdf = (*writer)->AddFile("drawings/1001.pdf", *source, drawing.size());
   ASSERT_TRUE(pdf.ok()) << pdf.message();
   auto empty = (*writer)->AddStream("empty.txt", [](std::ostream&) { return Status::Ok(); });
   ASSERT_TRUE(empty.ok()) << empty.message();
@@ -186,16 +193,19 @@ TEST_F(MediaPackageTest, GeneratedPassphrasesAreSixGroupsOfFourUnambiguousCharac
   EXPECT_NE(*a, *b);
 }
 
+// The source's error comes back as the source wrote it: "entry data.csv:
+// export.csv:7: ..." read like a broken ZIP entry, not the operator's export.
 TEST_F(MediaPackageTest, ProduceErrorAbandonsPackageAndLeavesNothing) {
   auto writer = MediaPackageWriter::Create(out_.path(), "p.zip.p7m", CertRecipient("rsa"));
   ASSERT_TRUE(writer.ok()) << writer.message();
   ASSERT_TRUE((*writer)->AddStream("first.csv", WriteCsv).ok());
   auto failed = (*writer)->AddStream("billing.csv", [](std::ostream& out) {
     for (int i = 0; i < 100000; ++i) out << i << ",row\n";
-    return Status::Error("export.csv line 7: unknown column 'mobile'");
+    return Status::Error("export.csv:7: unterminated quoted field");
   });
   ASSERT_FALSE(failed.ok());
-  EXPECT_EQ(failed.message(), "entry billing.csv: export.csv line 7: unknown column 'mobile'");
+  EXPECT_EQ(failed.message(), "export.csv:7: unterminated quoted field");
+  EXPECT_EQ(failed.kind(), ErrorKind::kInvalidInput);
   EXPECT_TRUE(Listing().empty());  // removed at once, not only on destruction
 
   auto more = (*writer)->AddStream("more.csv", WriteCsv);
@@ -282,10 +292,205 @@ TEST_F(MediaPackageTest, RefusesBadArguments) {
   ASSERT_TRUE((*writer)->AddStream("billing.csv", WriteCsv).ok());
   EXPECT_EQ((*writer)->AddStream("billing.csv", WriteCsv).message(),
             "entry billing.csv is already in the package");
-  EXPECT_EQ((*writer)->AddFile("x", work_ / "nope").message(),
-            "cannot read " + (work_ / "nope") + ": No such file or directory");
+  WriteFile(work_ / "big.pdf", std::string(3000, 'x'));
+  auto folder = SourceFolder::Open(work_.path());
+  ASSERT_TRUE(folder.ok()) << folder.message();
+  auto big = SourceFile::Open(*folder, "big.pdf");
+  ASSERT_TRUE(big.ok()) << big.message();
+  EXPECT_EQ((*writer)->AddFile("big.pdf", *big, 2000).message(),
+            "big.pdf is 3000 bytes, over the limit of 2000 bytes");
   // Refusals of arguments do not abandon the package.
   EXPECT_TRUE((*writer)->Finish().ok());
+}
+
+// Files from outside: a folder opened once, regular files in it opened
+// without following links, read from the descriptor that was judged.
+class SourceFileTest : public MediaPackageTest {
+ protected:
+  void SetUp() override {
+    fs::create_directories(work_ / "drawings");
+    WriteFile(work_ / "drawings/1001.pdf", "%PDF-1.4 drawing of 1001\n");
+    // What must never be packed: a file of the service account's own.
+    WriteFile(work_ / "itaku.db", "SQLite format 3 STORE-SECRET");
+    ::chmod((work_ / "itaku.db").c_str(), 0600);
+  }
+  Result<SourceFolder> Folder() const { return SourceFolder::Open(work_ / "drawings"); }
+};
+
+TEST_F(SourceFileTest, RegularFileOpensWithItsSize) {
+  auto folder = Folder();
+  ASSERT_TRUE(folder.ok()) << folder.message();
+  auto file = SourceFile::Open(*folder, "1001.pdf");
+  ASSERT_TRUE(file.ok()) << file.message();
+  EXPECT_EQ(file->size(), 25u);
+  EXPECT_EQ(file->label(), "1001.pdf");
+  EXPECT_EQ(::lseek(file->fd(), 0, SEEK_CUR), 0);  // nothing read
+}
+
+// Issue 14, finding 3: a link named db.pdf to the store was packed.
+TEST_F(SourceFileTest, SymlinkToTheStoreIsRefusedNotFollowed) {
+  ASSERT_EQ(::symlink((work_ / "itaku.db").c_str(), (work_ / "drawings/db.pdf").c_str()), 0);
+  ASSERT_EQ(::symlink((work_ / "drawings").c_str(), (work_ / "drawings/dir.pdf").c_str()), 0);
+  ASSERT_EQ(::symlink("/nonexistent", (work_ / "drawings/dangling.pdf").c_str()), 0);
+  auto folder = Folder();
+  ASSERT_TRUE(folder.ok()) << folder.message();
+  auto db = SourceFile::Open(*folder, "db.pdf", "subscriber S00012: house drawing db.pdf");
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.kind(), ErrorKind::kRefused);
+  EXPECT_EQ(db.message(),
+            "subscriber S00012: house drawing db.pdf is not a regular file (symlinks are not "
+            "followed)");
+  EXPECT_EQ(SourceFile::Open(*folder, "dir.pdf").message(),
+            "dir.pdf is not a regular file (symlinks are not followed)");
+  EXPECT_EQ(SourceFile::Open(*folder, "dangling.pdf").message(),
+            "dangling.pdf is not a regular file (symlinks are not followed)");
+}
+
+TEST_F(SourceFileTest, FifoDeviceAndFolderAreRefusedWithoutWaiting) {
+  ASSERT_EQ(::mkfifo((work_ / "drawings/fifo.pdf").c_str(), 0600), 0);
+  fs::create_directories(work_ / "drawings/sub.pdf");
+  auto folder = Folder();
+  ASSERT_TRUE(folder.ok()) << folder.message();
+  // A FIFO opened for reading would wait for a writer forever.
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(SourceFile::Open(*folder, "fifo.pdf").message(),
+            "fifo.pdf is not a regular file (symlinks are not followed)");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  EXPECT_EQ(SourceFile::Open(*folder, "sub.pdf").message(),
+            "sub.pdf is not a regular file (symlinks are not followed)");
+  auto null_folder = SourceFolder::Open("/dev");
+  ASSERT_TRUE(null_folder.ok()) << null_folder.message();
+  EXPECT_EQ(SourceFile::Open(*null_folder, "null").message(),
+            "null is not a regular file (symlinks are not followed)");
+}
+
+TEST_F(SourceFileTest, MissingAndUnplainNamesAreRefused) {
+  auto folder = Folder();
+  ASSERT_TRUE(folder.ok()) << folder.message();
+  auto missing = SourceFile::Open(*folder, "1002.pdf");
+  EXPECT_EQ(missing.kind(), ErrorKind::kNotFound);
+  EXPECT_EQ(missing.message(), "1002.pdf is not in " + (work_ / "drawings"));
+  for (const char* bad : {"../itaku.db", "", ".", "..", "a/b"}) {
+    EXPECT_EQ(SourceFile::Open(*folder, bad).message(),
+              std::string(bad) + " is not a plain file name");
+  }
+}
+
+TEST_F(SourceFileTest, FolderMustBeAFolderItselfNotALink) {
+  ASSERT_EQ(::symlink((work_ / "drawings").c_str(), (work_ / "link").c_str()), 0);
+  auto link = SourceFolder::Open(work_ / "link");
+  EXPECT_EQ(link.kind(), ErrorKind::kRefused);
+  EXPECT_EQ(link.message(), (work_ / "link") + " is not a folder (symlinks are not followed)");
+  // A trailing slash would make the kernel follow the link.
+  EXPECT_EQ(SourceFolder::Open(work_ / "link/").message(),
+            (work_ / "link/") + " is not a folder (symlinks are not followed)");
+  EXPECT_EQ(SourceFolder::Open(work_ / "itaku.db").message(),
+            (work_ / "itaku.db") + " is not a folder (symlinks are not followed)");
+  auto missing = SourceFolder::Open(work_ / "drawngs");
+  EXPECT_EQ(missing.kind(), ErrorKind::kNotFound);
+  EXPECT_EQ(missing.message(), (work_ / "drawngs") + " does not exist");
+  EXPECT_TRUE(SourceFolder::Open(work_ / "drawings/").ok());
+}
+
+// A folder renamed and replaced (by a link to somewhere else) after it was
+// opened: its files are still the ones of the folder that was opened.
+TEST_F(SourceFileTest, FolderSwappedAfterOpeningCannotRedirectAnOpen) {
+  auto folder = Folder();
+  ASSERT_TRUE(folder.ok()) << folder.message();
+  fs::rename(work_ / "drawings", work_ / "moved");
+  fs::create_directories(work_ / "elsewhere");
+  ASSERT_EQ(::symlink((work_ / "itaku.db").c_str(), (work_ / "elsewhere/1001.pdf").c_str()), 0);
+  ASSERT_EQ(::symlink((work_ / "elsewhere").c_str(), (work_ / "drawings").c_str()), 0);
+  auto file = SourceFile::Open(*folder, "1001.pdf");
+  ASSERT_TRUE(file.ok()) << file.message();
+  std::string got(100, '\0');
+  got.resize(static_cast<size_t>(::read(file->fd(), got.data(), got.size())));
+  EXPECT_EQ(got, "%PDF-1.4 drawing of 1001\n");
+}
+
+// What was judged is what is read: the name swapped for another file after
+// opening does not change the bytes packed.
+TEST_F(SourceFileTest, FileIsReadFromItsDescriptorNotReopenedByName) {
+  auto folder = Folder();
+  ASSERT_TRUE(folder.ok()) << folder.message();
+  auto file = SourceFile::Open(*folder, "1001.pdf");
+  ASSERT_TRUE(file.ok()) << file.message();
+  fs::remove(work_ / "drawings/1001.pdf");
+  ASSERT_EQ(::symlink((work_ / "itaku.db").c_str(), (work_ / "drawings/1001.pdf").c_str()), 0);
+
+  auto writer = MediaPackageWriter::Create(out_.path(), "p.zip.p7m", CertRecipient("rsa"));
+  ASSERT_TRUE(writer.ok()) << writer.message();
+  auto added = (*writer)->AddFile("drawings/1001.pdf", *file, 1 << 20);
+  ASSERT_TRUE(added.ok()) << added.message();
+  auto done = (*writer)->Finish();
+  ASSERT_TRUE(done.ok()) << done.message();
+  ASSERT_EQ(DecryptWithKey(done->name, "rsa", work_ / "x.zip"), 0);
+  EXPECT_EQ(Output("unzip -p " + (work_ / "x.zip") + " drawings/1001.pdf"),
+            "%PDF-1.4 drawing of 1001\n");
+  EXPECT_EQ(Output("unzip -p " + (work_ / "x.zip")).find("STORE-SECRET"), std::string::npos);
+}
+
+// Issue 14, finding 3: a 5 GB drawing was read until something killed the
+// run. Judged on fstat's size, it is refused before a byte is read.
+TEST_F(SourceFileTest, OversizedFileIsRefusedBeforeAByteIsRead) {
+  const std::string big = work_ / "drawings/big.pdf";
+  {
+    const int fd = ::open(big.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::ftruncate(fd, off_t{5} << 30), 0);  // sparse: costs no disk
+    ::close(fd);
+  }
+  auto folder = Folder();
+  ASSERT_TRUE(folder.ok()) << folder.message();
+  auto file = SourceFile::Open(*folder, "big.pdf");
+  ASSERT_TRUE(file.ok()) << file.message();
+  EXPECT_EQ(file->size(), uint64_t{5} << 30);
+
+  auto writer = MediaPackageWriter::Create(out_.path(), "p.zip.p7m", CertRecipient("rsa"));
+  ASSERT_TRUE(writer.ok()) << writer.message();
+  ASSERT_TRUE((*writer)->AddStream("billing.csv", WriteCsv).ok());
+  const auto started = std::chrono::steady_clock::now();
+  auto added = (*writer)->AddFile("drawings/big.pdf", *file, uint64_t{50} << 20);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+  EXPECT_EQ(added.kind(), ErrorKind::kRefused);
+  EXPECT_EQ(added.message(), "big.pdf is 5120 MiB, over the limit of 50 MiB");
+  EXPECT_EQ(::lseek(file->fd(), 0, SEEK_CUR), 0);  // not one byte read
+  // Nothing of it went in; the package is still whole.
+  auto done = (*writer)->Finish();
+  ASSERT_TRUE(done.ok()) << done.message();
+  ASSERT_EQ(DecryptWithKey(done->name, "rsa", work_ / "x.zip"), 0);
+  EXPECT_EQ(Output("unzip -Z1 " + (work_ / "x.zip")), "billing.csv\n");
+}
+
+// A file within the limit when opened that grows while it is read is
+// stopped at the limit, and the package is abandoned.
+TEST_F(SourceFileTest, FileGrowingPastTheLimitIsStoppedAndThePackageAbandoned) {
+  WriteFile(work_ / "drawings/g.pdf", std::string(1000, 'a'));
+  auto folder = Folder();
+  ASSERT_TRUE(folder.ok()) << folder.message();
+  auto file = SourceFile::Open(*folder, "g.pdf", "drawing g.pdf");
+  ASSERT_TRUE(file.ok()) << file.message();
+  std::ofstream(work_ / "drawings/g.pdf", std::ios::binary | std::ios::app)
+      << std::string(100000, 'b');
+
+  auto writer = MediaPackageWriter::Create(out_.path(), "p.zip.p7m", CertRecipient("rsa"));
+  ASSERT_TRUE(writer.ok()) << writer.message();
+  auto added = (*writer)->AddFile("drawings/g.pdf", *file, 1500);
+  EXPECT_EQ(added.kind(), ErrorKind::kRefused);
+  EXPECT_EQ(added.message(), "drawing g.pdf grew past 1500 bytes while it was read");
+  // Read no further than one byte past the limit.
+  EXPECT_LE(::lseek(file->fd(), 0, SEEK_CUR), 1501);
+  EXPECT_TRUE(Listing().empty());  // abandoned: nothing partial is left
+  EXPECT_EQ((*writer)->Finish().message(),
+            "package " + (out_ / "p.zip.p7m") + " was abandoned after an earlier error");
+}
+
+TEST(ByteSizeTextTest, BytesBelowAMebibyteWholeMebibytesRoundedUpAbove) {
+  EXPECT_EQ(ByteSizeText(0), "0 bytes");
+  EXPECT_EQ(ByteSizeText(1500), "1500 bytes");
+  EXPECT_EQ(ByteSizeText(uint64_t{50} << 20), "50 MiB");
+  EXPECT_EQ(ByteSizeText((uint64_t{50} << 20) + 1), "51 MiB");
+  EXPECT_EQ(ByteSizeText(uint64_t{5} << 30), "5120 MiB");
 }
 
 long PeakRssKb() {

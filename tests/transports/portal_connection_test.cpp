@@ -1,16 +1,98 @@
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 
 #include "tests/transports/portal_fixture.h"
+#include "transports/detail/portal_server_impl.h"
 
 namespace itaku::transports::portal_test {
 namespace {
+
+using std::chrono::milliseconds;
+
+// Many descriptors at once (the junk below and the server, in one process):
+// raise the soft limit to `n` when the hard one allows.
+void EnsureDescriptors(rlim_t n) {
+  rlimit r{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &r), 0);
+  if (r.rlim_cur < n && r.rlim_max >= n) {
+    r.rlim_cur = n;
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &r), 0);
+  }
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &r), 0);
+  ASSERT_GE(r.rlim_cur, n) << "ulimit -n is too low for this test";
+}
+
+// Plain TCP connections to the portal from `source` (any 127.x.y.z: Linux
+// routes all of 127/8 to the loopback), held until destroyed. Each is idle,
+// or sends the first 11 bytes of a TLS ClientHello (a record announcing
+// 512 bytes) and nothing more: the slow client a handshake waits for.
+class JunkConnections {
+ public:
+  JunkConnections(const std::string& source, int port, int count, bool hello) {
+    static const unsigned char kPartialHello[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01,
+                                                  0x00, 0x01, 0xfc, 0x03, 0x03};
+    for (int i = 0; i < count; ++i) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0) break;
+      fds_.push_back(fd);
+      sockaddr_in from{};
+      from.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source.c_str(), &from.sin_addr);
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      to.sin_port = htons(static_cast<uint16_t>(port));
+      ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+      if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+          ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+        break;
+      }
+      if (hello) (void)::send(fd, kPartialHello, sizeof kPartialHello, MSG_NOSIGNAL);
+      ++connected_;
+    }
+  }
+  ~JunkConnections() {
+    for (int fd : fds_) ::close(fd);
+  }
+  JunkConnections(const JunkConnections&) = delete;
+  JunkConnections& operator=(const JunkConnections&) = delete;
+
+  int connected() const { return connected_; }
+  // Those the server has not closed (nothing to read yet, no end of stream).
+  int open() const {
+    int n = 0;
+    for (int fd : fds_) {
+      char c;
+      const ssize_t got = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (got > 0 || (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) ++n;
+    }
+    return n;
+  }
+  // Waits (up to `limit`) until at most `n` are open; how many are.
+  int WaitUntilOpenAtMost(int n, milliseconds limit) const {
+    const auto until = Clock::now() + limit;
+    int now_open = open();
+    while (now_open > n && Clock::now() < until) {
+      std::this_thread::sleep_for(milliseconds(20));
+      now_open = open();
+    }
+    return now_open;
+  }
+
+ private:
+  std::vector<int> fds_;
+  int connected_ = 0;
+};
 
 // A TLS connection with client certificate `who`, handshake done.
 struct RawClient {
@@ -46,6 +128,68 @@ TEST_F(PortalServerTest, ConnectionsOverTheCapAreClosedAtOnce) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(ok.http, 200);
+}
+
+// ~256 idle TCP connections (no TLS) locked every contractor out. Now one
+// address holds at most max_connections_per_address (32): the rest are
+// closed at accept, and a contractor elsewhere is served at once.
+TEST_F(PortalServerTest, FiveHundredIdleConnectionsFromOneAddressDoNotLockOutAnother) {
+  ASSERT_NO_FATAL_FAILURE(EnsureDescriptors(1200));
+  StartServer();
+  JunkConnections junk("127.0.0.2", server_->port(), 500, /*hello=*/false);
+  ASSERT_EQ(junk.connected(), 500);
+  EXPECT_EQ(junk.WaitUntilOpenAtMost(32, milliseconds(3000)), 32);
+  const auto start = Clock::now();
+  CurlResult r = Curl("A", "/portal/v1/packages");
+  const auto took = Clock::now() - start;
+  EXPECT_TRUE(Answered(r, 200));
+  EXPECT_LT(took, milliseconds(1000));
+  EXPECT_EQ(junk.open(), 32);       // still there while the contractor was served
+  EXPECT_EQ(Audits(1).size(), 1u);  // the junk never reached the record
+}
+
+TEST_F(PortalServerTest, FiveHundredSlowClientHellosFromOneAddressDoNotLockOutAnother) {
+  ASSERT_NO_FATAL_FAILURE(EnsureDescriptors(1200));
+  StartServer();
+  JunkConnections junk("127.0.0.2", server_->port(), 500, /*hello=*/true);
+  ASSERT_EQ(junk.connected(), 500);
+  EXPECT_EQ(junk.WaitUntilOpenAtMost(32, milliseconds(3000)), 32);
+  const auto start = Clock::now();
+  CurlResult r = Curl("A", "/portal/v1/packages");
+  const auto took = Clock::now() - start;
+  EXPECT_TRUE(Answered(r, 200));
+  EXPECT_LT(took, milliseconds(1000));
+  EXPECT_EQ(junk.open(), 32);
+}
+
+// Junk from the contractor's own address fills its share; it goes at the
+// handshake deadline (from accept to the first request head), and the
+// contractor gets in.
+TEST_F(PortalServerTest, JunkFromTheContractorsOwnAddressGoesAtTheHandshakeDeadline) {
+  options_.handshake_timeout_ms = 1000;
+  options_.max_connections_per_address = 8;
+  StartServer();
+  const auto opened = Clock::now();
+  JunkConnections idle("127.0.0.1", server_->port(), 4, /*hello=*/false);
+  JunkConnections slow("127.0.0.1", server_->port(), 4, /*hello=*/true);
+  CurlResult refused = Curl("A", "/portal/v1/packages");  // the ninth from 127.0.0.1
+  EXPECT_NE(refused.exit, 0);
+  EXPECT_EQ(refused.http, 0);
+  EXPECT_EQ(idle.WaitUntilOpenAtMost(0, milliseconds(5000)), 0);
+  EXPECT_EQ(slow.WaitUntilOpenAtMost(0, milliseconds(5000)), 0);
+  const auto gone_after = Clock::now() - opened;
+  EXPECT_GE(gone_after, milliseconds(900));
+  EXPECT_LT(gone_after, milliseconds(2500));
+  EXPECT_TRUE(Answered(Curl("A", "/portal/v1/packages"), 200));
+}
+
+TEST(AddressKeyTest, OneAddressOrOneIpv6Slash64) {
+  namespace net = boost::asio;
+  EXPECT_EQ(detail::AddressKey(net::ip::make_address("127.0.0.2")), "127.0.0.2");
+  EXPECT_EQ(detail::AddressKey(net::ip::make_address("::ffff:192.0.2.7")), "192.0.2.7");
+  EXPECT_EQ(detail::AddressKey(net::ip::make_address("2001:db8:1:2:aaaa::1")), "2001:db8:1:2::/64");
+  EXPECT_EQ(detail::AddressKey(net::ip::make_address("2001:db8:1:2:bbbb::9")), "2001:db8:1:2::/64");
+  EXPECT_EQ(detail::AddressKey(net::ip::make_address("::1")), "::/64");
 }
 
 // A client that completes the TLS handshake, then sends its request head

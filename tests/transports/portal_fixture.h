@@ -1,8 +1,10 @@
 // The portal server in-process for its tests (portal_server_test.cpp:
-// downloads, listing, who may see what, ranges, TLS and methods;
-// portal_connection_test.cpp: connection limits, slow clients and
+// downloads, listing, who may see what, ranges, download slots, TLS,
+// certificate validity and methods; portal_connection_test.cpp: connection
+// limits per address and in all, the handshake deadline, slow clients and
 // shutdown): real curl as the contractors, certificates made with the
-// openssl CLI, and an in-memory stand-in for the store.
+// openssl CLI (and faketime, for certificates outside their validity), and
+// an in-memory stand-in for the store.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -46,6 +48,10 @@ class MemoryBackend : public PortalBackend {
     uint64_t first_byte, bytes;
     bool complete;
   };
+  struct BeginRow {
+    std::string contractor_id, package_id;
+    uint64_t first_byte, length;
+  };
 
   void AddContractor(const std::string& fingerprint, const std::string& id) {
     Locked([&] { contractors_[fingerprint] = id; });
@@ -61,6 +67,16 @@ class MemoryBackend : public PortalBackend {
   }
   std::vector<DownloadRow> downloads() {
     return Locked([&] { return downloads_; });
+  }
+  std::vector<BeginRow> begun() {
+    return Locked([&] { return begun_; });
+  }
+  // What BeginDownload answers from now on (kGranted, until told).
+  void AnswerSlots(Slot slot, const std::string& why) {
+    Locked([&] {
+      slot_ = slot;
+      slot_why_ = why;
+    });
   }
 
   std::optional<std::string> Authenticate(const std::string& fingerprint,
@@ -84,6 +100,14 @@ class MemoryBackend : public PortalBackend {
   Access Find(const std::string& contractor_id, const std::string& package_id,
               PortalPackage* out) override {
     return Locked([&] { return shelf_.Find(contractor_id, package_id, out); });
+  }
+  Slot BeginDownload(const PortalCaller& caller, const PortalPackage& package, uint64_t first_byte,
+                     uint64_t length, std::string* why) override {
+    return Locked([&] {
+      begun_.push_back({caller.contractor_id, package.id, first_byte, length});
+      *why = slot_why_;
+      return slot_;
+    });
   }
   void RecordDownload(const PortalCaller& caller, const std::string& package_id,
                       uint64_t first_byte, uint64_t bytes, bool complete) override {
@@ -113,25 +137,42 @@ class MemoryBackend : public PortalBackend {
   test_util::PackageShelf shelf_;
   std::vector<AuditRow> audits_;
   std::vector<DownloadRow> downloads_;
+  std::vector<BeginRow> begun_;
+  Slot slot_ = Slot::kGranted;
+  std::string slot_why_;
 };
 
 // Certificates made once per test process with the openssl CLI: the
-// portal's own (for 127.0.0.1) and three self-signed client certificates.
+// portal's own (for 127.0.0.1) and self-signed client certificates: A, B
+// and U valid now; E expired (made "10 days ago" with faketime, valid for
+// one day), F not valid yet (made "10 days from now").
 struct Certs {
   TempDir dir;
-  std::map<std::string, std::string> fingerprint;  // "A", "B", "U" -> "SHA256:…"
+  std::map<std::string, std::string> fingerprint;  // "A", "B", "U", "E", "F" -> "SHA256:…"
 
   std::string cert(const std::string& who) const { return dir / (who + ".pem"); }
   std::string key(const std::string& who) const { return dir / (who + ".key"); }
 
+  // `faketime`: "" for now, or a libfaketime offset ("-10d") to make the
+  // certificate at another moment.
   static bool Make(const std::string& cert, const std::string& key, const std::string& cn,
-                   bool server) {
-    std::string cmd =
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-        "-days 2 -keyout " +
-        key + " -out " + cert + " -subj /CN=" + cn;
+                   bool server, int days = 2, const std::string& faketime = "") {
+    std::string cmd = (faketime.empty() ? "" : "faketime -f " + faketime + " ") +
+                      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+                      "-days " +
+                      std::to_string(days) + " -keyout " + key + " -out " + cert +
+                      " -subj /CN=" + cn;
     if (server) cmd += " -addext subjectAltName=IP:127.0.0.1";
     return RunCommand(cmd) == 0;
+  }
+
+  // The day (YYYY-MM-DD, UTC) `openssl x509` reads as the certificate's
+  // "startdate" or "enddate".
+  std::string Day(const std::string& who, const std::string& which) const {
+    std::string out =
+        test_util::Output("openssl x509 -noout -dateopt iso_8601 -" + which + " -in " + cert(who));
+    out = out.substr(out.find('=') + 1);
+    return out.substr(0, 10);
   }
 };
 
@@ -172,8 +213,12 @@ class PortalServerTest : public ::testing::Test {
   static void SetUpTestSuite() {
     certs = new Certs;
     ASSERT_TRUE(Certs::Make(certs->cert("server"), certs->key("server"), "127.0.0.1", true));
-    for (std::string who : {"A", "B", "U"}) {
-      ASSERT_TRUE(Certs::Make(certs->cert(who), certs->key(who), "builder-" + who, false));
+    for (std::string who : {"A", "B", "U", "E", "F"}) {
+      const int days = who == "E" ? 1 : who == "F" ? 30 : 2;
+      const std::string when = who == "E" ? "-10d" : who == "F" ? "+10d" : "";
+      ASSERT_TRUE(
+          Certs::Make(certs->cert(who), certs->key(who), "builder-" + who, false, days, when))
+          << who;
       // The format the server must produce, straight from openssl.
       certs->fingerprint[who] = test_util::CertificateFingerprint(certs->cert(who));
       ASSERT_NE(certs->fingerprint[who], "") << who;
@@ -187,6 +232,9 @@ class PortalServerTest : public ::testing::Test {
   void SetUp() override {
     backend_.AddContractor(certs->fingerprint["A"], "builder-a");
     backend_.AddContractor(certs->fingerprint["B"], "builder-b");
+    // Registered while they were valid (or by a clock moved to let them in).
+    backend_.AddContractor(certs->fingerprint["E"], "builder-e");
+    backend_.AddContractor(certs->fingerprint["F"], "builder-f");
     content_a_ = RandomBytes(3 * 1024 * 1024 + 17, 1);
     AddPackage(kIdA, "builder-a", "builder-a-12.zip.p7m", content_a_);
     AddPackage(kIdA2, "builder-a", "builder-a-11.zip.p7m", RandomBytes(5000, 2), /*gone=*/true);

@@ -125,6 +125,57 @@ TEST(PlanDownloadTest, RangesAndIfRange) {
   EXPECT_EQ(PlanDownload(p, 1000, "bytes=x-", "").status, 200);
 }
 
+// A 10-byte tail Range counted as a full download.
+TEST(DownloadCoverageTest, ATailCountsNothingRangesThatJoinCountOnce) {
+  DownloadCoverage c(1000);
+  EXPECT_FALSE(c.Add(990, 10));
+  EXPECT_EQ(c.missing(), 990u);
+  EXPECT_FALSE(c.Add(0, 500));
+  EXPECT_EQ(c.missing(), 490u);
+  EXPECT_TRUE(c.Add(500, 490));  // the gap: every byte once
+  EXPECT_EQ(c.missing(), 1000u);
+  EXPECT_EQ(c.pieces(), 1u);
+  // A broken download resumed: counted when its last part ends.
+  EXPECT_FALSE(c.Add(0, 600));
+  EXPECT_EQ(c.pieces(), 2u);
+  EXPECT_FALSE(c.Add(0, 600));  // sent again: still one part copy
+  EXPECT_TRUE(c.Add(600, 400));
+  EXPECT_EQ(c.missing(), 400u);  // [0, 600) went out once more than counted
+  EXPECT_TRUE(c.Add(600, 400));
+  EXPECT_EQ(c.missing(), 1000u);
+}
+
+TEST(DownloadCoverageTest, WholeDownloadsCountEachAndOverlapsNeverCountACopyNotSent) {
+  DownloadCoverage c(100);
+  EXPECT_TRUE(c.Add(0, 100));
+  EXPECT_TRUE(c.Add(0, 100));
+  EXPECT_EQ(c.pieces(), 1u);
+  // All but the last byte three times: nothing yet. Each last byte then
+  // completes one of those copies, and a fourth has none to complete. (A
+  // rule of "the union since the last count" would count the first and
+  // forget the other two: three copies for one count.)
+  EXPECT_FALSE(c.Add(0, 99));
+  EXPECT_FALSE(c.Add(0, 99));
+  EXPECT_FALSE(c.Add(0, 99));
+  EXPECT_TRUE(c.Add(99, 1));
+  EXPECT_TRUE(c.Add(99, 1));
+  EXPECT_TRUE(c.Add(99, 1));
+  EXPECT_FALSE(c.Add(99, 1));
+  EXPECT_EQ(c.missing(), 99u);
+}
+
+TEST(DownloadCoverageTest, RangesAreClippedToTheFile) {
+  DownloadCoverage c(10);
+  EXPECT_FALSE(c.Add(10, 5));  // wholly past the end
+  EXPECT_FALSE(c.Add(3, 0));
+  EXPECT_EQ(c.missing(), 10u);
+  EXPECT_FALSE(c.Add(5, UINT64_MAX));  // no overflow
+  EXPECT_EQ(c.missing(), 5u);
+  EXPECT_TRUE(c.Add(0, 5));
+  DownloadCoverage empty(0);
+  EXPECT_TRUE(empty.Add(0, 0));  // a 0-byte file: every complete response is a copy
+}
+
 TEST(QuotedFileNameTest, CannotBreakOut) {
   EXPECT_EQ(QuotedFileName("a\"b\\c\r\n.zip"), "\"a_b_c__.zip\"");
 }

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/transports/portal_fixture.h"
+#include "transports/portal_route.h"
 
 namespace itaku::transports::portal_test {
 namespace {
@@ -31,6 +32,13 @@ TEST_F(PortalServerTest, DownloadsOwnPackageByteForByte) {
   EXPECT_EQ(downloads[0].first_byte, 0u);
   EXPECT_EQ(downloads[0].bytes, content_a_.size());
   EXPECT_TRUE(downloads[0].complete);
+  // A slot was asked for the whole file first, and given back by the record.
+  auto begun = backend_.begun();
+  ASSERT_EQ(begun.size(), 1u);
+  EXPECT_EQ(begun[0].contractor_id, "builder-a");
+  EXPECT_EQ(begun[0].package_id, kIdA);
+  EXPECT_EQ(begun[0].first_byte, 0u);
+  EXPECT_EQ(begun[0].length, content_a_.size());
   auto audits = Audits(1u);
   ASSERT_EQ(audits.size(), 1u);
   EXPECT_EQ(audits[0].caller.contractor_id, "builder-a");
@@ -179,6 +187,93 @@ TEST_F(PortalServerTest, ExpiredPackageIsGone) {
   EXPECT_EQ(backend_.audits()[0].status, 410);
 }
 
+// --max-downloads 2 let 4 of 12 parallel clients through: the slot is now
+// taken before a byte is sent, and a download without one is not sent.
+TEST_F(PortalServerTest, ADownloadWithoutASlotIsRefusedBeforeAByteIsSent) {
+  StartServer();
+  const std::string path = "/portal/v1/packages/" + std::string(kIdA);
+  const std::string busy = "every download left of this package is under way; try again later";
+  backend_.AnswerSlots(PortalBackend::Slot::kBusy, busy);
+  CurlResult r = Curl("A", path);
+  ASSERT_TRUE(Answered(r, 429));
+  EXPECT_EQ(r.body(), nlohmann::json({{"error", busy}}).dump());
+  backend_.AnswerSlots(PortalBackend::Slot::kGone, "used up");
+  CurlResult gone = Curl("A", path, "-r 0-99");
+  ASSERT_TRUE(Answered(gone, 410));
+  EXPECT_EQ(gone.body(), PortalErrorBody(kPortalGoneMessage));
+
+  EXPECT_EQ(backend_.begun().size(), 2u);
+  EXPECT_EQ(backend_.begun()[1].length, 100u);  // asked with the range it would send
+  auto audits = Audits(2);
+  ASSERT_EQ(audits.size(), 2u);
+  EXPECT_EQ(audits[0].status, 429);
+  EXPECT_EQ(audits[0].outcome, busy);
+  EXPECT_EQ(audits[1].status, 410);
+  EXPECT_EQ(audits[1].outcome, "gone: used up");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(backend_.downloads().empty());  // no slot, nothing to give back
+}
+
+TEST_F(PortalServerTest, AMissingPackageFileGivesItsSlotBack) {
+  StartServer();
+  std::filesystem::remove(dir_ / (std::string(kIdA) + ".bin"));
+  CurlResult r = Curl("A", "/portal/v1/packages/" + std::string(kIdA));
+  ASSERT_TRUE(Answered(r, 500));
+  EXPECT_EQ(r.body(), R"({"error":"package file unavailable"})");
+  ASSERT_EQ(backend_.begun().size(), 1u);
+  auto downloads = Downloads(1);
+  ASSERT_EQ(downloads.size(), 1u);  // the slot's end: nothing sent
+  EXPECT_EQ(downloads[0].bytes, 0u);
+  EXPECT_FALSE(downloads[0].complete);
+  ASSERT_EQ(Audits(1).size(), 1u);
+  EXPECT_THAT(backend_.audits()[0].outcome, StartsWith("package file unavailable: "));
+}
+
+// An expired client certificate signed in (registered while valid, or by
+// moving the clock): OpenSSL does not check the dates of a self-signed
+// certificate it cannot verify. Refused at the handshake now, over TLS 1.2
+// and 1.3, and on record with the certificate's dates.
+TEST_F(PortalServerTest, ClientCertificateOutsideItsValidityIsRefusedAtTheHandshake) {
+  StartServer();
+  const std::string e_valid =
+      " (valid " + certs->Day("E", "startdate") + " to " + certs->Day("E", "enddate") + ")";
+  const std::string f_valid =
+      " (valid " + certs->Day("F", "startdate") + " to " + certs->Day("F", "enddate") + ")";
+  size_t audited = 0;
+  for (std::string tls : {"--tlsv1.3", "--tlsv1.2 --tls-max 1.2"}) {
+    CurlResult expired = Curl("E", "/portal/v1/packages/" + std::string(kIdA), tls);
+    EXPECT_NE(expired.exit, 0) << tls;
+    EXPECT_EQ(expired.http, 0) << tls;
+    EXPECT_TRUE(expired.body().empty()) << tls;
+    ++audited;
+    EXPECT_EQ(Audits(audited).size(), audited) << tls;  // each on record once, in turn
+  }
+  CurlResult early = Curl("F", "/portal/v1/packages");
+  EXPECT_NE(early.exit, 0);
+  EXPECT_EQ(early.http, 0);
+  ++audited;
+  EXPECT_EQ(Audits(audited).size(), audited);
+  // A valid certificate still gets in.
+  EXPECT_TRUE(Answered(Curl("A", "/portal/v1/packages"), 200));
+
+  auto audits = Audits(4);
+  ASSERT_EQ(audits.size(), 4u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(audits[i].caller.fingerprint, certs->fingerprint["E"]);
+    EXPECT_EQ(audits[i].caller.contractor_id, "builder-e");
+    EXPECT_EQ(audits[i].status, 0);
+    EXPECT_EQ(audits[i].method, "");
+    EXPECT_EQ(audits[i].outcome, "certificate expired on " + certs->Day("E", "enddate") + e_valid);
+  }
+  EXPECT_EQ(audits[2].caller.fingerprint, certs->fingerprint["F"]);
+  EXPECT_EQ(audits[2].caller.contractor_id, "builder-f");
+  EXPECT_EQ(audits[2].outcome,
+            "certificate is not valid until " + certs->Day("F", "startdate") + f_valid);
+  EXPECT_EQ(audits[3].outcome, "listed");
+  EXPECT_TRUE(backend_.begun().empty());
+  EXPECT_TRUE(backend_.downloads().empty());
+}
+
 TEST_F(PortalServerTest, RangeResumeRebuildsTheIdenticalFile) {
   StartServer();
   const std::string path = "/portal/v1/packages/" + std::string(kIdA);
@@ -203,6 +298,8 @@ TEST_F(PortalServerTest, RangeResumeRebuildsTheIdenticalFile) {
   EXPECT_THAT(beyond.headers,
               HasSubstr("Content-Range: bytes */" + std::to_string(content_a_.size())));
 
+  // 416 is decided before a slot is asked for.
+  EXPECT_EQ(backend_.begun().size(), 3u);
   auto downloads = Downloads(3u);
   ASSERT_EQ(downloads.size(), 3u);
   EXPECT_EQ(downloads[0].first_byte, 0u);

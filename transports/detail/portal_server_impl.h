@@ -70,6 +70,11 @@ class SerializedBackend : public PortalBackend {
     std::lock_guard lock(mu_);
     return inner_.Find(contractor_id, package_id, out);
   }
+  Slot BeginDownload(const PortalCaller& caller, const PortalPackage& package, uint64_t first_byte,
+                     uint64_t length, std::string* why) override {
+    std::lock_guard lock(mu_);
+    return inner_.BeginDownload(caller, package, first_byte, length, why);
+  }
   void RecordDownload(const PortalCaller& caller, const std::string& package_id,
                       uint64_t first_byte, uint64_t bytes, bool complete) override {
     std::lock_guard lock(mu_);
@@ -86,6 +91,21 @@ class SerializedBackend : public PortalBackend {
   PortalBackend& inner_;
   std::mutex mu_;
 };
+
+// Whose connections count together against max_connections_per_address:
+// an IPv4 address (also when it comes IPv4-mapped), or an IPv6 /64 (one
+// subscriber line usually holds a whole /64).
+inline std::string AddressKey(const net::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).to_string();
+  }
+  if (address.is_v6()) {
+    net::ip::address_v6::bytes_type bytes = address.to_v6().to_bytes();
+    std::fill(bytes.begin() + 8, bytes.end(), 0);
+    return net::ip::address_v6(bytes).to_string() + "/64";
+  }
+  return address.to_string();
+}
 
 inline int ThreadCount(const PortalServerOptions& options) {
   if (options.threads > 0) return options.threads;
@@ -118,6 +138,7 @@ class PortalServer::Impl {
         strand_(net::make_strand(ioc_)),
         ssl_(ssl::context::tls_server),
         acceptor_(strand_),
+        accept_retry_(strand_),
         grace_timer_(strand_) {}
 
   Status Configure();
@@ -132,13 +153,21 @@ class PortalServer::Impl {
   const PortalServerOptions& options() const { return options_; }
   PortalBackend& backend() { return backend_; }
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
-  void Register(PortalSessionBase* s, std::weak_ptr<PortalSessionBase> w) {
+  // `key`: the session's AddressKey(), counted against
+  // max_connections_per_address until Unregister().
+  void Register(PortalSessionBase* s, std::weak_ptr<PortalSessionBase> w, const std::string& key) {
     std::lock_guard lock(sessions_mu_);
-    sessions_.emplace(s, std::move(w));
+    sessions_.emplace(s, Entry{std::move(w), key});
+    ++per_address_[key];
   }
   void Unregister(PortalSessionBase* s);
 
  private:
+  struct Entry {
+    std::weak_ptr<PortalSessionBase> session;
+    std::string address_key;
+  };
+
   void Accept();
   void OnAccept(error_code ec, tcp::socket socket);
   void BeginShutdown();
@@ -147,13 +176,22 @@ class PortalServer::Impl {
     std::lock_guard lock(sessions_mu_);
     return sessions_.size();
   }
+  // Whether one more connection from `key` stays within both limits.
+  bool Admits(const std::string& key) {
+    std::lock_guard lock(sessions_mu_);
+    if (static_cast<int>(sessions_.size()) >= options_.max_connections) return false;
+    auto it = per_address_.find(key);
+    return it == per_address_.end() || it->second < options_.max_connections_per_address;
+  }
 
   const PortalServerOptions options_;
   SerializedBackend backend_;
   const int threads_;
   // Before ioc_: sessions unregister even as the io_context destroys them.
-  std::mutex sessions_mu_;  // guards sessions_; set together with stopping_
-  std::unordered_map<PortalSessionBase*, std::weak_ptr<PortalSessionBase>> sessions_;
+  // sessions_mu_ guards sessions_ and per_address_; stopping_ is set under it.
+  std::mutex sessions_mu_;
+  std::unordered_map<PortalSessionBase*, Entry> sessions_;
+  std::unordered_map<std::string, int> per_address_;  // open sessions by AddressKey()
   std::atomic<bool> stopping_{false};
   net::io_context ioc_;
   // The acceptor, the grace timer and the signals: their handlers, and
@@ -161,6 +199,7 @@ class PortalServer::Impl {
   net::strand<net::io_context::executor_type> strand_;
   ssl::context ssl_;
   tcp::acceptor acceptor_;
+  net::steady_timer accept_retry_;  // out of file descriptors: accept again after a pause
   net::steady_timer grace_timer_;
   std::optional<net::signal_set> signals_;
   int port_ = 0;
@@ -169,7 +208,10 @@ class PortalServer::Impl {
 namespace detail {
 
 // Starts serving one accepted connection; it owns itself from here on.
-void StartPortalSession(PortalServer::Impl& server, tcp::socket&& socket, std::string address);
+// `address` is the client's "ip:port" (for the record), `address_key` its
+// AddressKey().
+void StartPortalSession(PortalServer::Impl& server, tcp::socket&& socket, std::string address,
+                        std::string address_key);
 
 }  // namespace detail
 }  // namespace itaku::transports

@@ -16,14 +16,24 @@ constexpr std::uint32_t kMaxHeadBytes = 8192;
 // write (and one deadline).
 constexpr std::size_t kChunkBytes = 1024 * 1024;
 
-// "SHA256:AB:CD:…", as `openssl x509 -noout -fingerprint -sha256` prints it
-// after "=" (and as transports::CertificateInfo::fingerprint holds it).
-std::string PeerFingerprint(SSL* ssl) {
+using std::chrono::system_clock;
+
+// The client certificate: its fingerprint ("SHA256:AB:CD:…", as `openssl
+// x509 -noout -fingerprint -sha256` prints it after "=", and as
+// transports::CertificateInfo::fingerprint holds it) and validity.
+struct PeerCertificate {
+  std::string fingerprint;  // empty: none, or unreadable
+  system_clock::time_point not_before, not_after;
+};
+PeerCertificate ReadPeerCertificate(SSL* ssl) {
+  PeerCertificate peer;
   X509* cert = SSL_get1_peer_certificate(ssl);
-  if (cert == nullptr) return "";
-  std::string fingerprint = CertificateFingerprint(cert);
+  if (cert == nullptr) return peer;
+  if (CertificateValidity(cert, &peer.not_before, &peer.not_after)) {
+    peer.fingerprint = CertificateFingerprint(cert);
+  }
   X509_free(cert);
-  return fingerprint;
+  return peer;
 }
 class Fd {
  public:
@@ -47,16 +57,26 @@ class Fd {
 // stops.
 class Session : public PortalSessionBase, public std::enable_shared_from_this<Session> {
  public:
-  Session(PortalServer::Impl& server, tcp::socket&& socket, ssl::context& ctx, std::string address)
+  Session(PortalServer::Impl& server, tcp::socket&& socket, ssl::context& ctx, std::string address,
+          std::string address_key)
       : server_(server),
         stream_(std::move(socket), ctx),
         recheck_timer_(stream_.get_executor()),
-        address_(std::move(address)) {}
+        address_(std::move(address)),
+        address_key_(std::move(address_key)) {}
   ~Session() { server_.Unregister(this); }
 
   void Start() {
-    server_.Register(this, weak_from_this());
-    Lowest().expires_after(Ms(options().header_timeout_ms));
+    server_.Register(this, weak_from_this(), address_key_);
+    // One deadline from accept to the first request head: a connection
+    // that sends nothing, or a ClientHello a byte at a time, is gone by then.
+    first_deadline_ = std::chrono::steady_clock::now() +
+                      Ms(std::min(options().handshake_timeout_ms, options().header_timeout_ms));
+    Lowest().expires_at(first_deadline_);
+    // Called during the handshake only, while the handshake (and so this
+    // session) is under way.
+    stream_.set_verify_callback(
+        [this](bool, ssl::verify_context& ctx) { return VerifyValidity(ctx.native_handle()); });
     stream_.async_handshake(ssl::stream_base::server,
                             beast::bind_front_handler(&Session::OnHandshake, shared_from_this()));
   }
@@ -76,10 +96,48 @@ class Session : public PortalSessionBase, public std::enable_shared_from_this<Se
   beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
   PortalCaller Caller() const { return PortalCaller{contractor_id_, fingerprint_, address_}; }
 
+  // Any certificate is accepted at the handshake, but only within its
+  // validity: OpenSSL checks the dates of a chain it can verify, and a
+  // self-signed one it cannot verify is otherwise accepted whatever its
+  // dates. The client then gets a certificate_expired alert, and the
+  // refusal goes on record (OnHandshake). Asked once per handshake, for the
+  // client's own certificate.
+  bool VerifyValidity(X509_STORE_CTX* ctx) {
+    if (validity_checked_) return validity_refusal_.empty();
+    X509* leaf = X509_STORE_CTX_get0_cert(ctx);
+    if (leaf == nullptr) return true;
+    validity_checked_ = true;
+    system_clock::time_point not_before, not_after;
+    if (!CertificateValidity(leaf, &not_before, &not_after)) {
+      validity_refusal_ = "certificate dates unreadable";
+    } else {
+      validity_refusal_ = CertificateValidityRefusal(not_before, not_after, system_clock::now());
+    }
+    if (validity_refusal_.empty()) return true;
+    fingerprint_ = CertificateFingerprint(leaf);
+    X509_STORE_CTX_set_error(ctx, system_clock::now() < not_before ? X509_V_ERR_CERT_NOT_YET_VALID
+                                                                   : X509_V_ERR_CERT_HAS_EXPIRED);
+    return false;
+  }
+
   void OnHandshake(error_code ec) {
-    if (ec) return;  // no certificate, old protocol, timeout: nothing was asked
-    fingerprint_ = PeerFingerprint(stream_.native_handle());
-    if (fingerprint_.empty()) return Lowest().close();
+    if (ec) {
+      // No certificate, old protocol, timeout: nothing was asked. A
+      // certificate refused for its dates is a contractor (or someone with
+      // a contractor's old key) trying to sign in: on record.
+      if (!validity_refusal_.empty() && !fingerprint_.empty()) {
+        IdentifyForRecord();
+        backend().Audit(Caller(), "", "", "", 0, 0, validity_refusal_);
+      }
+      return;
+    }
+    // A resumed TLS session skips the verify callback: the dates are asked
+    // again on every request (Handle) from what the certificate says.
+    PeerCertificate peer = ReadPeerCertificate(stream_.native_handle());
+    if (peer.fingerprint.empty()) return Lowest().close();
+    fingerprint_ = peer.fingerprint;
+    not_before_ = peer.not_before;
+    not_after_ = peer.not_after;
     ReadRequest();
   }
 
@@ -92,9 +150,25 @@ class Session : public PortalSessionBase, public std::enable_shared_from_this<Se
     if (server_.stopping()) return Close();
     parser_.emplace();
     parser_->header_limit(kMaxHeadBytes);
-    Lowest().expires_after(Ms(options().header_timeout_ms));
+    if (first_request_) {
+      first_request_ = false;
+      Lowest().expires_at(first_deadline_);
+    } else {
+      Lowest().expires_after(Ms(options().header_timeout_ms));
+    }
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHead, shared_from_this()));
+  }
+
+  // Who the certificate belongs to now, or nullopt with *why: its owner is
+  // not active, or it has expired since the handshake.
+  std::optional<std::string> Authenticate(std::string* why) {
+    std::string refusal = CertificateValidityRefusal(not_before_, not_after_, system_clock::now());
+    if (!refusal.empty()) {
+      *why = std::move(refusal);
+      return std::nullopt;
+    }
+    return backend().Authenticate(fingerprint_, why);
   }
 
   // For the record of a request refused before it was understood: who sent
@@ -137,7 +211,7 @@ class Session : public PortalSessionBase, public std::enable_shared_from_this<Se
     contractor_id_.clear();
     package_id_.clear();
     std::string why;
-    contractor_id_ = backend().Authenticate(fingerprint_, &why).value_or("");
+    contractor_id_ = Authenticate(&why).value_or("");
     const bool has_body =
         (parser_->content_length() && *parser_->content_length() > 0) || parser_->chunked();
     PortalResponse r = Route({method_, target_, has_body}, Caller(), why, backend());
@@ -190,26 +264,41 @@ class Session : public PortalSessionBase, public std::enable_shared_from_this<Se
     });
   }
 
+  // The plan (200, 206, 416) comes from the record's size, and a slot is
+  // taken before the file is opened: a package used up meanwhile, whose
+  // file is then deleted, answers 410 rather than a missing file.
   void Download(const PortalPackage& pkg, const std::string& range, const std::string& if_range) {
+    const DownloadPlan plan = PlanDownload(pkg, pkg.size, range, if_range);
+    if (plan.status == 416) {
+      return Reply(http::status::range_not_satisfiable, PortalErrorBody("range not satisfiable"),
+                   "range not satisfiable", pkg.size);
+    }
+    std::string why;
+    switch (backend().BeginDownload(Caller(), pkg, plan.range.first, plan.range.length, &why)) {
+      case PortalBackend::Slot::kGone:
+        return Reply(http::status::gone, PortalErrorBody(kPortalGoneMessage),
+                     why.empty() ? "gone" : "gone: " + why);
+      case PortalBackend::Slot::kBusy:
+        return Reply(http::status::too_many_requests,
+                     PortalErrorBody(why.empty() ? "try again later" : why),
+                     why.empty() ? "busy" : why);
+      case PortalBackend::Slot::kGranted:
+        break;
+    }
     file_.Reset(::open(pkg.path.c_str(), O_RDONLY | O_CLOEXEC));
     struct stat st {};
+    std::string unavailable;
     if (file_.get() < 0 || ::fstat(file_.get(), &st) != 0) {
-      file_.Reset();
-      return Reply(http::status::internal_server_error, PortalErrorBody("package file unavailable"),
-                   "package file unavailable: " + pkg.path);
+      unavailable = "package file unavailable: " + pkg.path;
+    } else if (static_cast<uint64_t>(st.st_size) != pkg.size) {
+      unavailable = "package file size " + std::to_string(st.st_size) +
+                    " differs from the record's " + std::to_string(pkg.size) + ": " + pkg.path;
     }
-    const auto size = static_cast<uint64_t>(st.st_size);
-    if (size != pkg.size) {
+    if (!unavailable.empty()) {
       file_.Reset();
+      backend().RecordDownload(Caller(), package_id_, plan.range.first, 0, false);  // the slot back
       return Reply(http::status::internal_server_error, PortalErrorBody("package file unavailable"),
-                   "package file size " + std::to_string(size) + " differs from the record's " +
-                       std::to_string(pkg.size) + ": " + pkg.path);
-    }
-    const DownloadPlan plan = PlanDownload(pkg, size, range, if_range);
-    if (plan.status == 416) {
-      file_.Reset();
-      return Reply(http::status::range_not_satisfiable, PortalErrorBody("range not satisfiable"),
-                   "range not satisfiable", size);
+                   unavailable);
     }
     first_byte_ = plan.range.first;
     remaining_ = plan.range.length;
@@ -231,7 +320,7 @@ class Session : public PortalSessionBase, public std::enable_shared_from_this<Se
       head_->set(http::field::content_range,
                  "bytes " + std::to_string(plan.range.first) + "-" +
                      std::to_string(plan.range.first + plan.range.length - 1) + "/" +
-                     std::to_string(size));
+                     std::to_string(pkg.size));
     }
     head_->content_length(remaining_);
     head_->keep_alive(keep_alive_ && !server_.stopping());
@@ -296,7 +385,7 @@ class Session : public PortalSessionBase, public std::enable_shared_from_this<Se
     recheck_timer_.async_wait([self = shared_from_this()](error_code ec) {
       if (ec || !self->downloading_) return;
       std::string why;
-      if (!self->backend().Authenticate(self->fingerprint_, &why)) {
+      if (!self->Authenticate(&why)) {
         self->suspended_ = true;
         self->suspended_why_ = why;
         self->Lowest().close();  // the pending write fails; EndDownload follows
@@ -350,7 +439,13 @@ class Session : public PortalSessionBase, public std::enable_shared_from_this<Se
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   const std::string address_;
+  const std::string address_key_;                         // AddressKey(), for the per-address count
+  std::chrono::steady_clock::time_point first_deadline_;  // handshake + first head by then
+  bool first_request_ = true;
   std::string fingerprint_;
+  system_clock::time_point not_before_, not_after_;  // the client certificate's validity
+  bool validity_checked_ = false;
+  std::string validity_refusal_;  // why the handshake refused the certificate
   bool responding_ = false;
 
   // The request being answered.
@@ -374,8 +469,11 @@ class Session : public PortalSessionBase, public std::enable_shared_from_this<Se
 
 }  // namespace
 
-void StartPortalSession(PortalServer::Impl& server, tcp::socket&& socket, std::string address) {
-  std::make_shared<Session>(server, std::move(socket), server.ssl(), std::move(address))->Start();
+void StartPortalSession(PortalServer::Impl& server, tcp::socket&& socket, std::string address,
+                        std::string address_key) {
+  std::make_shared<Session>(server, std::move(socket), server.ssl(), std::move(address),
+                            std::move(address_key))
+      ->Start();
 }
 
 }  // namespace itaku::transports::detail
