@@ -2,6 +2,11 @@
 
 #include <toml++/toml.h>
 
+#include <fstream>
+#include <sstream>
+
+#include "contracts/profile_toml.h"
+
 namespace itaku::contracts {
 
 struct Config::Table {
@@ -19,8 +24,16 @@ Status SyntaxError(const std::string& name, const toml::parse_error& e) {
 
 Result<Config> Config::Load(const std::string& path) {
   if (path.empty()) return Config(path, nullptr);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Io(path + ": cannot read the configuration");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (int64_t line = TomlLineOfNonAsciiOutsideText(text.str()); line > 0) {
+    return Status::Error(path + ":" + std::to_string(line) +
+                         ": only ASCII may stand outside quotes and comments (TOML keys are ASCII)");
+  }
   try {
-    auto table = std::make_shared<Table>(Table{toml::parse_file(path)});
+    auto table = std::make_shared<Table>(Table{toml::parse(text.str(), path)});
     return Config(path, std::move(table));
   } catch (const toml::parse_error& e) {
     return SyntaxError(path, e);

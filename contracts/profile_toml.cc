@@ -156,10 +156,76 @@ class Reader {
 
 }  // namespace
 
+int64_t TomlLineOfNonAsciiOutsideText(std::string_view text) {
+  enum class In { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral };
+  In in = In::kCode;
+  int64_t line = 1;
+  const size_t n = text.size();
+  auto three = [&](size_t i, char q) {
+    return i + 2 < n && text[i] == q && text[i + 1] == q && text[i + 2] == q;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      // Comments and one-line strings end at the line's end (an unclosed
+      // string is the parser's error to report).
+      if (in == In::kComment || in == In::kBasic || in == In::kLiteral) in = In::kCode;
+      continue;
+    }
+    switch (in) {
+      case In::kCode:
+        if (static_cast<unsigned char>(c) >= 0x80) return line;
+        if (c == '#') {
+          in = In::kComment;
+        } else if (c == '"' || c == '\'') {
+          if (three(i, c)) {
+            in = c == '"' ? In::kMultiBasic : In::kMultiLiteral;
+            i += 2;
+          } else {
+            in = c == '"' ? In::kBasic : In::kLiteral;
+          }
+        }
+        break;
+      case In::kComment:
+        break;
+      case In::kBasic:
+        if (c == '\\') {
+          if (i + 1 < n && text[i + 1] != '\n') ++i;
+        } else if (c == '"') {
+          in = In::kCode;
+        }
+        break;
+      case In::kLiteral:
+        if (c == '\'') in = In::kCode;
+        break;
+      case In::kMultiBasic:
+      case In::kMultiLiteral: {
+        const char q = in == In::kMultiBasic ? '"' : '\'';
+        if (q == '"' && c == '\\') {
+          if (i + 1 < n && text[i + 1] != '\n') ++i;  // an escape (a line-ending one: the \n counts)
+        } else if (three(i, q)) {
+          i += 2;
+          // Up to two more quotes belong to the string ("""a"""" is `a"`).
+          for (int extra = 0; extra < 2 && i + 1 < n && text[i + 1] == q; ++extra) ++i;
+          in = In::kCode;
+        }
+        break;
+      }
+    }
+  }
+  return 0;
+}
+
 Result<ContractProfile> ParseProfileToml(const std::string& text, const std::string& file_name) {
   if (text.size() > kMaxProfileBytes) {
     return Result<ContractProfile>::Error(file_name +
                                           ": larger than 1 MiB; a profile is a few kilobytes");
+  }
+  if (int64_t line = TomlLineOfNonAsciiOutsideText(text); line > 0) {
+    return Result<ContractProfile>::Error(
+        file_name + ":" + std::to_string(line) +
+        ": only ASCII may stand outside quotes and comments (TOML keys are ASCII)");
   }
   toml::table table;
   try {
@@ -198,7 +264,7 @@ Result<ContractProfile> ParseProfileToml(const std::string& text, const std::str
 }
 
 bool FormulaGuardOf(const std::string& source) {
-  if (source.size() > kMaxProfileBytes) return true;
+  if (source.size() > kMaxProfileBytes || TomlLineOfNonAsciiOutsideText(source) > 0) return true;
   try {
     const toml::table table = toml::parse(source);
     if (const auto* guard = table["output"]["formula_guard"].as_boolean()) return guard->get();

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "contracts/base/status.h"
 #include "contracts/types.h"
@@ -19,6 +21,13 @@ inline constexpr std::size_t kMaxProfileBytes = std::size_t{1} << 20;
 // Fills every ContractProfile member except version and imported_*;
 // source = text, source_sha256 = its SHA-256 in lowercase hex. Text longer
 // than kMaxProfileBytes is refused unparsed.
+// The line of the first non-ASCII byte outside quoted strings and comments,
+// or 0. TOML allows none there, and toml++ 3.3 (Debian 12) reaches
+// TOML_UNREACHABLE (undefined behaviour) asking whether such a character is
+// white space (U+00A1..U+0499, U+2C6E..U+3067, U+FE06..U+FEFE; found by
+// ops/fuzz), so every TOML text Itaku parses is checked with this first.
+int64_t TomlLineOfNonAsciiOutsideText(std::string_view text);
+
 Result<ContractProfile> ParseProfileToml(const std::string& text, const std::string& file_name);
 
 // [output] formula_guard of a profile's TOML text as imported (a stored

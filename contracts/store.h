@@ -261,12 +261,9 @@ class Store {
   // or as a prefix when it ends in '.', or as a suffix when it starts with
   // '.'; the contractor as the subject "contractor:ID" or a "contractor"
   // detail.
-  virtual Result<std::vector<AuditEvent>> ListAuditEvents(const std::string& from_utc,
-                                                          const std::string& to_utc,
-                                                          const std::string& actor,
-                                                          const std::string& action,
-                                                          const std::string& contractor,
-                                                          int limit) = 0;
+  virtual Result<std::vector<AuditEvent>> ListAuditEvents(
+      const std::string& from_utc, const std::string& to_utc, const std::string& actor,
+      const std::string& action, const std::string& contractor, int limit) = 0;
 
  protected:
   Store() = default;

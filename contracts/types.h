@@ -30,7 +30,15 @@ enum class Transport { kPaper, kMedia, kSftp, kPortal };  // "paper", "media", "
 // kWriting: the package is being written (recorded before it can have its
 // final name anywhere; counts as received). kCancelled: a package never
 // handed over, withdrawn by staff with a reason (no longer counts).
-enum class DeliveryOutcome { kRefused, kDryRun, kDelivered, kFailed, kSending, kWriting, kCancelled };
+enum class DeliveryOutcome {
+  kRefused,
+  kDryRun,
+  kDelivered,
+  kFailed,
+  kSending,
+  kWriting,
+  kCancelled
+};
 enum class AttemptOutcome { kDelivered, kAlreadyThere, kNetworkError, kRefused };
 enum class MediaState { kWritten, kHandedOver, kReturned, kDestroyed, kCancelled };
 enum class RequestState { kReceived, kDecided, kInstructed, kAnswered, kClosed, kNotified };
@@ -164,17 +172,17 @@ struct StaffMember {
 // beside the store, never in it. An officer's one-time enrolment code is
 // kept only as its hash.
 struct StaffCredential {
-  std::string staff;               // staff.name
-  std::string password_hash;       // crypto_pwhash_str (argon2id); "" until enrolled
-  std::string totp_sealed;         // the TOTP secret, sealed; "" until enrolled
-  std::string pending_totp_sealed; // offered during enrolment, not yet confirmed
-  std::string enrolled_at;         // UTC
-  int64_t last_totp_step = 0;      // a code is accepted once (replay guard)
-  std::string enrol_code_hash;     // SHA-256 of the normalised code; "" when none
-  std::string enrol_expires_at;    // UTC
+  std::string staff;                // staff.name
+  std::string password_hash;        // crypto_pwhash_str (argon2id); "" until enrolled
+  std::string totp_sealed;          // the TOTP secret, sealed; "" until enrolled
+  std::string pending_totp_sealed;  // offered during enrolment, not yet confirmed
+  std::string enrolled_at;          // UTC
+  int64_t last_totp_step = 0;       // a code is accepted once (replay guard)
+  std::string enrol_code_hash;      // SHA-256 of the normalised code; "" when none
+  std::string enrol_expires_at;     // UTC
   std::string enrol_issued_by;
-  int failures = 0;                // consecutive failed sign-ins
-  std::string locked_until;        // UTC; "" when not locked
+  int failures = 0;          // consecutive failed sign-ins
+  std::string locked_until;  // UTC; "" when not locked
 };
 
 // A signed-in console session. The cookie carries a random 256-bit id; the

@@ -21,7 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-
 std::string JoinReasons(const std::vector<std::string>& reasons) {
   std::string out;
   for (const auto& r : reasons) out += (out.empty() ? "" : "; ") + r;

@@ -20,17 +20,19 @@ class Contractors : public CommandGroup {
     c_add->add_option("id", cargs.id, "contractor id, e.g. agency-a")->required();
     c_add->add_option("--name", cargs.name, "the contractor's name")->required();
     c_add->add_option("--email", cargs.email, "contact e-mail");
-    Input(c_add->add_option("--cert", cargs.cert_file,
-                      "X.509 certificate (PEM) packages are encrypted to (RSA >= 2048 or EC)"));
+    Input(
+        c_add->add_option("--cert", cargs.cert_file,
+                          "X.509 certificate (PEM) packages are encrypted to (RSA >= 2048 or EC)"));
     auto sftp_options = [&](CLI::App* sub) {
       sub->add_option("--sftp", cargs.sftp_url,
                       "the contractor's SFTP server: sftp://user@host:port/path (path relative to "
                       "the login's home; //path for an absolute one)");
       sub->add_option("--host-key", cargs.host_key,
                       "the server's pinned host key, SHA256:<base64> as ssh-keygen -lf prints it");
-      Input(sub->add_option("--key", cargs.key_file,
-                      "private key to log in with (ed25519, ECDSA or RSA >= 2048); copied into "
-                      "the store"));
+      Input(
+          sub->add_option("--key", cargs.key_file,
+                          "private key to log in with (ed25519, ECDSA or RSA >= 2048); copied into "
+                          "the store"));
       sub->add_option("--key-passphrase-env", cargs.key_passphrase_env,
                       "environment variable holding the key's passphrase at delivery time");
       sub->add_option("--key-passphrase-file", cargs.key_passphrase_file,
@@ -38,7 +40,7 @@ class Contractors : public CommandGroup {
     };
     sftp_options(c_add);
     Input(c_add->add_option("--portal-cert", cargs.portal_cert_file,
-                      "client certificate (PEM) it signs in to the portal with"));
+                            "client certificate (PEM) it signs in to the portal with"));
     on(c_add, "contractor.add",
        [&](Context& c) { return itaku::gateway::ContractorAdd(c, cargs); });
     CLI::App* c_update = Sub(*contractor, "update",
@@ -49,7 +51,7 @@ class Contractors : public CommandGroup {
     Input(c_update->add_option("--cert", cargs.cert_file, "a new certificate (PEM) for packages"));
     sftp_options(c_update);
     Input(c_update->add_option("--portal-cert", cargs.portal_cert_file,
-                         "a new client certificate (PEM) for the portal"));
+                               "a new client certificate (PEM) for the portal"));
     on(c_update, "contractor.update",
        [&](Context& c) { return itaku::gateway::ContractorUpdate(c, cargs); });
     CLI::App* c_probe =
@@ -96,7 +98,8 @@ class Registry : public CommandGroup {
     n_add->add_option("--signed", nargs.signed_on, "signed on (YYYY-MM-DD)")->required();
     n_add->add_option("--from", nargs.from, "in force from (YYYY-MM-DD)")->required();
     n_add->add_option("--until", nargs.until, "in force until (YYYY-MM-DD)")->required();
-    Input(n_add->add_option("--document", nargs.document, "the signed document (copied into the store)"))
+    Input(n_add->add_option("--document", nargs.document,
+                            "the signed document (copied into the store)"))
         ->required();
     n_add->add_option("--signatory", nargs.signatories, "a signatory (repeat for each)")
         ->required();

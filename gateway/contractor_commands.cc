@@ -349,7 +349,8 @@ Result<Json> WhereDataGoesChanges(Context& ctx, const std::string& id,
   if (sftp) {
     auto old = ctx.store->FindSftpEndpoint(id);
     if (!old.ok()) return old.status();
-    const contracts::SftpEndpointRecord before = old.value().value_or(contracts::SftpEndpointRecord{});
+    const contracts::SftpEndpointRecord before =
+        old.value().value_or(contracts::SftpEndpointRecord{});
     add("sftp server", before.url, sftp->record.url);
     add("sftp host key pin", before.host_key, sftp->record.host_key);
     if (!sftp->key_text.empty()) {
@@ -433,12 +434,10 @@ Result<Output> ContractorShow(Context& ctx, const std::string& id) {
   out.json["certificate"] = cert.value() ? ToJson(*cert.value()) : Json();
   std::ostringstream text;
   text << c->id << ": " << c->name << "\nstatus: " << contracts::ToString(c->status)
-       << "\nemail: " << c->email << "\nregistered: " << ShowJst(c->created_at)
-       << "\ncertificate: "
-       << (cert.value()
-               ? cert.value()->fingerprint + " (valid until " + ShowJst(cert.value()->not_after) +
-                     ")"
-               : std::string("none"))
+       << "\nemail: " << c->email << "\nregistered: " << ShowJst(c->created_at) << "\ncertificate: "
+       << (cert.value() ? cert.value()->fingerprint + " (valid until " +
+                              ShowJst(cert.value()->not_after) + ")"
+                        : std::string("none"))
        << "\nSFTP: ";
   auto sftp = ctx.store->FindSftpEndpoint(id);
   if (!sftp.ok()) return sftp.status();

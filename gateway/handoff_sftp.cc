@@ -198,7 +198,7 @@ Result<std::string> ReadKeyPassphrase(const std::string& source) {
   // service account owns and keeps to itself counts (a staff member must
   // not make the daemon read someone else's file, or a link to one).
   const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  struct stat st{};
+  struct stat st {};
   if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() ||
       (st.st_mode & 077) != 0) {
     if (fd >= 0) ::close(fd);

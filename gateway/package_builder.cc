@@ -195,8 +195,7 @@ Result<PackageWritten> WriteEncryptedPackage(PackageJob& job, const std::string&
   const size_t drawing_bit = HouseDrawingColumn(job.spec);
   auto data = writer.value()->AddStream("data.csv", [&](std::ostream& os) -> Status {
     auto summary = policies::Project(
-        job.spec, job.in, rec.input_name, &os,
-        [&](const policies::RecordFacts& r) -> Status {
+        job.spec, job.in, rec.input_name, &os, [&](const policies::RecordFacts& r) -> Status {
           uint64_t carried = r.carried;
           if (job.drawings != nullptr && !r.house_drawing.empty()) {
             // Judged as the record passes, as the dry run judges it: a
@@ -488,8 +487,8 @@ Status FailDelivery(Context& ctx, contracts::DeliveryRecord& rec, const Status& 
                              details);
   });
   if (recorded.ok()) return why;
-  return why.WithMessage(why.message() + " (and the failure could not be recorded: " +
-                         recorded.message() + ")");
+  return why.WithMessage(why.message() +
+                         " (and the failure could not be recorded: " + recorded.message() + ")");
 }
 
 }  // namespace itaku::gateway

@@ -384,6 +384,21 @@ class Periodically {
   std::thread thread_;  // last: starts after everything above exists
 };
 
+// A context of its own for a daemon thread that acts on the store as the
+// daemon ("itaku"), with its own connection; nullopt when the store does not
+// open (the thread tries again next time).
+std::optional<Context> DaemonContext(const std::string& db_path, const AuditKeys* keys) {
+  Context c;
+  c.clock = std::make_unique<SystemClock>();
+  auto store = contracts::Store::OpenSqlite(db_path);
+  if (!store.ok()) return std::nullopt;
+  c.store = std::move(store).value();
+  c.db_path = db_path;
+  c.actor = "itaku";
+  if (keys != nullptr) c.audit = std::make_unique<AuditTrail>(*c.store, *c.clock, *keys);
+  return c;
+}
+
 // Once per operator's day: a signed checkpoint of the audit chain, e-mailed
 // to the privacy officers ([audit] checkpoint_mail_to, comma-separated,
 // with the daemon's [smtp]) so that a copy of what the record held leaves
@@ -400,15 +415,10 @@ class CheckpointWatch {
 
  private:
   void Once() {
-    Context c;
-    c.clock = std::make_unique<SystemClock>();
-    auto store = contracts::Store::OpenSqlite(db_path_);
-    if (!store.ok()) return;
-    c.store = std::move(store).value();
-    c.db_path = db_path_;
+    auto opened = DaemonContext(db_path_, &keys_);
+    if (!opened) return;
+    Context& c = *opened;
     c.daemon_config = config_file_;
-    c.actor = "itaku";
-    c.audit = std::make_unique<AuditTrail>(*c.store, *c.clock, keys_);
     const std::string today = FormatDate(c.clock->Today());
     auto latest = c.audit->LatestCheckpoint();
     if (!latest.ok()) return;
@@ -499,12 +509,9 @@ class OverdueWatch {
 
  private:
   void WarnOnce() {
-    Context c;
-    c.clock = std::make_unique<SystemClock>();
-    auto store = contracts::Store::OpenSqlite(db_path_);
-    if (!store.ok()) return;
-    c.store = std::move(store).value();
-    c.db_path = db_path_;
+    auto opened = DaemonContext(db_path_, nullptr);
+    if (!opened) return;
+    Context& c = *opened;
     auto list = ListRequests(c, /*overdue_only=*/true, std::nullopt, std::nullopt);
     if (!list.ok()) {
       std::cerr << "itaku serve: cannot check overdue requests: " << list.message() << "\n";
@@ -535,14 +542,9 @@ class PortalSweep {
 
  private:
   void Once() {
-    Context c;
-    c.clock = std::make_unique<SystemClock>();
-    auto store = contracts::Store::OpenSqlite(db_path_);
-    if (!store.ok()) return;
-    c.store = std::move(store).value();
-    c.db_path = db_path_;
-    c.actor = "itaku";
-    c.audit = std::make_unique<AuditTrail>(*c.store, *c.clock, keys_);
+    auto opened = DaemonContext(db_path_, &keys_);
+    if (!opened) return;
+    Context& c = *opened;
     auto removed = SweepPortalPackages(c);
     if (!removed.ok()) {
       std::cerr << "itaku serve: portal packages: " << removed.message() << std::endl;

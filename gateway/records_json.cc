@@ -119,18 +119,13 @@ nlohmann::json ToJson(const contracts::MediaRecord& m) {
 }
 
 nlohmann::json ToJson(const contracts::StaffMember& m) {
-  return {{"name", m.name},
-          {"role", contracts::ToString(m.role)},
-          {"os_user", m.os_user},
-          {"os_uid", m.os_uid},
-          {"added_by", m.added_by},
-          {"added_at", m.added_at}};
+  return {{"name", m.name},         {"role", contracts::ToString(m.role)},
+          {"os_user", m.os_user},   {"os_uid", m.os_uid},
+          {"added_by", m.added_by}, {"added_at", m.added_at}};
 }
 
 nlohmann::json ToJson(const contracts::Proposal& p) {
-  auto parsed = [](const std::string& text) {
-    return nlohmann::json::parse(text, nullptr, false);
-  };
+  auto parsed = [](const std::string& text) { return nlohmann::json::parse(text, nullptr, false); };
   return {{"id", p.id},
           {"state", contracts::ToString(p.state)},
           {"command", p.command},

@@ -287,7 +287,7 @@ Result<Output> ProfileImport(Context& ctx, const std::string& file) {
   // the second person sees the destination and not only the contractor.
   for (const auto& t : p.transports) {
     const bool had = current.value() && std::count(current.value()->transports.begin(),
-                                                    current.value()->transports.end(), t) > 0;
+                                                   current.value()->transports.end(), t) > 0;
     if (had || changes.empty()) continue;
     auto where = Destination(ctx, p.contractor_id, t);
     if (!where.ok()) return where.status();
@@ -403,8 +403,7 @@ Result<Output> AuditCheckpoint(Context& ctx) {
   if (!c.ok()) return c.status();
   return Output{c->ToJson(), "checkpoint of audit event " + std::to_string(c->checkpoint.seq) +
                                  " (" + ShowJst(c->checkpoint.at) + "), signed by audit key " +
-                                 c->checkpoint.key_id + "\ncode for the paper ledger: " +
-                                 c->code};
+                                 c->checkpoint.key_id + "\ncode for the paper ledger: " + c->code};
 }
 
 }  // namespace itaku::gateway

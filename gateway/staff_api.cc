@@ -9,12 +9,12 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
-#include <limits>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -128,8 +128,7 @@ namespace {
 
 class Connection {
  public:
-  Connection(StaffApiServer::Impl& server, int fd)
-      : server_(server), io_(), socket_(io_) {
+  Connection(StaffApiServer::Impl& server, int fd) : server_(server), io_(), socket_(io_) {
     socket_.assign(Local(), fd);
   }
 
@@ -158,8 +157,8 @@ class Connection {
       http::read_header(socket_, buffer_, head, ec);
       if (ec == http::error::end_of_stream || ec == boost::asio::error::eof) return;
       if (ec) {
-        Reply(http::status::bad_request, ErrorBody(Status::Error("malformed request: " + ec.message())),
-              false);
+        Reply(http::status::bad_request,
+              ErrorBody(Status::Error("malformed request: " + ec.message())), false);
         return;
       }
       if (!Handle(head)) return;
@@ -224,7 +223,7 @@ class Connection {
     std::string asked;
     for (unsigned char c : target.substr(0, 200)) asked += c >= 0x20 && c < 0x7f ? c : '?';
     (void)ctx.audit->Append(caller_.Label(), "api.refused", asked,
-                             {{"reason", staff.ok() ? "not registered staff" : staff.message()}});
+                            {{"reason", staff.ok() ? "not registered staff" : staff.message()}});
     return false;
   }
 
@@ -277,8 +276,8 @@ class Connection {
     beast::error_code ec;
     body.get().body().open(path.c_str(), beast::file_mode::write_new, ec);
     if (ec) {
-      return Reply(http::status::conflict, ErrorBody(Status::Conflict("upload " + name + " exists")),
-                   false);
+      return Reply(http::status::conflict,
+                   ErrorBody(Status::Conflict("upload " + name + " exists")), false);
     }
     http::read(socket_, buffer_, body, ec);
     if (ec == http::error::body_limit) {
@@ -320,8 +319,8 @@ class Connection {
   // 413; closes the connection (false).
   bool ReplyTooLarge(uint64_t limit, const char* what) {
     Reply(http::status::payload_too_large,
-          ErrorBody(Status::Error(std::string(what) + " too large (limit " +
-                                  std::to_string(limit) + " bytes)")),
+          ErrorBody(Status::Error(std::string(what) + " too large (limit " + std::to_string(limit) +
+                                  " bytes)")),
           false);
     return false;
   }
@@ -354,9 +353,9 @@ class Connection {
                   {"downloads", Json::array()}};
     for (const auto& [id, path] : session_->downloads()) {
       std::error_code size_ec;
-      reply["downloads"].push_back(
-          {{"id", id}, {"name", fs::path(path).filename().string()},
-           {"size", fs::file_size(path, size_ec)}});
+      reply["downloads"].push_back({{"id", id},
+                                    {"name", fs::path(path).filename().string()},
+                                    {"size", fs::file_size(path, size_ec)}});
     }
     const bool proposed = out->json.is_object() && out->json.value("state", "") == "pending" &&
                           out->json.contains("proposal");
@@ -399,7 +398,7 @@ Result<std::unique_ptr<StaffApiServer>> StaffApiServer::Create(const StaffApiOpt
   fs::create_directories(fs::path(options.socket_path).parent_path(), ec);
   // A socket left by a daemon that died: replace it, but never remove
   // anything else that happens to have that name.
-  struct stat st{};
+  struct stat st {};
   if (::lstat(options.socket_path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
       return Status::Conflict("staff API: " + options.socket_path + " exists and is not a socket");
@@ -442,8 +441,8 @@ void StaffApiServer::Run() {
           ErrorBody(Status::Io("the daemon is busy; try again in a moment")).dump();
       const std::string busy =
           "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-          "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
-          body;
+          "Content-Length: " +
+          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
       (void)!::write(fd, busy.data(), busy.size());
       ::close(fd);
       continue;

@@ -8,10 +8,10 @@
 #include "contracts/base/date.h"
 #include "contracts/base/layout.h"
 #include "contracts/base/strings.h"
+#include "gateway/console/credentials.h"
 #include "gateway/detail/command_util.h"
 #include "gateway/records_json.h"
 #include "gateway/requests.h"
-#include "gateway/console/credentials.h"
 #include "policies/access_rules.h"
 #include "policies/registry_rules.h"
 
@@ -57,8 +57,9 @@ Result<Output> InitOfficer(Context& ctx, const std::string& os_user) {
   auto staff = ctx.store->ListStaff();
   if (!staff.ok()) return staff.status();
   if (!staff->empty()) {
-    return Status::Conflict("staff are registered already; privacy officers manage them through "
-                            "the daemon (itaku staff add)");
+    return Status::Conflict(
+        "staff are registered already; privacy officers manage them through "
+        "the daemon (itaku staff add)");
   }
   auto m = OsAccount(os_user, os_user);
   if (!m.ok()) return m.status();
@@ -87,8 +88,9 @@ Result<Output> StaffAdd(Context& ctx, const std::string& name, const std::string
   if (*parsed == StaffRole::kPrivacyOfficer) {
     // A privacy officer manages staff and approves widening changes: a
     // second person agrees to every new one.
-    const Json changes = Json::array(
-        {{{"item", "staff " + name}, {"from", nullptr}, {"to", role + " (OS user " + m->os_user + ")"}}});
+    const Json changes = Json::array({{{"item", "staff " + name},
+                                       {"from", nullptr},
+                                       {"to", role + " (OS user " + m->os_user + ")"}}});
     if (auto proposed = ProposeIfWidening(ctx, "staff:" + name, changes)) return *proposed;
   }
   m->added_by = ctx.actor;
@@ -267,14 +269,12 @@ Result<Output> ApprovalDecide(Context& ctx, int64_t id, bool approve, const std:
   if (!p.ok()) return p.status();
   const std::string name = "proposal " + std::to_string(id);
   if (p->state == ProposalState::kPending && ctx.clock->NowUtc() > p->expires_at) {
-    Status expired =
-        Decide(ctx, *p, ProposalState::kExpired,
-               "not decided within " + std::to_string(policies::kProposalDays) + " days (found by " +
-                   ctx.actor + ")",
-               "itaku");
+    Status expired = Decide(ctx, *p, ProposalState::kExpired,
+                            "not decided within " + std::to_string(policies::kProposalDays) +
+                                " days (found by " + ctx.actor + ")",
+                            "itaku");
     if (!expired.ok()) return expired;
-    return Status::Conflict(name + " expired at " + ShowJst(p->expires_at) +
-                            "; propose it again");
+    return Status::Conflict(name + " expired at " + ShowJst(p->expires_at) + "; propose it again");
   }
   if (!ctx.staff) return Status::Refused(name + ": only registered staff decide proposals");
   auto staff = ctx.store->ListStaff();
@@ -306,8 +306,8 @@ Result<Output> ApprovalDecide(Context& ctx, int64_t id, bool approve, const std:
   }
   Output out = done.value();
   out.json = {{"proposal", id}, {"state", "approved"}, {"result", out.json}};
-  out.text = "approved " + name + (small_office ? " (small office: " + recorded + ")" : "") +
-             "\n" + out.text;
+  out.text = "approved " + name + (small_office ? " (small office: " + recorded + ")" : "") + "\n" +
+             out.text;
   return out;
 }
 

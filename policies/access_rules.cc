@@ -12,34 +12,57 @@ using contracts::StaffRole;
 // The authorisation matrix (README "Who may do what"): one row per command.
 const std::vector<std::pair<std::string_view, Access>>& Matrix() {
   static const std::vector<std::pair<std::string_view, Access>> kMatrix = {
-      {"contractor.list", Access::kRead},     {"contractor.show", Access::kRead},
-      {"contractor.add", Access::kOperate},   {"contractor.update", Access::kOperate},
-      {"contractor.probe", Access::kOperate}, {"contractor.suspend", Access::kOperate},
-      {"contractor.activate", Access::kOperate}, {"contractor.terminate", Access::kOperate},
-      {"nda.list", Access::kRead},            {"nda.add", Access::kOperate},
+      {"contractor.list", Access::kRead},
+      {"contractor.show", Access::kRead},
+      {"contractor.add", Access::kOperate},
+      {"contractor.update", Access::kOperate},
+      {"contractor.probe", Access::kOperate},
+      {"contractor.suspend", Access::kOperate},
+      {"contractor.activate", Access::kOperate},
+      {"contractor.terminate", Access::kOperate},
+      {"nda.list", Access::kRead},
+      {"nda.add", Access::kOperate},
       {"nda.withdraw", Access::kOfficer},
-      {"profile.list", Access::kRead},        {"profile.show", Access::kRead},
-      {"profile.import", Access::kOperate},   {"deliver", Access::kOperate},
-      {"delivery.show", Access::kRead},       {"history", Access::kRead},
-      {"breach-scope", Access::kRead},        {"audit.verify", Access::kRead},
-      {"audit.checkpoint", Access::kOperate}, {"audit.events", Access::kRead},
+      {"profile.list", Access::kRead},
+      {"profile.show", Access::kRead},
+      {"profile.import", Access::kOperate},
+      {"deliver", Access::kOperate},
+      {"delivery.show", Access::kRead},
+      {"history", Access::kRead},
+      {"breach-scope", Access::kRead},
+      {"audit.verify", Access::kRead},
+      {"audit.checkpoint", Access::kOperate},
+      {"audit.events", Access::kRead},
       {"delivery.list", Access::kRead},
-      {"media.list", Access::kRead},          {"media.handover", Access::kOperate},
-      {"media.returned", Access::kOperate},   {"media.destroyed", Access::kOperate},
+      {"media.list", Access::kRead},
+      {"media.handover", Access::kOperate},
+      {"media.returned", Access::kOperate},
+      {"media.destroyed", Access::kOperate},
       {"media.cancel", Access::kOperate},
-      {"portal.list", Access::kRead},         {"portal.revoke", Access::kOperate},
-      {"staff.list", Access::kRead},          {"staff.add", Access::kOfficer},
-      {"staff.remove", Access::kOfficer},     {"staff.enrol-code", Access::kOfficer},
+      {"portal.list", Access::kRead},
+      {"portal.revoke", Access::kOperate},
+      {"staff.list", Access::kRead},
+      {"staff.add", Access::kOfficer},
+      {"staff.remove", Access::kOfficer},
+      {"staff.enrol-code", Access::kOfficer},
       {"keys.rotate-pseudonym", Access::kOfficer},
       {"special.list", Access::kRead},
-      {"special.add", Access::kOperate},      {"special.end", Access::kOperate},
-      {"request.list", Access::kRead},        {"request.show", Access::kRead},
-      {"request.add", Access::kOperate},      {"request.decide", Access::kOfficer},
-      {"request.instruct", Access::kOperate}, {"request.answer", Access::kOperate},
-      {"request.close", Access::kOperate},    {"request.notify", Access::kOperate},
-      {"request.deadlines", Access::kRead},   {"request.deadlines.set", Access::kOfficer},
-      {"approval.list", Access::kRead},       {"approval.show", Access::kRead},
-      {"approval.approve", Access::kApprove}, {"approval.reject", Access::kApprove},
+      {"special.add", Access::kOperate},
+      {"special.end", Access::kOperate},
+      {"request.list", Access::kRead},
+      {"request.show", Access::kRead},
+      {"request.add", Access::kOperate},
+      {"request.decide", Access::kOfficer},
+      {"request.instruct", Access::kOperate},
+      {"request.answer", Access::kOperate},
+      {"request.close", Access::kOperate},
+      {"request.notify", Access::kOperate},
+      {"request.deadlines", Access::kRead},
+      {"request.deadlines.set", Access::kOfficer},
+      {"approval.list", Access::kRead},
+      {"approval.show", Access::kRead},
+      {"approval.approve", Access::kApprove},
+      {"approval.reject", Access::kApprove},
       {"whoami", Access::kRead},
   };
   return kMatrix;
@@ -86,8 +109,8 @@ std::string AccessRefusal(std::string_view command, Access access, StaffRole rol
   return what;
 }
 
-std::string ApprovalRefusal(const contracts::StaffMember& approver,
-                            const contracts::Proposal& p, int officers, bool* small_office) {
+std::string ApprovalRefusal(const contracts::StaffMember& approver, const contracts::Proposal& p,
+                            int officers, bool* small_office) {
   *small_office = false;
   const std::string name = "proposal " + std::to_string(p.id);
   if (p.state != contracts::ProposalState::kPending) {
@@ -102,8 +125,8 @@ std::string ApprovalRefusal(const contracts::StaffMember& approver,
     *small_office = true;  // one officer or none: any other staff member
     return "";
   }
-  return name + ": only a privacy officer other than the proposer decides it (" +
-         approver.name + " is " + std::string(contracts::ToString(approver.role)) + ")";
+  return name + ": only a privacy officer other than the proposer decides it (" + approver.name +
+         " is " + std::string(contracts::ToString(approver.role)) + ")";
 }
 
 }  // namespace itaku::policies

@@ -287,7 +287,8 @@ const std::vector<std::string> kVersion9 = {
 
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
-      {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5}, {6, kVersion6}, {7, kVersion7}, {8, kVersion8}, {9, kVersion9}};
+      {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5},
+      {6, kVersion6}, {7, kVersion7}, {8, kVersion8}, {9, kVersion9}};
   return kMigrations;
 }
 

@@ -519,12 +519,9 @@ Result<std::vector<AuditCheckpoint>> SqliteStore::ListAuditCheckpoints() {
   });
 }
 
-Result<std::vector<AuditEvent>> SqliteStore::ListAuditEvents(const std::string& from_utc,
-                                                          const std::string& to_utc,
-                                                          const std::string& actor,
-                                                          const std::string& action,
-                                                          const std::string& contractor,
-                                                          int limit) {
+Result<std::vector<AuditEvent>> SqliteStore::ListAuditEvents(
+    const std::string& from_utc, const std::string& to_utc, const std::string& actor,
+    const std::string& action, const std::string& contractor, int limit) {
   // LIKE patterns are built from the filter with its wildcards escaped.
   auto escaped = [](const std::string& text) {
     std::string out;

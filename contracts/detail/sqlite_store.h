@@ -56,9 +56,9 @@ class SqliteStore final : public Store {
   Status UpdateDelivery(const DeliveryRecord& delivery) override;
   Result<std::vector<DeliveryRecord>> ListDeliveriesWithOutcome(
       const std::vector<DeliveryOutcome>& outcomes) override;
-  Status ForEachRecordRow(const std::string& table, std::optional<int64_t> delivery_id,
-                          const std::function<void(int64_t, const std::string&,
-                                                   const std::string&)>& visit) override;
+  Status ForEachRecordRow(
+      const std::string& table, std::optional<int64_t> delivery_id,
+      const std::function<void(int64_t, const std::string&, const std::string&)>& visit) override;
   Status ForEachReceiptRow(
       std::optional<int64_t> delivery_id,
       const std::function<void(int64_t, std::string_view, int64_t)>& visit) override;
@@ -92,14 +92,10 @@ class SqliteStore final : public Store {
   Result<std::optional<StaffMember>> FindStaffByUid(int64_t uid) override;
   Result<std::vector<DeliveryRecord>> ListDeliveries(const std::string& contractor_id,
                                                      const std::string& from_utc,
-                                                     const std::string& to_utc,
-                                                     int limit) override;
-  Result<std::vector<AuditEvent>> ListAuditEvents(const std::string& from_utc,
-                                                  const std::string& to_utc,
-                                                  const std::string& actor,
-                                                  const std::string& action,
-                                                  const std::string& contractor,
-                                                  int limit) override;
+                                                     const std::string& to_utc, int limit) override;
+  Result<std::vector<AuditEvent>> ListAuditEvents(
+      const std::string& from_utc, const std::string& to_utc, const std::string& actor,
+      const std::string& action, const std::string& contractor, int limit) override;
   Result<std::optional<StaffCredential>> FindCredential(const std::string& staff) override;
   Status PutCredential(const StaffCredential& credential) override;
   Status AddConsoleSession(const ConsoleSession& session) override;

@@ -90,7 +90,8 @@ Result<MailSetup> ResolveMail(Context& ctx, const MailConfig& config) {
   const std::string from_name = setting("smtp", "from_name", "");
   const std::string ca_file = daemon->String("smtp", "ca_file", "");
   const std::string password_env = daemon->String("smtp", "password_env", "ITAKU_SMTP_PASSWORD");
-  const bool require_tls = caller->Bool("smtp", "require_tls", daemon->Bool("smtp", "require_tls", false));
+  const bool require_tls =
+      caller->Bool("smtp", "require_tls", daemon->Bool("smtp", "require_tls", false));
   m.operator_name = setting("requests", "operator_name", m.operator_name);
   m.templates_dir = daemon->String("requests", "templates", m.templates_dir);
   if (!daemon->status().ok()) return daemon->status();
@@ -105,7 +106,8 @@ Result<MailSetup> ResolveMail(Context& ctx, const MailConfig& config) {
   s.require_tls = s.require_tls || require_tls;
   if (!s.user.empty()) {
     if (callers_server) {
-      return R::Error("SMTP server " + s.host + ": a command may not name a server with a user "
+      return R::Error("SMTP server " + s.host +
+                      ": a command may not name a server with a user "
                       "(the daemon's password goes only to the daemon's [smtp] url)");
     }
     const char* pw = std::getenv(password_env.c_str());

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <vector>
@@ -203,6 +204,32 @@ TEST(ParseProfileTomlTest, TextOverOneMebibyteIsRefusedUnparsed) {
   // Refused by its size, before the parser could say anything else.
   EXPECT_EQ(ErrorOf(std::string(kMaxProfileBytes + 1, '[')),
             "billing.toml: larger than 1 MiB; a profile is a few kilobytes");
+}
+
+// ops/fuzz found toml++ 3.3 reaching TOML_UNREACHABLE (undefined behaviour)
+// asking whether U+FEFB (crash-6a0df6ac: "\xEF\xBB\xBBU\"cs") or U+029A
+// (crash-0f8eddeb: "[[\xCA\x9A") outside a string is white space.
+TEST(ParseProfileTomlTest, NonAsciiOutsideStringsIsRefusedBeforeTheParserSeesIt) {
+  const std::string msg = ": only ASCII may stand outside quotes and comments (TOML keys are ASCII)";
+  EXPECT_EQ(ErrorOf("\xEF\xBB\xBBU\"cs"), "billing.toml:1" + msg);
+  EXPECT_EQ(ErrorOf("[[\xCA\x9A"), "billing.toml:1" + msg);
+  const std::string good = kGood;
+  const auto lines = std::count(good.begin(), good.end(), '\n');
+  EXPECT_EQ(ErrorOf(good + "x = 1 \xE3\x81\x9F\n"),  // た after a value
+            "billing.toml:" + std::to_string(lines + 1) + msg);
+  // Japanese in comments and in every kind of string is text, not code.
+  for (const std::string& tail :
+       {std::string("# \xE5\x8F\x8E\xE7\xB4\x8D\xE3\x81\xAE\xE3\x81\x9F\xE3\x82\x81 \"'\n"),
+        std::string("[extra]\nb = \"\xE3\x81\x9F\\\"\xE3\x81\x9F\"\nl = '\xE3\x81\x9F'\n"),
+        std::string("[extra]\nm = \"\"\"\n\xE3\x81\x9F\\\n\xE3\x81\x9F\"\"\"\"\n"
+                    "n = '''\xE3\x81\x9F''''\n")}) {
+    EXPECT_EQ(TomlLineOfNonAsciiOutsideText(good + tail), 0) << tail;
+  }
+  // After a multi-line string closes (with its extra quotes), code again.
+  EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = \"\"\"x\"\"\"\"\"\xC2\xA1"), 1);
+  EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = 'x'\n\xC2\xA1"), 2);
+  // Never parsed, so the guard errs on.
+  EXPECT_TRUE(FormulaGuardOf("[output]\nformula_guard = false\n\xEF\xBB\xBB"));
 }
 
 TEST(ParseProfileTomlTest, MasksMustMapFieldsToNames) {

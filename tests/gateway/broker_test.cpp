@@ -114,8 +114,8 @@ TEST_F(BrokerTest, UnknownProfileIsRefusedBeforeAnythingIsRecorded) {
 // The machine's clock an hour behind the record: the delivery waits (an NDA
 // that ended could look in force), and the anomaly is on record.
 TEST_F(BrokerTest, AClockGoneBackRefusesDeliveriesUntilItIsRight) {
-  SetClock(std::make_unique<FixedClock>(FormatUtc(std::chrono::system_clock::now() -
-                                                  std::chrono::hours(1))));
+  SetClock(std::make_unique<FixedClock>(
+      FormatUtc(std::chrono::system_clock::now() - std::chrono::hours(1))));
   auto result = Deliver(ctx_, Request("media"));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.kind(), ErrorKind::kRefused);

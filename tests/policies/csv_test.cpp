@@ -247,7 +247,9 @@ TEST(CsvReaderTest, Utf16AndUtf32ExportsAreRefusedByName) {
 }
 
 TEST(CsvReaderTest, Utf8ByteOrderMarkIsNotUtf16) {
-  EXPECT_EQ(ReadAll("\xEF\xBB\xBF" "a,b\r\n1,2\r\n"), (Records{{"a", "b"}, {"1", "2"}}));
+  EXPECT_EQ(ReadAll("\xEF\xBB\xBF"
+                    "a,b\r\n1,2\r\n"),
+            (Records{{"a", "b"}, {"1", "2"}}));
 }
 
 TEST(CsvWriterTest, QuotesOnlyWhenNeededAndEndsWithCrlf) {
