@@ -337,13 +337,13 @@ Result<DrawingCheck> DrawingCheck::Open(const contracts::ContractProfile& profil
 
 Result<transports::SourceFile> DrawingCheck::OpenDrawing(std::string_view subscriber,
                                                          std::string_view name) const {
-  // The name is named only once it is known to be plain (printable ASCII,
-  // no folder): anything else in the cell stays out of the message.
+  // Messages name the record by its subscriber id, never by the cell's
+  // value (a file name may be made of a person's name).
   const std::string who = "subscriber " + std::string(subscriber) + ": house drawing";
   if (!policies::PlainDrawingName(name)) {
     return Status::Error(who + " name is not a plain file name");
   }
-  return transports::SourceFile::Open(folder_, std::string(name), who + " " + std::string(name));
+  return transports::SourceFile::Open(folder_, std::string(name), who);
 }
 
 Status DrawingCheck::Judge(const transports::SourceFile& file, uint64_t before) const {

@@ -132,7 +132,7 @@ drawings pair
 head -c $((600 << 10)) /dev/zero | tr '\0' 'a' > "$work/pair/S00011.pdf"
 head -c $((600 << 10)) /dev/zero | tr '\0' 'b' > "$work/pair/S00012.pdf"
 alike "[attachments] max_delivery_mb = 1" pair pair
-why="subscriber S00012: house drawing S00012.pdf brings the drawings of this delivery to 2 MiB, over the 1 MiB limit per delivery ([attachments] max_delivery_mb)"
+why="subscriber S00012: house drawing brings the drawings of this delivery to 2 MiB, over the 1 MiB limit per delivery ([attachments] max_delivery_mb)"
 check "max_delivery_mb: why" "itaku: $why" "$err"
 check "max_delivery_mb: the failure is on record" "$why" "$(failed_reason)"
 limits "max_delivery_mb = 2"
@@ -162,7 +162,7 @@ check "no --attachments: the dry run says what the real run says" "$err" "$dry_e
 # A drawing the folder does not have: named by the daemon, alike.
 orders missing S00019.pdf
 alike "missing drawing" missing good
-contains "missing drawing: why" "subscriber S00012: house drawing S00019.pdf is not in $work/good" "$err"
+contains "missing drawing: why" "subscriber S00012: house drawing is not in $work/good" "$err"
 
 run audit verify
 check "audit intact" 0 "$rc"
