@@ -160,6 +160,8 @@ int64_t TomlLineOfNonAsciiOutsideText(std::string_view text) {
   enum class In { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral };
   In in = In::kCode;
   int64_t line = 1;
+  char last = '\n';  // the last character of code on this line but blanks
+  constexpr auto npos = std::string_view::npos;
   const size_t n = text.size();
   auto three = [&](size_t i, char q) {
     return i + 2 < n && text[i] == q && text[i + 1] == q && text[i + 2] == q;
@@ -168,6 +170,9 @@ int64_t TomlLineOfNonAsciiOutsideText(std::string_view text) {
     const char c = text[i];
     if (c == '\n') {
       ++line;
+      if (in == In::kCode || in == In::kComment || in == In::kBasic || in == In::kLiteral) {
+        last = '\n';
+      }
       // Comments and one-line strings end at the line's end (an unclosed
       // string is the parser's error to report).
       if (in == In::kComment || in == In::kBasic || in == In::kLiteral) in = In::kCode;
@@ -178,13 +183,18 @@ int64_t TomlLineOfNonAsciiOutsideText(std::string_view text) {
         if (static_cast<unsigned char>(c) >= 0x80) return line;
         if (c == '#') {
           in = In::kComment;
-        } else if (c == '"' || c == '\'') {
+        } else if ((c == '"' || c == '\'') && std::string_view("\n=[,{.").find(last) != npos) {
+          // A quote opens a string only where a key or value may start; after
+          // anything else it is part of a bad bare word, which toml++ scans
+          // on (asking whether each character is white space).
           if (three(i, c)) {
             in = c == '"' ? In::kMultiBasic : In::kMultiLiteral;
             i += 2;
           } else {
             in = c == '"' ? In::kBasic : In::kLiteral;
           }
+        } else if (c != ' ' && c != '\t') {
+          last = c;
         }
         break;
       case In::kComment:
@@ -194,10 +204,14 @@ int64_t TomlLineOfNonAsciiOutsideText(std::string_view text) {
           if (i + 1 < n && text[i + 1] != '\n') ++i;
         } else if (c == '"') {
           in = In::kCode;
+          last = c;
         }
         break;
       case In::kLiteral:
-        if (c == '\'') in = In::kCode;
+        if (c == '\'') {
+          in = In::kCode;
+          last = c;
+        }
         break;
       case In::kMultiBasic:
       case In::kMultiLiteral: {
@@ -209,6 +223,7 @@ int64_t TomlLineOfNonAsciiOutsideText(std::string_view text) {
           // Up to two more quotes belong to the string ("""a"""" is `a"`).
           for (int extra = 0; extra < 2 && i + 1 < n && text[i + 1] == q; ++extra) ++i;
           in = In::kCode;
+          last = q;
         }
         break;
       }

@@ -225,6 +225,15 @@ TEST(ParseProfileTomlTest, NonAsciiOutsideStringsIsRefusedBeforeTheParserSeesIt)
                     "n = '''\xE3\x81\x9F''''\n")}) {
     EXPECT_EQ(TomlLineOfNonAsciiOutsideText(good + tail), 0) << tail;
   }
+  // crash-1cd210fc: toml++ scans a bad bare word on through quotes, so a
+  // quote opens a string only where a key or value may start.
+  EXPECT_EQ(ErrorOf("id = \"a\"\nfields = [\"name\", 315pho\x01n'''BB\xC6\xBD'''\n"),
+            "billing.toml:2" + msg);
+  EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = x\"\xC2\xA1\""), 1);
+  EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = \"x\"\"\xC2\xA1\""), 1);
+  EXPECT_EQ(TomlLineOfNonAsciiOutsideText(
+                "a = [\"\xC2\xA1\", '\xC2\xA1']\nb.\"\xC2\xA1\" = {c = \"\xC2\xA1\"}"),
+            0);
   // After a multi-line string closes (with its extra quotes), code again.
   EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = \"\"\"x\"\"\"\"\"\xC2\xA1"), 1);
   EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = 'x'\n\xC2\xA1"), 2);
