@@ -201,6 +201,9 @@ int64_t TomlLineOfNonAsciiOutsideText(std::string_view text) {
         break;
       case In::kBasic:
         if (c == '\\') {
+          // toml++ asks whether the escaped character is white space (a
+          // line-ending backslash); escapes are ASCII anyway.
+          if (i + 1 < n && static_cast<unsigned char>(text[i + 1]) >= 0x80) return line;
           if (i + 1 < n && text[i + 1] != '\n') ++i;
         } else if (c == '"') {
           in = In::kCode;
@@ -217,6 +220,7 @@ int64_t TomlLineOfNonAsciiOutsideText(std::string_view text) {
       case In::kMultiLiteral: {
         const char q = in == In::kMultiBasic ? '"' : '\'';
         if (q == '"' && c == '\\') {
+          if (i + 1 < n && static_cast<unsigned char>(text[i + 1]) >= 0x80) return line;
           if (i + 1 < n && text[i + 1] != '\n') ++i;  // an escape (a line-ending one: the \n counts)
         } else if (three(i, q)) {
           i += 2;

@@ -234,6 +234,11 @@ TEST(ParseProfileTomlTest, NonAsciiOutsideStringsIsRefusedBeforeTheParserSeesIt)
   EXPECT_EQ(TomlLineOfNonAsciiOutsideText(
                 "a = [\"\xC2\xA1\", '\xC2\xA1']\nb.\"\xC2\xA1\" = {c = \"\xC2\xA1\"}"),
             0);
+  // crash-7e42007b: toml++ asks whether the character after a backslash in
+  // a basic string is white space.
+  EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = \"\"\"x\\\\\\\xEF\xBB\x85 y\"\"\""), 1);
+  EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = 1\nb = \"x\\\xC2\xA1\""), 2);
+  EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = \"x\\\\\xC2\xA1\""), 0);
   // After a multi-line string closes (with its extra quotes), code again.
   EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = \"\"\"x\"\"\"\"\"\xC2\xA1"), 1);
   EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = 'x'\n\xC2\xA1"), 2);
