@@ -156,7 +156,7 @@ class Reader {
 
 }  // namespace
 
-int64_t TomlLineOfNonAsciiOutsideText(std::string_view text) {
+int64_t TomlLineOfNonAsciiOutsideText(std::string_view text, bool comments_only) {
   enum class In { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral };
   In in = In::kCode;
   int64_t line = 1;
@@ -178,6 +178,7 @@ int64_t TomlLineOfNonAsciiOutsideText(std::string_view text) {
       if (in == In::kComment || in == In::kBasic || in == In::kLiteral) in = In::kCode;
       continue;
     }
+    if (comments_only && in != In::kComment && static_cast<unsigned char>(c) >= 0x80) return line;
     switch (in) {
       case In::kCode:
         if (static_cast<unsigned char>(c) >= 0x80) return line;
@@ -241,10 +242,10 @@ Result<ContractProfile> ParseProfileToml(const std::string& text, const std::str
     return Result<ContractProfile>::Error(file_name +
                                           ": larger than 1 MiB; a profile is a few kilobytes");
   }
-  if (int64_t line = TomlLineOfNonAsciiOutsideText(text); line > 0) {
+  if (int64_t line = TomlLineOfNonAsciiOutsideText(text, /*comments_only=*/true); line > 0) {
     return Result<ContractProfile>::Error(
         file_name + ":" + std::to_string(line) +
-        ": only ASCII may stand outside quotes and comments (TOML keys are ASCII)");
+        ": only ASCII may stand outside comments (a profile's keys and values are ids)");
   }
   toml::table table;
   try {
@@ -283,7 +284,9 @@ Result<ContractProfile> ParseProfileToml(const std::string& text, const std::str
 }
 
 bool FormulaGuardOf(const std::string& source) {
-  if (source.size() > kMaxProfileBytes || TomlLineOfNonAsciiOutsideText(source) > 0) return true;
+  if (source.size() > kMaxProfileBytes || TomlLineOfNonAsciiOutsideText(source, true) > 0) {
+    return true;
+  }
   try {
     const toml::table table = toml::parse(source);
     if (const auto* guard = table["output"]["formula_guard"].as_boolean()) return guard->get();

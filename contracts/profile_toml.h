@@ -21,12 +21,16 @@ inline constexpr std::size_t kMaxProfileBytes = std::size_t{1} << 20;
 // Fills every ContractProfile member except version and imported_*;
 // source = text, source_sha256 = its SHA-256 in lowercase hex. Text longer
 // than kMaxProfileBytes is refused unparsed.
-// The line of the first non-ASCII byte outside quoted strings and comments,
-// or 0. TOML allows none there, and toml++ 3.3 (Debian 12) reaches
-// TOML_UNREACHABLE (undefined behaviour) asking whether such a character is
-// white space (U+00A1..U+0499, U+2C6E..U+3067, U+FE06..U+FEFE; found by
-// ops/fuzz), so every TOML text Itaku parses is checked with this first.
-int64_t TomlLineOfNonAsciiOutsideText(std::string_view text);
+// The line of the first non-ASCII byte outside quoted strings and comments
+// (with `comments_only`, outside comments), or 0. toml++ 3.3 (Debian 12)
+// reaches TOML_UNREACHABLE (undefined behaviour) asking whether a character
+// of U+00A1..U+0499, U+2C6E..U+3067 or U+FE06..U+FEFE is white space, which
+// it does outside strings, within a bad bare word that runs on through
+// quotes and brackets, and after a backslash (found by ops/fuzz). TOML keys
+// are ASCII, so every TOML text Itaku parses is checked with this first:
+// profiles (whose values are all ids) with `comments_only`; the operator's
+// --config, whose strings may hold Japanese, without.
+int64_t TomlLineOfNonAsciiOutsideText(std::string_view text, bool comments_only = false);
 
 Result<ContractProfile> ParseProfileToml(const std::string& text, const std::string& file_name);
 

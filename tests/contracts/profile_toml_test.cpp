@@ -210,7 +210,7 @@ TEST(ParseProfileTomlTest, TextOverOneMebibyteIsRefusedUnparsed) {
 // asking whether U+FEFB (crash-6a0df6ac: "\xEF\xBB\xBBU\"cs") or U+029A
 // (crash-0f8eddeb: "[[\xCA\x9A") outside a string is white space.
 TEST(ParseProfileTomlTest, NonAsciiOutsideStringsIsRefusedBeforeTheParserSeesIt) {
-  const std::string msg = ": only ASCII may stand outside quotes and comments (TOML keys are ASCII)";
+  const std::string msg = ": only ASCII may stand outside comments (a profile's keys and values are ids)";
   EXPECT_EQ(ErrorOf("\xEF\xBB\xBBU\"cs"), "billing.toml:1" + msg);
   EXPECT_EQ(ErrorOf("[[\xCA\x9A"), "billing.toml:1" + msg);
   const std::string good = kGood;
@@ -239,6 +239,12 @@ TEST(ParseProfileTomlTest, NonAsciiOutsideStringsIsRefusedBeforeTheParserSeesIt)
   EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = \"\"\"x\\\\\\\xEF\xBB\x85 y\"\"\""), 1);
   EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = 1\nb = \"x\\\xC2\xA1\""), 2);
   EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = \"x\\\\\xC2\xA1\""), 0);
+  // crash-29f7b81e: a bad bare word runs on through `[` and a quote too, so a
+  // profile (whose values are ids) holds non-ASCII in comments only.
+  EXPECT_EQ(ErrorOf("a = +0xA+urpg=+[\"subafte\xEF\xBA\xBF\", 1]"), "billing.toml:1" + msg);
+  EXPECT_EQ(ErrorOf(good + "x = \"\xE6\xBC\xA2\"\n"), "billing.toml:" + std::to_string(lines + 1) + msg);
+  EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = \"\xE6\xBC\xA2\" # \xE6\xBC\xA2", true), 1);
+  EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = 1 # \xE6\xBC\xA2\xE3\x81\x9F", true), 0);
   // After a multi-line string closes (with its extra quotes), code again.
   EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = \"\"\"x\"\"\"\"\"\xC2\xA1"), 1);
   EXPECT_EQ(TomlLineOfNonAsciiOutsideText("a = 'x'\n\xC2\xA1"), 2);
