@@ -66,6 +66,9 @@ struct Contractor {
   ContractorStatus status = ContractorStatus::kActive;
   std::string email;
   std::string created_at;  // UTC, "YYYY-MM-DDTHH:MM:SSZ"
+  // Where letters to it go (request instruct --letter); may be empty.
+  std::string postal_code;  // "6700011" or "670-0011"
+  std::string address;
 };
 
 // 機密保持契約: a signed non-disclosure agreement (policy 4(3)).
@@ -324,6 +327,10 @@ struct MediaRecord {
   std::string handed_over_by;
   std::string closed_at;
   std::string closed_by;
+  // The contractor's certificate of return or destruction, when one was
+  // handed in: its SHA-256 and the store's copy.
+  std::string certificate_sha256;
+  std::string certificate_path;
 };
 
 // One delivery attempt or dry run, refused or not.

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "gateway/handoff.h"
+#include "gateway/operator_identity.h"
 #include "gateway/package_builder.h"
 #include "gateway/pseudonym_key.h"
 #include "gateway/records_json.h"
@@ -84,9 +85,15 @@ Status PlanTransport(Context& ctx, const DeliverRequest& req, Plan& plan,
   } else if (t == Transport::kPortal) {
     plan.handoff = PortalHandoff(*policies::ParsePortalLifetime(req.expires_in), req.max_downloads);
   } else {
-    reasons.push_back("transport " + std::string(contracts::ToString(t)) +
-                      " cannot deliver yet in this version; use --dry-run");
-    return Status::Ok();
+    // Paper: the handover slip names the operator; a slip signed by a
+    // placeholder proves nothing.
+    auto op = LoadOperatorIdentity(ctx.daemon_config);
+    if (!op.ok()) return op.status();
+    const std::string why =
+        PlaceholderRefusal(*op, "a paper delivery's handover slip", {"operator_name"});
+    if (!why.empty()) reasons.push_back(why);
+    plan.handoff = PaperHandoff(req.out_dir);
+    return Status::Ok();  // printed, not encrypted: no recipient
   }
   if (t != Transport::kSftp || p.output_package != "csv") {
     auto chosen = ChooseRecipient(ctx, p.contractor_id, req.password_recipient);
@@ -113,6 +120,10 @@ std::string CheckRequest(const DeliverRequest& req) {
   }
   if (req.transport == contracts::Transport::kMedia && !fs::is_directory(req.out_dir)) {
     return "--out " + req.out_dir + " is not a folder (the medium's mount point)";
+  }
+  if (req.transport == contracts::Transport::kPaper &&
+      (req.out_dir.empty() || !fs::is_directory(req.out_dir))) {
+    return "--via paper needs --out DIR (the folder to put the printable PDF in)";
   }
   return "";
 }
@@ -180,6 +191,12 @@ Result<policies::ProjectionSpec> ProjectionFor(Context& ctx, const DeliverReques
       p.output_encoding == "cp932" ? policies::Encoding::kCp932 : policies::Encoding::kUtf8;
   spec.input_encoding = req.input_encoding;
   spec.formula_guard = p.formula_guard;
+  if (req.transport == contracts::Transport::kPaper) {
+    // Printed, not opened in a spreadsheet: the text as it is, in UTF-8
+    // for the layout, with no formula guard to put a stray ' before it.
+    spec.output_encoding = policies::Encoding::kUtf8;
+    spec.formula_guard = false;
+  }
   spec.pseudonym_key = key.value();
   spec.subscriber_id_pattern = SubscriberIds(ctx);  // ids are checked as staff's are
   auto shaping = ShapeBySpecialRequests(ctx, p.contractor_id, p.purpose, p.fields);
@@ -232,7 +249,8 @@ Result<DeliverResult> Deliver(Context& ctx, const DeliverRequest& req) {
   // The drawings the package carries (a plain CSV carries only their
   // names), judged by the same checks in the dry run as in the real run.
   std::optional<DrawingCheck> drawings;
-  if (policies::SendsDrawings(plan->profile) && plan->profile.output_package != "csv") {
+  if (policies::SendsDrawings(plan->profile) &&
+      (plan->profile.output_package != "csv" || req.transport == contracts::Transport::kPaper)) {
     auto limits = LoadDrawingLimits(ctx.daemon_config);
     if (!limits.ok()) return record_failure(limits.status());
     auto opened = DrawingCheck::Open(plan->profile, req.attachments_dir, *limits);

@@ -55,6 +55,7 @@ struct DeliverResult {
   std::string passphrase;  // media with a password recipient: shown once, never stored
   // Cells the formula guard neutralised ([output] formula_guard); 0 when off.
   int64_t formula_guarded = 0;
+  int pages = 0;  // paper: the printable PDF's pages
   bool allowed() const { return reasons.empty(); }
 };
 

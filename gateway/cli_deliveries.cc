@@ -40,7 +40,8 @@ class Deliveries : public CommandGroup {
         ->transform(CLI::CheckedTransformer(TransportNames()));
     deliver->add_flag("--dry-run", dreq.dry_run, "decide and project, send nothing");
     OutputFolder(deliver->add_option("--out", dreq.out_dir,
-                                     "media: the folder (mount point) to write the package to"));
+                                     "media: the folder (mount point) to write the package to; "
+                                     "paper: the folder to put the printable PDF in"));
     deliver->add_flag("--password-recipient", dreq.password_recipient,
                       "media, contractor without a certificate: encrypt to a generated passphrase "
                       "shown once (tell it by phone, never mail it)");
@@ -118,7 +119,8 @@ class Deliveries : public CommandGroup {
                                "the paper ledger");
     on(checkpoint, "audit.checkpoint",
        [](Context& c) { return itaku::gateway::AuditCheckpoint(c); });
-    CLI::App* events = Sub(*audit, "events", "list audit events by period, actor, action, contractor");
+    CLI::App* events =
+        Sub(*audit, "events", "list audit events by period, actor, action, contractor");
     events->add_option("--since", ev.since, "first JST day (YYYY-MM-DD; default 7 days ago)");
     events->add_option("--until", ev.until, "last JST day (default today)");
     events->add_option("--actor", ev.actor, "who acted");
@@ -147,6 +149,7 @@ class MediaPortal : public CommandGroup {
   using CommandGroup::CommandGroup;
   void Register(CLI::App& app) override {
     RegisterMediaCommands(app);
+    RegisterPaperCommands(app);
     RegisterPortalCommands(app);
   }
 
@@ -166,8 +169,11 @@ class MediaPortal : public CommandGroup {
       const std::string state(contracts::ToString(policies::MediaStateAfter(step)));
       CLI::App* m = Sub(*media, state, "record that the medium was " + state);
       m->add_option("delivery", m_delivery)->required();
-      on(m, std::string(policies::AuditAction(step)),
-         [&, step](Context& c) { return itaku::gateway::MediaClose(c, m_delivery, step); });
+      Input(m->add_option("--certificate", m_certificate,
+                          "the contractor's certificate of it (kept in the store by its hash)"));
+      on(m, std::string(policies::AuditAction(step)), [&, step](Context& c) {
+        return itaku::gateway::MediaClose(c, m_delivery, step, m_certificate);
+      });
     }
     CLI::App* m_cancel =
         Sub(*media, "cancel", "cancel a package written but never handed over (with a reason)");
@@ -180,6 +186,39 @@ class MediaPortal : public CommandGroup {
     m_list->add_flag("--outstanding", m_outstanding, "only media not yet returned or destroyed");
     on(m_list, "media.list",
        [&](Context& c) { return itaku::gateway::MediaList(c, m_outstanding); });
+  }
+  void RegisterPaperCommands(CLI::App& app) {
+    CLI::App* paper =
+        Group(app, "paper", "the printed sheets of paper deliveries (policy 6(2) 紙)");
+    CLI::App* p_handover = Sub(*paper, "handover",
+                               "record that the printed sheets were handed to the contractor "
+                               "(the daemon's PDF is deleted; its hash stays on record)");
+    p_handover->add_option("delivery", m_delivery)->required();
+    p_handover->add_option("--to", m_to, "the person at the contractor who received them")
+        ->required();
+    on(p_handover, "paper.handover",
+       [&](Context& c) { return itaku::gateway::PaperHandover(c, m_delivery, m_to); });
+    for (const auto& [step, word] : {std::pair{policies::MediaStep::kReturn, "returned"},
+                                     std::pair{policies::MediaStep::kDestroy, "shredded"}}) {
+      CLI::App* m = Sub(*paper, word, std::string("record that the sheets were ") + word);
+      m->add_option("delivery", m_delivery)->required();
+      Input(m->add_option("--certificate", m_certificate,
+                          "the contractor's 返却・廃棄確認書 (kept in the store by its hash)"));
+      on(m, std::string(policies::PaperAuditAction(step)), [&, step](Context& c) {
+        return itaku::gateway::PaperClose(c, m_delivery, step, m_certificate);
+      });
+    }
+    CLI::App* p_cancel =
+        Sub(*paper, "cancel", "cancel sheets printed but never handed over (with a reason)");
+    p_cancel->add_option("delivery", m_delivery)->required();
+    p_cancel->add_option("--reason", m_reason, "why (kept on the delivery and in the audit trail)")
+        ->required();
+    on(p_cancel, "paper.cancel",
+       [&](Context& c) { return itaku::gateway::PaperCancel(c, m_delivery, m_reason); });
+    CLI::App* p_list = Sub(*paper, "list", "list paper deliveries and where their sheets are");
+    p_list->add_flag("--outstanding", m_outstanding, "only sheets not yet returned or shredded");
+    on(p_list, "paper.list",
+       [&](Context& c) { return itaku::gateway::PaperList(c, m_outstanding); });
   }
   void RegisterPortalCommands(CLI::App& app) {
     CLI::App* portal = Group(app, "portal", "packages published on the contractor portal");
@@ -214,7 +253,7 @@ class MediaPortal : public CommandGroup {
   }
 
   int64_t m_delivery = 0;
-  std::string m_medium, m_to, m_reason;
+  std::string m_medium, m_to, m_reason, m_certificate;
   bool m_outstanding = false;
   std::optional<std::string> po_contractor;
   std::string po_id;

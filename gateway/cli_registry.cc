@@ -20,6 +20,8 @@ class Contractors : public CommandGroup {
     c_add->add_option("id", cargs.id, "contractor id, e.g. agency-a")->required();
     c_add->add_option("--name", cargs.name, "the contractor's name")->required();
     c_add->add_option("--email", cargs.email, "contact e-mail");
+    c_add->add_option("--postal-code", cargs.postal_code, "postal code, for letters");
+    c_add->add_option("--address", cargs.address, "postal address, for letters");
     Input(
         c_add->add_option("--cert", cargs.cert_file,
                           "X.509 certificate (PEM) packages are encrypted to (RSA >= 2048 or EC)"));
@@ -48,6 +50,8 @@ class Contractors : public CommandGroup {
     c_update->add_option("id", cargs.id)->required();
     c_update->add_option("--name", cargs.name);
     c_update->add_option("--email", cargs.email);
+    c_update->add_option("--postal-code", cargs.postal_code, "postal code, for letters");
+    c_update->add_option("--address", cargs.address, "postal address, for letters");
     Input(c_update->add_option("--cert", cargs.cert_file, "a new certificate (PEM) for packages"));
     sftp_options(c_update);
     Input(c_update->add_option("--portal-cert", cargs.portal_cert_file,

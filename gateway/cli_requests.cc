@@ -40,10 +40,11 @@ class StaffSpecial : public CommandGroup {
        [&](Context& c) { return itaku::gateway::StaffEnrolCode(c, s_name); });
   }
   void RegisterApprovalCommands(CLI::App& app) {
-    CLI::App* whoami = Sub(app, "whoami", "who the daemon knows you as (your OS account's staff record)");
+    CLI::App* whoami =
+        Sub(app, "whoami", "who the daemon knows you as (your OS account's staff record)");
     on(whoami, "whoami", [](Context& c) { return itaku::gateway::Whoami(c); });
-    CLI::App* approval =
-        Group(app, "approval", "changes that widen what or where data goes, waiting for a second person");
+    CLI::App* approval = Group(
+        app, "approval", "changes that widen what or where data goes, waiting for a second person");
     CLI::App* a_list = Sub(*approval, "list", "proposals waiting for approval");
     a_list->add_flag("--all", a_all, "decided and expired ones too");
     on(a_list, "approval.list", [&](Context& c) { return itaku::gateway::ApprovalList(c, a_all); });
@@ -135,9 +136,13 @@ class Requests : public CommandGroup {
     CLI::App* r_instruct = Sub(*request, "instruct", "instruct the contractor (e-mail or letter)");
     r_instruct->add_option("id", r_id)->required();
     r_instruct->add_option("--text", r_text, "the instruction")->required();
+    r_instruct->add_flag("--letter", r_letter,
+                         "a printable letter (PDF) to the contractor's postal address even when "
+                         "it has an e-mail address");
     mail_options(r_instruct);
-    on(r_instruct, "request.instruct",
-       [&](Context& c) { return itaku::gateway::RequestInstruct(c, r_id, r_text, mail); });
+    on(r_instruct, "request.instruct", [&](Context& c) {
+      return itaku::gateway::RequestInstruct(c, r_id, r_text, mail, r_letter);
+    });
     CLI::App* r_answer = Sub(*request, "answer", "record what the contractor reported");
     r_answer->add_option("id", r_id)->required();
     r_answer->add_option("--text", r_text)->required();
@@ -162,7 +167,7 @@ class Requests : public CommandGroup {
     r_notify->add_option("id", r_id)->required();
     r_notify->add_option("--email", na.email, "the requester's address");
     Input(r_notify->add_option("--subscriber-data", na.subscriber_data,
-                         "an export holding the requester's name, address and e-mail"));
+                               "an export holding the requester's name, address and e-mail"));
     r_notify->add_flag("--letter", na.letter, "a printable letter even when an address is known");
     mail_options(r_notify);
     on(r_notify, "request.notify",
@@ -185,7 +190,8 @@ class Requests : public CommandGroup {
     // Showing the deadlines is open to everyone; setting them is an
     // officer's proposal (two-person rule).
     r_deadlines->callback([this] {
-      Set(r_decide_within || r_notify_within ? "request.deadlines.set" : "request.deadlines",
+      Set(
+          r_decide_within || r_notify_within ? "request.deadlines.set" : "request.deadlines",
           [this](Context& c) {
             return itaku::gateway::RequestDeadlinesCommand(c, r_decide_within, r_notify_within);
           },
@@ -206,7 +212,7 @@ class Requests : public CommandGroup {
   itaku::gateway::RequestAddArgs ra;
   int64_t r_id = 0;
   std::string r_reason, r_text;
-  bool r_yes = false, r_no = false;
+  bool r_yes = false, r_no = false, r_letter = false;
   itaku::gateway::NotifyArgs na;
   bool r_overdue = false;
   std::optional<std::string> r_contractor, r_state;

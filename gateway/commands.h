@@ -23,8 +23,9 @@ Output Fields();
 
 struct ContractorArgs {
   std::string id, name, email;
-  std::string cert_file;         // PEM certificate packages are encrypted to
-  std::string portal_cert_file;  // PEM client certificate it signs in to the portal with
+  std::string postal_code, address;  // for letters to it
+  std::string cert_file;             // PEM certificate packages are encrypted to
+  std::string portal_cert_file;      // PEM client certificate it signs in to the portal with
   // SFTP server: sftp://user@host:port/path, its pinned host key
   // ("SHA256:<base64>"), the client's private key (copied into the store's
   // key folder, mode 0600) and where the key's passphrase comes from at
@@ -32,7 +33,7 @@ struct ContractorArgs {
   std::string sftp_url, host_key, key_file, key_passphrase_env, key_passphrase_file;
 };
 Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& args);
-// Changes name/email when given, and registers a new certificate when given.
+// Changes name, e-mail and postal address when given, and registers a new certificate when given.
 Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& args);
 Result<Output> ContractorList(Context& ctx);
 // Connects to the contractor's SFTP server, shows its host-key fingerprint
@@ -95,11 +96,28 @@ Result<Output> AuditCheckpoint(Context& ctx);
 // The physical medium of a media delivery (電子記録媒体の引渡し).
 Result<Output> MediaHandover(Context& ctx, int64_t delivery_id, const std::string& medium,
                              const std::string& to);
-Result<Output> MediaClose(Context& ctx, int64_t delivery_id, policies::MediaStep step);
+// Returned or destroyed, with the contractor's certificate of it when one
+// was handed in (`certificate`, a file: kept in the store's documents by its
+// SHA-256; "" for none).
+Result<Output> MediaClose(Context& ctx, int64_t delivery_id, policies::MediaStep step,
+                          const std::string& certificate = "");
 // A package written but never handed over is cancelled, with a reason: the
 // medium's record and the delivery say so, and it no longer counts as
 // received. Refused (conflict) once the medium was handed over.
 Result<Output> MediaCancel(Context& ctx, int64_t delivery_id, const std::string& reason);
+// Media and paper alike (what is outstanding of either), each with its
+// transport and delete-by day.
 Result<Output> MediaList(Context& ctx, bool outstanding_only);
+
+// The printed sheets of a paper delivery (紙), tracked like a medium: handed
+// over to a named person (the daemon's PDF is deleted then; its SHA-256
+// stays on the delivery), returned or shredded (optionally with the
+// contractor's 返却・廃棄確認書), or cancelled before they leave. Audited
+// paper.handover, paper.returned, paper.shredded, paper.cancelled.
+Result<Output> PaperHandover(Context& ctx, int64_t delivery_id, const std::string& to);
+Result<Output> PaperClose(Context& ctx, int64_t delivery_id, policies::MediaStep step,
+                          const std::string& certificate = "");
+Result<Output> PaperCancel(Context& ctx, int64_t delivery_id, const std::string& reason);
+Result<Output> PaperList(Context& ctx, bool outstanding_only);
 
 }  // namespace itaku::gateway

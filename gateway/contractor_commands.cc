@@ -270,11 +270,15 @@ Status StoreEndpoints(Context& ctx, const std::optional<contracts::ContractorCer
   return sftp ? StoreSftp(ctx, *sftp) : Status::Ok();
 }
 
-// --name and --email as given (either may be empty: not changed): printed
+// --name, --email, --postal-code and --address as given (any may be empty:
+// not changed): printed
 // on terminals, in the console and in letters, so free of line breaks,
 // terminal escapes and bidirectional controls. The id is checked already.
 Status CheckNameAndEmail(const ContractorArgs& a) {
-  for (const auto& [what, value] : {std::pair{"name", &a.name}, {"e-mail", &a.email}}) {
+  for (const auto& [what, value] : {std::pair{"name", &a.name},
+                                    {"e-mail", &a.email},
+                                    {"postal code", &a.postal_code},
+                                    {"address", &a.address}}) {
     if (value->empty()) continue;
     const std::string why =
         policies::DisplayNameRefusal(std::string(what) + " of contractor " + a.id, *value);
@@ -295,6 +299,8 @@ Result<Output> ContractorAdd(Context& ctx, const ContractorArgs& a) {
   c.id = a.id;
   c.name = a.name;
   c.email = a.email;
+  c.postal_code = a.postal_code;
+  c.address = a.address;
   c.created_at = ctx.clock->NowUtc();
   auto certs = ReadCertificates(ctx, a);
   if (!certs.ok()) return certs.status();
@@ -372,7 +378,9 @@ Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& a) {
   auto certs = ReadCertificates(ctx, a);
   if (!certs.ok()) return certs.status();
   const auto& [cert, portal_cert] = certs.value();
-  if (!cert && !portal_cert && a.name.empty() && a.email.empty() && !WantsSftpChange(a)) {
+  const bool details =
+      !a.name.empty() || !a.email.empty() || !a.postal_code.empty() || !a.address.empty();
+  if (!cert && !portal_cert && !details && !WantsSftpChange(a)) {
     return Result<Output>::Error("contractor update " + a.id + ": nothing to change");
   }
   std::optional<SftpChange> sftp;
@@ -391,8 +399,10 @@ Result<Output> ContractorUpdate(Context& ctx, const ContractorArgs& a) {
   contracts::Contractor updated = c.value();
   if (!a.name.empty()) updated.name = a.name;
   if (!a.email.empty()) updated.email = a.email;
+  if (!a.postal_code.empty()) updated.postal_code = a.postal_code;
+  if (!a.address.empty()) updated.address = a.address;
   Status s = ctx.store->Transaction([&]() -> Status {
-    if (!a.name.empty() || !a.email.empty()) {
+    if (details) {
       if (Status u = ctx.store->UpdateContractor(updated); !u.ok()) return u;
       if (Status au = ctx.audit->Append(ctx.actor, "contractor.update", "contractor:" + a.id,
                                         ToJson(updated));
@@ -434,7 +444,11 @@ Result<Output> ContractorShow(Context& ctx, const std::string& id) {
   out.json["certificate"] = cert.value() ? ToJson(*cert.value()) : Json();
   std::ostringstream text;
   text << c->id << ": " << c->name << "\nstatus: " << contracts::ToString(c->status)
-       << "\nemail: " << c->email << "\nregistered: " << ShowJst(c->created_at) << "\ncertificate: "
+       << "\nemail: " << c->email << "\naddress: "
+       << (c->address.empty()
+               ? std::string("none (needed for letters: --postal-code, --address)")
+               : (c->postal_code.empty() ? "" : "〒" + c->postal_code + " ") + c->address)
+       << "\nregistered: " << ShowJst(c->created_at) << "\ncertificate: "
        << (cert.value() ? cert.value()->fingerprint + " (valid until " +
                               ShowJst(cert.value()->not_after) + ")"
                         : std::string("none"))

@@ -68,6 +68,11 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
       text << "delivery " << rec.id << ": published on the portal as package "
            << r->portal_package_id << " for " << rec.contractor_id << " until "
            << ShowJst(r->portal_expires_at) << ", " << req.max_downloads << " downloads\n";
+    } else if (rec.transport == contracts::Transport::kPaper) {
+      j["pages"] = r->pages;
+      text << "delivery " << rec.id << ": printable PDF written " << r->package_path << " ("
+           << r->pages << " pages)\nprint it, then record the handover: itaku paper handover "
+           << rec.id << " --to NAME\n";
     } else {
       text << "delivery " << rec.id << ": written " << r->package_path << "\n";
     }
@@ -318,80 +323,161 @@ Result<Output> BreachScope(Context& ctx, const std::string& contractor, const st
 
 namespace {
 
-Result<contracts::MediaRecord> RequireMedium(Context& ctx, int64_t delivery_id) {
+using contracts::Transport;
+using policies::MediaStep;
+
+// What the medium commands and the paper commands differ in.
+struct Carrier {
+  Transport transport;
+  const char* group;  // "media" / "paper"
+};
+constexpr Carrier kMedia{Transport::kMedia, "media"};
+constexpr Carrier kPaper{Transport::kPaper, "paper"};
+
+std::string Action(const Carrier& c, MediaStep step) {
+  return std::string(c.transport == Transport::kPaper ? policies::PaperAuditAction(step)
+                                                      : policies::AuditAction(step));
+}
+
+std::string StateWord(const Carrier& c, contracts::MediaState state) {
+  return std::string(c.transport == Transport::kPaper ? policies::PaperStateWord(state)
+                                                      : contracts::ToString(state));
+}
+
+// The medium (or the printed sheets) of `delivery_id`, when it went by
+// `carrier`'s transport.
+Result<contracts::MediaRecord> RequireMedium(Context& ctx, int64_t delivery_id,
+                                             const Carrier& carrier) {
+  const std::string name = "delivery " + std::to_string(delivery_id);
   auto m = ctx.store->FindMediaRecord(delivery_id);
   if (!m.ok()) return m.status();
-  if (!m.value()) {
-    return Result<contracts::MediaRecord>::Error("delivery " + std::to_string(delivery_id) +
-                                                 " has no media package on record");
+  auto d = ctx.store->FindDelivery(delivery_id);
+  if (!d.ok()) return d.status();
+  if (!m.value() || !d.value()) {
+    return Result<contracts::MediaRecord>::Error(name + (carrier.transport == Transport::kPaper
+                                                             ? " has no printed sheets on record"
+                                                             : " has no media package on record"));
+  }
+  if (d.value()->transport != carrier.transport) {
+    const bool paper = d.value()->transport == Transport::kPaper;
+    return Result<contracts::MediaRecord>::Error(
+        name + " went " +
+        (paper ? "on paper (use: itaku paper ...)" : "on a medium (use: itaku media ...)"));
   }
   return *m.value();
 }
 
-}  // namespace
+// The daemon's printable PDF of a paper delivery, removed once its sheets
+// have left the building (or were cancelled): the delivery keeps its hash.
+// False when it could not be removed (said in the command's output).
+bool RemovePrintable(Context& ctx, const contracts::MediaRecord& m) {
+  std::error_code ec;
+  fs::remove(fs::path(StoreLayout(ctx.db_path).Paper()) / m.package_name, ec);
+  return !ec;
+}
 
-Result<Output> MediaHandover(Context& ctx, int64_t delivery_id, const std::string& medium,
-                             const std::string& to) {
-  auto m = RequireMedium(ctx, delivery_id);
+Result<Output> Handover(Context& ctx, int64_t delivery_id, const std::string& medium,
+                        const std::string& to, const Carrier& carrier) {
+  auto m = RequireMedium(ctx, delivery_id, carrier);
   if (!m.ok()) return m.status();
-  const std::string refusal = policies::MediaStepRefusal(m->state, policies::MediaStep::kHandOver);
+  const std::string refusal =
+      policies::MediaStepRefusal(m->state, MediaStep::kHandOver, carrier.transport);
   if (!refusal.empty()) {  // the medium's state says no: a conflict (409)
     return Status::Conflict("delivery " + std::to_string(delivery_id) + ": " + refusal);
   }
   if (medium.empty() || to.empty()) {
-    return Result<Output>::Error("media handover needs --medium and --to");
+    return Result<Output>::Error(
+        std::string(carrier.group) + " handover needs " +
+        (carrier.transport == Transport::kPaper ? "--to" : "--medium and --to"));
   }
   contracts::MediaRecord r = m.value();
-  r.state = policies::MediaStateAfter(policies::MediaStep::kHandOver);
+  r.state = policies::MediaStateAfter(MediaStep::kHandOver);
   r.medium = medium;
   r.handed_to = to;
   r.handed_over_at = ctx.clock->NowUtc();
   r.handed_over_by = ctx.actor;
+  Json details = ToJson(r);
+  std::string sha;
+  if (carrier.transport == Transport::kPaper) {
+    auto d = ctx.store->FindDelivery(delivery_id);
+    if (!d.ok()) return d.status();
+    sha = d.value() ? d.value()->package_sha256 : "";
+    details["package_sha256"] = sha;
+  }
   Status s = ctx.store->Transaction([&]() -> Status {
     if (Status u = ctx.store->UpdateMediaRecord(r); !u.ok()) return u;
-    return ctx.audit->Append(ctx.actor,
-                             std::string(policies::AuditAction(policies::MediaStep::kHandOver)),
-                             "delivery:" + std::to_string(delivery_id), ToJson(r));
+    return ctx.audit->Append(ctx.actor, Action(carrier, MediaStep::kHandOver),
+                             "delivery:" + std::to_string(delivery_id), details);
   });
   if (!s.ok()) return s;
-  return Output{ToJson(r), "delivery " + std::to_string(delivery_id) + ": " + r.package_name +
-                               " handed over on " + medium + " to " + to};
+  const std::string name = "delivery " + std::to_string(delivery_id);
+  if (carrier.transport != Transport::kPaper) {
+    return Output{ToJson(r),
+                  name + ": " + r.package_name + " handed over on " + medium + " to " + to};
+  }
+  Json j = ToJson(r);
+  const bool removed = RemovePrintable(ctx, r);
+  j["printable_removed"] = removed;
+  j["package_sha256"] = sha;
+  return Output{j,
+                name + ": printed sheets handed to " + to +
+                    (removed ? "; the daemon's PDF is deleted (sha256 " + sha + " stays on record)"
+                             : "; the daemon's PDF could not be deleted: remove " + r.package_name +
+                                   " from the store's paper folder")};
 }
 
-Result<Output> MediaClose(Context& ctx, int64_t delivery_id, policies::MediaStep step) {
-  auto m = RequireMedium(ctx, delivery_id);
+Result<Output> Close(Context& ctx, int64_t delivery_id, MediaStep step,
+                     const std::string& certificate, const Carrier& carrier) {
+  auto m = RequireMedium(ctx, delivery_id, carrier);
   if (!m.ok()) return m.status();
-  const std::string refusal = policies::MediaStepRefusal(m->state, step);
+  const std::string refusal = policies::MediaStepRefusal(m->state, step, carrier.transport);
   if (!refusal.empty()) {
     return Status::Conflict("delivery " + std::to_string(delivery_id) + ": " + refusal);
   }
   contracts::MediaRecord r = m.value();
+  if (!certificate.empty()) {
+    // The contractor's 返却・廃棄確認書 (or certificate of destruction),
+    // kept by its hash.
+    auto kept = KeepDocument(ctx, certificate, "certificate");
+    if (!kept.ok()) return kept.status();
+    r.certificate_sha256 = kept->sha256;
+    r.certificate_path = kept->path;
+  }
   r.state = policies::MediaStateAfter(step);
   r.closed_at = ctx.clock->NowUtc();
   r.closed_by = ctx.actor;
   Status s = ctx.store->Transaction([&]() -> Status {
     if (Status u = ctx.store->UpdateMediaRecord(r); !u.ok()) return u;
-    return ctx.audit->Append(ctx.actor, std::string(policies::AuditAction(step)),
+    return ctx.audit->Append(ctx.actor, Action(carrier, step),
                              "delivery:" + std::to_string(delivery_id), ToJson(r));
   });
   if (!s.ok()) return s;
-  return Output{ToJson(r), "delivery " + std::to_string(delivery_id) + ": medium " +
-                               std::string(contracts::ToString(r.state))};
+  const std::string what =
+      carrier.transport == Transport::kPaper ? ": printed sheets " : ": medium ";
+  return Output{
+      ToJson(r),
+      "delivery " + std::to_string(delivery_id) + what + StateWord(carrier, r.state) +
+          (r.certificate_sha256.empty() ? ""
+                                        : " (certificate sha256 " + r.certificate_sha256 + ")")};
 }
 
-Result<Output> MediaCancel(Context& ctx, int64_t delivery_id, const std::string& reason) {
-  auto m = RequireMedium(ctx, delivery_id);
+Result<Output> Cancel(Context& ctx, int64_t delivery_id, const std::string& reason,
+                      const Carrier& carrier) {
+  auto m = RequireMedium(ctx, delivery_id, carrier);
   if (!m.ok()) return m.status();
   const std::string name = "delivery " + std::to_string(delivery_id);
-  const std::string refusal = policies::MediaStepRefusal(m->state, policies::MediaStep::kCancel);
+  const std::string refusal =
+      policies::MediaStepRefusal(m->state, MediaStep::kCancel, carrier.transport);
   if (!refusal.empty()) return Status::Conflict(name + ": " + refusal);
-  if (reason.empty()) return Result<Output>::Error("media cancel needs --reason");
+  if (reason.empty()) {
+    return Result<Output>::Error(std::string(carrier.group) + " cancel needs --reason");
+  }
   auto found = ctx.store->FindDelivery(delivery_id);
   if (!found.ok()) return found.status();
   if (!found.value()) return Status::NotFound("unknown " + name);
   const contracts::DeliveryRecord& d = *found.value();
   contracts::MediaRecord r = m.value();
-  r.state = policies::MediaStateAfter(policies::MediaStep::kCancel);
+  r.state = policies::MediaStateAfter(MediaStep::kCancel);
   r.closed_at = ctx.clock->NowUtc();
   r.closed_by = ctx.actor;
   // The delivery stays on record, saying why it no longer counts as
@@ -412,48 +498,90 @@ Result<Output> MediaCancel(Context& ctx, int64_t delivery_id, const std::string&
         !o.ok()) {
       return o;
     }
-    return ctx.audit->Append(ctx.actor,
-                             std::string(policies::AuditAction(policies::MediaStep::kCancel)),
-                             subject, details);
+    return ctx.audit->Append(ctx.actor, Action(carrier, MediaStep::kCancel), subject, details);
   });
   if (!s.ok()) return s;
   Json j = ToJson(r);
   j.update({{"outcome", contracts::ToString(contracts::DeliveryOutcome::kCancelled)},
             {"reason", reason}});
+  if (carrier.transport == Transport::kPaper) j["printable_removed"] = RemovePrintable(ctx, r);
   return Output{j, name + ": " + r.package_name + " cancelled (never handed over): " + reason};
 }
 
-Result<Output> MediaList(Context& ctx, bool outstanding_only) {
-  auto listed = Listing(
-      ctx.store->ListMediaRecords(outstanding_only),
-      [](const contracts::MediaRecord& m) {
-        return std::to_string(m.delivery_id) + "\t" + m.package_name + "\t" +
-               std::string(contracts::ToString(m.state)) +
-               (m.medium.empty() ? "" : "\t" + m.medium + "\t" + m.handed_to);
-      },
-      outstanding_only ? "no media outstanding" : "no media on record");
-  if (!listed.ok() || !listed->json.is_array()) return listed;
-  // Each medium's delete-by day: the delivery's JST day plus its profile's
-  // retention_days (the date written in the package's manifest).
+Result<Output> List(Context& ctx, bool outstanding_only, const std::optional<Carrier>& only) {
+  auto records = ctx.store->ListMediaRecords(outstanding_only);
+  if (!records.ok()) return records.status();
+  // Each row's delivery: its transport, and its delete-by day (the
+  // delivery's JST day plus its profile's retention_days, the date written
+  // in a package's manifest or on a paper slip).
   const Date today = ctx.clock->Today();
   std::map<std::pair<std::string, int>, int> retention;  // by profile version, read once
-  for (auto& m : listed->json) {
-    auto d = ctx.store->FindDelivery(m.value("delivery_id", int64_t{0}));
-    if (!d.ok() || !d.value()) continue;
+  Output out{Json::array(), ""};
+  for (const auto& m : records.value()) {
+    auto d = ctx.store->FindDelivery(m.delivery_id);
+    if (!d.ok()) return d.status();
+    if (!d.value()) continue;
+    const Carrier carrier = d.value()->transport == Transport::kPaper ? kPaper : kMedia;
+    if (only && only->transport != carrier.transport) continue;
+    Json j = ToJson(m);
+    j["transport"] = contracts::ToString(carrier.transport);
     const auto key = std::make_pair(d.value()->profile_id, d.value()->profile_version);
     if (!retention.count(key)) {
       auto p = ctx.store->FindProfile(key.first, key.second);
-      if (!p.ok() || !p.value()) continue;
-      retention[key] = p.value()->retention_days;
+      if (!p.ok()) return p.status();
+      retention[key] = p.value() ? p.value()->retention_days : 0;
     }
-    auto day = JapanDayOf(d.value()->ordered_at);
-    if (!day) continue;
-    const Date delete_by = AddDays(*day, retention[key]);
-    m["delete_by"] = FormatDate(delete_by);
-    const std::string state = m.value("state", "");
-    m["overdue"] = delete_by < today && (state == "written" || state == "handed-over");
+    std::string delete_by;
+    if (auto day = JapanDayOf(d.value()->ordered_at)) {
+      const Date by = AddDays(*day, retention[key]);
+      delete_by = FormatDate(by);
+      j["delete_by"] = delete_by;
+      j["overdue"] = by < today && (m.state == contracts::MediaState::kWritten ||
+                                    m.state == contracts::MediaState::kHandedOver);
+    }
+    out.json.push_back(j);
+    if (!out.text.empty()) out.text += "\n";
+    out.text += std::to_string(m.delivery_id) + "\t" + carrier.group + "\t" + m.package_name +
+                "\t" + StateWord(carrier, m.state) +
+                (m.handed_to.empty() ? "" : "\t" + m.medium + "\t" + m.handed_to) +
+                (delete_by.empty() ? "" : "\tdelete by " + delete_by);
   }
-  return listed;
+  if (out.json.empty()) {
+    const std::string what = only && only->transport == Transport::kPaper ? "no paper" : "no media";
+    out.text = what + (outstanding_only ? " outstanding" : " on record");
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Output> MediaHandover(Context& ctx, int64_t delivery_id, const std::string& medium,
+                             const std::string& to) {
+  return Handover(ctx, delivery_id, medium, to, kMedia);
+}
+Result<Output> MediaClose(Context& ctx, int64_t delivery_id, MediaStep step,
+                          const std::string& certificate) {
+  return Close(ctx, delivery_id, step, certificate, kMedia);
+}
+Result<Output> MediaCancel(Context& ctx, int64_t delivery_id, const std::string& reason) {
+  return Cancel(ctx, delivery_id, reason, kMedia);
+}
+Result<Output> MediaList(Context& ctx, bool outstanding_only) {
+  return List(ctx, outstanding_only, std::nullopt);
+}
+
+Result<Output> PaperHandover(Context& ctx, int64_t delivery_id, const std::string& to) {
+  return Handover(ctx, delivery_id, "紙", to, kPaper);
+}
+Result<Output> PaperClose(Context& ctx, int64_t delivery_id, MediaStep step,
+                          const std::string& certificate) {
+  return Close(ctx, delivery_id, step, certificate, kPaper);
+}
+Result<Output> PaperCancel(Context& ctx, int64_t delivery_id, const std::string& reason) {
+  return Cancel(ctx, delivery_id, reason, kPaper);
+}
+Result<Output> PaperList(Context& ctx, bool outstanding_only) {
+  return List(ctx, outstanding_only, kPaper);
 }
 
 }  // namespace itaku::gateway

@@ -34,6 +34,10 @@ class Handoff {
 // The encrypted package written to `out_dir` (the medium's mount point), in
 // one transaction with its record and the medium's handover row.
 std::unique_ptr<Handoff> MediaHandoff(std::string out_dir);
+// The printable PDF of a paper delivery, kept in "<db>.d/paper" until its
+// sheets are handed over and copied to `out_dir` for printing, in one
+// transaction with its record and the sheets' handover row.
+std::unique_ptr<Handoff> PaperHandoff(std::string out_dir);
 // The package published on the portal for `lifetime` and `max_downloads`
 // complete downloads, in one transaction with its record.
 std::unique_ptr<Handoff> PortalHandoff(std::chrono::seconds lifetime, int max_downloads);

@@ -9,8 +9,6 @@
 #include <sstream>
 #include <string_view>
 
-#include "contracts/base/atomic_file.h"
-
 namespace itaku::gateway {
 namespace {
 
@@ -165,12 +163,6 @@ Result<std::string> Render(const std::string& name, const std::string& part,
   }
 }
 
-std::string FormatPostalCode(const std::string& code) {
-  const bool seven_digits =
-      code.size() == 7 && code.find_first_not_of("0123456789") == std::string::npos;
-  return seven_digits ? code.substr(0, 3) + "-" + code.substr(3) : code;
-}
-
 }  // namespace
 
 Result<NoticeTemplate> LoadTemplate(const std::string& name, const std::string& override_dir) {
@@ -215,26 +207,6 @@ Result<NoticeTemplate> RenderTemplate(const std::string& name, const NoticeTempl
     if (c == '\r' || c == '\n' || c == '\t') c = ' ';
   }
   return out;
-}
-
-Status WriteLetter(const std::string& path, const std::string& postal_code,
-                   const std::string& address, const std::string& name, const std::string& date,
-                   const NoticeTemplate& notice) {
-  std::string letter;
-  if (!postal_code.empty()) letter += "〒" + FormatPostalCode(postal_code) + "\n";
-  letter += address + "\n";
-  const bool has_honorific = name.size() >= 3 && name.compare(name.size() - 3, 3, "様") == 0;
-  letter += has_honorific ? name : name + " 様";
-  letter += "\n\n";
-  letter += date + "\n\n";
-  letter += notice.subject + "\n\n";
-  letter += notice.body;
-  if (letter.back() != '\n') letter += '\n';
-
-  // A letter written again (a notice retried) replaces the earlier one.
-  Status written = WriteFileAtomically(path, letter, AtomicFile::Overwrite::kReplace);
-  if (!written.ok()) return written.WithMessage("letter " + path + ": " + written.message());
-  return Status::Ok();
 }
 
 }  // namespace itaku::gateway

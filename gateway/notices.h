@@ -1,7 +1,7 @@
 // The texts of the notices of policy 6(3)-(4), in Japanese: the instruction
 // to a contractor (委託先への指示) and the outcome notice to the subscriber
 // who asked (申出者への結果通知), sent by e-mail (gateway/mail.h) or, when
-// there is no e-mail address, printed as a letter for the post.
+// there is no e-mail address, printed as a letter for the post (letters.h).
 //
 // Templates hold {{key}} placeholders. The operator may replace a built-in
 // template with a file of its own; RenderTemplate() refuses a template with
@@ -47,13 +47,5 @@ Result<NoticeTemplate> LoadTemplate(const std::string& name, const std::string& 
 //   template "outcome": unknown placeholder {{reasn}} in the body, line 12
 Result<NoticeTemplate> RenderTemplate(const std::string& name, const NoticeTemplate& t,
                                       const std::map<std::string, std::string>& values);
-
-// Writes a printable letter for the post: UTF-8 text with the recipient block
-// (〒postal code, address, name 様), the date, the subject and the body.
-// Written to "<path>.tmp" and renamed, so `path` is complete or absent.
-// A 7-digit postal code is written as 123-4567; an empty one is left out.
-Status WriteLetter(const std::string& path, const std::string& postal_code,
-                   const std::string& address, const std::string& name, const std::string& date,
-                   const NoticeTemplate& notice);
 
 }  // namespace itaku::gateway

@@ -1,16 +1,13 @@
 #include "gateway/package_builder.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
-#include <thread>
 
 #include "contracts/base/atomic_file.h"
 #include "contracts/base/files.h"
 #include "contracts/config.h"
+#include "gateway/detail/package_parts.h"
 #include "gateway/records_json.h"
 #include "policies/delivery_rules.h"
 #include "transports/certificate.h"
@@ -19,124 +16,9 @@ namespace itaku::gateway {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr size_t kSubscriberBatch = 10000;
-
-// Records the receipts of a delivery on a thread of its own, so that
-// SQLite's index work overlaps projection and deflate instead of stalling
-// them. At most kMaxQueued batches wait, so memory stays flat. Each batch
-// is sorted by subscriber id (the index then grows in key order), digested
-// in that order and stored in it, so the digest matches the store's order.
-// The store is touched only by this thread while it runs (the caller's
-// thread is busy deflating), and Finish() joins it before anyone else uses
-// the store.
-class SubscriberRecorder {
- public:
-  SubscriberRecorder(contracts::Store& store, int64_t delivery_id)
-      : store_(store), delivery_id_(delivery_id), thread_([this] { Run(); }) {}
-  ~SubscriberRecorder() { Finish(); }
-  SubscriberRecorder(const SubscriberRecorder&) = delete;
-  SubscriberRecorder& operator=(const SubscriberRecorder&) = delete;
-
-  // Adds one receipt; hands a full batch to the thread. Returns the
-  // thread's first error, if any.
-  Status Add(std::string_view subscriber_id, int64_t carried) {
-    batch_.push_back({std::string(subscriber_id), carried});
-    if (batch_.size() < kSubscriberBatch) return Status::Ok();
-    return Flush();
-  }
-
-  // Hands over the last batch, waits for the thread, returns its status.
-  Status Finish() {
-    if (thread_.joinable()) {
-      Flush();
-      {
-        std::lock_guard lock(mu_);
-        done_ = true;
-      }
-      cv_.notify_all();
-      thread_.join();
-    }
-    std::lock_guard lock(mu_);
-    return error_;
-  }
-
-  // After Finish(): how many receipts were stored and their digest.
-  int64_t count() const { return digest_.count(); }
-  std::string Digest() { return digest_.count() == 0 ? std::string() : digest_.Finish(); }
-
- private:
-  static constexpr size_t kMaxQueued = 4;
-
-  Status Flush() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return queue_.size() < kMaxQueued || !error_.ok(); });
-    if (!error_.ok()) return error_;
-    if (!batch_.empty()) queue_.push_back(std::move(batch_));
-    batch_.clear();
-    cv_.notify_all();
-    return Status::Ok();
-  }
-
-  void Run() {
-    for (;;) {
-      std::vector<contracts::ReceiptEntry> receipts;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return !queue_.empty() || done_; });
-        if (queue_.empty()) return;
-        receipts = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      cv_.notify_all();
-      std::sort(receipts.begin(), receipts.end(),
-                [](const auto& a, const auto& b) { return a.subscriber_id < b.subscriber_id; });
-      Status s = store_.AddDeliveryReceipts(delivery_id_, receipts);
-      if (s.ok()) {
-        for (const auto& r : receipts) digest_.Add(r.subscriber_id, r.carried);
-      } else {
-        std::lock_guard lock(mu_);
-        if (error_.ok()) error_ = s;
-        queue_.clear();
-        cv_.notify_all();
-      }
-    }
-  }
-
-  contracts::Store& store_;
-  const int64_t delivery_id_;
-  std::vector<contracts::ReceiptEntry> batch_;  // filled by the producer only
-  ReceiptsDigest digest_;                       // the thread's until Finish()
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::vector<contracts::ReceiptEntry>> queue_;
-  bool done_ = false;
-  Status error_;
-  std::thread thread_;  // last: starts after everything above exists
-};
-
-// The output column of house_drawing (fields ++ extra_fields), or 64 when
-// the package has none. A drawing counts as sent only when its file went
-// into the package.
-size_t HouseDrawingColumn(const policies::ProjectionSpec& spec) {
-  size_t i = 0;
-  for (const auto* list : {&spec.fields, &spec.extra_fields}) {
-    for (const std::string& f : *list) {
-      if (f == "house_drawing") return i;
-      ++i;
-    }
-  }
-  return 64;
-}
-
-struct PackageWritten {
-  std::string path;  // the package under its final name
-  std::vector<std::string> withheld;
-  std::vector<int64_t> special_requests;  // that shaped it
-  size_t drawings = 0;
-  int64_t formula_guarded = 0;  // cells the formula guard neutralised
-  nlohmann::json recipient;
-};
+using detail::HouseDrawingColumn;
+using detail::PackageWritten;
+using detail::SubscriberRecorder;
 
 // manifest.json, the package's own account of itself: who it is for, under
 // which profile, NDA and retention, and every file with its hash.
@@ -301,6 +183,9 @@ Result<PackageWritten> WriteCsvPackage(PackageJob& job, const std::string& dir,
 
 Result<PackageWritten> WritePackage(PackageJob& job, const std::string& dir,
                                     const std::string& name) {
+  if (job.rec.transport == contracts::Transport::kPaper) {
+    return detail::WritePaperPackage(job, dir, name);
+  }
   if (job.profile.output_package == "csv") return WriteCsvPackage(job, dir, name);
   return WriteEncryptedPackage(job, dir, name);
 }
@@ -372,6 +257,14 @@ Status DrawingCheck::Check(std::string_view subscriber, std::string_view name) {
   if (Status j = Judge(*file, checked_bytes_); !j.ok()) return j;
   checked_bytes_ += file->size();
   return Status::Ok();
+}
+
+Result<transports::SourceFile> DrawingCheck::Open(std::string_view subscriber,
+                                                  std::string_view name) const {
+  auto file = OpenDrawing(subscriber, name);
+  if (!file.ok()) return file.status();
+  if (Status j = Judge(*file, 0); !j.ok()) return j;
+  return file;
 }
 
 Result<transports::PackageFile> DrawingCheck::AddTo(transports::MediaPackageWriter& writer,
@@ -457,6 +350,7 @@ Result<Recorded> WriteDeliveryPackage(PackageJob& job, const std::string& dir,
   out.details["formula_guard"] = job.spec.formula_guard;
   out.details["formula_guarded_cells"] = written->formula_guarded;
   result.formula_guarded = written->formula_guarded;
+  if (written->pages > 0) out.details["pages"] = result.pages = written->pages;
   return out;
 }
 

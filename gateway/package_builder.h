@@ -84,6 +84,12 @@ class DrawingCheck {
   Result<transports::PackageFile> AddTo(transports::MediaPackageWriter& writer,
                                         std::string_view subscriber, const std::string& name);
 
+  // Paper, once the records are written: `name` opened and judged again
+  // against the per-file limit (the per-delivery one held when Check saw
+  // the sizes), for the PDF writer to read at most max_file_bytes() from.
+  Result<transports::SourceFile> Open(std::string_view subscriber, std::string_view name) const;
+  uint64_t max_file_bytes() const { return limits_.max_file_bytes; }
+
  private:
   DrawingCheck(transports::SourceFolder folder, const DrawingLimits& limits)
       : folder_(std::move(folder)), limits_(limits) {}

@@ -20,10 +20,12 @@ void RemoveLeftovers(const std::string& db_path) {
   for (const auto& entry : fs::directory_iterator(layout.Outbox(), ec)) {
     fs::remove_all(entry.path(), ec);
   }
-  for (const auto& entry : fs::directory_iterator(layout.Portal(), ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind('.', 0) == 0 && name.find(".partial-") != std::string::npos) {
-      fs::remove(entry.path(), ec);
+  for (const std::string& dir : {layout.Portal(), layout.Paper()}) {
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind('.', 0) == 0 && name.find(".partial-") != std::string::npos) {
+        fs::remove(entry.path(), ec);
+      }
     }
   }
 }
@@ -59,12 +61,15 @@ Result<std::string> SettleWriting(Context& ctx, contracts::DeliveryRecord& rec) 
   if (rec.transport == contracts::Transport::kPortal && !rec.package_name.empty()) {
     fs::remove(fs::path(StoreLayout(ctx.db_path).Portal()) / rec.package_name, ec);
   }
+  if (rec.transport == contracts::Transport::kPaper && !rec.package_name.empty()) {
+    fs::remove(fs::path(StoreLayout(ctx.db_path).Paper()) / rec.package_name, ec);
+  }
   const std::string reason =
       "interrupted: the daemon stopped while the package was being written; it never left the "
       "gateway";
   if (Status s = Settle(ctx, rec, DeliveryOutcome::kFailed, reason); !s.ok()) return s;
-  return "delivery " + std::to_string(rec.id) + " (" + rec.contractor_id + "): writing -> failed (" +
-         reason + ")";
+  return "delivery " + std::to_string(rec.id) + " (" + rec.contractor_id +
+         "): writing -> failed (" + reason + ")";
 }
 
 Result<std::string> SettleSending(Context& ctx, contracts::DeliveryRecord& rec) {
@@ -103,13 +108,13 @@ Result<std::string> SettleSending(Context& ctx, contracts::DeliveryRecord& rec) 
 
 Result<std::vector<std::string>> Reconcile(Context& ctx) {
   RemoveLeftovers(ctx.db_path);
-  auto open = ctx.store->ListDeliveriesWithOutcome({DeliveryOutcome::kWriting,
-                                                    DeliveryOutcome::kSending});
+  auto open =
+      ctx.store->ListDeliveriesWithOutcome({DeliveryOutcome::kWriting, DeliveryOutcome::kSending});
   if (!open.ok()) return open.status();
   std::vector<std::string> lines;
   for (contracts::DeliveryRecord& rec : open.value()) {
     auto line = rec.outcome == DeliveryOutcome::kWriting ? SettleWriting(ctx, rec)
-                                                          : SettleSending(ctx, rec);
+                                                         : SettleSending(ctx, rec);
     if (!line.ok()) return line.status();
     lines.push_back(line.value());
   }

@@ -4,7 +4,8 @@
 // store always knows every package that may exist:
 //   - "writing": the package never left the gateway (a media package waits
 //     in the connection's spool, which the new daemon empties; a portal
-//     package is not published until its record is complete). Its file,
+//     package is not published until its record is complete; a paper PDF
+//     is not printable until then either). Its file,
 //     if any, is removed and the delivery recorded "failed", with why.
 //   - "sending" (SFTP): the contractor's server is asked. The complete
 //     package under its final name with the recorded hash: "delivered".
@@ -12,7 +13,7 @@
 //     server that cannot be reached: it stays "sending" (counted as
 //     received) and the line says why.
 // Leftovers are removed: the outbox and temporary ".NAME.partial-*" files in
-// the portal folder. Every settlement is an audit event
+// the portal and paper folders. Every settlement is an audit event
 // "delivery.reconciled" naming what it corrects.
 #pragma once
 

@@ -41,6 +41,8 @@ nlohmann::json ToJson(const contracts::Contractor& c) {
           {"name", c.name},
           {"status", std::string(contracts::ToString(c.status))},
           {"email", c.email},
+          {"postal_code", c.postal_code},
+          {"address", c.address},
           {"created_at", c.created_at}};
 }
 
@@ -115,7 +117,8 @@ nlohmann::json ToJson(const contracts::MediaRecord& m) {
           {"handed_over_at", m.handed_over_at},
           {"handed_over_by", m.handed_over_by},
           {"closed_at", m.closed_at},
-          {"closed_by", m.closed_by}};
+          {"closed_by", m.closed_by},
+          {"certificate_sha256", m.certificate_sha256}};
 }
 
 nlohmann::json ToJson(const contracts::StaffMember& m) {

@@ -20,6 +20,7 @@
 #include "contracts/record_json.h"
 #include "gateway/detail/command_util.h"
 #include "gateway/detail/request_mail.h"
+#include "gateway/letters.h"
 #include "gateway/notices.h"
 #include "gateway/records_json.h"
 #include "policies/catalog.h"
@@ -146,7 +147,11 @@ Output RequestOutput(const CorrectiveRequest& r, const std::string& text) {
   return Output{j, text};
 }
 
-std::string Today(Context& ctx) { return FormatDate(ctx.clock->Today()); }
+// A notice or letter that may not go out. Like every refused step, it is
+// recorded by the caller (the staff session appends "<command>.refused").
+Status Refuse(int64_t id, const std::string& why) {
+  return Status::Refused("request " + std::to_string(id) + ": " + why);
+}
 
 }  // namespace
 
@@ -221,7 +226,7 @@ Result<Output> RequestDecide(Context& ctx, int64_t id, std::optional<bool> justi
 }
 
 Result<Output> RequestInstruct(Context& ctx, int64_t id, const std::string& text,
-                               const MailConfig& config) {
+                               const MailConfig& config, bool letter) {
   policies::StepInput in;
   in.text = text;
   auto r = BeginStep(ctx, id, RequestStep::kInstruct, in);
@@ -238,11 +243,21 @@ Result<Output> RequestInstruct(Context& ctx, int64_t id, const std::string& text
                                 {"request_id", std::to_string(id)},
                                 {"instruction_text", text},
                                 {"received_on", FormatDate(JstDateOf(r->received_at))},
-                                {"operator_name", mail->operator_name}});
+                                {"operator_name", mail->op.name}});
   if (!notice.ok()) return notice.status();
 
   CorrectiveRequest next = r.value();
-  const std::string email = contractor.value()->email;
+  const contracts::Contractor& to = *contractor.value();
+  const std::string email = letter ? std::string() : to.email;
+  // Nothing leaves signed by a placeholder, nor for a contractor the post
+  // cannot reach.
+  std::string refusal = email.empty() ? LetterRefusal(*mail) : MailRefusal(*mail);
+  if (refusal.empty() && email.empty() && to.address.empty()) {
+    refusal = "contractor " + to.id +
+              " has no postal address for the letter (itaku contractor update " + to.id +
+              " --postal-code CODE --address ADDRESS)";
+  }
+  if (!refusal.empty()) return Refuse(id, refusal);
   if (!email.empty()) {
     if (!mail->smtp) {
       return Result<Output>::Error(
@@ -267,11 +282,13 @@ Result<Output> RequestInstruct(Context& ctx, int64_t id, const std::string& text
     next.instructed_to = email;
   } else {
     const std::string path =
-        (fs::path(mail->letters_dir) / ("request-" + std::to_string(id) + "-instruction.txt"))
+        (fs::path(mail->letters_dir) / ("request-" + std::to_string(id) + "-instruction.pdf"))
             .string();
     std::error_code ec;
     fs::create_directories(mail->letters_dir, ec);
-    if (Status w = WriteLetter(path, "", "", contractor.value()->name, Today(ctx), notice.value());
+    if (Status w =
+            WriteLetter(path, {to.postal_code, to.address, to.name, "御中"}, mail->op,
+                        ctx.clock->Today(), "受付番号 " + std::to_string(id), notice.value());
         !w.ok())
       return w;
     next.instruction_via = "letter";
@@ -354,7 +371,7 @@ Result<NoticeTemplate> OutcomeNotice(Context& ctx, const CorrectiveRequest& r,
        {"contractor_name", contractor.value() ? contractor.value()->name : r.contractor_id},
        {"outcome", outcome.carried_out ? "対応いたしました" : "対応いたしませんでした"},
        {"reason", outcome.carried_out ? std::string("―") : outcome.reason},
-       {"operator_name", mail.operator_name}});
+       {"operator_name", mail.op.name}});
 }
 
 // The notice as a printable letter; sets how it went in `next`.
@@ -368,11 +385,13 @@ Status NotifyByLetter(Context& ctx, const Contact& contact, const MailSetup& mai
                          "--subscriber-data EXPORT with the subscriber's address)");
   }
   const std::string path =
-      (fs::path(mail.letters_dir) / ("request-" + id + "-outcome.txt")).string();
+      (fs::path(mail.letters_dir) / ("request-" + id + "-outcome.pdf")).string();
   std::error_code ec;
   fs::create_directories(mail.letters_dir, ec);
-  if (Status w = WriteLetter(path, contact.postal_code, contact.address,
-                             contact.name.empty() ? "ご契約者" : contact.name, Today(ctx), notice);
+  if (Status w = WriteLetter(path,
+                             {contact.postal_code, contact.address,
+                              contact.name.empty() ? "ご契約者" : contact.name, "様"},
+                             mail.op, ctx.clock->Today(), "受付番号 " + id, notice);
       !w.ok())
     return w;
   next.notice_via = "letter";
@@ -426,6 +445,10 @@ Result<Output> RequestNotify(Context& ctx, int64_t id, const NotifyArgs& args,
 
   CorrectiveRequest next = r.value();
   const bool by_letter = args.letter || contact->email.empty();
+  // Nothing leaves signed by a placeholder.
+  if (std::string why = by_letter ? LetterRefusal(*mail) : MailRefusal(*mail); !why.empty()) {
+    return Refuse(id, why);
+  }
   Status sent =
       by_letter ? NotifyByLetter(ctx, contact.value(), mail.value(), notice.value(), next)
                 : NotifyByMail(ctx, contact.value(), mail.value(), config, notice.value(), next);

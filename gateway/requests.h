@@ -91,8 +91,13 @@ struct RequestAddArgs {
 Result<Output> RequestAdd(Context& ctx, const RequestAddArgs& args);
 Result<Output> RequestDecide(Context& ctx, int64_t id, std::optional<bool> justified,
                              const std::string& reason);
+// By e-mail to the contractor's address, or as a letter (PDF for a window
+// envelope, to the contractor's registered postal address) when it has
+// none or `letter` asks for one. Refused while the operator's details the
+// notice needs are still placeholders (see operator_identity.h), and a
+// letter while the contractor has no postal address.
 Result<Output> RequestInstruct(Context& ctx, int64_t id, const std::string& text,
-                               const MailConfig& mail);
+                               const MailConfig& mail, bool letter = false);
 Result<Output> RequestAnswer(Context& ctx, int64_t id, const std::string& text);
 Result<Output> RequestClose(Context& ctx, int64_t id, std::optional<bool> carried_out,
                             const std::string& reason);

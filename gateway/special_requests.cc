@@ -37,15 +37,11 @@ namespace {
 
 // A copy of the consent evidence in the store's documents, by its hash.
 Status KeepConsent(Context& ctx, const std::string& file, SpecialRequest& s) {
-  if (!fs::is_regular_file(file))
-    return Status::Error("consent " + file + " is not a readable file");
-  auto sha = Sha256File(file);
-  if (!sha.ok()) return sha.status();
-  s.consent_sha256 = sha.value();
-  s.consent_path =
-      (fs::path(ctx.store->DocumentDir()) / (sha.value() + fs::path(file).extension().string()))
-          .string();
-  return CopyFileAtomically(file, s.consent_path);
+  auto kept = KeepDocument(ctx, file, "consent");
+  if (!kept.ok()) return kept.status();
+  s.consent_sha256 = kept->sha256;
+  s.consent_path = kept->path;
+  return Status::Ok();
 }
 
 }  // namespace

@@ -285,10 +285,21 @@ const std::vector<std::string> kVersion9 = {
     "ALTER TABLE portal_package ADD COLUMN reserved INTEGER NOT NULL DEFAULT 0",
 };
 
+// Version 10: the certificate of a medium's or paper's return or
+// destruction (返却・廃棄の証明), kept in the store's documents by its hash;
+// contractors' postal addresses.
+const std::vector<std::string> kVersion10 = {
+    "ALTER TABLE media ADD COLUMN certificate_sha256 TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE media ADD COLUMN certificate_path TEXT NOT NULL DEFAULT ''",
+    // A contractor's postal address, for letters (request instruct --letter).
+    "ALTER TABLE contractor ADD COLUMN postal_code TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE contractor ADD COLUMN address TEXT NOT NULL DEFAULT ''",
+};
+
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5},
-      {6, kVersion6}, {7, kVersion7}, {8, kVersion8}, {9, kVersion9}};
+      {6, kVersion6}, {7, kVersion7}, {8, kVersion8}, {9, kVersion9}, {10, kVersion10}};
   return kMigrations;
 }
 

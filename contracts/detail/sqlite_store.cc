@@ -37,8 +37,10 @@ constexpr std::size_t kBusyTimeoutSeconds = 5;
 
 // ---- Row shapes: the SELECT lists below and these tuples change together.
 
-constexpr const char* kContractorColumns = "id, name, status, email, created_at";
-using ContractorRow = Poco::Tuple<std::string, std::string, std::string, std::string, std::string>;
+constexpr const char* kContractorColumns =
+    "id, name, status, email, created_at, postal_code, address";
+using ContractorRow = Poco::Tuple<std::string, std::string, std::string, std::string, std::string,
+                                  std::string, std::string>;
 
 Result<Contractor> ToContractor(const ContractorRow& row) {
   Contractor c;
@@ -46,6 +48,8 @@ Result<Contractor> ToContractor(const ContractorRow& row) {
   c.name = row.get<1>();
   c.email = row.get<3>();
   c.created_at = row.get<4>();
+  c.postal_code = row.get<5>();
+  c.address = row.get<6>();
   Decoder decode("contractor " + c.id);
   decode.Word("status", row.get<2>(), &c.status);
   if (!decode.status().ok()) return decode.status();
@@ -271,10 +275,10 @@ Status SqliteStore::AddContractor(const Contractor& c) {
   const std::string what = "cannot add contractor " + c.id;
   return RunTransaction(what, [&]() -> Status {
     if (ContractorExists(c.id)) return Status::Conflict("contractor " + c.id + " already exists");
-    session_ << "INSERT INTO contractor (id, name, status, email, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
+    session_ << "INSERT INTO contractor (id, name, status, email, created_at, postal_code, address)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
         bind(c.id), bind(c.name), bind(std::string(ToString(c.status))), bind(c.email),
-        bind(c.created_at), now;
+        bind(c.created_at), bind(c.postal_code), bind(c.address), now;
     return Status::Ok();
   });
 }
@@ -309,8 +313,9 @@ Status SqliteStore::SetContractorStatus(const std::string& id, ContractorStatus 
 Status SqliteStore::UpdateContractor(const Contractor& c) {
   return RunTransaction("cannot update contractor " + c.id, [&]() -> Status {
     if (!ContractorExists(c.id)) return Status::NotFound("unknown contractor " + c.id);
-    session_ << "UPDATE contractor SET name = ?, email = ? WHERE id = ?", bind(c.name),
-        bind(c.email), bind(c.id), now;
+    session_ << "UPDATE contractor SET name = ?, email = ?, postal_code = ?, address = ?"
+                " WHERE id = ?",
+        bind(c.name), bind(c.email), bind(c.postal_code), bind(c.address), bind(c.id), now;
     return Status::Ok();
   });
 }

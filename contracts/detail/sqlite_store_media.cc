@@ -15,9 +15,9 @@ namespace itaku::contracts::detail {
 namespace {
 constexpr const char* kMediaColumns =
     "delivery_id, package_name, state, medium, handed_to, handed_over_at, handed_over_by,"
-    " closed_at, closed_by";
+    " closed_at, closed_by, certificate_sha256, certificate_path";
 using MediaRow = Poco::Tuple<Int64, std::string, std::string, std::string, std::string, std::string,
-                             std::string, std::string, std::string>;
+                             std::string, std::string, std::string, std::string, std::string>;
 Result<MediaRecord> ToMedia(const MediaRow& r) {
   MediaRecord m;
   m.delivery_id = r.get<0>();
@@ -30,6 +30,8 @@ Result<MediaRecord> ToMedia(const MediaRow& r) {
   m.handed_over_by = r.get<6>();
   m.closed_at = r.get<7>();
   m.closed_by = r.get<8>();
+  m.certificate_sha256 = r.get<9>();
+  m.certificate_path = r.get<10>();
   if (!decode.status().ok()) return decode.status();
   return m;
 }
@@ -42,10 +44,11 @@ Status SqliteStore::AddMediaRecord(const MediaRecord& m) {
       return Status::NotFound("unknown delivery " + std::to_string(m.delivery_id));
     }
     session_ << "INSERT INTO media (" + std::string(kMediaColumns) +
-                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         bind(Int64{m.delivery_id}), bind(m.package_name), bind(std::string(ToString(m.state))),
         bind(m.medium), bind(m.handed_to), bind(m.handed_over_at), bind(m.handed_over_by),
-        bind(m.closed_at), bind(m.closed_by), now;
+        bind(m.closed_at), bind(m.closed_by), bind(m.certificate_sha256), bind(m.certificate_path),
+        now;
     return Status::Ok();
   });
 }
@@ -56,11 +59,12 @@ Status SqliteStore::UpdateMediaRecord(const MediaRecord& m) {
     int changed = 0;
     Statement update(session_);
     update << "UPDATE media SET package_name = ?, state = ?, medium = ?, handed_to = ?,"
-              " handed_over_at = ?, handed_over_by = ?, closed_at = ?, closed_by = ?"
-              " WHERE delivery_id = ?",
+              " handed_over_at = ?, handed_over_by = ?, closed_at = ?, closed_by = ?,"
+              " certificate_sha256 = ?, certificate_path = ? WHERE delivery_id = ?",
         bind(m.package_name), bind(std::string(ToString(m.state))), bind(m.medium),
         bind(m.handed_to), bind(m.handed_over_at), bind(m.handed_over_by), bind(m.closed_at),
-        bind(m.closed_by), bind(Int64{m.delivery_id});
+        bind(m.closed_by), bind(m.certificate_sha256), bind(m.certificate_path),
+        bind(Int64{m.delivery_id});
     changed = static_cast<int>(update.execute());
     if (changed == 0) {
       return Status::Error("delivery " + std::to_string(m.delivery_id) +

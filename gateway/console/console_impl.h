@@ -105,7 +105,9 @@ struct ConsoleApp::Impl {
   WebResponse AuditVerify(Visit& v);
   WebResponse Staff(Visit& v);
   WebResponse Media(Visit& v);
-  WebResponse MediaStep(Visit& v, const std::string& delivery, const std::string& step);
+  // `group`: "media" for a medium, "paper" for printed sheets.
+  WebResponse MediaStep(Visit& v, const std::string& group, const std::string& delivery,
+                        const std::string& step);
   WebResponse NdaWithdraw(Visit& v, const std::string& id);
   WebResponse SpecialAdd(Visit& v);
   WebResponse SpecialEnd(Visit& v, const std::string& id);
@@ -136,6 +138,8 @@ const std::pair<std::string, std::string>* StaticFile(const std::string& name);
 // Japanese for what commands print in English (roles, states, keys).
 std::string RoleLabel(const std::string& role);
 std::string StateLabel(const std::string& state);
+// A paper delivery's sheets: 印刷済み(未引渡し), 裁断済み, else StateLabel.
+std::string PaperStateLabel(const std::string& state);
 // A UTC or +09:00 instant as staff read it: "2026-12-02 19:04 JST".
 std::string Jst(const std::string& instant);
 

@@ -93,6 +93,12 @@ const std::map<std::string, std::string>& States() {
 
 }  // namespace
 
+std::string PaperStateLabel(const std::string& state) {
+  if (state == "written") return "印刷済み(未引渡し)";
+  if (state == "destroyed") return "裁断済み";
+  return StateLabel(state);
+}
+
 std::string StateLabel(const std::string& state) {
   auto it = States().find(state);
   return it == States().end() ? state : it->second;
@@ -209,7 +215,9 @@ WebResponse ConsoleApp::Impl::Route(Visit& v) {
   if (get && p == "/staff") return Staff(v);
   if (get && p == "/media") return Media(v);
   static const std::regex kMediaStep("/media/([0-9]+)/(handover|returned|destroyed|cancel)");
-  if (post && std::regex_match(p, m, kMediaStep)) return MediaStep(v, m[1], m[2]);
+  if (post && std::regex_match(p, m, kMediaStep)) return MediaStep(v, "media", m[1], m[2]);
+  static const std::regex kPaperStep("/paper/([0-9]+)/(handover|returned|shredded|cancel)");
+  if (post && std::regex_match(p, m, kPaperStep)) return MediaStep(v, "paper", m[1], m[2]);
   static const std::regex kNdaWithdraw("/ndas/([0-9]+)/withdraw");
   if (post && std::regex_match(p, m, kNdaWithdraw)) return NdaWithdraw(v, m[1]);
   if (post && p == "/special") return SpecialAdd(v);
@@ -273,7 +281,9 @@ WebResponse ConsoleApp::Impl::Dashboard(Visit& v) {
     for (const auto& mrec : media->json) {
       const std::string overdue = Str(mrec, "overdue");
       rows.push_back({Cell("#" + Str(mrec, "delivery_id"), "/media#m-" + Str(mrec, "delivery_id")),
-                      Cell(Str(mrec, "package")), Cell(StateLabel(Str(mrec, "state"))),
+                      Cell(Str(mrec, "package")),
+                      Cell(Str(mrec, "transport") == "paper" ? PaperStateLabel(Str(mrec, "state"))
+                                                             : StateLabel(Str(mrec, "state"))),
                       Cell(Str(mrec, "handed_to")), Cell(Jst(Str(mrec, "handed_over_at"))),
                       Cell(Str(mrec, "delete_by")),
                       Cell(overdue.empty() || overdue == "false" ? "" : "消去期限超過", "",

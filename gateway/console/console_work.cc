@@ -36,7 +36,8 @@ WebResponse ConsoleApp::Impl::DeliverForm(Visit& v, const std::string& error) {
        Select("via", "提供方法",
               {{"media", "電子媒体の引渡し(暗号化パッケージをダウンロード)"},
                {"sftp", "電子的な送信(SFTP)"},
-               {"portal", "サーバへのアクセス(委託先ポータル)"}}),
+               {"portal", "サーバへのアクセス(委託先ポータル)"},
+               {"paper", "紙(印刷用PDFをダウンロード)"}}),
        Select("encoding", "エクスポートの文字コード",
               {{"auto", "自動判定"}, {"cp932", "Shift_JIS(CP932)"}, {"utf-8", "UTF-8"}}),
        Field("export", "エクスポート(CSV)", "file"),
@@ -141,8 +142,9 @@ WebResponse ConsoleApp::Impl::DeliverStage(Visit& v, const std::string& id) {
   auto ids = Adopted(*v.session, stage, &args);
   if (!ids.ok()) return Problem(v, ids.status());
   args.push_back({"--dry-run", {}});
-  if (stage.values.at("via") == "media" || stage.values.at("via").empty()) {
-    args.push_back({"--out", {"package"}});  // required for media; nothing is written
+  if (stage.values.at("via") == "media" || stage.values.at("via") == "paper" ||
+      stage.values.at("via").empty()) {
+    args.push_back({"--out", {"package"}});  // required for media and paper; nothing is written
   }
   auto out = Run(v, "deliver", {"deliver"}, args);
   // The files go back to the stage for the real run.
@@ -236,7 +238,8 @@ WebResponse ConsoleApp::Impl::DeliverConfirm(Visit& v, const std::string& id) {
       Args args;
       auto ids = Adopted(*session.value(), stage, &args);
       if (ids.ok()) {
-        if (stage.values.at("via") == "media" || stage.values.at("via").empty()) {
+        if (stage.values.at("via") == "media" || stage.values.at("via") == "paper" ||
+            stage.values.at("via").empty()) {
           args.push_back({"--out", {"package"}});
         }
         out = session.value()->Run("deliver", CommandArgs({"deliver"}, args));
@@ -725,11 +728,33 @@ WebResponse ConsoleApp::Impl::Media(Visit& v) {
     const std::string id = Str(m, "delivery_id");
     const std::string state = Str(m, "state");
     const bool overdue = m.value("overdue", false);
-    rows.push_back({Cell("#" + id), Cell(Str(m, "package")), Cell(StateLabel(state)),
+    const bool paper = Str(m, "transport") == "paper";
+    rows.push_back({Cell("#" + id), Cell(Str(m, "package")),
+                    Cell(paper ? PaperStateLabel(state) : StateLabel(state)),
                     Cell(Str(m, "medium")), Cell(Str(m, "handed_to")),
                     Cell(Jst(Str(m, "handed_over_at"))), Cell(Str(m, "delete_by")),
                     Cell(overdue ? "消去期限超過" : "", "", overdue ? "warn" : "")});
     if (!operate) continue;
+    if (paper) {
+      // Printed sheets: handed to a person, returned or shredded.
+      const std::string base = "/paper/" + id + "/";
+      if (state == "written") {
+        Json f = Form("#" + id + " 印刷物を引き渡す", base + "handover",
+                      Json::array({Field("to", "受領者(委託先の担当者)")}),
+                      "引渡しを記録する(PDFは消去されます)");
+        f["sid"] = "m-" + id;
+        forms.push_back(f);
+        forms.push_back(Form("#" + id + " 取り消す(引き渡していない場合)", base + "cancel",
+                             Json::array({TextArea("reason", "取消しの理由")}), "取り消す", {},
+                             false, "danger"));
+      } else if (state == "handed-over") {
+        forms.push_back(Form("#" + id + " 印刷物の返却を記録する", base + "returned", Json::array(),
+                             "返却を記録する"));
+        forms.push_back(Form("#" + id + " 印刷物の裁断を記録する", base + "shredded", Json::array(),
+                             "裁断を記録する"));
+      }
+      continue;
+    }
     const std::string base = "/media/" + id + "/";
     if (state == "written") {
       Json f = Form("#" + id + " 媒体を引き渡す", base + "handover",
@@ -748,25 +773,25 @@ WebResponse ConsoleApp::Impl::Media(Visit& v) {
           Form("#" + id + " 廃棄を記録する", base + "destroyed", Json::array(), "廃棄を記録する"));
     }
   }
-  Json view = View(Json::array({Section("媒体(電子記録媒体の引渡し)", "media",
+  Json view = View(Json::array({Section("媒体・紙(電子記録媒体の引渡し・印刷物)", "media",
                                         {"提供", "パッケージ", "状態", "媒体", "受領者",
                                          "引渡し日時", "消去期限", ""},
-                                        rows, "媒体による提供の記録はありません。")}),
+                                        rows, "媒体・紙による提供の記録はありません。")}),
                    forms);
   view["notice"] = v.req.Query("notice");
   return Page(v, "媒体", "page", view);
 }
 
-WebResponse ConsoleApp::Impl::MediaStep(Visit& v, const std::string& delivery,
-                                        const std::string& step) {
+WebResponse ConsoleApp::Impl::MediaStep(Visit& v, const std::string& group,
+                                        const std::string& delivery, const std::string& step) {
   Args args = {{"delivery", {delivery}}};
   if (step == "handover") {
-    args.push_back({"--medium", {v.req.Form("medium")}});
+    if (group == "media") args.push_back({"--medium", {v.req.Form("medium")}});
     args.push_back({"--to", {v.req.Form("to")}});
   } else if (step == "cancel") {
     args.push_back({"--reason", {v.req.Form("reason")}});
   }
-  auto out = Run(v, "media." + step, {"media", step}, args);
+  auto out = Run(v, group + "." + step, {group, step}, args);
   if (!out.ok()) return Problem(v, out.status());
   return WebResponse::Redirect("/media?notice=" + PercentEncode("記録しました。"));
 }

@@ -20,6 +20,16 @@ Result<Date> ParseDateArg(const std::string& flag, const std::string& value);
 // "unknown contractor X (register it with: itaku contractor add)".
 Result<contracts::Contractor> RequireContractor(Context& ctx, const std::string& id);
 
+// A document handed in (NDA, consent evidence, certificate of return or
+// destruction), copied into the store's documents under its SHA-256 (with
+// the file's extension). `what` names it in errors:
+//   "certificate X is not a readable file"
+struct KeptDocument {
+  std::string sha256;
+  std::string path;  // the store's copy
+};
+Result<KeptDocument> KeepDocument(Context& ctx, const std::string& file, const std::string& what);
+
 // The acting staff member's role; nullopt when the actor is not staff.
 Result<std::optional<contracts::StaffRole>> ActorRole(Context& ctx);
 

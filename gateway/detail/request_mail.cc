@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "contracts/base/layout.h"
+#include "contracts/base/strings.h"
 #include "contracts/config.h"
 #include "policies/csv.h"
 #include "policies/projector.h"
@@ -92,7 +93,10 @@ Result<MailSetup> ResolveMail(Context& ctx, const MailConfig& config) {
   const std::string password_env = daemon->String("smtp", "password_env", "ITAKU_SMTP_PASSWORD");
   const bool require_tls =
       caller->Bool("smtp", "require_tls", daemon->Bool("smtp", "require_tls", false));
-  m.operator_name = setting("requests", "operator_name", m.operator_name);
+  auto op = LoadOperatorIdentity(ctx.daemon_config, config.config_file);
+  if (!op.ok()) return op.status();
+  m.op = std::move(op).value();
+  m.sender_set = !from.empty();
   m.templates_dir = daemon->String("requests", "templates", m.templates_dir);
   if (!daemon->status().ok()) return daemon->status();
   if (!caller->status().ok()) return caller->status();
@@ -100,8 +104,8 @@ Result<MailSetup> ResolveMail(Context& ctx, const MailConfig& config) {
   auto settings = transports::ParseSmtpUrl(url);
   if (!settings.ok()) return settings.status();
   SmtpSettings s = std::move(settings).value();
-  s.from = from.empty() ? "privacy@localhost" : from;
-  s.from_name = from_name.empty() ? m.operator_name : from_name;
+  s.from = from.empty() ? kDefaultSender : from;
+  s.from_name = from_name.empty() ? m.op.name : from_name;
   s.ca_file = ca_file;
   s.require_tls = s.require_tls || require_tls;
   if (!s.user.empty()) {
@@ -119,6 +123,22 @@ Result<MailSetup> ResolveMail(Context& ctx, const MailConfig& config) {
   }
   m.smtp = s;
   return m;
+}
+
+std::string MailRefusal(const MailSetup& mail) {
+  std::vector<std::string> unset;
+  if (mail.op.name.empty() || mail.op.name == kDefaultOperatorName) {
+    unset.push_back("[requests] operator_name");
+  }
+  if (!mail.sender_set) unset.push_back("[smtp] from");
+  if (unset.empty()) return "";
+  return "e-mail needs the operator's own details: set " + Join(unset) +
+         " in the daemon's config (serve --config)";
+}
+
+std::string LetterRefusal(const MailSetup& mail) {
+  return PlaceholderRefusal(mail.op, "a letter",
+                            {"operator_name", "operator_address", "operator_phone"});
 }
 
 Result<std::string> SendWithRetries(const SmtpSettings& smtp, const MailMessage& message,

@@ -7,22 +7,30 @@
 #include <string>
 
 #include "contracts/base/status.h"
+#include "gateway/operator_identity.h"
 #include "gateway/requests.h"
 
 namespace itaku::gateway {
 
-inline constexpr const char* kDefaultOperatorName = "当社";  // set [requests] operator_name
-
 struct MailSetup {
   std::optional<SmtpSettings> smtp;  // absent: no SMTP configured
   std::string templates_dir;
-  std::string operator_name = kDefaultOperatorName;
+  OperatorIdentity op;      // who signs notices and letters
+  bool sender_set = false;  // [smtp] from (or $ITAKU_SMTP_FROM) is set
   std::string letters_dir;
 };
 
 // --smtp, $ITAKU_SMTP or the config's [smtp]; the letters folder; the
-// operator's name for notices.
+// operator's name, address and phone for notices and letters.
 Result<MailSetup> ResolveMail(Context& ctx, const MailConfig& config);
+
+// Why no e-mail may go out yet (the operator's name or the sender address
+// still the built-in placeholders), or "":
+//   "e-mail needs the operator's own details: set [requests] operator_name,
+//    [smtp] from in the daemon's config (serve --config)"
+std::string MailRefusal(const MailSetup& mail);
+// Why no letter may be printed yet (name, address or phone unset), or "".
+std::string LetterRefusal(const MailSetup& mail);
 
 // Sends with retries; the last error when every attempt failed.
 Result<std::string> SendWithRetries(const SmtpSettings& smtp, const MailMessage& message,

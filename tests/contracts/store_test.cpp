@@ -75,13 +75,17 @@ TEST_F(StoreTest, ContractorsAreAddedFoundListedAndSuspended) {
   const Contractor a{.id = "agency-a",
                      .name = "O'Brien & Sons; DROP TABLE contractor; --",
                      .email = "a@example.jp",
-                     .created_at = "2026-03-01T09:00:00Z"};
+                     .created_at = "2026-03-01T09:00:00Z",
+                     .postal_code = "6700011",
+                     .address = "兵庫県姫路市'); DROP TABLE contractor; --"};
   ASSERT_TRUE(store_->AddContractor(a).ok());
 
   auto found = store_->FindContractor("agency-a");
   ASSERT_TRUE(found.ok()) << found.message();
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((*found)->name, "O'Brien & Sons; DROP TABLE contractor; --");
+  EXPECT_EQ((*found)->postal_code, "6700011");
+  EXPECT_EQ((*found)->address, "兵庫県姫路市'); DROP TABLE contractor; --");
   EXPECT_EQ((*found)->status, ContractorStatus::kActive);
   EXPECT_EQ((*found)->email, "a@example.jp");
   EXPECT_EQ((*found)->created_at, "2026-03-01T09:00:00Z");

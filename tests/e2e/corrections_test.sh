@@ -54,7 +54,7 @@ check "cancelled once" "1 itaku: delivery $id1: medium is already cancelled" "$r
 run media list --outstanding
 check "no longer outstanding" "no media outstanding" "$out"
 run media list
-check "listed as cancelled" "$id1	agency-a-$id1.zip.p7m	cancelled" "$out"
+check "listed as cancelled" "$id1	media	agency-a-$id1.zip.p7m	cancelled" "$(echo "$out" | cut -f1-4)"
 run delivery show "$id1"
 check "delivery says cancelled" "delivery $id1: cancelled" "$(echo "$out" | head -n 1)"
 contains "delivery says why" "reason: cancelled by $CLERK: USB を取り違えた" "$out"

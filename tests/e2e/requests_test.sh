@@ -159,14 +159,42 @@ AS=$SUZUKI itaku request decide "$id3" --not-justified --reason "担当者の指
 run request notify "$id3"
 check "no address at all refused" 1 "$rc"
 contains "no address reason" "no e-mail address for subscriber $sid" "$err"
-printf '[requests]\noperator_name = "夢前ケーブルテレビ"\n' > "$work/mail.toml"
+# A letter is a PDF for a window envelope; nothing is printed signed by a
+# placeholder. A daemon without the operator's details refuses, naming the
+# settings, and audits the refusal.
+stop_daemon
+: > "$work/bare.toml" && chmod 644 "$work/bare.toml"
+ITAKU_SMTP="smtp://127.0.0.1:$SMTP_PORT" start_daemon --config "$work/bare.toml" || exit 1
+refusals_before=$(sql "SELECT count(*) FROM audit_event WHERE action = 'request.notify.refused'")
+run request notify "$id3" --subscriber-data "$work/subscribers.csv" --letter
+check "letter refused while the operator's details are placeholders" 1 "$rc"
+contains "refusal names the settings" "a letter needs the operator's own details: set [requests] operator_name, operator_address, operator_phone" "$err"
+check "letter refusal audited" $((refusals_before + 1)) "$(sql "SELECT count(*) FROM audit_event WHERE action = 'request.notify.refused'")"
+check "the audited reason names the settings" 1 "$(sql "SELECT count(*) FROM audit_event WHERE action = 'request.notify.refused' AND details LIKE '%operator_address, operator_phone%'")"
+check "no letter written" "" "$(ls "$ITAKU_DB.d/letters" 2>/dev/null)"
+run request notify "$id3" --email again@example.invalid
+check "e-mail refused while the sender is a placeholder" 1 "$rc"
+contains "e-mail refusal names the settings" "set [requests] operator_name, [smtp] from" "$err"
+stop_daemon
+ITAKU_SMTP="smtp://127.0.0.1:$SMTP_PORT" start_daemon || exit 1
+printf '[requests]\noperator_name = "夢前ケーブルテレビ"\nwareki = true\n' > "$work/mail.toml"
 run request notify "$id3" --subscriber-data "$work/subscribers.csv" --letter --config "$work/mail.toml"
 check "letter exit" 0 "$rc"
-letter="$ITAKU_DB.d/letters/request-$id3-outcome.txt"
+letter="$ITAKU_DB.d/letters/request-$id3-outcome.pdf"
+text=$(pdftotext "$letter" - | tr -d ' \n\f')
 address=$(python3 -c "import csv,sys; r=list(csv.DictReader(open('$work/subscribers.csv', encoding='utf-8-sig'))); print(r[0]['address'])")
-contains "letter has the address" "$address" "$(cat "$letter")"
-contains "letter has the reason" "担当者の指定はお受けしておりません" "$(cat "$letter")"
-contains "letter signed as --config says" "夢前ケーブルテレビ" "$(cat "$letter")"
+contains "letter has the address" "$(echo "$address" | tr -d ' ')" "$text"
+contains "letter has the reason" "担当者の指定はお受けしておりません" "$text"
+contains "letter signed as --config says" "夢前ケーブルテレビ" "$text"
+contains "sender block from the daemon's config" "兵庫県姫路市夢前町前之庄1-1" "$text"
+contains "date in 和暦 (JST)" "令和$(( $(TZ=Asia/Tokyo date +%Y) - 2018 ))年$(TZ=Asia/Tokyo date +%-m)月$(TZ=Asia/Tokyo date +%-d)日" "$text"
+# The window of a 長形3号 envelope (A4 folded in three: 20-110 mm from the
+# left, 12-57 mm from the top): the addressee shows there, the sender not.
+window=$(pdftotext -f 1 -l 1 -x 57 -y 34 -W 255 -H 128 "$letter" - | tr -d ' \n\f')
+contains "addressee in the window" "$(echo "$address" | tr -d ' ' | cut -c1-6)" "$window"
+check "sender not in the window" "" "$(echo "$window" | grep -o '079-000-0000')"
+check "every font embedded" "" "$(pdffonts "$letter" | tail -n +3 | awk '$(NF-4) != "yes"')"
+check "letter is 0600" "600" "$(stat -c %a "$letter")"
 check "no address in the audit trail" 0 "$(sql "SELECT count(*) FROM audit_event WHERE instr(details, '$address') > 0")"
 
 # Deadlines: decide within 7 days, notify within 14, counted in the

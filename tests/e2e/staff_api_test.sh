@@ -66,6 +66,11 @@ media.handover         ok ok       read-only
 media.returned         ok ok       read-only
 media.destroyed        ok ok       read-only
 media.cancel           ok ok       read-only
+paper.list             ok ok       ok
+paper.handover         ok ok       read-only
+paper.returned         ok ok       read-only
+paper.shredded         ok ok       read-only
+paper.cancel           ok ok       read-only
 portal.list            ok ok       ok
 portal.revoke          ok ok       read-only
 staff.list             ok ok       ok
@@ -105,7 +110,7 @@ from_source=$(grep -o '{"[a-z.-]*", Access::k[A-Za-z]*}' "$SRC/policies/access_r
   done)
 check "table is the source's matrix" "$from_source" "$(echo "$matrix_table" | awk 'NF {print $1, $2, $3, $4}')"
 commands=($(echo "$matrix_table" | awk 'NF {print $1}'))
-check "matrix has every command" 52 "${#commands[@]}"
+check "matrix has every command" 57 "${#commands[@]}"
 
 # matrix_replies USER: every command asked as USER, in one curl (one
 # request each, arguments empty: the role is checked before they are
@@ -172,7 +177,7 @@ missing=0
 for cell in "${refused_cells[@]}"; do
   [ -n "${on_record[$cell]:-}" ] || { missing=$((missing + 1)); echo "not audited: $cell"; }
 done
-check "role refusals counted" 36 "${#refused_cells[@]}"
+check "role refusals counted" 40 "${#refused_cells[@]}"
 check "every role refusal audited as <command>.refused" 0 "$missing"
 check "the unregistered uid's refusals audited with the uid" \
   "${#commands[@]}" "$(sql "SELECT count(DISTINCT subject) FROM audit_event WHERE action='api.refused'

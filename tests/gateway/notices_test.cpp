@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "gateway/letters.h"
 #include "tests/transports/test_util.h"
 
 namespace itaku::gateway {
@@ -14,7 +15,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-using transports::test_util::ReadFile;
 using transports::test_util::TempDir;
 using transports::test_util::WriteFile;
 
@@ -157,32 +157,88 @@ TEST(NoticeTemplateTest, UnknownOrUnsafeNamesAreRefused) {
             "invalid notice template name \"../outcome\"");
 }
 
-TEST(NoticeLetterTest, WritesRecipientBlockDateAndBody) {
+// The text of a PDF as poppler's pdftotext reads it (-layout), within the
+// box x, y, w, h (points from the page's top left) when given.
+std::string PdfText(const std::string& path, const std::string& box = "") {
+  return transports::test_util::Output("pdftotext -layout " + box + " " + path + " -");
+}
+
+OperatorIdentity Operator(bool wareki) {
+  OperatorIdentity op;
+  op.name = "夢前ケーブル株式会社";
+  op.postal_code = "6712103";
+  op.address = "兵庫県姫路市夢前町前之庄2番地";
+  op.phone = "079-000-0000";
+  op.wareki = wareki;
+  return op;
+}
+
+TEST(NoticeLetterTest, WindowEnvelopeLetterShowsTheAddresseeInTheWindow) {
   TempDir dir;
   auto r = RenderBuiltIn("outcome", kOutcomeValues);
   ASSERT_TRUE(r.ok()) << r.message();
-  const std::string path = dir / "letter.txt";
-  Status s = WriteLetter(path, "6712103", "兵庫県姫路市夢前町前之庄1番地", "山田 太郎",
-                         "2026年11月28日", *r);
+  const std::string path = dir / "letter.pdf";
+  const Date day{std::chrono::year{2026}, std::chrono::month{11}, std::chrono::day{28}};
+  Status s = WriteLetter(path, {"6712103", "兵庫県姫路市夢前町前之庄1番地", "山田 太郎", "様"},
+                         Operator(/*wareki=*/true), day, "受付番号 17", *r);
   ASSERT_TRUE(s.ok()) << s.message();
-  const std::string letter = ReadFile(path);
+  const std::string letter = PdfText(path);
+  for (const char* expected :
+       {"〒671-2103", "兵庫県姫路市夢前町前之庄1番地", "山田 太郎 様", "令和8年11月28日",
+        "受付番号 17", "夢前ケーブル株式会社", "〒671-2103 兵庫県姫路市夢前町前之庄2番地",
+        "電話 079-000-0000", "個人情報の取扱いに関するお申し出への対応結果のお知らせ",
+        "対応の結果：対応いたしました"}) {
+    EXPECT_THAT(letter, HasSubstr(expected)) << letter;
+  }
+  // The window of a 長形3号 envelope (A4 folded in three): about 20-110 mm
+  // from the left, 12-57 mm from the top. The addressee shows there, the
+  // sender does not.
+  const std::string window = PdfText(path, "-f 1 -l 1 -x 57 -y 34 -W 255 -H 128");
+  EXPECT_THAT(window, HasSubstr("山田 太郎 様"));
+  EXPECT_THAT(window, HasSubstr("〒671-2103"));
+  EXPECT_THAT(window, Not(HasSubstr("夢前ケーブル")));
+  EXPECT_THAT(window, Not(HasSubstr("079-000-0000")));
+  // Every font embedded.
+  const std::string fonts = transports::test_util::Output("pdffonts " + path);
+  EXPECT_THAT(fonts, HasSubstr("IPAex")) << fonts;
+  EXPECT_THAT(fonts, Not(HasSubstr(" no  "))) << fonts;
+}
+
+TEST(NoticeLetterTest, WesternDateUnlessWarekiIsChosen) {
+  const Date day{std::chrono::year{2026}, std::chrono::month{12}, std::chrono::day{2}};
+  EXPECT_EQ(JapaneseDate(day, false), "2026年12月2日");
+  EXPECT_EQ(JapaneseDate(day, true), "令和8年12月2日");
   EXPECT_EQ(
-      letter.rfind("〒671-2103\n兵庫県姫路市夢前町前之庄1番地\n山田 太郎 様\n\n2026年11月28日\n\n"
-                   "個人情報の取扱いに関するお申し出への対応結果のお知らせ\n\n山田 太郎 様\n",
-                   0),
-      0u)
-      << letter;
-  EXPECT_THAT(letter, HasSubstr("対応の結果：対応いたしました\n"));
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+      JapaneseDate({std::chrono::year{2019}, std::chrono::month{5}, std::chrono::day{1}}, true),
+      "令和元年5月1日");
+  EXPECT_EQ(
+      JapaneseDate({std::chrono::year{2019}, std::chrono::month{4}, std::chrono::day{30}}, true),
+      "2019年4月30日");
+}
+
+TEST(NoticeLetterTest, PlaceholdersAreNamed) {
+  OperatorIdentity op;  // every placeholder
+  EXPECT_EQ(
+      PlaceholderRefusal(op, "a letter", {"operator_name", "operator_address", "operator_phone"}),
+      "a letter needs the operator's own details: set [requests] operator_name, "
+      "operator_address, operator_phone in the daemon's config (serve --config)");
+  EXPECT_EQ(PlaceholderRefusal(Operator(false), "a letter",
+                               {"operator_name", "operator_address", "operator_phone"}),
+            "");
+  EXPECT_EQ(
+      SenderLines(Operator(false)),
+      (std::vector<std::string>{"夢前ケーブル株式会社", "〒671-2103 兵庫県姫路市夢前町前之庄2番地",
+                                "電話 079-000-0000"}));
 }
 
 TEST(NoticeLetterTest, UnwritableFolderIsAnErrorAndLeavesNothing) {
   TempDir dir;
-  const std::string path = dir / "missing/letter.txt";
-  Status s = WriteLetter(path, "", "住所", "山田 太郎 様", "2026年11月28日", {"件名", "本文"});
+  const std::string path = dir / "missing/letter.pdf";
+  Status s = WriteLetter(path, {"", "住所", "山田 太郎", "様"}, Operator(false),
+                         {std::chrono::year{2026}, std::chrono::month{11}, std::chrono::day{28}},
+                         "", {"件名", "本文"});
   ASSERT_FALSE(s.ok());
-  EXPECT_THAT(s.message(), HasSubstr("letter " + path + ": cannot create a temporary file in " +
-                                     (dir / "missing/") + ": "));
+  EXPECT_THAT(s.message(), HasSubstr("letter " + path + ": "));
   EXPECT_THAT(s.message(), Not(HasSubstr("山田")));
   EXPECT_FALSE(std::filesystem::exists(path));
 }

@@ -82,12 +82,23 @@ class RequestsTest : public gateway_test::StoreFixture {
     // Only what a test hands in configures mail.
     ::unsetenv("ITAKU_SMTP");
     ::unsetenv("ITAKU_SMTP_FROM");
+    // The operator's own details, as the daemon's config holds them: no
+    // notice or letter goes out signed by a placeholder.
+    Write("itaku.toml",
+          "[requests]\noperator_name = \"夢前ケーブル株式会社\"\n"
+          "operator_postal_code = \"6712103\"\n"
+          "operator_address = \"兵庫県姫路市夢前町前之庄2番地\"\n"
+          "operator_phone = \"079-000-0000\"\n"
+          "[smtp]\nfrom = \"privacy@operator.example\"\n");
+    ctx_.daemon_config = Path("itaku.toml");
     for (const auto& [id, email] :
          {std::pair{"agency-a", "it@agency-a.example"}, std::pair{"builder-b", ""}}) {
       ContractorArgs c;
       c.id = id;
       c.name = std::string(id) + " 株式会社";
       c.email = email;
+      c.postal_code = "6700011";
+      c.address = "兵庫県姫路市工事町3番地";
       AddContractor(c);
     }
     // Debian's system accounts stand in for staff OS users here.
@@ -136,6 +147,13 @@ class RequestsTest : public gateway_test::StoreFixture {
 
   std::string Letter(const std::string& name) const {
     return StoreLayout(ctx_.db_path).Letters() + "/" + name;
+  }
+  // A PDF letter's text as poppler's pdftotext reads it, white space
+  // removed (the layout may break a line anywhere).
+  static std::string LetterText(const std::string& path) {
+    std::string text = transports::test_util::Output("pdftotext " + path + " -");
+    std::erase_if(text, [](char c) { return c == ' ' || c == '\n' || c == '\f'; });
+    return text;
   }
 
   // Mail through `smtp` (none: no SMTP configured), tried once.
@@ -260,15 +278,17 @@ TEST_F(RequestsTest, NotJustifiedRequestIsToldStraightAwayWithTheReason) {
   const Json r = Stored(id);
   EXPECT_EQ(r["state"], "notified");
   EXPECT_EQ(r["notice_via"], "letter");
-  EXPECT_EQ(r["notice_to"], Letter("request-1-outcome.txt"));
+  EXPECT_EQ(r["notice_to"], Letter("request-1-outcome.pdf"));
   EXPECT_THAT(r["notice_text"].get<std::string>(), HasSubstr(kNotJustified));
-  const std::string letter = transports::test_util::ReadFile(Letter("request-1-outcome.txt"));
-  EXPECT_EQ(
-      letter.rfind("〒671-2103\n兵庫県姫路市夢前町前之庄1番地\n山田 太郎 様\n\n2026-12-01\n", 0),
-      0u)
-      << letter;
-  EXPECT_THAT(letter, HasSubstr("対応の結果：対応いたしませんでした\n"));
-  EXPECT_THAT(letter, HasSubstr(std::string("理由・ご説明：\n") + kNotJustified + "\n"));
+  // A PDF for a window envelope: the addressee, the date in JST, the sender.
+  const std::string letter = LetterText(Letter("request-1-outcome.pdf"));
+  for (const char* expected :
+       {"〒671-2103", "兵庫県姫路市夢前町前之庄1番地", "山田太郎様", "2026年12月1日",
+        "夢前ケーブル株式会社", "兵庫県姫路市夢前町前之庄2番地", "079-000-0000", "受付番号1",
+        "対応の結果：対応いたしませんでした"}) {
+    EXPECT_THAT(letter, HasSubstr(expected)) << letter;
+  }
+  EXPECT_THAT(letter, HasSubstr(std::string("理由・ご説明：") + kNotJustified));
   EXPECT_THAT(letter, Not(HasSubstr("佐藤")));  // nobody else's row
   EXPECT_EQ(AuditCount("request.instruct"), 0);
   EXPECT_EQ(AuditCount("request.close"), 0);
@@ -389,7 +409,8 @@ TEST_F(RequestsTest, MailTheServerDoesNotTakeIsRecordedAndTheRequestWaits) {
   auto shown = RequestShow(ctx_, id);
   ASSERT_TRUE(shown.ok()) << shown.message();
   EXPECT_THAT(shown->text, HasSubstr("\nnot yet notified: last attempt 2026-12-01 10:00 JST "
-                                     "failed: " + Refused(*smtp)));
+                                     "failed: " +
+                                     Refused(*smtp)));
   auto listed = RequestList(ctx_, false, std::nullopt, std::nullopt);
   ASSERT_TRUE(listed.ok()) << listed.message();
   EXPECT_THAT(listed->text, HasSubstr("\tnot yet notified"));
@@ -412,14 +433,17 @@ TEST_F(RequestsTest, InstructionGoesByLetterBesideTheStoreWhenTheContractorHasNo
   Decide(by_letter, true);
   auto out = RequestInstruct(ctx_, by_letter, kInstruction, Mail(nullptr));
   ASSERT_TRUE(out.ok()) << out.message();
-  const std::string path = Letter("request-1-instruction.txt");
-  EXPECT_EQ(path, ctx_.db_path + ".d/letters/request-1-instruction.txt");
+  const std::string path = Letter("request-1-instruction.pdf");
+  EXPECT_EQ(path, ctx_.db_path + ".d/letters/request-1-instruction.pdf");
   const Json r = Stored(by_letter);
   EXPECT_EQ(r["instruction_via"], "letter");
   EXPECT_EQ(r["instructed_to"], path);
-  const std::string letter = transports::test_util::ReadFile(path);
-  EXPECT_THAT(letter, HasSubstr("builder-b 株式会社 御中\n"));
-  EXPECT_THAT(letter, HasSubstr(std::string(kInstruction) + "\n"));
+  const std::string letter = LetterText(path);
+  for (const char* expected : {"〒670-0011", "兵庫県姫路市工事町3番地", "builder-b株式会社御中",
+                               "夢前ケーブル株式会社", "受付番号1"}) {
+    EXPECT_THAT(letter, HasSubstr(expected)) << letter;
+  }
+  EXPECT_THAT(letter, HasSubstr(kInstruction));
 
   // A contractor with an address needs an SMTP server: none, no step.
   const int64_t by_mail = Receive("agency-a");
@@ -429,7 +453,55 @@ TEST_F(RequestsTest, InstructionGoesByLetterBesideTheStoreWhenTheContractorHasNo
             "request 2: contractor agency-a is instructed by e-mail, but no SMTP server is "
             "configured (--smtp URL, ITAKU_SMTP or [smtp] in --config)");
   EXPECT_EQ(Stored(by_mail), before);
-  EXPECT_EQ(AuditCount("request.instruct"), 1);
+  // --letter: by post even to a contractor with an e-mail address.
+  auto posted = RequestInstruct(ctx_, by_mail, kInstruction, Mail(nullptr), /*letter=*/true);
+  ASSERT_TRUE(posted.ok()) << posted.message();
+  EXPECT_EQ(Stored(by_mail)["instruction_via"], "letter");
+  EXPECT_THAT(LetterText(Letter("request-2-instruction.pdf")), HasSubstr("agency-a株式会社御中"));
+  EXPECT_EQ(AuditCount("request.instruct"), 2);
+}
+
+// Nothing leaves signed by a placeholder: a letter needs the operator's
+// name, address and phone; e-mail its name and a sender address. Each
+// refusal names the settings, changes nothing and writes nothing (the staff
+// session audits it as request.instruct.refused; the e2e test checks).
+TEST_F(RequestsTest, PlaceholdersRefuseLettersAndMailNamingTheSettings) {
+  auto smtp = StartSmtp();
+  ASSERT_NE(smtp, nullptr);
+  Write("itaku.toml", "[requests]\noperator_phone = \"079-000-0000\"\n");
+  const int64_t by_letter = Receive("builder-b");
+  const int64_t by_mail = Receive("agency-a");
+  Decide(by_letter, true);
+  Decide(by_mail, true);
+  auto letter = RequestInstruct(ctx_, by_letter, kInstruction, Mail(nullptr));
+  EXPECT_EQ(letter.message(),
+            "request 1: a letter needs the operator's own details: set [requests] operator_name, "
+            "operator_address in the daemon's config (serve --config)");
+  auto mail = RequestInstruct(ctx_, by_mail, kInstruction, Mail(smtp.get()));
+  EXPECT_EQ(mail.message(),
+            "request 2: e-mail needs the operator's own details: set [requests] operator_name, "
+            "[smtp] from in the daemon's config (serve --config)");
+  EXPECT_EQ(StateOf(by_letter), "decided");
+  EXPECT_EQ(StateOf(by_mail), "decided");
+  EXPECT_FALSE(std::filesystem::exists(Letter("request-1-instruction.pdf")));
+  EXPECT_TRUE(smtp->Messages().empty());
+  EXPECT_EQ(AuditCount("request.instruct"), 0);
+
+  // A contractor the post cannot reach: no letter either.
+  Write("itaku.toml",
+        "[requests]\noperator_name = \"夢前ケーブル株式会社\"\noperator_address = \"姫路市\"\n"
+        "operator_phone = \"079-000-0000\"\n");
+  ContractorArgs c;
+  c.id = "painter-c";
+  c.name = "painter-c 株式会社";
+  AddContractor(c);
+  const int64_t nowhere = Receive("painter-c");
+  Decide(nowhere, true);
+  EXPECT_EQ(RequestInstruct(ctx_, nowhere, kInstruction, Mail(nullptr)).message(),
+            "request 3: contractor painter-c has no postal address for the letter (itaku "
+            "contractor update painter-c --postal-code CODE --address ADDRESS)");
+  EXPECT_EQ(AuditCount("request.instruct"), 0);
+  ExpectAuditIntact();
 }
 
 TEST_F(RequestsTest, OverdueListNamesEveryMissedDeadline) {

@@ -60,5 +60,27 @@ TEST(MediaRulesTest, OnlyAPackageNeverHandedOverIsCancelled) {
             "medium is already cancelled");
 }
 
+// The printed sheets of a paper delivery take the same steps, in paper's
+// words, and their own audit actions.
+TEST(MediaRulesTest, PaperSheetsTakeTheSameStepsInTheirOwnWords) {
+  using contracts::Transport;
+  EXPECT_EQ(MediaStepRefusal(MediaState::kWritten, MediaStep::kHandOver, Transport::kPaper), "");
+  EXPECT_EQ(MediaStepRefusal(MediaState::kHandedOver, MediaStep::kHandOver, Transport::kPaper),
+            "the printed sheets are already handed-over");
+  EXPECT_EQ(MediaStepRefusal(MediaState::kWritten, MediaStep::kReturn, Transport::kPaper),
+            "the printed sheets are printed, not handed over");
+  EXPECT_EQ(
+      MediaStepRefusal(MediaState::kWritten, MediaStep::kDestroy, Transport::kPaper),
+      "the printed sheets are printed, not handed over (cancel them with: itaku paper cancel)");
+  EXPECT_EQ(MediaStepRefusal(MediaState::kDestroyed, MediaStep::kDestroy, Transport::kPaper),
+            "the printed sheets are already shredded");
+  EXPECT_EQ(MediaStepRefusal(MediaState::kHandedOver, MediaStep::kCancel, Transport::kPaper),
+            "the printed sheets are handed-over; record their return instead");
+  EXPECT_EQ(PaperAuditAction(MediaStep::kHandOver), "paper.handover");
+  EXPECT_EQ(PaperAuditAction(MediaStep::kDestroy), "paper.shredded");
+  EXPECT_EQ(PaperStateWord(MediaState::kWritten), "printed");
+  EXPECT_EQ(PaperStateWord(MediaState::kReturned), "returned");
+}
+
 }  // namespace
 }  // namespace itaku::policies

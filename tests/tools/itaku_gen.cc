@@ -4,12 +4,16 @@
 // describes a real person.
 //
 //   itaku-gen --rows N [--seed S] [--encoding utf-8|cp932] [--header ids|labels]
-//             [--bom] [--drawings DIR] [--canary FIELD,...] [--out FILE]
+//             [--bom] [--drawings DIR] [--drawing-every N] [--canary FIELD,...]
+//             [--out FILE]
 //
 // --canary replaces the named fields' values with "CANARY-<field>-<subscriber_id>"
 // (house_drawing: only on rows that have a drawing) so that leak tests can grep.
-// --drawings writes a small file per row with a drawing, named as the
-// house_drawing value and holding "ITAKU-DRAWING-<subscriber_id>".
+// One row in --drawing-every (default 10, at random) has a house drawing.
+// --drawings writes it as a valid one-page A4 PDF named as the house_drawing
+// value: a floor plan of lines and rectangles (no text, so no fonts), its
+// uncompressed content stream holding the comment line
+// "% ITAKU-DRAWING-<subscriber_id>", which tests grep for in the raw bytes.
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -176,11 +180,79 @@ void AppendNumber(std::string* s, uint64_t n, int width) {
   s->append(p, end);
 }
 
+// A floor plan for row `row`: outer walls, rooms, doors and windows, drawn
+// with lines only. The layout varies with the row number, not the seeded
+// generator, so adding drawings leaves every other value as it was.
+std::string FloorPlan(const std::string& subscriber_id, int64_t row) {
+  const uint64_t h = static_cast<uint64_t>(row) * 0x9E3779B97F4A7C15ull;
+  const int split_x = 220 + static_cast<int>(h >> 58) * 4;         // 220..472
+  const int split_y = 380 + static_cast<int>((h >> 52) & 63) * 2;  // 380..506
+  const int door = 120 + static_cast<int>((h >> 46) & 63);         // 120..183
+  std::string c;
+  c.append("% ITAKU-DRAWING-").append(subscriber_id).append("\n");
+  c.append("% synthetic house drawing: a floor plan, no text\n");
+  c.append("q\n0 0 0 RG\n");
+  // Outer walls (double line), then the interior walls.
+  c.append("4 w\n100 200 395 440 re S\n1 w\n106 206 383 428 re S\n");
+  auto line = [&c](int x0, int y0, int x1, int y1) {
+    c.append(std::to_string(x0)).append(" ").append(std::to_string(y0)).append(" m ");
+    c.append(std::to_string(x1)).append(" ").append(std::to_string(y1)).append(" l S\n");
+  };
+  c.append("2 w\n");
+  line(split_x, 206, split_x, 634);
+  line(106, split_y, split_x, split_y);
+  line(split_x, 420, 489, 420);
+  // Doors: a gap's leaf drawn as a thin diagonal.
+  c.append("0.5 w\n");
+  line(door, split_y, door + 30, split_y + 30);
+  line(split_x, 300, split_x + 30, 330);
+  // Windows on the outer walls, and a north arrow.
+  c.append("0.2 0.4 0.8 RG\n3 w\n");
+  line(150, 640, 210, 640);
+  line(495, 480, 495, 560);
+  line(100, 260, 100, 320);
+  c.append("0 0 0 RG\n1 w\n");
+  line(520, 720, 520, 770);
+  line(520, 770, 512, 756);
+  line(520, 770, 528, 756);
+  c.append("Q\n");
+  return c;
+}
+
+// A one-page A4 PDF around `content`: four objects and a cross-reference
+// table whose offsets are the objects' byte positions.
+std::string OnePagePdf(const std::string& content) {
+  std::string pdf = "%PDF-1.4\n%\xE2\xE3\xCF\xD3\n";
+  std::vector<size_t> offsets;
+  auto object = [&](const std::string& body) {
+    offsets.push_back(pdf.size());
+    pdf.append(std::to_string(offsets.size())).append(" 0 obj\n").append(body).append("\nendobj\n");
+  };
+  object("<< /Type /Catalog /Pages 2 0 R >>");
+  object("<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
+  object(
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << >> "
+      "/Contents 4 0 R >>");
+  object("<< /Length " + std::to_string(content.size()) + " >>\nstream\n" + content +
+         "\nendstream");
+  const size_t xref = pdf.size();
+  pdf.append("xref\n0 ").append(std::to_string(offsets.size() + 1)).append("\n");
+  pdf.append("0000000000 65535 f \n");
+  for (size_t off : offsets) {
+    char entry[21];
+    std::snprintf(entry, sizeof(entry), "%010zu 00000 n \n", off);
+    pdf.append(entry);
+  }
+  pdf.append("trailer\n<< /Size ").append(std::to_string(offsets.size() + 1));
+  pdf.append(" /Root 1 0 R >>\nstartxref\n").append(std::to_string(xref)).append("\n%%EOF\n");
+  return pdf;
+}
+
 int Usage(const char* why) {
   std::cerr << "itaku-gen: " << why << "\n"
             << "usage: itaku-gen --rows N [--seed S] [--encoding utf-8|cp932] "
-               "[--header ids|labels] [--bom] [--drawings DIR] [--canary FIELD,...] "
-               "[--out FILE]\n";
+               "[--header ids|labels] [--bom] [--drawings DIR] [--drawing-every N] "
+               "[--canary FIELD,...] [--out FILE]\n";
   return 2;
 }
 
@@ -189,6 +261,7 @@ int Usage(const char* why) {
 int main(int argc, char** argv) {
   int64_t rows = -1;
   uint64_t seed = 1;
+  int64_t drawing_every = 10;
   bool cp932 = false, labels = false, bom = false;
   std::string out_path, drawings_dir;
   std::set<std::string> canary;
@@ -219,6 +292,11 @@ int main(int argc, char** argv) {
       labels = std::string_view(v) == "labels";
     } else if (a == "--drawings") {
       drawings_dir = v;
+    } else if (a == "--drawing-every") {
+      drawing_every = std::strtoll(v, nullptr, 10);
+      if (drawing_every < 1 || drawing_every > 1000000) {
+        return Usage("--drawing-every is 1 to 1000000");
+      }
     } else if (a == "--canary") {
       std::string list = v;
       for (size_t start = 0; start <= list.size();) {
@@ -361,7 +439,7 @@ int main(int argc, char** argv) {
       if (k > 0) values[15].push_back(';');
       values[15].append(kServices[(first + 3 * k) % kServices.size()]);
     }
-    const bool drawing = rng.Below(10) == 0;
+    const bool drawing = rng.Below(static_cast<uint32_t>(drawing_every)) == 0;
     if (drawing) values[16] = sid + ".pdf";
 
     const std::string real_sid = sid;
@@ -373,7 +451,7 @@ int main(int argc, char** argv) {
     }
     if (drawing && !drawings_dir.empty()) {
       std::ofstream d(drawings_dir + "/" + values[16], std::ios::binary | std::ios::trunc);
-      d << "%PDF-1.4\n% synthetic house drawing ITAKU-DRAWING-" << real_sid << "\n%%EOF\n";
+      d << OnePagePdf(FloorPlan(real_sid, r));
       if (!d) {
         std::cerr << "itaku-gen: cannot write " << drawings_dir << "/" << values[16] << "\n";
         return 1;
