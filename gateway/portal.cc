@@ -453,6 +453,12 @@ class CheckpointWatch {
                 << config_file_ << std::endl;
       return;
     }
+    if (!setup->sender_set) {
+      // Like every message: not from a placeholder sender nobody can answer.
+      std::cerr << "itaku serve: the daily audit checkpoint is not mailed: set [smtp] from in "
+                << config_file_ << std::endl;
+      return;
+    }
     const SignedCheckpoint& cp = *checkpoint;
     transports::MailMessage m;
     m.subject = "【Itaku】監査証跡チェックポイント " + today + " (" + cp.code + ")";

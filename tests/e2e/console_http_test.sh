@@ -118,7 +118,9 @@ section() { echo "-- $1 ($(( $(real_now) - t0 )) s)"; }
 section "What the forms act on"
 # A contractor ready for deliveries (certificate, NDA, profile in force), so
 # the console's dry run has something to show.
-AS=$CLERK itaku contractor add agency-a --name "夢前収納サービス" >/dev/null
+# Instructions go by post (no e-mail address): the letter needs its address.
+AS=$CLERK itaku contractor add agency-a --name "夢前収納サービス" --postal-code 6700011 \
+  --address "兵庫県姫路市収納町1-1" >/dev/null
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/a.key" -out "$work/a.crt" -days 30 \
   -subj "/CN=agency-a" 2>/dev/null
 approved contractor update agency-a --cert "$work/a.crt"
