@@ -55,7 +55,8 @@ struct DeliverResult {
   std::string passphrase;  // media with a password recipient: shown once, never stored
   // Cells the formula guard neutralised ([output] formula_guard); 0 when off.
   int64_t formula_guarded = 0;
-  int pages = 0;  // paper: the printable PDF's pages
+  int pages = 0;               // paper: the printable PDF's pages
+  std::string printed_sha256;  // paper: the printed rows' SHA-256, as on the slip
   bool allowed() const { return reasons.empty(); }
 };
 

@@ -182,8 +182,9 @@ class MediaPortal : public CommandGroup {
         ->required();
     on(m_cancel, "media.cancel",
        [&](Context& c) { return itaku::gateway::MediaCancel(c, m_delivery, m_reason); });
-    CLI::App* m_list = Sub(*media, "list", "list media packages");
-    m_list->add_flag("--outstanding", m_outstanding, "only media not yet returned or destroyed");
+    CLI::App* m_list = Sub(*media, "list", "list media packages and paper deliveries' sheets");
+    m_list->add_flag("--outstanding", m_outstanding,
+                     "only those not yet returned, destroyed or shredded");
     on(m_list, "media.list",
        [&](Context& c) { return itaku::gateway::MediaList(c, m_outstanding); });
   }

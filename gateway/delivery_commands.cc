@@ -70,6 +70,7 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
            << ShowJst(r->portal_expires_at) << ", " << req.max_downloads << " downloads\n";
     } else if (rec.transport == contracts::Transport::kPaper) {
       j["pages"] = r->pages;
+      j["printed_rows_sha256"] = r->printed_sha256;
       text << "delivery " << rec.id << ": printable PDF written " << r->package_path << " ("
            << r->pages << " pages)\nprint it, then record the handover: itaku paper handover "
            << rec.id << " --to NAME\n";
@@ -77,6 +78,9 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
       text << "delivery " << rec.id << ": written " << r->package_path << "\n";
     }
     text << "package sha256: " << rec.package_sha256 << "\n";
+    if (!r->printed_sha256.empty()) {
+      text << "printed rows sha256 (on the slip): " << r->printed_sha256 << "\n";
+    }
     if (!r->passphrase.empty()) {
       // Shown once, never stored: told to the contractor by phone, never mailed.
       j["passphrase"] = r->passphrase;
@@ -422,8 +426,8 @@ Result<Output> Handover(Context& ctx, int64_t delivery_id, const std::string& me
   return Output{j,
                 name + ": printed sheets handed to " + to +
                     (removed ? "; the daemon's PDF is deleted (sha256 " + sha + " stays on record)"
-                             : "; the daemon's PDF could not be deleted: remove " + r.package_name +
-                                   " from the store's paper folder")};
+                             : "; the daemon's PDF could not be deleted now; it is removed when "
+                               "the daemon next starts")};
 }
 
 Result<Output> Close(Context& ctx, int64_t delivery_id, MediaStep step,

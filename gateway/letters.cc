@@ -9,12 +9,28 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Exports and staff write postal codes in full-width digits too
-// (６７０－００１１); the envelope's window takes them in ASCII.
+// Exports and staff write postal codes in many ways (６７０－００１１,
+// 〒670-0011, 670 0011, 670ｰ0011); the envelope's window takes them as
+// ASCII digits with one hyphen.
 std::string AsciiPostalCode(const std::string& code) {
   std::string out;
   for (size_t i = 0; i < code.size();) {
     const auto c = static_cast<unsigned char>(code[i]);
+    // 〒 (U+3012, E3 80 92), spaces (ASCII, U+3000 E3 80 80): left out.
+    if (code[i] == ' ') {
+      ++i;
+      continue;
+    }
+    if (code.compare(i, 3, "\xE3\x80\x92") == 0 || code.compare(i, 3, "\xE3\x80\x80") == 0) {
+      i += 3;
+      continue;
+    }
+    // Half-width ｰ (U+FF70, EF BD B0): a hyphen.
+    if (code.compare(i, 3, "\xEF\xBD\xB0") == 0) {
+      out += '-';
+      i += 3;
+      continue;
+    }
     // U+FF10..U+FF19 (０..９) are EF BC 90..99; U+FF0D (－) is EF BC 8D;
     // U+2212 (−) is E2 88 92; U+30FC (ー) is E3 83 BC.
     if (c == 0xEF && i + 2 < code.size() && static_cast<unsigned char>(code[i + 1]) == 0xBC) {
@@ -56,12 +72,22 @@ Status WriteLetter(const std::string& path, const Addressee& to, const OperatorI
   letter.reference = reference;
   letter.subject = notice.subject;
   letter.body = notice.body;
-  // A notice retried replaces its earlier letter.
+  // A notice retried replaces its earlier letter, which stays until the new
+  // one is complete: written beside it, then renamed over it.
+  const std::string next =
+      (fs::path(path).parent_path() / ("." + fs::path(path).filename().string() + ".next"))
+          .string();
   std::error_code ec;
-  fs::remove(path, ec);
-  auto written = transports::WriteLetterPdf(letter, path);
-  if (!written.ok())
+  fs::remove(next, ec);  // left by a run that stopped before its rename
+  auto written = transports::WriteLetterPdf(letter, next);
+  if (!written.ok()) {
     return written.status().WithMessage("letter " + path + ": " + written.message());
+  }
+  fs::rename(next, path, ec);
+  if (ec) {
+    fs::remove(next, ec);
+    return Status::Io("letter " + path + ": cannot put it in place");
+  }
   return Status::Ok();
 }
 

@@ -351,6 +351,11 @@ Result<Recorded> WriteDeliveryPackage(PackageJob& job, const std::string& dir,
   out.details["formula_guarded_cells"] = written->formula_guarded;
   result.formula_guarded = written->formula_guarded;
   if (written->pages > 0) out.details["pages"] = result.pages = written->pages;
+  if (!written->printed_sha256.empty()) {
+    // The hash on the slip, kept with the delivery's record: a signed slip
+    // can be matched to it after the PDF is gone.
+    out.details["printed_rows_sha256"] = result.printed_sha256 = written->printed_sha256;
+  }
   return out;
 }
 

@@ -188,6 +188,7 @@ Result<PackageWritten> WritePaperPackage(PackageJob& job, const std::string& dir
   out.path = written->path;
   out.drawings = drawing_files.size();
   out.pages = written->pages;
+  out.printed_sha256 = slip.data_sha256;
   out.recipient = "none (printed on paper)";
   rec.package_sha256 = written->sha256;
   return out;

@@ -453,10 +453,9 @@ class CheckpointWatch {
                 << config_file_ << std::endl;
       return;
     }
-    if (!setup->sender_set) {
-      // Like every message: not from a placeholder sender nobody can answer.
-      std::cerr << "itaku serve: the daily audit checkpoint is not mailed: set [smtp] from in "
-                << config_file_ << std::endl;
+    if (std::string why = MailRefusal(*setup); !why.empty()) {
+      // Like every message: not signed by a placeholder nobody can answer.
+      std::cerr << "itaku serve: the daily audit checkpoint is not mailed: " << why << std::endl;
       return;
     }
     const SignedCheckpoint& cp = *checkpoint;

@@ -106,12 +106,44 @@ Result<std::string> SettleSending(Context& ctx, contracts::DeliveryRecord& rec) 
 
 }  // namespace
 
+// A paper PDF whose sheets have left the building (or were cancelled) but
+// which a stopped daemon, or a failed removal, left behind: removed now.
+// The name is "<contractor>-<delivery id>.pdf"; anything else is left alone.
+std::vector<std::string> RemovePrintedLeftovers(Context& ctx) {
+  std::vector<std::string> lines;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(StoreLayout(ctx.db_path).Paper(), ec)) {
+    const std::string name = entry.path().filename().string();
+    const size_t dash = name.rfind('-');
+    if (dash == std::string::npos || name.size() < dash + 6 ||
+        name.compare(name.size() - 4, 4, ".pdf") != 0) {
+      continue;
+    }
+    const std::string digits = name.substr(dash + 1, name.size() - 4 - dash - 1);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const int64_t id = std::stoll(digits);
+    auto m = ctx.store->FindMediaRecord(id);
+    if (!m.ok() || !m.value() || m.value()->package_name != name ||
+        m.value()->state == contracts::MediaState::kWritten) {
+      continue;
+    }
+    std::error_code removed;
+    fs::remove(entry.path(), removed);
+    if (!removed) {
+      lines.push_back("delivery " + std::to_string(id) +
+                      ": printable PDF removed (its sheets are " +
+                      std::string(contracts::ToString(m.value()->state)) + ")");
+    }
+  }
+  return lines;
+}
+
 Result<std::vector<std::string>> Reconcile(Context& ctx) {
   RemoveLeftovers(ctx.db_path);
   auto open =
       ctx.store->ListDeliveriesWithOutcome({DeliveryOutcome::kWriting, DeliveryOutcome::kSending});
   if (!open.ok()) return open.status();
-  std::vector<std::string> lines;
+  std::vector<std::string> lines = RemovePrintedLeftovers(ctx);
   for (contracts::DeliveryRecord& rec : open.value()) {
     auto line = rec.outcome == DeliveryOutcome::kWriting ? SettleWriting(ctx, rec)
                                                          : SettleSending(ctx, rec);

@@ -12,8 +12,9 @@
 //     Nothing there: "failed". A partial upload, a different file, or a
 //     server that cannot be reached: it stays "sending" (counted as
 //     received) and the line says why.
-// Leftovers are removed: the outbox and temporary ".NAME.partial-*" files in
-// the portal and paper folders. Every settlement is an audit event
+// Leftovers are removed: the outbox, temporary ".NAME.partial-*" files in
+// the portal and paper folders, and paper PDFs whose sheets were handed
+// over or cancelled (a removal that failed, or a daemon that stopped first). Every settlement is an audit event
 // "delivery.reconciled" naming what it corrects.
 #pragma once
 

@@ -242,6 +242,9 @@ class TextBox {
     pango_cairo_show_layout(cr, layout_.get());
   }
   PangoLayout* layout() const { return layout_.get(); }
+  // Characters of the text no installed font has a glyph for (printed as
+  // boxes): a sheet must show what was delivered, or nothing.
+  int unknown_glyphs() const { return pango_layout_get_unknown_glyphs_count(layout_.get()); }
 
  private:
   PangoRectangle Logical() const {
@@ -495,6 +498,13 @@ Status DrawRecipient(cairo_t* cr, const Typesetter& ts, const Letter& letter,
       height += boxes[i].height();
     }
     if (height > kWindowBlock.h) continue;
+    for (const TextBox& box : boxes) {
+      if (box.unknown_glyphs() > 0) {
+        return Status::Error(
+            "the recipient's address or name has a character no installed font "
+            "can print");
+      }
+    }
     double y = kWindowBlock.y;
     for (size_t i = 0; i < lines.size(); ++i) {
       if (i + 1 == lines.size()) y += name_gap;
@@ -569,6 +579,10 @@ Result<PaperWritten> WriteLetterPdf(const Letter& letter, const std::string& pat
   body.SetWidth(text_w);
   pango_layout_set_line_spacing(body.layout(), 1.5);
   body.SetText(letter.body);
+  if (body.unknown_glyphs() > 0 || subject.unknown_glyphs() > 0) {
+    return file->Abandon(
+        Status::Error("the letter's subject or body has a character no installed font can print"));
+  }
   struct Placed {
     int page;
     double baseline;
@@ -1135,6 +1149,10 @@ class RecordTable {
         return Status::Error("record " + std::to_string(record) + ": " + columns_[c].label +
                              " is too long to print in one cell (at most " +
                              std::to_string(max_chars_[c]) + " characters)");
+      }
+      if (box.unknown_glyphs() > 0) {
+        return Status::Error("record " + std::to_string(record) + ": " + columns_[c].label +
+                             " has a character no installed font can print");
       }
       box.Draw(cr, edges_[c] + kCellPad, top + (row_h_ - box.height()) / 2);
     }

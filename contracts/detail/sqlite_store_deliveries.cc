@@ -23,10 +23,10 @@ constexpr const char* kDeliveryColumns =
     "id, ordered_by, ordered_at, contractor_id, profile_id, profile_version, nda_id, transport,"
     " outcome, reason, fields, record_count, input_name, package_sha256, extra_fields,"
     " package_name, receipts_count, receipts_sha256";
-using DeliveryRow = Poco::Tuple<Int64, std::string, std::string, std::string, std::string, int,
-                                Poco::Nullable<Int64>, std::string, std::string, std::string,
-                                std::string, Int64, std::string, std::string, std::string,
-                                std::string, Int64, std::string>;
+using DeliveryRow =
+    Poco::Tuple<Int64, std::string, std::string, std::string, std::string, int,
+                Poco::Nullable<Int64>, std::string, std::string, std::string, std::string, Int64,
+                std::string, std::string, std::string, std::string, Int64, std::string>;
 
 Result<DeliveryRecord> ToDelivery(const DeliveryRow& row) {
   DeliveryRecord d;
@@ -216,9 +216,9 @@ Result<std::vector<DeliveryRecord>> SqliteStore::ListDeliveriesWithOutcome(
 }
 
 Result<std::vector<DeliveryRecord>> SqliteStore::ListDeliveries(const std::string& contractor_id,
-                                                              const std::string& from_utc,
-                                                              const std::string& to_utc,
-                                                              int limit) {
+                                                                const std::string& from_utc,
+                                                                const std::string& to_utc,
+                                                                int limit) {
   using Listed = Result<std::vector<DeliveryRecord>>;
   return Guard("cannot list deliveries", [&]() -> Listed {
     std::vector<DeliveryRow> rows;
@@ -245,9 +245,14 @@ Status SqliteStore::ForEachRecordRow(
         " receipts_count, receipts_sha256) FROM delivery";
     sql += delivery_id ? " WHERE id = ?" : " WHERE ? IS NULL";
   } else if (table == "media") {
+    // A certificate of return or destruction (schema 10) is part of the row
+    // once there is one; rows without one hash as they always did.
     sql =
-        "SELECT delivery_id, CAST(delivery_id AS TEXT), json_array(delivery_id, package_name,"
-        " state, medium, handed_to, handed_over_at, handed_over_by, closed_at, closed_by)"
+        "SELECT delivery_id, CAST(delivery_id AS TEXT), CASE WHEN certificate_sha256 = '' AND"
+        " certificate_path = '' THEN json_array(delivery_id, package_name, state, medium,"
+        " handed_to, handed_over_at, handed_over_by, closed_at, closed_by) ELSE"
+        " json_array(delivery_id, package_name, state, medium, handed_to, handed_over_at,"
+        " handed_over_by, closed_at, closed_by, certificate_sha256, certificate_path) END"
         " FROM media";
     sql += delivery_id ? " WHERE delivery_id = ?" : " WHERE ? IS NULL";
   } else if (table == "portal") {
@@ -255,7 +260,8 @@ Status SqliteStore::ForEachRecordRow(
         "SELECT p.delivery_id, p.id, json_array(p.id, p.delivery_id, p.contractor_id, p.file_name,"
         " p.path, p.size, p.sha256, p.expires_at, p.max_downloads, p.downloads, p.published_by,"
         " p.published_at, p.revoked_by, p.revoked_at,"
-        " (SELECT COUNT(*) FROM portal_download d WHERE d.package_id = p.id)) FROM portal_package p";
+        " (SELECT COUNT(*) FROM portal_download d WHERE d.package_id = p.id)) FROM portal_package "
+        "p";
     sql += delivery_id ? " WHERE p.delivery_id = ?" : " WHERE ? IS NULL";
   } else {
     return Status::Error("no record table " + table);
@@ -335,19 +341,18 @@ Result<std::optional<DeliveryRecord>> SqliteStore::FindDelivery(int64_t id) {
 }
 
 Result<std::vector<Receipt>> SqliteStore::History(const std::string& subscriber_id) {
-  return Guard("cannot read history of subscriber " + subscriber_id,
-               [&]() -> Result<std::vector<Receipt>> {
-                 std::vector<ReceiptRow> rows;
-                 session_ << "SELECT " + std::string(kReceiptColumns) +
-                                 " FROM delivery_subscriber s JOIN delivery d"
-                                 " ON d.id = s.delivery_id"
-                                 " WHERE s.subscriber_id = ? AND d.outcome IN (?, ?, ?)"
-                                 " ORDER BY d.ordered_at, d.id",
-                     into(rows), bind(subscriber_id), bind(kDelivered), bind(kSending),
-                     bind(kWriting), now;
-                 ReceiptDecoder decode(/*with_fields=*/true);
-                 return DecodeAll<Receipt>(rows, decode);
-               });
+  return Guard(
+      "cannot read history of subscriber " + subscriber_id, [&]() -> Result<std::vector<Receipt>> {
+        std::vector<ReceiptRow> rows;
+        session_ << "SELECT " + std::string(kReceiptColumns) +
+                        " FROM delivery_subscriber s JOIN delivery d"
+                        " ON d.id = s.delivery_id"
+                        " WHERE s.subscriber_id = ? AND d.outcome IN (?, ?, ?)"
+                        " ORDER BY d.ordered_at, d.id",
+            into(rows), bind(subscriber_id), bind(kDelivered), bind(kSending), bind(kWriting), now;
+        ReceiptDecoder decode(/*with_fields=*/true);
+        return DecodeAll<Receipt>(rows, decode);
+      });
 }
 
 Status SqliteStore::ForEachReceipt(const std::string& contractor_id, const std::string& from_utc,

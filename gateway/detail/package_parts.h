@@ -139,7 +139,8 @@ struct PackageWritten {
   size_t drawings = 0;
   int64_t formula_guarded = 0;  // cells the formula guard neutralised
   nlohmann::json recipient;
-  int pages = 0;  // paper: the PDF's pages
+  int pages = 0;               // paper: the PDF's pages
+  std::string printed_sha256;  // paper: of the printed rows, as the slip shows it
 };
 
 // The printable PDF of a paper delivery (policy 6(2) 紙), written as

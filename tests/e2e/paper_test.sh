@@ -148,6 +148,13 @@ check "qpdf --check: no errors or warnings" 0 $?
 pages=$((1 + 3 + 5 + 1))
 check "pdfinfo pages = 1 + 3 + 5 + 1" "$pages" "$(pages_of "$pdf")"
 check "--json pages" "$pages" "$(json '["pages"]')"
+# The slip's SHA-256 of the printed rows stays on record with the delivery,
+# so that a signed slip can be matched after the PDF is gone.
+printed=$(json '["printed_rows_sha256"]')
+check "printed rows' hash: 64 hex digits" 1 "$([[ "$printed" =~ ^[0-9a-f]{64}$ ]] && echo 1)"
+contains "the cover shows it" "${printed:0:32}" "$(page_text "$pdf" 1)"
+check "the delivery.paper event keeps it" 1 \
+  "$(sql "SELECT count(*) FROM audit_event WHERE action = 'delivery.paper' AND json_extract(details, '$.printed_rows_sha256') = '$printed'")"
 check "pages: A4" 1 "$(pdfinfo "$pdf" | grep -c '^Page size:.*(A4)')"
 check "the daemon keeps its copy, 0600, the same bytes" "600 $sha" \
   "$(stat -c %a "$paper_dir/builder-b-$id.pdf" 2>&1) $(sha256sum "$paper_dir/builder-b-$id.pdf" 2>&1 | cut -d' ' -f1)"
@@ -325,6 +332,14 @@ run paper returned "$id" --certificate "$work/certificate.pdf"
 check "returned with its certificate" 0 "$rc"
 check "the certificate kept by its hash" "$(sha256sum "$work/certificate.pdf" | cut -d' ' -f1)" \
   "$(sql "SELECT certificate_sha256 FROM media WHERE delivery_id = $id")"
+# The certificate is part of the sheets' row: changing it in the store is caught.
+real_cert=$(sql "SELECT certificate_sha256 FROM media WHERE delivery_id = $id")
+sql "UPDATE media SET certificate_sha256 = '$(printf '0%.0s' $(seq 64))' WHERE delivery_id = $id"
+AS=$AUDITOR run audit verify
+check "a changed certificate hash is caught by audit verify" 1 "$rc"
+sql "UPDATE media SET certificate_sha256 = '$real_cert' WHERE delivery_id = $id"
+AS=$AUDITOR run audit verify
+check "intact again once restored" 0 "$rc"
 itaku paper handover "$id2" --to "工事 次郎" >/dev/null
 run paper shredded "$id2"
 check "shredded" 0 "$rc"
@@ -342,6 +357,23 @@ check "audited paper.handover, paper.returned, paper.shredded" "2 1 1" \
 check "no PDF left in the daemon's paper folder" "" "$(paper_files | grep '\.pdf$')"
 run history --subscriber S00000001
 contains "history lists the paper delivery" "delivery $id  builder-b  paper" "$out"
+
+# ---- A daemon without the operator's details prints no slip ----------------
+stop_daemon
+: > "$work/bare.toml" && chmod 644 "$work/bare.toml"
+start_daemon --config "$work/bare.toml" || exit 1
+refused_before=$(audits delivery.refused) kept=$(paper_files)
+mkdir -p "$work/bare"
+run deliver --profile builder-installation --input "$work/three.csv" --attachments "$work/drawings" \
+  --via paper --out "$work/bare"
+check "placeholder operator: refused" 1 "$rc"
+contains "placeholder operator: names the setting" \
+  "handover slip needs the operator's own details: set [requests] operator_name in the daemon's config" "$err"
+check "placeholder operator: no PDF in --out" "" "$(ls -A "$work/bare")"
+check "placeholder operator: nothing in the daemon's paper folder" "$kept" "$(paper_files)"
+check "placeholder operator: delivery.refused audited" $((refused_before + 1)) "$(audits delivery.refused)"
+stop_daemon
+start_daemon || exit 1
 
 # ---- Later: the NDA has ended (last: the daemon's clock does not go back) ---
 refused_before=$(audits delivery.refused) kept=$(paper_files)

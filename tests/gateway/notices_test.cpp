@@ -204,6 +204,30 @@ TEST(NoticeLetterTest, WindowEnvelopeLetterShowsTheAddresseeInTheWindow) {
   EXPECT_THAT(fonts, Not(HasSubstr(" no  "))) << fonts;
 }
 
+// Postal codes as exports and staff write them reach the window as
+// 〒NNN-NNNN; a letter retried replaces the earlier one only once complete.
+TEST(NoticeLetterTest, PostalCodesAsWrittenAndRetriesReplaceTheLetter) {
+  TempDir dir;
+  const std::string path = dir / "letter.pdf";
+  const Date day{std::chrono::year{2026}, std::chrono::month{12}, std::chrono::day{2}};
+  for (const char* code : {"〒６７０－００１１", "670 0011", "670ｰ0011", "〒670-0011"}) {
+    SCOPED_TRACE(code);
+    Status s = WriteLetter(path, {code, "兵庫県姫路市1-1", "山田 太郎", "様"}, Operator(false), day,
+                           "", {"件名", "本文"});
+    ASSERT_TRUE(s.ok()) << s.message();
+    EXPECT_THAT(PdfText(path), HasSubstr("〒670-0011"));
+  }
+  // A retry that fails (no recipient name) leaves the earlier letter whole.
+  const std::string before = transports::test_util::ReadFile(path);
+  Status failed = WriteLetter(path, {"6700011", "兵庫県姫路市1-1", "", ""}, Operator(false), day,
+                              "", {"件名", "本文"});
+  EXPECT_FALSE(failed.ok());
+  EXPECT_EQ(transports::test_util::ReadFile(path), before);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()),
+                          std::filesystem::directory_iterator()),
+            1);
+}
+
 TEST(NoticeLetterTest, WesternDateUnlessWarekiIsChosen) {
   const Date day{std::chrono::year{2026}, std::chrono::month{12}, std::chrono::day{2}};
   EXPECT_EQ(JapaneseDate(day, false), "2026年12月2日");

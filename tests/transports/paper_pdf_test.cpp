@@ -504,6 +504,33 @@ TEST_F(PaperPdfTest, CellTooLongToPrintIsRefusedAndNothingIsLeft) {
   EXPECT_TRUE(again.ok()) << again.message();
 }
 
+// A character no installed font has (a private-use code point, as a
+// mis-converted gaiji would be) is refused, not printed as a box: the sheet
+// must show what was delivered.
+TEST_F(PaperPdfTest, CharacterNoFontCanPrintIsRefusedAndNothingIsLeft) {
+  PaperJob job = BaseJob();
+  Rows rows;
+  rows.rows = {{"1001", "山田 太郎", "短い住所", "03"}, {"1002", "山\uE000 花子", "住所", "03"}};
+  job.next_row = rows.Source();
+  job.slip.records = 2;
+  auto written = WritePaperPdf(job, out_, "gaiji.pdf");
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.message(), "record 2: 氏名 has a character no installed font can print");
+  EXPECT_TRUE(FilesIn(out_).empty());
+
+  Letter letter;
+  letter.recipient = {"6700011", {"兵庫県姫路市1-1"}, "山\uE000 花子 様"};
+  letter.sender_lines = {"夢前ケーブル株式会社"};
+  letter.date = "2026年12月2日";
+  letter.subject = "件名";
+  letter.body = "本文";
+  auto posted = WriteLetterPdf(letter, out_ + "/letter.pdf");
+  ASSERT_FALSE(posted.ok());
+  EXPECT_EQ(posted.message(),
+            "the recipient's address or name has a character no installed font can print");
+  EXPECT_TRUE(FilesIn(out_).empty());
+}
+
 TEST_F(PaperPdfTest, DrawingThatIsNotPdfPngOrJpegIsRefusedAndNothingIsLeft) {
   MakePdfDrawing(src_ + "/1001.pdf", 1, "A");
   WriteFile(src_ + "/1002.txt", "not a drawing\n");
