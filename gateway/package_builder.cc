@@ -74,24 +74,9 @@ Result<PackageWritten> WriteEncryptedPackage(PackageJob& job, const std::string&
   PackageWritten out;
   nlohmann::json files = nlohmann::json::array();
   SubscriberRecorder recorder(*job.ctx.store, rec.id);
-  const size_t drawing_bit = HouseDrawingColumn(job.spec);
   auto data = writer.value()->AddStream("data.csv", [&](std::ostream& os) -> Status {
-    auto summary = policies::Project(
-        job.spec, job.in, rec.input_name, &os, [&](const policies::RecordFacts& r) -> Status {
-          uint64_t carried = r.carried;
-          if (job.drawings != nullptr && !r.house_drawing.empty()) {
-            // Judged as the record passes, as the dry run judges it: a
-            // drawing that cannot go stops the delivery before any is read.
-            if (Status d = job.drawings->Check(r.subscriber_id, r.house_drawing); !d.ok()) {
-              return d;
-            }
-            drawing_files.emplace_back(r.subscriber_id, r.house_drawing);
-          } else if (drawing_bit < 64) {
-            // The cell named a file, but no drawing went with the record.
-            carried &= ~(uint64_t{1} << drawing_bit);
-          }
-          return recorder.Add(r.subscriber_id, static_cast<int64_t>(carried));
-        });
+    auto summary = policies::Project(job.spec, job.in, rec.input_name, &os,
+                                     ReceiptsAndDrawings(job, recorder, drawing_files));
     if (!summary.ok()) return summary.status();
     records = summary->records;
     out.withheld = summary->withheld_fields;

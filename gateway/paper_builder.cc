@@ -97,20 +97,8 @@ Result<PackageWritten> WritePaperPackage(PackageJob& job, const std::string& dir
     std::ofstream os(scratch->path(), std::ios::binary | std::ios::trunc);
     if (!os) return Status::Io("cannot write the scratch file in " + dir);
     SubscriberRecorder recorder(*ctx.store, rec.id);
-    const size_t drawing_bit = HouseDrawingColumn(job.spec);
-    auto summary = policies::Project(
-        job.spec, job.in, rec.input_name, &os, [&](const policies::RecordFacts& r) -> Status {
-          uint64_t carried = r.carried;
-          if (job.drawings != nullptr && !r.house_drawing.empty()) {
-            if (Status d = job.drawings->Check(r.subscriber_id, r.house_drawing); !d.ok()) {
-              return d;
-            }
-            drawing_files.emplace_back(r.subscriber_id, r.house_drawing);
-          } else if (drawing_bit < 64) {
-            carried &= ~(uint64_t{1} << drawing_bit);
-          }
-          return recorder.Add(r.subscriber_id, static_cast<int64_t>(carried));
-        });
+    auto summary = policies::Project(job.spec, job.in, rec.input_name, &os,
+                                     ReceiptsAndDrawings(job, recorder, drawing_files));
     Status recorded = recorder.Finish();
     if (!summary.ok()) return summary.status();
     if (!recorded.ok()) return recorded;

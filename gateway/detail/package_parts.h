@@ -131,6 +131,28 @@ inline size_t HouseDrawingColumn(const policies::ProjectionSpec& spec) {
   return 64;
 }
 
+// The projector's callback of a package that carries house drawings: each
+// record's drawing judged as the record passes, as the dry run judges it (a
+// drawing that cannot go stops the delivery before any is read) and listed
+// in `drawings` (subscriber, file); its receipt recorded with the fields it
+// carried, the drawing only when one goes with the record.
+inline policies::RecordFactsCallback ReceiptsAndDrawings(
+    PackageJob& job, SubscriberRecorder& recorder,
+    std::vector<std::pair<std::string, std::string>>& drawings) {
+  const size_t drawing_bit = HouseDrawingColumn(job.spec);
+  return [&job, &recorder, &drawings, drawing_bit](const policies::RecordFacts& r) -> Status {
+    uint64_t carried = r.carried;
+    if (job.drawings != nullptr && !r.house_drawing.empty()) {
+      if (Status d = job.drawings->Check(r.subscriber_id, r.house_drawing); !d.ok()) return d;
+      drawings.emplace_back(r.subscriber_id, r.house_drawing);
+    } else if (drawing_bit < 64) {
+      // The cell named a file, but no drawing went with the record.
+      carried &= ~(uint64_t{1} << drawing_bit);
+    }
+    return recorder.Add(r.subscriber_id, static_cast<int64_t>(carried));
+  };
+}
+
 // What a package writer hands back to WriteDeliveryPackage.
 struct PackageWritten {
   std::string path;  // the package under its final name
