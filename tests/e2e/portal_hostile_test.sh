@@ -243,10 +243,9 @@ check "revoked: deletion on record" "revoked" "$(removal "$pkg")"
 
 # A daemon killed during a download left its slot held: the next one gives
 # it back before the portal opens.
-# (Slowly enough that the download is still under way on a loaded machine.)
 publish --max-downloads 1
 pkg_k=$pkg
-(OUT="$work/killed" as builder "$base/$pkg_k" --limit-rate 20k > /dev/null) &
+(OUT="$work/killed" as builder "$base/$pkg_k" --limit-rate 200k > /dev/null) &
 curl_pid=$!
 for _ in $(seq 1 100); do
   [[ "$(sql "SELECT reserved FROM portal_package WHERE id = '$pkg_k'")" == 1 ]] && break
