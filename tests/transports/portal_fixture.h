@@ -163,7 +163,13 @@ struct Certs {
                       std::to_string(days) + " -keyout " + key + " -out " + cert +
                       " -subj /CN=" + cn;
     if (server) cmd += " -addext subjectAltName=IP:127.0.0.1";
-    return RunCommand(cmd) == 0;
+    // Under libfaketime, openssl now and then fails to start (seen in CI:
+    // the suite's set-up failed, which gtest reports as every test
+    // skipped). A second or third try is a fresh process.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (RunCommand(cmd) == 0) return true;
+    }
+    return false;
   }
 
   // The day (YYYY-MM-DD, UTC) `openssl x509` reads as the certificate's
