@@ -7,7 +7,158 @@ nlohmann::json OptionalBool(const std::optional<bool>& b) {
   return b ? nlohmann::json(*b) : nlohmann::json();
 }
 
+// Reads `j[key]` as a date into `out`; false when absent or malformed.
+bool DateAt(const nlohmann::json& j, const char* key, Date& out) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return false;
+  auto d = ParseDate(it->get<std::string>());
+  if (!d) return false;
+  out = *d;
+  return true;
+}
+
+template <typename E>
+bool EnumAt(const nlohmann::json& j, const char* key, E& out) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return false;
+  auto e = Parse<E>(it->get<std::string>());
+  if (!e) return false;
+  out = *e;
+  return true;
+}
+
 }  // namespace
+
+nlohmann::json ToJson(const Contract& c) {
+  return nlohmann::json{{"contractor_id", c.contractor_id},
+                        {"signed_on", FormatDate(c.signed_on)},
+                        {"in_force_from", FormatDate(c.in_force_from)},
+                        {"in_force_until", FormatDate(c.in_force_until)},
+                        {"purposes", c.purposes},
+                        {"incident_contact", c.incident_contact},
+                        {"reoutsourcing", ToString(c.reoutsourcing)},
+                        {"document_sha256", c.document_sha256},
+                        {"document_path", c.document_path},
+                        {"registered_by", c.registered_by},
+                        {"registered_at", c.registered_at},
+                        {"withdrawn_at", c.withdrawn_at},
+                        {"withdrawn_by", c.withdrawn_by},
+                        {"withdrawn_reason", c.withdrawn_reason}};
+}
+
+std::optional<Contract> ContractFromJson(const nlohmann::json& j) {
+  try {
+    Contract c;
+    c.contractor_id = j.at("contractor_id").get<std::string>();
+    if (!DateAt(j, "signed_on", c.signed_on) || !DateAt(j, "in_force_from", c.in_force_from) ||
+        !DateAt(j, "in_force_until", c.in_force_until) ||
+        !EnumAt(j, "reoutsourcing", c.reoutsourcing)) {
+      return std::nullopt;
+    }
+    c.purposes = j.at("purposes").get<std::vector<std::string>>();
+    c.incident_contact = j.at("incident_contact").get<std::string>();
+    c.document_sha256 = j.at("document_sha256").get<std::string>();
+    c.document_path = j.at("document_path").get<std::string>();
+    c.registered_by = j.at("registered_by").get<std::string>();
+    c.registered_at = j.at("registered_at").get<std::string>();
+    c.withdrawn_at = j.value("withdrawn_at", "");
+    c.withdrawn_by = j.value("withdrawn_by", "");
+    c.withdrawn_reason = j.value("withdrawn_reason", "");
+    return c;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+nlohmann::json ToJson(const Subcontractor& s) {
+  return nlohmann::json{{"contract_id", s.contract_id},
+                        {"name", s.name},
+                        {"work", s.work},
+                        {"nda_from", FormatDate(s.nda_from)},
+                        {"nda_until", FormatDate(s.nda_until)},
+                        {"nda_sha256", s.nda_sha256},
+                        {"nda_path", s.nda_path},
+                        {"registered_by", s.registered_by},
+                        {"registered_at", s.registered_at}};
+}
+
+std::optional<Subcontractor> SubcontractorFromJson(const nlohmann::json& j) {
+  try {
+    Subcontractor s;
+    s.contract_id = j.at("contract_id").get<int64_t>();
+    s.name = j.at("name").get<std::string>();
+    s.work = j.at("work").get<std::string>();
+    if (!DateAt(j, "nda_from", s.nda_from) || !DateAt(j, "nda_until", s.nda_until)) {
+      return std::nullopt;
+    }
+    s.nda_sha256 = j.at("nda_sha256").get<std::string>();
+    s.nda_path = j.at("nda_path").get<std::string>();
+    s.registered_by = j.at("registered_by").get<std::string>();
+    s.registered_at = j.at("registered_at").get<std::string>();
+    return s;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+nlohmann::json ToJson(const Disposal& d) {
+  return nlohmann::json{{"delivery_id", d.delivery_id},
+                        {"method", ToString(d.method)},
+                        {"disposed_on", FormatDate(d.disposed_on)},
+                        {"certificate_sha256", d.certificate_sha256},
+                        {"certificate_path", d.certificate_path},
+                        {"certificate_name", d.certificate_name},
+                        {"via", d.via},
+                        {"recorded_by", d.recorded_by},
+                        {"recorded_at", d.recorded_at}};
+}
+
+std::optional<Disposal> DisposalFromJson(const nlohmann::json& j) {
+  try {
+    Disposal d;
+    d.delivery_id = j.at("delivery_id").get<int64_t>();
+    if (!EnumAt(j, "method", d.method) || !DateAt(j, "disposed_on", d.disposed_on)) {
+      return std::nullopt;
+    }
+    d.certificate_sha256 = j.at("certificate_sha256").get<std::string>();
+    d.certificate_path = j.at("certificate_path").get<std::string>();
+    d.certificate_name = j.at("certificate_name").get<std::string>();
+    d.via = j.at("via").get<std::string>();
+    d.recorded_by = j.at("recorded_by").get<std::string>();
+    d.recorded_at = j.at("recorded_at").get<std::string>();
+    return d;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+nlohmann::json ToJson(const SupervisionCheck& c) {
+  return nlohmann::json{
+      {"contractor_id", c.contractor_id},     {"checked_on", FormatDate(c.checked_on)},
+      {"result", ToString(c.result)},         {"findings", c.findings},
+      {"evidence_sha256", c.evidence_sha256}, {"evidence_path", c.evidence_path},
+      {"next_due", FormatDate(c.next_due)},   {"recorded_by", c.recorded_by},
+      {"recorded_at", c.recorded_at}};
+}
+
+std::optional<SupervisionCheck> SupervisionCheckFromJson(const nlohmann::json& j) {
+  try {
+    SupervisionCheck c;
+    c.contractor_id = j.at("contractor_id").get<std::string>();
+    if (!DateAt(j, "checked_on", c.checked_on) || !EnumAt(j, "result", c.result) ||
+        !DateAt(j, "next_due", c.next_due)) {
+      return std::nullopt;
+    }
+    c.findings = j.at("findings").get<std::string>();
+    c.evidence_sha256 = j.at("evidence_sha256").get<std::string>();
+    c.evidence_path = j.at("evidence_path").get<std::string>();
+    c.recorded_by = j.at("recorded_by").get<std::string>();
+    c.recorded_at = j.at("recorded_at").get<std::string>();
+    return c;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
 
 nlohmann::json ToJson(const CorrectiveRequest& r) {
   return nlohmann::json{{"subscriber_id", r.subscriber_id},

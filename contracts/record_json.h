@@ -5,6 +5,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "contracts/types.h"
 
@@ -12,5 +13,16 @@ namespace itaku::contracts {
 
 nlohmann::json ToJson(const CorrectiveRequest& request);
 nlohmann::json ToJson(const SpecialRequest& request);
+
+// Supervision records (schema 11), without their ids. From*: nullopt when
+// the JSON is not such a record (a damaged row).
+nlohmann::json ToJson(const Contract& contract);
+nlohmann::json ToJson(const Subcontractor& subcontractor);
+nlohmann::json ToJson(const Disposal& disposal);
+nlohmann::json ToJson(const SupervisionCheck& check);
+std::optional<Contract> ContractFromJson(const nlohmann::json& j);
+std::optional<Subcontractor> SubcontractorFromJson(const nlohmann::json& j);
+std::optional<Disposal> DisposalFromJson(const nlohmann::json& j);
+std::optional<SupervisionCheck> SupervisionCheckFromJson(const nlohmann::json& j);
 
 }  // namespace itaku::contracts

@@ -31,7 +31,7 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // The schema version after migrations (latest known = kSchemaVersion).
-  static constexpr int kSchemaVersion = 10;
+  static constexpr int kSchemaVersion = 11;
   virtual Result<int> SchemaVersion() = 0;
   // Folder beside the database for documents (NDA scans): "<db>.d/documents".
   virtual std::string DocumentDir() const = 0;
@@ -62,6 +62,28 @@ class Store {
   // already is.
   virtual Status WithdrawNda(int64_t id, const std::string& at, const std::string& by,
                              const std::string& reason) = 0;
+
+  // Outsourcing contracts (業務委託契約). Add returns the new id (NotFound
+  // for an unknown contractor); List gives all or one contractor's by id;
+  // Withdraw as for NDAs (never deleted).
+  virtual Result<int64_t> AddContract(const Contract& contract) = 0;
+  virtual Result<std::vector<Contract>> ListContracts(
+      const std::optional<std::string>& contractor_id) = 0;
+  virtual Status WithdrawContract(int64_t id, const std::string& at, const std::string& by,
+                                  const std::string& reason) = 0;
+  // Subcontractors named under a contract; all (nullopt) or one contract's,
+  // by id. Add: NotFound for an unknown contract.
+  virtual Result<int64_t> AddSubcontractor(const Subcontractor& subcontractor) = 0;
+  virtual Result<std::vector<Subcontractor>> ListSubcontractors(
+      std::optional<int64_t> contract_id) = 0;
+  // Disposals, one per delivery: Add refuses a second (Conflict naming the
+  // day it was recorded) and an unknown delivery (NotFound).
+  virtual Status AddDisposal(const Disposal& disposal) = 0;
+  virtual Result<std::vector<Disposal>> ListDisposals() = 0;  // by delivery id
+  // Periodic checks; List: all or one contractor's, by id.
+  virtual Result<int64_t> AddSupervisionCheck(const SupervisionCheck& check) = 0;
+  virtual Result<std::vector<SupervisionCheck>> ListSupervisionChecks(
+      const std::optional<std::string>& contractor_id) = 0;
 
   // Profiles. Stores `profile` as a new version unless the latest version of
   // that id has the same source_sha256, in which case nothing is written.

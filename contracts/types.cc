@@ -9,14 +9,19 @@ namespace {
 constexpr std::string_view kContractorStatus[] = {"active", "suspended", "terminated"};
 constexpr std::string_view kStaffRole[] = {"operator", "privacy-officer", "auditor"};
 constexpr std::string_view kTransport[] = {"paper", "media", "sftp", "portal"};
-constexpr std::string_view kDeliveryOutcome[] = {"refused", "dry-run", "delivered", "failed", "sending", "writing", "cancelled"};
+constexpr std::string_view kDeliveryOutcome[] = {"refused", "dry-run", "delivered", "failed",
+                                                 "sending", "writing", "cancelled"};
 constexpr std::string_view kAttemptOutcome[] = {"delivered", "already-there", "network-error",
                                                 "refused"};
-constexpr std::string_view kMediaState[] = {"written", "handed-over", "returned", "destroyed", "cancelled"};
+constexpr std::string_view kMediaState[] = {"written", "handed-over", "returned", "destroyed",
+                                            "cancelled"};
 constexpr std::string_view kRequestState[] = {"received", "decided", "instructed",
                                               "answered", "closed",  "notified"};
 constexpr std::string_view kSpecialKind[] = {"exclude", "withhold", "extend"};
 constexpr std::string_view kProposalState[] = {"pending", "approved", "rejected", "expired"};
+constexpr std::string_view kReoutsourcing[] = {"forbidden", "approval", "named"};
+constexpr std::string_view kDisposalMethod[] = {"shredded", "erased", "returned", "dissolved"};
+constexpr std::string_view kCheckResult[] = {"pass", "findings", "fail"};
 
 }  // namespace
 
@@ -36,6 +41,9 @@ ITAKU_NAMED_ENUM(MediaState, kMediaState)
 ITAKU_NAMED_ENUM(RequestState, kRequestState)
 ITAKU_NAMED_ENUM(SpecialKind, kSpecialKind)
 ITAKU_NAMED_ENUM(ProposalState, kProposalState)
+ITAKU_NAMED_ENUM(Reoutsourcing, kReoutsourcing)
+ITAKU_NAMED_ENUM(DisposalMethod, kDisposalMethod)
+ITAKU_NAMED_ENUM(CheckResult, kCheckResult)
 
 #undef ITAKU_NAMED_ENUM
 

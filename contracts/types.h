@@ -44,6 +44,18 @@ enum class MediaState { kWritten, kHandedOver, kReturned, kDestroyed, kCancelled
 enum class RequestState { kReceived, kDecided, kInstructed, kAnswered, kClosed, kNotified };
 enum class SpecialKind { kExclude, kWithhold, kExtend };
 enum class ProposalState { kPending, kApproved, kRejected, kExpired };
+// 再委託 (re-outsourcing) under a contract: not allowed, each one with the
+// operator's prior written approval, or only to the subcontractors named.
+enum class Reoutsourcing { kForbidden, kApproval, kNamed };  // "forbidden", "approval", "named"
+// How delivered data came to an end at the contractor (廃棄証明書).
+enum class DisposalMethod {
+  kShredded,
+  kErased,
+  kReturned,
+  kDissolved
+};  // "shredded" 裁断, "erased" 消去, "returned" 返却, "dissolved" 溶解
+// A periodic check's overall result.
+enum class CheckResult { kPass, kFindings, kFail };  // "pass", "findings", "fail"
 
 std::string_view ToString(ContractorStatus value);
 std::string_view ToString(StaffRole value);
@@ -54,6 +66,9 @@ std::string_view ToString(MediaState value);
 std::string_view ToString(RequestState value);
 std::string_view ToString(SpecialKind value);
 std::string_view ToString(ProposalState value);
+std::string_view ToString(Reoutsourcing value);
+std::string_view ToString(DisposalMethod value);
+std::string_view ToString(CheckResult value);
 
 // The value a word names; nullopt for any other word. Defined for the enums
 // above.
@@ -88,6 +103,70 @@ struct Nda {
   std::string withdrawn_at;
   std::string withdrawn_by;
   std::string withdrawn_reason;
+};
+
+// 業務委託契約: the outsourcing contract with a contractor (policy 6,
+// 4(3); APPI art. 25). A delivery needs one in force on its day that covers
+// its profile's purpose.
+struct Contract {
+  int64_t id = 0;  // assigned by the store
+  std::string contractor_id;
+  Date signed_on;
+  Date in_force_from;
+  Date in_force_until;
+  std::vector<std::string> purposes;  // catalog purpose ids it covers
+  std::string incident_contact;       // who at the contractor answers for a leak
+  Reoutsourcing reoutsourcing = Reoutsourcing::kForbidden;
+  std::string document_sha256;
+  std::string document_path;
+  std::string registered_by;
+  std::string registered_at;
+  std::string withdrawn_at;  // as for NDAs: entered in error, never deleted
+  std::string withdrawn_by;
+  std::string withdrawn_reason;
+};
+
+// A subcontractor named under a contract (Reoutsourcing::kNamed), with its
+// own NDA with the contractor.
+struct Subcontractor {
+  int64_t id = 0;  // assigned by the store
+  int64_t contract_id = 0;
+  std::string name;
+  std::string work;  // what it does for the contractor
+  Date nda_from;
+  Date nda_until;
+  std::string nda_sha256;
+  std::string nda_path;
+  std::string registered_by;
+  std::string registered_at;
+};
+
+// The end of a delivery's data at the contractor: returned or destroyed,
+// proven by the contractor's certificate (廃棄証明書). One per delivery.
+struct Disposal {
+  int64_t delivery_id = 0;
+  DisposalMethod method = DisposalMethod::kShredded;
+  Date disposed_on;  // the day the contractor states
+  std::string certificate_sha256;
+  std::string certificate_path;
+  std::string certificate_name;  // the file name it came under (no personal data expected)
+  std::string via;               // "staff" | "portal"
+  std::string recorded_by;       // staff name, or the contractor id for the portal
+  std::string recorded_at;
+};
+
+// A periodic check of a contractor's handling (定期監査・点検).
+struct SupervisionCheck {
+  int64_t id = 0;  // assigned by the store
+  std::string contractor_id;
+  Date checked_on;
+  CheckResult result = CheckResult::kPass;
+  std::string findings;
+  std::string evidence_sha256;  // the evidence document, when one was given
+  std::string evidence_path;
+  Date next_due;
+  std::string recorded_by;
+  std::string recorded_at;
 };
 
 // A contract profile as imported from TOML; versioned by the store.

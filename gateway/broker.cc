@@ -14,6 +14,7 @@
 #include "gateway/pseudonym_key.h"
 #include "gateway/records_json.h"
 #include "gateway/requests.h"
+#include "gateway/supervision.h"
 #include "policies/decision.h"
 #include "policies/delivery_rules.h"
 
@@ -158,6 +159,12 @@ Result<Plan> PlanDelivery(Context& ctx, const DeliverRequest& req, DeliverResult
 
   policies::Decision decision =
       policies::Decide({req.transport}, {*contractor.value(), p, plan.ndas}, ctx.clock->Today());
+  // The register's side (policy 6 指示・監督): a contract covering the
+  // purpose today, and when configured no overdue disposal or check.
+  auto supervision = JudgeSupervision(ctx, p.contractor_id, p.purpose);
+  if (!supervision.ok()) return supervision.status();
+  for (auto& why : supervision->reasons) decision.reasons.push_back(std::move(why));
+  result.contract_id = supervision->contract_id;
   result.masks = p.masks;
   contracts::DeliveryRecord& rec = result.record;
   rec.ordered_by = ctx.actor;

@@ -55,8 +55,9 @@ struct DeliverResult {
   std::string passphrase;  // media with a password recipient: shown once, never stored
   // Cells the formula guard neutralised ([output] formula_guard); 0 when off.
   int64_t formula_guarded = 0;
-  int pages = 0;               // paper: the printable PDF's pages
-  std::string printed_sha256;  // paper: the printed rows' SHA-256, as on the slip
+  int pages = 0;                       // paper: the printable PDF's pages
+  std::string printed_sha256;          // paper: the printed rows' SHA-256, as on the slip
+  std::optional<int64_t> contract_id;  // the outsourcing contract that covers it
   bool allowed() const { return reasons.empty(); }
 };
 

@@ -119,16 +119,16 @@ void CommandLine::RegisterAll(CLI::App& app) {
   CLI::App* init =
       app.add_subcommand("init", "create the store (SQLite) and its per-installation secret");
   init->fallthrough();
-  init->add_option("--officer", officer_,
-                   "the OS user registered as the first privacy officer")
+  init->add_option("--officer", officer_, "the OS user registered as the first privacy officer")
       ->required();
   init->callback([this] {
     command = "init";
     local = true;
     run = [this](Context& c) { return Init(c, officer_); };
   });
-  for (auto make : {ContractorCommandGroup, RegistryCommands, DeliveryCommandGroup,
-                    MediaPortalCommandGroup, StaffSpecialCommandGroup, RequestCommandGroup}) {
+  for (auto make :
+       {ContractorCommandGroup, RegistryCommands, DeliveryCommandGroup, MediaPortalCommandGroup,
+        StaffSpecialCommandGroup, RequestCommandGroup, SupervisionCommandGroup}) {
     groups_.push_back(make(*this));
     groups_.back()->Register(app);
   }

@@ -132,5 +132,6 @@ std::unique_ptr<CommandGroup> DeliveryCommandGroup(CommandLine& line);
 std::unique_ptr<CommandGroup> MediaPortalCommandGroup(CommandLine& line);
 std::unique_ptr<CommandGroup> StaffSpecialCommandGroup(CommandLine& line);
 std::unique_ptr<CommandGroup> RequestCommandGroup(CommandLine& line);
+std::unique_ptr<CommandGroup> SupervisionCommandGroup(CommandLine& line);
 
 }  // namespace itaku::gateway

@@ -5,6 +5,7 @@
 #include "gateway/commands.h"
 #include "gateway/portal_commands.h"
 #include "gateway/requests.h"
+#include "gateway/supervision.h"
 
 namespace itaku::gateway {
 namespace {
@@ -88,6 +89,13 @@ class Deliveries : public CommandGroup {
     CLI::App* d_show = Sub(*delivery, "show", "one delivery with every SFTP attempt");
     d_show->add_option("id", d_id)->required();
     on(d_show, "delivery.show", [&](Context& c) { return itaku::gateway::DeliveryShow(c, d_id); });
+    CLI::App* d_slip =
+        Sub(*delivery, "slip", "the 授受記録 of one delivery as a PDF (policy 6: 指示・監督)");
+    d_slip->add_option("id", d_id)->required();
+    OutputFile(d_slip->add_option("--out", d_slip_out, "the PDF to write (not overwritten)"))
+        ->required();
+    on(d_slip, "delivery.slip",
+       [&](Context& c) { return itaku::gateway::DeliverySlip(c, d_id, d_slip_out); });
   }
   void RegisterRecordCommands(CLI::App& app) {
     CLI::App* history = Sub(app, "history", "who received what about a subscriber (policy 5)");
@@ -135,6 +143,7 @@ class Deliveries : public CommandGroup {
   std::string input_encoding = "auto";
   double connect_timeout_s = 10, io_timeout_s = 30;
   int64_t d_id = 0;
+  std::string d_slip_out;
   std::string subscriber;
   std::vector<std::string> checkpoints;
   std::string b_contractor, b_since, b_csv;

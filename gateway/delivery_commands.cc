@@ -45,7 +45,8 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
             {"withheld", r->withheld},
             {"masks", r->masks},
             {"special_requests", r->special_requests},
-            {"notes", r->notes}});
+            {"notes", r->notes},
+            {"contract_id", r->contract_id ? Json(*r->contract_id) : Json()}});
   if (!r->allowed()) {
     // A refusal is printed in full and still makes the command fail.
     return Status::Refused("delivery " + std::to_string(rec.id) +
@@ -91,7 +92,8 @@ Result<Output> DeliverCommand(Context& ctx, const DeliverRequest& req) {
     text << "dry run " << rec.id << ": allowed — nothing was sent\n";
   }
   text << "contractor: " << rec.contractor_id << "\nprofile: " << rec.profile_id << " v"
-       << rec.profile_version << "\nNDA: #" << (rec.nda_id ? *rec.nda_id : 0)
+       << rec.profile_version << "\nNDA: #" << (rec.nda_id ? *rec.nda_id : 0) << "\ncontract: #"
+       << (r->contract_id ? *r->contract_id : 0)
        << "\ntransport: " << contracts::ToString(rec.transport)
        << "\nfields sent: " << Join(rec.fields);
   for (const auto& [f, m] : r->masks) text << "\n  " << f << " masked: " << m;

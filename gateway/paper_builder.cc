@@ -14,6 +14,7 @@
 #include <map>
 
 #include "contracts/base/files.h"
+#include "gateway/detail/command_util.h"
 #include "gateway/detail/package_parts.h"
 #include "gateway/operator_identity.h"
 #include "policies/catalog.h"
@@ -25,18 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// How a masked field is shown, in the slip's list of items.
-std::string MaskNote(const std::string& mask) {
-  static const std::map<std::string, std::string> kNotes = {
-      {"last4", "末尾4文字のみ表示"},
-      {"redact", "伏せ字（値は印字しない）"},
-      {"year", "年のみ表示"},
-      {"prefix3", "先頭3文字のみ表示"},
-      {"pseudonym", "仮名（加入者を特定しない符号）"}};
-  auto it = kNotes.find(mask);
-  return it == kNotes.end() ? "" : it->second;
-}
-
 // A column's share of the table's width: long values get more room.
 double ColumnWeight(const std::string& field) {
   static const std::map<std::string, double> kWeights = {
@@ -45,11 +34,6 @@ double ColumnWeight(const std::string& field) {
       {"account_holder", 1.6}, {"subscriber_id", 1.0}};
   auto it = kWeights.find(field);
   return it == kWeights.end() ? 1.0 : it->second;
-}
-
-std::string Label(const std::string& field) {
-  const policies::FieldInfo* f = policies::FindField(field);
-  return f ? std::string(f->label) : field;
 }
 
 // A private scratch file in `dir`: created 0600 with O_EXCL, unlinked at
@@ -139,8 +123,8 @@ Result<PackageWritten> WritePaperPackage(PackageJob& job, const std::string& dir
   for (const auto* list : {&job.spec.fields, &job.spec.extra_fields}) {
     for (const std::string& f : *list) {
       auto m = p.masks.find(f);
-      slip.items.push_back({Label(f), f, m == p.masks.end() ? "" : MaskNote(m->second)});
-      doc.columns.push_back({Label(f), ColumnWeight(f)});
+      slip.items.push_back({FieldLabel(f), f, m == p.masks.end() ? "" : MaskNote(m->second)});
+      doc.columns.push_back({FieldLabel(f), ColumnWeight(f)});
     }
   }
   slip.records = rec.record_count;

@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include "contracts/base/date.h"
+#include "contracts/base/files.h"
 #include "contracts/base/layout.h"
 #include "contracts/base/strings.h"
 #include "contracts/config.h"
@@ -24,6 +26,7 @@
 #include "gateway/reconcile.h"
 #include "gateway/requests.h"
 #include "gateway/staff_api.h"
+#include "gateway/supervision.h"
 #include "policies/delivery_rules.h"
 #include "transports/certificate.h"
 #include "transports/portal_backend.h"
@@ -248,6 +251,64 @@ void StorePortalBackend::RecordDownload(const PortalCaller& caller, const std::s
     auto removed = RemovePortalPackageFile(ctx_, package, "used up", "itaku");
     if (!removed.ok()) Report("remove used-up package " + package_id, removed.message());
   }
+}
+
+transports::UploadAnswer StorePortalBackend::AcceptDisposalCertificate(
+    const PortalCaller& caller, int64_t delivery_id, const std::string& method,
+    const std::string& disposed_on, const std::string& file, const std::string& file_name) {
+  using Kind = transports::UploadAnswer::Kind;
+  DisposalInput input;
+  input.delivery_id = delivery_id;
+  input.method = method;
+  input.disposed_on = disposed_on;
+  input.certificate_file = file;
+  input.certificate_name = file_name;
+  input.portal_contractor = caller.contractor_id;
+  Result<Output> recorded = DisposalRecord(ctx_, input);
+  transports::UploadAnswer answer;
+  if (!recorded.ok()) {
+    answer.message = recorded.message();
+    switch (recorded.kind()) {
+      case ErrorKind::kNotFound:
+        answer.kind = Kind::kNotFound;
+        break;
+      case ErrorKind::kConflict:
+        answer.kind = Kind::kConflict;
+        break;
+      case ErrorKind::kInvalidInput:
+      case ErrorKind::kRefused:
+        answer.kind = Kind::kInvalid;
+        break;
+      case ErrorKind::kIo:
+      case ErrorKind::kNetwork:
+      case ErrorKind::kInternal:
+        // Not the contractor's doing: a 500 it may retry, and a line for
+        // the operator.
+        answer.kind = Kind::kFailed;
+        Report("record the disposal of delivery " + std::to_string(delivery_id),
+               recorded.message());
+        break;
+    }
+    return answer;
+  }
+  // The 201 says what the register holds; what it does not say comes from
+  // the request (and the hash from the file, which is still there).
+  const Json& out = recorded->json;
+  auto text = [&](const char* key) -> std::string {
+    return out.is_object() && out.contains(key) && out[key].is_string()
+               ? out[key].get<std::string>()
+               : "";
+  };
+  answer.kind = Kind::kAccepted;
+  answer.certificate_sha256 = text("certificate_sha256");
+  if (answer.certificate_sha256.empty()) {
+    if (auto sha = Sha256File(file); sha.ok()) answer.certificate_sha256 = sha.value();
+  }
+  answer.method = text("method");
+  if (answer.method.empty()) answer.method = method;
+  answer.disposed_on = text("disposed_on");
+  if (answer.disposed_on.empty()) answer.disposed_on = disposed_on;
+  return answer;
 }
 
 void StorePortalBackend::Audit(const PortalCaller& caller, const std::string& method,
@@ -565,6 +626,25 @@ class PortalSweep {
 
 namespace {
 
+// The portal writes each certificate being uploaded here until the
+// registry has copied it: the daemon's alone (0700). What a daemon that
+// stopped mid-upload left is deleted.
+Status PreparePortalUploads(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (!ec) fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  if (!ec) {
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      fs::remove_all(it->path(), ec);
+    }
+  }
+  if (ec) {
+    return Status::Io("serve: cannot prepare the portal upload folder " + dir + ": " +
+                      ec.message());
+  }
+  return Status::Ok();
+}
+
 // Waits for SIGTERM or SIGINT (when no portal runs to catch them).
 void WaitForStopSignal() {
   sigset_t set;
@@ -596,11 +676,14 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
   options.io_timeout_ms = number("io_timeout_ms", options.io_timeout_ms);
   options.shutdown_grace_ms = number("shutdown_grace_ms", options.shutdown_grace_ms);
   const int sweep_seconds = number("sweep_seconds", 60);
+  const int max_upload_mb =
+      number("max_upload_mb", static_cast<int>(options.max_upload_bytes >> 20));
+  options.max_upload_bytes = static_cast<uint64_t>(std::max(max_upload_mb, 0)) << 20;
   for (const auto& [key, value] :
        {std::pair{"max_connections", options.max_connections},
         std::pair{"max_connections_per_address", options.max_connections_per_address},
         std::pair{"handshake_timeout_ms", options.handshake_timeout_ms},
-        std::pair{"sweep_seconds", sweep_seconds}}) {
+        std::pair{"sweep_seconds", sweep_seconds}, std::pair{"max_upload_mb", max_upload_mb}}) {
     if (value < 1) {
       return R::Error(args.config_file + ": [portal] " + key + " must be at least 1");
     }
@@ -670,6 +753,8 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
   std::unique_ptr<PortalServer> server;
   std::string where;
   if (portal) {
+    options.upload_dir = StoreLayout(ctx.db_path).PortalUploads();
+    if (Status s = PreparePortalUploads(options.upload_dir); !s.ok()) return s;
     auto created = PortalServer::Create(options, backend);
     if (!created.ok()) return created.status();
     server = std::move(created).value();

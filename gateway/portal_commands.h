@@ -23,7 +23,9 @@ using transports::PortalServerOptions;
 
 // Answers the portal server from the store: contractors by their portal
 // certificate's fingerprint (active ones only), their packages by expiry,
-// download count and revocation, every request into the audit trail.
+// download count and revocation, certificates of disposal into the
+// register (DisposalRecord, gateway/supervision.h), every request into the
+// audit trail.
 //
 // Downloads: each one holds a slot reserved in the store while it is sent
 // (Store::ReservePortalDownload), so max_downloads is exact under any
@@ -51,6 +53,14 @@ class StorePortalBackend : public PortalBackend {
                      uint64_t length, std::string* why) override;
   void RecordDownload(const PortalCaller& caller, const std::string& package_id,
                       uint64_t first_byte, uint64_t bytes, bool complete) override;
+  // DisposalRecord with the caller as the portal contractor: not found
+  // (another contractor's delivery too) 404, conflict 409, a refusal or
+  // invalid input 400, anything else (the store, a file) 500.
+  transports::UploadAnswer AcceptDisposalCertificate(const PortalCaller& caller,
+                                                     int64_t delivery_id, const std::string& method,
+                                                     const std::string& disposed_on,
+                                                     const std::string& file,
+                                                     const std::string& file_name) override;
   void Audit(const PortalCaller& caller, const std::string& method, const std::string& target,
              const std::string& package_id, uint64_t bytes, int status,
              const std::string& outcome) override;
@@ -80,7 +90,9 @@ Result<int> SweepPortalPackages(Context& ctx);
 struct ServeArgs {
   // TOML: [portal] listen, cert, key, max_connections,
   // max_connections_per_address, handshake_timeout_ms, header_timeout_ms,
-  // io_timeout_ms, shutdown_grace_ms, sweep_seconds; [staff_api], [console], ...
+  // io_timeout_ms, shutdown_grace_ms, sweep_seconds, max_upload_mb (the
+  // largest certificate a contractor may upload, default 10); [staff_api],
+  // [console], ...
   std::string config_file;
   std::string listen;  // flags win over the config file
   std::string cert_file;

@@ -51,44 +51,39 @@
 
 #include "contracts/base/atomic_file.h"
 #include "contracts/base/files.h"
+#include "transports/detail/pdf_text.h"
 
 namespace itaku::transports {
+
+using detail::ColumnEdges;
+using detail::ContentArea;
+using detail::Errno;
+using detail::Face;
+using detail::FillRect;
+using detail::Folio;
+using detail::IsText;
+using detail::kLandscape;
+using detail::kPortrait;
+using detail::LayOut;
+using detail::LayoutIterPtr;
+using detail::Line;
+using detail::LineFactor;
+using detail::Mm;
+using detail::PageSize;
+using detail::PdfCanvas;
+using detail::PutText;
+using detail::Rect;
+using detail::RunningHead;
+using detail::Seal;
+using detail::StrokeRect;
+using detail::SurfacePtr;
+using detail::TextBox;
+using detail::Typesetter;
+
 namespace {
 
 // ---------------------------------------------------------------------------
-// Units, pages, small helpers
-
-constexpr double Mm(double mm) { return mm * 72.0 / 25.4; }
-
-struct PageSize {
-  double width;
-  double height;
-};
-constexpr PageSize kPortrait{Mm(210), Mm(297)};
-constexpr PageSize kLandscape{Mm(297), Mm(210)};
-
-struct Rect {
-  double x = 0;
-  double y = 0;
-  double w = 0;
-  double h = 0;
-  double right() const { return x + w; }
-  double bottom() const { return y + h; }
-};
-
-// Every page of a delivery: the running head above kHeadRule, the folio
-// ("n / N") below the content area.
-constexpr double kSideMargin = Mm(14);
-constexpr double kHeadTop = Mm(8);
-constexpr double kHeadRule = Mm(19.5);
-constexpr double kContentTop = Mm(23);
-constexpr double kFootSpace = Mm(17);
-constexpr double kFolioFromBottom = Mm(12);
-
-Rect ContentArea(PageSize page) {
-  return {kSideMargin, kContentTop, page.width - 2 * kSideMargin,
-          page.height - kContentTop - kFootSpace};
-}
+// Pages (the shared units, page frame, text and canvas: detail/pdf_text.h)
 
 // A drawing's page: the line naming the subscriber, then the drawing.
 constexpr double kDrawingCaption = Mm(8);
@@ -97,16 +92,6 @@ Rect DrawingArea(PageSize page) {
   area.y += kDrawingCaption;
   area.h -= kDrawingCaption;
   return area;
-}
-
-constexpr std::string_view kDefaultNotice =
-    "本書は委託業務のためにのみ使用し、複写・転記・第三者への提供を禁じます。";
-
-std::string Errno(int err) { return std::strerror(err); }
-
-// Valid UTF-8 without NUL bytes: what pango can print.
-bool IsText(std::string_view s) {
-  return g_utf8_validate(s.data(), static_cast<gssize>(s.size()), nullptr);
 }
 
 // 10000 -> "10,000".
@@ -119,334 +104,6 @@ std::string Grouped(int64_t n) {
   }
   return n < 0 ? "-" + out : out;
 }
-
-// "4  /  9": the gaps are wider than a space because pdftotext takes evenly
-// spaced one-character words ("4", "/", "9") for letters of one word and
-// would give "4/9"; gaps of at least 0.4 em it keeps ("4 / 9").
-std::string Folio(int page, int pages) {
-  return std::to_string(page) + "  /  " + std::to_string(pages);
-}
-
-// ---------------------------------------------------------------------------
-// cairo and pango handles
-
-template <auto kFree>
-struct Freer {
-  template <typename T>
-  void operator()(T* p) const {
-    kFree(p);
-  }
-};
-using SurfacePtr = std::unique_ptr<cairo_surface_t, Freer<cairo_surface_destroy>>;
-using CairoPtr = std::unique_ptr<cairo_t, Freer<cairo_destroy>>;
-using FontOptionsPtr = std::unique_ptr<cairo_font_options_t, Freer<cairo_font_options_destroy>>;
-using FontDescPtr = std::unique_ptr<PangoFontDescription, Freer<pango_font_description_free>>;
-using LayoutIterPtr = std::unique_ptr<PangoLayoutIter, Freer<pango_layout_iter_free>>;
-template <typename T>
-using GPtr = std::unique_ptr<T, Freer<g_object_unref>>;
-
-enum class Face { kGothic, kMincho, kMono };
-
-const char* FamilyOf(Face face) {
-  switch (face) {
-    case Face::kMincho:
-      return "IPAexMincho";
-    case Face::kMono:
-      return "DejaVu Sans Mono,IPAexGothic";
-    case Face::kGothic:
-      break;
-  }
-  return "IPAexGothic";
-}
-
-// The pango context of one document: its own font map (nothing cached
-// beyond the document), sizes in points (72 dpi: one point is one unit of
-// the PDF page), no hinting and unrounded glyph positions, as suits a
-// vector surface.
-class Typesetter {
- public:
-  explicit Typesetter(cairo_t* cr)
-      : map_(pango_cairo_font_map_new()), context_(pango_font_map_create_context(map_.get())) {
-    FontOptionsPtr options(cairo_font_options_create());
-    cairo_font_options_set_hint_style(options.get(), CAIRO_HINT_STYLE_NONE);
-    cairo_font_options_set_hint_metrics(options.get(), CAIRO_HINT_METRICS_OFF);
-    pango_cairo_context_set_font_options(context_.get(), options.get());
-    pango_cairo_context_set_resolution(context_.get(), 72);
-    pango_context_set_round_glyph_positions(context_.get(), FALSE);
-    pango_context_set_language(context_.get(), pango_language_from_string("ja-jp"));
-    pango_cairo_update_context(cr, context_.get());
-  }
-
-  GPtr<PangoLayout> NewLayout() const {
-    return GPtr<PangoLayout>(pango_layout_new(context_.get()));
-  }
-
- private:
-  GPtr<PangoFontMap> map_;
-  GPtr<PangoContext> context_;
-};
-
-// One PangoLayout, reused for many texts (a table column, a label): set
-// the width, size and text, measure, draw. Sizes are in points.
-class TextBox {
- public:
-  TextBox(const Typesetter& ts, Face face, double size, PangoAlignment alignment = PANGO_ALIGN_LEFT)
-      : layout_(ts.NewLayout()), desc_(pango_font_description_from_string(FamilyOf(face))) {
-    pango_layout_set_wrap(layout_.get(), PANGO_WRAP_WORD_CHAR);
-    pango_layout_set_alignment(layout_.get(), alignment);
-    SetSize(size);
-  }
-
-  void SetSize(double size) {
-    if (size == size_) return;
-    size_ = size;
-    pango_font_description_set_size(desc_.get(), static_cast<int>(std::lround(size * PANGO_SCALE)));
-    pango_layout_set_font_description(layout_.get(), desc_.get());
-  }
-  // Wraps lines at `width`; 0: no wrapping.
-  void SetWidth(double width) {
-    pango_layout_set_width(layout_.get(), width > 0 ? static_cast<int>(width * PANGO_SCALE) : -1);
-  }
-  void SetAlignment(PangoAlignment alignment) {
-    pango_layout_set_alignment(layout_.get(), alignment);
-  }
-  void SetText(std::string_view text) {
-    pango_layout_set_text(layout_.get(), text.data(), static_cast<int>(text.size()));
-  }
-
-  double size() const { return size_; }
-  double width() const { return Logical().width / static_cast<double>(PANGO_SCALE); }
-  double height() const { return Logical().height / static_cast<double>(PANGO_SCALE); }
-
-  // Whether the text is at most `max_height` tall and, when wrapped, no
-  // line overflows (a glyph wider than the width cannot be broken).
-  bool Fits(double max_height) const {
-    const PangoRectangle logical = Logical();
-    const int width = pango_layout_get_width(layout_.get());
-    return logical.height <= max_height * PANGO_SCALE + 1 &&
-           (width < 0 || logical.width <= width + 1);
-  }
-  // Sets the text smaller, half a point at a time down to `min_size`, until
-  // it Fits(max_height); false when it does not fit even then.
-  bool ShrinkToFit(double max_height, double min_size) {
-    while (!Fits(max_height)) {
-      if (size_ <= min_size) return false;
-      SetSize(std::max(min_size, size_ - 0.5));
-    }
-    return true;
-  }
-
-  // Draws the layout with its top left corner at (x, y).
-  void Draw(cairo_t* cr, double x, double y) const {
-    cairo_move_to(cr, x, y);
-    pango_cairo_show_layout(cr, layout_.get());
-  }
-  PangoLayout* layout() const { return layout_.get(); }
-  // Characters of the text no installed font has a glyph for (printed as
-  // boxes): a sheet must show what was delivered, or nothing.
-  int unknown_glyphs() const { return pango_layout_get_unknown_glyphs_count(layout_.get()); }
-
- private:
-  PangoRectangle Logical() const {
-    PangoRectangle logical{};
-    pango_layout_get_extents(layout_.get(), nullptr, &logical);
-    return logical;
-  }
-
-  GPtr<PangoLayout> layout_;
-  FontDescPtr desc_;
-  double size_ = 0;
-};
-
-// Lays `text` out in a box `box_w` x `box_h` with `pad` on every side,
-// starting at `size` and shrinking down to `min_size`; false when it does
-// not fit.
-bool LayOut(TextBox& box, std::string_view text, double box_w, double box_h, double size,
-            double min_size, double pad) {
-  box.SetWidth(box_w - 2 * pad);
-  box.SetSize(size);
-  box.SetText(text);
-  return box.ShrinkToFit(box_h - 2 * pad, min_size);
-}
-
-// LayOut, then draws it vertically centred in `r`.
-bool PutText(cairo_t* cr, TextBox& box, std::string_view text, const Rect& r, double size,
-             double min_size, double pad = 3) {
-  if (!LayOut(box, text, r.w, r.h, size, min_size, pad)) return false;
-  box.Draw(cr, r.x + pad, r.y + (r.h - box.height()) / 2);
-  return true;
-}
-
-// How tall a line of IPAex text is, per point of font size.
-double LineFactor(const Typesetter& ts) {
-  TextBox probe(ts, Face::kGothic, 10);
-  probe.SetText("国");
-  return probe.height() / 10;
-}
-
-void StrokeRect(cairo_t* cr, const Rect& r, double line_width = 0.6) {
-  cairo_set_line_width(cr, line_width);
-  cairo_rectangle(cr, r.x, r.y, r.w, r.h);
-  cairo_stroke(cr);
-}
-
-void FillRect(cairo_t* cr, const Rect& r, double gray) {
-  cairo_set_source_rgb(cr, gray, gray, gray);
-  cairo_rectangle(cr, r.x, r.y, r.w, r.h);
-  cairo_fill(cr);
-  cairo_set_source_rgb(cr, 0, 0, 0);
-}
-
-void Line(cairo_t* cr, double x0, double y0, double x1, double y1, double line_width = 0.5) {
-  cairo_set_line_width(cr, line_width);
-  cairo_move_to(cr, x0, y0);
-  cairo_line_to(cr, x1, y1);
-  cairo_stroke(cr);
-}
-
-// ---------------------------------------------------------------------------
-// A cairo PDF surface writing into an AtomicFile (buffered: cairo hands its
-// output over in small pieces).
-
-class PdfCanvas {
- public:
-  PdfCanvas(AtomicFile& out, PageSize first)
-      : sink_{&out, {}, Status::Ok()},
-        surface_(
-            cairo_pdf_surface_create_for_stream(&Sink::Write, &sink_, first.width, first.height)),
-        cr_(cairo_create(surface_.get())) {
-    // Left at cairo's default version, PDF 1.5, on purpose: from 1.5 on
-    // cairo marks text whose glyph another character used first with
-    // /ActualText, so that "～" (U+FF5E) after "〜" (U+301C), one glyph in
-    // IPAex, is still extracted as "～".
-    cairo_pdf_surface_set_metadata(surface_.get(), CAIRO_PDF_METADATA_CREATOR, "Itaku");
-  }
-  PdfCanvas(const PdfCanvas&) = delete;
-  PdfCanvas& operator=(const PdfCanvas&) = delete;
-
-  cairo_t* cr() const { return cr_.get(); }
-  void SetTitle(const std::string& title) {
-    cairo_pdf_surface_set_metadata(surface_.get(), CAIRO_PDF_METADATA_TITLE, title.c_str());
-  }
-  // Before anything is drawn on the page.
-  void StartPage(PageSize size) {
-    cairo_pdf_surface_set_size(surface_.get(), size.width, size.height);
-    cairo_set_source_rgb(cr(), 0, 0, 0);
-  }
-  Status EndPage() {
-    cairo_show_page(cr());
-    return Check();
-  }
-  // Ends the PDF and flushes it into the file.
-  Status Finish() {
-    cr_.reset();
-    cairo_surface_finish(surface_.get());
-    if (Status s = Check(); !s.ok()) return s;
-    return sink_.Flush();
-  }
-
- private:
-  struct Sink {
-    AtomicFile* out;
-    std::string buffer;
-    Status status;
-
-    static cairo_status_t Write(void* closure, const unsigned char* data, unsigned int length) {
-      auto* sink = static_cast<Sink*>(closure);
-      if (!sink->status.ok()) return CAIRO_STATUS_WRITE_ERROR;
-      sink->buffer.append(reinterpret_cast<const char*>(data), length);
-      if (sink->buffer.size() >= (1u << 20)) sink->status = sink->Flush();
-      return sink->status.ok() ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
-    }
-    Status Flush() {
-      if (!status.ok()) return status;
-      status = out->Write(buffer);
-      buffer.clear();
-      return status;
-    }
-  };
-
-  Status Check() const {
-    if (!sink_.status.ok()) return sink_.status;
-    cairo_status_t s = cr_ ? cairo_status(cr_.get()) : CAIRO_STATUS_SUCCESS;
-    if (s == CAIRO_STATUS_SUCCESS) s = cairo_surface_status(surface_.get());
-    if (s == CAIRO_STATUS_SUCCESS) return Status::Ok();
-    return Status::Internal(std::string("cairo cannot make the PDF: ") + cairo_status_to_string(s));
-  }
-
-  // Declared first: the surface writes into it until it is destroyed.
-  Sink sink_;
-  SurfacePtr surface_;
-  CairoPtr cr_;
-};
-
-// Size, SHA-256, then the rename: the file appears complete or not at all.
-Result<PaperWritten> Seal(AtomicFile& file, PaperWritten written) {
-  struct stat st {};
-  if (::fstat(file.fd(), &st) != 0) {
-    return file.Abandon(Status::Io("cannot stat " + file.temp_path() + ": " + Errno(errno)));
-  }
-  auto sha = Sha256File(file.temp_path());
-  if (!sha.ok()) return file.Abandon(sha.status());
-  if (Status c = file.Commit(); !c.ok()) return c;
-  written.path = file.final_path();
-  written.sha256 = std::move(sha).value();
-  written.size = static_cast<uint64_t>(st.st_size);
-  return written;
-}
-
-// ---------------------------------------------------------------------------
-// The running head and the folio of every delivery page.
-
-class RunningHead {
- public:
-  RunningHead(const Typesetter& ts, const PaperRunningHead& head, int pages)
-      : head_(head),
-        pages_(pages),
-        contractor_(ts, Face::kGothic, 9),
-        delivery_(ts, Face::kGothic, 9, PANGO_ALIGN_RIGHT),
-        notice_(ts, Face::kGothic, 7.5),
-        folio_(ts, Face::kGothic, 9, PANGO_ALIGN_CENTER) {}
-
-  // Lays the head out for the narrower (portrait) page; the same sizes are
-  // used on landscape pages.
-  Status Prepare() {
-    const Rect area = ContentArea(kPortrait);
-    contractor_w_ = area.w * 0.6;
-    if (!LayOut(contractor_, head_.contractor, contractor_w_, 11.5, 9, 6, 0)) {
-      return Status::Error("the running head's contractor is too long to print in one line");
-    }
-    if (!LayOut(delivery_, head_.delivery, area.w - contractor_w_, 11.5, 9, 6, 0)) {
-      return Status::Error("the running head's delivery is too long to print in one line");
-    }
-    const std::string_view notice = head_.notice.empty() ? kDefaultNotice : head_.notice;
-    if (!LayOut(notice_, notice, area.w, kHeadRule - kHeadTop - 13.5, 7.5, 5.5, 0)) {
-      return Status::Error("the running head's notice is too long to print");
-    }
-    return Status::Ok();
-  }
-
-  void Draw(cairo_t* cr, PageSize page, int page_no) {
-    const Rect area = ContentArea(page);
-    contractor_.Draw(cr, area.x, kHeadTop);
-    delivery_.SetWidth(area.w - contractor_w_);
-    delivery_.Draw(cr, area.x + contractor_w_, kHeadTop);
-    notice_.Draw(cr, area.x, kHeadTop + 13);
-    Line(cr, area.x, kHeadRule, area.right(), kHeadRule, 0.6);
-    folio_.SetWidth(area.w);
-    folio_.SetText(Folio(page_no, pages_));
-    folio_.Draw(cr, area.x, page.height - kFolioFromBottom);
-  }
-
- private:
-  const PaperRunningHead& head_;
-  const int pages_;
-  double contractor_w_ = 0;
-  TextBox contractor_;
-  TextBox delivery_;
-  TextBox notice_;
-  TextBox folio_;
-};
 
 // ---------------------------------------------------------------------------
 // Letters
@@ -1079,20 +736,13 @@ class RecordTable {
   // Column edges, row height and type sizes; refuses columns and row counts
   // that cannot be printed.
   Status Prepare() {
-    double total = 0;
     for (const PaperColumn& column : columns_) {
       if (!(column.weight > 0) || !std::isfinite(column.weight)) {
         return Status::Error("column " + column.label +
                              " has no width (its weight must be above 0)");
       }
-      total += column.weight;
     }
-    double x = area_.x;
-    edges_.push_back(x);
-    for (const PaperColumn& column : columns_) {
-      x += area_.w * column.weight / total;
-      edges_.push_back(x);
-    }
+    edges_ = ColumnEdges(columns_, area_.x, area_.w);
     row_h_ = (area_.h - kHeaderHeight) / rows_per_page_;
     const double inner = row_h_ - 2 * kCellPad;
     if (inner < kMinCellSize * line_factor_) {

@@ -29,6 +29,26 @@ struct PortalPackage {
   int downloads_left() const { return max_downloads > downloads ? max_downloads - downloads : 0; }
 };
 
+// What the registry made of a certificate of return or destruction
+// (廃棄証明書) a contractor uploaded (PortalBackend::AcceptDisposalCertificate).
+struct UploadAnswer {
+  enum class Kind {
+    kAccepted,  // recorded (201)
+    kNotFound,  // no such delivery, or another contractor's (404, not revealed)
+    kConflict,  // a disposal is already recorded for it (409)
+    kInvalid,   // the registry refuses it: a bad method or day, a delivery not handed over (400)
+    kFailed,    // the registry could not record it now (500; the contractor may try again)
+  };
+  Kind kind = Kind::kNotFound;
+  // One line, no personal data. kInvalid: shown to the contractor; the
+  // others: for the record only.
+  std::string message;
+  // kAccepted: what the 201 answer says.
+  std::string certificate_sha256;  // lowercase hex of the file as received
+  std::string method;              // shredded|erased|returned|dissolved
+  std::string disposed_on;         // YYYY-MM-DD
+};
+
 // Who is asking: the contractor its client certificate belongs to.
 struct PortalCaller {
   std::string contractor_id;
@@ -85,10 +105,30 @@ class PortalBackend {
   virtual void RecordDownload(const PortalCaller& caller, const std::string& package_id,
                               uint64_t first_byte, uint64_t bytes, bool complete) = 0;
 
+  // The caller uploaded a certificate of return or destruction of
+  // `delivery_id`'s data (POST /portal/v1/disposals/{id}): `method` is one
+  // of shredded|erased|returned|dissolved and `disposed_on` a real day
+  // (YYYY-MM-DD), both checked by the server; `file` is the upload, whole,
+  // in a file the server owns and removes once this returns (copy what is
+  // kept); `file_name` the name to keep it under, with no '/' or control
+  // characters. The default answers kNotFound ("not supported"): a backend
+  // without disposals.
+  virtual UploadAnswer AcceptDisposalCertificate(const PortalCaller& /*caller*/,
+                                                 int64_t /*delivery_id*/,
+                                                 const std::string& /*method*/,
+                                                 const std::string& /*disposed_on*/,
+                                                 const std::string& /*file*/,
+                                                 const std::string& /*file_name*/) {
+    return {UploadAnswer::Kind::kNotFound, "not supported", "", "", ""};
+  }
+
   // Every request, whatever its outcome: method and target as received
-  // (never a body), the package when one was named, bytes sent, the HTTP
-  // status, and a short outcome ("listed", "downloaded", "not found",
-  // "gone", "unregistered certificate", "suspended", "bad request", ...).
+  // (never a body), the package when one was named, bytes sent (for an
+  // upload: bytes received), the HTTP status, and a short outcome
+  // ("listed", "downloaded", "not found", "gone", "certificate accepted",
+  // "too large", "unregistered certificate", "suspended", "bad request",
+  // ...). An upload broken off before it was answered comes here with the
+  // status 0 (408 when it timed out).
   // A client certificate refused at the TLS handshake (outside its
   // validity) comes here too, with status 0, no method or target, and the
   // certificate's dates as the outcome.

@@ -1,14 +1,28 @@
 // What the contractor portal answers, as plain functions of the request and
 // the backend: no sockets, no files, no TLS. The session (portal_server.cc)
 // reads the request, asks Route(), and sends what it says; a download's
-// bytes are the session's, planned here by PlanDownload().
+// bytes are the session's, planned here by PlanDownload(); an upload's body
+// is the session's to stream into a file, and FinishUpload() answers it.
 //
-//   GET /portal/v1/packages       200, JSON array of the caller's packages
-//   GET /portal/v1/packages/{id}  the file (PlanDownload), 404, 410
+//   GET  /portal/v1/packages       200, JSON array of the caller's packages
+//   GET  /portal/v1/packages/{id}  the file (PlanDownload), 404, 410
+//   POST /portal/v1/disposals/{delivery_id}?method=M&on=YYYY-MM-DD
+//        the delivery's certificate of return or destruction (廃棄証明書) as
+//        the body: M is shredded|erased|returned|dissolved, `on` the day.
+//        Content-Length required (411; chunked is refused), at most
+//        max_upload_bytes (413 before the body is read); Content-Type
+//        application/pdf, image/png or image/jpeg (415, also when the bytes
+//        are not of that type); X-Itaku-File-Name optional, the name to keep
+//        (default certificate.pdf|.png|.jpg; 400 with '/', '\' or control
+//        characters). 201 {"delivery", "certificate_sha256", "method",
+//        "disposed_on"}; 404 an unknown delivery or another contractor's
+//        (not revealed); 409 a disposal is already recorded; 400 a bad
+//        method, day or name, or one the registry refuses.
 //
-// Anything else: 404 (unknown path) or 405 (another method); a request with
-// a body 413 and the connection closes; a caller no active contractor owns
-// 403 and the connection closes. Bodies are JSON {"error": "..."}.
+// Anything else: 404 (unknown path) or 405 (another method; Allow: GET on
+// the packages, POST on a disposal); a GET with a body 413; a caller no
+// active contractor owns 403. A request answered without its body being
+// read closes the connection. Bodies are JSON {"error": "..."}.
 #pragma once
 
 #include <cstddef>
@@ -23,14 +37,34 @@
 namespace itaku::transports {
 
 inline constexpr char kPortalPackagesPath[] = "/portal/v1/packages";
+inline constexpr char kPortalDisposalsPath[] = "/portal/v1/disposals";
+// PortalServerOptions::max_upload_bytes unless told.
+inline constexpr uint64_t kPortalDefaultMaxUploadBytes = uint64_t{10} << 20;
 // The 410 answer's error, to a package that can no longer be downloaded.
 inline constexpr char kPortalGoneMessage[] =
     "package expired, used up or withdrawn; ask the operator to publish it again";
 
 struct PortalRequest {
-  std::string method;  // as received: "GET"
-  std::string target;  // as received: "/portal/v1/packages/ab12?x=1"
-  bool has_body = false;
+  std::string method;     // as received: "GET"
+  std::string target;     // as received: "/portal/v1/packages/ab12?x=1"
+  bool has_body = false;  // a Content-Length above 0, or chunked
+  // From the head, for an upload.
+  std::optional<uint64_t> content_length;
+  bool chunked = false;
+  std::string content_type;              // as received, parameters and all
+  std::optional<std::string> file_name;  // X-Itaku-File-Name, when sent
+  bool file_name_repeated = false;       // X-Itaku-File-Name sent more than once
+};
+
+// An upload Route() accepts: the session reads `length` bytes of body into
+// a file and hands it to FinishUpload().
+struct PortalUpload {
+  int64_t delivery_id = 0;
+  std::string method;        // shredded|erased|returned|dissolved
+  std::string disposed_on;   // YYYY-MM-DD, a real day
+  std::string content_type;  // application/pdf, image/png or image/jpeg
+  std::string file_name;     // the name to keep: safe, never empty
+  uint64_t length = 0;       // the Content-Length, above 0 and within the limit
 };
 
 struct PortalResponse {
@@ -39,14 +73,31 @@ struct PortalResponse {
   std::string outcome;                    // for the record: "listed", "not found", "gone", ...
   bool close = false;                     // a refusal: answer, then close the connection
   std::string package_id;                 // the package the target named, if plausible
+  std::string allow;                      // with 405: the methods the path takes
   std::optional<PortalPackage> download;  // set with status 200: send this file
+  std::optional<PortalUpload> upload;     // set with status 201: read the body, FinishUpload()
 };
 
 // `caller.contractor_id` is who the backend authenticated, or empty with
 // `refused_why` saying why (for the record). Calls backend.Available() or
-// backend.Find() as the request needs; nothing else.
+// backend.Find() as the request needs; nothing else (an upload reaches the
+// backend through FinishUpload()). `max_upload_bytes`: the largest upload
+// body taken.
 PortalResponse Route(const PortalRequest& request, const PortalCaller& caller,
-                     const std::string& refused_why, PortalBackend& backend);
+                     const std::string& refused_why, PortalBackend& backend,
+                     uint64_t max_upload_bytes = kPortalDefaultMaxUploadBytes);
+
+// The answer to `upload` once its body is in `file`, whole: 415 when
+// `first_bytes` (the body's first bytes, up to 8) are not of the declared
+// type; else what backend.AcceptDisposalCertificate() says, as 201, 404,
+// 409, 400 or 500. The connection may carry another request.
+PortalResponse FinishUpload(const PortalUpload& upload, const std::string& file,
+                            std::string_view first_bytes, const PortalCaller& caller,
+                            PortalBackend& backend);
+
+// Whether a body starting with `first_bytes` (up to 8 bytes) is a file of
+// `content_type`: "%PDF-", the PNG signature, or a JPEG's SOI marker.
+bool BodyMatchesType(std::string_view content_type, std::string_view first_bytes);
 
 struct ByteRange {
   uint64_t first = 0;

@@ -72,6 +72,25 @@ Status PortalServer::Impl::Configure() {
                          options_.cert_file);
   }
 
+  // Uploads are written there before the backend sees them: nobody else
+  // may read them, or put a file in their way.
+  if (!options_.upload_dir.empty()) {
+    struct stat st {};
+    const std::string& dir = options_.upload_dir;
+    if (::stat(dir.c_str(), &st) != 0) {
+      return Status::Error("portal upload folder " + dir + ": " + std::strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode))
+      return Status::Error("portal upload folder " + dir + ": not a folder");
+    if ((st.st_mode & 077) != 0) {
+      return Status::Error("portal upload folder " + dir +
+                           " is open to group or others; it must be mode 0700");
+    }
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+      return Status::Error("portal upload folder " + dir + ": " + std::strerror(errno));
+    }
+  }
+
   std::optional<tcp::endpoint> endpoint = ParseListenAddress(options_.listen);
   if (!endpoint) {
     return Status::Error("portal listen address \"" + options_.listen + "\": expected ADDR:PORT");

@@ -8,17 +8,30 @@
 // says the certificate's SHA-256 fingerprint belongs to, asked again on
 // every request and every status_recheck_ms during a download, so a
 // suspension (or the certificate's expiry) takes effect at once. Serves
-// exactly two things:
+// exactly three things (the details in transports/portal_route.h):
 //
-//   GET /portal/v1/packages       200, JSON array of the caller's packages
-//   GET /portal/v1/packages/{id}  200/206 the file (single Range), 404, 410, 416, 429
+//   GET  /portal/v1/packages       200, JSON array of the caller's packages
+//   GET  /portal/v1/packages/{id}  200/206 the file (single Range), 404, 410, 416, 429
+//   POST /portal/v1/disposals/{delivery_id}?method=M&on=YYYY-MM-DD
+//        a certificate of return or destruction (廃棄証明書), PDF, PNG or
+//        JPEG: 201, 400, 404, 409, 411, 413, 415
 //
 // Anything else: 404 (unknown path) or 405 (another method), JSON body
 // {"error": "..."}. A refused certificate gets 403 and the connection is
-// closed; so does a malformed request (400), a head over 8 KiB (431) and a
-// request with a body (413). Every request is passed to PortalBackend::Audit
-// exactly once; every download holds a slot from BeginDownload (410 or 429
-// when none is left) and is passed, finished or broken, to RecordDownload.
+// closed; so does a malformed request (400), a head over 8 KiB (431), a GET
+// with a body (413), and any request refused before its body was read.
+// Every request is passed to PortalBackend::Audit exactly once; every
+// download holds a slot from BeginDownload (410 or 429 when none is left)
+// and is passed, finished or broken, to RecordDownload.
+//
+// Uploads: the head is judged first (Route()), so a body that is too
+// large, of the wrong type or for a bad method or day is refused before a
+// byte of it is read (and "Expect: 100-continue" is answered only for an
+// upload taken). The body then goes, a buffer at a time, into a new file
+// (0600, O_EXCL) in upload_dir, with io_timeout_ms on every read; the
+// caller is authenticated again once it is in, and the file is passed to
+// PortalBackend::AcceptDisposalCertificate and removed when that returns,
+// or when the upload breaks off, whatever happens.
 //
 // Hostile networks: a connection is accepted and closed at once, before any
 // TLS, when its address already has max_connections_per_address open (IPv4
@@ -34,6 +47,7 @@
 // different threads. Stop() may be called from any thread.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -59,6 +73,12 @@ struct PortalServerOptions {
   int shutdown_grace_ms = 30000;  // on stop: in-flight responses may finish within this
   int status_recheck_ms = 1000;   // during a download, re-authenticate this often
   int threads = 0;                // threads serving; 0: one per core (hardware_concurrency)
+  // Uploads (certificates of disposal): the largest body taken (larger:
+  // 413 before it is read), and the folder the bodies are written to while
+  // they are handled: the daemon's own, mode 0700 (Create() refuses one
+  // open to group or others). Empty: uploads are answered 503.
+  uint64_t max_upload_bytes = uint64_t{10} << 20;
+  std::string upload_dir;
 };
 
 class PortalServer {
@@ -68,6 +88,8 @@ class PortalServer {
   //   "portal certificate FILE: <reason>"
   //   "portal key FILE: <reason>"
   //   "portal key FILE does not match certificate FILE"
+  //   "portal upload folder DIR: <reason>"
+  //   "portal upload folder DIR is open to group or others; it must be mode 0700"
   //   "portal listen address "X": expected ADDR:PORT"
   //   "cannot listen on X: <reason>"
   // `backend` must outlive the server.

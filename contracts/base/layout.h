@@ -23,6 +23,8 @@ class StoreLayout {
   std::string ConsoleKeys() const { return root_ + "/console-keys"; }  // seals TOTP secrets
   std::string Letters() const { return root_ + "/letters"; }           // printable letters
   std::string Templates() const { return root_ + "/templates"; }  // the operator's notice texts
+  // Certificates of disposal being uploaded to the portal, until recorded.
+  std::string PortalUploads() const { return root_ + "/portal-uploads"; }
 
  private:
   const std::string root_;

@@ -296,10 +296,35 @@ const std::vector<std::string> kVersion10 = {
     "ALTER TABLE contractor ADD COLUMN address TEXT NOT NULL DEFAULT ''",
 };
 
+// Version 11: supervising contractors (policy 6, 4(3)): outsourcing
+// contracts and the subcontractors named under them, the disposal of each
+// delivery's data with its certificate, periodic checks. Each row is its
+// key and a JSON record (contracts/record_json.h).
+const std::vector<std::string> kVersion11 = {
+    "CREATE TABLE contract ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " contractor_id TEXT NOT NULL REFERENCES contractor (id),"
+    " details TEXT NOT NULL)",
+    "CREATE INDEX contract_by_contractor ON contract (contractor_id)",
+    "CREATE TABLE subcontractor ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " contract_id INTEGER NOT NULL REFERENCES contract (id),"
+    " details TEXT NOT NULL)",
+    "CREATE TABLE disposal ("
+    " delivery_id INTEGER PRIMARY KEY REFERENCES delivery (id),"
+    " details TEXT NOT NULL)",
+    "CREATE TABLE supervision_check ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " contractor_id TEXT NOT NULL REFERENCES contractor (id),"
+    " details TEXT NOT NULL)",
+    "CREATE INDEX supervision_check_by_contractor ON supervision_check (contractor_id)",
+};
+
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
-      {1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}, {5, kVersion5},
-      {6, kVersion6}, {7, kVersion7}, {8, kVersion8}, {9, kVersion9}, {10, kVersion10}};
+      {1, kVersion1}, {2, kVersion2},   {3, kVersion3},  {4, kVersion4},
+      {5, kVersion5}, {6, kVersion6},   {7, kVersion7},  {8, kVersion8},
+      {9, kVersion9}, {10, kVersion10}, {11, kVersion11}};
   return kMigrations;
 }
 

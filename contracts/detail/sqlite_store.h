@@ -43,6 +43,20 @@ class SqliteStore final : public Store {
                      const std::string& reason) override;
   Result<std::vector<DeliveryRecord>> ListDeliveriesByNda(int64_t nda_id) override;
 
+  Result<int64_t> AddContract(const Contract& contract) override;
+  Result<std::vector<Contract>> ListContracts(
+      const std::optional<std::string>& contractor_id) override;
+  Status WithdrawContract(int64_t id, const std::string& at, const std::string& by,
+                          const std::string& reason) override;
+  Result<int64_t> AddSubcontractor(const Subcontractor& subcontractor) override;
+  Result<std::vector<Subcontractor>> ListSubcontractors(
+      std::optional<int64_t> contract_id) override;
+  Status AddDisposal(const Disposal& disposal) override;
+  Result<std::vector<Disposal>> ListDisposals() override;
+  Result<int64_t> AddSupervisionCheck(const SupervisionCheck& check) override;
+  Result<std::vector<SupervisionCheck>> ListSupervisionChecks(
+      const std::optional<std::string>& contractor_id) override;
+
   Result<int> PutProfile(const ContractProfile& profile, bool* created) override;
   Result<std::optional<ContractProfile>> FindProfile(const std::string& id,
                                                      std::optional<int> version) override;

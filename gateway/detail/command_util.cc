@@ -1,8 +1,10 @@
 #include "gateway/detail/command_util.h"
 
 #include <filesystem>
+#include <map>
 
 #include "contracts/base/files.h"
+#include "policies/catalog.h"
 
 namespace itaku::gateway {
 
@@ -14,17 +16,36 @@ Result<Date> ParseDateArg(const std::string& flag, const std::string& value) {
   return *d;
 }
 
-Result<KeptDocument> KeepDocument(Context& ctx, const std::string& file, const std::string& what) {
+Result<KeptDocument> KeepDocument(Context& ctx, const std::string& file, const std::string& what,
+                                  const std::string& extension) {
   if (file.empty() || !fs::is_regular_file(file)) {
     return Status::Error(what + " " + file + " is not a readable file");
   }
   auto sha = Sha256File(file);
   if (!sha.ok()) return sha.status();
-  KeptDocument kept{sha.value(), (fs::path(ctx.store->DocumentDir()) /
-                                  (sha.value() + fs::path(file).extension().string()))
-                                     .string()};
+  KeptDocument kept{
+      sha.value(),
+      (fs::path(ctx.store->DocumentDir()) /
+       (sha.value() + (extension.empty() ? fs::path(file).extension().string() : extension)))
+          .string()};
   if (Status c = CopyFileAtomically(file, kept.path); !c.ok()) return c;
   return kept;
+}
+
+std::string FieldLabel(const std::string& field) {
+  const policies::FieldInfo* f = policies::FindField(field);
+  return f ? std::string(f->label) : field;
+}
+
+std::string MaskNote(const std::string& mask) {
+  static const std::map<std::string, std::string> kNotes = {
+      {"last4", "末尾4文字のみ表示"},
+      {"redact", "伏せ字（値は印字しない）"},
+      {"year", "年のみ表示"},
+      {"prefix3", "先頭3文字のみ表示"},
+      {"pseudonym", "仮名（加入者を特定しない符号）"}};
+  auto it = kNotes.find(mask);
+  return it == kNotes.end() ? "" : it->second;
 }
 
 Result<contracts::Contractor> RequireContractor(Context& ctx, const std::string& id) {

@@ -28,7 +28,15 @@ struct KeptDocument {
   std::string sha256;
   std::string path;  // the store's copy
 };
-Result<KeptDocument> KeepDocument(Context& ctx, const std::string& file, const std::string& what);
+// `extension` (".pdf") replaces the file's own when given (a spool copy
+// whose name says nothing).
+Result<KeptDocument> KeepDocument(Context& ctx, const std::string& file, const std::string& what,
+                                  const std::string& extension = "");
+
+// A catalog field's Japanese label ("電話番号"), or the id when unknown.
+std::string FieldLabel(const std::string& field);
+// How a mask shows a field, in Japanese ("末尾4文字のみ表示"); "" for none.
+std::string MaskNote(const std::string& mask);
 
 // The acting staff member's role; nullopt when the actor is not staff.
 Result<std::optional<contracts::StaffRole>> ActorRole(Context& ctx);

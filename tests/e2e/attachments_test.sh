@@ -22,6 +22,7 @@ printf 'nda\n' > "$work/nda.pdf"
 itaku contractor add builder-b --name "夢前工務店" --cert "$work/builder.crt" >/dev/null
 itaku nda add builder-b --signed "$from" --from "$from" --until "$until" \
   --document "$work/nda.pdf" --signatory "担当 者" >/dev/null
+sign_contract builder-b "$from" "$from" "$until" installation >/dev/null
 sed "s/^valid_from = .*/valid_from = $from/; s/^valid_until = .*/valid_until = $until/" \
   "$SRC/ops/examples/builder-installation.toml" > "$work/inst.toml"
 approved profile import "$work/inst.toml"

@@ -60,6 +60,10 @@ check "nda add" 0 "$rc"
 sha=$(sha256sum "$work/nda.pdf" | cut -d' ' -f1)
 contains "nda sha" "document sha256 $sha" "$out"
 check "nda copy kept" "$sha" "$(sha256sum "$ITAKU_DB.d/documents/$sha.pdf" | cut -d' ' -f1)"
+# The outsourcing contract covering billing, dated as the NDA but running
+# on past it: the expired NDA checked last of all stays the one reason.
+sign_contract agency-a "$from" "$from" "$(day "$until + 1 year")" billing >/dev/null
+check "contract add" 0 "$?"
 # A new profile widens what goes out: it waits for a second officer.
 run profile import "$work/billing.toml"
 check "profile import proposed" 0 "$rc"
@@ -81,10 +85,10 @@ run breach-scope --contractor agency-a --since "$from" --json
 check "breach-scope" 0 "$rc"
 check "breach-scope json" "agency-a $(day now) 0" \
   "$(echo "$out" | jq_ 'd["contractor"], d["until"], d["subscriber_count"]')"
-# The transcript's events: contractor, NDA, the proposal, the import, its
-# approval, the dry run.
+# The transcript's events: contractor, NDA, contract, the proposal, the
+# import, its approval, the dry run.
 run audit verify
-check "audit verify" "audit trail intact: $((base + 6)) events" "$(head -1 <<<"$out")"
+check "audit verify" "audit trail intact: $((base + 7)) events" "$(head -1 <<<"$out")"
 contains "audit verify: the records" "  checked: 1 deliveries, 0 receipts, 0 media and 0 portal packages match what the trail recorded" "$out"
 contains "audit verify: what it cannot rule out" "  not ruled out: no checkpoint from outside this machine was given" "$out"
 

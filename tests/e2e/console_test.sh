@@ -51,6 +51,9 @@ printf 'nda\n' > "$work/nda.pdf"
 run nda add agency-a --signed "$from" --from "$from" --until "$nda_until" \
   --document "$work/nda.pdf" --signatory "収納 太郎"
 check "fixture: NDA ending in 20 days" 0 "$rc"
+# Its outsourcing contract for billing, dated as the NDA.
+sign_contract agency-a "$from" "$from" "$nda_until" billing >/dev/null
+check "fixture: contract for billing" 0 "$?"
 # The billing profile as ops/examples has it, in force from a month ago to
 # the NDA's last day; a new profile is approved by the second officer.
 sed "s/^valid_from = .*/valid_from = $from/; s/^valid_until = .*/valid_until = $nda_until/" \

@@ -24,6 +24,7 @@ itaku staff add "$CLERK2" --os-user "$CLERK2" --role operator >/dev/null || exit
 itaku contractor add agency-a --name "夢前収納サービス" --cert "$work/agency.crt" >/dev/null || exit 1
 itaku nda add agency-a --signed "$from" --from "$from" --until "$until" \
   --document "$work/nda.pdf" --signatory "担当 者" >/dev/null || exit 1
+sign_contract agency-a "$from" "$from" "$until" billing >/dev/null || exit 1
 sed "s/^valid_from = .*/valid_from = $from/; s/^valid_until = .*/valid_until = $until/" \
   "$SRC/ops/examples/agency-billing.toml" > "$work/agency-billing.toml"
 approved profile import "$work/agency-billing.toml"

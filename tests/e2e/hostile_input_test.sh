@@ -39,6 +39,7 @@ printf 'nda\n' > "$work/nda.pdf"
 itaku contractor add agency-a --name "夢前収納サービス" --cert "$work/agency.crt" >/dev/null || exit 1
 itaku nda add agency-a --signed "$from" --from "$from" --until "$until" \
   --document "$work/nda.pdf" --signatory "担当 者" >/dev/null || exit 1
+sign_contract agency-a "$from" "$from" "$until" billing >/dev/null || exit 1
 # CP932 out, as Japanese Excel reads it; the phone unmasked, the account
 # number under last4.
 profile() {  # profile ID [EXTRA OUTPUT LINE]

@@ -170,6 +170,22 @@ py() { python3 -c "$1"; }
 json() { echo "$out" | py "import json,sys; print(json.load(sys.stdin)$1)"; }
 sql() { sqlite3 "$ITAKU_DB" "$1"; }
 
+# sign_contract CONTRACTOR SIGNED FROM UNTIL PURPOSE...: the outsourcing
+# contract (業務委託契約) a delivery needs besides the NDA, in force FROM to
+# UNTIL and covering each PURPOSE, registered by $AS through `itaku` (so
+# `AS=... sign_contract` and `CLOCK=... sign_contract` work as for any
+# command). Its scan is a small synthetic file, like the NDA's; what
+# `contract add` prints goes to stdout, as the NDA's does.
+sign_contract() {
+  local contractor=$1 signed=$2 from=$3 until=$4 p purposes=()
+  shift 4
+  for p in "$@"; do purposes+=(--purpose "$p"); done
+  printf 'contract\n' > "$work/contract.pdf"
+  itaku contract add "$contractor" --document "$work/contract.pdf" --signed "$signed" \
+    --from "$from" --until "$until" "${purposes[@]}" \
+    --incident-contact "情報セキュリティ窓口 03-0000-0000" --reoutsourcing forbidden
+}
+
 # The store and its staff, then the daemon.
 runuser -u "$SVC" -- "$ITAKU" --db "$ITAKU_DB" init --officer "$OFFICER" >/dev/null ||
   { echo "itaku init failed" >&2; exit 1; }

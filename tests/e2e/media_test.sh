@@ -42,6 +42,10 @@ for c in agency-a builder-b; do
   itaku nda add $c --signed "$from" --from "$from" --until "$until" \
     --document "$work/nda.pdf" --signatory "担当 者" >/dev/null
 done
+# The outsourcing contracts, dated as the NDAs; agency-a's runs on past its
+# NDA, so that the NDA's end (checked last of all) stays the one reason.
+sign_contract agency-a "$from" "$from" "$(day "$until + 1 year")" billing >/dev/null
+sign_contract builder-b "$from" "$from" "$until" installation >/dev/null
 for p in agency-billing builder-installation; do
   sed "s/^valid_from = .*/valid_from = $from/; s/^valid_until = .*/valid_until = $until/" \
     "$SRC/ops/examples/$p.toml" > "$work/$p.toml"
@@ -130,6 +134,7 @@ check "not a cert" "itaku: contractor agency-a: $work/garbage.crt: not a PEM cer
 # Password recipient for a contractor without a certificate.
 itaku contractor add agency-c --name "臨時収納" >/dev/null
 itaku nda add agency-c --signed "$from" --from "$from" --until "$until" --document "$work/nda.pdf" --signatory x >/dev/null
+sign_contract agency-c "$from" "$from" "$until" billing >/dev/null
 sed 's/agency-a/agency-c/; s/agency-billing/agency-c-billing/' "$work/agency-billing.toml" > "$work/c.toml"
 approved profile import "$work/c.toml"
 check "import agency-c-billing" 0 "$rc"

@@ -44,6 +44,9 @@ printf 'nda\n' > "$work/nda.pdf"
 itaku contractor add builder-b --name "夢前工務店" >/dev/null || exit 1
 itaku nda add builder-b --signed "$from" --from "$from" --until "$until" \
   --document "$work/nda.pdf" --signatory "担当 者" >/dev/null || exit 1
+# Its outsourcing contract for installation, dated as the NDA but running on
+# past it: the NDA's end, tested last, stays the one reason.
+sign_contract builder-b "$from" "$from" "$(day "$until + 1 year")" installation >/dev/null || exit 1
 # The example installation profile (subscriber_id, name, name_kana,
 # postal_code, address, phone, house_drawing), allowed on paper, with the
 # phone number masked to its last four digits so that the sheets show a mask.

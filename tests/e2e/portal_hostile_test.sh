@@ -77,6 +77,7 @@ itaku contractor add builder-b --name "夢前建設" --cert "$work/builder.pem" 
   --portal-cert "$work/builder.pem" >/dev/null
 itaku nda add builder-b --signed "$from" --from "$from" --until "$until" \
   --document "$work/nda.pdf" --signatory x >/dev/null
+sign_contract builder-b "$from" "$from" "$until" installation >/dev/null
 sed "s/^valid_from = .*/valid_from = $from/; s/^valid_until = .*/valid_until = $until/" \
   "$SRC/ops/examples/builder-installation.toml" > "$work/inst.toml"
 approved profile import "$work/inst.toml"

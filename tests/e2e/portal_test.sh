@@ -59,6 +59,8 @@ for c in builder-b agency-a; do
   itaku nda add $c --signed "$from" --from "$from" --until "$until" \
     --document "$work/nda.pdf" --signatory x >/dev/null
 done
+# builder-b's outsourcing contract for installation (agency-a gets nothing).
+sign_contract builder-b "$from" "$from" "$until" installation >/dev/null
 sed "s/^valid_from = .*/valid_from = $from/; s/^valid_until = .*/valid_until = $until/" \
   "$SRC/ops/examples/builder-installation.toml" > "$work/inst.toml"
 approved profile import "$work/inst.toml"

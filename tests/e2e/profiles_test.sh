@@ -46,6 +46,7 @@ itaku contractor add builder-co --name "夢前建設" >/dev/null || exit 1
 itaku contractor add agency-a --name "夢前収納サービス" >/dev/null || exit 1
 itaku nda add builder-co --signed "$from" --from "$from" --until "$until" \
   --document "$work/nda.pdf" --signatory "担当 者" >/dev/null || exit 1
+sign_contract builder-co "$from" "$from" "$until" installation >/dev/null || exit 1
 sed "s/^valid_from = .*/valid_from = $from/; s/^valid_until = .*/valid_until = $until/; \
 s/^contractor = .*/contractor = \"builder-co\"/" \
   "$SRC/ops/examples/builder-installation.toml" > "$work/inst.toml"

@@ -68,6 +68,8 @@ check "contractor added" 0 "$rc"
 run nda add survey-s --signed "$from" --from "$from" --until "$until" --document "$work/nda.pdf" \
   --signatory "担当 者"
 check "nda added" 0 "$rc"
+sign_contract survey-s "$from" "$from" "$until" statistics >/dev/null
+check "contract added" 0 "$?"
 cat > "$work/survey.toml" <<EOF
 id = "survey-stats"
 contractor = "survey-s"

@@ -238,6 +238,7 @@ check "certificate registered" 0 "$rc"
 printf 'nda\n' > "$work/nda.pdf"
 itaku nda add agency-a --signed "$(day "-40 days")" --from "$(day "-30 days")" --until "$(day "+5 years")" \
   --document "$work/nda.pdf" --signatory x >/dev/null
+sign_contract agency-a "$(day "-40 days")" "$(day "-30 days")" "$(day "+5 years")" billing >/dev/null
 sed "s/^valid_from = .*/valid_from = $(day "-30 days")/; s/^valid_until = .*/valid_until = $(day "+5 years")/"'; s/^encoding = .*/encoding = "utf-8"/' \
   "$SRC/ops/examples/agency-billing.toml" > "$work/billing.toml"
 approved profile import "$work/billing.toml"

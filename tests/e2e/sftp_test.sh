@@ -30,6 +30,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/agency.key" -out "$work
 itaku contractor add agency-a --name "夢前収納サービス" --cert "$work/agency.crt" >/dev/null
 itaku nda add agency-a --signed "$from" --from "$from" --until "$until" \
   --document "$work/nda.pdf" --signatory "担当 者" >/dev/null
+sign_contract agency-a "$from" "$from" "$until" billing >/dev/null
 sed "s/^valid_from = .*/valid_from = $from/; s/^valid_until = .*/valid_until = $until/" \
   "$SRC/ops/examples/agency-billing.toml" > "$work/billing.toml"
 sed 's/^id = .*/id = "agency-billing-csv"/; s/^encoding = .*/encoding = "utf-8"\npackage = "csv"/' \

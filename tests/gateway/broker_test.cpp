@@ -137,10 +137,14 @@ TEST_F(BrokerTest, RefusalIsRecordedWithEveryReason) {
   ASSERT_TRUE(result.ok()) << result.message();
   EXPECT_FALSE(result->allowed());
   EXPECT_EQ(result->record.outcome, contracts::DeliveryOutcome::kRefused);
-  ASSERT_EQ(result->reasons.size(), 2u);
+  ASSERT_EQ(result->reasons.size(), 3u);
   EXPECT_EQ(result->reasons[0],
             "contractor agency-a has no NDA in force on 2100-01-02 (its last NDA ended "
             "2099-12-31) (policy 4(3): 機密保持契約)");
+  // The outsourcing contract ended the same day (policy 6).
+  EXPECT_EQ(result->reasons[2],
+            "contractor agency-a has no outsourcing contract in force on 2100-01-02 covering "
+            "purpose billing (contract #1 ended 2099-12-31) (policy 6: 業務委託契約)");
   auto stored = ctx_.store->FindDelivery(result->record.id);
   ASSERT_TRUE(stored.ok() && stored.value().has_value());
   EXPECT_EQ(stored.value()->outcome, contracts::DeliveryOutcome::kRefused);

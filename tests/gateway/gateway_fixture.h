@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "gateway/commands.h"
+#include "gateway/supervision.h"
+#include "policies/catalog.h"
 #include "tests/transports/test_util.h"
 
 namespace itaku::gateway::gateway_test {
@@ -94,6 +96,16 @@ class StoreFixture : public ::testing::Test {
     auto nda = NdaAdd(
         ctx_, {contractor, "2026-01-10", "2026-01-01", "2099-12-31", Path("nda.pdf"), {"担当 者"}});
     ASSERT_TRUE(nda.ok()) << nda.message();
+    // The outsourcing contract (policy 6) covering every purpose, for the
+    // same years.
+    Write("contract.pdf", "signed contract scan\n");
+    ContractArgs contract{contractor,           "2026-01-10",
+                          "2026-01-01",         "2099-12-31",
+                          Path("contract.pdf"), "情報セキュリティ窓口 03-0000-0000",
+                          "forbidden",          {}};
+    for (const auto& purpose : policies::Purposes()) contract.purposes.emplace_back(purpose.id);
+    auto signed_contract = ContractAdd(ctx_, contract);
+    ASSERT_TRUE(signed_contract.ok()) << signed_contract.message();
     Write("profile.toml", toml);
     auto profile = ProfileImport(ctx_, Path("profile.toml"));
     ASSERT_TRUE(profile.ok()) << profile.message();

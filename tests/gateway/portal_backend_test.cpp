@@ -105,8 +105,10 @@ retention_days = 30
 
   // What the portal answers a GET of the package.
   transports::PortalResponse Get(const std::string& id, const std::string& who = "builder-b") {
-    return transports::Route({"GET", "/portal/v1/packages/" + id, false}, Caller(who), "",
-                             backend_);
+    transports::PortalRequest request;
+    request.method = "GET";
+    request.target = "/portal/v1/packages/" + id;
+    return transports::Route(request, Caller(who), "", backend_);
   }
 
   // The package as the portal server holds it after Find().

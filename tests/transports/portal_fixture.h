@@ -1,6 +1,6 @@
 // The portal server in-process for its tests (portal_server_test.cpp:
 // downloads, listing, who may see what, ranges, download slots, TLS,
-// certificate validity and methods; portal_connection_test.cpp: connection
+// certificate validity, methods and certificate uploads; portal_connection_test.cpp: connection
 // limits per address and in all, the handshake deadline, slow clients and
 // shutdown): real curl as the contractors, certificates made with the
 // openssl CLI (and faketime, for certificates outside their validity), and
@@ -8,6 +8,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "contracts/base/files.h"
 #include "tests/transports/package_shelf.h"
 #include "tests/transports/test_util.h"
 #include "transports/portal_server.h"
@@ -33,9 +35,20 @@ using transports::test_util::WriteFile;
 using Clock = std::chrono::steady_clock;
 
 // Stands in for the store: contractors by certificate fingerprint,
-// packages, and a record of every call the server made.
+// packages, deliveries whose disposal certificate may be uploaded, and a
+// record of every call the server made.
 class MemoryBackend : public PortalBackend {
  public:
+  // An upload as the backend saw it, read from the server's file during
+  // the call.
+  struct UploadRow {
+    std::string contractor_id;
+    int64_t delivery_id;
+    std::string method, disposed_on, file, file_name;
+    std::string sha256;  // of the file's bytes
+    uint64_t size;
+    unsigned mode;  // the file's permission bits
+  };
   struct AuditRow {
     PortalCaller caller;
     std::string method, target, package_id;
@@ -70,6 +83,17 @@ class MemoryBackend : public PortalBackend {
   }
   std::vector<BeginRow> begun() {
     return Locked([&] { return begun_; });
+  }
+  // A delivery of `contractor` whose certificate may be uploaded (once).
+  void AddDelivery(int64_t id, const std::string& contractor) {
+    Locked([&] { deliveries_[id] = contractor; });
+  }
+  // What every upload is answered from now on, instead of the deliveries.
+  void AnswerUploads(UploadAnswer answer) {
+    Locked([&] { upload_answer_ = std::move(answer); });
+  }
+  std::vector<UploadRow> uploads() {
+    return Locked([&] { return uploads_; });
   }
   // What BeginDownload answers from now on (kGranted, until told).
   void AnswerSlots(Slot slot, const std::string& why) {
@@ -115,6 +139,29 @@ class MemoryBackend : public PortalBackend {
       downloads_.push_back({caller.contractor_id, package_id, first_byte, bytes, complete});
     });
   }
+  UploadAnswer AcceptDisposalCertificate(const PortalCaller& caller, int64_t delivery_id,
+                                         const std::string& method, const std::string& disposed_on,
+                                         const std::string& file,
+                                         const std::string& file_name) override {
+    return Locked([&]() -> UploadAnswer {
+      const std::string bytes = ReadFile(file);
+      struct stat st {};
+      ::stat(file.c_str(), &st);
+      const std::string sha256 = Sha256Hex(bytes);
+      uploads_.push_back({caller.contractor_id, delivery_id, method, disposed_on, file, file_name,
+                          sha256, bytes.size(), static_cast<unsigned>(st.st_mode & 07777)});
+      if (upload_answer_) return *upload_answer_;
+      auto it = deliveries_.find(delivery_id);
+      if (it == deliveries_.end() || it->second != caller.contractor_id) {
+        return {UploadAnswer::Kind::kNotFound, "no delivery " + std::to_string(delivery_id), "", "",
+                ""};
+      }
+      if (!disposed_.insert(delivery_id).second) {
+        return {UploadAnswer::Kind::kConflict, "already recorded", "", "", ""};
+      }
+      return {UploadAnswer::Kind::kAccepted, "", sha256, method, disposed_on};
+    });
+  }
   void Audit(const PortalCaller& caller, const std::string& method, const std::string& target,
              const std::string& package_id, uint64_t bytes, int status,
              const std::string& outcome) override {
@@ -138,6 +185,10 @@ class MemoryBackend : public PortalBackend {
   std::vector<AuditRow> audits_;
   std::vector<DownloadRow> downloads_;
   std::vector<BeginRow> begun_;
+  std::map<int64_t, std::string> deliveries_;  // id -> contractor
+  std::set<int64_t> disposed_;
+  std::optional<UploadAnswer> upload_answer_;
+  std::vector<UploadRow> uploads_;
   Slot slot_ = Slot::kGranted;
   std::string slot_why_;
 };
@@ -199,9 +250,10 @@ inline std::string RandomBytes(size_t n, unsigned seed) {
 struct CurlResult {
   int exit = -1;
   int http = 0;
-  std::string out;      // the file the body went to
-  std::string headers;  // response headers as received
-  std::string error;    // curl's stderr
+  std::string out;        // the file the body went to
+  std::string headers;    // response headers as received
+  std::string error;      // curl's stderr
+  uint64_t uploaded = 0;  // request body bytes curl sent
   std::string body() const { return ReadFile(out); }
 };
 
@@ -248,6 +300,11 @@ class PortalServerTest : public ::testing::Test {
     options_.cert_file = certs->cert("server");
     options_.key_file = certs->key("server");
     options_.listen = "127.0.0.1:0";
+    // The daemon's upload folder: its own, 0700.
+    options_.upload_dir = dir_ / "uploads";
+    std::filesystem::create_directory(options_.upload_dir);
+    std::filesystem::permissions(options_.upload_dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace);
   }
 
   void TearDown() override { StopServer(); }
@@ -300,11 +357,15 @@ class PortalServerTest : public ::testing::Test {
     const std::string err = dir_ / ("err-" + std::to_string(n));
     std::string cmd = "curl -sS --max-time 60 --cacert " + certs->cert("server");
     if (!who.empty()) cmd += " --cert " + certs->cert(who) + " --key " + certs->key(who);
-    cmd += " " + extra + " -D " + headers + " -o " + r.out + " -w '%{http_code}' '" + Url(path) +
-           "' >" + code + " 2>" + err;
+    cmd += " " + extra + " -D " + headers + " -o " + r.out + " -w '%{http_code} %{size_upload}' '" +
+           Url(path) + "' >" + code + " 2>" + err;
     const int rc = std::system(cmd.c_str());
     r.exit = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128 + WTERMSIG(rc);
-    r.http = std::atoi(ReadFile(code).c_str());
+    const std::string written = ReadFile(code);  // "200 0": status, then body bytes sent
+    r.http = std::atoi(written.c_str());
+    if (const auto space = written.find(' '); space != std::string::npos) {
+      r.uploaded = std::strtoull(written.c_str() + space + 1, nullptr, 10);
+    }
     r.headers = ReadFile(headers);
     r.error = ReadFile(err);
     return r;

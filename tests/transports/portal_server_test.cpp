@@ -384,5 +384,273 @@ TEST_F(PortalServerTest, CreateNamesTheFileThatFails) {
   EXPECT_EQ(r.message(), "portal listen address \"localhost\": expected ADDR:PORT");
 }
 
+// Certificate uploads (POST /portal/v1/disposals/{id}).
+
+std::string DisposalPath(int64_t delivery,
+                         const std::string& query = "?method=shredded&on=2026-12-01") {
+  return "/portal/v1/disposals/" + std::to_string(delivery) + query;
+}
+
+std::string PdfBytes(size_t n, unsigned seed) { return "%PDF-1.7\n" + RandomBytes(n, seed); }
+
+class PortalUploadTest : public PortalServerTest {
+ protected:
+  void SetUp() override {
+    PortalServerTest::SetUp();
+    backend_.AddDelivery(12, "builder-a");
+    backend_.AddDelivery(13, "builder-b");
+  }
+  // curl uploading `content` (from a file) with these extra options.
+  CurlResult Upload(const std::string& who, const std::string& path, const std::string& content,
+                    const std::string& extra = "-H 'Content-Type: application/pdf'") {
+    const std::string file = dir_ / ("upload-" + std::to_string(++uploads_made_));
+    WriteFile(file, content);
+    return Curl(who, path, "--data-binary @" + file + " " + extra);
+  }
+  // What is left in the upload folder: nothing, once each upload is answered.
+  std::vector<std::string> UploadFolder() {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(options_.upload_dir)) {
+      names.push_back(e.path().filename());
+    }
+    return names;
+  }
+  int uploads_made_ = 0;
+};
+
+TEST_F(PortalUploadTest, ACertificateReachesTheBackendByteForByteAndItsFileIsGone) {
+  StartServer();
+  const std::string pdf = PdfBytes(3 * 1024 * 1024 + 5, 7);  // many buffers
+  CurlResult r =
+      Upload("A", DisposalPath(12), pdf,
+             "-H 'Content-Type: application/pdf' -H 'X-Itaku-File-Name: 廃棄証明書.pdf'");
+  ASSERT_TRUE(Answered(r, 201)) << r.body();
+  EXPECT_THAT(r.headers, HasSubstr("Content-Type: application/json"));
+  EXPECT_EQ(r.uploaded, pdf.size());
+  EXPECT_EQ(nlohmann::json::parse(r.body()), nlohmann::json({{"delivery", 12},
+                                                             {"certificate_sha256", Sha256Hex(pdf)},
+                                                             {"method", "shredded"},
+                                                             {"disposed_on", "2026-12-01"}}));
+  auto uploads = backend_.uploads();
+  ASSERT_EQ(uploads.size(), 1u);
+  EXPECT_EQ(uploads[0].contractor_id, "builder-a");
+  EXPECT_EQ(uploads[0].delivery_id, 12);
+  EXPECT_EQ(uploads[0].method, "shredded");
+  EXPECT_EQ(uploads[0].disposed_on, "2026-12-01");
+  EXPECT_EQ(uploads[0].file_name, "廃棄証明書.pdf");
+  EXPECT_EQ(uploads[0].sha256, Sha256Hex(pdf));  // the exact bytes
+  EXPECT_EQ(uploads[0].size, pdf.size());
+  EXPECT_EQ(uploads[0].mode, 0600u);
+  EXPECT_EQ(std::filesystem::path(uploads[0].file).parent_path(), options_.upload_dir);
+  EXPECT_FALSE(std::filesystem::exists(uploads[0].file));
+  EXPECT_TRUE(UploadFolder().empty());
+  auto audits = Audits(1);
+  ASSERT_EQ(audits.size(), 1u);
+  EXPECT_EQ(audits[0].caller.contractor_id, "builder-a");
+  EXPECT_EQ(audits[0].method, "POST");
+  EXPECT_EQ(audits[0].target, DisposalPath(12));
+  EXPECT_EQ(audits[0].bytes, pdf.size());
+  EXPECT_EQ(audits[0].status, 201);
+  EXPECT_EQ(audits[0].outcome, "certificate accepted");
+
+  // A small one without a name (and without Expect: 100-continue), then a
+  // listing on the same kept-alive connection: the body was read to its
+  // end, and no further.
+  const std::string png = std::string("\x89PNG\r\n\x1a\n") + RandomBytes(2000, 8);
+  const std::string file = dir_ / "small.png", first = dir_ / "keep-1", second = dir_ / "keep-2";
+  WriteFile(file, png);
+  const std::string tls = " --cacert " + certs->cert("server") + " --cert " + certs->cert("B") +
+                          " --key " + certs->key("B");
+  const std::string cmd = "curl -sS --max-time 60" + tls +
+                          " -H 'Content-Type: image/png' -H 'Expect:' --data-binary @" + file +
+                          " -o " + first + " '" +
+                          Url(DisposalPath(13, "?method=erased&on=2026-11-30")) + "' --next" + tls +
+                          " -o " + second + " '" + Url("/portal/v1/packages") + "' 2>/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_EQ(nlohmann::json::parse(ReadFile(first))["certificate_sha256"], Sha256Hex(png));
+  EXPECT_EQ(nlohmann::json::parse(ReadFile(second)).size(), 1u);
+  uploads = backend_.uploads();
+  ASSERT_EQ(uploads.size(), 2u);
+  EXPECT_EQ(uploads[1].file_name, "certificate.png");
+  EXPECT_EQ(uploads[1].sha256, Sha256Hex(png));
+  audits = Audits(3);
+  ASSERT_EQ(audits.size(), 3u);
+  EXPECT_EQ(audits[1].outcome, "certificate accepted");
+  EXPECT_EQ(audits[2].outcome, "listed");
+  EXPECT_EQ(audits[1].caller.address, audits[2].caller.address) << "not one connection";
+  EXPECT_TRUE(UploadFolder().empty());
+}
+
+// 10 MiB was the limit and a 4 GiB Content-Length was read to its end
+// before anything was said: now the head alone is answered.
+TEST_F(PortalUploadTest, AnUploadOverTheLimitIsRefusedBeforeItsBodyIsRead) {
+  options_.max_upload_bytes = 1 << 20;
+  StartServer();
+  const std::string big = PdfBytes(4 << 20, 9);
+  // curl asks "Expect: 100-continue" for a body this large and waits: it
+  // is told 413 instead, and sends nothing.
+  CurlResult r = Upload("A", DisposalPath(12), big);
+  ASSERT_TRUE(Answered(r, 413));
+  EXPECT_EQ(r.body(), R"({"error":"the certificate is larger than the limit of 1 MiB"})");
+  EXPECT_THAT(r.headers, HasSubstr("Connection: close"));
+  EXPECT_EQ(r.uploaded, 0u) << "the body was sent";
+  // One byte over, sent at once without asking: refused all the same, and
+  // the connection (with the body unread on it) is closed.
+  CurlResult eager = Upload("A", DisposalPath(12), PdfBytes((1 << 20) - 8, 10),
+                            "-H 'Content-Type: application/pdf' -H 'Expect:'");
+  EXPECT_EQ(eager.http, 413) << eager.error;
+  EXPECT_TRUE(backend_.uploads().empty());
+  auto audits = Audits(2);
+  ASSERT_EQ(audits.size(), 2u);
+  for (const auto& a : audits) {
+    EXPECT_EQ(a.status, 413);
+    EXPECT_EQ(a.outcome, "too large");
+    EXPECT_EQ(a.bytes, 0u);
+  }
+  EXPECT_TRUE(UploadFolder().empty());
+  // Exactly the limit is taken.
+  EXPECT_TRUE(Answered(Upload("A", DisposalPath(12), PdfBytes((1 << 20) - 9, 11)), 201));
+}
+
+TEST_F(PortalUploadTest, AnUploadWithoutALengthOrOfAnotherTypeIsRefused) {
+  StartServer();
+  const std::string pdf = PdfBytes(5000, 12);
+  CurlResult chunked = Upload("A", DisposalPath(12), pdf,
+                              "-H 'Content-Type: application/pdf' -H 'Transfer-Encoding: chunked'");
+  ASSERT_TRUE(Answered(chunked, 411));
+  EXPECT_EQ(chunked.body(), PortalErrorBody("Content-Length is required (no chunked uploads)"));
+  EXPECT_THAT(chunked.headers, HasSubstr("Connection: close"));
+  CurlResult text = Upload("A", DisposalPath(12), pdf, "-H 'Content-Type: text/plain'");
+  ASSERT_TRUE(Answered(text, 415));
+  EXPECT_EQ(text.body(),
+            R"({"error":"Content-Type must be application/pdf, image/png or image/jpeg"})");
+  // Said to be a JPEG, but a PDF: read, found out, and never handed on.
+  CurlResult liar = Upload("A", DisposalPath(12), pdf, "-H 'Content-Type: image/jpeg'");
+  ASSERT_TRUE(Answered(liar, 415));
+  EXPECT_EQ(liar.body(), R"({"error":"the file is not a JPEG image"})");
+  CurlResult day = Upload("A", DisposalPath(12, "?method=shredded&on=2026-13-01"), pdf);
+  ASSERT_TRUE(Answered(day, 400));
+  EXPECT_EQ(day.body(), R"({"error":"on must be a day, YYYY-MM-DD"})");
+  CurlResult name = Upload("A", DisposalPath(12), pdf,
+                           "-H 'Content-Type: application/pdf' -H 'X-Itaku-File-Name: ../x.pdf'");
+  ASSERT_TRUE(Answered(name, 400));
+  CurlResult get = Curl("A", DisposalPath(12));
+  ASSERT_TRUE(Answered(get, 405));
+  EXPECT_THAT(get.headers, HasSubstr("Allow: POST"));
+  EXPECT_TRUE(backend_.uploads().empty());
+  EXPECT_TRUE(UploadFolder().empty());
+  auto audits = Audits(6);
+  ASSERT_EQ(audits.size(), 6u);
+  EXPECT_EQ(audits[0].outcome, "length required");
+  EXPECT_EQ(audits[1].outcome, "unsupported type");
+  EXPECT_EQ(audits[2].outcome, "unsupported type: content is not image/jpeg");
+  EXPECT_EQ(audits[2].bytes, pdf.size());
+  EXPECT_EQ(audits[3].outcome, "bad request: day");
+  EXPECT_EQ(audits[4].outcome, "bad request: file name");
+  EXPECT_EQ(audits[5].outcome, "method not allowed");
+}
+
+TEST_F(PortalUploadTest, AnotherContractorsDeliveryIsNotFoundAndASecondCertificateConflicts) {
+  StartServer();
+  const std::string pdf = PdfBytes(5000, 13);
+  CurlResult other = Upload("B", DisposalPath(12), pdf);
+  ASSERT_TRUE(Answered(other, 404));
+  EXPECT_EQ(other.body(), R"({"error":"no such delivery"})");
+  CurlResult unknown = Upload("B", DisposalPath(99), pdf);
+  ASSERT_TRUE(Answered(unknown, 404));
+  EXPECT_EQ(unknown.body(), other.body());  // nothing tells the two apart
+  EXPECT_TRUE(Answered(Upload("A", DisposalPath(12), pdf), 201));
+  CurlResult again = Upload("A", DisposalPath(12), pdf);
+  ASSERT_TRUE(Answered(again, 409));
+  EXPECT_EQ(again.body(), R"({"error":"a disposal is already recorded for this delivery"})");
+  CurlResult stranger = Upload("U", DisposalPath(12), pdf);
+  ASSERT_TRUE(Answered(stranger, 403));
+  EXPECT_EQ(backend_.uploads().size(), 4u);  // the stranger's never reached it
+  EXPECT_TRUE(UploadFolder().empty());
+  auto audits = Audits(5);
+  ASSERT_EQ(audits.size(), 5u);
+  EXPECT_EQ(audits[0].caller.contractor_id, "builder-b");
+  EXPECT_EQ(audits[0].status, 404);
+  EXPECT_EQ(audits[0].outcome, "not found: no delivery 12");
+  EXPECT_EQ(audits[3].status, 409);
+  EXPECT_EQ(audits[3].outcome, "already recorded: already recorded");
+  EXPECT_EQ(audits[4].status, 403);
+}
+
+// The upload file goes whatever happens: a registry that fails, a client
+// that leaves half-way, a folder that cannot take the file.
+TEST_F(PortalUploadTest, TheUploadFileIsGoneWhateverHappens) {
+  StartServer();
+  backend_.AnswerUploads({UploadAnswer::Kind::kFailed, "database is locked", "", "", ""});
+  CurlResult failed = Upload("A", DisposalPath(12), PdfBytes(5000, 14));
+  ASSERT_TRUE(Answered(failed, 500));
+  EXPECT_EQ(failed.body(), R"({"error":"the certificate could not be recorded; try again later"})");
+  ASSERT_EQ(backend_.uploads().size(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(backend_.uploads()[0].file));
+
+  // 8 MiB at 1 MiB/s, given up after a second.
+  CurlResult left = Upload("A", DisposalPath(12), PdfBytes(8 << 20, 15),
+                           "-H 'Content-Type: application/pdf' --limit-rate 1M --max-time 1");
+  EXPECT_NE(left.exit, 0);
+  auto audits = Audits(2);
+  ASSERT_EQ(audits.size(), 2u);
+  EXPECT_EQ(audits[1].status, 0);
+  EXPECT_EQ(audits[1].outcome, "upload interrupted");
+  EXPECT_GT(audits[1].bytes, 0u);
+  EXPECT_LT(audits[1].bytes, 8u << 20);
+  EXPECT_EQ(backend_.uploads().size(), 1u);
+  EXPECT_TRUE(UploadFolder().empty());
+
+  std::filesystem::remove(options_.upload_dir);
+  CurlResult nowhere = Upload("A", DisposalPath(12), PdfBytes(5000, 16));
+  ASSERT_TRUE(Answered(nowhere, 500));
+  EXPECT_EQ(nowhere.body(), R"({"error":"the certificate could not be stored; try again later"})");
+  audits = Audits(3);
+  ASSERT_EQ(audits.size(), 3u);
+  EXPECT_EQ(audits[2].outcome, "upload file not created: No such file or directory");
+}
+
+TEST_F(PortalUploadTest, ASlowUploadTimesOutAndOnlyAConfiguredFolderTakesUploads) {
+  options_.io_timeout_ms = 300;
+  StartServer();
+  // Sends the head and a few bytes of body, then nothing.
+  const std::string pdf = PdfBytes(100, 17);
+  const std::string cmd =
+      "(printf 'POST " + DisposalPath(12) +
+      " HTTP/1.1\r\nHost: x\r\nContent-Type: application/pdf\r\nContent-Length: 5000\r\n\r\n"
+      "%%PDF-1.7'; sleep 3) | timeout 10 openssl s_client -quiet -connect 127.0.0.1:" +
+      std::to_string(server_->port()) + " -cert " + certs->cert("A") + " -key " + certs->key("A") +
+      " >/dev/null 2>&1";
+  std::system(cmd.c_str());
+  auto audits = Audits(1);
+  ASSERT_EQ(audits.size(), 1u);
+  EXPECT_EQ(audits[0].status, 408);
+  EXPECT_EQ(audits[0].outcome, "upload timed out");
+  EXPECT_EQ(audits[0].bytes, 8u);  // "%PDF-1.7"
+  EXPECT_TRUE(backend_.uploads().empty());
+  EXPECT_TRUE(UploadFolder().empty());
+  StopServer();
+
+  options_.upload_dir.clear();
+  StartServer();
+  CurlResult r = Upload("A", DisposalPath(12), pdf);
+  ASSERT_TRUE(Answered(r, 503));
+  EXPECT_EQ(r.body(), R"({"error":"this portal takes no uploads"})");
+}
+
+TEST_F(PortalUploadTest, CreateRefusesAnUploadFolderOthersCanOpen) {
+  std::filesystem::permissions(options_.upload_dir, std::filesystem::perms::group_exec,
+                               std::filesystem::perm_options::add);
+  auto r = PortalServer::Create(options_, backend_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.message(), "portal upload folder " + options_.upload_dir +
+                             " is open to group or others; it must be mode 0700");
+  options_.upload_dir = dir_ / "missing";
+  r = PortalServer::Create(options_, backend_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.message(),
+            "portal upload folder " + options_.upload_dir + ": No such file or directory");
+}
+
 }  // namespace
 }  // namespace itaku::transports::portal_test

@@ -80,6 +80,16 @@ class SerializedBackend : public PortalBackend {
     std::lock_guard lock(mu_);
     inner_.RecordDownload(caller, package_id, first_byte, bytes, complete);
   }
+  // Held while the registry copies the certificate (at most
+  // max_upload_bytes, from local disk): other requests wait that long.
+  UploadAnswer AcceptDisposalCertificate(const PortalCaller& caller, int64_t delivery_id,
+                                         const std::string& method, const std::string& disposed_on,
+                                         const std::string& file,
+                                         const std::string& file_name) override {
+    std::lock_guard lock(mu_);
+    return inner_.AcceptDisposalCertificate(caller, delivery_id, method, disposed_on, file,
+                                            file_name);
+  }
   void Audit(const PortalCaller& caller, const std::string& method, const std::string& target,
              const std::string& package_id, uint64_t bytes, int status,
              const std::string& outcome) override {

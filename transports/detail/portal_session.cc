@@ -1,7 +1,10 @@
 // One portal connection: Beast's async SSL session (owning itself through
 // shared_from_this, on its own strand, a deadline on every operation).
 // Route() (portal_route.h) decides every answer; this file only reads
-// requests and writes answers and files.
+// requests (and upload bodies, into files) and writes answers and files.
+#include <limits>
+
+#include "contracts/base/files.h"
 #include "transports/certificate.h"
 #include "transports/detail/portal_server_impl.h"
 #include "transports/detail/tls_chunk_encrypter.h"
@@ -15,6 +18,16 @@ constexpr std::uint32_t kMaxHeadBytes = 8192;
 // as a whole (detail::TlsChunkEncrypter) and handed to the socket with one
 // write (and one deadline).
 constexpr std::size_t kChunkBytes = 1024 * 1024;
+// An upload's body is read from the socket into a buffer of this size and
+// written to its file; no more of it is held.
+constexpr std::size_t kUploadBufferBytes = 64 * 1024;
+// The name the contractor keeps an upload under (portal_route.h).
+constexpr char kFileNameHeader[] = "X-Itaku-File-Name";
+constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+// Linger(): at most this long, reading this much at a time.
+constexpr int kLingerMs = 5000;
+constexpr std::size_t kLingerBufferBytes = 16 * 1024;
+constexpr char kNotStored[] = "the certificate could not be stored; try again later";
 
 using std::chrono::system_clock;
 
@@ -50,6 +63,63 @@ class Fd {
 
  private:
   int fd_ = -1;
+};
+
+// The file an upload's body goes to: new (O_EXCL, 0600, never through a
+// symbolic link) under a random name in the upload folder, and removed by
+// Remove() or with this object, however the upload ends.
+class UploadFile {
+ public:
+  UploadFile() = default;
+  UploadFile(const UploadFile&) = delete;
+  UploadFile& operator=(const UploadFile&) = delete;
+  ~UploadFile() { Remove(); }
+
+  // Empty, or why the file could not be made.
+  std::string Create(const std::string& dir) {
+    Remove();
+    Result<std::string> name = RandomHex32();
+    if (!name.ok()) return name.message();
+    const std::string path = dir + "/upload-" + name->substr(0, 32) + ".part";
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd_ < 0) return std::strerror(errno);
+    path_ = path;
+    return "";
+  }
+  // All of it, or false with *why.
+  bool Write(const char* data, std::size_t size, std::string* why) {
+    for (std::size_t done = 0; done < size;) {
+      const ssize_t n = ::write(fd_, data + done, size - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        *why = n < 0 ? std::strerror(errno) : "nothing written";
+        return false;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+  // The last write's error may come only here (a full disk over NFS).
+  bool Close(std::string* why) {
+    const int fd = fd_;
+    fd_ = -1;
+    if (fd >= 0 && ::close(fd) != 0) {
+      *why = std::strerror(errno);
+      return false;
+    }
+    return true;
+  }
+  void Remove() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    if (!path_.empty()) ::unlink(path_.c_str());
+    path_.clear();
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  int fd_ = -1;
+  std::string path_;
 };
 
 // One TLS connection: handshake, then requests one after another
@@ -147,9 +217,16 @@ class Session : public PortalSessionBase, public std::enable_shared_from_this<Se
     package_id_.clear();
     method_.clear();
     target_.clear();
+    allow_.clear();
+    received_ = 0;
+    unread_body_ = false;
     if (server_.stopping()) return Close();
     parser_.emplace();
     parser_->header_limit(kMaxHeadBytes);
+    // Beast would refuse a Content-Length over its default limit (1 MiB)
+    // as it reads the head; Route() judges a body's size, with the head in
+    // hand, and an upload's body parser has its own limit.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     if (first_request_) {
       first_request_ = false;
       Lowest().expires_at(first_deadline_);
@@ -212,16 +289,137 @@ class Session : public PortalSessionBase, public std::enable_shared_from_this<Se
     package_id_.clear();
     std::string why;
     contractor_id_ = Authenticate(&why).value_or("");
-    const bool has_body =
-        (parser_->content_length() && *parser_->content_length() > 0) || parser_->chunked();
-    PortalResponse r = Route({method_, target_, has_body}, Caller(), why, backend());
+    PortalRequest request;
+    request.method = method_;
+    request.target = target_;
+    if (const auto length = parser_->content_length()) request.content_length = *length;
+    request.chunked = parser_->chunked();
+    request.has_body = request.chunked || request.content_length.value_or(0) > 0;
+    request.content_type = std::string(req[http::field::content_type]);
+    unread_body_ = request.has_body;
+    if (const std::size_t names = req.count(kFileNameHeader); names > 0) {
+      request.file_name = std::string(req[kFileNameHeader]);
+      request.file_name_repeated = names > 1;
+    }
+    PortalResponse r = Route(request, Caller(), why, backend(), options().max_upload_bytes);
     package_id_ = r.package_id;
+    allow_ = r.allow;
     if (r.close) keep_alive_ = false;
     if (r.download) {
       return Download(*r.download, std::string(req[http::field::range]),
                       std::string(req[http::field::if_range]));
     }
+    if (r.upload) {
+      return Upload(std::move(*r.upload), beast::iequals(req[http::field::expect], "100-continue"));
+    }
     Reply(static_cast<http::status>(r.status), std::move(r.body), r.outcome);
+  }
+
+  // The body of an upload Route() took: into a new file, a buffer at a
+  // time, each read within io_timeout_ms; then FinishUpload() answers, and
+  // the file goes.
+  void Upload(PortalUpload upload, bool expect_continue) {
+    if (options().upload_dir.empty()) {
+      keep_alive_ = false;  // the body stays unread
+      return Reply(http::status::service_unavailable,
+                   PortalErrorBody("this portal takes no uploads"), "uploads not configured");
+    }
+    if (std::string why = upload_file_.Create(options().upload_dir); !why.empty()) {
+      keep_alive_ = false;
+      return Reply(http::status::internal_server_error, PortalErrorBody(kNotStored),
+                   "upload file not created: " + why);
+    }
+    upload_ = std::move(upload);
+    upload_head_.clear();
+    upload_error_.clear();
+    body_parser_.emplace(std::move(*parser_));
+    body_parser_->body_limit(upload_->length);  // Route() held it to max_upload_bytes
+    upload_buffer_.resize(kUploadBufferBytes);
+    if (!expect_continue) return ReadUpload();
+    // The client waits for this before it sends the body.
+    Lowest().expires_after(Ms(options().io_timeout_ms));
+    net::async_write(stream_, net::buffer(kContinue, sizeof kContinue - 1),
+                     beast::bind_front_handler(&Session::OnContinueWritten, shared_from_this()));
+  }
+
+  void OnContinueWritten(error_code ec, std::size_t) {
+    if (ec) return UploadBrokenOff(ec);
+    ReadUpload();
+  }
+
+  void ReadUpload() {
+    auto& body = body_parser_->get().body();
+    body.data = upload_buffer_.data();
+    body.size = upload_buffer_.size();
+    Lowest().expires_after(Ms(options().io_timeout_ms));
+    http::async_read_some(stream_, buffer_, *body_parser_,
+                          beast::bind_front_handler(&Session::OnUploadRead, shared_from_this()));
+  }
+
+  void OnUploadRead(error_code ec, std::size_t) {
+    if (ec == http::error::need_buffer) ec = {};  // the buffer is full: write it out
+    const std::size_t n = upload_buffer_.size() - body_parser_->get().body().size;
+    if (n > 0) {
+      if (upload_head_.size() < 8) {
+        upload_head_.append(upload_buffer_.data(), std::min(n, 8 - upload_head_.size()));
+      }
+      received_ += n;
+      if (!upload_file_.Write(upload_buffer_.data(), n, &upload_error_)) {
+        EndUpload();
+        keep_alive_ = false;  // the rest of the body stays unread
+        return Reply(http::status::internal_server_error, PortalErrorBody(kNotStored),
+                     "upload file not written: " + upload_error_);
+      }
+    }
+    if (ec) return UploadBrokenOff(ec);
+    if (!body_parser_->is_done()) return ReadUpload();
+    unread_body_ = false;
+
+    if (!upload_file_.Close(&upload_error_)) {
+      EndUpload();
+      return Reply(http::status::internal_server_error, PortalErrorBody(kNotStored),
+                   "upload file not written: " + upload_error_);
+    }
+    // The upload may have taken a while: a contractor suspended meanwhile
+    // records nothing.
+    std::string why;
+    contractor_id_ = Authenticate(&why).value_or("");
+    if (contractor_id_.empty()) {
+      EndUpload();
+      IdentifyForRecord();
+      return Refuse(http::status::forbidden,
+                    "this client certificate is not registered to an active contractor",
+                    why.empty() ? "refused" : why);
+    }
+    PortalResponse r =
+        FinishUpload(*upload_, upload_file_.path(), upload_head_, Caller(), backend());
+    EndUpload();
+    if (r.close) keep_alive_ = false;
+    Reply(static_cast<http::status>(r.status), std::move(r.body), r.outcome);
+  }
+
+  // The client left, stopped sending, or the server cut it: nothing to
+  // answer, but on record.
+  void UploadBrokenOff(error_code ec) {
+    int status = 0;
+    std::string outcome = "upload interrupted";
+    if (ec == beast::error::timeout) {
+      status = 408;
+      outcome = "upload timed out";
+    } else if (server_.stopping()) {
+      outcome = "upload cut off at shutdown";
+    }
+    EndUpload();
+    backend().Audit(Caller(), method_, target_, package_id_, received_, status, outcome);
+    Lowest().close();
+  }
+
+  // The file goes, whatever happened, and so do the buffers.
+  void EndUpload() {
+    upload_file_.Remove();
+    upload_.reset();
+    body_parser_.reset();
+    std::vector<char>().swap(upload_buffer_);
   }
 
   template <class Body>
@@ -241,11 +439,12 @@ class Session : public PortalSessionBase, public std::enable_shared_from_this<Se
   void Reply(http::status status, std::string body, const std::string& outcome,
              std::optional<uint64_t> size_for_416 = std::nullopt) {
     responding_ = true;
-    backend().Audit(Caller(), method_, target_, package_id_, 0, static_cast<int>(status), outcome);
+    backend().Audit(Caller(), method_, target_, package_id_, received_, static_cast<int>(status),
+                    outcome);
     auto res = std::make_shared<http::response<http::string_body>>(status, 11);
     res->set(http::field::content_type, "application/json");
     SecurityHeaders(*res);
-    if (status == http::status::method_not_allowed) res->set(http::field::allow, "GET");
+    if (!allow_.empty()) res->set(http::field::allow, allow_);
     if (size_for_416) {
       res->set(http::field::content_range, "bytes */" + std::to_string(*size_for_416));
     }
@@ -259,7 +458,7 @@ class Session : public PortalSessionBase, public std::enable_shared_from_this<Se
     Lowest().expires_after(Ms(options().io_timeout_ms));
     http::async_write(stream_, *res, [self = shared_from_this(), res](error_code ec, std::size_t) {
       if (ec) return self->Lowest().close();
-      if (!res->keep_alive()) return self->Close();
+      if (!res->keep_alive()) return self->unread_body_ ? self->Linger() : self->Close();
       self->ReadRequest();
     });
   }
@@ -426,6 +625,31 @@ class Session : public PortalSessionBase, public std::enable_shared_from_this<Se
     ReadRequest();
   }
 
+  // An answer went out while the client may still be sending a body it
+  // was not asked for (413 before the body, say). Closing now would reset
+  // the connection over the unread bytes, and the client could lose the
+  // answer before reading it (OpenSSL also refuses a TLS shutdown while
+  // data still comes). So what comes is read and dropped, never kept,
+  // until the client closes or kLingerMs have passed; then the connection
+  // closes.
+  void Linger() {
+    responding_ = false;
+    buffer_.consume(buffer_.size());
+    linger_buffer_.resize(kLingerBufferBytes);
+    Lowest().expires_after(Ms(std::min(options().io_timeout_ms, kLingerMs)));
+    DrainSome();
+  }
+
+  void DrainSome() {
+    stream_.async_read_some(net::buffer(linger_buffer_),
+                            [self = shared_from_this()](error_code ec, std::size_t) {
+                              if (!ec) return self->DrainSome();
+                              // The client said close_notify: answer it.
+                              if (ec == net::error::eof) return self->Close();
+                              self->Lowest().close();  // left, or the time is up
+                            });
+  }
+
   // TLS close_notify, bounded; then the socket goes with the session.
   void Close() {
     responding_ = false;
@@ -450,7 +674,19 @@ class Session : public PortalSessionBase, public std::enable_shared_from_this<Se
 
   // The request being answered.
   std::string contractor_id_, method_, target_, package_id_;
+  std::string allow_;         // with 405: the methods the path takes
+  uint64_t received_ = 0;     // body bytes read (an upload's), for the record
+  bool unread_body_ = false;  // a body follows the head that was not (all) read
   bool keep_alive_ = false;
+  std::vector<char> linger_buffer_;  // what Linger() drops passes through here
+
+  // The upload being read.
+  std::optional<PortalUpload> upload_;
+  std::optional<http::request_parser<http::buffer_body>> body_parser_;
+  UploadFile upload_file_;
+  std::vector<char> upload_buffer_;  // kUploadBufferBytes while reading, else empty
+  std::string upload_head_;          // the body's first bytes (up to 8), for its type
+  std::string upload_error_;
 
   // The download being sent.
   Fd file_;

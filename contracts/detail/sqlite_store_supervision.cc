@@ -1,0 +1,177 @@
+// The SQLite store: outsourcing contracts, subcontractors, disposals and
+// periodic checks (schema 11). Each row is its key and a JSON record
+// (contracts/record_json.h).
+#include <Poco/Tuple.h>
+
+#include <nlohmann/json.hpp>
+
+#include "contracts/detail/sqlite_store.h"
+#include "contracts/detail/sqlite_util.h"
+#include "contracts/record_json.h"
+
+namespace itaku::contracts::detail {
+namespace {
+
+using IdAndDetails = Poco::Tuple<Int64, std::string>;
+
+// `decode` (json -> optional<T>) over a row; a row it cannot read is named.
+template <typename T, typename Decode>
+Result<std::vector<T>> DecodeRows(const std::vector<IdAndDetails>& rows, const char* what,
+                                  Decode decode, void (*set_id)(T&, int64_t)) {
+  std::vector<T> out;
+  out.reserve(rows.size());
+  for (const IdAndDetails& row : rows) {
+    std::optional<T> one = decode(nlohmann::json::parse(row.get<1>(), nullptr, false));
+    if (!one) {
+      return Status::Internal(std::string(what) + " " + std::to_string(row.get<0>()) +
+                              ": stored record is damaged");
+    }
+    set_id(*one, row.get<0>());
+    out.push_back(std::move(*one));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<int64_t> SqliteStore::AddContract(const Contract& c) {
+  int64_t id = 0;
+  Status status = RunTransaction("cannot add a contract for " + c.contractor_id, [&]() -> Status {
+    if (!ContractorExists(c.contractor_id)) {
+      return Status::NotFound("unknown contractor " + c.contractor_id);
+    }
+    session_ << "INSERT INTO contract (contractor_id, details) VALUES (?, ?) RETURNING id",
+        into(id), bind(c.contractor_id), bind(ToJson(c).dump()), now;
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return id;
+}
+
+Result<std::vector<Contract>> SqliteStore::ListContracts(
+    const std::optional<std::string>& contractor_id) {
+  return Guard("cannot list contracts", [&]() -> Result<std::vector<Contract>> {
+    std::vector<IdAndDetails> rows;
+    if (contractor_id) {
+      session_ << "SELECT id, details FROM contract WHERE contractor_id = ? ORDER BY id",
+          into(rows), bind(*contractor_id), now;
+    } else {
+      session_ << "SELECT id, details FROM contract ORDER BY id", into(rows), now;
+    }
+    return DecodeRows<Contract>(rows, "contract", ContractFromJson,
+                                [](Contract& c, int64_t id) { c.id = id; });
+  });
+}
+
+Status SqliteStore::WithdrawContract(int64_t id, const std::string& at, const std::string& by,
+                                     const std::string& reason) {
+  const std::string name = "contract " + std::to_string(id);
+  return RunTransaction("cannot withdraw " + name, [&]() -> Status {
+    std::vector<std::string> rows;
+    session_ << "SELECT details FROM contract WHERE id = ?", into(rows), bind(Int64{id}), now;
+    if (rows.empty()) return Status::NotFound("unknown " + name);
+    std::optional<Contract> c = ContractFromJson(nlohmann::json::parse(rows[0], nullptr, false));
+    if (!c) return Status::Internal(name + ": stored record is damaged");
+    if (!c->withdrawn_at.empty()) {
+      return Status::Conflict(name + " was already withdrawn on " + ShowJst(c->withdrawn_at));
+    }
+    c->withdrawn_at = at;
+    c->withdrawn_by = by;
+    c->withdrawn_reason = reason;
+    session_ << "UPDATE contract SET details = ? WHERE id = ?", bind(ToJson(*c).dump()),
+        bind(Int64{id}), now;
+    return Status::Ok();
+  });
+}
+
+Result<int64_t> SqliteStore::AddSubcontractor(const Subcontractor& s) {
+  int64_t id = 0;
+  Status status = RunTransaction(
+      "cannot add a subcontractor to contract " + std::to_string(s.contract_id), [&]() -> Status {
+        int count = 0;
+        session_ << "SELECT COUNT(*) FROM contract WHERE id = ?", into(count),
+            bind(Int64{s.contract_id}), now;
+        if (count == 0)
+          return Status::NotFound("unknown contract " + std::to_string(s.contract_id));
+        session_ << "INSERT INTO subcontractor (contract_id, details) VALUES (?, ?) RETURNING id",
+            into(id), bind(Int64{s.contract_id}), bind(ToJson(s).dump()), now;
+        return Status::Ok();
+      });
+  if (!status.ok()) return status;
+  return id;
+}
+
+Result<std::vector<Subcontractor>> SqliteStore::ListSubcontractors(
+    std::optional<int64_t> contract_id) {
+  return Guard("cannot list subcontractors", [&]() -> Result<std::vector<Subcontractor>> {
+    std::vector<IdAndDetails> rows;
+    if (contract_id) {
+      session_ << "SELECT id, details FROM subcontractor WHERE contract_id = ? ORDER BY id",
+          into(rows), bind(Int64{*contract_id}), now;
+    } else {
+      session_ << "SELECT id, details FROM subcontractor ORDER BY id", into(rows), now;
+    }
+    return DecodeRows<Subcontractor>(rows, "subcontractor", SubcontractorFromJson,
+                                     [](Subcontractor& s, int64_t id) { s.id = id; });
+  });
+}
+
+Status SqliteStore::AddDisposal(const Disposal& d) {
+  const std::string name = "delivery " + std::to_string(d.delivery_id);
+  return RunTransaction("cannot record the disposal of " + name, [&]() -> Status {
+    if (!DeliveryExists(d.delivery_id)) return Status::NotFound("unknown " + name);
+    std::vector<std::string> rows;
+    session_ << "SELECT details FROM disposal WHERE delivery_id = ?", into(rows),
+        bind(Int64{d.delivery_id}), now;
+    if (!rows.empty()) {
+      std::optional<Disposal> old =
+          DisposalFromJson(nlohmann::json::parse(rows[0], nullptr, false));
+      return Status::Conflict("the disposal of " + name + " was already recorded" +
+                              (old ? " on " + ShowJst(old->recorded_at) : std::string()));
+    }
+    session_ << "INSERT INTO disposal (delivery_id, details) VALUES (?, ?)",
+        bind(Int64{d.delivery_id}), bind(ToJson(d).dump()), now;
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<Disposal>> SqliteStore::ListDisposals() {
+  return Guard("cannot list disposals", [&]() -> Result<std::vector<Disposal>> {
+    std::vector<IdAndDetails> rows;
+    session_ << "SELECT delivery_id, details FROM disposal ORDER BY delivery_id", into(rows), now;
+    return DecodeRows<Disposal>(rows, "disposal of delivery", DisposalFromJson,
+                                [](Disposal& d, int64_t id) { d.delivery_id = id; });
+  });
+}
+
+Result<int64_t> SqliteStore::AddSupervisionCheck(const SupervisionCheck& c) {
+  int64_t id = 0;
+  Status status = RunTransaction("cannot record a check of " + c.contractor_id, [&]() -> Status {
+    if (!ContractorExists(c.contractor_id)) {
+      return Status::NotFound("unknown contractor " + c.contractor_id);
+    }
+    session_ << "INSERT INTO supervision_check (contractor_id, details) VALUES (?, ?)"
+                " RETURNING id",
+        into(id), bind(c.contractor_id), bind(ToJson(c).dump()), now;
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  return id;
+}
+
+Result<std::vector<SupervisionCheck>> SqliteStore::ListSupervisionChecks(
+    const std::optional<std::string>& contractor_id) {
+  return Guard("cannot list checks", [&]() -> Result<std::vector<SupervisionCheck>> {
+    std::vector<IdAndDetails> rows;
+    if (contractor_id) {
+      session_ << "SELECT id, details FROM supervision_check WHERE contractor_id = ? ORDER BY id",
+          into(rows), bind(*contractor_id), now;
+    } else {
+      session_ << "SELECT id, details FROM supervision_check ORDER BY id", into(rows), now;
+    }
+    return DecodeRows<SupervisionCheck>(rows, "check", SupervisionCheckFromJson,
+                                        [](SupervisionCheck& c, int64_t id) { c.id = id; });
+  });
+}
+
+}  // namespace itaku::contracts::detail
