@@ -160,6 +160,67 @@ std::optional<SupervisionCheck> SupervisionCheckFromJson(const nlohmann::json& j
   }
 }
 
+nlohmann::json ToJson(const Incident& i) {
+  return nlohmann::json{{"contractor_id", i.contractor_id},
+                        {"since", FormatDate(i.since)},
+                        {"until", FormatDate(i.until)},
+                        {"discovered_on", FormatDate(i.discovered_on)},
+                        {"malicious", i.malicious},
+                        {"summary", i.summary},
+                        {"deliveries", i.deliveries},
+                        {"persons", i.persons},
+                        {"persons_by_item", i.persons_by_item},
+                        {"cause", i.cause},
+                        {"secondary_harm", i.secondary_harm},
+                        {"response", i.response},
+                        {"measures", i.measures},
+                        {"other", i.other},
+                        {"publication", i.publication},
+                        {"publication_text", i.publication_text},
+                        {"publication_reason", i.publication_reason},
+                        {"publication_note", i.publication_note},
+                        {"opened_by", i.opened_by},
+                        {"opened_at", i.opened_at},
+                        {"preliminary_reported_at", i.preliminary_reported_at},
+                        {"final_reported_at", i.final_reported_at},
+                        {"closed_at", i.closed_at}};
+}
+
+std::optional<Incident> IncidentFromJson(const nlohmann::json& j) {
+  try {
+    Incident i;
+    i.contractor_id = j.at("contractor_id").get<std::string>();
+    if (!DateAt(j, "since", i.since) || !DateAt(j, "until", i.until) ||
+        !DateAt(j, "discovered_on", i.discovered_on)) {
+      return std::nullopt;
+    }
+    i.malicious = j.at("malicious").get<bool>();
+    i.summary = j.at("summary").get<std::string>();
+    i.deliveries = j.at("deliveries").get<std::vector<int64_t>>();
+    i.persons = j.at("persons").get<int64_t>();
+    i.persons_by_item = j.at("persons_by_item").get<std::map<std::string, int64_t>>();
+    for (auto [field, key] : {std::pair{&i.cause, "cause"},
+                              {&i.secondary_harm, "secondary_harm"},
+                              {&i.response, "response"},
+                              {&i.measures, "measures"},
+                              {&i.other, "other"},
+                              {&i.publication, "publication"},
+                              {&i.publication_text, "publication_text"},
+                              {&i.publication_reason, "publication_reason"},
+                              {&i.publication_note, "publication_note"},
+                              {&i.opened_by, "opened_by"},
+                              {&i.opened_at, "opened_at"},
+                              {&i.preliminary_reported_at, "preliminary_reported_at"},
+                              {&i.final_reported_at, "final_reported_at"},
+                              {&i.closed_at, "closed_at"}}) {
+      *field = j.value(key, "");
+    }
+    return i;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
 nlohmann::json ToJson(const CorrectiveRequest& r) {
   return nlohmann::json{{"subscriber_id", r.subscriber_id},
                         {"channel", r.channel},

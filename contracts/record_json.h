@@ -24,5 +24,7 @@ std::optional<Contract> ContractFromJson(const nlohmann::json& j);
 std::optional<Subcontractor> SubcontractorFromJson(const nlohmann::json& j);
 std::optional<Disposal> DisposalFromJson(const nlohmann::json& j);
 std::optional<SupervisionCheck> SupervisionCheckFromJson(const nlohmann::json& j);
+nlohmann::json ToJson(const Incident& incident);
+std::optional<Incident> IncidentFromJson(const nlohmann::json& j);
 
 }  // namespace itaku::contracts

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,6 +85,24 @@ class Store {
   virtual Result<int64_t> AddSupervisionCheck(const SupervisionCheck& check) = 0;
   virtual Result<std::vector<SupervisionCheck>> ListSupervisionChecks(
       const std::optional<std::string>& contractor_id) = 0;
+
+  // Incidents (policy 7). Add stores the incident and a pending notice for
+  // each of `subscriber_ids` in one transaction; returns the new id.
+  // Update rewrites every field but id, contractor and scope.
+  virtual Result<int64_t> AddIncident(const Incident& incident,
+                                      const std::vector<std::string>& subscriber_ids) = 0;
+  virtual Status UpdateIncident(const Incident& incident) = 0;
+  virtual Result<std::optional<Incident>> FindIncident(int64_t id) = 0;
+  virtual Result<std::vector<Incident>> ListIncidents() = 0;  // by id
+  // Notices of one incident, by subscriber id, in batches of at most
+  // `limit` after `after` (""): those in `states` (all when empty).
+  virtual Result<std::vector<IncidentNotice>> ListIncidentNotices(
+      int64_t incident_id, const std::vector<std::string>& states, const std::string& after,
+      int limit) = 0;
+  // How many notices of an incident are in each state.
+  virtual Result<std::map<std::string, int64_t>> CountIncidentNotices(int64_t incident_id) = 0;
+  // Rewrites one notice's state, via, attempts, updated_at and error.
+  virtual Status UpdateIncidentNotice(const IncidentNotice& notice) = 0;
 
   // Profiles. Stores `profile` as a new version unless the latest version of
   // that id has the same source_sha256, in which case nothing is written.

@@ -169,6 +169,56 @@ struct SupervisionCheck {
   std::string recorded_at;
 };
 
+// 漏えい等事案 (policy 7; APPI art. 26): a leak at a contractor, its scope
+// fixed from the record when it is opened, and what the reports to the
+// Personal Information Protection Commission need. The persons are the
+// incident's notices (IncidentNotice), by subscriber id only.
+struct Incident {
+  int64_t id = 0;  // assigned by the store
+  std::string contractor_id;
+  Date since;  // the JST days whose deliveries are in scope
+  Date until;
+  Date discovered_on;
+  bool malicious = false;  // 不正の目的: the final report is due in 60 days, not 30
+  std::string summary;     // 概要 (no personal data)
+  // Fixed at opening, from the receipts: deliveries in scope, persons, and
+  // per data item how many persons it reached.
+  std::vector<int64_t> deliveries;
+  int64_t persons = 0;
+  std::map<std::string, int64_t> persons_by_item;
+  // Filled in as the response goes on (for the final report).
+  std::string cause;           // 発生原因
+  std::string secondary_harm;  // 二次被害又はそのおそれの有無及びその内容
+  std::string response;        // 本人への対応の実施状況
+  std::string measures;        // 再発防止のための措置
+  std::string other;           // その他参考となる事項
+  // 7(1)[2] publication, or the reason for not publishing under 7(2)
+  // (one of 5(1)[1]-[7]): "" until decided.
+  std::string publication;         // "publish" | "withhold" | ""
+  std::string publication_text;    // the announcement, when published
+  std::string publication_reason;  // "5(1)[3]" ..., when withheld
+  std::string publication_note;
+  std::string opened_by;
+  std::string opened_at;
+  std::string preliminary_reported_at;  // UTC, when staff record the 速報 sent
+  std::string final_reported_at;
+  std::string closed_at;
+};
+
+// One person's notice under 7(1)[1]. state: "pending" -> "sending" ->
+// "sent" (e-mail accepted by the server) or "letter" (a printable letter
+// written), or "failed" (error kept; tried again on resume), "no-contact"
+// (the contact list has no way to reach them).
+struct IncidentNotice {
+  int64_t incident_id = 0;
+  std::string subscriber_id;
+  std::string state = "pending";
+  std::string via;  // "email" | "letter" | ""
+  int attempts = 0;
+  std::string updated_at;
+  std::string error;  // the last failure, no personal data
+};
+
 // A contract profile as imported from TOML; versioned by the store.
 struct ContractProfile {
   std::string id;

@@ -1,6 +1,7 @@
 // CLI: supervising contractors (policy 6 指示・監督): contracts, disposals,
 // periodic checks and the register.
 #include "gateway/cli_commands.h"
+#include "gateway/incident.h"
 #include "gateway/supervision.h"
 
 namespace itaku::gateway {
@@ -13,6 +14,7 @@ class Supervision : public CommandGroup {
     RegisterContractCommands(app);
     RegisterDisposalCommands(app);
     RegisterCheckCommands(app);
+    RegisterIncidentCommands(app);
     CLI::App* reg = Group(app, "register", "the register of contractors (委託先管理台帳)");
     CLI::App* r_export = Sub(*reg, "export", "write the register as CSV (UTF-8 with BOM) or PDF");
     r_export->add_option("--format", r_format, "csv or pdf")
@@ -114,6 +116,82 @@ class Supervision : public CommandGroup {
        [&](Context& c) { return itaku::gateway::CheckList(c, c_contractor); });
   }
 
+  void RegisterIncidentCommands(CLI::App& app) {
+    CLI::App* incident =
+        Group(app, "incident",
+              "a leak at a contractor (漏えい等事案, policy 7): scope, reports, notices");
+    CLI::App* i_open = Sub(*incident, "open", "open an incident: its scope fixed from the record");
+    i_open->add_option("--contractor", oargs.contractor)->required();
+    i_open->add_option("--since", oargs.since, "first JST day of the deliveries in scope")
+        ->required();
+    i_open->add_option("--until", oargs.until, "last JST day of the deliveries in scope")
+        ->required();
+    i_open->add_option("--discovered", oargs.discovered, "the day the leak became known")
+        ->required();
+    i_open->add_option("--summary", oargs.summary, "概要 (no personal data)")->required();
+    i_open->add_flag("--malicious", oargs.malicious,
+                     "不正の目的によるおそれ: the final report is due in 60 days, not 30");
+    on(i_open, "incident.open", [&](Context& c) { return itaku::gateway::IncidentOpen(c, oargs); });
+    CLI::App* i_list = Sub(*incident, "list", "incidents with their report deadlines");
+    on(i_list, "incident.list", [](Context& c) { return itaku::gateway::IncidentList(c); });
+    CLI::App* i_show = Sub(*incident, "show", "one incident: scope, deadlines, notices");
+    i_show->add_option("id", i_id)->required();
+    on(i_show, "incident.show", [&](Context& c) { return itaku::gateway::IncidentShow(c, i_id); });
+    CLI::App* i_update = Sub(*incident, "update", "what the final report needs, as it is known");
+    i_update->add_option("id", uargs.id)->required();
+    i_update->add_option("--cause", uargs.cause, "原因");
+    i_update->add_option("--harm", uargs.harm, "二次被害又はそのおそれの有無及びその内容");
+    i_update->add_option("--response", uargs.response, "本人への対応の実施状況");
+    i_update->add_option("--measures", uargs.measures, "再発防止のための措置");
+    i_update->add_option("--other", uargs.other, "その他参考となる事項");
+    on(i_update, "incident.update",
+       [&](Context& c) { return itaku::gateway::IncidentUpdate(c, uargs); });
+    CLI::App* i_pub = Sub(*incident, "publication",
+                          "decide publication (7(1)[2]) or record why not (7(2); privacy officer)");
+    i_pub->add_option("id", pargs.id)->required();
+    i_pub->add_flag("--publish", pargs.publish, "publish the facts");
+    i_pub->add_option("--text", pargs.text, "the announcement");
+    i_pub->add_flag("--withhold", pargs.withhold, "do not publish");
+    i_pub->add_option("--reason", pargs.reason, "5(1)[1] .. 5(1)[7]");
+    i_pub->add_option("--note", pargs.note, "why that ground applies");
+    on(i_pub, "incident.publication",
+       [&](Context& c) { return itaku::gateway::IncidentPublication(c, pargs); });
+    CLI::App* i_reported =
+        Sub(*incident, "reported", "record that a report went to the Commission today");
+    i_reported->add_option("id", i_id)->required();
+    i_reported->add_option("--report", i_report, "preliminary or final")->required();
+    on(i_reported, "incident.reported",
+       [&](Context& c) { return itaku::gateway::IncidentReported(c, i_id, i_report); });
+    CLI::App* i_draft =
+        Sub(*incident, "draft", "the draft of the 速報 (preliminary), 確報 (final) or publication");
+    i_draft->add_option("id", i_id)->required();
+    i_draft->add_option("--report", i_report, "preliminary, final or publication")->required();
+    i_draft->add_option("--format", i_format, "pdf or json")->required();
+    OutputFile(i_draft->add_option("--out", i_out, "the file to write (not overwritten)"))
+        ->required();
+    on(i_draft, "incident.draft", [&](Context& c) {
+      return itaku::gateway::IncidentDraft(c, i_id, i_report, i_format, i_out);
+    });
+    CLI::App* i_notify = Sub(*incident, "notify",
+                             "notify the persons affected (7(1)[1]): e-mail where the export "
+                             "gives one, else a printable letter; run again to resume");
+    i_notify->add_option("id", nargs.id)->required();
+    Input(i_notify->add_option("--contacts", nargs.contacts,
+                               "the subscriber export with names, e-mail and postal addresses"))
+        ->required();
+    i_notify->add_option("--limit", nargs.limit, "at most this many notices in this run");
+    i_notify->add_flag("--resend-uncertain", nargs.resend_uncertain,
+                       "also send those a stopped run may or may not have sent");
+    on(i_notify, "incident.notify",
+       [&](Context& c) { return itaku::gateway::IncidentNotify(c, nargs); });
+  }
+
+  IncidentOpenArgs oargs;
+  IncidentUpdateArgs uargs;
+  IncidentPublicationArgs pargs;
+  IncidentNotifyArgs nargs;
+  int64_t i_id = 0;
+  std::string i_report, i_format, i_out;
   ContractArgs kargs;
   std::optional<std::string> k_contractor;
   int64_t k_id = 0;

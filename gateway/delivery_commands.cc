@@ -21,6 +21,7 @@
 #include "contracts/profile_toml.h"
 #include "gateway/commands.h"
 #include "gateway/detail/command_util.h"
+#include "gateway/detail/receipt_scope.h"
 #include "gateway/records_json.h"
 #include "policies/catalog.h"
 #include "policies/media_rules.h"
@@ -189,18 +190,6 @@ Result<Output> History(Context& ctx, const std::string& typed) {
   return out;
 }
 
-namespace {
-
-// One line of --subscribers-csv: id, then the fields received, ";"-joined,
-// then the deliveries. Ids match the configured pattern, so they need no
-// quoting; field names are catalog ids.
-struct Affected {
-  uint64_t fields = 0;  // bits over BreachScope's field table
-  std::vector<int64_t> deliveries;
-};
-
-}  // namespace
-
 Result<Output> BreachScope(Context& ctx, const std::string& contractor, const std::string& since,
                            const std::optional<std::string>& until,
                            const std::string& subscribers_csv) {
@@ -219,60 +208,12 @@ Result<Output> BreachScope(Context& ctx, const std::string& contractor, const st
   // day's 15:00 UTC.
   const auto [from_utc, to_utc] = JapanDayBoundsUtc(from.value(), to);
 
-  // Field names get one bit each, in the order first met; each delivery's
-  // columns map onto them once.
-  std::vector<std::string> names;
-  auto bit_of = [&](const std::string& f) -> size_t {
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == f) return i;
-    }
-    names.push_back(f);
-    return names.size() - 1;
-  };
-  std::unordered_map<std::string, Affected> subs;
-  std::map<int64_t, Json> deliveries;
-  std::map<int64_t, uint64_t> delivery_fields;  // union of what its receipts carried
-  int64_t current = -1;
-  std::vector<size_t> column_bits;  // the current delivery's columns -> name bits
-  Status failed;
-  Status s =
-      ctx.store->ForEachReceipt(contractor, from_utc, to_utc, [&](const contracts::Receipt& r) {
-        if (!failed.ok()) return;
-        if (r.delivery_id != current) {
-          current = r.delivery_id;
-          auto d = ctx.store->FindDelivery(current);
-          if (!d.ok() || !d.value()) {
-            failed = d.ok() ? Status::NotFound("delivery " + std::to_string(current)) : d.status();
-            return;
-          }
-          column_bits.clear();
-          for (const auto& f : d.value()->fields) column_bits.push_back(bit_of(f));
-          for (const auto& f : d.value()->extra_fields) column_bits.push_back(bit_of(f));
-          Json j = ToJson(r);
-          j.erase("subscriber_id");
-          deliveries[current] = j;
-        }
-        uint64_t bits = 0;
-        const auto carried = static_cast<uint64_t>(r.carried);
-        for (size_t i = 0; i < column_bits.size() && i < 64; ++i) {
-          // -1: recorded before schema 7, every field of the delivery.
-          const bool sent = r.carried == -1 ? i < column_bits.size() - 0 : ((carried >> i) & 1);
-          if (sent && column_bits[i] < 64) bits |= uint64_t{1} << column_bits[i];
-        }
-        Affected& a = subs[r.subscriber_id];
-        a.fields |= bits;
-        if (a.deliveries.empty() || a.deliveries.back() != current) a.deliveries.push_back(current);
-        delivery_fields[current] |= bits;
-      });
-  if (!s.ok()) return s;
-  if (!failed.ok()) return failed;
-  auto names_of = [&](uint64_t bits) {
-    std::vector<std::string> out;
-    for (size_t i = 0; i < names.size() && i < 64; ++i) {
-      if ((bits >> i) & 1) out.push_back(names[i]);
-    }
-    return out;
-  };
+  auto scope = detail::ScanReceipts(ctx, contractor, from_utc, to_utc);
+  if (!scope.ok()) return scope.status();
+  auto& subs = scope->subscribers;
+  auto& deliveries = scope->deliveries;
+  auto& delivery_fields = scope->delivery_fields;
+  auto names_of = [&](uint64_t bits) { return scope->NamesOf(bits); };
   std::vector<const std::string*> ids;
   ids.reserve(subs.size());
   for (const auto& [sid, a] : subs) ids.push_back(&sid);
@@ -288,7 +229,7 @@ Result<Output> BreachScope(Context& ctx, const std::string& contractor, const st
   }
   if (subscribers_csv.empty()) {
     for (const std::string* sid : ids) {
-      const Affected& a = subs[*sid];
+      const detail::Affected& a = subs[*sid];
       out.json["subscribers"].push_back(
           {{"subscriber_id", *sid}, {"fields", names_of(a.fields)}, {"deliveries", a.deliveries}});
     }
@@ -300,7 +241,7 @@ Result<Output> BreachScope(Context& ctx, const std::string& contractor, const st
       std::ofstream csv(file->temp_path(), std::ios::binary | std::ios::trunc);
       csv << "subscriber_id,fields,deliveries\r\n";
       for (const std::string* sid : ids) {
-        const Affected& a = subs[*sid];
+        const detail::Affected& a = subs[*sid];
         std::vector<std::string> d;
         for (int64_t id : a.deliveries) d.push_back(std::to_string(id));
         csv << *sid << "," << Join(names_of(a.fields), ";") << "," << Join(d, ";") << "\r\n";

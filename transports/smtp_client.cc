@@ -137,16 +137,18 @@ class Session : public Poco::Net::SMTPClientSession {
         Poco::Net::SecureStreamSocket::attach(socket(), host, std::move(context));
     socket() = tls;
   }
-  // Writes the message with dot-stuffing and the final ".", then reads the
-  // server's verdict on it.
-  int TransmitData(const Poco::Net::MailMessage& message, std::string* reply) {
+  // Writes the message with dot-stuffing and the final "." (the verdict is
+  // read by ReadVerdict: a failure in between is the one that leaves it
+  // open whether the server took the message).
+  void WriteData(const Poco::Net::MailMessage& message) {
     Poco::Net::SocketOutputStream socket_stream(socket());
     Poco::Net::MailOutputStream mail_stream(socket_stream);
     message.write(mail_stream);
     mail_stream.close();
     socket_stream.flush();
-    return socket().receiveStatusMessage(*reply);
+    if (!socket_stream.good()) throw Poco::IOException("cannot write the message");
   }
+  int ReadVerdict(std::string* reply) { return socket().receiveStatusMessage(*reply); }
   // Drops the connection without QUIT, for when the dialogue is out of step.
   void Abort() { socket().close(); }
   void SetTimeouts(const Poco::Timespan& timeout) {
@@ -155,23 +157,183 @@ class Session : public Poco::Net::SMTPClientSession {
   }
 };
 
-// One SMTP dialogue; every failure becomes a one-line Status naming the
-// server and the step.
-class Dialogue {
+std::string FormatServer(const std::string& host, int port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// The first line of a reply, without the recipient's address `to`,
+// shortened.
+std::string QuoteReply(const std::string& reply, const std::string& to) {
+  std::string line = reply.substr(0, reply.find('\n'));
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (!to.empty()) {
+    const std::string lower_to = Lower(to);
+    for (size_t at = Lower(line).find(lower_to); at != std::string::npos;
+         at = Lower(line).find(lower_to, at + 11)) {
+      line.replace(at, to.size(), "<recipient>");
+    }
+  }
+  for (char& c : line) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  if (line.size() > kMaxReplyQuote) line = line.substr(0, kMaxReplyQuote) + "...";
+  return line;
+}
+
+void BuildMime(const SmtpSettings& settings, const MailMessage& message,
+               Poco::Net::MailMessage* out) {
+  Poco::Net::MailMessage& mime = *out;
+  const std::string from_name = EncodeHeaderText(settings.from_name);
+  mime.setSender(from_name.empty() ? settings.from : from_name + " <" + settings.from + ">");
+  // The To: header is written here rather than through addRecipient(), which
+  // would put the encoded name in quotes where readers do not decode it.
+  const std::string to_name = EncodeHeaderText(message.to_name);
+  mime.set(Poco::Net::MailMessage::HEADER_TO,
+           to_name.empty() ? message.to : to_name + " <" + message.to + ">");
+  mime.setSubject(EncodeHeaderText(message.subject));
+  mime.setDate(Poco::Timestamp());
+  const std::string domain = settings.from.substr(settings.from.find('@') + 1);
+  mime.set("Message-ID", "<" + Poco::UUIDGenerator::defaultGenerator().createRandom().toString() +
+                             "@" + domain + ">");
+  mime.set(Poco::Net::MailMessage::HEADER_MIME_VERSION, "1.0");
+  mime.setContentType("text/plain; charset=UTF-8");
+  // Text is CRLF-delimited on the wire (RFC 2046 4.1.1), also inside base64.
+  std::string body;
+  body.reserve(message.body.size() + message.body.size() / 32);
+  for (size_t i = 0; i < message.body.size(); ++i) {
+    const char c = message.body[i];
+    if (c == '\n' && (i == 0 || message.body[i - 1] != '\r')) body.push_back('\r');
+    body.push_back(c);
+  }
+  mime.setContent(body, Poco::Net::MailMessage::ENCODING_BASE64);
+}
+
+// 421: the server is closing the connection (RFC 5321 3.8), whatever the
+// command; the message was not taken.
+constexpr int kClosing = 421;
+
+}  // namespace
+
+// The connection and its dialogue; every failure becomes a one-line Status
+// naming the server and the step, and a SmtpFailure.
+class SmtpSession::Impl {
  public:
-  Dialogue(const SmtpSettings& settings, const MailMessage& message)
-      : settings_(settings),
-        message_(message),
-        server_(FormatServer(settings.host, settings.port)),
-        timeout_(static_cast<Poco::Timespan::TimeDiff>(settings.timeout_ms) * 1000) {}
+  explicit Impl(SmtpSettings settings)
+      : settings_(std::move(settings)),
+        server_(FormatServer(settings_.host, settings_.port)),
+        timeout_(static_cast<Poco::Timespan::TimeDiff>(settings_.timeout_ms) * 1000) {}
+  ~Impl() { Close(); }
 
-  Result<std::string> Run() {
-    if (settings_.host.empty()) return Fail("no SMTP host configured");
-    if (settings_.port <= 0 || settings_.port > 65535) return Fail("invalid port");
-    if (!PlausibleAddress(settings_.from)) return Fail("invalid sender address");
-    if (!PlausibleAddress(message_.to)) return Fail("invalid recipient address");
-    if (settings_.timeout_ms <= 0) return Fail("invalid timeout");
+  Status Open() {
+    if (session_ != nullptr) {
+      failure_ = SmtpFailure::kNone;
+      return Status::Ok();
+    }
+    if (auto checked = CheckSettings(); !checked.ok()) return checked.status();
+    return Connect().status();
+  }
 
+  Result<std::string> Send(const MailMessage& message) {
+    if (auto checked = CheckSettings(); !checked.ok()) return checked;
+    if (!PlausibleAddress(message.to)) {
+      return Fail(SmtpFailure::kInvalid, "invalid recipient address");
+    }
+    const bool reused = session_ != nullptr;
+    if (!reused) {
+      if (auto connected = Connect(); !connected.ok()) return connected;
+    }
+    Result<std::string> sent = Guarded([&] { return Transaction(message); });
+    // A connection kept from an earlier message may have been closed by the
+    // server meanwhile; the message was not taken, so one fresh connection
+    // may carry it.
+    if (!sent.ok() && reused && failure_ == SmtpFailure::kConnection) {
+      if (auto connected = Connect(); !connected.ok()) return connected;
+      sent = Guarded([&] { return Transaction(message); });
+    }
+    return sent;
+  }
+
+  void Close() {
+    if (session_ == nullptr) return;
+    try {
+      session_->close();  // QUIT
+    } catch (...) {       // the outcome of every message is already decided
+    }
+    session_.reset();
+  }
+
+  // An exception none of the steps expected: the connection is dropped,
+  // and a message whose data went out is uncertain.
+  Status Unexpected() {
+    failure_ = data_written_ ? SmtpFailure::kUncertain : SmtpFailure::kConnection;
+    Drop();
+    return Status::Internal("SMTP " + server_ + ": unexpected error");
+  }
+
+  SmtpFailure last_failure() const { return failure_; }
+  bool connected() const { return session_ != nullptr; }
+  int64_t connections() const { return connections_; }
+
+ private:
+  Result<std::string> Fail(SmtpFailure why, const std::string& what) {
+    failure_ = why;
+    return Status::Network("SMTP " + server_ + ": " + what);
+  }
+
+  Result<std::string> Refused(SmtpFailure why, const std::string& what, const std::string& reply) {
+    return Fail(why, what + " (" + QuoteReply(reply, to_) + ")");
+  }
+
+  Result<std::string> CheckSettings() {
+    if (settings_.host.empty()) return Fail(SmtpFailure::kInvalid, "no SMTP host configured");
+    if (settings_.port <= 0 || settings_.port > 65535) {
+      return Fail(SmtpFailure::kInvalid, "invalid port");
+    }
+    if (!PlausibleAddress(settings_.from)) {
+      return Fail(SmtpFailure::kInvalid, "invalid sender address");
+    }
+    if (settings_.timeout_ms <= 0) return Fail(SmtpFailure::kInvalid, "invalid timeout");
+    return std::string();
+  }
+
+  // Drops the connection without QUIT, for when the dialogue is out of step.
+  void Drop() {
+    if (session_ == nullptr) return;
+    try {
+      session_->Abort();
+    } catch (...) {  // already closed
+    }
+    session_.reset();
+  }
+
+  // Runs one part of the dialogue; Poco's exceptions are caught here, once:
+  // each step records what it was doing in step_ so that the message names
+  // it, and any failure drops the connection. An exception after the whole
+  // message went out leaves its fate open (kUncertain).
+  template <typename F>
+  Result<std::string> Guarded(F&& part) {
+    data_written_ = false;
+    auto broken = [&](const std::string& what) {
+      Drop();
+      return Fail(data_written_ ? SmtpFailure::kUncertain : SmtpFailure::kConnection,
+                  step_ + ": " + what);
+    };
+    try {
+      return part();
+    } catch (const Poco::TimeoutException&) {
+      return broken("no reply within " + std::to_string(settings_.timeout_ms) + " ms");
+    } catch (const Poco::Exception& e) {
+      return broken(e.displayText());
+    } catch (const std::exception& e) {
+      return broken(e.what());
+    }
+  }
+
+  // A fresh connection up to AUTH; a failure leaves none.
+  Result<std::string> Connect() {
+    Drop();
+    to_.clear();
     step_ = "cannot connect";
     Poco::Net::StreamSocket socket;
     try {
@@ -179,84 +341,30 @@ class Dialogue {
           Poco::Net::SocketAddress(settings_.host, static_cast<uint16_t>(settings_.port)),
           timeout_);
     } catch (const Poco::Net::ConnectionRefusedException&) {
-      return Fail("cannot connect: Connection refused");
+      return Fail(SmtpFailure::kConnection, "cannot connect: Connection refused");
     } catch (const Poco::TimeoutException&) {
-      return Fail("cannot connect: timed out");
+      return Fail(SmtpFailure::kConnection, "cannot connect: timed out");
     } catch (const Poco::Net::HostNotFoundException&) {
-      return Fail("cannot connect: host not found");
+      return Fail(SmtpFailure::kConnection, "cannot connect: host not found");
     } catch (const Poco::Net::NoAddressFoundException&) {
-      return Fail("cannot connect: host has no address");
+      return Fail(SmtpFailure::kConnection, "cannot connect: host has no address");
     } catch (const Poco::Exception& e) {
-      return Fail("cannot connect: " + e.displayText());
+      return Fail(SmtpFailure::kConnection, "cannot connect: " + e.displayText());
     }
     session_ = std::make_unique<Session>(socket);
-    // Poco's exceptions are caught here, once; each step below records what it
-    // was doing in step_ so that the message names it.
-    try {
-      return Converse();
-    } catch (const Poco::TimeoutException&) {
-      Abort();
-      return Fail(step_ + ": no reply within " + std::to_string(settings_.timeout_ms) + " ms");
-    } catch (const Poco::Exception& e) {
-      Abort();
-      return Fail(step_ + ": " + e.displayText());
-    } catch (const std::exception& e) {
-      Abort();
-      return Fail(step_ + ": " + e.what());
+    ++connections_;
+    needs_reset_ = false;
+    Result<std::string> greeted = Guarded([&] { return Greet(); });
+    if (!greeted.ok()) {
+      // Out of step or refused: no QUIT on a connection that said no.
+      Drop();
+      return greeted;
     }
+    failure_ = SmtpFailure::kNone;
+    return greeted;
   }
 
-  ~Dialogue() {
-    if (session_ == nullptr) return;
-    try {
-      session_->close();  // QUIT, when the greeting was received
-    } catch (...) {       // the outcome is already decided
-    }
-  }
-
-  Dialogue(const Dialogue&) = delete;
-  Dialogue& operator=(const Dialogue&) = delete;
-
- private:
-  static std::string FormatServer(const std::string& host, int port) {
-    const bool v6 = host.find(':') != std::string::npos;
-    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-  }
-
-  void Abort() {
-    try {
-      session_->Abort();
-    } catch (...) {  // already closed
-    }
-  }
-
-  Result<std::string> Fail(const std::string& what) const {
-    return Status::Network("SMTP " + server_ + ": " + what);
-  }
-
-  // The first line of a reply, without the recipient's address, shortened.
-  std::string Quote(const std::string& reply) const {
-    std::string line = reply.substr(0, reply.find('\n'));
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!message_.to.empty()) {
-      const std::string to = Lower(message_.to);
-      for (size_t at = Lower(line).find(to); at != std::string::npos;
-           at = Lower(line).find(to, at + 11)) {
-        line.replace(at, message_.to.size(), "<recipient>");
-      }
-    }
-    for (char& c : line) {
-      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-    }
-    if (line.size() > kMaxReplyQuote) line = line.substr(0, kMaxReplyQuote) + "...";
-    return line;
-  }
-
-  Result<std::string> Refused(const std::string& what, const std::string& reply) const {
-    return Fail(what + " (" + Quote(reply) + ")");
-  }
-
-  Result<Poco::Net::Context::Ptr> MakeTlsContext() const {
+  Result<Poco::Net::Context::Ptr> MakeTlsContext() {
     Poco::Net::Context::Params params;
     params.caLocation = settings_.ca_file;
     params.loadDefaultCAs = settings_.ca_file.empty();
@@ -267,10 +375,11 @@ class Dialogue {
       context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
       context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
     } catch (const Poco::Exception& e) {
-      return Result<Poco::Net::Context::Ptr>::Error(
-          "SMTP " + server_ + ": TLS set-up failed" +
-          (settings_.ca_file.empty() ? "" : " (CA file " + settings_.ca_file + ")") + ": " +
-          e.displayText());
+      return Fail(SmtpFailure::kConnection,
+                  "TLS set-up failed" +
+                      (settings_.ca_file.empty() ? "" : " (CA file " + settings_.ca_file + ")") +
+                      ": " + e.displayText())
+          .status();
     }
     // Poco skips its own host-name check for loopback peers; OpenSSL's check
     // does not, and runs inside the handshake.
@@ -281,8 +390,7 @@ class Dialogue {
     const int rc = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, settings_.host.c_str())
                          : X509_VERIFY_PARAM_set1_host(param, settings_.host.c_str(), 0);
     if (rc != 1) {
-      return Result<Poco::Net::Context::Ptr>::Error("SMTP " + server_ +
-                                                    ": TLS set-up failed: cannot set host name");
+      return Fail(SmtpFailure::kConnection, "TLS set-up failed: cannot set host name").status();
     }
     return context;
   }
@@ -292,110 +400,157 @@ class Dialogue {
     std::string name = Poco::Environment::nodeName();
     if (name.empty()) name = "localhost";
     const int status = session_->sendCommand("EHLO", name, *reply);
-    if (!Session::isPositiveCompletion(status)) return Refused("EHLO refused", *reply);
+    if (!Session::isPositiveCompletion(status)) {
+      return Refused(SmtpFailure::kConnection, "EHLO refused", *reply);
+    }
     return std::string();
   }
 
-  Result<std::string> Converse() {
+  // The greeting, EHLO, STARTTLS and AUTH.
+  Result<std::string> Greet() {
     std::string reply;
     step_ = "greeting";
     session_->SetTimeouts(timeout_);
     session_->open();  // reads the greeting; throws SMTPException when not 2xx
     if (auto r = Ehlo(&reply); !r.ok()) return r;
 
-    bool tls = false;
-    bool authenticated = false;
+    tls_ = false;
+    authenticated_ = false;
     if (Announces(reply, "STARTTLS", nullptr)) {
       auto context = MakeTlsContext();
       if (!context.ok()) return context.status();
       step_ = "STARTTLS";
       const int status = session_->sendCommand("STARTTLS", reply);
-      if (!Session::isPositiveCompletion(status)) return Refused("STARTTLS refused", reply);
+      if (!Session::isPositiveCompletion(status)) {
+        return Refused(SmtpFailure::kConnection, "STARTTLS refused", reply);
+      }
       step_ = "TLS handshake failed";
       session_->StartTls(settings_.host, context.value());
       session_->SetTimeouts(timeout_);
-      tls = true;
+      tls_ = true;
       if (auto r = Ehlo(&reply); !r.ok()) return r;  // the pre-TLS answer no longer counts
     } else if (settings_.require_tls) {
-      return Fail("server offers no STARTTLS and TLS is required; nothing sent");
+      return Fail(SmtpFailure::kConnection,
+                  "server offers no STARTTLS and TLS is required; nothing sent");
     }
 
     if (!settings_.user.empty()) {
-      if (!tls)
-        return Fail("refusing to send the password without TLS (server offers no STARTTLS)");
+      if (!tls_) {
+        return Fail(SmtpFailure::kConnection,
+                    "refusing to send the password without TLS (server offers no STARTTLS)");
+      }
       std::string mechanisms;
-      if (!Announces(reply, "AUTH", &mechanisms)) return Fail("server offers no AUTH");
+      if (!Announces(reply, "AUTH", &mechanisms)) {
+        return Fail(SmtpFailure::kConnection, "server offers no AUTH");
+      }
       step_ = "AUTH";
       if (HasWord(mechanisms, "PLAIN")) {
         // RFC 4616: authzid (empty) NUL authcid NUL password.
         const std::string credentials =
             Base64(std::string(1, '\0') + settings_.user + '\0' + settings_.password);
         const int status = session_->sendCommand("AUTH PLAIN", credentials, reply);
-        if (status != 235) return Refused("authentication failed", reply);
+        if (status != 235) return Refused(SmtpFailure::kConnection, "authentication failed", reply);
       } else if (HasWord(mechanisms, "LOGIN")) {
         int status = session_->sendCommand("AUTH LOGIN", reply);
         if (status == 334) status = session_->sendCommand(Base64(settings_.user), reply);
         if (status == 334) status = session_->sendCommand(Base64(settings_.password), reply);
-        if (status != 235) return Refused("authentication failed", reply);
+        if (status != 235) return Refused(SmtpFailure::kConnection, "authentication failed", reply);
       } else {
-        return Fail("server offers neither AUTH PLAIN nor AUTH LOGIN");
+        return Fail(SmtpFailure::kConnection, "server offers neither AUTH PLAIN nor AUTH LOGIN");
       }
-      authenticated = true;
+      authenticated_ = true;
     }
+    return std::string();
+  }
 
+  // A refusal of the message itself: the connection goes on, reset first;
+  // 421 means the server is closing it.
+  Result<std::string> MessageRefused(int status, const std::string& what,
+                                     const std::string& reply) {
+    if (status < 200) {
+      // No reply at all: the server closed the connection (Poco reads the
+      // end of the stream as status 0). After the whole message went out,
+      // the server may have taken it before going.
+      Result<std::string> r =
+          Fail(data_written_ ? SmtpFailure::kUncertain : SmtpFailure::kConnection,
+               step_ + ": connection closed by the server");
+      Drop();
+      return r;
+    }
+    if (status == kClosing) {
+      Result<std::string> r = Refused(SmtpFailure::kConnection, what, reply);
+      Drop();
+      return r;
+    }
+    needs_reset_ = true;
+    return Refused(SmtpFailure::kRefused, what, reply);
+  }
+
+  // One message: MAIL FROM, RCPT TO, DATA (after RSET when the previous
+  // message was refused part-way).
+  Result<std::string> Transaction(const MailMessage& message) {
+    to_ = message.to;
+    std::string reply;
+    int status = 0;
+    if (needs_reset_) {
+      step_ = "RSET";
+      status = session_->sendCommand("RSET", reply);
+      if (status < 200) return MessageRefused(status, "RSET refused", reply);
+      if (!Session::isPositiveCompletion(status)) {
+        // Out of step: a fresh connection is the only clean state.
+        Result<std::string> r = Refused(SmtpFailure::kConnection, "RSET refused", reply);
+        Drop();
+        return r;
+      }
+      needs_reset_ = false;
+    }
     Poco::Net::MailMessage mime;
-    BuildMime(&mime);
+    BuildMime(settings_, message, &mime);
     step_ = "MAIL FROM";
-    int status = session_->sendCommand("MAIL FROM:", "<" + settings_.from + ">", reply);
-    if (!Session::isPositiveCompletion(status)) return Refused("sender refused", reply);
+    status = session_->sendCommand("MAIL FROM:", "<" + settings_.from + ">", reply);
+    if (!Session::isPositiveCompletion(status)) {
+      return MessageRefused(status, "sender refused", reply);
+    }
     step_ = "RCPT TO";
-    status = session_->sendCommand("RCPT TO:", "<" + message_.to + ">", reply);
-    if (!Session::isPositiveCompletion(status)) return Refused("recipient refused", reply);
+    status = session_->sendCommand("RCPT TO:", "<" + message.to + ">", reply);
+    if (!Session::isPositiveCompletion(status)) {
+      return MessageRefused(status, "recipient refused", reply);
+    }
     step_ = "DATA";
     status = session_->sendCommand("DATA", reply);
-    if (!Session::isPositiveIntermediate(status)) return Refused("DATA refused", reply);
-    step_ = "end of DATA";
-    status = session_->TransmitData(mime, &reply);
-    if (!Session::isPositiveCompletion(status)) return Refused("message refused", reply);
-    return "accepted by " + server_ + (tls ? " (STARTTLS" : " (no TLS") +
-           (authenticated ? ", AUTH)" : ")") + ": " + Quote(reply);
-  }
-
-  void BuildMime(Poco::Net::MailMessage* out) const {
-    Poco::Net::MailMessage& mime = *out;
-    const std::string from_name = EncodeHeaderText(settings_.from_name);
-    mime.setSender(from_name.empty() ? settings_.from : from_name + " <" + settings_.from + ">");
-    // The To: header is written here rather than through addRecipient(), which
-    // would put the encoded name in quotes where readers do not decode it.
-    const std::string to_name = EncodeHeaderText(message_.to_name);
-    mime.set(Poco::Net::MailMessage::HEADER_TO,
-             to_name.empty() ? message_.to : to_name + " <" + message_.to + ">");
-    mime.setSubject(EncodeHeaderText(message_.subject));
-    mime.setDate(Poco::Timestamp());
-    const std::string domain = settings_.from.substr(settings_.from.find('@') + 1);
-    mime.set("Message-ID", "<" + Poco::UUIDGenerator::defaultGenerator().createRandom().toString() +
-                               "@" + domain + ">");
-    mime.set(Poco::Net::MailMessage::HEADER_MIME_VERSION, "1.0");
-    mime.setContentType("text/plain; charset=UTF-8");
-    // Text is CRLF-delimited on the wire (RFC 2046 4.1.1), also inside base64.
-    std::string body;
-    body.reserve(message_.body.size() + message_.body.size() / 32);
-    for (size_t i = 0; i < message_.body.size(); ++i) {
-      const char c = message_.body[i];
-      if (c == '\n' && (i == 0 || message_.body[i - 1] != '\r')) body.push_back('\r');
-      body.push_back(c);
+    if (!Session::isPositiveIntermediate(status)) {
+      return MessageRefused(status, "DATA refused", reply);
     }
-    mime.setContent(body, Poco::Net::MailMessage::ENCODING_BASE64);
+    step_ = "end of DATA";
+    session_->WriteData(mime);
+    data_written_ = true;
+    status = session_->ReadVerdict(&reply);
+    if (!Session::isPositiveCompletion(status)) {
+      Result<std::string> r = MessageRefused(status, "message refused", reply);
+      data_written_ = false;
+      return r;
+    }
+    data_written_ = false;
+    failure_ = SmtpFailure::kNone;
+    return "accepted by " + server_ + (tls_ ? " (STARTTLS" : " (no TLS") +
+           (authenticated_ ? ", AUTH)" : ")") + ": " + QuoteReply(reply, to_);
   }
 
-  const SmtpSettings& settings_;
-  const MailMessage& message_;
+  const SmtpSettings settings_;
   const std::string server_;
   const Poco::Timespan timeout_;
   std::unique_ptr<Session> session_;
   std::string step_;
+  std::string to_;  // the current message's recipient, blanked out of replies
+  bool tls_ = false;
+  bool authenticated_ = false;
+  bool needs_reset_ = false;   // a message was refused part-way
+  bool data_written_ = false;  // the whole message went out; no verdict yet
+  SmtpFailure failure_ = SmtpFailure::kNone;
+  int64_t connections_ = 0;
 };
 
+namespace {
 }  // namespace
 
 std::string EncodeHeaderText(const std::string& utf8) {
@@ -490,11 +645,37 @@ Result<SmtpSettings> ParseSmtpUrl(const std::string& url) {
 
 Result<std::string> SendMail(const SmtpSettings& settings, const MailMessage& message) {
   try {
-    return Dialogue(settings, message).Run();
+    SmtpSession session(settings);
+    return session.Send(message);  // QUIT as the session goes
   } catch (...) {  // nothing escapes: a failed notice stays "not yet notified"
     return Status::Internal("SMTP " + settings.host + ":" + std::to_string(settings.port) +
                             ": unexpected error");
   }
 }
+
+SmtpSession::SmtpSession(SmtpSettings settings)
+    : impl_(std::make_unique<Impl>(std::move(settings))) {}
+SmtpSession::~SmtpSession() = default;
+
+Status SmtpSession::Open() {
+  try {
+    return impl_->Open();
+  } catch (...) {  // nothing escapes, as from SendMail()
+    return impl_->Unexpected();
+  }
+}
+
+Result<std::string> SmtpSession::Send(const MailMessage& message) {
+  try {
+    return impl_->Send(message);
+  } catch (...) {
+    return impl_->Unexpected();
+  }
+}
+
+void SmtpSession::Close() { impl_->Close(); }
+SmtpFailure SmtpSession::last_failure() const { return impl_->last_failure(); }
+bool SmtpSession::connected() const { return impl_->connected(); }
+int64_t SmtpSession::connections() const { return impl_->connections(); }
 
 }  // namespace itaku::transports

@@ -15,8 +15,14 @@
 // address (the recipient's address is blanked out of server replies), nor
 // the password. Thread-safe: each call uses its own connection and TLS
 // context.
+//
+// SmtpSession sends many messages over one connection (a run of thousands
+// of notices), with the same errors and descriptions, and says of each
+// failure whether the server may have taken the message (SmtpFailure).
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <string>
 
 #include "contracts/base/status.h"
@@ -57,6 +63,64 @@ struct MailMessage {
 // "accepted by 127.0.0.1:2525 (STARTTLS, AUTH): 250 OK" ("no TLS" without
 // STARTTLS; ", AUTH" after authentication).
 Result<std::string> SendMail(const SmtpSettings& settings, const MailMessage& message);
+
+// Why SmtpSession::Send() did not get a message accepted. Only kUncertain
+// leaves it open whether the recipient has the message: a caller keeping
+// "exactly once" must not send it again without asking a person.
+enum class SmtpFailure {
+  kNone,        // the last Send() was accepted
+  kInvalid,     // unusable settings or recipient address: nothing was sent,
+                // and trying again will not help
+  kConnection,  // no usable connection: cannot connect, TLS, greeting, EHLO,
+                // AUTH, or the connection broke or timed out before the whole
+                // message was sent, or the server answered 421 (closing). The
+                // server did not take the message.
+  kRefused,     // the server refused this message (4xx/5xx other than 421 to
+                // MAIL FROM, RCPT TO, DATA or the end of DATA); the connection
+                // stays open for the next message
+  kUncertain,   // the connection broke or timed out after the whole message
+                // was sent and before the server's verdict: it may have
+                // accepted it
+};
+
+// One SMTP connection for many messages: the greeting, EHLO, STARTTLS and
+// AUTH once, then MAIL FROM / RCPT TO / DATA per message, with RSET before
+// the next message after a refused one. Send() connects when there is no
+// connection (the first message, or after a failure dropped it). A
+// connection the server closed since the previous message (an idle
+// timeout, a restart) is found out before the message is complete and
+// replaced once within the same Send(): the server had not taken the
+// message, so sending it again cannot duplicate it.
+//
+// Each Send() is what SendMail() is for one message: ok only when the
+// server answered 2xx to the end of DATA; the same descriptions and
+// one-line errors (status kind network), never carrying the subject, body,
+// recipient's name or address, nor the password. last_failure() says what
+// the error means for the message. Not thread-safe: one session per thread.
+class SmtpSession {
+ public:
+  explicit SmtpSession(SmtpSettings settings);
+  ~SmtpSession();  // Close()
+  SmtpSession(const SmtpSession&) = delete;
+  SmtpSession& operator=(const SmtpSession&) = delete;
+
+  // Connects and greets (EHLO, STARTTLS, AUTH) unless already connected; a
+  // failure is kInvalid or kConnection (last_failure()).
+  Status Open();
+  Result<std::string> Send(const MailMessage& message);
+  // What the last Open() or Send() came to.
+  SmtpFailure last_failure() const;
+  // QUIT and disconnect; nothing when not connected. Send() may connect again.
+  void Close();
+  bool connected() const;
+  // Connections made so far (each Open() that got as far as the greeting
+  // and the dialogue after it).
+  int64_t connections() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // RFC 2047 "B" encoding of a UTF-8 header text, split into encoded words of
 // at most 75 characters on character boundaries and folded with CRLF SP.

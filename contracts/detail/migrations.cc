@@ -318,6 +318,21 @@ const std::vector<std::string> kVersion11 = {
     " contractor_id TEXT NOT NULL REFERENCES contractor (id),"
     " details TEXT NOT NULL)",
     "CREATE INDEX supervision_check_by_contractor ON supervision_check (contractor_id)",
+    // Leaks (policy 7): the incident as a JSON record; one row per person
+    // to notify, by subscriber id only (contact details are never stored).
+    "CREATE TABLE incident ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " contractor_id TEXT NOT NULL REFERENCES contractor (id),"
+    " details TEXT NOT NULL)",
+    "CREATE TABLE incident_notice ("
+    " incident_id INTEGER NOT NULL REFERENCES incident (id),"
+    " subscriber_id TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " via TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL,"
+    " updated_at TEXT NOT NULL,"
+    " error TEXT NOT NULL,"
+    " PRIMARY KEY (incident_id, subscriber_id))",
 };
 
 const std::vector<Migration>& Migrations() {

@@ -57,6 +57,18 @@ class SqliteStore final : public Store {
   Result<std::vector<SupervisionCheck>> ListSupervisionChecks(
       const std::optional<std::string>& contractor_id) override;
 
+  Result<int64_t> AddIncident(const Incident& incident,
+                              const std::vector<std::string>& subscriber_ids) override;
+  Status UpdateIncident(const Incident& incident) override;
+  Result<std::optional<Incident>> FindIncident(int64_t id) override;
+  Result<std::vector<Incident>> ListIncidents() override;
+  Result<std::vector<IncidentNotice>> ListIncidentNotices(int64_t incident_id,
+                                                          const std::vector<std::string>& states,
+                                                          const std::string& after,
+                                                          int limit) override;
+  Result<std::map<std::string, int64_t>> CountIncidentNotices(int64_t incident_id) override;
+  Status UpdateIncidentNotice(const IncidentNotice& notice) override;
+
   Result<int> PutProfile(const ContractProfile& profile, bool* created) override;
   Result<std::optional<ContractProfile>> FindProfile(const std::string& id,
                                                      std::optional<int> version) override;

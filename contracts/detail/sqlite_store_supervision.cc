@@ -3,7 +3,10 @@
 // (contracts/record_json.h).
 #include <Poco/Tuple.h>
 
+#include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "contracts/detail/sqlite_store.h"
 #include "contracts/detail/sqlite_util.h"
@@ -171,6 +174,123 @@ Result<std::vector<SupervisionCheck>> SqliteStore::ListSupervisionChecks(
     }
     return DecodeRows<SupervisionCheck>(rows, "check", SupervisionCheckFromJson,
                                         [](SupervisionCheck& c, int64_t id) { c.id = id; });
+  });
+}
+
+// ---- Incidents ---------------------------------------------------------------
+
+Result<int64_t> SqliteStore::AddIncident(const Incident& incident,
+                                         const std::vector<std::string>& subscriber_ids) {
+  int64_t id = 0;
+  Status status =
+      RunTransaction("cannot open an incident for " + incident.contractor_id, [&]() -> Status {
+        if (!ContractorExists(incident.contractor_id)) {
+          return Status::NotFound("unknown contractor " + incident.contractor_id);
+        }
+        session_ << "INSERT INTO incident (contractor_id, details) VALUES (?, ?) RETURNING id",
+            into(id), bind(incident.contractor_id), bind(ToJson(incident).dump()), now;
+        // Bulk inserts of column vectors, a chunk at a time (a leak may
+        // reach millions).
+        constexpr size_t kChunk = 10000;
+        for (size_t first = 0; first < subscriber_ids.size(); first += kChunk) {
+          const size_t n = std::min(kChunk, subscriber_ids.size() - first);
+          std::vector<Int64> incident_ids(n, id);
+          std::vector<std::string> ids(subscriber_ids.begin() + first,
+                                       subscriber_ids.begin() + first + n);
+          std::vector<std::string> states(n, "pending"), empties(n), at(n, incident.opened_at);
+          session_ << "INSERT INTO incident_notice (incident_id, subscriber_id, state, via,"
+                      " attempts, updated_at, error) VALUES (?, ?, ?, ?, 0, ?, ?)",
+              use(incident_ids), use(ids), use(states), use(empties), use(at), use(empties), now;
+        }
+        return Status::Ok();
+      });
+  if (!status.ok()) return status;
+  return id;
+}
+
+Status SqliteStore::UpdateIncident(const Incident& incident) {
+  const std::string name = "incident " + std::to_string(incident.id);
+  return RunTransaction("cannot update " + name, [&]() -> Status {
+    int count = 0;
+    session_ << "SELECT COUNT(*) FROM incident WHERE id = ?", into(count), bind(Int64{incident.id}),
+        now;
+    if (count == 0) return Status::NotFound("unknown " + name);
+    session_ << "UPDATE incident SET details = ? WHERE id = ?", bind(ToJson(incident).dump()),
+        bind(Int64{incident.id}), now;
+    return Status::Ok();
+  });
+}
+
+Result<std::optional<Incident>> SqliteStore::FindIncident(int64_t id) {
+  using Found = Result<std::optional<Incident>>;
+  return Guard("cannot read incident " + std::to_string(id), [&]() -> Found {
+    std::vector<IdAndDetails> rows;
+    session_ << "SELECT id, details FROM incident WHERE id = ?", into(rows), bind(Int64{id}), now;
+    auto all = DecodeRows<Incident>(rows, "incident", IncidentFromJson,
+                                    [](Incident& i, int64_t id) { i.id = id; });
+    if (!all.ok()) return all.status();
+    if (all->empty()) return std::optional<Incident>();
+    return std::optional<Incident>(std::move(all->front()));
+  });
+}
+
+Result<std::vector<Incident>> SqliteStore::ListIncidents() {
+  return Guard("cannot list incidents", [&]() -> Result<std::vector<Incident>> {
+    std::vector<IdAndDetails> rows;
+    session_ << "SELECT id, details FROM incident ORDER BY id", into(rows), now;
+    return DecodeRows<Incident>(rows, "incident", IncidentFromJson,
+                                [](Incident& i, int64_t id) { i.id = id; });
+  });
+}
+
+Result<std::vector<IncidentNotice>> SqliteStore::ListIncidentNotices(
+    int64_t incident_id, const std::vector<std::string>& states, const std::string& after,
+    int limit) {
+  using Listed = Result<std::vector<IncidentNotice>>;
+  return Guard(
+      "cannot list the notices of incident " + std::to_string(incident_id), [&]() -> Listed {
+        using Row =
+            Poco::Tuple<std::string, std::string, std::string, int, std::string, std::string>;
+        std::vector<Row> rows;
+        // States as a JSON array: one parameter however many there are.
+        const std::string wanted = nlohmann::json(states).dump();
+        session_ << "SELECT subscriber_id, state, via, attempts, updated_at, error"
+                    " FROM incident_notice WHERE incident_id = ? AND subscriber_id > ?"
+                    " AND (? = '[]' OR state IN (SELECT value FROM json_each(?)))"
+                    " ORDER BY subscriber_id LIMIT ?",
+            into(rows), bind(Int64{incident_id}), bind(after), bind(wanted), bind(wanted),
+            bind(limit), now;
+        std::vector<IncidentNotice> out;
+        out.reserve(rows.size());
+        for (const Row& r : rows) {
+          out.push_back({incident_id, r.get<0>(), r.get<1>(), r.get<2>(), r.get<3>(), r.get<4>(),
+                         r.get<5>()});
+        }
+        return out;
+      });
+}
+
+Result<std::map<std::string, int64_t>> SqliteStore::CountIncidentNotices(int64_t incident_id) {
+  using Counted = Result<std::map<std::string, int64_t>>;
+  return Guard("cannot count the notices of incident " + std::to_string(incident_id),
+               [&]() -> Counted {
+                 std::vector<Poco::Tuple<std::string, Int64>> rows;
+                 session_ << "SELECT state, COUNT(*) FROM incident_notice WHERE incident_id = ?"
+                             " GROUP BY state",
+                     into(rows), bind(Int64{incident_id}), now;
+                 std::map<std::string, int64_t> out;
+                 for (const auto& r : rows) out[r.get<0>()] = r.get<1>();
+                 return out;
+               });
+}
+
+Status SqliteStore::UpdateIncidentNotice(const IncidentNotice& n) {
+  return Guard("cannot record a notice of incident " + std::to_string(n.incident_id), [&] {
+    session_ << "UPDATE incident_notice SET state = ?, via = ?, attempts = ?, updated_at = ?,"
+                " error = ? WHERE incident_id = ? AND subscriber_id = ?",
+        bind(n.state), bind(n.via), bind(n.attempts), bind(n.updated_at), bind(n.error),
+        bind(Int64{n.incident_id}), bind(n.subscriber_id), now;
+    return Status::Ok();
   });
 }
 

@@ -699,6 +699,30 @@ try {
   fail('delivery through the console', 'no exception', e.message.split('\n')[0]);
 }
 
+// ===== 12. supervision: 委託先管理, 返却・廃棄, 漏えい等事案 render cleanly ========
+// (tests/e2e/console_supervision_test.sh works their forms with curl.)
+{
+  const pages = [
+    ['/supervision', '委託先管理', 'supervision'],
+    ['/disposals', '返却・廃棄', 'disposals'],
+    ['/incidents', '漏えい等事案', 'incidents'],
+  ];
+  for (const [where, title, name] of pages) {
+    const response = await clerk.goto(where);
+    check(`${where}: status`, 200, response ? response.status() : 0);
+    check(`${where}: its heading`, title, await h1(clerk));
+    check(`${where}: in the menu`, 1, await clerk.locator(`nav a[href="${where}"]`).count());
+    await visit(clerk, 12, name);
+  }
+  await clerk.goto('/supervision');
+  contains('/supervision: the billing contract of the fixture', '料金請求・収納・督促',
+    await text(clerk, `[id="c-${CONTRACTOR}"]`));
+  check('/supervision: one checkbox per purpose', 7,
+    await clerk.locator('form[action="/supervision/contracts"] input[type=checkbox][name=purposes]').count());
+  check('/supervision: the register downloads', 2,
+    await clerk.locator('#register a[href^="/supervision/register."]').count());
+}
+
 // ===== 8. an idle session expires ===========================================
 {
   await officerB.goto('/');

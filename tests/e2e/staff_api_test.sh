@@ -60,6 +60,14 @@ check.list             ok ok       ok
 check.record           ok ok       read-only
 register.export        ok ok       ok
 delivery.slip          ok ok       ok
+incident.list          ok ok       ok
+incident.show          ok ok       ok
+incident.open          ok ok       read-only
+incident.update        ok ok       read-only
+incident.publication   ok officers officers
+incident.reported      ok ok       read-only
+incident.draft         ok ok       ok
+incident.notify        ok ok       read-only
 profile.list           ok ok       ok
 profile.show           ok ok       ok
 profile.import         ok ok       read-only
@@ -120,7 +128,7 @@ from_source=$(grep -o '{"[a-z.-]*", Access::k[A-Za-z]*}' "$SRC/policies/access_r
   done)
 check "table is the source's matrix" "$from_source" "$(echo "$matrix_table" | awk 'NF {print $1, $2, $3, $4}')"
 commands=($(echo "$matrix_table" | awk 'NF {print $1}'))
-check "matrix has every command" 67 "${#commands[@]}"
+check "matrix has every command" 75 "${#commands[@]}"
 
 # matrix_replies USER: every command asked as USER, in one curl (one
 # request each, arguments empty: the role is checked before they are
@@ -187,7 +195,7 @@ missing=0
 for cell in "${refused_cells[@]}"; do
   [ -n "${on_record[$cell]:-}" ] || { missing=$((missing + 1)); echo "not audited: $cell"; }
 done
-check "role refusals counted" 47 "${#refused_cells[@]}"
+check "role refusals counted" 53 "${#refused_cells[@]}"
 check "every role refusal audited as <command>.refused" 0 "$missing"
 check "the unregistered uid's refusals audited with the uid" \
   "${#commands[@]}" "$(sql "SELECT count(DISTINCT subject) FROM audit_event WHERE action='api.refused'

@@ -2,9 +2,15 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 
+#include <atomic>
+#include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -287,6 +293,331 @@ TEST_F(MailTest, HeaderInjectionThroughTheRecipientIsRefused) {
   auto sent = SendMail(settings, message);
   ASSERT_FALSE(sent.ok());
   EXPECT_EQ(sent.message(), "SMTP 127.0.0.1:25: invalid recipient address");
+}
+
+// ---- SmtpSession: many messages over one connection ------------------------
+
+MailMessage NumberedMessage(int i) {
+  return MailMessage{"person" + std::to_string(i) + "@example.jp", "加入者 " + std::to_string(i),
+                     kSubject, kBody};
+}
+
+TEST_F(MailTest, SessionSendsManyMessagesOverOneConnection) {
+  auto server = StartServer({});
+  ASSERT_NE(server, nullptr);
+  SmtpSession session(Settings(*server));
+  constexpr int kMessages = 30;
+  for (int i = 0; i < kMessages; ++i) {
+    auto sent = session.Send(NumberedMessage(i));
+    ASSERT_TRUE(sent.ok()) << i << ": " << sent.message() << "\n" << server->log();
+    EXPECT_THAT(*sent, HasSubstr("accepted by 127.0.0.1:" + std::to_string(server->port()) +
+                                 " (no TLS): 250"));
+    EXPECT_EQ(session.last_failure(), SmtpFailure::kNone);
+  }
+  EXPECT_EQ(session.connections(), 1);
+  EXPECT_TRUE(session.connected());
+  session.Close();
+  EXPECT_FALSE(session.connected());
+
+  const auto messages = server->Messages();
+  ASSERT_EQ(messages.size(), static_cast<size_t>(kMessages));
+  std::multiset<std::string> recipients;
+  for (const auto& path : messages) {
+    const auto m = nlohmann::json::parse(test_util::DecodeMessage(path));
+    recipients.insert(m["envelope_to"].get<std::string>());
+    EXPECT_EQ(m["subject"], kSubject);
+    EXPECT_EQ(m["to_name"].get<std::string>().rfind("加入者 ", 0), 0u);
+  }
+  for (int i = 0; i < kMessages; ++i) {
+    EXPECT_EQ(recipients.count(NumberedMessage(i).to), 1u) << i;
+  }
+}
+
+TEST_F(MailTest, SessionOverStartTlsAuthenticatesOnce) {
+  auto server = StartServer(AuthOptions(kDesk, "correct horse"));
+  ASSERT_NE(server, nullptr);
+  SmtpSession session(AuthSettings(*server, "correct horse"));
+  for (int i = 0; i < 3; ++i) {
+    auto sent = session.Send(NumberedMessage(i));
+    ASSERT_TRUE(sent.ok()) << sent.message() << "\n" << server->log();
+    EXPECT_THAT(*sent, HasSubstr(" (STARTTLS, AUTH): 250"));
+  }
+  EXPECT_EQ(session.connections(), 1);
+  EXPECT_EQ(server->Messages().size(), 3u);
+}
+
+TEST_F(MailTest, SessionReconnectsWhenTheServerRestartedBetweenMessages) {
+  auto server = StartServer({});
+  ASSERT_NE(server, nullptr);
+  SmtpSession session(Settings(*server));
+  ASSERT_TRUE(session.Send(NumberedMessage(1)).ok());
+  std::string error;
+  ASSERT_TRUE(server->Restart(&error)) << error;
+  // The kept connection is dead; the message goes over a fresh one, once.
+  auto sent = session.Send(NumberedMessage(2));
+  ASSERT_TRUE(sent.ok()) << sent.message();
+  EXPECT_EQ(session.last_failure(), SmtpFailure::kNone);
+  EXPECT_EQ(session.connections(), 2);
+  EXPECT_EQ(server->Messages().size(), 2u);
+}
+
+TEST_F(MailTest, SessionWithTheServerDownFailsOnConnectionAndRecoversWhenItIsBack) {
+  auto server = StartServer({});
+  ASSERT_NE(server, nullptr);
+  SmtpSession session(Settings(*server));
+  ASSERT_TRUE(session.Send(NumberedMessage(1)).ok());
+  server->Stop();
+  for (int i = 2; i <= 3; ++i) {
+    auto sent = session.Send(NumberedMessage(i));
+    ASSERT_FALSE(sent.ok());
+    EXPECT_EQ(sent.message(), Server(*server) + ": cannot connect: Connection refused");
+    EXPECT_EQ(sent.kind(), ErrorKind::kNetwork);
+    EXPECT_EQ(session.last_failure(), SmtpFailure::kConnection);
+    EXPECT_FALSE(session.connected());
+  }
+  std::string error;
+  ASSERT_TRUE(server->Restart(&error)) << error;
+  auto sent = session.Send(NumberedMessage(4));
+  ASSERT_TRUE(sent.ok()) << sent.message();
+  EXPECT_EQ(server->Messages().size(), 2u);
+}
+
+TEST_F(MailTest, SessionMessageRefusedAtEndOfDataKeepsTheConnectionForTheNext) {
+  auto server = StartServer(SizeLimitOptions(4000));
+  ASSERT_NE(server, nullptr);
+  SmtpSession session(Settings(*server));
+  MailMessage large = NumberedMessage(1);
+  large.body = std::string(6000, 'x');
+  auto refused = session.Send(large);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.message(), HasSubstr(Server(*server) + ": message refused (552 "));
+  EXPECT_EQ(session.last_failure(), SmtpFailure::kRefused);
+  EXPECT_TRUE(session.connected());
+  auto sent = session.Send(NumberedMessage(2));
+  ASSERT_TRUE(sent.ok()) << sent.message() << "\n" << server->log();
+  EXPECT_EQ(session.connections(), 1);
+  EXPECT_EQ(server->Messages().size(), 1u);
+}
+
+TEST_F(MailTest, SessionInvalidRecipientConnectsNowhere) {
+  SmtpSettings settings;
+  settings.host = "127.0.0.1";
+  settings.port = test_util::FreePort();
+  settings.from = "privacy@yumesaki-cable.example.jp";
+  SmtpSession session(settings);
+  MailMessage message = JapaneseMessage();
+  message.to = "taro@example.jp>\r\nBcc: <all@example.jp";
+  auto sent = session.Send(message);
+  ASSERT_FALSE(sent.ok());
+  EXPECT_EQ(sent.message(),
+            "SMTP 127.0.0.1:" + std::to_string(settings.port) + ": invalid recipient address");
+  EXPECT_EQ(session.last_failure(), SmtpFailure::kInvalid);
+  EXPECT_EQ(session.connections(), 0);
+}
+
+// A scripted SMTP peer on loopback, for what a real server does not do on
+// demand: refuse one recipient, close mid-session with 421, or never give
+// its verdict on a message. Connections are served one at a time; every
+// command line is logged as "N: LINE" (N counting connections from 1), the
+// end of a message's data as "N: <data>". `script(connection, line)` gives
+// the reply ("250 OK"), "" for no reply ever, or "close" to hang up.
+class ScriptedPeer {
+ public:
+  using Script = std::function<std::string(int connection, const std::string& line)>;
+  explicit ScriptedPeer(Script script) : script_(std::move(script)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    port_ = test_util::BindLoopback(fd_);
+    if (port_ != 0 && ::listen(fd_, 4) != 0) port_ = 0;
+    if (port_ != 0) thread_ = std::thread([this] { Serve(); });
+  }
+  ~ScriptedPeer() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    ::close(fd_);
+  }
+  ScriptedPeer(const ScriptedPeer&) = delete;
+  ScriptedPeer& operator=(const ScriptedPeer&) = delete;
+
+  int port() const { return port_; }
+  std::vector<std::string> log() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return log_;
+  }
+
+ private:
+  // Waits for `fd` to be readable, checking stop_ every 50 ms.
+  bool Readable(int fd) {
+    while (!stop_) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) > 0) return true;
+    }
+    return false;
+  }
+  // One line without its CRLF; false when the peer went away.
+  bool ReadLine(int fd, std::string* buffer, std::string* line) {
+    for (;;) {
+      const size_t end = buffer->find("\r\n");
+      if (end != std::string::npos) {
+        *line = buffer->substr(0, end);
+        buffer->erase(0, end + 2);
+        return true;
+      }
+      if (!Readable(fd)) return false;
+      char chunk[4096];
+      const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+      if (n <= 0) return false;
+      buffer->append(chunk, static_cast<size_t>(n));
+    }
+  }
+  void Record(int connection, const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu_);
+    log_.push_back(std::to_string(connection) + ": " + line);
+  }
+  // Sends the script's reply; false to end the connection.
+  bool Reply(int fd, const std::string& reply) {
+    if (reply == "close") return false;
+    if (reply.empty()) {  // silence: wait until the client gives up
+      std::string ignored, line;
+      while (ReadLine(fd, &ignored, &line)) {
+      }
+      return false;
+    }
+    const std::string out = reply + "\r\n";
+    return ::send(fd, out.data(), out.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(out.size());
+  }
+  void Converse(int fd, int connection) {
+    if (!Reply(fd, "220 scripted ESMTP")) return;
+    std::string buffer, line;
+    while (ReadLine(fd, &buffer, &line)) {
+      Record(connection, line);
+      std::string reply = script_(connection, line);
+      if (line.rfind("EHLO", 0) == 0 && reply.empty()) reply = "250 scripted";
+      if (line == "QUIT") {
+        Reply(fd, "221 bye");
+        return;
+      }
+      if (!Reply(fd, reply)) return;
+      if (line == "DATA" && reply.rfind("354", 0) == 0) {
+        while (ReadLine(fd, &buffer, &line) && line != ".") {
+        }
+        Record(connection, "<data>");
+        if (!Reply(fd, script_(connection, "<data>"))) return;
+      }
+    }
+  }
+  void Serve() {
+    int connection = 0;
+    while (Readable(fd_)) {
+      const int client = ::accept(fd_, nullptr, nullptr);
+      if (client < 0) continue;
+      Converse(client, ++connection);
+      ::close(client);
+    }
+  }
+
+  Script script_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::vector<std::string> log_;
+};
+
+// "250 OK" to everything (QUIT and a silent EHLO are the peer's own).
+std::string Accept(const std::string& line) {
+  if (line == "DATA") return "354 go ahead";
+  return "250 OK";
+}
+
+SmtpSettings ScriptedSettings(const ScriptedPeer& peer, int timeout_ms = 5000) {
+  SmtpSettings s;
+  s.host = "127.0.0.1";
+  s.port = peer.port();
+  s.from = "privacy@yumesaki-cable.example.jp";
+  s.timeout_ms = timeout_ms;
+  return s;
+}
+
+TEST(SmtpSessionScriptedTest, RefusedRecipientIsResetBeforeTheNextMessage) {
+  ScriptedPeer peer([](int, const std::string& line) -> std::string {
+    if (line.find("RCPT TO:") == 0 && line.find("person1@") != std::string::npos) {
+      return "550 5.1.1 <person1@example.jp>: no such user";
+    }
+    return Accept(line);
+  });
+  ASSERT_NE(peer.port(), 0);
+  SmtpSession session(ScriptedSettings(peer));
+  auto refused = session.Send(NumberedMessage(1));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.message(), "SMTP 127.0.0.1:" + std::to_string(peer.port()) +
+                                   ": recipient refused (550 5.1.1 <<recipient>>: no such user)");
+  EXPECT_EQ(session.last_failure(), SmtpFailure::kRefused);
+  auto sent = session.Send(NumberedMessage(2));
+  ASSERT_TRUE(sent.ok()) << sent.message();
+  session.Close();
+  const auto log = peer.log();
+  std::vector<std::string> commands;
+  for (const auto& l : log) commands.push_back(l.substr(0, l.find(' ', 3)));  // "1: MAIL"
+  EXPECT_THAT(commands, ::testing::ElementsAre("1: EHLO", "1: MAIL", "1: RCPT", "1: RSET", "1: MAIL",
+                                               "1: RCPT", "1: DATA", "1: <data>", "1: QUIT"))
+      << ::testing::PrintToString(log);
+}
+
+TEST(SmtpSessionScriptedTest, NoVerdictAfterTheWholeMessageIsUncertain) {
+  ScriptedPeer peer([](int, const std::string& line) -> std::string {
+    if (line == "<data>") return "";  // took it all, says nothing
+    return Accept(line);
+  });
+  ASSERT_NE(peer.port(), 0);
+  SmtpSession session(ScriptedSettings(peer, 300));
+  auto sent = session.Send(NumberedMessage(1));
+  ASSERT_FALSE(sent.ok());
+  EXPECT_EQ(sent.message(), "SMTP 127.0.0.1:" + std::to_string(peer.port()) +
+                                ": end of DATA: no reply within 300 ms");
+  EXPECT_EQ(session.last_failure(), SmtpFailure::kUncertain);
+  EXPECT_FALSE(session.connected());
+  // Not sent again behind the caller's back.
+  int data = 0;
+  for (const auto& l : peer.log()) data += l.find("<data>") != std::string::npos;
+  EXPECT_EQ(data, 1);
+}
+
+TEST(SmtpSessionScriptedTest, ClosingAtMailFromOnAKeptConnectionIsRetriedOnAFreshOne) {
+  std::atomic<int> mail_from{0};
+  ScriptedPeer peer([&](int connection, const std::string& line) -> std::string {
+    if (connection == 1 && line.rfind("MAIL FROM:", 0) == 0 && ++mail_from == 2) {
+      return "421 4.3.2 service shutting down";
+    }
+    return Accept(line);
+  });
+  ASSERT_NE(peer.port(), 0);
+  SmtpSession session(ScriptedSettings(peer));
+  ASSERT_TRUE(session.Send(NumberedMessage(1)).ok());
+  auto sent = session.Send(NumberedMessage(2));
+  ASSERT_TRUE(sent.ok()) << sent.message();
+  EXPECT_EQ(session.connections(), 2);
+  std::vector<std::string> data;
+  for (const auto& l : peer.log()) {
+    if (l.find("<data>") != std::string::npos) data.push_back(l);
+  }
+  EXPECT_THAT(data, ::testing::ElementsAre("1: <data>", "2: <data>"));
+}
+
+TEST(SmtpSessionScriptedTest, ClosingOnAFreshConnectionIsAConnectionFailure) {
+  ScriptedPeer peer([](int, const std::string& line) -> std::string {
+    if (line.rfind("MAIL FROM:", 0) == 0) return "421 4.3.2 service shutting down";
+    return Accept(line);
+  });
+  ASSERT_NE(peer.port(), 0);
+  SmtpSession session(ScriptedSettings(peer));
+  auto sent = session.Send(NumberedMessage(1));
+  ASSERT_FALSE(sent.ok());
+  EXPECT_EQ(sent.message(), "SMTP 127.0.0.1:" + std::to_string(peer.port()) +
+                                ": sender refused (421 4.3.2 service shutting down)");
+  EXPECT_EQ(session.last_failure(), SmtpFailure::kConnection);
+  EXPECT_FALSE(session.connected());
+  EXPECT_EQ(session.connections(), 1);
 }
 
 TEST(MailHeaderEncodingTest, SplitsOnCharacterBoundaries) {
