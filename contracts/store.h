@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "contracts/base/status.h"
@@ -174,6 +175,14 @@ class Store {
   virtual Status ForEachReceipt(const std::string& contractor_id, const std::string& from_utc,
                                 const std::string& to_utc,
                                 const std::function<void(const Receipt&)>& visit) = 0;
+
+  // The same receipts, fast (a scope of millions): for each delivery in
+  // scope, by id, `delivery` with its record, then `visit` with each of its
+  // receipts' subscriber id (valid only during the call) and carried bits.
+  virtual Status ForEachReceiptFast(
+      const std::string& contractor_id, const std::string& from_utc, const std::string& to_utc,
+      const std::function<void(const DeliveryRecord&)>& delivery,
+      const std::function<void(std::string_view subscriber_id, int64_t carried)>& visit) = 0;
 
   // Certificates. Put replaces the contractor's certificate for that use.
   virtual Status PutContractorCertificate(const ContractorCertificate& cert) = 0;

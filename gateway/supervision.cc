@@ -348,6 +348,15 @@ Result<Output> DisposalRecord(Context& ctx, const DisposalInput& in) {
     return Status::Error(name + ": --on " + in.disposed_on + " is before the delivery (" +
                          FormatDate(*day) + ")");
   }
+  // Already recorded: answered before the certificate is copied anywhere.
+  auto recorded = ctx.store->ListDisposals();
+  if (!recorded.ok()) return recorded.status();
+  for (const auto& x : recorded.value()) {
+    if (x.delivery_id == d.id) {
+      return Status::Conflict("the disposal of " + name + " was already recorded on " +
+                              ShowJst(x.recorded_at));
+    }
+  }
   const std::string label = in.certificate_name.empty() ? in.certificate_file : in.certificate_name;
   auto doc = KeepDocument(ctx, in.certificate_file, name + ": certificate",
                           fs::path(label).extension().string());

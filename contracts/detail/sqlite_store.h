@@ -57,6 +57,10 @@ class SqliteStore final : public Store {
   Result<std::vector<SupervisionCheck>> ListSupervisionChecks(
       const std::optional<std::string>& contractor_id) override;
 
+  Status ForEachReceiptFast(
+      const std::string& contractor_id, const std::string& from_utc, const std::string& to_utc,
+      const std::function<void(const DeliveryRecord&)>& delivery,
+      const std::function<void(std::string_view subscriber_id, int64_t carried)>& visit) override;
   Result<int64_t> AddIncident(const Incident& incident,
                               const std::vector<std::string>& subscriber_ids) override;
   Status UpdateIncident(const Incident& incident) override;

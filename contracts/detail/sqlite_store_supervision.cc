@@ -1,10 +1,13 @@
 // The SQLite store: outsourcing contracts, subcontractors, disposals and
 // periodic checks (schema 11). Each row is its key and a JSON record
 // (contracts/record_json.h).
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Tuple.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -189,18 +192,26 @@ Result<int64_t> SqliteStore::AddIncident(const Incident& incident,
         }
         session_ << "INSERT INTO incident (contractor_id, details) VALUES (?, ?) RETURNING id",
             into(id), bind(incident.contractor_id), bind(ToJson(incident).dump()), now;
-        // Bulk inserts of column vectors, a chunk at a time (a leak may
-        // reach millions).
-        constexpr size_t kChunk = 10000;
-        for (size_t first = 0; first < subscriber_ids.size(); first += kChunk) {
-          const size_t n = std::min(kChunk, subscriber_ids.size() - first);
-          std::vector<Int64> incident_ids(n, id);
-          std::vector<std::string> ids(subscriber_ids.begin() + first,
-                                       subscriber_ids.begin() + first + n);
-          std::vector<std::string> states(n, "pending"), empties(n), at(n, incident.opened_at);
-          session_ << "INSERT INTO incident_notice (incident_id, subscriber_id, state, via,"
-                      " attempts, updated_at, error) VALUES (?, ?, ?, ?, 0, ?, ?)",
-              use(incident_ids), use(ids), use(states), use(empties), use(at), use(empties), now;
+        // A leak may reach millions: one prepared statement of SQLite's
+        // own API, inside this transaction (Poco's binding costs more than
+        // the inserts themselves).
+        sqlite3* db = Poco::Data::SQLite::Utility::dbHandle(session_);
+        sqlite3_stmt* raw = nullptr;
+        if (sqlite3_prepare_v2(db,
+                               "INSERT INTO incident_notice (incident_id, subscriber_id, state,"
+                               " via, attempts, updated_at, error)"
+                               " VALUES (?, ?, 'pending', '', 0, ?, '')",
+                               -1, &raw, nullptr) != SQLITE_OK) {
+          return Status::Io(sqlite3_errmsg(db));
+        }
+        std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> insert(raw, sqlite3_finalize);
+        sqlite3_bind_int64(insert.get(), 1, id);
+        sqlite3_bind_text(insert.get(), 3, incident.opened_at.data(),
+                          static_cast<int>(incident.opened_at.size()), SQLITE_STATIC);
+        for (const std::string& s : subscriber_ids) {
+          sqlite3_bind_text(insert.get(), 2, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+          if (sqlite3_step(insert.get()) != SQLITE_DONE) return Status::Io(sqlite3_errmsg(db));
+          sqlite3_reset(insert.get());
         }
         return Status::Ok();
       });

@@ -27,6 +27,8 @@ th { background: #e9edf2; }
 .notice { background: #e7f4e4; border: 1px solid #8bc34a; padding: .4rem .8rem; }
 .warn { background: #fff4e5; border-left: 4px solid #f57c00; padding: .3rem .8rem; }
 .field { margin: .6rem 0; } .field label { display: block; font-weight: bold; }
+.field label.check { display: inline-block; font-weight: normal; margin-right: 1.2rem; }
+fieldset { border: 0; padding: 0; margin: 0; } legend { font-weight: bold; padding: 0; }
 input, select, textarea, button { font-size: 1rem; padding: .3rem .4rem; }
 button { background: #123a5c; color: #fff; border: 0; border-radius: 3px; padding: .4rem 1rem; cursor: pointer; }
 button.danger { background: #b00020; }

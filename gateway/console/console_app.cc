@@ -114,12 +114,17 @@ std::variant<std::string, WebResponse> ConsoleApp::UploadFolder(const WebRequest
   if (!session.ok()) return WebResponse::Plain(500, "store unavailable");
   SignedIn who = Identify(app, *session.value(), head);
   if (!who.staff) return WebResponse::Redirect("/signin");
-  // Only two forms take files; a member whose role may not run their
+  // Only these forms take files; a member whose role may not run their
   // command is refused before anything is read (and on record, as the
   // command would record it).
   std::string command;
   if (head.path == "/deliver") command = "deliver";
   if (std::regex_match(head.path, std::regex("/contractors/[^/]+/nda"))) command = "nda.add";
+  if (head.path == "/supervision/contracts") command = "contract.add";
+  if (head.path == "/supervision/checks") command = "check.record";
+  if (std::regex_match(head.path, std::regex("/disposals/[0-9]+/record"))) {
+    command = "disposal.record";
+  }
   if (command.empty()) return WebResponse::Plain(400, "このページはファイルを受け付けません");
   const auto access = policies::CommandAccess(command);
   if (std::string why = policies::AccessRefusal(command, *access, who.staff->role); !why.empty()) {

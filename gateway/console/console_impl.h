@@ -112,6 +112,24 @@ struct ConsoleApp::Impl {
   WebResponse SpecialAdd(Visit& v);
   WebResponse SpecialEnd(Visit& v, const std::string& id);
   WebResponse StaffEnrolCode(Visit& v, const std::string& name);
+  // 委託先管理・返却・廃棄・漏えい等事案 (console_work.cc).
+  WebResponse Supervision(Visit& v);
+  WebResponse SupervisionContract(Visit& v);
+  WebResponse SupervisionCheck(Visit& v);
+  WebResponse RegisterDownload(Visit& v, const std::string& format);
+  WebResponse Disposals(Visit& v);
+  WebResponse DisposalRecord(Visit& v, const std::string& delivery);
+  WebResponse SlipDownload(Visit& v, const std::string& delivery);
+  WebResponse Incidents(Visit& v);
+  WebResponse IncidentOpen(Visit& v);
+  WebResponse Incident(Visit& v, const std::string& id);
+  // `step`: update, publication or reported.
+  WebResponse IncidentStep(Visit& v, const std::string& id, const std::string& step);
+  WebResponse IncidentDraft(Visit& v, const std::string& id, const std::string& report,
+                            const std::string& format);
+  // What the last command wrote for the member (its first download), sent
+  // as an attachment named `filename`; the daemon keeps no copy.
+  WebResponse Download(Visit& v, const std::string& content_type, const std::string& filename);
 };
 
 // The staff API's JSON for a command's path and arguments; a flag (no
@@ -124,6 +142,15 @@ std::string Either(const Json& j, const char* key, const char* other);
 // A request's overdue deadlines in Japanese ("decision overdue since D" ->
 // "判断の期限超過(D から)").
 std::string Overdue(const Json& list);
+
+// The latest periodic check of `contractor` (by day, then the order
+// recorded) in check.list's JSON; nullptr when never checked.
+const Json* LatestCheck(const Json& checks, const std::string& contractor);
+// An incident report's deadline as a cell (`report`: "preliminary" 速報 or
+// "final" 確報, from incident.list's JSON): sent, overdue, or the days left.
+// `pressing`: not sent, and overdue or due within 3 days (marked).
+Json DeadlineCell(const Json& incident, const std::string& report, const std::string& today,
+                  bool* pressing = nullptr);
 
 // A form field's element id, unique on a page with several forms
 // ("f-requests-3-decide-reason" for /requests/3/decide's "reason").

@@ -14,8 +14,10 @@
 #include "gateway/commands.h"
 #include "gateway/console/console_impl.h"
 #include "gateway/console/views.h"
+#include "gateway/incident.h"
 #include "gateway/records_json.h"
 #include "gateway/requests.h"
+#include "gateway/supervision.h"
 #include "policies/access_rules.h"
 #include "policies/catalog.h"
 
@@ -223,6 +225,25 @@ WebResponse ConsoleApp::Impl::Route(Visit& v) {
   if (post && p == "/special") return SpecialAdd(v);
   static const std::regex kSpecialEnd("/special/([0-9]+)/end");
   if (post && std::regex_match(p, m, kSpecialEnd)) return SpecialEnd(v, m[1]);
+  if (get && p == "/supervision") return Supervision(v);
+  if (post && p == "/supervision/contracts") return SupervisionContract(v);
+  if (post && p == "/supervision/checks") return SupervisionCheck(v);
+  if (get && p == "/supervision/register.csv") return RegisterDownload(v, "csv");
+  if (get && p == "/supervision/register.pdf") return RegisterDownload(v, "pdf");
+  if (get && p == "/disposals") return Disposals(v);
+  static const std::regex kDisposal("/disposals/([0-9]+)/record");
+  static const std::regex kSlip("/disposals/([0-9]+)/slip\\.pdf");
+  if (post && std::regex_match(p, m, kDisposal)) return DisposalRecord(v, m[1]);
+  if (get && std::regex_match(p, m, kSlip)) return SlipDownload(v, m[1]);
+  if (get && p == "/incidents") return Incidents(v);
+  if (post && p == "/incidents") return IncidentOpen(v);
+  static const std::regex kIncident("/incidents/([0-9]+)");
+  static const std::regex kIncidentStep("/incidents/([0-9]+)/(update|publication|reported)");
+  static const std::regex kIncidentDraft(
+      "/incidents/([0-9]+)/drafts/(preliminary|final|publication)\\.(pdf|json)");
+  if (get && std::regex_match(p, m, kIncident)) return Incident(v, m[1]);
+  if (post && std::regex_match(p, m, kIncidentStep)) return IncidentStep(v, m[1], m[2]);
+  if (get && std::regex_match(p, m, kIncidentDraft)) return IncidentDraft(v, m[1], m[2], m[3]);
   static const std::regex kEnrolCode("/staff/([^/]+)/enrol-code");
   if (post && std::regex_match(p, m, kEnrolCode)) return StaffEnrolCode(v, m[1]);
   return Page(v, "ページが見つかりません", "message",
@@ -293,6 +314,83 @@ WebResponse ConsoleApp::Impl::Dashboard(Visit& v) {
   sections.push_back(Section("未返却・未廃棄の媒体", "media-outstanding",
                              {"提供", "パッケージ", "状態", "受領者", "引渡し日時", "消去期限", ""},
                              rows, "ありません。"));
+  // Supervision (6 指示・監督): disposals past their delete-by day, periodic
+  // checks overdue, and incident reports due within 3 days or overdue.
+  auto counted = [](std::string heading, const Json& rows) {
+    return rows.empty() ? heading : heading + "(" + std::to_string(rows.size()) + " 件)";
+  };
+  rows = Json::array();
+  auto disposals = v.session->Read("disposal.list", [](Context& c) {
+    return ::itaku::gateway::DisposalList(c, std::nullopt, true);
+  });
+  if (disposals.ok()) {
+    for (const auto& t : disposals->json) {
+      const std::string id = Str(t, "delivery");
+      rows.push_back({Cell("#" + id, "/disposals#d-" + id), Cell(Str(t, "contractor")),
+                      Cell(Str(t, "transport")), Cell(Str(t, "delete_by")),
+                      Cell("期限超過", "", "warn")});
+    }
+  }
+  sections.push_back(Section(counted("返却・廃棄の期限を過ぎた提供", rows), "disposals-overdue",
+                             {"提供", "委託先", "方法", "消去期限", ""}, rows,
+                             disposals.ok() ? "ありません。" : "表示できません。"));
+  rows = Json::array();
+  auto checks = v.session->Read(
+      "check.list", [](Context& c) { return ::itaku::gateway::CheckList(c, std::nullopt); });
+  auto contracts_all = v.session->Read(
+      "contract.list", [](Context& c) { return ::itaku::gateway::ContractList(c, std::nullopt); });
+  if (contractors.ok() && checks.ok() && contracts_all.ok()) {
+    for (const auto& c : contractors->json) {
+      const std::string id = Str(c, "id");
+      if (Str(c, "status") != "active") continue;
+      const Json* last = LatestCheck(checks->json, id);
+      const std::string href = "/supervision#c-" + PercentEncode(id);
+      if (!last) {
+        // Never checked: pressing only for a contractor under a contract.
+        bool contracted = false;
+        for (const auto& k : contracts_all->json) {
+          contracted |= Str(k, "contractor_id") == id && k.value("in_force", false);
+        }
+        if (!contracted) continue;
+        rows.push_back({Cell(id, href), Cell(Str(c, "name")), Cell("未実施"),
+                        Cell("点検の記録がありません", "", "warn")});
+        continue;
+      }
+      const std::string due = Str(*last, "next_due");
+      if (!(due < today)) continue;
+      const auto a = ParseDate(due);
+      const auto b = ParseDate(today);
+      rows.push_back(
+          {Cell(id, href), Cell(Str(c, "name")), Cell(Str(*last, "checked_on")),
+           Cell(due + " 期限超過" +
+                    (a && b ? "(" + std::to_string(DaysBetween(*a, *b)) + " 日)" : std::string()),
+                "", "warn")});
+    }
+  }
+  sections.push_back(
+      Section(counted("定期点検の期限を過ぎた委託先", rows), "checks-overdue",
+              {"委託先", "名称", "前回の点検", "次回の点検期限"}, rows,
+              checks.ok() && contracts_all.ok() ? "ありません。" : "表示できません。"));
+  {
+    rows = Json::array();
+    auto incidents = v.session->Read("incident.list", [](Context& c) { return IncidentList(c); });
+    if (incidents.ok() && incidents->json.is_array()) {
+      for (const auto& i : incidents->json) {
+        const std::string id = Str(i, "id");
+        for (const auto& [report, label] :
+             {std::pair<std::string, std::string>{"preliminary", "速報"}, {"final", "確報"}}) {
+          bool pressing = false;
+          Json cell = DeadlineCell(i, report, today, &pressing);
+          if (!pressing) continue;
+          rows.push_back({Cell("#" + id, "/incidents/" + id),
+                          Cell(Either(i, "contractor", "contractor_id")), Cell(label), cell});
+        }
+      }
+    }
+    sections.push_back(Section(counted("報告期限が3日以内または過ぎた漏えい等事案", rows),
+                               "incident-deadlines", {"事案", "委託先", "報告", "期限"}, rows,
+                               incidents.ok() ? "ありません。" : "表示できません。"));
+  }
   // Overdue corrective-action requests.
   rows = Json::array();
   auto overdue = v.session->Read(

@@ -1,5 +1,6 @@
 // The console's working pages: 提供 (upload, dry run, delivery in the
-// background), 履歴, 漏えい範囲, 申し入れ, 監査ログ and 職員.
+// background), 履歴, 漏えい範囲, 申し入れ, 監査ログ, 職員, and the supervision
+// of contractors: 委託先管理, 返却・廃棄 and 漏えい等事案.
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -10,7 +11,9 @@
 #include "gateway/commands.h"
 #include "gateway/console/console_impl.h"
 #include "gateway/console/views.h"
+#include "gateway/incident.h"
 #include "gateway/requests.h"
+#include "gateway/supervision.h"
 #include "policies/access_rules.h"
 #include "policies/catalog.h"
 
@@ -834,6 +837,703 @@ WebResponse ConsoleApp::Impl::SpecialEnd(Visit& v, const std::string& id) {
   if (!out.ok()) return Problem(v, out.status());
   return WebResponse::Redirect("/requests?notice=" +
                                PercentEncode("特別な申し入れ #" + id + " を終了しました。"));
+}
+
+// ---- 委託先管理・返却・廃棄・漏えい等事案 (6 指示・監督, 7) ---------------------------
+
+namespace {
+
+using Options = std::vector<std::pair<std::string, std::string>>;
+
+const Options& DisposalMethods() {
+  static const Options k = {
+      {"shredded", "裁断"}, {"erased", "消去"}, {"returned", "返却"}, {"dissolved", "溶解"}};
+  return k;
+}
+const Options& CheckResults() {
+  static const Options k = {{"pass", "適合"}, {"findings", "指摘事項あり"}, {"fail", "不適合"}};
+  return k;
+}
+const Options& ReoutsourcingTerms() {
+  static const Options k = {{"forbidden", "禁止"},
+                            {"approval", "事前の書面承認を要する"},
+                            {"named", "指定の再委託先のみ"}};
+  return k;
+}
+// 7(2): publication is withheld only for a reason of 5(1)[1]-[7].
+const Options& WithholdReasons() {
+  static const Options k = {
+      {"5(1)[1]", "5(1)[1] 本人又は第三者の生命、身体、財産その他の権利利益を害する恐れ"},
+      {"5(1)[2]", "5(1)[2] この施設の権利・正当な利益を損ない、業務の適正な実施に著しい支障"},
+      {"5(1)[3]", "5(1)[3] 違法又は不当な行為を助長し、又は誘発する恐れ"},
+      {"5(1)[4]", "5(1)[4] 国の安全、他国・国際機関との信頼関係や交渉を害する恐れ"},
+      {"5(1)[5]", "5(1)[5] 犯罪の予防・捜査その他公共の安全と秩序の維持に支障"},
+      {"5(1)[6]", "5(1)[6] 国の機関・地方公共団体の法令上の事務に支障"},
+      {"5(1)[7]", "5(1)[7] 他の法令に違反することとなる"}};
+  return k;
+}
+// The Japanese of a value in one of the lists above (the value itself
+// when unknown).
+std::string Word(const Options& options, const std::string& value) {
+  for (const auto& [v, text] : options) {
+    if (v == value) return text;
+  }
+  return value;
+}
+
+std::string PurposeText(const std::string& id) {
+  const auto* p = policies::FindPurpose(id);
+  return p ? std::string(p->description) : id;
+}
+
+Options ContractorOptions(const Result<Output>& contractors) {
+  Options out;
+  if (!contractors.ok()) return out;
+  for (const auto& c : contractors->json) {
+    out.push_back({Str(c, "id"), Str(c, "id") + "(" + Str(c, "name") + ")"});
+  }
+  return out;
+}
+
+// The file a multipart form sent as `field`: the folder the listener wrote
+// it in, and its name; nullopt when none was chosen.
+std::optional<std::pair<std::string, std::string>> UploadOf(Visit& v, const std::string& field) {
+  for (const auto& f : v.req.files) {
+    if (f.field == field) return std::make_pair(fs::path(f.path).parent_path().string(), f.name);
+  }
+  return std::nullopt;
+}
+
+// Back to `page`, the one-line reason shown over the form `form` (its
+// section id), scrolled to it.
+WebResponse BackTo(const std::string& page, const std::string& form, const std::string& error) {
+  return WebResponse::Redirect(page + "?form=" + form + "&error=" + PercentEncode(error) + "#" +
+                               form);
+}
+// When `command` failed: a role that may not run it gets the 403 page (the
+// refusal is on record), a step someone else took first the 409 page;
+// anything else, a rule's refusal included, goes back to the form with the
+// command's one line.
+WebResponse Failed(ConsoleApp::Impl& app, Visit& v, const std::string& command, const Status& why,
+                   const std::string& page, const std::string& form, const std::string& lead) {
+  if (!May(v, command) || why.kind() == ErrorKind::kConflict) return app.Problem(v, why);
+  return BackTo(page, form, lead + v.session->Unspool(why.message()));
+}
+// The error for form `form` when the page was reached through BackTo.
+std::string FormError(Visit& v, const std::string& form) {
+  return v.req.Query("form") == form ? v.req.Query("error") : "";
+}
+
+// Days from `today` to `day` (negative: past); nullopt when either is not a date.
+std::optional<int> DaysUntil(const std::string& today, const std::string& day) {
+  const auto a = ParseDate(today);
+  const auto b = ParseDate(day);
+  if (!a || !b) return std::nullopt;
+  return DaysBetween(*a, *b);
+}
+
+bool Flag(const Json& j, const std::string& key) {
+  return j.is_object() && j.contains(key) && j[key].is_boolean() && j[key].get<bool>();
+}
+
+std::string NoticeState(const std::string& state) {
+  static const std::map<std::string, std::string> k = {{"pending", "未通知"},
+                                                       {"sending", "送信中"},
+                                                       {"sent", "電子メール送信済み"},
+                                                       {"letter", "通知書(郵送)作成済み"},
+                                                       {"failed", "失敗"},
+                                                       {"no-contact", "連絡先なし"}};
+  auto it = k.find(state);
+  return it == k.end() ? state : it->second;
+}
+// {"sent": 3, "pending": 2} -> "電子メール送信済み 3、未通知 2"
+std::string NoticeProgress(const Json& notices) {
+  if (!notices.is_object() || notices.empty()) return "未着手";
+  std::string out;
+  for (auto it = notices.begin(); it != notices.end(); ++it) {
+    out += (out.empty() ? "" : "、") + NoticeState(it.key()) + " " +
+           (it.value().is_string() ? it.value().get<std::string>() : it.value().dump());
+  }
+  return out;
+}
+
+}  // namespace
+
+Json DeadlineCell(const Json& i, const std::string& report, const std::string& today,
+                  bool* pressing) {
+  if (pressing) *pressing = false;
+  const std::string sent = Str(i, (report + "_reported_at").c_str());
+  if (!sent.empty()) return Cell("報告済み(" + Jst(sent) + ")");
+  const std::string due = i.contains("deadlines") ? Str(i["deadlines"], report.c_str()) : "";
+  const auto left = DaysUntil(today, due);
+  if (Flag(i, report + "_overdue") || (left && *left < 0)) {
+    if (pressing) *pressing = true;
+    return Cell(due + " 期限超過", "", "warn");
+  }
+  if (left && *left <= 3) {
+    if (pressing) *pressing = true;
+    return Cell(due + (*left == 0 ? "(今日まで)" : "(あと " + std::to_string(*left) + " 日)"), "",
+                "warn");
+  }
+  return Cell(due + (left ? "(あと " + std::to_string(*left) + " 日)" : ""));
+}
+
+const Json* LatestCheck(const Json& checks, const std::string& contractor) {
+  const Json* last = nullptr;
+  if (!checks.is_array()) return last;
+  for (const auto& k : checks) {
+    if (Str(k, "contractor_id") != contractor) continue;
+    if (!last || Str(k, "checked_on") > Str(*last, "checked_on") ||
+        (Str(k, "checked_on") == Str(*last, "checked_on") &&
+         k.value("id", 0) > last->value("id", 0))) {
+      last = &k;
+    }
+  }
+  return last;
+}
+
+WebResponse ConsoleApp::Impl::Download(Visit& v, const std::string& content_type,
+                                       const std::string& filename) {
+  for (auto& [id, path] : v.session->downloads()) {
+    // Out of the session's spool before the session (and its folder) ends.
+    const std::string kept = options.staged_root + "/dl-" + RandomHex32().value_or("x");
+    std::error_code ec;
+    fs::rename(path, kept, ec);
+    if (ec) break;
+    WebResponse r;
+    r.content_type = content_type;
+    r.file = kept;
+    r.delete_file = true;
+    r.headers.push_back({"Content-Disposition", "attachment; filename=\"" + filename + "\""});
+    return r;
+  }
+  return Problem(v, Status::Internal("the file was not written"));
+}
+
+// ---- 委託先管理 -------------------------------------------------------------------
+
+WebResponse ConsoleApp::Impl::Supervision(Visit& v) {
+  const std::string today = FormatDate(v.session->context().clock->Today());
+  auto contractors =
+      v.session->Read("contractor.list", [](Context& c) { return ContractorList(c); });
+  if (!contractors.ok()) return Problem(v, contractors.status());
+  auto contracts = v.session->Read(
+      "contract.list", [](Context& c) { return ::itaku::gateway::ContractList(c, std::nullopt); });
+  if (!contracts.ok()) return Problem(v, contracts.status());
+  auto checks = v.session->Read(
+      "check.list", [](Context& c) { return ::itaku::gateway::CheckList(c, std::nullopt); });
+  if (!checks.ok()) return Problem(v, checks.status());
+  auto tasks = v.session->Read("disposal.list", [](Context& c) {
+    return ::itaku::gateway::DisposalList(c, std::nullopt, false);
+  });
+  if (!tasks.ok()) return Problem(v, tasks.status());
+
+  Json summary = Json::array();
+  Json sections = Json::array();
+  for (const auto& c : contractors->json) {
+    const std::string id = Str(c, "id");
+    // Contracts: in force first, then those not yet or no longer in force.
+    Json rows = Json::array();
+    int in_force = 0;
+    for (int pass = 0; pass < 2; ++pass) {
+      for (const auto& k : contracts->json) {
+        if (Str(k, "contractor_id") != id || !Str(k, "withdrawn_at").empty()) continue;
+        const bool now = Flag(k, "in_force");
+        if (now != (pass == 0)) continue;
+        in_force += now;
+        std::string purposes;
+        for (const auto& p : k["purposes"]) {
+          purposes += (purposes.empty() ? "" : "、") + PurposeText(p.get<std::string>());
+        }
+        std::string terms = Word(ReoutsourcingTerms(), Str(k, "reoutsourcing"));
+        std::string subs;
+        for (const auto& s : k["subcontractors"]) {
+          subs += (subs.empty() ? "" : "、") + Str(s, "name") + "(" + Str(s, "work") + ")";
+        }
+        if (!subs.empty()) terms += ": " + subs;
+        const std::string state =
+            now ? "有効" : (today < Str(k, "in_force_from") ? "開始前" : "終了");
+        rows.push_back({Cell("#" + Str(k, "id")), Cell(Str(k, "signed_on")),
+                        Cell(Str(k, "in_force_from") + " ~ " + Str(k, "in_force_until")),
+                        Cell(purposes), Cell(terms), Cell(Str(k, "incident_contact")),
+                        Cell(state, "", now ? "" : "withheld")});
+      }
+    }
+    const Json* last = LatestCheck(checks->json, id);
+    int open = 0, overdue = 0;
+    for (const auto& t : tasks->json) {
+      if (Str(t, "contractor") != id) continue;
+      ++open;
+      overdue += Flag(t, "overdue");
+    }
+    Json last_cell = Cell("未実施", "", in_force ? "warn" : "");
+    Json next_cell = Cell("―");
+    if (last) {
+      last_cell = Cell(Str(*last, "checked_on") + " " + Word(CheckResults(), Str(*last, "result")));
+      const std::string due = Str(*last, "next_due");
+      next_cell = due < today ? Cell(due + " 期限超過", "", "warn") : Cell(due);
+    }
+    summary.push_back(
+        {Cell(id, "#c-" + id), Cell(Str(c, "name")), Cell(StateLabel(Str(c, "status"))),
+         Cell(in_force ? std::to_string(in_force) + " 件" : "なし", "", in_force ? "" : "warn"),
+         last_cell, next_cell,
+         Cell(std::to_string(open) + " 件", open ? "/disposals" : "", open ? "warn" : ""),
+         Cell(overdue ? std::to_string(overdue) + " 件 期限超過" : "なし",
+              overdue ? "/disposals" : "", overdue ? "warn" : "")});
+    sections.push_back(Section("業務委託契約: " + Str(c, "name") + "(" + id + ")", "c-" + id,
+                               {"契約", "締結日", "期間", "目的", "再委託", "事故時連絡先", "状態"},
+                               rows, "登録されていません(この委託先へは提供できません)。"));
+  }
+  sections.insert(sections.begin(),
+                  Section("委託先ごとの状況", "summary",
+                          {"委託先", "名称", "状態", "有効な契約", "前回の点検", "次回の点検期限",
+                           "返却・廃棄(期限到来)", "うち期限超過"},
+                          summary, "委託先は登録されていません。"));
+  // Every check recorded, newest first.
+  Json rows = Json::array();
+  for (auto it = checks->json.rbegin(); it != checks->json.rend(); ++it) {
+    const Json& k = *it;
+    const std::string evidence = Str(k, "evidence_sha256");
+    rows.push_back({Cell(Str(k, "contractor_id"), "#c-" + Str(k, "contractor_id")),
+                    Cell(Str(k, "checked_on")), Cell(Word(CheckResults(), Str(k, "result"))),
+                    Cell(Str(k, "findings")), Cell(Str(k, "next_due")),
+                    Cell(evidence.empty() ? "なし" : "SHA-256 " + evidence.substr(0, 16) + "…"),
+                    Cell(Str(k, "recorded_by"))});
+  }
+  sections.push_back(
+      Section("定期点検の記録", "checks",
+              {"委託先", "点検日", "結果", "指摘事項", "次回の期限", "証跡", "記録者"}, rows,
+              "記録はありません。"));
+  sections.push_back(Section(
+      "委託先管理台帳", "register", {"形式"},
+      Json::array({Json::array({Cell("CSV(Excel で開けます)", "/supervision/register.csv")}),
+                   Json::array({Cell("PDF(印刷用)", "/supervision/register.pdf")})}),
+      "", "今日の時点の台帳を作成してダウンロードします(作成は監査ログに記録されます)。"));
+
+  Json forms = Json::array();
+  const Options who = ContractorOptions(contractors);
+  if (May(v, "check.record")) {
+    Json findings = TextArea("findings", "指摘事項(適合以外のときは必須)");
+    findings["rows"] = "4";
+    Json f =
+        Form("定期点検を記録する", "/supervision/checks",
+             Json::array({Select("contractor", "委託先", who), Field("on", "点検日", "date", today),
+                          Select("result", "結果", CheckResults()), findings,
+                          Field("evidence", "点検表・報告書(任意)", "file"),
+                          Field("next_due", "次回の点検期限", "date")}),
+             "記録する", {}, true);
+    f["sid"] = "check";
+    f["form_error"] = FormError(v, "check");
+    forms.push_back(f);
+  }
+  if (May(v, "contract.add")) {
+    Options purposes;
+    for (const auto& p : policies::Purposes()) {
+      purposes.push_back({std::string(p.id), std::string(p.description)});
+    }
+    Json f =
+        Form("業務委託契約を登録する", "/supervision/contracts",
+             Json::array({Select("contractor", "委託先", who), Field("signed", "締結日", "date"),
+                          Field("from", "有効期間の開始日", "date"),
+                          Field("until", "有効期間の終了日", "date"),
+                          Checks("purposes", "委託する業務(利用目的)", purposes),
+                          Field("incident_contact", "事故時の連絡先(委託先の担当部署・氏名・電話)"),
+                          Select("reoutsourcing", "再委託", ReoutsourcingTerms()),
+                          Field("document", "署名済み契約書のスキャン(PDF)", "file")}),
+             "登録する", {}, true);
+    f["sid"] = "contract";
+    f["form_error"] = FormError(v, "contract");
+    forms.push_back(f);
+  }
+  Json view = View(sections, forms,
+                   "委託先ごとの業務委託契約・定期点検・返却・廃棄の状況です(6 指示・監督)。"
+                   "提供には、目的を含む有効な業務委託契約が必要です。");
+  view["notice"] = v.req.Query("notice");
+  return Page(v, "委託先管理", "page", view);
+}
+
+WebResponse ConsoleApp::Impl::SupervisionContract(Visit& v) {
+  const std::string page = "/supervision";
+  auto doc = UploadOf(v, "document");
+  if (!doc) return BackTo(page, "contract", "署名済み契約書のファイルを選んでください。");
+  const std::vector<std::string> purposes = v.req.FormAll("purposes");
+  if (purposes.empty()) return BackTo(page, "contract", "委託する業務(利用目的)を選んでください。");
+  auto upload = v.session->Adopt(doc->first);
+  if (!upload.ok()) return Problem(v, upload.status());
+  auto out = Run(v, "contract.add", {"contract", "add"},
+                 {{"contractor", {v.req.Form("contractor")}},
+                  {"--signed", {v.req.Form("signed")}},
+                  {"--from", {v.req.Form("from")}},
+                  {"--until", {v.req.Form("until")}},
+                  {"--purpose", purposes},
+                  {"--incident-contact", {v.req.Form("incident_contact")}},
+                  {"--reoutsourcing", {v.req.Form("reoutsourcing")}},
+                  {"--document", {"upload:" + upload.value() + "/" + doc->second}}});
+  if (!out.ok())
+    return Failed(*this, v, "contract.add", out.status(), page, "contract",
+                  "登録できませんでした: ");
+  return WebResponse::Redirect(
+      page +
+      "?notice=" + PercentEncode("業務委託契約 #" + Str(out->json, "id") + " を登録しました。") +
+      "#c-" + v.req.Form("contractor"));
+}
+
+WebResponse ConsoleApp::Impl::SupervisionCheck(Visit& v) {
+  const std::string page = "/supervision";
+  Args args = {{"contractor", {v.req.Form("contractor")}},
+               {"--on", {v.req.Form("on")}},
+               {"--result", {v.req.Form("result")}},
+               {"--next-due", {v.req.Form("next_due")}}};
+  if (!v.req.Form("findings").empty()) args.push_back({"--findings", {v.req.Form("findings")}});
+  if (auto evidence = UploadOf(v, "evidence")) {
+    auto upload = v.session->Adopt(evidence->first);
+    if (!upload.ok()) return Problem(v, upload.status());
+    args.push_back({"--evidence", {"upload:" + upload.value() + "/" + evidence->second}});
+  }
+  auto out = Run(v, "check.record", {"check", "record"}, args);
+  if (!out.ok())
+    return Failed(*this, v, "check.record", out.status(), page, "check", "記録できませんでした: ");
+  return WebResponse::Redirect(page + "?notice=" + PercentEncode("定期点検を記録しました。") +
+                               "#checks");
+}
+
+WebResponse ConsoleApp::Impl::RegisterDownload(Visit& v, const std::string& format) {
+  auto out = Run(v, "register.export", {"register", "export"},
+                 {{"--format", {format}}, {"--out", {"register." + format}}});
+  if (!out.ok()) return Problem(v, out.status());
+  const std::string today = FormatDate(v.session->context().clock->Today());
+  return Download(v, format == "csv" ? "text/csv; charset=utf-8" : "application/pdf",
+                  "itaku-register-" + today + "." + format);
+}
+
+// ---- 返却・廃棄 -------------------------------------------------------------------
+
+WebResponse ConsoleApp::Impl::Disposals(Visit& v) {
+  const std::string today = FormatDate(v.session->context().clock->Today());
+  auto tasks = v.session->Read("disposal.list", [](Context& c) {
+    return ::itaku::gateway::DisposalList(c, std::nullopt, false);
+  });
+  if (!tasks.ok()) return Problem(v, tasks.status());
+  Json rows = Json::array();
+  Json forms = Json::array();
+  const bool record = May(v, "disposal.record");
+  const bool slip = May(v, "delivery.slip");
+  for (const auto& t : tasks->json) {
+    const std::string id = Str(t, "delivery");
+    const bool overdue = Flag(t, "overdue");
+    const std::string transport = Str(t, "transport");
+    rows.push_back(
+        {Cell("#" + id, record ? "#d-" + id : ""),
+         Cell(Str(t, "contractor"), "/contractors/" + PercentEncode(Str(t, "contractor"))),
+         Cell(Str(t, "profile")), Cell(transport), Cell(Jst(Str(t, "delivered_at"))),
+         Cell(Str(t, "record_count") + " 件"), Cell(Str(t, "delete_by")),
+         Cell(overdue ? "期限超過" : "期限到来", "", overdue ? "warn" : ""),
+         Cell(slip ? "授受記録(PDF)" : "", slip ? "/disposals/" + id + "/slip.pdf" : "")});
+    if (!record) continue;
+    Json f =
+        Form("#" + id + "(" + Str(t, "contractor") + ")の返却・廃棄を記録する",
+             "/disposals/" + id + "/record",
+             Json::array(
+                 {Select("method", "方法", DisposalMethods()), Field("on", "実施日", "date", today),
+                  Field("certificate", "委託先の廃棄証明書・返却の受領書(PDF・画像)", "file")}),
+             "記録する", {}, true);
+    f["sid"] = "d-" + id;
+    f["form_error"] = FormError(v, "d-" + id);
+    forms.push_back(f);
+  }
+  Json view =
+      View(Json::array({Section("消去期限が来た提供(返却・廃棄が未了)", "disposals",
+                                {"提供", "委託先", "プロファイル", "方法", "提供日時", "件数",
+                                 "消去期限", "状態", "授受記録"},
+                                rows, "返却・廃棄の期限が来た提供はありません。")}),
+           forms,
+           "提供したデータは、消去期限までに委託先から返却されるか、廃棄されなければなりません"
+           "(6 指示・監督)。委託先の証明書を添えて記録すると、この一覧から外れます。");
+  view["notice"] = v.req.Query("notice");
+  return Page(v, "返却・廃棄", "page", view);
+}
+
+WebResponse ConsoleApp::Impl::DisposalRecord(Visit& v, const std::string& delivery) {
+  const std::string page = "/disposals";
+  const std::string form = "d-" + delivery;
+  auto certificate = UploadOf(v, "certificate");
+  if (!certificate) {
+    return BackTo(page, form, "廃棄証明書(または返却の受領書)のファイルを選んでください。");
+  }
+  auto upload = v.session->Adopt(certificate->first);
+  if (!upload.ok()) return Problem(v, upload.status());
+  auto out = Run(v, "disposal.record", {"disposal", "record"},
+                 {{"delivery", {delivery}},
+                  {"--method", {v.req.Form("method")}},
+                  {"--on", {v.req.Form("on")}},
+                  {"--certificate", {"upload:" + upload.value() + "/" + certificate->second}}});
+  if (!out.ok())
+    return Failed(*this, v, "disposal.record", out.status(), page, form, "記録できませんでした: ");
+  return WebResponse::Redirect(
+      page + "?notice=" +
+      PercentEncode("#" + delivery + " の" + Word(DisposalMethods(), v.req.Form("method")) +
+                    "を記録しました(証明書 SHA-256 " +
+                    Str(out->json, "certificate_sha256").substr(0, 16) + "…)。"));
+}
+
+WebResponse ConsoleApp::Impl::SlipDownload(Visit& v, const std::string& delivery) {
+  auto out = Run(v, "delivery.slip", {"delivery", "slip"},
+                 {{"id", {delivery}}, {"--out", {"slip-" + delivery + ".pdf"}}});
+  if (!out.ok()) return Problem(v, out.status());
+  return Download(v, "application/pdf", "itaku-slip-" + delivery + ".pdf");
+}
+
+// ---- 漏えい等事案 -----------------------------------------------------------------
+
+WebResponse ConsoleApp::Impl::Incidents(Visit& v) {
+  const std::string today = FormatDate(v.session->context().clock->Today());
+  auto list = v.session->Read("incident.list",
+                              [](Context& c) { return ::itaku::gateway::IncidentList(c); });
+  if (!list.ok()) return Problem(v, list.status());
+  Json rows = Json::array();
+  for (const auto& i : list->json) {
+    const std::string id = Str(i, "id");
+    rows.push_back({Cell("#" + id, "/incidents/" + id),
+                    Cell(Either(i, "contractor", "contractor_id")), Cell(Str(i, "discovered_on")),
+                    Cell(Str(i, "persons") + " 人"), DeadlineCell(i, "preliminary", today),
+                    DeadlineCell(i, "final", today),
+                    Cell(NoticeProgress(i.value("notices", Json())))});
+  }
+  Json forms = Json::array();
+  if (May(v, "incident.open")) {
+    auto contractors =
+        v.session->Read("contractor.list", [](Context& c) { return ContractorList(c); });
+    Json summary = TextArea("summary", "概要(個人データは書かないでください)");
+    summary["rows"] = "4";
+    Json f =
+        Form("事案を登録する", "/incidents",
+             Json::array({Select("contractor", "委託先", ContractorOptions(contractors)),
+                          Field("since", "対象期間の開始日(この日以降の提供)", "date"),
+                          Field("until", "対象期間の終了日", "date", today),
+                          Field("discovered", "発覚日", "date", today), summary,
+                          Checks("malicious", "不正の目的",
+                                 {{"yes", "不正の目的によるおそれがある(確報の期限は60日)"}})}),
+             "登録して範囲を確定する");
+    f["sid"] = "open";
+    f["form_error"] = FormError(v, "open");
+    forms.push_back(f);
+  }
+  Json view =
+      View(Json::array({Section(
+               "漏えい等事案", "incidents",
+               {"事案", "委託先", "発覚日", "本人の数", "速報の期限", "確報の期限", "本人への通知"},
+               rows, "登録された事案はありません。")}),
+           forms,
+           "個人情報保護委員会への報告は、速報を発覚から速やかに(5日以内)、確報を30日以内"
+           "(不正の目的によるおそれがあるときは60日以内)に行います(7 漏洩した場合の措置)。");
+  view["notice"] = v.req.Query("notice");
+  return Page(v, "漏えい等事案", "page", view);
+}
+
+WebResponse ConsoleApp::Impl::IncidentOpen(Visit& v) {
+  Args args = {{"--contractor", {v.req.Form("contractor")}},
+               {"--since", {v.req.Form("since")}},
+               {"--until", {v.req.Form("until")}},
+               {"--discovered", {v.req.Form("discovered")}},
+               {"--summary", {v.req.Form("summary")}}};
+  if (v.req.Form("malicious") == "yes") args.push_back({"--malicious", {}});
+  auto out = Run(v, "incident.open", {"incident", "open"}, args);
+  if (!out.ok())
+    return Failed(*this, v, "incident.open", out.status(), "/incidents", "open",
+                  "登録できませんでした: ");
+  const std::string id = Str(out->json, "id");
+  if (id.empty()) return WebResponse::Redirect("/incidents");
+  return WebResponse::Redirect("/incidents/" + id + "?notice=" +
+                               PercentEncode("事案 #" + id + " を登録し、範囲を確定しました。"));
+}
+
+WebResponse ConsoleApp::Impl::Incident(Visit& v, const std::string& id) {
+  const std::string today = FormatDate(v.session->context().clock->Today());
+  auto shown = Run(v, "incident.show", {"incident", "show"}, {{"id", {id}}});
+  if (!shown.ok()) return Problem(v, shown.status());
+  const Json& j = shown->json;
+  Json sections = Json::array();
+  auto row = [](const std::string& label, const std::string& value) {
+    return Json::array({Cell(label), Cell(value)});
+  };
+  std::string delivered;
+  if (j.contains("deliveries") && j["deliveries"].is_array()) {
+    for (const auto& d : j["deliveries"]) {
+      std::string one = d.is_string() ? d.get<std::string>() : d.dump();
+      if (d.is_object()) one = Str(d, "delivery_id").empty() ? Str(d, "id") : Str(d, "delivery_id");
+      delivered += (delivered.empty() ? "#" : "、#") + one;
+    }
+  }
+  sections.push_back(
+      Section("概要", "summary", {"項目", "内容"},
+              Json::array({row("委託先", Either(j, "contractor", "contractor_id")),
+                           row("対象期間", Str(j, "since") + " ~ " + Str(j, "until")),
+                           row("発覚日", Str(j, "discovered_on")),
+                           row("不正の目的", Flag(j, "malicious") ? "おそれあり" : "なし"),
+                           row("概要", Str(j, "summary")),
+                           row("登録", Str(j, "opened_by") + " " + Jst(Str(j, "opened_at"))),
+                           row("対象の提供", delivered.empty() ? "なし" : delivered)}),
+              ""));
+  // The scope: persons, and per data item how many of them it reached.
+  Json items = Json::array();
+  const Json by_item = j.value("persons_by_item", j.value("items", Json()));
+  if (by_item.is_object()) {
+    // In catalog order, then anything else.
+    std::set<std::string> shown_items;
+    for (const auto& f : policies::Catalog()) {
+      const std::string key(f.id);
+      if (!by_item.contains(key)) continue;
+      shown_items.insert(key);
+      items.push_back({Cell(Label(key)), Cell(key), Cell(Str(by_item, key.c_str()) + " 人")});
+    }
+    for (auto it = by_item.begin(); it != by_item.end(); ++it) {
+      if (shown_items.count(it.key())) continue;
+      items.push_back(
+          {Cell(Label(it.key())), Cell(it.key()), Cell(Str(by_item, it.key().c_str()) + " 人")});
+    }
+  }
+  sections.push_back(Section("範囲: 本人 " + Str(j, "persons") + " 人", "scope",
+                             {"項目", "ID", "本人の数"}, items,
+                             "対象期間にこの委託先へ提供した項目はありません。"));
+  Json dl = Json::array(
+      {Json::array({Cell("速報"), DeadlineCell(j, "preliminary", today)}),
+       Json::array({Cell("確報"), DeadlineCell(j, "final", today)}),
+       Json::array({Cell("本人への通知"), Cell(NoticeProgress(j.value("notices", Json())))})});
+  sections.push_back(
+      Section("個人情報保護委員会への報告", "deadlines", {"報告", "期限・状況"}, dl, ""));
+  const std::string publication = Str(j, "publication");
+  std::string decided = "未決定";
+  if (publication == "publish") decided = "公表する: " + Str(j, "publication_text");
+  if (publication == "withhold") {
+    decided = "公表しない(" + Word(WithholdReasons(), Str(j, "publication_reason")) + ")";
+    if (!Str(j, "publication_note").empty()) decided += " " + Str(j, "publication_note");
+  }
+  static const std::vector<std::pair<const char*, const char*>> kFinal = {
+      {"cause", "発生原因"},
+      {"secondary_harm", "二次被害又はそのおそれの有無及びその内容"},
+      {"response", "本人への対応の実施状況"},
+      {"measures", "再発防止のための措置"},
+      {"other", "その他参考となる事項"}};
+  Json fr = Json::array();
+  for (const auto& [key, label] : kFinal) {
+    const std::string value = Str(j, key);
+    fr.push_back(
+        {Cell(label), Cell(value.empty() ? "(未記入)" : value, "", value.empty() ? "warn" : "")});
+  }
+  fr.push_back({Cell("公表(7(1)[2])"), Cell(decided, "", publication.empty() ? "warn" : "")});
+  sections.push_back(Section("確報の記載事項", "final", {"項目", "内容"}, fr, ""));
+  const std::string base = "/incidents/" + id;
+  if (May(v, "incident.draft")) {
+    Json drafts = Json::array({Json::array({Cell("速報(PDF)", base + "/drafts/preliminary.pdf"),
+                                            Cell("速報(JSON)", base + "/drafts/preliminary.json")}),
+                               Json::array({Cell("確報(PDF)", base + "/drafts/final.pdf"),
+                                            Cell("確報(JSON)", base + "/drafts/final.json")})});
+    if (publication == "publish") {
+      drafts.push_back({Cell("公表文(PDF)", base + "/drafts/publication.pdf"),
+                        Cell("公表文(JSON)", base + "/drafts/publication.json")});
+    }
+    sections.push_back(Section("報告書の下書き", "drafts", {"PDF", "JSON"}, drafts, "",
+                               "委員会の報告様式の項目に沿った下書きです。"
+                               "内容を確かめてから提出してください。"));
+  }
+  if (May(v, "incident.notify")) {
+    sections.push_back(Pre("本人への通知(7(1)[1])", "notify",
+                           "本人への通知は、連絡先のエクスポートを添えてコマンドで行います: "
+                           "itaku incident notify " +
+                               id + " --contacts EXPORT"));
+  }
+  Json forms = Json::array();
+  if (May(v, "incident.reported")) {
+    for (const auto& [report, label] :
+         {std::pair<std::string, std::string>{"preliminary", "速報"}, {"final", "確報"}}) {
+      if (!Str(j, (report + "_reported_at").c_str()).empty()) continue;
+      Json f = Form(label + "を提出したことを記録する", base + "/reported", Json::array(),
+                    label + "を提出済みにする", {{"report", report}});
+      f["sid"] = "reported-" + report;
+      f["form_error"] = FormError(v, "reported-" + report);
+      forms.push_back(f);
+    }
+  }
+  if (May(v, "incident.update")) {
+    Json fields = Json::array();
+    for (const auto& [key, label] : kFinal) {
+      Json t = TextArea(key, label, Str(j, key));
+      t["rows"] = "3";
+      fields.push_back(t);
+    }
+    Json f = Form("確報の記載事項を更新する", base + "/update", fields, "更新する");
+    f["sid"] = "update";
+    f["form_error"] = FormError(v, "update");
+    forms.push_back(f);
+  }
+  if (May(v, "incident.publication")) {
+    Json text = TextArea("text", "公表する場合: 公表文", Str(j, "publication_text"));
+    text["rows"] = "4";
+    Options reasons = {{"", "(公表する場合は選ばない)"}};
+    for (const auto& r : WithholdReasons()) reasons.push_back(r);
+    Json f = Form(
+        "公表について決定する(7(1)[2]・7(2))", base + "/publication",
+        Json::array({Select("choice", "決定", {{"publish", "公表する"}, {"withhold", "公表しない"}},
+                            publication),
+                     text,
+                     Select("reason", "公表しない場合: 理由(5(1)の該当号)", reasons,
+                            Str(j, "publication_reason")),
+                     Field("note", "公表しない場合: その号に当たる事情", "text",
+                           Str(j, "publication_note"))}),
+        "決定を記録する");
+    f["sid"] = "publication";
+    f["form_error"] = FormError(v, "publication");
+    forms.push_back(f);
+  }
+  Json view = View(sections, forms);
+  view["notice"] = v.req.Query("notice");
+  return Page(v, "漏えい等事案 #" + id, "page", view);
+}
+
+WebResponse ConsoleApp::Impl::IncidentStep(Visit& v, const std::string& id,
+                                           const std::string& step) {
+  const std::string page = "/incidents/" + id;
+  Args args = {{"id", {id}}};
+  std::string form = step;
+  std::string done = "記録しました。";
+  if (step == "update") {
+    for (const char* key : {"cause", "harm", "response", "measures", "other"}) {
+      // The form names the harm as the record does (secondary_harm).
+      const std::string field = std::string(key) == "harm" ? "secondary_harm" : key;
+      const std::string value = v.req.Form(field);
+      if (!value.empty()) args.push_back({std::string("--") + key, {value}});
+    }
+    done = "確報の記載事項を更新しました。";
+  } else if (step == "publication") {
+    if (v.req.Form("choice") == "publish") {
+      args.push_back({"--publish", {}});
+      args.push_back({"--text", {v.req.Form("text")}});
+    } else {
+      args.push_back({"--withhold", {}});
+      args.push_back({"--reason", {v.req.Form("reason")}});
+      args.push_back({"--note", {v.req.Form("note")}});
+    }
+    done = "公表についての決定を記録しました。";
+  } else {
+    const std::string report = v.req.Form("report");
+    form = "reported-" + report;
+    args.push_back({"--report", {report}});
+    done = std::string(report == "final" ? "確報" : "速報") + "を提出済みとして記録しました。";
+  }
+  auto out = Run(v, "incident." + step, {"incident", step}, args);
+  if (!out.ok()) {
+    return Failed(*this, v, "incident." + step, out.status(), page, form, "記録できませんでした: ");
+  }
+  return WebResponse::Redirect(page + "?notice=" + PercentEncode(done));
+}
+
+WebResponse ConsoleApp::Impl::IncidentDraft(Visit& v, const std::string& id,
+                                            const std::string& report, const std::string& format) {
+  const std::string name = "incident-" + id + "-" + report + "." + format;
+  auto out = Run(v, "incident.draft", {"incident", "draft"},
+                 {{"id", {id}}, {"--report", {report}}, {"--format", {format}}, {"--out", {name}}});
+  if (!out.ok()) return Problem(v, out.status());
+  return Download(v, format == "pdf" ? "application/pdf" : "application/json", "itaku-" + name);
 }
 
 }  // namespace itaku::gateway::console

@@ -34,6 +34,9 @@ const std::map<std::string, std::string>& Templates() {
 <a href="/profiles">契約プロファイル</a>
 <a href="/deliver">提供</a>
 <a href="/media">媒体</a>
+<a href="/supervision">委託先管理</a>
+<a href="/disposals">返却・廃棄</a>
+<a href="/incidents">漏えい等事案</a>
 <a href="/history">履歴</a>
 <a href="/breach-scope">漏えい範囲</a>
 <a href="/requests">申し入れ</a>
@@ -71,7 +74,7 @@ const std::map<std::string, std::string>& Templates() {
 <form method="post" action="{{action}}" class="form"{{#multipart}} enctype="multipart/form-data" data-progress="{{progress}}"{{/multipart}}>
 <input type="hidden" name="csrf" value="{{csrf}}">
 {{#hidden}}<input type="hidden" name="{{name}}" value="{{value}}">{{/hidden}}
-{{#fields}}<div class="field"><label for="{{id}}">{{label}}</label>{{#select}}<select id="{{id}}" name="{{name}}"{{#multiple}} multiple size="8"{{/multiple}}>{{#options}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{text}}</option>{{/options}}</select>{{/select}}{{#textarea}}<textarea id="{{id}}" name="{{name}}" rows="16" cols="80">{{value}}</textarea>{{/textarea}}{{#input}}<input id="{{id}}" name="{{name}}" type="{{type}}" value="{{value}}"{{#multiple}} multiple{{/multiple}}>{{/input}}{{#hint}}<small>{{hint}}</small>{{/hint}}{{#field_error}}<p class="error" role="alert">{{field_error}}</p>{{/field_error}}</div>{{/fields}}
+{{#fields}}<div class="field">{{#checks}}<fieldset><legend>{{label}}</legend>{{#options}}<label class="check" for="{{oid}}"><input type="checkbox" id="{{oid}}" name="{{oname}}" value="{{value}}"{{#selected}} checked{{/selected}}> {{text}}</label>{{/options}}</fieldset>{{/checks}}{{^checks}}<label for="{{id}}">{{label}}</label>{{/checks}}{{#select}}<select id="{{id}}" name="{{name}}"{{#multiple}} multiple size="8"{{/multiple}}>{{#options}}<option value="{{value}}"{{#selected}} selected{{/selected}}>{{text}}</option>{{/options}}</select>{{/select}}{{#textarea}}<textarea id="{{id}}" name="{{name}}" rows="{{rows}}" cols="80">{{value}}</textarea>{{/textarea}}{{#input}}<input id="{{id}}" name="{{name}}" type="{{type}}" value="{{value}}"{{#multiple}} multiple{{/multiple}}>{{/input}}{{#hint}}<small>{{hint}}</small>{{/hint}}{{#field_error}}<p class="error" role="alert">{{field_error}}</p>{{/field_error}}</div>{{/fields}}
 {{#multipart}}<progress id="{{progress}}" class="hidden" value="0" max="1">アップロード中</progress> <span id="{{progress}}-text" role="status"></span>{{/multipart}}
 <button type="submit" class="{{button_class}}">{{button}}</button>
 </form></section>{{/forms}}

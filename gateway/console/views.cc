@@ -1,5 +1,7 @@
 #include "gateway/console/views.h"
 
+#include <algorithm>
+
 #include "policies/access_rules.h"
 #include "policies/catalog.h"
 
@@ -49,7 +51,8 @@ Json Field(const std::string& name, const std::string& label, const std::string&
            const std::string& value, const std::string& hint) {
   return {{"id", "f-" + name},        {"name", name},      {"label", label},  {"type", type},
           {"value", value},           {"input", true},     {"select", false}, {"textarea", false},
-          {"options", Json::array()}, {"multiple", false}, {"hint", hint},    {"field_error", ""}};
+          {"options", Json::array()}, {"multiple", false}, {"hint", hint},    {"field_error", ""},
+          {"checks", false}};
 }
 
 Json Select(const std::string& name, const std::string& label,
@@ -64,10 +67,25 @@ Json Select(const std::string& name, const std::string& label,
   return f;
 }
 
+Json Checks(const std::string& name, const std::string& label,
+            const std::vector<std::pair<std::string, std::string>>& options,
+            const std::vector<std::string>& checked) {
+  Json f = Field(name, label);
+  f["input"] = false;
+  f["checks"] = true;
+  for (const auto& [value, text] : options) {
+    const bool on = std::find(checked.begin(), checked.end(), value) != checked.end();
+    f["options"].push_back(
+        {{"value", value}, {"text", text}, {"selected", on}, {"oname", name}, {"oid", ""}});
+  }
+  return f;
+}
+
 Json TextArea(const std::string& name, const std::string& label, const std::string& value) {
   Json f = Field(name, label, "text", value);
   f["input"] = false;
   f["textarea"] = true;
+  f["rows"] = "16";  // a page's form may make it shorter
   return f;
 }
 
@@ -76,7 +94,13 @@ Json Form(const std::string& heading, const std::string& action, Json fields,
           bool multipart, const std::string& button_class) {
   Json h = Json::array();
   for (const auto& [k, val] : hidden) h.push_back({{"name", k}, {"value", val}});
-  for (auto& f : fields) f["id"] = FieldId(action, f["name"].get<std::string>());
+  for (auto& f : fields) {
+    f["id"] = FieldId(action, f["name"].get<std::string>());
+    if (!f.value("checks", false)) continue;
+    // Each box its own id, so each label names its box.
+    int n = 0;
+    for (auto& o : f["options"]) o["oid"] = f["id"].get<std::string>() + "-" + std::to_string(++n);
+  }
   return {{"heading", heading},     {"action", action},
           {"fields", fields},       {"hidden", h},
           {"button", button},       {"button_class", button_class},

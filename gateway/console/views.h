@@ -28,6 +28,11 @@ Json Field(const std::string& name, const std::string& label, const std::string&
 Json Select(const std::string& name, const std::string& label,
             const std::vector<std::pair<std::string, std::string>>& options,
             const std::string& selected = "");
+// Checkboxes, one per option (value, text); those in `checked` ticked. The
+// form sends each ticked value under `name`.
+Json Checks(const std::string& name, const std::string& label,
+            const std::vector<std::pair<std::string, std::string>>& options,
+            const std::vector<std::string>& checked = {});
 Json TextArea(const std::string& name, const std::string& label, const std::string& value = "");
 // A POST form; its fields' ids are made unique on the page (FieldId).
 Json Form(const std::string& heading, const std::string& action, Json fields,

@@ -25,41 +25,48 @@ Result<ReceiptScope> ScanReceipts(Context& ctx, const std::string& contractor,
     return scope.names.size() - 1;
   };
   int64_t current = -1;
-  std::vector<size_t> column_bits;  // the current delivery's columns -> name bits
-  Status failed;
-  Status s =
-      ctx.store->ForEachReceipt(contractor, from_utc, to_utc, [&](const contracts::Receipt& r) {
-        if (!failed.ok()) return;
-        if (r.delivery_id != current) {
-          current = r.delivery_id;
-          auto d = ctx.store->FindDelivery(current);
-          if (!d.ok() || !d.value()) {
-            failed = d.ok() ? Status::NotFound("delivery " + std::to_string(current)) : d.status();
-            return;
-          }
-          column_bits.clear();
-          for (const auto& f : d.value()->fields) column_bits.push_back(bit_of(f));
-          for (const auto& f : d.value()->extra_fields) column_bits.push_back(bit_of(f));
-          nlohmann::json j = ToJson(r);
-          j.erase("subscriber_id");
-          scope.deliveries[current] = j;
-        }
+  uint64_t* current_fields = nullptr;  // scope.delivery_fields[current]
+  std::vector<size_t> column_bits;     // the current delivery's columns -> name bits
+  Status s = ctx.store->ForEachReceiptFast(
+      contractor, from_utc, to_utc,
+      [&](const contracts::DeliveryRecord& d) {
+        current = d.id;
+        column_bits.clear();
+        for (const auto& f : d.fields) column_bits.push_back(bit_of(f));
+        for (const auto& f : d.extra_fields) column_bits.push_back(bit_of(f));
+        // As records_json prints a receipt of it, without the subscriber.
+        contracts::Receipt r;
+        r.delivery_id = d.id;
+        r.delivered_at = d.ordered_at;
+        r.contractor_id = d.contractor_id;
+        r.profile_id = d.profile_id;
+        r.profile_version = d.profile_version;
+        r.transport = d.transport;
+        nlohmann::json j = ToJson(r);
+        j.erase("subscriber_id");
+        scope.deliveries[current] = j;
+        current_fields = &scope.delivery_fields[current];
+      },
+      [&](std::string_view subscriber_id, int64_t carried) {
         uint64_t bits = 0;
-        const auto carried = static_cast<uint64_t>(r.carried);
+        const auto carried_bits = static_cast<uint64_t>(carried);
         for (size_t i = 0; i < column_bits.size() && i < 64; ++i) {
           // -1: recorded before schema 7, every field of the delivery.
-          const bool sent = r.carried == -1 || ((carried >> i) & 1);
+          const bool sent = carried == -1 || ((carried_bits >> i) & 1);
           if (sent && column_bits[i] < 64) bits |= uint64_t{1} << column_bits[i];
         }
-        Affected& a = scope.subscribers[r.subscriber_id];
+        auto it = scope.subscribers.find(subscriber_id);
+        if (it == scope.subscribers.end()) {
+          it = scope.subscribers.emplace(std::string(subscriber_id), Affected{}).first;
+        }
+        Affected& a = it->second;
         a.fields |= bits;
         if (per_person_deliveries && (a.deliveries.empty() || a.deliveries.back() != current)) {
           a.deliveries.push_back(current);
         }
-        scope.delivery_fields[current] |= bits;
+        *current_fields |= bits;
       });
   if (!s.ok()) return s;
-  if (!failed.ok()) return failed;
   return scope;
 }
 

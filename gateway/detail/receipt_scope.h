@@ -7,6 +7,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -20,10 +21,18 @@ struct Affected {
   std::vector<int64_t> deliveries;
 };
 
+// Subscriber ids looked up by string_view: no string is made for a
+// receipt of a person already met.
+struct IdHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using AffectedById = std::unordered_map<std::string, Affected, IdHash, std::equal_to<>>;
+
 struct ReceiptScope {
   // Field names get one bit each, in the order first met.
   std::vector<std::string> names;
-  std::unordered_map<std::string, Affected> subscribers;
+  AffectedById subscribers;
   // Each delivery as records_json prints a receipt of it (no subscriber).
   std::map<int64_t, nlohmann::json> deliveries;
   std::map<int64_t, uint64_t> delivery_fields;  // union of what its receipts carried

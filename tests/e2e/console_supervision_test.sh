@@ -286,6 +286,10 @@ check "  its certificate's hash in the store" "$cert_sha shredded $today staff $
   "$(sql "SELECT json_extract(details, '$.certificate_sha256'), json_extract(details, '$.method'), json_extract(details, '$.disposed_on'), json_extract(details, '$.via'), json_extract(details, '$.recorded_by') FROM disposal WHERE delivery_id = $d1" | tr '|' ' ')"
 check "  the certificate kept by its hash" "$cert_sha" \
   "$(sha256sum "$ITAKU_DB.d/documents/$cert_sha.pdf" | cut -d' ' -f1)"
+post clerk "/disposals/$d1/record" -F "csrf=${csrf[clerk]}" -F method=erased -F "on=$today" \
+  -F "certificate=@$work/certificate.pdf;type=application/pdf"
+check "recorded twice: a conflict" 409 "$code"
+contains "  with the command's one line" "the disposal of delivery $d1 was already recorded" "$body"
 get officer /
 contains "dashboard: no overdue disposal left" "ありません。" "$(section_of disposals-overdue)"
 
@@ -350,7 +354,7 @@ check "  no copy left in the console's folder" "" \
   "$(find "$ITAKU_DB.d/console" -type f 2>/dev/null)"
 
 # ---- 6. Incidents (when the binary has them) ------------------------------------------
-if itaku incident list --help >/dev/null 2>&1; then
+if itaku --help 2>/dev/null | grep -qE '^ +incident +'; then
   section "Incidents"
   delivered_on=$(sql "SELECT ordered_at FROM delivery WHERE id = $d1")
   delivered_on=$(day "$delivered_on")
@@ -451,8 +455,8 @@ if itaku incident list --help >/dev/null 2>&1; then
   get officer /
   lacks "dashboard: the sent 速報 is gone" "/incidents/$incident" "$(section_of incident-deadlines)"
   post clerk "/incidents/$incident/reported" --data "csrf=${csrf[clerk]}" --data report=preliminary
-  get clerk "$loc"
-  contains "sent twice: the command's one line" "already recorded as sent" "$(form_error)"
+  check "sent twice: a conflict" 409 "$code"
+  contains "  with the command's one line" "already recorded as sent" "$body"
 else
   echo "-- incidents: skipped (this itaku has no incident commands)"
 fi
