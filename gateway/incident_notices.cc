@@ -14,19 +14,27 @@
 // in between leaves it "sending": uncertain, reported and not sent again
 // unless --resend-uncertain. The final state of a notice is committed with
 // the next notice's "sending" (one commit per message), so a notice whose
-// message went out is never seen pending. Running the command again
-// resumes: notices still pending, failed or without contact are tried.
+// message went out is never seen pending. The SMTP dialogue runs on its
+// own thread (MailWorker), so that the next notice's commit overlaps the
+// current message: a run cut off leaves at most two notices "sending", the
+// one on the wire and the next. Letters and "no-contact" are committed in
+// batches: a letter a cut-off run wrote is written again, over itself.
+// Running the command again resumes: notices still pending, failed or
+// without contact are tried.
 #include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
-#include <set>
+#include <mutex>
+#include <optional>
 #include <streambuf>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -443,6 +451,79 @@ class Items {
   std::unordered_map<uint64_t, std::string> labels_;
 };
 
+// ---- The SMTP side -------------------------------------------------------------
+
+// One SMTP session on a thread of its own, one message at a time: Start()
+// hands a message over, Wait() its outcome. The store is never touched
+// from this thread.
+class MailWorker {
+ public:
+  struct Outcome {
+    Result<std::string> sent;
+    transports::SmtpFailure failure;
+  };
+
+  explicit MailWorker(const transports::SmtpSettings& settings)
+      : session_(settings), thread_([this] { Loop(); }) {}
+  ~MailWorker() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  MailWorker(const MailWorker&) = delete;
+  MailWorker& operator=(const MailWorker&) = delete;
+
+  // At most one message at a time: Wait() for the previous first.
+  void Start(transports::MailMessage message) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      message_ = std::move(message);
+      outcome_.reset();
+    }
+    cv_.notify_all();
+  }
+  Outcome Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return outcome_.has_value(); });
+    Outcome out = std::move(*outcome_);
+    outcome_.reset();
+    return out;
+  }
+  // QUIT; only between messages.
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu_);
+    session_.Close();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return quit_ || message_.has_value(); });
+      if (quit_) return;
+      transports::MailMessage message = std::move(*message_);
+      message_.reset();
+      lock.unlock();
+      Result<std::string> sent = session_.Send(message);
+      const transports::SmtpFailure failure = session_.last_failure();
+      lock.lock();
+      outcome_.emplace(Outcome{std::move(sent), failure});
+      cv_.notify_all();
+    }
+  }
+
+  transports::SmtpSession session_;  // used by the thread while a message is out
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<transports::MailMessage> message_;
+  std::optional<Outcome> outcome_;
+  bool quit_ = false;
+  std::thread thread_;  // last: started once the rest is in place
+};
+
 // ---- The run -----------------------------------------------------------------
 
 struct Counts {
@@ -503,7 +584,7 @@ class NoticeRun {
         contacts_(contacts),
         recorder_(ctx),
         who_("incident " + std::to_string(incident.id)) {
-    if (mail.smtp) session_ = std::make_unique<transports::SmtpSession>(*mail.smtp);
+    if (mail.smtp) mailer_ = std::make_unique<MailWorker>(*mail.smtp);
   }
 
   // Renders the notice once with sample values, so that a template the
@@ -538,9 +619,13 @@ class NoticeRun {
     return Finish();
   }
 
+  // Waits for the message on the wire and records what became of it, then
+  // everything deferred; also after an error, so that nothing done is lost.
   Status Finish() {
-    if (session_) session_->Close();
-    return recorder_.Flush();
+    Status collected = Collect();
+    if (mailer_) mailer_->Close();
+    Status flushed = recorder_.Flush();
+    return collected.ok() ? flushed : collected;
   }
 
   const Counts& counts() const { return counts_; }
@@ -552,14 +637,22 @@ class NoticeRun {
   }
 
  private:
+  // One pass; the message of its last person is collected before its
+  // persons go.
   Status Pass(std::vector<Person>& persons) {
+    Status s = Notify(persons);
+    Status collected = Collect();
+    return s.ok() ? collected : s;
+  }
+
+  Status Notify(std::vector<Person>& persons) {
     PassIndex index;
     index.reserve(persons.size());
     for (size_t i = 0; i < persons.size(); ++i) index.emplace(persons[i].notice.subscriber_id, i);
     if (Status s = ReadContacts(ctx_, contacts_, index, persons); !s.ok()) return s;
     if (Status s = items_.Scan(ctx_, index, persons); !s.ok()) return s;
     for (Person& p : persons) {
-      if (args_.limit > 0 && counts_.Notices() >= args_.limit) {
+      if (args_.limit > 0 && counts_.Notices() + (in_flight_ ? 1 : 0) >= args_.limit) {
         stop_reason_ = "limit";
         break;
       }
@@ -618,10 +711,25 @@ class NoticeRun {
     IncidentNotice n = Next(p, "sending", "email");
     ++n.attempts;
     // Committed before the message may leave: a run cut off from here on
-    // finds it "sending" and does not send it again on its own.
+    // finds it "sending" and does not send it again on its own. The commit
+    // overlaps the previous message's dialogue.
     if (Status s = recorder_.Sending(n); !s.ok()) return s;
-    auto sent = session_->Send({p.contact.email, p.contact.name, notice->subject, notice->body});
-    const transports::SmtpFailure failure = session_->last_failure();
+    if (Status s = Collect(); !s.ok()) return s;
+    if (stopped()) return recorder_.Final(p.notice);  // never left: as it was
+    mailer_->Start({p.contact.email, p.contact.name, notice->subject, notice->body});
+    in_flight_ = InFlight{std::move(n), &p};
+    return Status::Ok();
+  }
+
+  // The outcome of the message on the wire, if any.
+  Status Collect() {
+    if (!in_flight_) return Status::Ok();
+    MailWorker::Outcome outcome = mailer_->Wait();
+    IncidentNotice n = std::move(in_flight_->notice);
+    Person& p = *in_flight_->person;
+    in_flight_.reset();
+    const transports::SmtpFailure failure = outcome.failure;
+    const Result<std::string>& sent = outcome.sent;
     n.updated_at = ctx_.clock->NowUtc();
     if (sent.ok()) {
       n.state = "sent";
@@ -689,7 +797,13 @@ class NoticeRun {
   const ExportSpec& contacts_;
   Recorder recorder_;
   Items items_;
-  std::unique_ptr<transports::SmtpSession> session_;
+  std::unique_ptr<MailWorker> mailer_;
+  // The message on the wire: its notice ("sending") and person.
+  struct InFlight {
+    IncidentNotice notice;
+    Person* person;
+  };
+  std::optional<InFlight> in_flight_;
   const std::string who_;
   Counts counts_;
   int failures_in_a_row_ = 0;

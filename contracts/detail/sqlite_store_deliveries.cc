@@ -405,15 +405,14 @@ Status SqliteStore::ForEachReceiptFast(
     return Status::Ok();
   });
   if (!listed.ok()) return listed;
-  // ...and each one's receipts with SQLite's own API: its seq range, two
-  // columns, the id read in place. One statement, reset per delivery.
+  // ...and each one's receipts with SQLite's own API: its seq range (the
+  // rowid), two columns, the id read in place. One statement, reset per
+  // delivery.
   sqlite3* db = Poco::Data::SQLite::Utility::dbHandle(session_);
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db,
-                         "SELECT s.subscriber_id, s.carried FROM delivery d"
-                         " JOIN delivery_subscriber s"
-                         " ON s.seq BETWEEN d.first_receipt AND d.last_receipt"
-                         " AND s.delivery_id = d.id WHERE d.id = ? ORDER BY s.seq",
+                         "SELECT subscriber_id, carried FROM delivery_subscriber"
+                         " WHERE seq BETWEEN ? AND ? AND delivery_id = ? ORDER BY seq",
                          -1, &raw, nullptr) != SQLITE_OK) {
     return Status::Io(what + ": " + sqlite3_errmsg(db));
   }
@@ -422,9 +421,19 @@ Status SqliteStore::ForEachReceiptFast(
     auto record = FindDelivery(id);
     if (!record.ok()) return record.status();
     if (!record.value()) continue;
+    Poco::Nullable<Int64> first, last;
+    Status range = Guard(what, [&]() -> Status {
+      session_ << "SELECT first_receipt, last_receipt FROM delivery WHERE id = ?", into(first),
+          into(last), bind(id), now;
+      return Status::Ok();
+    });
+    if (!range.ok()) return range;
     delivery(*record.value());
+    if (first.isNull() || last.isNull()) continue;  // no receipts
     sqlite3_reset(stmt.get());
-    sqlite3_bind_int64(stmt.get(), 1, id);
+    sqlite3_bind_int64(stmt.get(), 1, first.value());
+    sqlite3_bind_int64(stmt.get(), 2, last.value());
+    sqlite3_bind_int64(stmt.get(), 3, id);
     int rc;
     while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
       const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0));

@@ -1,5 +1,7 @@
 #include "gateway/detail/receipt_scope.h"
 
+#include <algorithm>
+
 #include "gateway/records_json.h"
 
 namespace itaku::gateway::detail {
@@ -46,6 +48,10 @@ Result<ReceiptScope> ScanReceipts(Context& ctx, const std::string& contractor,
         j.erase("subscriber_id");
         scope.deliveries[current] = j;
         current_fields = &scope.delivery_fields[current];
+        // Most deliveries of a period reach the same persons: room for the
+        // largest at once instead of rehashing as they come.
+        const auto want = static_cast<size_t>(std::max<int64_t>(d.record_count, 0));
+        if (want > scope.subscribers.bucket_count()) scope.subscribers.reserve(want);
       },
       [&](std::string_view subscriber_id, int64_t carried) {
         uint64_t bits = 0;
