@@ -136,8 +136,8 @@ Result<NoticeTemplate> IncidentTemplate(const std::string& templates_dir) {
 std::string Trim(std::string_view s) {
   constexpr std::string_view kWide = "\xE3\x80\x80";
   for (;;) {
-    if (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
-                       s.front() == '\n')) {
+    if (!s.empty() &&
+        (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
       s.remove_prefix(1);
     } else if (s.substr(0, kWide.size()) == kWide) {
       s.remove_prefix(kWide.size());
@@ -164,8 +164,8 @@ std::string FileNameOf(const std::string& id) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : id) {
-    const bool plain = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
-                       (c >= 'a' && c <= 'z') || c == '-' || c == '_';
+    const bool plain = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                       c == '-' || c == '_';
     if (plain) {
       out.push_back(static_cast<char>(c));
     } else {
@@ -382,7 +382,8 @@ class Items {
     for (int64_t id : deliveries) {
       auto d = ctx.store->FindDelivery(id);
       if (!d.ok()) return d.status();
-      if (!d.value()) return Status::NotFound("delivery " + std::to_string(id) + " of the incident");
+      if (!d.value())
+        return Status::NotFound("delivery " + std::to_string(id) + " of the incident");
       std::vector<size_t>& bits = columns_[id];
       for (const auto* list : {&d.value()->fields, &d.value()->extra_fields}) {
         for (const std::string& f : *list) bits.push_back(BitOf(f));
@@ -531,9 +532,8 @@ struct Counts {
   int64_t uncertain = 0;  // made uncertain by this run (the connection broke mid-message)
   int64_t Notices() const { return sent + letters + failed + uncertain; }
   Json ToJson() const {
-    return {{"sent", sent},       {"letters", letters},
-            {"no_contact", no_contact}, {"failed", failed},
-            {"uncertain", uncertain},   {"not_in_contacts", not_in_contacts}};
+    return {{"sent", sent},     {"letters", letters},     {"no_contact", no_contact},
+            {"failed", failed}, {"uncertain", uncertain}, {"not_in_contacts", not_in_contacts}};
   }
 };
 
@@ -769,12 +769,11 @@ class NoticeRun {
     const std::string path = (fs::path(dir) / FileNameOf(p.notice.subscriber_id)).string();
     IncidentNotice n = Next(p, "letter", "letter");
     ++n.attempts;
-    Status written =
-        WriteLetter(path,
-                    {p.contact.postal_code, p.contact.address,
-                     p.contact.name.empty() ? "ご契約者" : p.contact.name, "様"},
-                    mail_.op, ctx_.clock->Today(), "事案番号 " + std::to_string(incident_.id),
-                    notice.value());
+    Status written = WriteLetter(path,
+                                 {p.contact.postal_code, p.contact.address,
+                                  p.contact.name.empty() ? "ご契約者" : p.contact.name, "様"},
+                                 mail_.op, ctx_.clock->Today(),
+                                 "事案番号 " + std::to_string(incident_.id), notice.value());
     if (!written.ok()) return written;  // the disk, not the person: stop
     ++counts_.letters;
     if (Status s = recorder_.Final(n); !s.ok()) return s;

@@ -562,8 +562,6 @@ class SmtpSession::Impl {
   int64_t connections_ = 0;
 };
 
-namespace {
-}  // namespace
 
 std::string EncodeHeaderText(const std::string& utf8) {
   const bool plain = std::all_of(utf8.begin(), utf8.end(), [](unsigned char c) {
@@ -657,8 +655,9 @@ Result<SmtpSettings> ParseSmtpUrl(const std::string& url) {
 
 Result<std::string> SendMail(const SmtpSettings& settings, const MailMessage& message) {
   try {
+    // QUIT as the session goes.
     SmtpSession session(settings);
-    return session.Send(message);  // QUIT as the session goes
+    return session.Send(message);
   } catch (...) {  // nothing escapes: a failed notice stays "not yet notified"
     return Status::Internal("SMTP " + settings.host + ":" + std::to_string(settings.port) +
                             ": unexpected error");

@@ -559,8 +559,9 @@ TEST(SmtpSessionScriptedTest, RefusedRecipientIsResetBeforeTheNextMessage) {
   const auto log = peer.log();
   std::vector<std::string> commands;
   for (const auto& l : log) commands.push_back(l.substr(0, l.find(' ', 3)));  // "1: MAIL"
-  EXPECT_THAT(commands, ::testing::ElementsAre("1: EHLO", "1: MAIL", "1: RCPT", "1: RSET", "1: MAIL",
-                                               "1: RCPT", "1: DATA", "1: <data>", "1: QUIT"))
+  EXPECT_THAT(commands,
+              ::testing::ElementsAre("1: EHLO", "1: MAIL", "1: RCPT", "1: RSET", "1: MAIL",
+                                     "1: RCPT", "1: DATA", "1: <data>", "1: QUIT"))
       << ::testing::PrintToString(log);
 }
 
