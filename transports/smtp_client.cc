@@ -562,7 +562,6 @@ class SmtpSession::Impl {
   int64_t connections_ = 0;
 };
 
-
 std::string EncodeHeaderText(const std::string& utf8) {
   const bool plain = std::all_of(utf8.begin(), utf8.end(), [](unsigned char c) {
     return std::isalnum(c) != 0 || c == ' ' || c == '.' || c == '-' || c == '_';
