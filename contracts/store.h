@@ -33,8 +33,16 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // The schema version after migrations (latest known = kSchemaVersion).
-  static constexpr int kSchemaVersion = 11;
+  static constexpr int kSchemaVersion = 12;
   virtual Result<int> SchemaVersion() = 0;
+  // A commit normally also copies the write-ahead log back into the store
+  // once it holds more than about 4 MB; after DeferCheckpoints this
+  // connection's commits leave that to CheckpointLog on another connection
+  // (the daemon's background thread), so that a command writing a million
+  // rows answers before the copy and its flush. CheckpointLog copies what
+  // no reader still needs (SQLite's passive checkpoint).
+  virtual Status DeferCheckpoints() = 0;
+  virtual Status CheckpointLog() = 0;
   // Folder beside the database for documents (NDA scans): "<db>.d/documents".
   virtual std::string DocumentDir() const = 0;
 
@@ -91,7 +99,7 @@ class Store {
   // each of `subscriber_ids` in one transaction; returns the new id.
   // Update rewrites every field but id, contractor and scope.
   virtual Result<int64_t> AddIncident(const Incident& incident,
-                                      const std::vector<std::string>& subscriber_ids) = 0;
+                                      const std::vector<std::string_view>& subscriber_ids) = 0;
   virtual Status UpdateIncident(const Incident& incident) = 0;
   virtual Result<std::optional<Incident>> FindIncident(int64_t id) = 0;
   virtual Result<std::vector<Incident>> ListIncidents() = 0;  // by id
@@ -100,9 +108,11 @@ class Store {
   virtual Result<std::vector<IncidentNotice>> ListIncidentNotices(
       int64_t incident_id, const std::vector<std::string>& states, const std::string& after,
       int limit) = 0;
-  // How many notices of an incident are in each state.
+  // How many notices of an incident are in each state (states with none
+  // left out), from counts kept as notices are added and change state.
   virtual Result<std::map<std::string, int64_t>> CountIncidentNotices(int64_t incident_id) = 0;
-  // Rewrites one notice's state, via, attempts, updated_at and error.
+  // Rewrites one notice's state, via, attempts, updated_at and error;
+  // NotFound when the incident has no notice for that subscriber.
   virtual Status UpdateIncidentNotice(const IncidentNotice& notice) = 0;
 
   // Profiles. Stores `profile` as a new version unless the latest version of
@@ -176,13 +186,25 @@ class Store {
                                 const std::string& to_utc,
                                 const std::function<void(const Receipt&)>& visit) = 0;
 
-  // The same receipts, fast (a scope of millions): for each delivery in
-  // scope, by id, `delivery` with its record, then `visit` with each of its
-  // receipts' subscriber id (valid only during the call) and carried bits.
-  virtual Status ForEachReceiptFast(
-      const std::string& contractor_id, const std::string& from_utc, const std::string& to_utc,
-      const std::function<void(const DeliveryRecord&)>& delivery,
-      const std::function<void(std::string_view subscriber_id, int64_t carried)>& visit) = 0;
+  // The same receipts, fast (a scope of millions): the deliveries in scope,
+  // by id, each with the seq range of its receipts...
+  struct ReceiptRange {
+    DeliveryRecord delivery;
+    std::optional<int64_t> first, last;  // nullopt: no receipts
+  };
+  virtual Result<std::vector<ReceiptRange>> ListReceiptRanges(const std::string& contractor_id,
+                                                              const std::string& from_utc,
+                                                              const std::string& to_utc) = 0;
+  // ...and a reader of them on a read-only connection of its own (what is
+  // committed), for one thread at a time: `visit` gets each receipt's
+  // subscriber id (valid only during the call) and carried bits, in order.
+  class ReceiptReader {
+   public:
+    virtual ~ReceiptReader() = default;
+    virtual Status Read(const ReceiptRange& range,
+                        const std::function<void(std::string_view, int64_t)>& visit) = 0;
+  };
+  virtual Result<std::unique_ptr<ReceiptReader>> OpenReceiptReader() = 0;
 
   // Certificates. Put replaces the contractor's certificate for that use.
   virtual Status PutContractorCertificate(const ContractorCertificate& cert) = 0;

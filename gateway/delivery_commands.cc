@@ -210,28 +210,28 @@ Result<Output> BreachScope(Context& ctx, const std::string& contractor, const st
 
   auto scope = detail::ScanReceipts(ctx, contractor, from_utc, to_utc);
   if (!scope.ok()) return scope.status();
-  auto& subs = scope->subscribers;
+  const detail::PersonTable& persons = scope->persons;
   auto& deliveries = scope->deliveries;
   auto& delivery_fields = scope->delivery_fields;
   auto names_of = [&](uint64_t bits) { return scope->NamesOf(bits); };
-  std::vector<const std::string*> ids;
-  ids.reserve(subs.size());
-  for (const auto& [sid, a] : subs) ids.push_back(&sid);
-  std::sort(ids.begin(), ids.end(), [](const auto* a, const auto* b) { return *a < *b; });
+  const std::vector<uint32_t> order = persons.SortedById();
 
   Output out;
-  out.json = {{"contractor", contractor},        {"since", FormatDate(from.value())},
-              {"until", FormatDate(to)},         {"deliveries", Json::array()},
-              {"subscriber_count", subs.size()}, {"subscribers", Json::array()}};
+  out.json = {{"contractor", contractor},
+              {"since", FormatDate(from.value())},
+              {"until", FormatDate(to)},
+              {"deliveries", Json::array()},
+              {"subscriber_count", persons.size()},
+              {"subscribers", Json::array()}};
   for (auto& [id, d] : deliveries) {
     d["fields_received"] = names_of(delivery_fields[id]);
     out.json["deliveries"].push_back(d);
   }
   if (subscribers_csv.empty()) {
-    for (const std::string* sid : ids) {
-      const detail::Affected& a = subs[*sid];
-      out.json["subscribers"].push_back(
-          {{"subscriber_id", *sid}, {"fields", names_of(a.fields)}, {"deliveries", a.deliveries}});
+    for (uint32_t e : order) {
+      out.json["subscribers"].push_back({{"subscriber_id", persons.Id(e)},
+                                         {"fields", names_of(persons.Fields(e))},
+                                         {"deliveries", persons.Deliveries(e)}});
     }
   } else {
     // For notices under 7(1): every affected subscriber and what they lost.
@@ -240,11 +240,11 @@ Result<Output> BreachScope(Context& ctx, const std::string& contractor, const st
     {
       std::ofstream csv(file->temp_path(), std::ios::binary | std::ios::trunc);
       csv << "subscriber_id,fields,deliveries\r\n";
-      for (const std::string* sid : ids) {
-        const detail::Affected& a = subs[*sid];
+      for (uint32_t e : order) {
         std::vector<std::string> d;
-        for (int64_t id : a.deliveries) d.push_back(std::to_string(id));
-        csv << *sid << "," << Join(names_of(a.fields), ";") << "," << Join(d, ";") << "\r\n";
+        for (int64_t id : persons.Deliveries(e)) d.push_back(std::to_string(id));
+        csv << persons.Id(e) << "," << Join(names_of(persons.Fields(e)), ";") << "," << Join(d, ";")
+            << "\r\n";
       }
       csv.flush();
       if (!csv) return file->Abandon(Status::Io("cannot write " + subscribers_csv));
@@ -253,7 +253,7 @@ Result<Output> BreachScope(Context& ctx, const std::string& contractor, const st
     out.json.erase("subscribers");
     out.json["subscribers_csv"] = subscribers_csv;
   }
-  out.text = contractor + " received data about " + std::to_string(subs.size()) +
+  out.text = contractor + " received data about " + std::to_string(persons.size()) +
              " subscribers in " + std::to_string(deliveries.size()) + " deliveries between " +
              FormatDate(from.value()) + " and " + FormatDate(to) + " (days in JST)";
   for (auto& [id, d] : deliveries) {

@@ -1,6 +1,9 @@
 #include "gateway/incident.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
 #include <map>
 
 #include "contracts/base/atomic_file.h"
@@ -117,8 +120,10 @@ Result<Output> IncidentOpen(Context& ctx, const IncidentOpenArgs& a) {
   // The scope, from the record: every person whose data the contractor
   // received in the period, and per item how many persons it reached.
   const auto [from_utc, to_utc] = JapanDayBoundsUtc(since.value(), until.value());
+  const auto started = std::chrono::steady_clock::now();
   auto scope = detail::ScanReceipts(ctx, a.contractor, from_utc, to_utc, false);
   if (!scope.ok()) return scope.status();
+  const auto scanned = std::chrono::steady_clock::now();
   contracts::Incident i;
   i.contractor_id = a.contractor;
   i.since = since.value();
@@ -127,20 +132,22 @@ Result<Output> IncidentOpen(Context& ctx, const IncidentOpenArgs& a) {
   i.malicious = a.malicious;
   i.summary = a.summary;
   for (const auto& [id, d] : scope->deliveries) i.deliveries.push_back(id);
-  i.persons = static_cast<int64_t>(scope->subscribers.size());
+  const detail::PersonTable& persons = scope->persons;
+  i.persons = static_cast<int64_t>(persons.size());
   std::vector<int64_t> per_bit(scope->names.size(), 0);
-  std::vector<std::string> ids;
-  ids.reserve(scope->subscribers.size());
-  for (const auto& [sid, affected] : scope->subscribers) {
-    ids.push_back(sid);
+  for (size_t e = 0; e < persons.size(); ++e) {
+    const uint64_t fields = persons.Fields(e);
     for (size_t b = 0; b < per_bit.size() && b < 64; ++b) {
-      if ((affected.fields >> b) & 1) ++per_bit[b];
+      if ((fields >> b) & 1) ++per_bit[b];
     }
   }
   for (size_t b = 0; b < per_bit.size(); ++b) {
     if (per_bit[b] > 0) i.persons_by_item[scope->names[b]] = per_bit[b];
   }
-  std::sort(ids.begin(), ids.end());
+  // One notice per person, written in the order of the ids.
+  std::vector<std::string_view> ids;
+  ids.reserve(persons.size());
+  for (uint32_t e : persons.SortedById()) ids.push_back(persons.Id(e));
   i.opened_by = ctx.actor;
   i.opened_at = ctx.clock->NowUtc();
   Status s = ctx.store->Transaction([&]() -> Status {
@@ -160,6 +167,16 @@ Result<Output> IncidentOpen(Context& ctx, const IncidentOpenArgs& a) {
                               {"persons_by_item", i.persons_by_item}});
   });
   if (!s.ok()) return s;
+  // How long the scope took, in the daemon's log (counts only).
+  const auto seconds = [](auto from, auto to) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.2f", std::chrono::duration<double>(to - from).count());
+    return std::string(text);
+  };
+  std::cerr << "itaku serve: incident " << i.id << " at " << i.contractor_id << ": " << i.persons
+            << " persons in " << i.deliveries.size() << " deliveries read in "
+            << seconds(started, scanned) << " s, notices written in "
+            << seconds(scanned, std::chrono::steady_clock::now()) << " s" << std::endl;
   Output out{IncidentJson(ctx, i), ""};
   out.text = "incident " + std::to_string(i.id) + " opened for " + i.contractor_id + ": " +
              std::to_string(i.persons) + " persons in " + std::to_string(i.deliveries.size()) +

@@ -622,6 +622,36 @@ class PortalSweep {
   Periodically periodic_;  // last: runs once everything above exists
 };
 
+// Every second while `serve` runs: the write-ahead log copied back into the
+// store on a connection of its own (SQLite's passive checkpoint), for the
+// staff sessions that leave it to this thread (Store::DeferCheckpoints):
+// a command that wrote a million rows has answered by then.
+class LogCheckpoints {
+ public:
+  explicit LogCheckpoints(std::string db_path)
+      : db_path_(std::move(db_path)), periodic_(std::chrono::seconds(1), [this] { Once(); }) {}
+
+ private:
+  void Once() {
+    if (!store_) {
+      auto opened = contracts::Store::OpenSqlite(db_path_);
+      if (!opened.ok()) return;  // tried again next time
+      store_ = std::move(opened).value();
+    }
+    Status done = store_->CheckpointLog();
+    if (!done.ok() && !warned_) {
+      std::cerr << "itaku serve: " << done.message() << std::endl;
+      warned_ = true;
+    }
+    if (done.ok()) warned_ = false;
+  }
+
+  const std::string db_path_;
+  std::unique_ptr<contracts::Store> store_;
+  bool warned_ = false;
+  Periodically periodic_;  // last: runs once everything above exists
+};
+
 }  // namespace
 
 namespace {
@@ -807,6 +837,7 @@ Result<Output> Serve(Context& ctx, const ServeArgs& args) {
   OverdueWatch watch(ctx.db_path);
   CheckpointWatch checkpoints(ctx.db_path, args.config_file, ctx.audit->keys());
   PortalSweep sweep(ctx.db_path, ctx.audit->keys(), std::chrono::seconds(sweep_seconds));
+  LogCheckpoints log_checkpoints(ctx.db_path);
   const Json started = {{"socket", api.socket_path}, {"portal", where}, {"console", console_where}};
   if (Status a = ctx.audit->Append(ctx.actor, "serve.start", "daemon", started); !a.ok()) {
     return R::Error("serve: not started: the audit trail cannot be written: " + a.message());

@@ -42,6 +42,8 @@ Result<std::unique_ptr<StaffSession>> StaffSession::Open(const StaffSessionOptio
   auto store = contracts::Store::OpenSqlite(options.db_path);
   if (!store.ok()) return store.status();
   s->ctx_.store = std::move(store).value();
+  // The daemon's checkpoint thread copies the log back (LogCheckpoints).
+  if (Status deferred = s->ctx_.store->DeferCheckpoints(); !deferred.ok()) return deferred;
   s->ctx_.clock = std::make_unique<SystemClock>();
   s->ctx_.audit = std::make_unique<AuditTrail>(*s->ctx_.store, *s->ctx_.clock, options.audit_keys);
   s->ctx_.db_path = options.db_path;

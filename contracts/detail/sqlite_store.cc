@@ -33,8 +33,6 @@ Result<std::unique_ptr<Store>> Store::OpenSqlite(const std::string& path) {
 namespace detail {
 namespace {
 
-constexpr std::size_t kBusyTimeoutSeconds = 5;
-
 // ---- Row shapes: the SELECT lists below and these tuples change together.
 
 constexpr const char* kContractorColumns =
@@ -192,6 +190,22 @@ Result<int> SqliteStore::SchemaVersion() {
     int version = 0;
     session_ << "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", into(version), now;
     return version;
+  });
+}
+
+Status SqliteStore::DeferCheckpoints() {
+  return Guard("cannot defer checkpoints", [&] {
+    session_ << "PRAGMA wal_autocheckpoint=0", now;
+    return Status::Ok();
+  });
+}
+
+Status SqliteStore::CheckpointLog() {
+  return Guard("cannot checkpoint the write-ahead log", [&] {
+    // One row: busy, frames in the log, frames copied.
+    int busy = 0, frames = 0, copied = 0;
+    session_ << "PRAGMA wal_checkpoint(PASSIVE)", into(busy), into(frames), into(copied), now;
+    return Status::Ok();
   });
 }
 

@@ -24,6 +24,8 @@ class SqliteStore final : public Store {
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
 
   Result<int> SchemaVersion() override;
+  Status DeferCheckpoints() override;
+  Status CheckpointLog() override;
   std::string DocumentDir() const override { return document_dir_; }
   Status Transaction(const std::function<Status()>& body) override;
 
@@ -57,12 +59,12 @@ class SqliteStore final : public Store {
   Result<std::vector<SupervisionCheck>> ListSupervisionChecks(
       const std::optional<std::string>& contractor_id) override;
 
-  Status ForEachReceiptFast(
-      const std::string& contractor_id, const std::string& from_utc, const std::string& to_utc,
-      const std::function<void(const DeliveryRecord&)>& delivery,
-      const std::function<void(std::string_view subscriber_id, int64_t carried)>& visit) override;
+  Result<std::vector<ReceiptRange>> ListReceiptRanges(const std::string& contractor_id,
+                                                      const std::string& from_utc,
+                                                      const std::string& to_utc) override;
+  Result<std::unique_ptr<ReceiptReader>> OpenReceiptReader() override;
   Result<int64_t> AddIncident(const Incident& incident,
-                              const std::vector<std::string>& subscriber_ids) override;
+                              const std::vector<std::string_view>& subscriber_ids) override;
   Status UpdateIncident(const Incident& incident) override;
   Result<std::optional<Incident>> FindIncident(int64_t id) override;
   Result<std::vector<Incident>> ListIncidents() override;

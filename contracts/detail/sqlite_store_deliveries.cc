@@ -390,12 +390,9 @@ Status SqliteStore::ForEachReceipt(const std::string& contractor_id, const std::
   });
 }
 
-Status SqliteStore::ForEachReceiptFast(
-    const std::string& contractor_id, const std::string& from_utc, const std::string& to_utc,
-    const std::function<void(const DeliveryRecord&)>& delivery,
-    const std::function<void(std::string_view, int64_t)>& visit) {
+Result<std::vector<Store::ReceiptRange>> SqliteStore::ListReceiptRanges(
+    const std::string& contractor_id, const std::string& from_utc, const std::string& to_utc) {
   const std::string what = "cannot read receipts of contractor " + contractor_id;
-  // The deliveries in scope, through Poco as everywhere else...
   std::vector<Int64> ids;
   Status listed = Guard(what, [&]() -> Status {
     session_ << "SELECT id FROM delivery WHERE contractor_id = ? AND outcome IN (?, ?, ?)"
@@ -405,18 +402,7 @@ Status SqliteStore::ForEachReceiptFast(
     return Status::Ok();
   });
   if (!listed.ok()) return listed;
-  // ...and each one's receipts with SQLite's own API: its seq range (the
-  // rowid), two columns, the id read in place. One statement, reset per
-  // delivery.
-  sqlite3* db = Poco::Data::SQLite::Utility::dbHandle(session_);
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT subscriber_id, carried FROM delivery_subscriber"
-                         " WHERE seq BETWEEN ? AND ? AND delivery_id = ? ORDER BY seq",
-                         -1, &raw, nullptr) != SQLITE_OK) {
-    return Status::Io(what + ": " + sqlite3_errmsg(db));
-  }
-  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+  std::vector<ReceiptRange> out;
   for (Int64 id : ids) {
     auto record = FindDelivery(id);
     if (!record.ok()) return record.status();
@@ -428,22 +414,79 @@ Status SqliteStore::ForEachReceiptFast(
       return Status::Ok();
     });
     if (!range.ok()) return range;
-    delivery(*record.value());
-    if (first.isNull() || last.isNull()) continue;  // no receipts
-    sqlite3_reset(stmt.get());
-    sqlite3_bind_int64(stmt.get(), 1, first.value());
-    sqlite3_bind_int64(stmt.get(), 2, last.value());
-    sqlite3_bind_int64(stmt.get(), 3, id);
-    int rc;
-    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
-      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 0));
-      const int bytes = sqlite3_column_bytes(stmt.get(), 0);
-      visit(std::string_view(text ? text : "", static_cast<size_t>(bytes)),
-            sqlite3_column_int64(stmt.get(), 1));
+    ReceiptRange r{std::move(*record.value()), std::nullopt, std::nullopt};
+    if (!first.isNull() && !last.isNull()) {
+      r.first = first.value();
+      r.last = last.value();
     }
-    if (rc != SQLITE_DONE) return Status::Io(what + ": " + sqlite3_errmsg(db));
+    out.push_back(std::move(r));
   }
-  return Status::Ok();
+  return out;
+}
+
+namespace {
+
+// Receipts read with SQLite's own API on a read-only connection without
+// SQLite's per-call mutex (it belongs to one thread at a time): two
+// columns by seq range, the id read in place. 24 million receipts cost
+// about a second less this way than through the store's own connection.
+class SqliteReceiptReader final : public Store::ReceiptReader {
+ public:
+  static Result<std::unique_ptr<Store::ReceiptReader>> Open(const std::string& path) {
+    const std::string what = "cannot read receipts from " + path;
+    sqlite3* db = nullptr;
+    const int rc =
+        sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    std::unique_ptr<sqlite3, int (*)(sqlite3*)> owned(db, sqlite3_close);
+    if (rc != SQLITE_OK) {
+      return Status::Io(what + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    }
+    sqlite3_busy_timeout(db, kBusyTimeoutSeconds * 1000);
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT subscriber_id, carried FROM delivery_subscriber"
+                           " WHERE seq BETWEEN ? AND ? AND delivery_id = ? ORDER BY seq",
+                           -1, &raw, nullptr) != SQLITE_OK) {
+      return Status::Io(what + ": " + sqlite3_errmsg(db));
+    }
+    return std::unique_ptr<Store::ReceiptReader>(new SqliteReceiptReader(std::move(owned), raw));
+  }
+  ~SqliteReceiptReader() override { sqlite3_finalize(stmt_); }
+
+  Status Read(const Store::ReceiptRange& range,
+              const std::function<void(std::string_view, int64_t)>& visit) override {
+    if (!range.first || !range.last) return Status::Ok();
+    sqlite3_reset(stmt_);
+    sqlite3_bind_int64(stmt_, 1, *range.first);
+    sqlite3_bind_int64(stmt_, 2, *range.last);
+    sqlite3_bind_int64(stmt_, 3, range.delivery.id);
+    int rc;
+    while ((rc = sqlite3_step(stmt_)) == SQLITE_ROW) {
+      const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, 0));
+      const int bytes = sqlite3_column_bytes(stmt_, 0);
+      visit(std::string_view(text ? text : "", static_cast<size_t>(bytes)),
+            sqlite3_column_int64(stmt_, 1));
+    }
+    const std::string error = rc == SQLITE_DONE ? "" : sqlite3_errmsg(db_.get());
+    sqlite3_reset(stmt_);  // ends the read transaction
+    if (rc != SQLITE_DONE) {
+      return Status::Io("cannot read the receipts of delivery " +
+                        std::to_string(range.delivery.id) + ": " + error);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  SqliteReceiptReader(std::unique_ptr<sqlite3, int (*)(sqlite3*)> db, sqlite3_stmt* stmt)
+      : db_(std::move(db)), stmt_(stmt) {}
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> db_;
+  sqlite3_stmt* stmt_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store::ReceiptReader>> SqliteStore::OpenReceiptReader() {
+  return SqliteReceiptReader::Open(path_);
 }
 
 // ---- Certificates ----------------------------------------------------------

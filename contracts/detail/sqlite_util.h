@@ -24,6 +24,9 @@ using Poco::Data::Statement;
 // Rows fetched per step when a query streams its results.
 inline constexpr std::size_t kStreamBatch = 1000;
 
+// How long a connection waits for another's lock (sqlite3_busy_timeout).
+inline constexpr std::size_t kBusyTimeoutSeconds = 5;
+
 // Poco and SQLite messages may span lines; ours are one line.
 inline std::string OneLine(std::string text) {
   for (char& c : text) {
