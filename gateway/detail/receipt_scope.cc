@@ -161,6 +161,8 @@ Status ReadPart(contracts::Store& store, const std::vector<contracts::Store::Rec
     return Status::Ok();
   } catch (const std::bad_alloc&) {
     return Status::Io("not enough memory for the receipts in scope");
+  } catch (const std::exception& e) {  // never out of a thread: the scan would not end
+    return Status::Internal(std::string("reading the receipts in scope: ") + e.what());
   }
 }
 
