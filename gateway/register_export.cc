@@ -313,7 +313,7 @@ Result<Output> DeliverySlip(Context& ctx, int64_t delivery_id, const std::string
   fields.push_back({"提供条件", d.profile_id + " 第" + std::to_string(d.profile_version) + "版"});
   fields.push_back({"提供方法", TransportText(d.transport)});
   fields.push_back({"件数", std::to_string(d.record_count) + "件"});
-  fields.push_back({"状態", std::string(contracts::ToString(d.outcome))});
+  fields.push_back({"状態", StateLabel(std::string(contracts::ToString(d.outcome)))});
   fields.push_back({"指示者", d.ordered_by});
   if (!d.package_sha256.empty()) fields.push_back({"提供物の SHA-256", d.package_sha256});
   if (task) fields.push_back({"返却・廃棄期限", JapaneseDate(task->delete_by, wareki)});

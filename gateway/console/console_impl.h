@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gateway/console/console_app.h"
+#include "gateway/detail/command_util.h"
 
 namespace itaku::gateway::console {
 
@@ -163,8 +164,8 @@ std::string Render(const std::string& tmpl, const Json& view);
 const std::pair<std::string, std::string>* StaticFile(const std::string& name);
 
 // Japanese for what commands print in English (roles, states, keys).
+// States: StateLabel (gateway/detail/command_util.h), shared with the PDFs.
 std::string RoleLabel(const std::string& role);
-std::string StateLabel(const std::string& state);
 // A paper delivery's sheets: 印刷済み(未引渡し), 裁断済み, else StateLabel.
 std::string PaperStateLabel(const std::string& state);
 // A UTC or +09:00 instant as staff read it: "2026-12-02 19:04 JST".

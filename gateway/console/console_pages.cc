@@ -62,48 +62,12 @@ std::string ChangeValue(const Json& j) {
 
 std::string TodayText(Visit& v) { return FormatDate(v.session->context().clock->Today()); }
 
-const std::map<std::string, std::string>& States() {
-  static const std::map<std::string, std::string> k = {{"active", "有効"},
-                                                       {"suspended", "停止中"},
-                                                       {"terminated", "契約終了"},
-                                                       {"pending", "承認待ち"},
-                                                       {"approved", "承認済み"},
-                                                       {"rejected", "却下"},
-                                                       {"expired", "期限切れ"},
-                                                       {"received", "受付"},
-                                                       {"justified", "正当と判断"},
-                                                       {"not-justified", "正当でないと判断"},
-                                                       {"instructed", "委託先へ指示済み"},
-                                                       {"answered", "委託先から報告あり"},
-                                                       {"carried-out", "実施済み"},
-                                                       {"not-carried-out", "実施せず"},
-                                                       {"notified", "申出者へ通知済み"},
-                                                       {"delivered", "提供済み"},
-                                                       {"failed", "失敗"},
-                                                       {"refused", "拒否"},
-                                                       {"written", "媒体に書込み済み"},
-                                                       {"handed-over", "引渡し済み"},
-                                                       {"returned", "返却済み"},
-                                                       {"destroyed", "廃棄済み"},
-                                                       {"cancelled", "取消し"},
-                                                       {"writing", "書込み中"},
-                                                       {"sending", "送信中"},
-                                                       {"published", "公開中"},
-                                                       {"dry-run", "事前確認"}};
-  return k;
-}
-
 }  // namespace
 
 std::string PaperStateLabel(const std::string& state) {
   if (state == "written") return "印刷済み(未引渡し)";
   if (state == "destroyed") return "裁断済み";
   return StateLabel(state);
-}
-
-std::string StateLabel(const std::string& state) {
-  auto it = States().find(state);
-  return it == States().end() ? state : it->second;
 }
 
 // ---- plumbing ----------------------------------------------------------------

@@ -33,6 +33,9 @@ struct KeptDocument {
 Result<KeptDocument> KeepDocument(Context& ctx, const std::string& file, const std::string& what,
                                   const std::string& extension = "");
 
+// A state's Japanese word as staff read it ("delivered" → 提供済み,
+// "handed-over" → 引渡し済み), or the word itself when unknown.
+std::string StateLabel(const std::string& state);
 // A catalog field's Japanese label ("電話番号"), or the id when unknown.
 std::string FieldLabel(const std::string& field);
 // How a mask shows a field, in Japanese ("末尾4文字のみ表示"); "" for none.

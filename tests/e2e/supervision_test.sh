@@ -288,7 +288,7 @@ check "an existing file is not overwritten" 1 "$rc"
 run delivery slip "$d1" --out "$work/out/slip-$d1.pdf"
 check "slip" 0 "$rc"
 slip_text=$(pdftotext -raw "$work/out/slip-$d1.pdf" - | squeeze)
-for needle in 個人データ授受記録 "授受番号$d1" 夢前収納 "#2" 電子記録媒体の引渡し 40件 裁断 "$cert_sha" 委託先がポータルで提出 口座名義; do
+for needle in 個人データ授受記録 "授受番号$d1" 夢前収納 "#2" 電子記録媒体の引渡し 40件 提供済み 裁断 "$cert_sha" 委託先がポータルで提出 口座名義; do
   contains "slip shows $needle" "$needle" "$slip_text"
 done
 run delivery slip "$refused_id" --out "$work/out/slip-refused.pdf"
