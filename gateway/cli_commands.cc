@@ -97,6 +97,12 @@ Result<std::vector<std::string>> CommandLine::Argv(CLI::App& app, const nlohmann
       const std::string v = value.get<std::string>();
       if (o->get_positional()) {
         positional.push_back(v);
+      } else if (v.empty() && o->get_expected_min() > 0) {
+        // CLI11 reads "--reason=" as "--reason" and takes the next token
+        // as its value ("--", or another option): an empty value is sent
+        // as a token of its own, which nothing mistakes for an option.
+        argv.push_back(name);
+        argv.push_back("");
       } else {
         argv.push_back(name + "=" + v);  // flags too: --dry-run=true
       }

@@ -122,6 +122,7 @@ std::variant<std::string, WebResponse> ConsoleApp::UploadFolder(const WebRequest
   if (std::regex_match(head.path, std::regex("/contractors/[^/]+/nda"))) command = "nda.add";
   if (head.path == "/supervision/contracts") command = "contract.add";
   if (head.path == "/supervision/checks") command = "check.record";
+  if (head.path == "/supervision/subcontractors") command = "contract.subcontractor";
   if (std::regex_match(head.path, std::regex("/disposals/[0-9]+/record"))) {
     command = "disposal.record";
   }

@@ -117,6 +117,8 @@ struct ConsoleApp::Impl {
   WebResponse Supervision(Visit& v);
   WebResponse SupervisionContract(Visit& v);
   WebResponse SupervisionCheck(Visit& v);
+  WebResponse SupervisionSubcontractor(Visit& v);
+  WebResponse SupervisionWithdraw(Visit& v);
   WebResponse RegisterDownload(Visit& v, const std::string& format);
   WebResponse Disposals(Visit& v);
   WebResponse DisposalRecord(Visit& v, const std::string& delivery);

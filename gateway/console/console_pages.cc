@@ -192,6 +192,8 @@ WebResponse ConsoleApp::Impl::Route(Visit& v) {
   if (get && p == "/supervision") return Supervision(v);
   if (post && p == "/supervision/contracts") return SupervisionContract(v);
   if (post && p == "/supervision/checks") return SupervisionCheck(v);
+  if (post && p == "/supervision/subcontractors") return SupervisionSubcontractor(v);
+  if (post && p == "/supervision/contracts/withdraw") return SupervisionWithdraw(v);
   if (get && p == "/supervision/register.csv") return RegisterDownload(v, "csv");
   if (get && p == "/supervision/register.pdf") return RegisterDownload(v, "pdf");
   if (get && p == "/disposals") return Disposals(v);

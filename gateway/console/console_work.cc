@@ -1145,6 +1145,37 @@ WebResponse ConsoleApp::Impl::Supervision(Visit& v) {
     f["form_error"] = FormError(v, "contract");
     forms.push_back(f);
   }
+  // The privacy officer's steps: naming a subcontractor under a contract
+  // that allows only named ones, and withdrawing a contract entered in error.
+  Options named, withdrawable;
+  for (const auto& k : contracts->json) {
+    if (!Str(k, "withdrawn_at").empty()) continue;
+    const std::string text = "#" + Str(k, "id") + " " + Str(k, "contractor_id") + "(" +
+                             Str(k, "in_force_from") + " ~ " + Str(k, "in_force_until") + ")";
+    withdrawable.push_back({Str(k, "id"), text});
+    if (Str(k, "reoutsourcing") == "named") named.push_back({Str(k, "id"), text});
+  }
+  if (May(v, "contract.subcontractor") && !named.empty()) {
+    Json f = Form("再委託先を登録する", "/supervision/subcontractors",
+                  Json::array({Select("contract", "業務委託契約(指定の再委託先のみのもの)", named),
+                               Field("name", "再委託先の名称"), Field("work", "再委託する業務"),
+                               Field("nda", "再委託先との機密保持契約のスキャン(PDF)", "file"),
+                               Field("nda_from", "機密保持契約の開始日", "date"),
+                               Field("nda_until", "機密保持契約の終了日", "date")}),
+                  "登録する", {}, true);
+    f["sid"] = "sub";
+    f["form_error"] = FormError(v, "sub");
+    forms.push_back(f);
+  }
+  if (May(v, "contract.withdraw") && !withdrawable.empty()) {
+    Json f = Form("業務委託契約を取り消す(誤って登録したもの)", "/supervision/contracts/withdraw",
+                  Json::array({Select("contract", "業務委託契約", withdrawable),
+                               TextArea("reason", "取消しの理由(監査ログに残ります)")}),
+                  "取り消す", {}, false, "danger");
+    f["sid"] = "withdraw";
+    f["form_error"] = FormError(v, "withdraw");
+    forms.push_back(f);
+  }
   Json view = View(sections, forms,
                    "委託先ごとの業務委託契約・定期点検・返却・廃棄の状況です(6 指示・監督)。"
                    "提供には、目的を含む有効な業務委託契約が必要です。");
@@ -1176,6 +1207,43 @@ WebResponse ConsoleApp::Impl::SupervisionContract(Visit& v) {
       page +
       "?notice=" + PercentEncode("業務委託契約 #" + Str(out->json, "id") + " を登録しました。") +
       "#c-" + v.req.Form("contractor"));
+}
+
+WebResponse ConsoleApp::Impl::SupervisionSubcontractor(Visit& v) {
+  const std::string page = "/supervision";
+  auto nda = UploadOf(v, "nda");
+  if (!nda) return BackTo(page, "sub", "再委託先との機密保持契約のファイルを選んでください。");
+  auto upload = v.session->Adopt(nda->first);
+  if (!upload.ok()) return Problem(v, upload.status());
+  auto out = Run(v, "contract.subcontractor", {"contract", "subcontractor"},
+                 {{"contract", {v.req.Form("contract")}},
+                  {"--name", {v.req.Form("name")}},
+                  {"--work", {v.req.Form("work")}},
+                  {"--nda", {"upload:" + upload.value() + "/" + nda->second}},
+                  {"--nda-from", {v.req.Form("nda_from")}},
+                  {"--nda-until", {v.req.Form("nda_until")}}});
+  if (!out.ok()) {
+    return Failed(*this, v, "contract.subcontractor", out.status(), page, "sub",
+                  "登録できませんでした: ");
+  }
+  return WebResponse::Redirect(
+      page + "?notice=" +
+      PercentEncode("業務委託契約 #" + v.req.Form("contract") + " の再委託先を登録しました。") +
+      "#summary");
+}
+
+WebResponse ConsoleApp::Impl::SupervisionWithdraw(Visit& v) {
+  const std::string page = "/supervision";
+  const std::string id = v.req.Form("contract");
+  auto out = Run(v, "contract.withdraw", {"contract", "withdraw"},
+                 {{"id", {id}}, {"--reason", {v.req.Form("reason")}}});
+  if (!out.ok()) {
+    return Failed(*this, v, "contract.withdraw", out.status(), page, "withdraw",
+                  "取り消せませんでした: ");
+  }
+  return WebResponse::Redirect(
+      page + "?notice=" + PercentEncode("業務委託契約 #" + id + " を取り消しました。") +
+      "#summary");
 }
 
 WebResponse ConsoleApp::Impl::SupervisionCheck(Visit& v) {

@@ -353,6 +353,67 @@ check "  both exports on record" 2 "$(audits register.export "$AUDITOR")"
 check "  no copy left in the console's folder" "" \
   "$(find "$ITAKU_DB.d/console" -type f 2>/dev/null)"
 
+# ---- 5b. Re-outsourcing and withdrawal: the privacy officer's steps ----------------------
+section "Subcontractors and withdrawal"
+post clerk /supervision/contracts -F "csrf=${csrf[clerk]}" -F contractor=agency-a \
+  -F "signed=$from" -F "from=$from" -F "until=$until" -F purposes=billing \
+  --form-string "incident_contact=収納部 山田 079-111-2222" -F reoutsourcing=named \
+  -F "document=@$work/contract.pdf;type=application/pdf"
+check "the operator registers a second contract, subcontractors named" 303 "$code"
+named_id=$(sql "SELECT max(id) FROM contract")
+check "  allowing named subcontractors only" named \
+  "$(sql "SELECT json_extract(details, '$.reoutsourcing') FROM contract WHERE id = $named_id")"
+get clerk /supervision
+lacks "no subcontractor form for an operator" 'action="/supervision/subcontractors"' "$body"
+lacks "no withdrawal form for an operator" 'action="/supervision/contracts/withdraw"' "$body"
+get officer /supervision
+contains "the officer's subcontractor form" 'action="/supervision/subcontractors"' "$body"
+contains "  offering the named contract" "<option value=\"$named_id\">#$named_id agency-a" "$body"
+contains "the officer's withdrawal form" 'action="/supervision/contracts/withdraw"' "$body"
+printf '%%PDF-1.4 機密保持契約書 夢前データ入力\n' > "$work/sub-nda.pdf"
+sub_sha=$(sha256sum "$work/sub-nda.pdf" | cut -d' ' -f1)
+sub_form() {  # sub_form JAR [CURL-ARGS...]
+  local jar=$1
+  shift
+  post "$jar" /supervision/subcontractors -F "csrf=${csrf[$jar]}" -F "contract=$named_id" \
+    --form-string "name=夢前データ入力株式会社" --form-string "work=督促状の封入・発送" \
+    -F "nda_from=$from" -F "nda_until=$until" "$@"
+}
+sub_form clerk -F "nda=@$work/sub-nda.pdf;type=application/pdf"
+check "an operator's subcontractor form is refused" 403 "$code"
+check "  and on record" 1 "$(audits contract.subcontractor.refused "$CLERK")"
+sub_form officer
+check "no NDA: back to the form" 303 "$code"
+get officer "$loc"
+check "  the reason over the form" "再委託先との機密保持契約のファイルを選んでください。" "$(form_error)"
+sub_form officer -F "nda=@$work/sub-nda.pdf;type=application/pdf"
+check "the officer names the subcontractor" 303 "$code"
+check "  in the store under the contract, by the officer, its NDA by hash" \
+  "$named_id 夢前データ入力株式会社 $OFFICER $sub_sha" \
+  "$(sql "SELECT contract_id, json_extract(details, '$.name'), json_extract(details, '$.registered_by'), json_extract(details, '$.nda_sha256') FROM subcontractor" | tr '|' ' ')"
+get officer "$loc"
+contains "  the notice" "業務委託契約 #$named_id の再委託先を登録しました。" "$body"
+contains "  the contract shows it" "夢前データ入力株式会社(督促状の封入・発送)" "$(section_of c-agency-a)"
+post clerk /supervision/contracts/withdraw --data "csrf=${csrf[clerk]}&contract=$named_id" \
+  --data-urlencode "reason=登録誤り"
+check "an operator's withdrawal is refused" 403 "$code"
+check "  the contract stands" "" \
+  "$(sql "SELECT json_extract(details, '$.withdrawn_at') FROM contract WHERE id = $named_id")"
+post officer /supervision/contracts/withdraw --data "csrf=${csrf[officer]}&contract=$named_id"
+check "a withdrawal without a reason goes back to the form" 303 "$code"
+contains "  to the withdrawal form" "/supervision?form=withdraw&error=" "$loc"
+post officer /supervision/contracts/withdraw --data "csrf=${csrf[officer]}&contract=$named_id" \
+  --data-urlencode "reason=同じ契約の二重登録"
+check "the officer withdraws the contract" 303 "$code"
+check "  withdrawn in the store, by the officer" "1 $OFFICER" \
+  "$(sql "SELECT json_extract(details, '$.withdrawn_at') != '', json_extract(details, '$.withdrawn_by') FROM contract WHERE id = $named_id" | tr '|' ' ')"
+get officer "$loc"
+contains "  the notice" "業務委託契約 #$named_id を取り消しました。" "$body"
+lacks "  no longer among agency-a's contracts" "#$named_id" "$(section_of c-agency-a)"
+contains "  contract #1 still is" "#1" "$(section_of c-agency-a)"
+check "  on record: one subcontractor, one withdrawal, by the officer" "1 1" \
+  "$(audits contract.subcontractor "$OFFICER") $(audits contract.withdraw "$OFFICER")"
+
 # ---- 6. Incidents (when the binary has them) ------------------------------------------
 if itaku --help 2>/dev/null | grep -qE '^ +incident +'; then
   section "Incidents"
