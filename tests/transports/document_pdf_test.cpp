@@ -12,52 +12,21 @@
 #include <vector>
 
 #include "contracts/base/files.h"
+#include "tests/transports/poppler_util.h"
 #include "tests/transports/test_util.h"
 
 namespace itaku::transports {
 namespace {
 
 using test_util::Output;
+using test_util::PageText;
+using test_util::PdfFonts;
+using test_util::PdfPages;
+using test_util::PdfText;
+using test_util::Quote;
 using test_util::RunCommand;
 using test_util::TempDir;
 using test_util::WriteFile;
-
-std::string Quote(const std::string& s) { return "'" + s + "'"; }
-
-std::string PdfText(const std::string& pdf, const std::string& options = "") {
-  return Output("pdftotext -enc UTF-8 " + options + " " + Quote(pdf) + " -");
-}
-
-std::string PageText(const std::string& pdf, int page) {
-  const std::string p = std::to_string(page);
-  return PdfText(pdf, "-f " + p + " -l " + p);
-}
-
-int PdfPages(const std::string& pdf) {
-  const std::string info = Output("pdfinfo " + Quote(pdf));
-  std::smatch m;
-  if (!std::regex_search(info, m, std::regex("Pages:\\s+(\\d+)"))) return -1;
-  return std::stoi(m[1]);
-}
-
-// How many fonts pdffonts lists, and how many of them are not embedded.
-std::pair<int, int> PdfFonts(const std::string& pdf, std::string& listing) {
-  listing = Output("pdffonts " + Quote(pdf));
-  std::istringstream lines(listing);
-  std::string line;
-  int fonts = 0;
-  int not_embedded = 0;
-  for (int n = 1; std::getline(lines, line); ++n) {
-    if (n <= 2 || line.empty()) continue;  // the header and the dashes
-    std::istringstream words(line);
-    std::vector<std::string> w;
-    for (std::string word; words >> word;) w.push_back(word);
-    if (w.size() < 6) continue;
-    ++fonts;
-    if (w[w.size() - 5] != "yes") ++not_embedded;
-  }
-  return {fonts, not_embedded};
-}
 
 size_t Count(const std::string& text, const std::string& piece) {
   size_t n = 0;
@@ -157,10 +126,9 @@ TEST_F(DocumentPdfTest, RegisterTableRunsOverPagesWithItsHeaderOnEach) {
   EXPECT_EQ(1u, Count(text, "委託先一覧"));
   EXPECT_NE(std::string::npos, PageText(path, written->pages).find("C-0120"));
 
-  std::string listing;
-  const auto [fonts, not_embedded] = PdfFonts(path, listing);
-  EXPECT_GT(fonts, 0) << listing;
-  EXPECT_EQ(0, not_embedded) << listing;
+  const test_util::FontReport fonts = PdfFonts(path);
+  EXPECT_GT(fonts.fonts, 0) << fonts.text;
+  EXPECT_EQ(0, fonts.not_embedded) << fonts.text;
   const std::string sizes = Output("pdfinfo -f 1 -l " + pages + " " + Quote(path));
   EXPECT_EQ(static_cast<size_t>(written->pages), Count(sizes, "size:  841.89 x 595.276 pts"))
       << sizes;

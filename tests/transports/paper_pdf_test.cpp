@@ -16,53 +16,22 @@
 #include <vector>
 
 #include "contracts/base/files.h"
+#include "tests/transports/poppler_util.h"
 #include "tests/transports/test_util.h"
 
 namespace itaku::transports {
 namespace {
 
+using test_util::FontReport;
 using test_util::Output;
+using test_util::PdfFonts;
+using test_util::PdfPages;
+using test_util::PdfText;
+using test_util::Quote;
 using test_util::ReadFile;
 using test_util::RunCommand;
 using test_util::TempDir;
 using test_util::WriteFile;
-
-std::string Quote(const std::string& s) { return "'" + s + "'"; }
-
-std::string PdfText(const std::string& pdf, const std::string& options = "") {
-  return Output("pdftotext -enc UTF-8 " + options + " " + Quote(pdf) + " -");
-}
-
-int PdfPages(const std::string& pdf) {
-  const std::string info = Output("pdfinfo " + Quote(pdf));
-  std::smatch m;
-  if (!std::regex_search(info, m, std::regex("Pages:\\s+(\\d+)"))) return -1;
-  return std::stoi(m[1]);
-}
-
-// The fonts pdffonts lists, and how many of them are not embedded.
-struct FontReport {
-  int fonts = 0;
-  int not_embedded = 0;
-  std::string text;
-};
-FontReport PdfFonts(const std::string& pdf) {
-  FontReport report;
-  report.text = Output("pdffonts " + Quote(pdf));
-  std::istringstream lines(report.text);
-  std::string line;
-  int n = 0;
-  while (std::getline(lines, line)) {
-    if (++n <= 2 || line.empty()) continue;  // the header and the dashes
-    std::istringstream words(line);
-    std::vector<std::string> w;
-    for (std::string word; words >> word;) w.push_back(word);
-    if (w.size() < 6) continue;
-    ++report.fonts;
-    if (w[w.size() - 5] != "yes") ++report.not_embedded;
-  }
-  return report;
-}
 
 std::vector<std::string> FilesIn(const std::string& dir) {
   std::vector<std::string> names;
